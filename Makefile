@@ -1,0 +1,51 @@
+# Thin wrapper over Meson/Ninja. The two commands for a new user: `make demo` and `make check`.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PYTHON     ?= /usr/bin/python3
+MESON_SETUP = meson setup --wrap-mode=nodownload
+
+.PHONY: all deps build check test unit system asan fuzz demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	$(MESON_SETUP) $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Every test: cmocka unit tests, then system tests against the real daemon with real clients.
+check: build
+	scripts/run-tests $(BUILD)
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs --suite unit
+
+system: build
+	SAFECAM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/system
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	[ -f $(ASAN_BUILD)/build.ninja ] || $(MESON_SETUP) $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  scripts/run-tests $(ASAN_BUILD)
+
+# libFuzzer targets, each run briefly (FUZZ_SECONDS per target).
+fuzz: deps
+	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang $(MESON_SETUP) $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+	ninja -C $(FUZZ_BUILD)
+	scripts/run-fuzz $(FUZZ_BUILD)
+
+demo: build
+	scripts/demo $(BUILD)
+
+bench: build
+	scripts/run-bench $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,80 @@
+/* core.h — errors, logging, bounded buffers, atomic file writes and time for every safecam module.
+ * Trust level: none; pure helpers linked into every process. */
+#ifndef SAFECAM_CORE_H
+#define SAFECAM_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SAFECAM_WUR __attribute__((warn_unused_result))
+
+/* Error codes: fallible functions return 0 or one of these (negative). */
+enum safecam_err {
+    SAFECAM_OK = 0,
+    SAFECAM_ERR_INVAL = -1,      /* bad argument or malformed input */
+    SAFECAM_ERR_NOMEM = -2,      /* allocation failed */
+    SAFECAM_ERR_IO = -3,         /* read/write/open failed */
+    SAFECAM_ERR_TOOBIG = -4,     /* input over its documented cap */
+    SAFECAM_ERR_NOTFOUND = -5,   /* no such user/session/file */
+    SAFECAM_ERR_DENIED = -6,     /* authentication or authorisation refused */
+    SAFECAM_ERR_LOCKED = -7,     /* lockout in force */
+    SAFECAM_ERR_POLICY = -8,     /* password policy refused */
+    SAFECAM_ERR_EXISTS = -9,     /* already exists / already provisioned */
+    SAFECAM_ERR_CRYPTO = -10,    /* signature/MAC/decrypt failure */
+    SAFECAM_ERR_PROTO = -11,     /* IPC protocol violation */
+    SAFECAM_ERR_CLOSED = -12,    /* peer closed the channel */
+    SAFECAM_ERR_TIMEOUT = -13,   /* deadline passed */
+    SAFECAM_ERR_STATE = -14,     /* operation not allowed in this state */
+    SAFECAM_ERR_INTERNAL = -15,  /* a dependency failed unexpectedly */
+};
+
+/* Return a short static lower_snake_case name for an error code ("inval", "nomem", ...). */
+const char *safecam_err_name(int err);
+
+/* ---- operational logging (stderr / journald). Never log secrets, tokens or request bodies. ---- */
+enum safecam_log_level { SAFECAM_LOG_DEBUG, SAFECAM_LOG_INFO, SAFECAM_LOG_WARN, SAFECAM_LOG_ERR };
+
+/* Set the process tag ("supervisor", "vault", "web", ...) printed on every line, and the minimum level.
+ * The tag pointer must stay valid for the life of the process. */
+void safecam_log_init(const char *tag, enum safecam_log_level min_level);
+void safecam_log(enum safecam_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_debug(...) safecam_log(SAFECAM_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  safecam_log(SAFECAM_LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  safecam_log(SAFECAM_LOG_WARN, __VA_ARGS__)
+#define log_err(...)   safecam_log(SAFECAM_LOG_ERR, __VA_ARGS__)
+
+/* ---- bounded strings ---- */
+/* Copy src into dst (size dst_size bytes, NUL-terminated). Returns SAFECAM_ERR_TOOBIG (dst left as
+ * the empty string) when src does not fit, never truncates silently. */
+int safecam_strlcpy(char *dst, const char *src, size_t dst_size) SAFECAM_WUR;
+/* snprintf that returns SAFECAM_ERR_TOOBIG instead of truncating (dst becomes ""). */
+int safecam_fmt(char *dst, size_t dst_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4))) SAFECAM_WUR;
+/* Parse a whole decimal string into [min,max]; SAFECAM_ERR_INVAL on any junk, sign or overflow. */
+int safecam_parse_long(const char *s, long min, long max, long *out) SAFECAM_WUR;
+/* 1 if s (len bytes) is valid UTF-8 without NUL bytes or overlong forms, else 0. */
+int safecam_utf8_valid(const char *s, size_t len);
+
+/* ---- files ---- */
+/* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600. */
+int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) SAFECAM_WUR;
+/* Read a whole file of at most max_len bytes into a malloc'd, NUL-terminated buffer (caller frees).
+ * *len_out gets the length without the NUL. SAFECAM_ERR_TOOBIG when the file is larger. */
+int safecam_file_read(const char *path, size_t max_len, char **data_out, size_t *len_out) SAFECAM_WUR;
+/* Join dir and name into out (out_size bytes). */
+int safecam_path_join(char *out, size_t out_size, const char *dir, const char *name) SAFECAM_WUR;
+/* mkdir -p with the given mode for the last component (parents 0755). */
+int safecam_mkdir_p(const char *path, unsigned mode) SAFECAM_WUR;
+
+/* ---- time ---- */
+/* Seconds since the Unix epoch (wall clock) and monotonic milliseconds. */
+int64_t safecam_time_now(void);
+int64_t safecam_time_mono_ms(void);
+/* Format t (Unix seconds, UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" into out (>= 21 bytes). */
+int safecam_time_rfc3339(int64_t t, char *out, size_t out_size) SAFECAM_WUR;
+
+#define SAFECAM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,98 @@
+/* ipc.h — message framing, fd passing and per-receiver dispatch tables between safecam processes.
+ * Trust level: every process uses it; a receiver treats every message from a peer as untrusted input
+ * (size cap, strict JSON, per-peer allowlist of message types). Architecture: ARCHITECTURE.md "Trust
+ * boundaries"; models: OpenSSH's monitor (fixed request table), OpenBSD imsg.
+ *
+ * Transport: AF_UNIX SOCK_SEQPACKET socketpairs (one message per datagram, boundaries kept).
+ * Wire format of one message (all integers little-endian):
+ *   u32 magic 'SCI1' | u32 payload_len | u16 type | u16 flags | u32 id | payload (JSON object, UTF-8)
+ * payload_len <= IPC_PAYLOAD_MAX_BYTES and must equal the datagram length minus IPC_HEADER_BYTES.
+ * At most one file descriptor travels with a message (SCM_RIGHTS). */
+#ifndef SAFECAM_IPC_H
+#define SAFECAM_IPC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safecam/core.h"
+
+#define IPC_MAGIC 0x31494353u /* "SCI1" little-endian */
+#define IPC_HEADER_BYTES 16u
+#define IPC_PAYLOAD_MAX_BYTES (256u * 1024u)
+#define IPC_JSON_DEPTH_MAX 8
+
+#define IPC_FLAG_REPLY 0x0001u
+
+/* Process roles, used as bits in dispatch allowlists. */
+enum ipc_peer {
+    IPC_PEER_SUPERVISOR = 1u << 0,
+    IPC_PEER_VAULT = 1u << 1,
+    IPC_PEER_WEB = 1u << 2,
+    IPC_PEER_MEDIA = 1u << 3,
+    IPC_PEER_UPDATE = 1u << 4,
+};
+
+/* Role name <-> bit ("supervisor", "vault", "web", "media", "update"). Unknown name -> 0. */
+unsigned ipc_peer_from_name(const char *name);
+const char *ipc_peer_name(unsigned peer);
+
+/* A decoded message. body is owned by the message (json_decref in ipc_msg_clear);
+ * fd is -1 or a received descriptor that the message owns until the caller takes it (set to -1). */
+typedef struct ipc_msg {
+    uint16_t type;
+    uint16_t flags;
+    uint32_t id;
+    json_t *body;
+    int fd;
+} ipc_msg;
+
+/* Release body and close fd (if still owned). Safe on a zeroed message. */
+void ipc_msg_clear(ipc_msg *msg);
+
+/* Decode one datagram (buf, len bytes) into out: checks magic, length, flags, strict UTF-8 JSON object,
+ * duplicate keys refused, nesting <= IPC_JSON_DEPTH_MAX. out->fd is set to -1.
+ * Errors: SAFECAM_ERR_PROTO (malformed), SAFECAM_ERR_TOOBIG. Fuzzed by fuzz/fuzz_ipc_decode.c. */
+int ipc_msg_decode(const uint8_t *buf, size_t len, ipc_msg *out) SAFECAM_WUR;
+
+/* Encode into a malloc'd buffer (*buf_out, caller frees). body may be NULL (sent as {}). */
+int ipc_msg_encode(uint16_t type, uint16_t flags, uint32_t id, const json_t *body,
+                   uint8_t **buf_out, size_t *len_out) SAFECAM_WUR;
+
+/* Send one message on sock; fd >= 0 is passed with SCM_RIGHTS (the caller still owns its copy).
+ * Errors: SAFECAM_ERR_CLOSED, SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG. */
+int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd) SAFECAM_WUR;
+
+/* Receive one message, waiting at most timeout_ms (-1 = forever). Errors: SAFECAM_ERR_CLOSED (peer
+ * gone), SAFECAM_ERR_TIMEOUT, SAFECAM_ERR_PROTO (malformed: the caller must drop the peer). */
+int ipc_recv(int sock, ipc_msg *out, int timeout_ms) SAFECAM_WUR;
+
+/* Client side: send a request (new id) and wait for its reply (same id, IPC_FLAG_REPLY) for at most
+ * timeout_ms. *reply_out (caller decrefs) is the reply body. If the reply carries an fd it is stored in
+ * *fd_out when fd_out is non-NULL, else closed. Not thread-safe per socket: callers serialise.
+ * Errors: as ipc_recv; SAFECAM_ERR_PROTO on a reply of another type. */
+int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply_out, int *fd_out,
+             int timeout_ms) SAFECAM_WUR;
+
+/* A receiver's dispatch table row: which peers may send `type`, and the handler.
+ * The handler fills *reply (a new JSON object; NULL means {"ok":true}) and may set *reply_fd to an
+ * fd to pass back (the dispatcher closes it after sending). It returns 0, or a negative error which
+ * the dispatcher turns into {"error":"internal"} unless *reply was set. */
+typedef int (*ipc_handler_fn)(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd);
+
+struct ipc_route {
+    uint16_t type;
+    unsigned allowed_peers; /* OR of enum ipc_peer */
+    ipc_handler_fn handler;
+};
+
+/* Look up req->type in table (n rows) and run it if `peer` is allowed, then send the reply on sock.
+ * Returns SAFECAM_ERR_PROTO when the type is unknown or not allowed for this peer — a protocol
+ * violation: the caller must close the channel (and the supervisor records an audit event). */
+int ipc_dispatch(const struct ipc_route *table, size_t n, void *ctx, unsigned peer, int sock,
+                 const ipc_msg *req) SAFECAM_WUR;
+
+/* Make a SOCK_SEQPACKET socketpair with CLOEXEC on both ends. */
+int ipc_channel_pair(int fds[2]) SAFECAM_WUR;
+
+#endif

@@ -1,0 +1,92 @@
+/* proto.h — the message types exchanged between safecam processes and the JSON each carries.
+ * This file is the contract between supervisor, vault, web and media. Every request body is a JSON
+ * object; every reply body is either {"ok":true, ...fields} or {"error":"<code>", ...fields}.
+ * Strings are UTF-8. Times are Unix seconds. Durations are seconds.
+ * "source" is the client's address as text ("127.0.0.1", "::1"), never taken from a header. */
+#ifndef SAFECAM_PROTO_H
+#define SAFECAM_PROTO_H
+
+/* ---------------- supervisor <-> every child ---------------- */
+enum {
+    /* sup -> child. {} -> {"ok":true}. Sent every 2 s; a child that misses 3 in a row is restarted. */
+    PROTO_SUP_HEARTBEAT = 1,
+    /* sup -> child. {"peer":"vault"|"web"|"media"} + fd: a fresh channel to that peer. A child replaces
+     * any older channel to the same peer. Sent at start and whenever the peer is restarted. */
+    PROTO_SUP_CHANNEL = 2,
+    /* sup -> child. {} -> {"ok":true}: stop cleanly (child exits 0 after replying). */
+    PROTO_SUP_SHUTDOWN = 3,
+    /* web -> sup. {"stream": {...}} validated stream settings to persist and push to media.
+     * -> {"ok":true} | {"error":"invalid_setting","field","min","max"} */
+    PROTO_SUP_MEDIA_CONFIG = 4,
+    /* sup -> media. {"stream": {...}}: apply new stream settings (restart the pipeline). */
+    PROTO_SUP_MEDIA_APPLY = 5,
+};
+
+/* ---------------- requests served by the vault ---------------- */
+enum {
+    /* web. {"username","password","source"}
+     * -> {"ok":true,"session_id":hex64,"csrf_token":hex64,"username","role","password_change_required":bool}
+     *  | {"error":"invalid_credentials"} | {"error":"locked","retry_after":N}
+     * Unknown user and wrong password answer alike (a dummy Argon2id verify runs). Records
+     * login_success / login_failure / lockout audit events. QCVN 135 G1, brute force; EN 303 645 5.1-5. */
+    PROTO_VAULT_LOGIN = 100,
+    /* media (RTSP Basic), web. {"username","password","source","surface":"rtsp"}
+     * -> {"ok":true,"username","role","password_change_required":bool} | invalid_credentials | locked.
+     * Same lockout counters as PROTO_VAULT_LOGIN. No session is created. */
+    PROTO_VAULT_AUTH_CHECK = 101,
+    /* web. {"session_id", "csrf_token"?: str, "touch": bool}
+     * -> {"ok":true,"username","role","password_change_required":bool,"csrf_ok":bool}
+     *  | {"error":"no_session"}  (unknown, expired by idle or absolute timeout, or ended)
+     * csrf_ok is true only when csrf_token was given and matches (constant-time). touch=true resets the
+     * idle timer. */
+    PROTO_VAULT_SESSION_CHECK = 102,
+    /* web. {"session_id","source"} -> {"ok":true} (also when already gone). Records session_end. */
+    PROTO_VAULT_SESSION_END = 103,
+    /* web. {"session_id","username","current_password","new_password","source"}
+     * current_password is the acting user's own password (re-authentication).
+     * -> {"ok":true} | invalid_credentials | locked | no_session | forbidden (non-admin, other user)
+     *  | not_found | {"error":"password_policy","reasons":[codes]}
+     * Ends every other session of `username`; clears password_change_required. */
+    PROTO_VAULT_PASSWORD_CHANGE = 104,
+    /* web. {"session_id"} -> {"ok":true,"users":[{"username","role","password_change_required"}]}
+     * admin only (forbidden otherwise). */
+    PROTO_VAULT_USER_LIST = 105,
+    /* web. {"session_id","username","password","role"} admin only.
+     * -> ok | forbidden | exists | invalid_username | invalid_role | password_policy(+reasons) */
+    PROTO_VAULT_USER_CREATE = 106,
+    /* web. {"session_id","username","role"} admin only -> ok | forbidden | not_found | invalid_role
+     * | last_admin */
+    PROTO_VAULT_USER_UPDATE = 107,
+    /* web. {"session_id","username"} admin only -> ok | forbidden | not_found | last_admin.
+     * Ends that user's sessions. */
+    PROTO_VAULT_USER_DELETE = 108,
+    /* web. {"session_id"} (admin) -> {"ok":true,"settings":{...}} see PROTO_VAULT_SETTINGS_SET. */
+    PROTO_VAULT_SETTINGS_GET = 109,
+    /* web. {"session_id","settings":{subset of: lockout_threshold, lockout_window_s,
+     * lockout_duration_s, account_hourly_limit, session_idle_s, session_absolute_s,
+     * password_min_length}} admin only. All or nothing.
+     * -> ok | forbidden | {"error":"invalid_setting","field","min","max"} | {"error":"unknown_field","field"} */
+    PROTO_VAULT_SETTINGS_SET = 110,
+    /* web, media, supervisor. {"type","actor","source","detail"} — type from the allowlist in
+     * audit.h; detail is short text without secrets. -> ok | invalid_type */
+    PROTO_VAULT_AUDIT_RECORD = 111,
+    /* web. {"session_id","since"?,"until"?,"type"?,"limit"?(1..1000, default 100)} admin only.
+     * -> {"ok":true,"events":[{"id","time","type","actor","source","detail"}]} newest first. */
+    PROTO_VAULT_AUDIT_QUERY = 112,
+    /* web, media. {} -> {"ok":true,"cert_pem","key_pem"}: the device TLS certificate and its private
+     * key unsealed from factory/tls.key.sealed. QCVN 135 G4. */
+    PROTO_VAULT_TLS_CREDENTIALS = 113,
+};
+
+/* ---------------- requests served by media ---------------- */
+enum {
+    /* web. {"session_id"?} -> {"ok":true,"content_type":"image/jpeg"} + fd: read the JPEG to EOF. */
+    PROTO_MEDIA_SNAPSHOT = 200,
+    /* web. {"stream":"main"|"sub"} -> {"ok":true,"content_type":"video/mp4; codecs=..."} + fd: a
+     * never-ending fragmented MP4 (init segment first); closing the fd ends it. */
+    PROTO_MEDIA_LIVE_OPEN = 201,
+    /* web. {} -> {"ok":true,"stream":{current settings},"state":"playing"|"retrying"|...} */
+    PROTO_MEDIA_STATUS = 202,
+};
+
+#endif

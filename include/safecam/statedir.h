@@ -1,0 +1,32 @@
+/* statedir.h — the layout of a camera's state directory (--state-dir). One place for every name.
+ *
+ *   DIR/factory/            written once by safecam-provision; survives factory reset
+ *       device.json         {"serial","model","mac","product","provisioned_at"} (public identity)
+ *       storage.key         32 random bytes, mode 0600: the device storage key. Stand-in for an OTP
+ *                           fuse or secure element on a real SoC (docs/THREAT-MODEL.md).
+ *       tls.crt             device TLS certificate (PEM, ECDSA P-256), public
+ *       tls.key.sealed      device TLS private key (PEM) sealed under storage.key (seal.h)
+ *       initial_admin.json  {"username","hash"}: Argon2id hash of the label password, for factory reset
+ *   DIR/vault.db            users, sessions (hashed IDs), lockout counters, security settings (SQLite)
+ *   DIR/audit.db            audit log (SQLite)
+ *   DIR/config.json         non-secret settings (stream, services), atomic writes + config.json.last-good
+ *   DIR/run/                runtime files (pid, sockets), 0700
+ */
+#ifndef SAFECAM_STATEDIR_H
+#define SAFECAM_STATEDIR_H
+
+#define STATEDIR_FACTORY "factory"
+#define STATEDIR_DEVICE_JSON "factory/device.json"
+#define STATEDIR_STORAGE_KEY "factory/storage.key"
+#define STATEDIR_TLS_CERT "factory/tls.crt"
+#define STATEDIR_TLS_KEY_SEALED "factory/tls.key.sealed"
+#define STATEDIR_INITIAL_ADMIN "factory/initial_admin.json"
+#define STATEDIR_VAULT_DB "vault.db"
+#define STATEDIR_AUDIT_DB "audit.db"
+#define STATEDIR_CONFIG "config.json"
+#define STATEDIR_RUN "run"
+
+#define SAFECAM_PRODUCT_NAME "safecam"
+#define SAFECAM_ADMIN_USER "admin"
+
+#endif

@@ -1,0 +1,305 @@
+/* core.c — errors, logging, bounded strings, atomic files and time. Linked into every process. */
+#include "safecam/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *safecam_err_name(int err)
+{
+    switch (err) {
+    case SAFECAM_OK: return "ok";
+    case SAFECAM_ERR_INVAL: return "invalid";
+    case SAFECAM_ERR_NOMEM: return "no_memory";
+    case SAFECAM_ERR_IO: return "io";
+    case SAFECAM_ERR_TOOBIG: return "too_big";
+    case SAFECAM_ERR_NOTFOUND: return "not_found";
+    case SAFECAM_ERR_DENIED: return "denied";
+    case SAFECAM_ERR_LOCKED: return "locked";
+    case SAFECAM_ERR_POLICY: return "policy";
+    case SAFECAM_ERR_EXISTS: return "exists";
+    case SAFECAM_ERR_CRYPTO: return "crypto";
+    case SAFECAM_ERR_PROTO: return "protocol";
+    case SAFECAM_ERR_CLOSED: return "closed";
+    case SAFECAM_ERR_TIMEOUT: return "timeout";
+    case SAFECAM_ERR_STATE: return "state";
+    default: return "internal";
+    }
+}
+
+static const char *log_tag = "safecam";
+static enum safecam_log_level log_min = SAFECAM_LOG_INFO;
+
+void safecam_log_init(const char *tag, enum safecam_log_level min_level)
+{
+    log_tag = tag ? tag : "safecam";
+    log_min = min_level;
+    const char *env = getenv("SAFECAM_LOG_DEBUG");
+    if (env && env[0] == '1')
+        log_min = SAFECAM_LOG_DEBUG;
+}
+
+void safecam_log(enum safecam_log_level level, const char *fmt, ...)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if (level < log_min)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    /* One line per record: control characters from any source are neutralised. */
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    fprintf(stderr, "%s[%d] %s: %s\n", log_tag, (int)getpid(), names[level], line);
+}
+
+int safecam_strlcpy(char *dst, const char *src, size_t dst_size)
+{
+    if (!dst || !src || dst_size == 0)
+        return SAFECAM_ERR_INVAL;
+    size_t n = strlen(src);
+    if (n >= dst_size) {
+        dst[0] = '\0';
+        return SAFECAM_ERR_TOOBIG;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int safecam_fmt(char *dst, size_t dst_size, const char *fmt, ...)
+{
+    if (!dst || dst_size == 0)
+        return SAFECAM_ERR_INVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst, dst_size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= dst_size) {
+        dst[0] = '\0';
+        return SAFECAM_ERR_TOOBIG;
+    }
+    return 0;
+}
+
+int safecam_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || !out || !*s)
+        return SAFECAM_ERR_INVAL;
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (!*p)
+        return SAFECAM_ERR_INVAL;
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9')
+            return SAFECAM_ERR_INVAL;
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || !end || *end != '\0' || v < min || v > max)
+        return SAFECAM_ERR_INVAL;
+    *out = v;
+    return 0;
+}
+
+int safecam_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len)
+                return 0;
+            if ((p[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+int safecam_path_join(char *out, size_t out_size, const char *dir, const char *name)
+{
+    if (!dir || !name)
+        return SAFECAM_ERR_INVAL;
+    return safecam_fmt(out, out_size, "%s/%s", dir, name);
+}
+
+int safecam_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[PATH_MAX];
+    if (safecam_strlcpy(buf, path, sizeof buf) != 0)
+        return SAFECAM_ERR_TOOBIG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return SAFECAM_ERR_IO;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+        return SAFECAM_ERR_IO;
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char buf[PATH_MAX];
+    if (safecam_strlcpy(buf, path, sizeof buf) != 0)
+        return SAFECAM_ERR_TOOBIG;
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return SAFECAM_ERR_IO;
+    int rc = fsync(fd) == 0 ? 0 : SAFECAM_ERR_IO;
+    close(fd);
+    return rc;
+}
+
+int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    if (!path || (!data && len))
+        return SAFECAM_ERR_INVAL;
+    if (safecam_fmt(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) != 0)
+        return SAFECAM_ERR_TOOBIG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+    if (fd < 0)
+        return SAFECAM_ERR_IO;
+    int rc = SAFECAM_ERR_IO;
+    if (fchmod(fd, (mode_t)mode) != 0)
+        goto out;
+    const unsigned char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            goto out;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto out;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto out;
+    rc = fsync_dir_of(path);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+int safecam_file_read(const char *path, size_t max_len, char **data_out, size_t *len_out)
+{
+    if (!path || !data_out)
+        return SAFECAM_ERR_INVAL;
+    *data_out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? SAFECAM_ERR_NOTFOUND : SAFECAM_ERR_IO;
+    int rc = SAFECAM_ERR_IO;
+    char *buf = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        goto out;
+    if ((size_t)st.st_size > max_len) {
+        rc = SAFECAM_ERR_TOOBIG;
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = SAFECAM_ERR_NOMEM;
+        goto out;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto out;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *data_out = buf;
+    buf = NULL;
+    if (len_out)
+        *len_out = got;
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+int64_t safecam_time_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+int64_t safecam_time_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int safecam_time_rfc3339(int64_t t, char *out, size_t out_size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return SAFECAM_ERR_INVAL;
+    if (strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return SAFECAM_ERR_TOOBIG;
+    return 0;
+}
