@@ -1,0 +1,95 @@
+/* test_core.c — bounded strings, number parsing, UTF-8 validation and atomic files (lib/core). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safecam/core.h"
+
+static void test_strlcpy_fmt(void **state)
+{
+    (void)state;
+    char b[4];
+    assert_int_equal(safecam_strlcpy(b, "abc", sizeof b), 0);
+    assert_string_equal(b, "abc");
+    assert_int_equal(safecam_strlcpy(b, "abcd", sizeof b), SAFECAM_ERR_TOOBIG);
+    assert_string_equal(b, "");
+    assert_int_equal(safecam_fmt(b, sizeof b, "%d", 123), 0);
+    assert_int_equal(safecam_fmt(b, sizeof b, "%d", 1234), SAFECAM_ERR_TOOBIG);
+    assert_string_equal(b, "");
+}
+
+static void test_parse_long(void **state)
+{
+    (void)state;
+    long v;
+    assert_int_equal(safecam_parse_long("42", 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(safecam_parse_long("-5", -10, 10, &v), 0);
+    assert_int_equal(v, -5);
+    const char *bad[] = {"", "-", "4x", " 4", "+4", "101", "99999999999999999999999", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(safecam_parse_long(bad[i], 0, 100, &v), SAFECAM_ERR_INVAL);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(safecam_utf8_valid("abc", 3));
+    assert_true(safecam_utf8_valid("Vi\xe1\xbb\x87t", 6)); /* Việt */
+    assert_false(safecam_utf8_valid("\xc0\xaf", 2));      /* overlong '/' */
+    assert_false(safecam_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
+    assert_false(safecam_utf8_valid("\xe1\xbb", 2));      /* truncated */
+    assert_false(safecam_utf8_valid("a\0b", 3));          /* NUL */
+    assert_false(safecam_utf8_valid("\xf5\x80\x80\x80", 4));
+}
+
+static void test_atomic_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/safecam-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    assert_int_equal(safecam_path_join(path, sizeof path, dir, "f.json"), 0);
+    assert_int_equal(safecam_file_write_atomic(path, "hello", 5, 0600), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *data;
+    size_t len;
+    assert_int_equal(safecam_file_read(path, 100, &data, &len), 0);
+    assert_int_equal(len, 5);
+    assert_string_equal(data, "hello");
+    free(data);
+    assert_int_equal(safecam_file_read(path, 4, &data, &len), SAFECAM_ERR_TOOBIG);
+    char missing[300];
+    assert_int_equal(safecam_path_join(missing, sizeof missing, dir, "nope"), 0);
+    assert_int_equal(safecam_file_read(missing, 4, &data, &len), SAFECAM_ERR_NOTFOUND);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_int_equal(safecam_time_rfc3339(0, b, sizeof b), 0);
+    assert_string_equal(b, "1970-01-01T00:00:00Z");
+    assert_true(safecam_time_now() > 1700000000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strlcpy_fmt), cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

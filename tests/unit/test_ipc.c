@@ -1,0 +1,171 @@
+/* test_ipc.c — framing, fd passing, dispatch allowlists and malformed-message refusal (lib/ipc). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "safecam/ipc.h"
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    json_t *body = json_pack("{s:s,s:i}", "username", "admin", "n", 7);
+    assert_int_equal(ipc_send(sv[0], 100, 0, 42, body, -1), 0);
+    ipc_msg m;
+    assert_int_equal(ipc_recv(sv[1], &m, 1000), 0);
+    assert_int_equal(m.type, 100);
+    assert_int_equal(m.id, 42);
+    assert_int_equal(m.fd, -1);
+    assert_string_equal(json_string_value(json_object_get(m.body, "username")), "admin");
+    ipc_msg_clear(&m);
+    json_decref(body);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_fd_passing(void **state)
+{
+    (void)state;
+    int sv[2], p[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(ipc_send(sv[0], 2, 0, 1, NULL, p[1]), 0);
+    close(p[1]);
+    ipc_msg m;
+    assert_int_equal(ipc_recv(sv[1], &m, 1000), 0);
+    assert_true(m.fd >= 0);
+    assert_int_equal(write(m.fd, "x", 1), 1);
+    char c = 0;
+    assert_int_equal(read(p[0], &c, 1), 1);
+    assert_int_equal(c, 'x');
+    ipc_msg_clear(&m);
+    close(p[0]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_decode_rejects(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    json_t *b = json_pack("{s:s}", "a", "b");
+    assert_int_equal(ipc_msg_encode(5, 0, 1, b, &buf, &len), 0);
+    json_decref(b);
+    ipc_msg m;
+    assert_int_equal(ipc_msg_decode(buf, len, &m), 0);
+    ipc_msg_clear(&m);
+    /* truncated */
+    assert_int_equal(ipc_msg_decode(buf, len - 1, &m), SAFECAM_ERR_PROTO);
+    /* short header */
+    assert_int_equal(ipc_msg_decode(buf, 10, &m), SAFECAM_ERR_PROTO);
+    /* bad magic */
+    buf[0] ^= 1;
+    assert_int_equal(ipc_msg_decode(buf, len, &m), SAFECAM_ERR_PROTO);
+    buf[0] ^= 1;
+    /* unknown flag */
+    buf[10] = 0x80;
+    assert_int_equal(ipc_msg_decode(buf, len, &m), SAFECAM_ERR_PROTO);
+    buf[10] = 0;
+    /* huge declared length */
+    buf[4] = 0xff; buf[5] = 0xff; buf[6] = 0xff; buf[7] = 0x7f;
+    assert_int_equal(ipc_msg_decode(buf, len, &m), SAFECAM_ERR_TOOBIG);
+    free(buf);
+
+    /* duplicate keys, non-object, invalid UTF-8, deep nesting */
+    const char *bad[] = {"{\"a\":1,\"a\":2}", "[1,2]", "{\"a\":\"\xff\"}",
+                         "{\"a\":[[[[[[[[[[[1]]]]]]]]]]]}", "{\"a\":1} x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t plen = strlen(bad[i]);
+        uint8_t raw[128];
+        uint32_t magic = IPC_MAGIC;
+        memcpy(raw, &magic, 4);
+        uint32_t l = (uint32_t)plen;
+        memcpy(raw + 4, &l, 4);
+        raw[8] = 5; raw[9] = 0; raw[10] = 0; raw[11] = 0;
+        memset(raw + 12, 0, 4);
+        memcpy(raw + 16, bad[i], plen);
+        assert_int_equal(ipc_msg_decode(raw, 16 + plen, &m), SAFECAM_ERR_PROTO);
+    }
+}
+
+static int handler_echo(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:O}", "ok", 1, "echo", json_object_get(req->body, "v"));
+    return 0;
+}
+
+static void test_dispatch_allowlist(void **state)
+{
+    (void)state;
+    static const struct ipc_route table[] = {
+        {100, IPC_PEER_WEB, handler_echo},
+    };
+    int sv[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    json_t *body = json_pack("{s:i}", "v", 3);
+    assert_int_equal(ipc_send(sv[0], 100, 0, 9, body, -1), 0);
+    ipc_msg m;
+    assert_int_equal(ipc_recv(sv[1], &m, 1000), 0);
+    /* allowed peer gets an answer */
+    assert_int_equal(ipc_dispatch(table, 1, NULL, IPC_PEER_WEB, sv[1], &m), 0);
+    ipc_msg r;
+    assert_int_equal(ipc_recv(sv[0], &r, 1000), 0);
+    assert_true(r.flags & IPC_FLAG_REPLY);
+    assert_int_equal(r.id, 9);
+    assert_int_equal(json_integer_value(json_object_get(r.body, "echo")), 3);
+    ipc_msg_clear(&r);
+    /* a peer not in the allowlist is a protocol violation, nothing is answered */
+    assert_int_equal(ipc_dispatch(table, 1, NULL, IPC_PEER_MEDIA, sv[1], &m), SAFECAM_ERR_PROTO);
+    assert_int_equal(ipc_recv(sv[0], &r, 50), SAFECAM_ERR_TIMEOUT);
+    /* an unknown type too */
+    m.type = 999;
+    assert_int_equal(ipc_dispatch(table, 1, NULL, IPC_PEER_WEB, sv[1], &m), SAFECAM_ERR_PROTO);
+    ipc_msg_clear(&m);
+    json_decref(body);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_closed_peer(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    close(sv[0]);
+    ipc_msg m;
+    assert_int_equal(ipc_recv(sv[1], &m, 1000), SAFECAM_ERR_CLOSED);
+    assert_int_equal(ipc_send(sv[1], 1, 0, 1, NULL, -1), SAFECAM_ERR_CLOSED);
+    close(sv[1]);
+}
+
+static void test_peer_names(void **state)
+{
+    (void)state;
+    assert_int_equal(ipc_peer_from_name("web"), IPC_PEER_WEB);
+    assert_int_equal(ipc_peer_from_name("vault"), IPC_PEER_VAULT);
+    assert_int_equal(ipc_peer_from_name("nope"), 0);
+    assert_int_equal(ipc_peer_from_name(NULL), 0);
+    assert_string_equal(ipc_peer_name(IPC_PEER_MEDIA), "media");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_fd_passing),
+        cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_dispatch_allowlist),
+        cmocka_unit_test(test_closed_peer),   cmocka_unit_test(test_peer_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
