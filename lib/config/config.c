@@ -1,0 +1,196 @@
+/* config.c — typed configuration with ranges, strict JSON, atomic save and last-known-good fallback.
+ * Runs in the supervisor; the input it validates may come from the web process (untrusted). */
+#include "safecam/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safecam/statedir.h"
+
+struct int_field {
+    const char *name;
+    size_t offset;
+    long min;
+    long max;
+    int even;
+};
+
+static const struct int_field stream_fields[] = {
+    {"width", offsetof(struct config_stream, width), 160, 1920, 1},
+    {"height", offsetof(struct config_stream, height), 120, 1080, 1},
+    {"fps", offsetof(struct config_stream, fps), 1, 30, 0},
+    {"bitrate_kbps", offsetof(struct config_stream, bitrate_kbps), 100, 8000, 0},
+    {"keyframe_interval_s", offsetof(struct config_stream, keyframe_interval_s), 1, 10, 0},
+};
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->stream.width = 1280;
+    cfg->stream.height = 720;
+    cfg->stream.fps = 25;
+    cfg->stream.bitrate_kbps = 2000;
+    cfg->stream.keyframe_interval_s = 1;
+    cfg->stream.sub_enabled = 1;
+}
+
+static void set_err(struct config_error *err, const char *code, const char *field, long min, long max)
+{
+    if (!err)
+        return;
+    memset(err, 0, sizeof *err);
+    if (safecam_strlcpy(err->code, code, sizeof err->code) != 0)
+        err->code[0] = '\0';
+    if (field && safecam_strlcpy(err->field, field, sizeof err->field) != 0)
+        err->field[0] = '\0';
+    err->min = min;
+    err->max = max;
+}
+
+int config_stream_apply_json(struct config_stream *stream, const json_t *obj, struct config_error *err)
+{
+    if (!stream || !json_is_object(obj)) {
+        set_err(err, "invalid_json", NULL, 0, 0);
+        return SAFECAM_ERR_INVAL;
+    }
+    struct config_stream next = *stream;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        if (strcmp(key, "sub_enabled") == 0) {
+            if (!json_is_boolean(val)) {
+                set_err(err, "invalid_setting", key, 0, 1);
+                return SAFECAM_ERR_INVAL;
+            }
+            next.sub_enabled = json_is_true(val);
+            continue;
+        }
+        const struct int_field *f = NULL;
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(stream_fields); i++)
+            if (strcmp(key, stream_fields[i].name) == 0)
+                f = &stream_fields[i];
+        if (!f) {
+            set_err(err, "unknown_field", key, 0, 0);
+            return SAFECAM_ERR_INVAL;
+        }
+        if (!json_is_integer(val) || json_integer_value(val) < f->min || json_integer_value(val) > f->max ||
+            (f->even && (json_integer_value(val) % 2) != 0)) {
+            set_err(err, "invalid_setting", key, f->min, f->max);
+            return SAFECAM_ERR_INVAL;
+        }
+        *(int *)((char *)&next + f->offset) = (int)json_integer_value(val);
+    }
+    *stream = next;
+    return 0;
+}
+
+json_t *config_stream_to_json(const struct config_stream *s)
+{
+    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:b}", "width", s->width, "height", s->height, "fps", s->fps,
+                     "bitrate_kbps", s->bitrate_kbps, "keyframe_interval_s", s->keyframe_interval_s,
+                     "sub_enabled", s->sub_enabled);
+}
+
+static int config_parse_text(const char *text, size_t len, struct config *cfg)
+{
+    json_error_t jerr;
+    if (!safecam_utf8_valid(text, len))
+        return SAFECAM_ERR_INVAL;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return SAFECAM_ERR_INVAL;
+    int rc = SAFECAM_ERR_INVAL;
+    struct config next;
+    config_defaults(&next);
+    const char *key;
+    json_t *val;
+    if (!json_is_object(root))
+        goto out;
+    json_object_foreach(root, key, val) {
+        if (strcmp(key, "version") == 0) {
+            if (!json_is_integer(val) || json_integer_value(val) != 1)
+                goto out;
+        } else if (strcmp(key, "stream") == 0) {
+            struct config_error e;
+            if (config_stream_apply_json(&next.stream, val, &e) != 0)
+                goto out;
+        } else {
+            goto out;
+        }
+    }
+    *cfg = next;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+static int config_load_file(const char *path, struct config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = safecam_file_read(path, CONFIG_MAX_BYTES, &text, &len);
+    if (rc != 0)
+        return rc;
+    rc = config_parse_text(text, len, cfg);
+    free(text);
+    return rc;
+}
+
+int config_load(const char *state_dir, struct config *cfg)
+{
+    char path[PATH_MAX], good[PATH_MAX];
+    config_defaults(cfg);
+    if (safecam_path_join(path, sizeof path, state_dir, STATEDIR_CONFIG) != 0 ||
+        safecam_fmt(good, sizeof good, "%s.last-good", path) != 0)
+        return SAFECAM_ERR_TOOBIG;
+    int rc = config_load_file(path, cfg);
+    if (rc == 0)
+        return 0;
+    int rc2 = config_load_file(good, cfg);
+    if (rc2 == 0) {
+        log_warn("config.json %s; using the last-known-good copy", rc == SAFECAM_ERR_NOTFOUND ? "missing" : "invalid");
+        return 0;
+    }
+    config_defaults(cfg);
+    if (rc == SAFECAM_ERR_NOTFOUND && rc2 == SAFECAM_ERR_NOTFOUND)
+        return 0;
+    return SAFECAM_ERR_INVAL;
+}
+
+int config_save(const char *state_dir, const struct config *cfg)
+{
+    char path[PATH_MAX], good[PATH_MAX];
+    if (safecam_path_join(path, sizeof path, state_dir, STATEDIR_CONFIG) != 0 ||
+        safecam_fmt(good, sizeof good, "%s.last-good", path) != 0)
+        return SAFECAM_ERR_TOOBIG;
+    json_t *stream = config_stream_to_json(&cfg->stream);
+    json_t *root = stream ? json_pack("{s:i,s:o}", "version", 1, "stream", stream) : NULL;
+    if (!root)
+        return SAFECAM_ERR_NOMEM;
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text)
+        return SAFECAM_ERR_NOMEM;
+    /* Keep the current valid file as last-known-good before replacing it. */
+    struct config current;
+    if (config_load_file(path, &current) == 0) {
+        char *old = NULL;
+        size_t old_len = 0;
+        if (safecam_file_read(path, CONFIG_MAX_BYTES, &old, &old_len) == 0) {
+            int grc = safecam_file_write_atomic(good, old, old_len, 0600);
+            free(old);
+            if (grc != 0) {
+                free(text);
+                return grc;
+            }
+        }
+    }
+    int rc = safecam_file_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    return rc;
+}
