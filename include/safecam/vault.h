@@ -1,22 +1,188 @@
 /* vault.h — credentials, lockout, sessions, users/roles and security settings: the vault's state.
  * Runs only in the vault process (no network) and in safecam-provision. QCVN 135 G1, G4, brute force
- * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/.
- * The functions below are the ones other modules depend on; the vault engineer extends this header. */
+ * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, store.c, lockout.c,
+ * session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
+ * The vault is single-threaded: one `vault` object must not be used from two threads at once. */
 #ifndef SAFECAM_VAULT_H
 #define SAFECAM_VAULT_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "safecam/audit.h"
 #include "safecam/core.h"
+#include "safecam/ipc.h"
+#include "safecam/password_policy.h"
 
 #define VAULT_HASH_BYTES 128 /* crypto_pwhash_STRBYTES: an encoded Argon2id string, NUL-terminated */
+
+/* Argon2id cost used for every stored hash (measured in bench/argon2id.md). */
+#define VAULT_ARGON2_OPSLIMIT 3ull
+#define VAULT_ARGON2_MEMLIMIT (64u * 1024u * 1024u) /* bytes */
+
+#define VAULT_USERNAME_MAX 32        /* characters [a-z0-9._-], first one a letter */
+#define VAULT_SOURCE_MAX 64          /* bytes of a client address text */
+#define VAULT_ROLE_MAX 16
+#define VAULT_TOKEN_BYTES 32         /* session id and CSRF token: 256 bits */
+#define VAULT_TOKEN_HEX (2 * VAULT_TOKEN_BYTES)
+#define VAULT_SESSIONS_PER_USER_MAX 16 /* the oldest session ends when a 17th starts */
+#define VAULT_KNOWN_SOURCES_MAX 32     /* per account: sources that logged in successfully before */
+#define VAULT_KNOWN_SOURCE_TTL_S (90 * 24 * 3600)
+#define VAULT_CEILING_WINDOW_S 3600    /* the account-wide ceiling counts failures in this window */
 
 /* Hash password with Argon2id (libsodium crypto_pwhash_str, the project's chosen parameters, see
  * docs) into out (VAULT_HASH_BYTES). */
 int vault_password_hash(const char *password, char out[VAULT_HASH_BYTES]) SAFECAM_WUR;
 
+/* Check password against an encoded Argon2id hash in constant time (libsodium).
+ * 0 when it matches, SAFECAM_ERR_DENIED when not, SAFECAM_ERR_INVAL for NULL or a malformed hash. */
+int vault_password_verify(const char *hash, const char *password) SAFECAM_WUR;
+
+/* TEST ONLY: lower the Argon2id cost used by vault_password_hash (e.g. opslimit 1, memlimit 8 KiB) so
+ * unit tests stay fast. Never called by product code; opslimit 0 restores the defaults above. */
+void vault_argon2_cost_set_for_tests(unsigned long long opslimit, size_t memlimit);
+
 /* Create DIR/vault.db (mode 0600) with one admin user `username` whose password hash is `hash`
  * (from vault_password_hash), flagged password_change_required. SAFECAM_ERR_EXISTS if the db has users
  * already and force == 0; with force != 0 the db is recreated (factory reset). */
 int vault_store_provision(const char *state_dir, const char *username, const char *hash, int force) SAFECAM_WUR;
+
+/* 1 if name is a valid username: 1..VAULT_USERNAME_MAX chars of [a-z0-9._-] starting with a letter. */
+int vault_username_valid(const char *name);
+/* 1 if role is "admin", "operator" or "viewer". */
+int vault_role_valid(const char *role);
+/* 1 if source is 1..VAULT_SOURCE_MAX bytes of [0-9A-Za-z.:%_-] (an address as text). */
+int vault_source_valid(const char *source);
+
+/* ---------------- the vault object ---------------- */
+
+typedef struct vault vault;
+
+/* Security settings (all configurable by an administrator, persisted in vault.db). Ranges in
+ * vault_settings_set_json(). Defaults: QCVN 135 / Decision 724. */
+struct vault_settings {
+    long lockout_threshold;    /* failures within the window that lock an (account, source): 5 */
+    long lockout_window_s;     /* 30 */
+    long lockout_duration_s;   /* 300 */
+    long account_hourly_limit; /* failures per hour per account before unknown sources are refused: 100 */
+    long session_idle_s;       /* 900 */
+    long session_absolute_s;   /* 28800 */
+    long password_min_length;  /* 8 */
+};
+
+/* Open DIR/vault.db (must exist: made by vault_store_provision; mode forced to 0600, WAL), load the
+ * device identity (factory/device.json, for the password policy context) and build the dummy Argon2id
+ * hash used for unknown usernames. audit may be NULL (no events recorded); it stays owned by the caller
+ * and must outlive the vault. *out owned by caller (vault_close).
+ * Errors: SAFECAM_ERR_NOTFOUND (not provisioned), SAFECAM_ERR_IO, SAFECAM_ERR_INTERNAL. */
+int vault_open(const char *state_dir, audit_log *audit, vault **out) SAFECAM_WUR;
+void vault_close(vault *v);
+
+/* TEST ONLY: replace the wall clock (Unix seconds) used by lockout and sessions. fn NULL restores it. */
+void vault_clock_set(vault *v, int64_t (*fn)(void *ctx), void *ctx);
+
+/* Result of a credential check. Strings NUL-terminated; session fields only for vault_login. */
+struct vault_auth {
+    char username[VAULT_USERNAME_MAX + 1];
+    char role[VAULT_ROLE_MAX];
+    int password_change_required;
+    int64_t retry_after; /* seconds, set with SAFECAM_ERR_LOCKED */
+    char session_id[VAULT_TOKEN_HEX + 1];
+    char csrf_token[VAULT_TOKEN_HEX + 1];
+};
+
+/* Verify username/password from source, applying the lockout (docs/lockout.md), and on success start a
+ * new session (fresh 256-bit id and CSRF token) when create_session != 0. surface ("web", "rtsp", ...)
+ * goes into the audit detail. Unknown usernames and wrong passwords answer alike (one Argon2id verify
+ * either way, against a dummy hash for unknown names) and count alike.
+ * Returns 0, SAFECAM_ERR_DENIED (invalid credentials), SAFECAM_ERR_LOCKED (out->retry_after set),
+ * SAFECAM_ERR_INVAL (argument not a string of allowed length: nothing counted). QCVN 135 G1 brute
+ * force / EN 303 645 5.1-5. The caller wipes the password. */
+int vault_login(vault *v, const char *username, const char *password, const char *source,
+                const char *surface, int create_session, struct vault_auth *out) SAFECAM_WUR;
+
+/* Session state as seen by a check. */
+struct vault_session_info {
+    char username[VAULT_USERNAME_MAX + 1];
+    char role[VAULT_ROLE_MAX];
+    int password_change_required;
+    int csrf_ok; /* 1 only if a csrf token was given and matches (constant time) */
+};
+
+/* Look up a session by its hex id (VAULT_TOKEN_HEX lowercase hex). Ends it (audit session_end) if idle
+ * or absolute timeout passed. touch != 0 resets the idle timer. csrf_token may be NULL.
+ * Returns 0 or SAFECAM_ERR_NOTFOUND (unknown, malformed, expired). */
+int vault_session_check(vault *v, const char *session_id, const char *csrf_token, int touch,
+                        struct vault_session_info *out) SAFECAM_WUR;
+
+/* End a session (logout). 0 also when it is already gone. source may be NULL (audit only). */
+int vault_session_end(vault *v, const char *session_id, const char *source) SAFECAM_WUR;
+
+/* End expired sessions and drop stale lockout rows. Called periodically by the vault process. */
+int vault_housekeeping(vault *v) SAFECAM_WUR;
+
+/* Number of live sessions of username (tests, diagnostics). */
+int vault_session_count(vault *v, const char *username, long *count_out) SAFECAM_WUR;
+
+/* Change the password of `username`, acting as the owner of session_id, re-authenticating with the
+ * actor's own current_password (which counts against the lockout like a login from source).
+ * A non-admin may change only their own password. The new password must pass the password policy and
+ * differ from the current one (reasons[] filled, SAFECAM_ERR_POLICY; extra reason "same_as_current").
+ * Clears password_change_required; ends every other session of `username`.
+ * Errors: SAFECAM_ERR_NOTFOUND (no session; *not_found_user set to 1 when the target user is missing),
+ * SAFECAM_ERR_DENIED (invalid credentials), SAFECAM_ERR_LOCKED (*retry_after), SAFECAM_ERR_STATE
+ * (forbidden), SAFECAM_ERR_POLICY, SAFECAM_ERR_INVAL. */
+int vault_password_change(vault *v, const char *session_id, const char *username,
+                          const char *current_password, const char *new_password, const char *source,
+                          const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons,
+                          int64_t *retry_after, int *not_found_user) SAFECAM_WUR;
+
+/* ---- users (the caller has checked that the actor is an admin; vault_service does) ---- */
+/* New JSON array [{"username","role","password_change_required"}] sorted by name (caller decrefs). */
+int vault_user_list(vault *v, json_t **out) SAFECAM_WUR;
+/* Create a user; the password must pass the policy (reasons as vault_password_change). The new user
+ * must change the password at first login (password_change_required = 1).
+ * Errors: SAFECAM_ERR_INVAL (invalid username), SAFECAM_ERR_STATE (invalid role),
+ * SAFECAM_ERR_EXISTS, SAFECAM_ERR_POLICY. */
+int vault_user_create(vault *v, const char *username, const char *password, const char *role,
+                      const char *actor, const char *reasons[PASSWORD_REASONS_MAX + 1],
+                      size_t *n_reasons) SAFECAM_WUR;
+/* Change a user's role. SAFECAM_ERR_NOTFOUND, SAFECAM_ERR_STATE (invalid role), SAFECAM_ERR_DENIED
+ * (would demote the last admin). */
+int vault_user_update(vault *v, const char *username, const char *role, const char *actor) SAFECAM_WUR;
+/* Delete a user and end their sessions. SAFECAM_ERR_NOTFOUND, SAFECAM_ERR_DENIED (last admin). */
+int vault_user_delete(vault *v, const char *username, const char *actor) SAFECAM_WUR;
+
+/* ---- settings ---- */
+int vault_settings_get(vault *v, struct vault_settings *out) SAFECAM_WUR;
+/* New JSON object of the settings (caller decrefs). */
+int vault_settings_to_json(const struct vault_settings *s, json_t **out) SAFECAM_WUR;
+/* Apply a subset {name: integer} all-or-nothing. On SAFECAM_ERR_INVAL *bad_field names the field and
+ * min/max its range ("invalid_setting"); on SAFECAM_ERR_NOTFOUND *bad_field is the unknown field
+ * (a pointer into `subset`, valid while it lives). Ranges: lockout_threshold 3..20, lockout_window_s
+ * 10..3600, lockout_duration_s 60..86400, account_hourly_limit 10..10000, session_idle_s 60..86400
+ * (and <= session_absolute_s), session_absolute_s 300..604800, password_min_length 8..64. */
+int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, const char **bad_field,
+                            long *min, long *max) SAFECAM_WUR;
+
+/* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
+
+/* What the request handlers need. The caller owns every member and sets them before dispatching. */
+struct vault_service {
+    vault *v;
+    audit_log *audit;
+    const char *state_dir;
+    const uint8_t *storage_key; /* SEAL_KEY_BYTES, sodium_malloc'd by the caller */
+    int stop;                   /* set to 1 by PROTO_SUP_SHUTDOWN */
+    /* set by PROTO_SUP_CHANNEL: a new channel fd (owned by the caller from then on) for new_peer */
+    int new_fd;
+    unsigned new_peer;
+};
+
+/* The dispatch table of the vault process: every PROTO_VAULT_* request plus the supervisor's
+ * heartbeat/channel/shutdown, each with its narrowest allowed peers. ctx for ipc_dispatch is a
+ * struct vault_service *. */
+const struct ipc_route *vault_service_routes(size_t *n_out);
 
 #endif

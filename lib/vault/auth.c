@@ -1,0 +1,193 @@
+/* auth.c — password logins (web and RTSP alike) and password changes: lockout check, one Argon2id verify
+ * (against a dummy hash for unknown names), audit, session start. Runs in the vault process; handles
+ * plaintext passwords from untrusted clients, never logs them. QCVN 135 G1 and brute force /
+ * EN 303 645 5.1-1, 5.1-5; checker BF-01..06, PW-05, SM-03, SM-06. */
+#include <sodium.h>
+#include <string.h>
+
+#include "vault_internal.h"
+
+#define LOGIN_NAME_MAX_BYTES 64 /* longer names are refused as malformed input (never a user) */
+
+static int surface_valid(const char *surface)
+{
+    static const char *const ok[] = {"web", "rtsp", "onvif", "api"};
+    if (!surface)
+        return 1;
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(ok); i++)
+        if (strcmp(surface, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Verify (account, password) from source with the lockout applied. On success fills role/pcr.
+ * Returns 0, SAFECAM_ERR_DENIED, SAFECAM_ERR_LOCKED (*retry_after) or another error. */
+static int credentials_check(vault *v, const struct vault_settings *s, const char *username, const char *password,
+                             const char *source, const char *surface, char role[VAULT_ROLE_MAX], int *pcr,
+                             int64_t *retry_after)
+{
+    char hash[VAULT_HASH_BYTES];
+    char detail[64];
+    int rc, known = 0, match;
+
+    if (safecam_fmt(detail, sizeof detail, "surface=%s", surface ? surface : "web") != 0)
+        detail[0] = '\0';
+    rc = lockout_check(v, s, username, source, retry_after);
+    if (rc != 0)
+        return rc; /* locked: the password is not even looked at */
+
+    if (vault_username_valid(username)) {
+        rc = vault_user_get(v, username, hash, role, pcr);
+        if (rc == 0)
+            known = 1;
+        else if (rc != SAFECAM_ERR_NOTFOUND)
+            goto out;
+    }
+    /* Exactly one Argon2id verify on every path: unknown names use the dummy hash. */
+    rc = vault_password_verify(known ? hash : v->dummy_hash, password);
+    match = known && rc == 0;
+    if (rc != 0 && rc != SAFECAM_ERR_DENIED) {
+        log_err("vault: a stored hash is malformed");
+    }
+    if (!match) {
+        rc = lockout_record_failure(v, s, username, source);
+        if (rc != 0)
+            goto out;
+        vault_audit(v, AUDIT_LOGIN_FAILURE, username, source, detail);
+        rc = SAFECAM_ERR_DENIED;
+        goto out;
+    }
+    rc = lockout_record_success(v, username, source);
+    if (rc != 0)
+        goto out;
+    /* Upgrade hashes made with older parameters while the plaintext is at hand. */
+    if (vault_password_needs_rehash(hash)) {
+        char fresh[VAULT_HASH_BYTES];
+        if (vault_password_hash(password, fresh) == 0 && vault_user_set_hash(v, username, fresh, *pcr) != 0)
+            log_warn("vault: cannot store a rehashed password");
+        sodium_memzero(fresh, sizeof fresh);
+    }
+    rc = 0;
+out:
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
+static int login_args_valid(const char *username, const char *password, const char *source)
+{
+    if (!username || !password || !source)
+        return 0;
+    size_t ulen = strnlen(username, LOGIN_NAME_MAX_BYTES + 1);
+    if (ulen < 1 || ulen > LOGIN_NAME_MAX_BYTES || !safecam_utf8_valid(username, ulen))
+        return 0;
+    if (strnlen(password, PASSWORD_MAX_BYTES + 1) > PASSWORD_MAX_BYTES)
+        return 0;
+    return vault_source_valid(source);
+}
+
+int vault_login(vault *v, const char *username, const char *password, const char *source, const char *surface,
+                int create_session, struct vault_auth *out)
+{
+    struct vault_settings s;
+    int rc;
+    if (!v || !out)
+        return SAFECAM_ERR_INVAL;
+    memset(out, 0, sizeof *out);
+    if (!login_args_valid(username, password, source) || !surface_valid(surface))
+        return SAFECAM_ERR_INVAL;
+    rc = vault_settings_get(v, &s);
+    if (rc != 0)
+        return rc;
+    rc = credentials_check(v, &s, username, password, source, surface, out->role, &out->password_change_required,
+                           &out->retry_after);
+    if (rc != 0) {
+        int64_t retry = out->retry_after;
+        memset(out, 0, sizeof *out);
+        out->retry_after = retry;
+        return rc;
+    }
+    rc = safecam_strlcpy(out->username, username, sizeof out->username);
+    if (rc == 0 && create_session)
+        rc = session_create(v, username, out->session_id, out->csrf_token);
+    if (rc != 0) {
+        sodium_memzero(out, sizeof *out);
+        return rc;
+    }
+    char detail[64];
+    if (safecam_fmt(detail, sizeof detail, "surface=%s%s", surface ? surface : "web",
+                    out->password_change_required ? " password_change_required" : "") != 0)
+        detail[0] = '\0';
+    vault_audit(v, AUDIT_LOGIN_SUCCESS, username, source, detail);
+    return 0;
+}
+
+int vault_password_change(vault *v, const char *session_id, const char *username, const char *current_password,
+                          const char *new_password, const char *source,
+                          const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons, int64_t *retry_after,
+                          int *not_found_user)
+{
+    struct vault_session_info me;
+    struct vault_settings s;
+    char role[VAULT_ROLE_MAX], target_hash[VAULT_HASH_BYTES], fresh[VAULT_HASH_BYTES];
+    int pcr = 0, rc;
+
+    if (!v || !reasons || !n_reasons || !retry_after || !not_found_user)
+        return SAFECAM_ERR_INVAL;
+    *n_reasons = 0;
+    reasons[0] = NULL;
+    *retry_after = 0;
+    *not_found_user = 0;
+    if (!username || !current_password || !new_password || !vault_source_valid(source) ||
+        strnlen(current_password, PASSWORD_MAX_BYTES + 1) > PASSWORD_MAX_BYTES)
+        return SAFECAM_ERR_INVAL;
+    rc = vault_session_check(v, session_id, NULL, 1, &me);
+    if (rc != 0)
+        return rc;
+    int self = strcmp(me.username, username) == 0;
+    if (!self && (strcmp(me.role, "admin") != 0 || me.password_change_required))
+        return SAFECAM_ERR_STATE;
+    if (!vault_username_valid(username)) {
+        *not_found_user = 1;
+        return SAFECAM_ERR_NOTFOUND;
+    }
+    rc = vault_user_get(v, username, target_hash, NULL, NULL);
+    if (rc == SAFECAM_ERR_NOTFOUND)
+        *not_found_user = 1;
+    if (rc != 0)
+        goto out;
+    rc = vault_settings_get(v, &s);
+    if (rc != 0)
+        goto out;
+    /* Re-authenticate the actor with their own password (lockout applies as for a login). */
+    rc = credentials_check(v, &s, me.username, current_password, source, "web", role, &pcr, retry_after);
+    if (rc != 0)
+        goto out;
+    rc = vault_policy_check(v, username, new_password, reasons, n_reasons);
+    if (rc != 0)
+        goto out;
+    /* The new password must differ from the target's current one (no "change" back to the label). */
+    if (vault_password_verify(target_hash, new_password) == 0) {
+        reasons[0] = "same_as_current";
+        reasons[1] = NULL;
+        *n_reasons = 1;
+        rc = SAFECAM_ERR_POLICY;
+        goto out;
+    }
+    rc = vault_password_hash(new_password, fresh);
+    if (rc != 0)
+        goto out;
+    rc = vault_user_set_hash(v, username, fresh, 0);
+    if (rc != 0)
+        goto out;
+    rc = session_end_user(v, username, self ? session_id : NULL, "password_change");
+    if (rc != 0)
+        goto out;
+    char detail[64];
+    if (safecam_fmt(detail, sizeof detail, "user=%s", username) != 0)
+        detail[0] = '\0';
+    vault_audit(v, AUDIT_PASSWORD_CHANGE, me.username, source, detail);
+out:
+    sodium_memzero(target_hash, sizeof target_hash);
+    sodium_memzero(fresh, sizeof fresh);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* hash.c — Argon2id password hashing and verification (libsodium). Runs in the vault process and in
+ * safecam-provision; handles plaintext passwords, never logs or stores them. QCVN 135 G1 /
+ * EN 303 645 5.1-1 (passwords stored only as salted slow hashes). Cost: bench/argon2id.md. */
+#include <sodium.h>
+#include <string.h>
+
+#include "vault_internal.h"
+
+_Static_assert(VAULT_HASH_BYTES == crypto_pwhash_STRBYTES, "hash size matches libsodium");
+
+static unsigned long long hash_opslimit = VAULT_ARGON2_OPSLIMIT;
+static size_t hash_memlimit = VAULT_ARGON2_MEMLIMIT;
+
+void vault_argon2_cost_set_for_tests(unsigned long long opslimit, size_t memlimit)
+{
+    if (opslimit == 0) {
+        hash_opslimit = VAULT_ARGON2_OPSLIMIT;
+        hash_memlimit = VAULT_ARGON2_MEMLIMIT;
+        return;
+    }
+    hash_opslimit = opslimit;
+    hash_memlimit = memlimit;
+}
+
+int vault_password_hash(const char *password, char out[VAULT_HASH_BYTES])
+{
+    if (!password || !out)
+        return SAFECAM_ERR_INVAL;
+    out[0] = '\0';
+    size_t len = strlen(password);
+    if (len > 4096)
+        return SAFECAM_ERR_TOOBIG;
+    if (sodium_init() < 0)
+        return SAFECAM_ERR_INTERNAL;
+    if (crypto_pwhash_str_alg(out, password, len, hash_opslimit, hash_memlimit,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        sodium_memzero(out, VAULT_HASH_BYTES);
+        return SAFECAM_ERR_NOMEM; /* libsodium fails only when it cannot allocate memlimit */
+    }
+    return 0;
+}
+
+int vault_password_verify(const char *hash, const char *password)
+{
+    if (!hash || !password)
+        return SAFECAM_ERR_INVAL;
+    if (memchr(hash, '\0', VAULT_HASH_BYTES) == NULL)
+        return SAFECAM_ERR_INVAL;
+    if (strncmp(hash, "$argon2id$", 10) != 0)
+        return SAFECAM_ERR_INVAL;
+    size_t len = strlen(password);
+    if (len > 4096)
+        return SAFECAM_ERR_DENIED;
+    if (sodium_init() < 0)
+        return SAFECAM_ERR_INTERNAL;
+    return crypto_pwhash_str_verify(hash, password, len) == 0 ? 0 : SAFECAM_ERR_DENIED;
+}
+
+int vault_password_needs_rehash(const char *hash)
+{
+    return crypto_pwhash_str_needs_rehash(hash, hash_opslimit, hash_memlimit) != 0;
+}

@@ -1,0 +1,685 @@
+/* service.c — the vault process's IPC request handlers and their dispatch table (who may ask what).
+ * Runs in the vault process; every request body comes from a less trusted process (web, media) and is
+ * checked field by field (allowlisted keys, types, lengths) and for its meaning (admin-only requests
+ * carry a session id whose role the vault checks itself). Never answers with a hash or a stored secret
+ * other than the TLS key to its two consumers. Contract: include/safecam/proto.h. */
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safecam/proto.h"
+#include "safecam/seal.h"
+#include "safecam/statedir.h"
+#include "vault_internal.h"
+
+#define TLS_FILE_MAX_BYTES (64u * 1024u)
+
+/* ---------------- reply helpers ---------------- */
+
+static json_t *reply_error(const char *code)
+{
+    return json_pack("{s:s}", "error", code);
+}
+
+static json_t *reply_field_error(const char *code, const char *field)
+{
+    return json_pack("{s:s, s:s}", "error", code, "field", field);
+}
+
+static json_t *reply_ok(void)
+{
+    return json_pack("{s:b}", "ok", 1);
+}
+
+/* ---------------- request field checks ---------------- */
+
+/* Every key of body must be in allowed (NULL-terminated). Returns the first foreign key or NULL. */
+static const char *body_foreign_key(const json_t *body, const char *const *allowed)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)(uintptr_t)body, key, val) {
+        (void)val;
+        int found = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(allowed[i], key) == 0)
+                found = 1;
+        if (!found)
+            return key;
+    }
+    return NULL;
+}
+
+/* Fetch a string field of at most max bytes (valid UTF-8, no NUL). *out NULL when absent and optional.
+ * Returns 0 or SAFECAM_ERR_INVAL. */
+static int field_str(const json_t *body, const char *key, size_t max, int required, const char **out)
+{
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v)
+        return required ? SAFECAM_ERR_INVAL : 0;
+    if (!json_is_string(v))
+        return SAFECAM_ERR_INVAL;
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len > max || strlen(s) != len || !safecam_utf8_valid(s, len))
+        return SAFECAM_ERR_INVAL;
+    *out = s;
+    return 0;
+}
+
+static int field_bool(const json_t *body, const char *key, int def, int *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return SAFECAM_ERR_INVAL;
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* Check a request's keys and that it is an object. *reply is set on refusal. */
+static int body_check(const ipc_msg *req, const char *const *allowed, json_t **reply)
+{
+    if (!json_is_object(req->body)) {
+        *reply = reply_error("invalid_request");
+        return SAFECAM_ERR_INVAL;
+    }
+    const char *foreign = body_foreign_key(req->body, allowed);
+    if (foreign) {
+        *reply = reply_field_error("invalid_request", "unknown_field");
+        return SAFECAM_ERR_INVAL;
+    }
+    return 0;
+}
+
+#define GET_STR(key, max, req_, var)                                                                             \
+    do {                                                                                                         \
+        if (field_str(req->body, key, max, req_, &(var)) != 0) {                                                 \
+            *reply = reply_field_error("invalid_request", key);                                                  \
+            return 0;                                                                                            \
+        }                                                                                                        \
+    } while (0)
+
+/* Check that session_id names a live admin session whose password is not pending change.
+ * On refusal *reply is set and the function returns non-zero. actor gets the admin's name. */
+static int require_admin(struct vault_service *svc, const ipc_msg *req, json_t **reply,
+                         char actor[VAULT_USERNAME_MAX + 1])
+{
+    const char *sid = NULL;
+    struct vault_session_info info;
+    if (field_str(req->body, "session_id", VAULT_TOKEN_HEX, 1, &sid) != 0) {
+        *reply = reply_error("no_session");
+        return 1;
+    }
+    int rc = vault_session_check(svc->v, sid, NULL, 0, &info);
+    if (rc == SAFECAM_ERR_NOTFOUND) {
+        *reply = reply_error("no_session");
+        return 1;
+    }
+    if (rc != 0) {
+        *reply = reply_error("internal");
+        return 1;
+    }
+    if (info.password_change_required) {
+        *reply = reply_error("password_change_required");
+        return 1;
+    }
+    if (strcmp(info.role, "admin") != 0) {
+        *reply = reply_error("forbidden");
+        return 1;
+    }
+    if (safecam_strlcpy(actor, info.username, VAULT_USERNAME_MAX + 1) != 0) {
+        *reply = reply_error("internal");
+        return 1;
+    }
+    return 0;
+}
+
+static json_t *reasons_reply(const char *const *reasons, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        if (reasons[i])
+            json_array_append_new(arr, json_string(reasons[i]));
+    return json_pack("{s:s, s:o}", "error", "password_policy", "reasons", arr ? arr : json_array());
+}
+
+/* ---------------- supervisor ---------------- */
+
+static int h_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = reply_ok();
+    return 0;
+}
+
+static int h_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct vault_service *svc = ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    svc->stop = 1;
+    *reply = reply_ok();
+    return 0;
+}
+
+static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"peer", NULL};
+    struct vault_service *svc = ctx;
+    const char *name = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("peer", 16, 1, name);
+    unsigned p = ipc_peer_from_name(name);
+    if (p != IPC_PEER_WEB && p != IPC_PEER_MEDIA) {
+        *reply = reply_field_error("invalid_request", "peer");
+        return 0;
+    }
+    if (req->fd < 0) {
+        *reply = reply_field_error("invalid_request", "fd");
+        return 0;
+    }
+    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        *reply = reply_error("internal");
+        return 0;
+    }
+    if (svc->new_fd >= 0)
+        close(svc->new_fd);
+    svc->new_fd = fd;
+    svc->new_peer = p;
+    *reply = reply_ok();
+    return 0;
+}
+
+/* ---------------- logins ---------------- */
+
+static json_t *auth_failure_reply(int rc, int64_t retry_after)
+{
+    if (rc == SAFECAM_ERR_DENIED)
+        return reply_error("invalid_credentials");
+    if (rc == SAFECAM_ERR_LOCKED)
+        return json_pack("{s:s, s:I}", "error", "locked", "retry_after", (json_int_t)retry_after);
+    if (rc == SAFECAM_ERR_INVAL)
+        return reply_error("invalid_request");
+    return reply_error("internal");
+}
+
+static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **reply, int create_session)
+{
+    static const char *const keys[] = {"username", "password", "source", "surface", NULL};
+    const char *user = NULL, *pw = NULL, *source = NULL, *surface = NULL;
+    struct vault_auth a;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("username", 64, 1, user);
+    GET_STR("password", PASSWORD_MAX_BYTES, 1, pw);
+    GET_STR("source", VAULT_SOURCE_MAX, 1, source);
+    GET_STR("surface", 16, 0, surface);
+    int rc = vault_login(svc->v, user, pw, source, surface ? surface : (create_session ? "web" : "rtsp"),
+                         create_session, &a);
+    if (rc != 0) {
+        *reply = auth_failure_reply(rc, a.retry_after);
+        return 0;
+    }
+    if (create_session)
+        *reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a.session_id, "csrf_token",
+                           a.csrf_token, "username", a.username, "role", a.role, "password_change_required",
+                           a.password_change_required);
+    else
+        *reply = json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a.username, "role", a.role,
+                           "password_change_required", a.password_change_required);
+    sodium_memzero(&a, sizeof a);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_login(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    return login_common(ctx, req, reply, 1);
+}
+
+static int h_auth_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    return login_common(ctx, req, reply, 0);
+}
+
+/* ---------------- sessions ---------------- */
+
+static int h_session_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "csrf_token", "touch", NULL};
+    struct vault_service *svc = ctx;
+    const char *sid = NULL, *csrf = NULL;
+    int touch = 0;
+    struct vault_session_info info;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("session_id", 256, 1, sid);
+    GET_STR("csrf_token", 256, 0, csrf);
+    if (field_bool(req->body, "touch", 0, &touch) != 0) {
+        *reply = reply_field_error("invalid_request", "touch");
+        return 0;
+    }
+    int rc = vault_session_check(svc->v, sid, csrf, touch, &info);
+    if (rc == SAFECAM_ERR_NOTFOUND) {
+        *reply = reply_error("no_session");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:s, s:s, s:b, s:b}", "ok", 1, "username", info.username, "role", info.role,
+                       "password_change_required", info.password_change_required, "csrf_ok", info.csrf_ok);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_session_end(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "source", NULL};
+    struct vault_service *svc = ctx;
+    const char *sid = NULL, *source = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("session_id", 256, 1, sid);
+    GET_STR("source", VAULT_SOURCE_MAX, 0, source);
+    if (source && !vault_source_valid(source)) {
+        *reply = reply_field_error("invalid_request", "source");
+        return 0;
+    }
+    int rc = vault_session_end(svc->v, sid, source);
+    if (rc != 0)
+        return rc;
+    *reply = reply_ok();
+    return 0;
+}
+
+static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "username", "current_password", "new_password", "source",
+                                       NULL};
+    struct vault_service *svc = ctx;
+    const char *sid = NULL, *user = NULL, *cur = NULL, *fresh = NULL, *source = NULL;
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    int64_t retry = 0;
+    int nf = 0;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("session_id", 256, 1, sid);
+    GET_STR("username", 64, 1, user);
+    GET_STR("current_password", PASSWORD_MAX_BYTES, 1, cur);
+    /* new_password: any length up to the IPC cap reaches the policy, which answers too_long */
+    GET_STR("new_password", 4096, 1, fresh);
+    GET_STR("source", VAULT_SOURCE_MAX, 1, source);
+    int rc = vault_password_change(svc->v, sid, user, cur, fresh, source, reasons, &n, &retry, &nf);
+    switch (rc) {
+    case 0: *reply = reply_ok(); break;
+    case SAFECAM_ERR_POLICY: *reply = reasons_reply(reasons, n); break;
+    case SAFECAM_ERR_NOTFOUND: *reply = reply_error(nf ? "not_found" : "no_session"); break;
+    case SAFECAM_ERR_STATE: *reply = reply_error("forbidden"); break;
+    default: *reply = auth_failure_reply(rc, retry); break;
+    }
+    return 0;
+}
+
+/* ---------------- users ---------------- */
+
+static int h_user_list(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    json_t *users = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    int rc = vault_user_list(svc->v, &users);
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "users", users);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_user_create(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "username", "password", "role", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *user = NULL, *pw = NULL, *role = NULL;
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
+        *reply = reply_error("invalid_username");
+        return 0;
+    }
+    if (field_str(req->body, "role", 16, 1, &role) != 0 || !vault_role_valid(role)) {
+        *reply = reply_error("invalid_role");
+        return 0;
+    }
+    GET_STR("password", 4096, 1, pw);
+    int rc = vault_user_create(svc->v, user, pw, role, actor, reasons, &n);
+    switch (rc) {
+    case 0: *reply = reply_ok(); break;
+    case SAFECAM_ERR_EXISTS: *reply = reply_error("exists"); break;
+    case SAFECAM_ERR_INVAL: *reply = reply_error("invalid_username"); break;
+    case SAFECAM_ERR_STATE: *reply = reply_error("invalid_role"); break;
+    case SAFECAM_ERR_POLICY: *reply = reasons_reply(reasons, n); break;
+    default: return rc;
+    }
+    return 0;
+}
+
+static int h_user_update(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "username", "role", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *user = NULL, *role = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
+        *reply = reply_error("not_found");
+        return 0;
+    }
+    if (field_str(req->body, "role", 16, 1, &role) != 0 || !vault_role_valid(role)) {
+        *reply = reply_error("invalid_role");
+        return 0;
+    }
+    int rc = vault_user_update(svc->v, user, role, actor);
+    switch (rc) {
+    case 0: *reply = reply_ok(); break;
+    case SAFECAM_ERR_NOTFOUND: *reply = reply_error("not_found"); break;
+    case SAFECAM_ERR_STATE: *reply = reply_error("invalid_role"); break;
+    case SAFECAM_ERR_DENIED: *reply = reply_error("last_admin"); break;
+    default: return rc;
+    }
+    return 0;
+}
+
+static int h_user_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "username", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *user = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
+        *reply = reply_error("not_found");
+        return 0;
+    }
+    int rc = vault_user_delete(svc->v, user, actor);
+    switch (rc) {
+    case 0: *reply = reply_ok(); break;
+    case SAFECAM_ERR_NOTFOUND: *reply = reply_error("not_found"); break;
+    case SAFECAM_ERR_DENIED: *reply = reply_error("last_admin"); break;
+    default: return rc;
+    }
+    return 0;
+}
+
+/* ---------------- settings ---------------- */
+
+static int h_settings_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    struct vault_settings s;
+    json_t *o = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    int rc = vault_settings_get(svc->v, &s);
+    if (rc == 0)
+        rc = vault_settings_to_json(&s, &o);
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "settings", o);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_settings_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "settings", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *bad = NULL;
+    long min = 0, max = 0;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    json_t *subset = json_object_get(req->body, "settings");
+    if (!json_is_object(subset)) {
+        *reply = reply_field_error("invalid_request", "settings");
+        return 0;
+    }
+    int rc = vault_settings_set_json(svc->v, subset, actor, &bad, &min, &max);
+    if (rc == SAFECAM_ERR_INVAL && bad)
+        *reply = json_pack("{s:s, s:s, s:I, s:I}", "error", "invalid_setting", "field", bad, "min", (json_int_t)min,
+                           "max", (json_int_t)max);
+    else if (rc == SAFECAM_ERR_NOTFOUND && bad)
+        *reply = json_pack("{s:s, s:s}", "error", "unknown_field", "field", bad);
+    else if (rc == 0)
+        *reply = reply_ok();
+    else
+        return rc;
+    return 0;
+}
+
+/* ---------------- audit ---------------- */
+
+/* Event types only the vault itself records (a peer cannot forge a login or a lockout). */
+static int audit_type_vault_owned(const char *type)
+{
+    static const char *const owned[] = {AUDIT_LOGIN_SUCCESS, AUDIT_LOGIN_FAILURE, AUDIT_LOCKOUT,
+                                        AUDIT_SESSION_END,   AUDIT_PASSWORD_CHANGE, AUDIT_USER_CREATE,
+                                        AUDIT_USER_UPDATE,   AUDIT_USER_DELETE};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(owned); i++)
+        if (strcmp(type, owned[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int h_audit_record(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"type", "actor", "source", "detail", NULL};
+    struct vault_service *svc = ctx;
+    const char *type = NULL, *actor = NULL, *source = NULL, *detail = NULL;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (field_str(req->body, "type", 64, 1, &type) != 0 || !audit_type_valid(type) || audit_type_vault_owned(type)) {
+        *reply = reply_error("invalid_type");
+        return 0;
+    }
+    GET_STR("actor", AUDIT_FIELD_MAX_BYTES, 0, actor);
+    GET_STR("source", AUDIT_FIELD_MAX_BYTES, 0, source);
+    GET_STR("detail", AUDIT_DETAIL_MAX_BYTES, 0, detail);
+    if (!svc->audit)
+        return SAFECAM_ERR_STATE;
+    /* The sending process is recorded as the actor when it names none. */
+    int rc = audit_event_record(svc->audit, type, actor ? actor : ipc_peer_name(peer), source, detail);
+    if (rc == SAFECAM_ERR_INVAL) {
+        *reply = reply_error("invalid_request");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    *reply = reply_ok();
+    return 0;
+}
+
+static int field_int(const json_t *body, const char *key, long long min, long long max, long long *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 1; /* absent */
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return SAFECAM_ERR_INVAL;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int h_audit_query(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "since", "until", "type", "limit", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    struct audit_filter f = {0};
+    long long n = 0;
+    json_t *events = NULL;
+    int rc;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+        return 0;
+    if ((rc = field_int(req->body, "since", 0, INT64_MAX, &n)) < 0) {
+        *reply = reply_field_error("invalid_request", "since");
+        return 0;
+    }
+    if (rc == 0)
+        f.since = n;
+    if ((rc = field_int(req->body, "until", 0, INT64_MAX, &n)) < 0) {
+        *reply = reply_field_error("invalid_request", "until");
+        return 0;
+    }
+    if (rc == 0)
+        f.until = n;
+    if ((rc = field_int(req->body, "limit", 1, AUDIT_QUERY_LIMIT_MAX, &n)) < 0) {
+        *reply = reply_field_error("invalid_request", "limit");
+        return 0;
+    }
+    f.limit = rc == 0 ? (unsigned)n : 100;
+    if (field_str(req->body, "type", 64, 0, &f.type) != 0 || (f.type && !audit_type_valid(f.type))) {
+        *reply = reply_error("invalid_type");
+        return 0;
+    }
+    if (!svc->audit)
+        return SAFECAM_ERR_STATE;
+    rc = audit_event_query(svc->audit, &f, &events);
+    if (rc == SAFECAM_ERR_INVAL) {
+        *reply = reply_error("invalid_request");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "events", events);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+/* ---------------- TLS credentials ---------------- */
+
+static int h_tls_credentials(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {NULL};
+    struct vault_service *svc = ctx;
+    char path[4096];
+    char *cert = NULL, *sealed = NULL;
+    size_t cert_len = 0, sealed_len = 0, key_len = 0;
+    uint8_t *key = NULL;
+    int rc;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (!svc->storage_key || !svc->state_dir)
+        return SAFECAM_ERR_STATE;
+    rc = safecam_path_join(path, sizeof path, svc->state_dir, STATEDIR_TLS_CERT);
+    if (rc == 0)
+        rc = safecam_file_read(path, TLS_FILE_MAX_BYTES, &cert, &cert_len);
+    if (rc == 0)
+        rc = safecam_path_join(path, sizeof path, svc->state_dir, STATEDIR_TLS_KEY_SEALED);
+    if (rc == 0)
+        rc = safecam_file_read(path, TLS_FILE_MAX_BYTES, &sealed, &sealed_len);
+    if (rc == 0)
+        rc = seal_data_open(svc->storage_key, "tls.key", (const uint8_t *)sealed, sealed_len, &key, &key_len);
+    if (rc != 0) {
+        log_err("vault: cannot provide the TLS credentials: %s", safecam_err_name(rc));
+        *reply = reply_error("unavailable");
+        rc = 0;
+        goto out;
+    }
+    if (!safecam_utf8_valid(cert, cert_len) || !safecam_utf8_valid((const char *)key, key_len)) {
+        *reply = reply_error("unavailable");
+        goto out;
+    }
+    *reply = json_pack("{s:b, s:s#, s:s#}", "ok", 1, "cert_pem", cert, cert_len, "key_pem", (const char *)key,
+                       key_len);
+    rc = *reply ? 0 : SAFECAM_ERR_NOMEM;
+out:
+    free(cert);
+    free(sealed);
+    if (key) {
+        sodium_memzero(key, key_len);
+        sodium_free(key);
+    }
+    return rc;
+}
+
+/* ---------------- the table ---------------- */
+
+#define SUP IPC_PEER_SUPERVISOR
+#define WEB IPC_PEER_WEB
+#define MEDIA IPC_PEER_MEDIA
+
+static const struct ipc_route vault_routes[] = {
+    {PROTO_SUP_HEARTBEAT, SUP, h_heartbeat},
+    {PROTO_SUP_CHANNEL, SUP, h_channel},
+    {PROTO_SUP_SHUTDOWN, SUP, h_shutdown},
+    {PROTO_VAULT_LOGIN, WEB, h_login},
+    {PROTO_VAULT_AUTH_CHECK, WEB | MEDIA, h_auth_check},
+    {PROTO_VAULT_SESSION_CHECK, WEB, h_session_check},
+    {PROTO_VAULT_SESSION_END, WEB, h_session_end},
+    {PROTO_VAULT_PASSWORD_CHANGE, WEB, h_password_change},
+    {PROTO_VAULT_USER_LIST, WEB, h_user_list},
+    {PROTO_VAULT_USER_CREATE, WEB, h_user_create},
+    {PROTO_VAULT_USER_UPDATE, WEB, h_user_update},
+    {PROTO_VAULT_USER_DELETE, WEB, h_user_delete},
+    {PROTO_VAULT_SETTINGS_GET, WEB, h_settings_get},
+    {PROTO_VAULT_SETTINGS_SET, WEB, h_settings_set},
+    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP, h_audit_record},
+    {PROTO_VAULT_AUDIT_QUERY, WEB, h_audit_query},
+    {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, h_tls_credentials},
+};
+
+const struct ipc_route *vault_service_routes(size_t *n_out)
+{
+    if (n_out)
+        *n_out = SAFECAM_ARRAY_LEN(vault_routes);
+    return vault_routes;
+}

@@ -1,0 +1,65 @@
+/* vault_internal.h — private state shared by the files of lib/vault (not installed, not a contract).
+ * Trust level: runs in the vault process only. */
+#ifndef SAFECAM_VAULT_INTERNAL_H
+#define SAFECAM_VAULT_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "safecam/device.h"
+#include "safecam/vault.h"
+
+struct vault {
+    sqlite3 *db;
+    audit_log *audit;
+    char state_dir[4096];
+    struct device_identity device;
+    int have_device;
+    char dummy_hash[VAULT_HASH_BYTES];
+    int64_t (*clock_fn)(void *ctx);
+    void *clock_ctx;
+};
+
+int64_t vault_now(const vault *v);
+
+/* hash.c: 1 when hash was made with other Argon2id parameters than the current ones. */
+int vault_password_needs_rehash(const char *hash);
+
+/* Audit helper: records and logs (never fails the caller; a failing audit log is logged). */
+void vault_audit(vault *v, const char *type, const char *actor, const char *source, const char *detail);
+
+/* Store helpers (store.c). */
+int vault_db_exec(vault *v, const char *sql) SAFECAM_WUR;
+int vault_db_begin(vault *v) SAFECAM_WUR;
+int vault_db_commit(vault *v) SAFECAM_WUR;
+void vault_db_rollback(vault *v);
+/* Fetch a user's hash/role/flag. SAFECAM_ERR_NOTFOUND when absent. hash may be NULL. */
+int vault_user_get(vault *v, const char *username, char hash[VAULT_HASH_BYTES], char role[VAULT_ROLE_MAX],
+                   int *pcr) SAFECAM_WUR;
+int vault_user_set_hash(vault *v, const char *username, const char *hash, int pcr) SAFECAM_WUR;
+/* Run the password policy with the device identity as context. reasons gets a NULL terminator. */
+int vault_policy_check(vault *v, const char *username, const char *password,
+                       const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons) SAFECAM_WUR;
+
+/* Lockout (lockout.c). Check before verifying: 0 = may try, SAFECAM_ERR_LOCKED (*retry_after). */
+int lockout_check(vault *v, const struct vault_settings *s, const char *account, const char *source,
+                  int64_t *retry_after) SAFECAM_WUR;
+/* Record one failure; audits a lockout when one starts. */
+int lockout_record_failure(vault *v, const struct vault_settings *s, const char *account,
+                           const char *source) SAFECAM_WUR;
+/* Record a success: clears the pair's failures and remembers source as known for the account. */
+int lockout_record_success(vault *v, const char *account, const char *source) SAFECAM_WUR;
+int lockout_housekeeping(vault *v, const struct vault_settings *s) SAFECAM_WUR;
+/* Forget everything about an account (user deleted). */
+int lockout_forget_account(vault *v, const char *account) SAFECAM_WUR;
+
+/* Sessions (session.c). */
+int session_create(vault *v, const char *username, char id_hex[VAULT_TOKEN_HEX + 1],
+                   char csrf_hex[VAULT_TOKEN_HEX + 1]) SAFECAM_WUR;
+/* End all sessions of username except the one whose id hash is keep_hash_hex (may be NULL).
+ * reason goes into the audit detail. */
+int session_end_user(vault *v, const char *username, const char *keep_id_hex, const char *reason) SAFECAM_WUR;
+/* SHA-256 of the raw 32-byte id behind id_hex, as hex. SAFECAM_ERR_NOTFOUND when id_hex is malformed. */
+int session_id_digest(const char *id_hex, char digest_hex[VAULT_TOKEN_HEX + 1]) SAFECAM_WUR;
+
+#endif

@@ -1,0 +1,904 @@
+/* test_vault.c — unit tests for lib/vault (hashing, provisioning, logins, lockout, sessions, users,
+ * settings, the IPC service table). Uses a temp state dir, the real audit log and an injected clock.
+ * QCVN 135 G1, brute force and sessions / EN 303 645 5.1-1..5.1-5. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "safecam/audit.h"
+#include "safecam/proto.h"
+#include "safecam/statedir.h"
+#include "safecam/vault.h"
+
+#define ADMIN_PW "Qx7#vLp2!mZr-initial"
+#define GOOD_PW "Hk4$wNc9@tRv-second"
+#define GOOD_PW2 "Zp3%yBq8&uGd-third"
+#define OP_PW "Mj6*eXs1^oWf-op"
+#define SRC_A "192.0.2.10"
+#define SRC_B "192.0.2.20"
+
+struct fixture {
+    char dir[256];
+    audit_log *audit;
+    vault *v;
+    struct vault_service svc;
+};
+
+static int64_t fake_now = 1700000000;
+static int64_t clock_fake(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void rm_rf(const char *dir)
+{
+    static const char *const names[] = {"vault.db",     "vault.db-wal",      "vault.db-shm",
+                                        "audit.db",     "audit.db-wal",      "audit.db-shm",
+                                        "factory/device.json"};
+    char path[512];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/factory", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+static int vault_reopen(struct fixture *f)
+{
+    vault_close(f->v);
+    f->v = NULL;
+    int rc = vault_open(f->dir, f->audit, &f->v);
+    if (rc == 0)
+        vault_clock_set(f->v, clock_fake, NULL);
+    f->svc.v = f->v;
+    return rc;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    char hash[VAULT_HASH_BYTES], path[512];
+    if (!f || sodium_init() < 0)
+        return -1;
+    vault_argon2_cost_set_for_tests(1, 8 * 1024); /* fast Argon2id for the unit tests only */
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_vault.XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/factory", f->dir);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    write_file(f->dir, STATEDIR_DEVICE_JSON,
+               "{\"serial\":\"SC7Q2KX9\",\"model\":\"SC-100\",\"mac\":\"02:5c:aa:10:20:30\","
+               "\"product\":\"safecam\",\"provisioned_at\":1700000000}");
+    if (vault_password_hash(ADMIN_PW, hash) != 0 || vault_store_provision(f->dir, "admin", hash, 0) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_AUDIT_DB);
+    if (audit_log_open(path, &f->audit) != 0)
+        return -1;
+    fake_now = 1700000000;
+    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .new_fd = -1};
+    if (vault_reopen(f) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    vault_close(f->v);
+    audit_log_close(f->audit);
+    rm_rf(f->dir);
+    free(f);
+    vault_argon2_cost_set_for_tests(0, 0);
+    return 0;
+}
+
+/* Send one request through the real dispatch table (as `peer`) and return the reply body. */
+static int service_call(struct fixture *f, unsigned peer, uint16_t type, json_t *body, json_t **reply)
+{
+    int fds[2];
+    size_t n = 0;
+    const struct ipc_route *routes = vault_service_routes(&n);
+    assert_int_equal(ipc_channel_pair(fds), 0);
+    ipc_msg req = {.type = type, .flags = 0, .id = 7, .body = body, .fd = -1};
+    int rc = ipc_dispatch(routes, n, &f->svc, peer, fds[0], &req);
+    *reply = NULL;
+    if (rc == 0) {
+        ipc_msg msg = {.fd = -1};
+        assert_int_equal(ipc_recv(fds[1], &msg, 1000), 0);
+        assert_true(msg.flags & IPC_FLAG_REPLY);
+        *reply = json_incref(msg.body);
+        ipc_msg_clear(&msg);
+        /* No reply ever carries a password hash. */
+        char *text = json_dumps(*reply, 0);
+        assert_non_null(text);
+        assert_null(strstr(text, "$argon2"));
+        free(text);
+    }
+    json_decref(body);
+    close(fds[0]);
+    close(fds[1]);
+    return rc;
+}
+
+static const char *reply_error(json_t *reply)
+{
+    return json_string_value(json_object_get(reply, "error"));
+}
+
+static long audit_count(struct fixture *f, const char *type)
+{
+    struct audit_filter flt = {.type = type, .limit = 1000};
+    json_t *events = NULL;
+    assert_int_equal(audit_event_query(f->audit, &flt, &events), 0);
+    long n = (long)json_array_size(events);
+    json_decref(events);
+    return n;
+}
+
+/* Log admin in and change the initial password so admin-only requests are allowed. */
+static void admin_ready(struct fixture *f, struct vault_auth *a)
+{
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    int64_t retry = 0;
+    int nf = 0;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, a), 0);
+    assert_int_equal(vault_password_change(f->v, a->session_id, "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n,
+                                           &retry, &nf),
+                     0);
+}
+
+/* ---------------- hashing and provisioning ---------------- */
+
+static void test_hash(void **state)
+{
+    (void)state;
+    char h1[VAULT_HASH_BYTES], h2[VAULT_HASH_BYTES];
+    assert_int_equal(vault_password_hash("correct horse", h1), 0);
+    assert_int_equal(vault_password_hash("correct horse", h2), 0);
+    assert_int_equal(strncmp(h1, "$argon2id$", 10), 0);
+    assert_string_not_equal(h1, h2); /* salted */
+    assert_int_equal(vault_password_verify(h1, "correct horse"), 0);
+    assert_int_equal(vault_password_verify(h1, "correct horsf"), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_password_verify("$2y$10$notargon", "x"), SAFECAM_ERR_INVAL);
+    /* The product parameters: m=64 MiB, t=3. */
+    vault_argon2_cost_set_for_tests(0, 0);
+    assert_int_equal(vault_password_hash("pw", h1), 0);
+    assert_non_null(strstr(h1, "$m=65536,t=3,"));
+    vault_argon2_cost_set_for_tests(1, 8 * 1024);
+}
+
+static void test_provision(void **state)
+{
+    struct fixture *f = *state;
+    char hash[VAULT_HASH_BYTES], path[512];
+    struct stat sb;
+    assert_int_equal(vault_password_hash(ADMIN_PW, hash), 0);
+    assert_int_equal(vault_store_provision(f->dir, "admin", hash, 0), SAFECAM_ERR_EXISTS);
+    assert_int_equal(vault_store_provision(f->dir, "Admin", hash, 1), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_store_provision(f->dir, "admin", "plaintext", 1), SAFECAM_ERR_INVAL);
+    snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_VAULT_DB);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    assert_true(vault_username_valid("a"));
+    assert_true(vault_username_valid("op.1_x-y"));
+    assert_false(vault_username_valid(""));
+    assert_false(vault_username_valid("1abc"));
+    assert_false(vault_username_valid("ab c"));
+    assert_false(vault_username_valid("abcdefghijabcdefghijabcdefghijabc")); /* 33 */
+    assert_true(vault_username_valid("abcdefghijabcdefghijabcdefghijab"));   /* 32 */
+}
+
+static void test_provision_force(void **state)
+{
+    struct fixture *f = *state;
+    char hash[VAULT_HASH_BYTES];
+    struct vault_auth a;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    vault_close(f->v);
+    f->v = NULL;
+    assert_int_equal(vault_password_hash(GOOD_PW, hash), 0);
+    assert_int_equal(vault_store_provision(f->dir, "admin", hash, 1), 0);
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", GOOD_PW, SRC_A, "web", 0, &a), 0);
+    assert_true(a.password_change_required);
+}
+
+/* ---------------- logins ---------------- */
+
+static void test_login_ok_fail(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a, b;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_string_equal(a.username, "admin");
+    assert_string_equal(a.role, "admin");
+    assert_true(a.password_change_required);
+    assert_int_equal(strlen(a.session_id), VAULT_TOKEN_HEX);
+    assert_int_equal(strlen(a.csrf_token), VAULT_TOKEN_HEX);
+    assert_string_not_equal(a.session_id, a.csrf_token);
+    assert_int_equal(vault_login(f->v, "admin", "wrong", SRC_A, "web", 1, &b), SAFECAM_ERR_DENIED);
+    assert_int_equal(b.session_id[0], '\0');
+    assert_int_equal(vault_login(f->v, "nobody", ADMIN_PW, SRC_A, "web", 1, &b), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", "", SRC_A, "web", 1, &b), SAFECAM_ERR_DENIED);
+    /* malformed arguments: refused, not counted */
+    char longpw[PASSWORD_MAX_BYTES + 2];
+    memset(longpw, 'a', sizeof longpw - 1);
+    longpw[sizeof longpw - 1] = '\0';
+    assert_int_equal(vault_login(f->v, "admin", longpw, SRC_A, "web", 1, &b), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "1.2.3.4; rm", "web", 1, &b), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "telnet", 1, &b), SAFECAM_ERR_INVAL);
+    assert_int_equal(audit_count(f, AUDIT_LOGIN_SUCCESS), 1);
+    assert_int_equal(audit_count(f, AUDIT_LOGIN_FAILURE), 3);
+}
+
+static void test_identical_answers(void **state)
+{
+    struct fixture *f = *state;
+    json_t *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", "nope", "source", SRC_A),
+                                  &r1),
+                     0);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s}", "username", "ghost", "password", "nope", "source", SRC_A),
+                                  &r2),
+                     0);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s}", "username", "Bad Name!", "password", "x", "source",
+                                            SRC_A),
+                                  &r3),
+                     0);
+    assert_true(json_equal(r1, r2));
+    assert_true(json_equal(r1, r3));
+    assert_string_equal(reply_error(r1), "invalid_credentials");
+    assert_int_equal(json_object_size(r1), 1);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(r3);
+}
+
+static double login_ms(vault *v, const char *user, const char *pw, const char *src)
+{
+    struct vault_auth a;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = vault_login(v, user, pw, src, "web", 0, &a);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(rc, SAFECAM_ERR_DENIED);
+    return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Unknown user and wrong password cost the same: one Argon2id verify at the product cost each. */
+static void test_identical_timing(void **state)
+{
+    struct fixture *f = *state;
+    char hash[VAULT_HASH_BYTES];
+    enum { N = 5 };
+    double known[N], unknown[N];
+    vault_argon2_cost_set_for_tests(0, 0); /* product cost for hashes and the dummy */
+    vault_close(f->v);
+    f->v = NULL;
+    assert_int_equal(vault_password_hash(ADMIN_PW, hash), 0);
+    assert_int_equal(vault_store_provision(f->dir, "admin", hash, 1), 0);
+    assert_int_equal(vault_reopen(f), 0);
+    for (int i = 0; i < N; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "10.0.0.%d", i + 1); /* below the lockout threshold per source */
+        known[i] = login_ms(f->v, "admin", "wrong-password", src);
+        unknown[i] = login_ms(f->v, "nosuchuser", "wrong-password", src);
+    }
+    qsort(known, N, sizeof known[0], cmp_double);
+    qsort(unknown, N, sizeof unknown[0], cmp_double);
+    double ratio = unknown[N / 2] / known[N / 2];
+    print_message("median wrong-password %.1f ms, unknown-user %.1f ms\n", known[N / 2], unknown[N / 2]);
+    assert_true(known[N / 2] > 5.0); /* a real Argon2id verify ran */
+    assert_true(ratio > 0.75 && ratio < 1.33);
+    vault_argon2_cost_set_for_tests(1, 8 * 1024);
+}
+
+/* ---------------- lockout ---------------- */
+
+static void test_lockout_threshold_duration(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 1, &a), SAFECAM_ERR_DENIED);
+        fake_now += 1;
+    }
+    assert_int_equal(audit_count(f, AUDIT_LOCKOUT), 0);
+    assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 1, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(audit_count(f, AUDIT_LOCKOUT), 1);
+    /* locked: even the right password is refused, with retry_after */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(a.retry_after, 300);
+    assert_int_equal(a.session_id[0], '\0');
+    json_t *r = NULL;
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", ADMIN_PW, "source",
+                                            SRC_A),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "locked");
+    assert_int_equal(json_integer_value(json_object_get(r, "retry_after")), 300);
+    json_decref(r);
+    /* RTSP shares the counters */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "rtsp", 0, &a), SAFECAM_ERR_LOCKED);
+    fake_now += 299;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(a.retry_after, 1);
+    fake_now += 1;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    /* after the lock the count starts again from zero */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 1, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+}
+
+static void test_lockout_window(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    /* 4 failures, then 31 s later 4 more: never 5 within 30 s */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    fake_now += 31;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), 0);
+    /* sliding: failures at t, t+20, and three at t+29 lock */
+    assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    fake_now += 20;
+    assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    fake_now += 9;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+}
+
+static void test_lockout_configurable(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    const char *bad = NULL;
+    long min, max;
+    json_t *s = json_pack("{s:i,s:i,s:i}", "lockout_threshold", 3, "lockout_window_s", 60, "lockout_duration_s", 120);
+    assert_int_equal(vault_settings_set_json(f->v, s, "admin", &bad, &min, &max), 0);
+    json_decref(s);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+        fake_now += 25;
+    }
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(a.retry_after, 120 - 25);
+}
+
+static void test_lockout_per_source(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    /* another source is not affected */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
+    /* unknown names are counted and locked the same way (keyed by the given name) */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vault_login(f->v, "ghost", "bad", SRC_B, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "ghost", "bad", SRC_B, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
+}
+
+static void test_lockout_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a, s;
+    struct vault_session_info info;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 1, &s), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(vault_session_check(f->v, s.session_id, s.csrf_token, 0, &info), 0);
+    assert_true(info.csrf_ok);
+}
+
+static void test_account_ceiling(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    const char *bad = NULL;
+    long min, max;
+    json_t *s = json_pack("{s:i}", "account_hourly_limit", 10);
+    assert_int_equal(vault_settings_set_json(f->v, s, "admin", &bad, &min, &max), 0);
+    json_decref(s);
+    /* the owner logs in from home once: a known source */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), 0);
+    /* a distributed attacker: 2 guesses from each of 5 addresses, never a per-source lock */
+    for (int i = 0; i < 10; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "198.51.100.%d", i / 2 + 1);
+        assert_int_equal(vault_login(f->v, "admin", "guess", src, "web", 0, &a), SAFECAM_ERR_DENIED);
+        fake_now += 10;
+    }
+    assert_int_equal(audit_count(f, AUDIT_LOCKOUT), 1);
+    /* new sources are throttled, even with the right password */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "198.51.100.99", "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_true(a.retry_after > 0 && a.retry_after <= 3600);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "198.51.100.1", "web", 0, &a), SAFECAM_ERR_LOCKED);
+    /* the owner's known source still works */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), 0);
+    /* an hour later the failures have aged out */
+    fake_now += 3600;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "198.51.100.99", "web", 0, &a), 0);
+}
+
+/* ---------------- sessions ---------------- */
+
+static void test_session_timeouts(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    struct vault_session_info info;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 0, &info), 0);
+    assert_false(info.csrf_ok);
+    assert_int_equal(vault_session_check(f->v, a.session_id, "00", 0, &info), 0);
+    assert_false(info.csrf_ok);
+    assert_int_equal(vault_session_check(f->v, a.session_id, a.csrf_token, 0, &info), 0);
+    assert_true(info.csrf_ok);
+    assert_string_equal(info.username, "admin");
+    /* idle: 899 s keeps it (touch), 900 s without a touch ends it */
+    fake_now += 899;
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), 0);
+    fake_now += 899;
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 0, &info), 0);
+    fake_now += 1;
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    assert_true(audit_count(f, AUDIT_SESSION_END) >= 1);
+    /* absolute: touched every 800 s, it still ends after 8 h */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    int64_t start = fake_now;
+    while (fake_now + 800 < start + 28800) {
+        fake_now += 800;
+        assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), 0);
+    }
+    fake_now = start + 28800;
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    /* malformed ids */
+    assert_int_equal(vault_session_check(f->v, "", NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(vault_session_check(f->v, "zz", NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    char upper[VAULT_TOKEN_HEX + 1];
+    memset(upper, 'A', VAULT_TOKEN_HEX);
+    upper[VAULT_TOKEN_HEX] = '\0';
+    assert_int_equal(vault_session_check(f->v, upper, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+}
+
+static void test_session_logout_and_housekeeping(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a, b;
+    struct vault_session_info info;
+    long n = 0;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &b), 0);
+    assert_string_not_equal(a.session_id, b.session_id); /* a new id at every login */
+    assert_string_not_equal(a.csrf_token, b.csrf_token);
+    assert_int_equal(vault_session_end(f->v, a.session_id, SRC_A), 0);
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(vault_session_end(f->v, a.session_id, SRC_A), 0); /* already gone: fine */
+    assert_int_equal(vault_session_check(f->v, b.session_id, NULL, 1, &info), 0);
+    fake_now += 901;
+    assert_int_equal(vault_housekeeping(f->v), 0);
+    assert_int_equal(vault_session_count(f->v, "admin", &n), 0);
+    assert_int_equal(n, 0);
+    /* per-user cap */
+    for (int i = 0; i < VAULT_SESSIONS_PER_USER_MAX + 3; i++)
+        assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_int_equal(vault_session_count(f->v, "admin", &n), 0);
+    assert_int_equal(n, VAULT_SESSIONS_PER_USER_MAX);
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), 0);
+}
+
+static void test_password_change(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a, other, c;
+    struct vault_session_info info;
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    int64_t retry = 0;
+    int nf = 0;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 1, &other), 0);
+    /* the same password again is refused */
+    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, ADMIN_PW, SRC_A, reasons, &n,
+                                           &retry, &nf),
+                     SAFECAM_ERR_POLICY);
+    assert_string_equal(reasons[0], "same_as_current");
+    /* weak password refused by the policy, with reasons */
+    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, "short", SRC_A, reasons, &n,
+                                           &retry, &nf),
+                     SAFECAM_ERR_POLICY);
+    assert_true(n >= 1);
+    assert_null(reasons[n]);
+    /* wrong current password */
+    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", "wrong", GOOD_PW, SRC_A, reasons, &n, &retry,
+                                           &nf),
+                     SAFECAM_ERR_DENIED);
+    /* bad session */
+    assert_int_equal(vault_password_change(f->v, "00", "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n, &retry, &nf),
+                     SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(nf, 0);
+    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n,
+                                           &retry, &nf),
+                     0);
+    /* this session lives on, the flag is cleared; the other session ended */
+    assert_int_equal(vault_session_check(f->v, a.session_id, NULL, 1, &info), 0);
+    assert_false(info.password_change_required);
+    assert_int_equal(vault_session_check(f->v, other.session_id, NULL, 1, &info), SAFECAM_ERR_NOTFOUND);
+    /* the old password stops working at once on every surface */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "rtsp", 0, &c), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", GOOD_PW, SRC_A, "rtsp", 0, &c), 0);
+    assert_int_equal(audit_count(f, AUDIT_PASSWORD_CHANGE), 1);
+}
+
+/* ---------------- users and roles ---------------- */
+
+static void test_users_roles(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth adm, op;
+    struct vault_session_info info;
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    int64_t retry = 0;
+    int nf = 0;
+    json_t *r = NULL;
+    admin_ready(f, &adm);
+
+    assert_int_equal(vault_user_create(f->v, "op1", OP_PW, "operator", "admin", reasons, &n), 0);
+    assert_int_equal(vault_user_create(f->v, "op1", OP_PW, "operator", "admin", reasons, &n), SAFECAM_ERR_EXISTS);
+    assert_int_equal(vault_user_create(f->v, "Op2", OP_PW, "operator", "admin", reasons, &n), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_user_create(f->v, "op2", OP_PW, "root", "admin", reasons, &n), SAFECAM_ERR_STATE);
+    assert_int_equal(vault_user_create(f->v, "op2", "password", "viewer", "admin", reasons, &n), SAFECAM_ERR_POLICY);
+    assert_true(n >= 1);
+    assert_int_equal(vault_user_create(f->v, "viewer7", "Viewer7#Kq2pLx9", "viewer", "admin", reasons, &n),
+                     SAFECAM_ERR_POLICY); /* contains the username */
+    assert_int_equal(vault_user_create(f->v, "op2", "Ab1!SC7Q2KX9zz", "viewer", "admin", reasons, &n),
+                     SAFECAM_ERR_POLICY); /* contains the serial */
+
+    /* the new user must change the password first */
+    assert_int_equal(vault_login(f->v, "op1", OP_PW, SRC_B, "web", 1, &op), 0);
+    assert_true(op.password_change_required);
+    assert_string_equal(op.role, "operator");
+    /* an operator cannot change another user's password */
+    assert_int_equal(vault_password_change(f->v, op.session_id, "admin", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry,
+                                           &nf),
+                     SAFECAM_ERR_STATE);
+    /* admin-only requests are refused for an operator (and while its password change is pending) */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
+                                                                                     op.session_id),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "password_change_required");
+    json_decref(r);
+    assert_int_equal(vault_password_change(f->v, op.session_id, "op1", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry,
+                                           &nf),
+                     0);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
+                                                                                     op.session_id),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "forbidden");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_DELETE,
+                                  json_pack("{s:s,s:s}", "session_id", op.session_id, "username", "admin"), &r),
+                     0);
+    assert_string_equal(reply_error(r), "forbidden");
+    json_decref(r);
+
+    /* admin lists users: no hash in the answer */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
+                                                                                     adm.session_id),
+                                  &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_t *users = json_object_get(r, "users");
+    assert_int_equal(json_array_size(users), 2);
+    assert_int_equal(json_object_size(json_array_get(users, 0)), 3);
+    json_decref(r);
+
+    /* last admin: can't be demoted or deleted */
+    assert_int_equal(vault_user_update(f->v, "admin", "viewer", "admin"), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_user_delete(f->v, "admin", "admin"), SAFECAM_ERR_DENIED);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_UPDATE,
+                                  json_pack("{s:s,s:s,s:s}", "session_id", adm.session_id, "username", "admin", "role",
+                                            "operator"),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "last_admin");
+    json_decref(r);
+    /* promote op1, then admin may be demoted; op1 is now the last admin */
+    assert_int_equal(vault_user_update(f->v, "op1", "admin", "admin"), 0);
+    assert_int_equal(vault_session_check(f->v, op.session_id, NULL, 0, &info), 0);
+    assert_string_equal(info.role, "admin"); /* role changes apply to live sessions */
+    assert_int_equal(vault_user_update(f->v, "admin", "viewer", "admin"), 0);
+    assert_int_equal(vault_user_update(f->v, "op1", "operator", "admin"), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_user_update(f->v, "nobody", "viewer", "admin"), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(vault_user_update(f->v, "admin", "superuser", "admin"), SAFECAM_ERR_STATE);
+    /* deleting a user ends their sessions */
+    assert_int_equal(vault_user_delete(f->v, "admin", "op1"), 0);
+    assert_int_equal(vault_session_check(f->v, adm.session_id, NULL, 0, &info), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(vault_user_delete(f->v, "admin", "op1"), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(audit_count(f, AUDIT_USER_CREATE), 1);
+    assert_int_equal(audit_count(f, AUDIT_USER_DELETE), 1);
+}
+
+/* ---------------- settings ---------------- */
+
+static void test_settings(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_settings s;
+    const char *bad = NULL;
+    long min = 0, max = 0;
+    json_t *j;
+    assert_int_equal(vault_settings_get(f->v, &s), 0);
+    assert_int_equal(s.lockout_threshold, 5);
+    assert_int_equal(s.lockout_window_s, 30);
+    assert_int_equal(s.lockout_duration_s, 300);
+    assert_int_equal(s.account_hourly_limit, 100);
+    assert_int_equal(s.session_idle_s, 900);
+    assert_int_equal(s.session_absolute_s, 28800);
+    assert_int_equal(s.password_min_length, 8);
+
+    static const struct {
+        const char *field;
+        long lo, hi;
+    } ranges[] = {{"lockout_threshold", 3, 20},       {"lockout_window_s", 10, 3600},
+                  {"lockout_duration_s", 60, 86400},  {"account_hourly_limit", 10, 10000},
+                  {"session_idle_s", 60, 86400},      {"session_absolute_s", 300, 604800},
+                  {"password_min_length", 8, 64}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        j = json_pack("{s:I}", ranges[i].field, (json_int_t)ranges[i].lo - 1);
+        assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+        assert_string_equal(bad, ranges[i].field);
+        assert_int_equal(min, ranges[i].lo);
+        assert_int_equal(max, ranges[i].hi);
+        json_decref(j);
+        j = json_pack("{s:I}", ranges[i].field, (json_int_t)ranges[i].hi + 1);
+        assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+        json_decref(j);
+    }
+    /* wrong types */
+    j = json_pack("{s:s}", "lockout_threshold", "5");
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+    json_decref(j);
+    j = json_pack("{s:f}", "lockout_threshold", 5.0);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+    json_decref(j);
+    j = json_pack("{s:b}", "lockout_threshold", 1);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+    json_decref(j);
+    /* unknown field; all or nothing */
+    j = json_pack("{s:i,s:i}", "lockout_threshold", 7, "telnet_enabled", 1);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_NOTFOUND);
+    assert_string_equal(bad, "telnet_enabled");
+    json_decref(j);
+    j = json_pack("{s:i,s:i}", "lockout_threshold", 7, "lockout_window_s", 5);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+    json_decref(j);
+    /* idle may not exceed absolute */
+    j = json_pack("{s:i,s:i}", "session_idle_s", 4000, "session_absolute_s", 3000);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), SAFECAM_ERR_INVAL);
+    json_decref(j);
+    assert_int_equal(vault_settings_get(f->v, &s), 0);
+    assert_int_equal(s.lockout_threshold, 5);
+    /* a valid change persists across a restart */
+    j = json_pack("{s:i,s:i,s:i}", "lockout_threshold", 7, "password_min_length", 12, "session_idle_s", 600);
+    assert_int_equal(vault_settings_set_json(f->v, j, "admin", &bad, &min, &max), 0);
+    json_decref(j);
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(vault_settings_get(f->v, &s), 0);
+    assert_int_equal(s.lockout_threshold, 7);
+    assert_int_equal(s.password_min_length, 12);
+    assert_int_equal(s.session_idle_s, 600);
+    assert_int_equal(audit_count(f, AUDIT_CONFIG_CHANGE), 1);
+    /* min length applies to new passwords */
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    assert_int_equal(vault_user_create(f->v, "v1", "Kq7#zWp2x", "viewer", "admin", reasons, &n), SAFECAM_ERR_POLICY);
+}
+
+/* ---------------- the IPC service ---------------- */
+
+static void test_service_peers_and_inputs(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth adm;
+    json_t *r = NULL;
+    admin_ready(f, &adm);
+    /* narrowest peers: media may not log in or check sessions, web may not send supervisor messages */
+    assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW, "source", SRC_A),
+                                  &r),
+                     SAFECAM_ERR_PROTO);
+    assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_SESSION_CHECK,
+                                  json_pack("{s:s}", "session_id", adm.session_id), &r),
+                     SAFECAM_ERR_PROTO);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_SUP_SHUTDOWN, json_object(), &r), SAFECAM_ERR_PROTO);
+    assert_int_equal(f->svc.stop, 0);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, 9999, json_object(), &r), SAFECAM_ERR_PROTO);
+    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_VAULT_USER_LIST,
+                                  json_pack("{s:s}", "session_id", adm.session_id), &r),
+                     SAFECAM_ERR_PROTO);
+    /* media may check RTSP credentials */
+    assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_AUTH_CHECK,
+                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW, "source",
+                                            SRC_A, "surface", "rtsp"),
+                                  &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_null(json_object_get(r, "session_id"));
+    json_decref(r);
+    /* wrong types, extra fields (a client-declared login mode), over-long values */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:i,s:s}", "username", "admin", "password", 1, "source", SRC_A), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", "x", "source", SRC_A,
+                                            "login_type", "trusted"),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN, json_pack("{s:s}", "username", "admin"), &r), 0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    /* session check through the service */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SESSION_CHECK,
+                                  json_pack("{s:s,s:s,s:b}", "session_id", adm.session_id, "csrf_token",
+                                            adm.csrf_token, "touch", 1),
+                                  &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "csrf_ok")));
+    assert_string_equal(json_string_value(json_object_get(r, "role")), "admin");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SESSION_CHECK,
+                                  json_pack("{s:s,s:i}", "session_id", adm.session_id, "touch", 1), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    /* audit record: allowlisted types only, vault-owned types refused */
+    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_VAULT_AUDIT_RECORD,
+                                  json_pack("{s:s,s:s}", "type", AUDIT_PROCESS_RESTART, "detail", "web restarted"), &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_RECORD,
+                                  json_pack("{s:s}", "type", AUDIT_LOGIN_SUCCESS), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_type");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_RECORD, json_pack("{s:s}", "type", "rootkit"), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_type");
+    json_decref(r);
+    /* audit query (admin) */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_QUERY,
+                                  json_pack("{s:s,s:s,s:i}", "session_id", adm.session_id, "type",
+                                            AUDIT_PROCESS_RESTART, "limit", 10),
+                                  &r),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(r, "events")), 1);
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_QUERY,
+                                  json_pack("{s:s,s:i}", "session_id", adm.session_id, "limit", 5000), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    /* settings through the service */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_SET,
+                                  json_pack("{s:s,s:{s:i}}", "session_id", adm.session_id, "settings",
+                                            "lockout_threshold", 50),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_setting");
+    assert_string_equal(json_string_value(json_object_get(r, "field")), "lockout_threshold");
+    assert_int_equal(json_integer_value(json_object_get(r, "max")), 20);
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_SET,
+                                  json_pack("{s:s,s:{s:i}}", "session_id", adm.session_id, "settings", "debug", 1), &r),
+                     0);
+    assert_string_equal(reply_error(r), "unknown_field");
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_GET, json_pack("{s:s}", "session_id", "x"), &r),
+                     0);
+    assert_string_equal(reply_error(r), "no_session");
+    json_decref(r);
+    /* password change policy reasons through the service */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_PASSWORD_CHANGE,
+                                  json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", adm.session_id, "username", "admin",
+                                            "current_password", GOOD_PW, "new_password", "abc", "source", SRC_A),
+                                  &r),
+                     0);
+    assert_string_equal(reply_error(r), "password_policy");
+    assert_true(json_array_size(json_object_get(r, "reasons")) >= 1);
+    json_decref(r);
+    /* logout through the service */
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SESSION_END,
+                                  json_pack("{s:s,s:s}", "session_id", adm.session_id, "source", SRC_A), &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    /* heartbeat and shutdown from the supervisor */
+    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_SUP_HEARTBEAT, json_object(), &r), 0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_SUP_SHUTDOWN, json_object(), &r), 0);
+    json_decref(r);
+    assert_int_equal(f->svc.stop, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provision_force, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_ok_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identical_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identical_timing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_threshold_duration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_configurable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_per_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_ceiling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_timeouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_logout_and_housekeeping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_password_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_peers_and_inputs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
