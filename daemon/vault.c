@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -36,30 +37,20 @@ static void on_signal(int sig)
     got_signal = 1;
 }
 
-/* jansson allocations are wiped when freed: request bodies carry passwords, replies the TLS key. */
-struct wipe_hdr {
-    size_t size;
-    max_align_t align;
-};
-
+/* jansson allocations are wiped when freed: request bodies carry passwords, replies the TLS key.
+ * Plain malloc underneath (no header), so memory jansson hands out (json_dumps) may still be released
+ * with free() by other code; the usable size comes from glibc. */
 static void *wipe_malloc(size_t size)
 {
-    if (size > SIZE_MAX - sizeof(struct wipe_hdr))
-        return NULL;
-    struct wipe_hdr *h = malloc(sizeof *h + size);
-    if (!h)
-        return NULL;
-    h->size = size;
-    return h + 1;
+    return malloc(size);
 }
 
 static void wipe_free(void *p)
 {
     if (!p)
         return;
-    struct wipe_hdr *h = (struct wipe_hdr *)p - 1;
-    sodium_memzero(p, h->size);
-    free(h);
+    sodium_memzero(p, malloc_usable_size(p));
+    free(p);
 }
 
 static void usage(void)
