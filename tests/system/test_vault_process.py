@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import bin_path, strong_password
+from conftest import SANITIZER_MARKERS, bin_path, strong_password
 
 MAGIC = 0x31494353
 FLAG_REPLY = 0x0001
@@ -71,6 +71,7 @@ class Vault:
         self.state_dir = state_dir
         self.proc = None
         self.sup = None
+        self.logs = []  # stderr of every vault process run so far
         self.start()
 
     def start(self):
@@ -88,21 +89,30 @@ class Vault:
         child.close()
         return Channel(parent)
 
+    def _collect(self):
+        self.sup.close()
+        self.logs.append(self.proc.stderr.read().decode(errors="replace"))
+        self.proc.stderr.close()
+
     def stop(self):
+        """Clean stop through PROTO_SUP_SHUTDOWN: exit status 0."""
         if self.proc.poll() is None:
             assert self.sup.call(SUP_SHUTDOWN) == {"ok": True}
             assert self.proc.wait(timeout=10) == 0
-        self.sup.close()
-        err = self.proc.stderr.read().decode(errors="replace")
-        self.proc.stderr.close()
-        return err
+        self._collect()
 
-    def kill(self):
+    def finish(self):
+        """Stop whatever runs (clean stop when possible, else kill) and return all stderr text."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.sup.close()
-        self.proc.stderr.close()
+            try:
+                self.sup.call(SUP_SHUTDOWN, timeout=5)
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if not self.proc.stderr.closed:
+            self._collect()
+        return "\n".join(self.logs)
 
 
 @pytest.fixture
@@ -116,8 +126,12 @@ def vault_env():
         label = json.load(f)
     v = Vault(state)
     yield v, label
-    v.kill()
+    logs = v.finish()
     subprocess.run(["rm", "-rf", tmp], check=True)
+    for marker in SANITIZER_MARKERS:
+        assert marker not in logs, logs
+    # no secret ever reaches the operational log
+    assert label["initial_password"] not in logs
 
 
 def login(web, user, pw, source="127.0.0.1"):
@@ -275,7 +289,13 @@ def test_admin_requests_checked_by_vault(vault_env):
 def test_no_network_sockets(vault_env):
     v, _ = vault_env
     inodes = set()
-    for fd in os.listdir(f"/proc/{v.proc.pid}/fd"):
+    try:
+        fds = os.listdir(f"/proc/{v.proc.pid}/fd")
+    except PermissionError:
+        # the vault makes itself non-dumpable: only root may look into its /proc entries
+        assert os.geteuid() != 0
+        pytest.skip("needs root to inspect a non-dumpable process")
+    for fd in fds:
         target = os.readlink(f"/proc/{v.proc.pid}/fd/{fd}")
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
@@ -284,6 +304,17 @@ def test_no_network_sockets(vault_env):
         with open(f"/proc/{v.proc.pid}/net/{table}") as f:
             for line in f.readlines()[1:]:
                 assert line.split()[9] not in inodes, f"vault owns a {table} socket"
+
+
+def test_not_traceable(vault_env):
+    v, _ = vault_env
+    with open(f"/proc/{v.proc.pid}/status") as f:
+        status = f.read()
+    assert "NoNewPrivs:\t1" in status
+    # non-dumpable: /proc/PID/environ etc. are owned by root, core dumps are off
+    with open(f"/proc/{v.proc.pid}/limits") as f:
+        core = [line for line in f if line.startswith("Max core file size")][0]
+    assert core.split()[4] == "0"
 
 
 def test_bad_command_line():
