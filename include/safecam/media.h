@@ -1,0 +1,141 @@
+/* media.h — video capture, H.264 encoding, RTSPS serving, snapshots and the browser live-view feed.
+ * Runs only in the media process (network-facing: parses untrusted RTSP from the network through
+ * gst-rtsp-server; credentials are checked by the vault, never here). The pure helpers at the top
+ * (source spec, Basic header, codecs string) have no GStreamer dependency and are unit-tested.
+ * QCVN 135 G5 (RTSP only over TLS 1.2+ AEAD), G6 (per-source limits), G7 (video only encrypted),
+ * G11 (bounded RTSP parsing); EN 303 645 5.5-1, 5.6-x, 5.8-1, 5.13-1. Implemented in lib/media/.
+ *
+ * Stream settings are struct config_stream (config.h); they are validated by
+ * config_stream_apply_json() — the same function the supervisor uses before persisting them. */
+#ifndef SAFECAM_MEDIA_H
+#define SAFECAM_MEDIA_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safecam/config.h"
+#include "safecam/core.h"
+
+#define MEDIA_RTSPS_PORT_DEFAULT 8322
+#define MEDIA_SOURCE_PATH_MAX 1024      /* bytes of a file:/v4l2: path, NUL included */
+#define MEDIA_SUB_WIDTH 640             /* the sub stream (/stream2) is always 640x360 */
+#define MEDIA_SUB_HEIGHT 360
+#define MEDIA_RTSP_USERNAME_MAX 64      /* bytes, without NUL */
+#define MEDIA_RTSP_PASSWORD_MAX 256     /* bytes, without NUL */
+#define MEDIA_RTSP_AUTH_HEADER_MAX 512  /* bytes of an Authorization header value */
+#define MEDIA_RTSP_CONTENT_LENGTH_MAX 4096 /* bytes of an RTSP request body; larger -> 413 */
+#define MEDIA_RTSP_CLIENTS_MAX 40       /* RTSPS connections in total */
+#define MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX 20 /* RTSPS connections from one address */
+#define MEDIA_RTSP_VIEWERS_PER_STREAM_MAX 32 /* connections that SETUP one stream */
+#define MEDIA_LIVE_VIEWERS_MAX 4        /* browser live-view feeds at once */
+#define MEDIA_SNAPSHOTS_PENDING_MAX 8   /* snapshot requests waiting for a frame */
+#define MEDIA_RTSP_AUTH_CACHE_S 300     /* a connection's verified credentials are re-checked after this */
+#define MEDIA_BACKOFF_MIN_MS 1000       /* source retry back-off: 1 s doubling ... */
+#define MEDIA_BACKOFF_MAX_MS 30000      /* ... up to 30 s */
+
+/* The TLS policy of the RTSPS port: TLS 1.2/1.3, ECDHE, AEAD ciphers only — the same policy as HTTPS.
+ * glib-networking's GnuTLS backend reads it from the environment variable G_TLS_GNUTLS_PRIORITY,
+ * which the media process sets before it creates any TLS object. QCVN 135 G5 / EN 303 645 5.5-1. */
+#define MEDIA_TLS_PRIORITY                                                                           \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"              \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
+
+/* ---------------- pure helpers (no GStreamer) ---------------- */
+
+enum media_source_kind { MEDIA_SOURCE_TESTSRC, MEDIA_SOURCE_FILE, MEDIA_SOURCE_V4L2 };
+
+struct media_source {
+    enum media_source_kind kind;
+    char path[MEDIA_SOURCE_PATH_MAX]; /* file or device path; "" for testsrc */
+};
+
+/* Parse a --source SPEC: "testsrc", "file:PATH" (PATH 1..1023 bytes, no control characters),
+ * "v4l2:/dev/videoN" (N = 0..255, digits only). Syntax only: it does not open anything.
+ * On error returns SAFECAM_ERR_INVAL and sets *why to a static one-line reason. G11. */
+int media_source_parse(const char *spec, struct media_source *out, const char **why) SAFECAM_WUR;
+
+/* Short name of a source kind: "testsrc", "file", "v4l2". */
+const char *media_source_kind_name(enum media_source_kind kind);
+
+/* Parse an RTSP/HTTP `Authorization` header value of the Basic scheme ("Basic " + strict base64 of
+ * "user:password"). The scheme is matched case-insensitively; the base64 must be canonical (padding,
+ * no whitespace or stray characters). user: 1..MEDIA_RTSP_USERNAME_MAX printable ASCII bytes without
+ * ':'; password: 1..MEDIA_RTSP_PASSWORD_MAX bytes of UTF-8 without control characters. user_size and
+ * pass_size must leave room for the NUL. The caller wipes `pass` after use; the decoded scratch copy
+ * is wiped here. Errors: SAFECAM_ERR_INVAL (malformed), SAFECAM_ERR_TOOBIG (over a cap); outputs are
+ * "" on error. QCVN 135 G1/G11 / EN 303 645 5.13-1. */
+int media_basic_auth_parse(const char *header, char *user, size_t user_size, char *pass, size_t pass_size)
+    SAFECAM_WUR;
+
+/* RFC 6381 codecs parameter for H.264 from GStreamer's caps strings, e.g. profile
+ * "constrained-baseline", level "3.1" -> "avc1.42E01F". Unknown profile -> SAFECAM_ERR_INVAL.
+ * out must hold at least 12 bytes. */
+int media_h264_codecs_string(const char *profile, const char *level, char *out, size_t out_size) SAFECAM_WUR;
+
+/* Timecode drawn into the test pattern so latency can be read off a decoded frame: a row of
+ * MEDIA_TIMECODE_BLOCKS square blocks of side media_timecode_block_px(width) pixels at the top-left:
+ * white, black, then 32 bits (MSB first, white = 1) of the wall-clock time in milliseconds modulo 2^32. */
+#define MEDIA_TIMECODE_BLOCKS 34
+int media_timecode_block_px(int width);
+
+/* ---------------- the media service (GStreamer; lib/media/service.c) ---------------- */
+
+typedef struct media_service media_service;
+
+/* How the service reaches the vault. Both callbacks may be called from any thread (RTSP client
+ * threads and the main loop); the implementation serialises access to its channel. */
+struct media_vault_ops {
+    /* Verify RTSP Basic credentials (PROTO_VAULT_AUTH_CHECK, surface "rtsp", source = client address).
+     * Returns 0 with role (>= 32 bytes) and *password_change_required filled; SAFECAM_ERR_DENIED for
+     * wrong credentials, SAFECAM_ERR_LOCKED while locked out, another error when the vault is unreachable. */
+    int (*auth_check)(void *ctx, const char *username, const char *password, const char *source,
+                      char *role, size_t role_size, int *password_change_required);
+    /* Record an audit event (PROTO_VAULT_AUDIT_RECORD). Best effort. */
+    void (*audit)(void *ctx, const char *type, const char *source, const char *detail);
+    void *ctx;
+};
+
+struct media_service_options {
+    struct media_source source;
+    char bind[64];      /* address literal for RTSPS */
+    int rtsps_port;     /* 1..65535 */
+    struct media_vault_ops vault;
+};
+
+/* Create the service and start capturing/encoding with `stream` settings (GLib main loop of the calling
+ * thread: call from the thread that runs the default main context). RTSPS does not listen until
+ * media_service_tls_set() is called. *out owned by the caller (media_service_free). */
+int media_service_new(const struct media_service_options *opts, const struct config_stream *stream,
+                      media_service **out) SAFECAM_WUR;
+void media_service_free(media_service *svc);
+
+/* Set the device certificate + private key (PEM) and start listening on RTSPS (once; later calls are
+ * ignored). Errors: SAFECAM_ERR_CRYPTO (PEM refused), SAFECAM_ERR_IO (cannot bind). The caller wipes
+ * the key PEM afterwards. */
+int media_service_tls_set(media_service *svc, const char *cert_pem, const char *key_pem) SAFECAM_WUR;
+/* 1 once RTSPS is listening. */
+int media_service_rtsps_ready(const media_service *svc);
+
+/* Apply new stream settings: restarts the pipeline (never the process), closes RTSP and live-view
+ * clients (they reconnect and get the new format), adds/removes /stream2. Equal settings: no-op. */
+int media_service_apply(media_service *svc, const struct config_stream *stream) SAFECAM_WUR;
+
+/* PROTO_MEDIA_SNAPSHOT: *fd_out gets the read end of a pipe that will carry one JPEG of the main
+ * stream's size (then EOF; EOF without data when no frame came within 3 s). Caller owns *fd_out.
+ * Errors: SAFECAM_ERR_STATE (no video right now), SAFECAM_ERR_TOOBIG (too many pending). */
+int media_service_snapshot_open(media_service *svc, int *fd_out) SAFECAM_WUR;
+
+/* PROTO_MEDIA_LIVE_OPEN: *fd_out gets the read end of a pipe carrying a never-ending fragmented MP4
+ * (init segment first, one fragment per frame) of stream 0 (main) or 1 (sub). content_type
+ * (>= 64 bytes) gets e.g. `video/mp4; codecs="avc1.42E01F"`. Closing the fd ends the feed; a reader
+ * that falls more than ~4 MB behind is cut off. Errors: SAFECAM_ERR_TOOBIG (viewer limit),
+ * SAFECAM_ERR_NOTFOUND (sub stream off), SAFECAM_ERR_STATE. */
+int media_service_live_open(media_service *svc, int stream, int *fd_out, char *content_type,
+                            size_t content_type_size) SAFECAM_WUR;
+
+/* PROTO_MEDIA_STATUS body: {"ok":true,"stream":{settings},"state":"starting"|"playing"|"retrying",
+ * "source":"testsrc"|"file"|"v4l2","rtsp_clients":N,"live_viewers":N}. Caller decrefs. */
+json_t *media_service_status(media_service *svc);
+
+#endif

@@ -1,0 +1,44 @@
+/* media_internal.h — shared between lib/media's service (pipelines) and its RTSPS server. Internal to
+ * lib/media; runs in the media process only. */
+#ifndef SAFECAM_MEDIA_INTERNAL_H
+#define SAFECAM_MEDIA_INTERNAL_H
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include "safecam/media.h"
+
+#define MEDIA_STREAM_MAIN 0
+#define MEDIA_STREAM_SUB 1
+#define MEDIA_STREAMS 2
+
+/* Attach an appsrc (of an RTSP media or a live-view pipeline) to encoded stream `stream`: it gets every
+ * encoded access unit from the next keyframe on, timestamped on arrival (do-timestamp). When the appsrc
+ * holds more than max_bytes, cut_on_overflow=TRUE marks the consumer dead (the owner tears it down);
+ * FALSE skips to the next keyframe. A keyframe is requested from the encoder. Thread-safe.
+ * Returns a consumer id > 0, or 0 on failure. */
+guint media_feeder_attach(media_service *svc, int stream, GstElement *appsrc, guint64 max_bytes,
+                          gboolean cut_on_overflow);
+/* Detach a consumer (by id; unknown ids are ignored). Thread-safe. */
+void media_feeder_detach(media_service *svc, int stream, guint id);
+/* 1 when the consumer was marked dead (push refused or overflow with cut_on_overflow). */
+int media_feeder_consumer_dead(media_service *svc, int stream, guint id);
+/* Ask the stream's encoder for a keyframe now (rate-limited). Thread-safe. */
+void media_feeder_request_keyframe(media_service *svc, int stream);
+/* Caps for a new consumer's appsrc (caller unrefs). */
+GstCaps *media_feeder_caps(media_service *svc, int stream);
+/* The vault callbacks. */
+const struct media_vault_ops *media_service_vault_ops(media_service *svc);
+
+/* ---- RTSPS server (rtsp.c) ---- */
+struct media_rtsp;
+int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
+                   struct media_rtsp **out) SAFECAM_WUR;
+void media_rtsp_free(struct media_rtsp *r);
+/* Close every RTSP connection (settings changed). */
+void media_rtsp_close_all(struct media_rtsp *r);
+/* Mount or unmount /stream2. */
+void media_rtsp_sub_set(struct media_rtsp *r, int enabled);
+unsigned media_rtsp_client_count(struct media_rtsp *r);
+
+#endif

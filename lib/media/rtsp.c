@@ -1,0 +1,508 @@
+/* rtsp.c — the RTSPS server: gst-rtsp-server with TLS on every connection (no plaintext RTSP), a
+ * GstRTSPAuth subclass that checks Basic credentials with the vault (result cached per connection as a
+ * keyed hash, never the password), per-connection session pools (a session ID is only valid on the
+ * connection that created it), TCP-interleaved transport only (RTP stays inside TLS), and limits on
+ * connections per source address, in total and per stream. Runs in the media process and parses
+ * untrusted network input (through gst-rtsp-server). QCVN 135 G1, G5, G6, G7, G11 / EN 303 645 5.1-5,
+ * 5.5-1, 5.6-x, 5.8-1, 5.13-1; attack cases A6, A13. */
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gst/rtsp-server/rtsp-server.h>
+
+#include "media_internal.h"
+
+#define REALM "safecam"
+#define CLIENT_THREADS 4
+#define DIGEST_BYTES 32
+
+struct media_rtsp {
+    media_service *svc;
+    GstRTSPServer *server;
+    GstRTSPMountPoints *mounts;
+    GstRTSPAuth *auth;
+    GSource *source;
+    GMutex lock;
+    GHashTable *per_ip; /* char *ip -> count */
+    unsigned total;
+    unsigned per_stream[MEDIA_STREAMS];
+    int sub_mounted;
+    guint64 next_serial;
+    guint8 hmac_key[32];
+};
+
+/* Per-connection state, attached to the GstRTSPClient. Touched by that client's thread, and by the
+ * closed/finalize paths (under r->lock for the counters). */
+struct client_state {
+    struct media_rtsp *r;
+    guint64 serial;
+    char ip[64];
+    gboolean counted;
+    unsigned streams; /* bit i: counted as a viewer of stream i */
+    GstRTSPToken *token;
+    guint8 digest[DIGEST_BYTES];
+    gint64 verified_us;
+    char username[MEDIA_RTSP_USERNAME_MAX + 1];
+};
+
+static GQuark client_quark(void)
+{
+    static GQuark q;
+    if (!q)
+        q = g_quark_from_static_string("safecam-rtsp-client");
+    return q;
+}
+
+static void client_release(struct client_state *cs)
+{
+    struct media_rtsp *r = cs->r;
+    g_mutex_lock(&r->lock);
+    if (cs->counted) {
+        cs->counted = FALSE;
+        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, cs->ip));
+        if (n <= 1)
+            g_hash_table_remove(r->per_ip, cs->ip);
+        else
+            g_hash_table_insert(r->per_ip, g_strdup(cs->ip), GUINT_TO_POINTER(n - 1));
+        if (r->total > 0)
+            r->total--;
+    }
+    for (int i = 0; i < MEDIA_STREAMS; i++)
+        if (cs->streams & (1u << i)) {
+            if (r->per_stream[i] > 0)
+                r->per_stream[i]--;
+        }
+    cs->streams = 0;
+    g_mutex_unlock(&r->lock);
+}
+
+static void client_state_free(gpointer p)
+{
+    struct client_state *cs = p;
+    client_release(cs);
+    if (cs->token)
+        gst_rtsp_token_unref(cs->token);
+    gnutls_memset(cs, 0, sizeof *cs);
+    g_free(cs);
+}
+
+static struct client_state *client_state_get(GstRTSPClient *client)
+{
+    return client ? g_object_get_qdata(G_OBJECT(client), client_quark()) : NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The GstRTSPAuth subclass                                                                         */
+
+typedef struct {
+    GstRTSPAuth parent;
+    struct media_rtsp *r;
+} MediaRtspAuth;
+
+typedef struct {
+    GstRTSPAuthClass parent_class;
+} MediaRtspAuthClass;
+
+GType media_rtsp_auth_get_type(void);
+G_DEFINE_TYPE(MediaRtspAuth, media_rtsp_auth, GST_TYPE_RTSP_AUTH)
+
+static void send_status(GstRTSPContext *ctx, GstRTSPStatusCode code)
+{
+    if (!ctx->response || !ctx->client)
+        return;
+    gst_rtsp_message_init_response(ctx->response, code, gst_rtsp_status_as_text(code), ctx->request);
+    if (code == GST_RTSP_STS_UNAUTHORIZED)
+        gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE, "Basic realm=\"" REALM "\"");
+    gst_rtsp_client_send_message(ctx->client, ctx->session, ctx->response);
+}
+
+static int ct_equal(const guint8 *a, const guint8 *b, size_t n)
+{
+    guint8 d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (guint8)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* Make sure ctx carries a token: from this connection's cache, or verified by the vault now.
+ * On failure the error response is sent here and FALSE returned. */
+static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
+{
+    if (ctx->token)
+        return TRUE;
+    struct client_state *cs = client_state_get(ctx->client);
+    if (!cs || !ctx->request) {
+        send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
+        return FALSE;
+    }
+    const gchar *hdr = NULL;
+    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&hdr, 0) != GST_RTSP_OK ||
+        !hdr) {
+        send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
+        return FALSE;
+    }
+    const gchar *second = NULL;
+    size_t hlen = strlen(hdr);
+    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&second, 1) == GST_RTSP_OK ||
+        hlen > MEDIA_RTSP_AUTH_HEADER_MAX) {
+        send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
+        return FALSE;
+    }
+    guint8 digest[DIGEST_BYTES];
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, self->r->hmac_key, sizeof self->r->hmac_key, hdr, hlen, digest) != 0) {
+        send_status(ctx, GST_RTSP_STS_INTERNAL_SERVER_ERROR);
+        return FALSE;
+    }
+    gint64 now = g_get_monotonic_time();
+    if (cs->token && now - cs->verified_us < (gint64)MEDIA_RTSP_AUTH_CACHE_S * G_USEC_PER_SEC &&
+        ct_equal(digest, cs->digest, DIGEST_BYTES)) {
+        ctx->token = cs->token;
+        return TRUE;
+    }
+    /* A different or expired credential: forget the cached one and ask the vault. */
+    if (cs->token) {
+        gst_rtsp_token_unref(cs->token);
+        cs->token = NULL;
+    }
+    gnutls_memset(cs->digest, 0, sizeof cs->digest);
+
+    char user[MEDIA_RTSP_USERNAME_MAX + 1], pass[MEDIA_RTSP_PASSWORD_MAX + 1];
+    char role[32] = "";
+    int pcr = 0;
+    int rc = media_basic_auth_parse(hdr, user, sizeof user, pass, sizeof pass);
+    if (rc == 0) {
+        const struct media_vault_ops *ops = media_service_vault_ops(self->r->svc);
+        rc = ops->auth_check ? ops->auth_check(ops->ctx, user, pass, cs->ip, role, sizeof role, &pcr)
+                             : SAFECAM_ERR_INTERNAL;
+    }
+    gnutls_memset(pass, 0, sizeof pass);
+    if (rc == SAFECAM_ERR_INVAL || rc == SAFECAM_ERR_TOOBIG || rc == SAFECAM_ERR_DENIED ||
+        rc == SAFECAM_ERR_LOCKED) {
+        log_info("rtsp: authentication refused for a client at %s (%s)", cs->ip,
+                 rc == SAFECAM_ERR_LOCKED ? "locked" : "invalid credentials");
+        send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
+        return FALSE;
+    }
+    if (rc != 0) {
+        log_warn("rtsp: cannot verify credentials (vault: %s)", safecam_err_name(rc));
+        send_status(ctx, GST_RTSP_STS_SERVICE_UNAVAILABLE);
+        return FALSE;
+    }
+    if (pcr) {
+        /* The initial password must be changed (over HTTPS) before the camera serves video. QCVN 135 G1. */
+        send_status(ctx, GST_RTSP_STS_FORBIDDEN);
+        return FALSE;
+    }
+    cs->token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, role, NULL);
+    memcpy(cs->digest, digest, DIGEST_BYTES);
+    cs->verified_us = now;
+    if (safecam_strlcpy(cs->username, user, sizeof cs->username) != 0)
+        cs->username[0] = '\0';
+    ctx->token = cs->token;
+    return TRUE;
+}
+
+static gboolean connection_admit(MediaRtspAuth *self, GstRTSPContext *ctx)
+{
+    struct media_rtsp *r = self->r;
+    const gchar *ip = ctx->conn ? gst_rtsp_connection_get_ip(ctx->conn) : NULL;
+    if (!ip)
+        return FALSE;
+    g_mutex_lock(&r->lock);
+    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, ip));
+    gboolean ok = n < MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX && r->total < MEDIA_RTSP_CLIENTS_MAX;
+    g_mutex_unlock(&r->lock);
+    if (!ok)
+        log_warn("rtsp: connection from %s refused (connection limit)", ip);
+    return ok;
+}
+
+static gboolean media_rtsp_auth_check(GstRTSPAuth *auth, GstRTSPContext *ctx, const gchar *check)
+{
+    MediaRtspAuth *self = (MediaRtspAuth *)auth;
+    if (g_str_equal(check, GST_RTSP_AUTH_CHECK_CONNECT)) {
+        if (!connection_admit(self, ctx))
+            return FALSE;
+        /* The parent sets the device certificate on the connection: TLS from the first byte. */
+        return GST_RTSP_AUTH_CLASS(media_rtsp_auth_parent_class)->check(auth, ctx, check);
+    }
+    if (g_str_equal(check, GST_RTSP_AUTH_CHECK_URL)) {
+        if (ctx->method == GST_RTSP_OPTIONS)
+            return TRUE;
+        return ensure_authenticated(self, ctx);
+    }
+    if (g_str_equal(check, GST_RTSP_AUTH_CHECK_MEDIA_FACTORY_ACCESS) ||
+        g_str_equal(check, GST_RTSP_AUTH_CHECK_MEDIA_FACTORY_CONSTRUCT))
+        return ensure_authenticated(self, ctx);
+    /* Client-chosen transport settings (multicast destinations, ...) and anything unknown: refused. */
+    return FALSE;
+}
+
+static gboolean media_rtsp_auth_authenticate(GstRTSPAuth *auth, GstRTSPContext *ctx)
+{
+    (void)auth;
+    (void)ctx;
+    return TRUE; /* all work happens in check (ensure_authenticated) */
+}
+
+static void media_rtsp_auth_class_init(MediaRtspAuthClass *klass)
+{
+    GstRTSPAuthClass *ac = GST_RTSP_AUTH_CLASS(klass);
+    ac->check = media_rtsp_auth_check;
+    ac->authenticate = media_rtsp_auth_authenticate;
+}
+
+static void media_rtsp_auth_init(MediaRtspAuth *self)
+{
+    self->r = NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Clients, limits, media                                                                           */
+
+static int stream_of_uri(const GstRTSPUrl *uri)
+{
+    if (!uri || !uri->abspath)
+        return -1;
+    const char *p = uri->abspath;
+    if (g_str_has_prefix(p, "/stream1") && (p[8] == '\0' || p[8] == '/'))
+        return MEDIA_STREAM_MAIN;
+    if (g_str_has_prefix(p, "/stream2") && (p[8] == '\0' || p[8] == '/'))
+        return MEDIA_STREAM_SUB;
+    return -1;
+}
+
+static GstRTSPStatusCode on_pre_setup(GstRTSPClient *client, GstRTSPContext *ctx, gpointer user)
+{
+    struct media_rtsp *r = user;
+    struct client_state *cs = client_state_get(client);
+    int s = stream_of_uri(ctx->uri);
+    if (!cs || s < 0)
+        return GST_RTSP_STS_NOT_FOUND;
+    GstRTSPStatusCode code = GST_RTSP_STS_OK;
+    g_mutex_lock(&r->lock);
+    if (!(cs->streams & (1u << s))) {
+        if (r->per_stream[s] >= MEDIA_RTSP_VIEWERS_PER_STREAM_MAX) {
+            code = GST_RTSP_STS_SERVICE_UNAVAILABLE;
+        } else {
+            r->per_stream[s]++;
+            cs->streams |= 1u << s;
+        }
+    }
+    g_mutex_unlock(&r->lock);
+    if (code != GST_RTSP_STS_OK)
+        log_warn("rtsp: viewer limit reached on stream%d (client %s)", s + 1, cs->ip);
+    return code;
+}
+
+static void on_play(GstRTSPClient *client, GstRTSPContext *ctx, gpointer user)
+{
+    (void)client;
+    struct media_rtsp *r = user;
+    int s = stream_of_uri(ctx->uri);
+    if (s >= 0)
+        media_feeder_request_keyframe(r->svc, s); /* a new viewer starts decoding at once */
+}
+
+static void on_client_closed(GstRTSPClient *client, gpointer user)
+{
+    (void)user;
+    struct client_state *cs = client_state_get(client);
+    if (cs)
+        client_release(cs);
+}
+
+static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gpointer user)
+{
+    (void)server;
+    struct media_rtsp *r = user;
+    struct client_state *cs = g_new0(struct client_state, 1);
+    cs->r = r;
+    GstRTSPConnection *conn = gst_rtsp_client_get_connection(client);
+    const gchar *ip = conn ? gst_rtsp_connection_get_ip(conn) : NULL;
+    if (safecam_strlcpy(cs->ip, ip ? ip : "?", sizeof cs->ip) != 0)
+        cs->ip[0] = '\0';
+    g_mutex_lock(&r->lock);
+    cs->serial = ++r->next_serial;
+    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, cs->ip));
+    g_hash_table_insert(r->per_ip, g_strdup(cs->ip), GUINT_TO_POINTER(n + 1));
+    r->total++;
+    cs->counted = TRUE;
+    g_mutex_unlock(&r->lock);
+    g_object_set_qdata_full(G_OBJECT(client), client_quark(), cs, client_state_free);
+
+    /* Session IDs are bound to this connection: each connection has its own pool, so an ID from
+     * another connection is simply "454 Session Not Found" here. One session per connection. */
+    GstRTSPSessionPool *pool = gst_rtsp_session_pool_new();
+    gst_rtsp_session_pool_set_max_sessions(pool, 1);
+    gst_rtsp_client_set_session_pool(client, pool);
+    g_object_unref(pool);
+    gst_rtsp_client_set_content_length_limit(client, MEDIA_RTSP_CONTENT_LENGTH_MAX);
+
+    g_signal_connect(client, "closed", G_CALLBACK(on_client_closed), r);
+    g_signal_connect(client, "pre-setup-request", G_CALLBACK(on_pre_setup), r);
+    g_signal_connect(client, "play-request", G_CALLBACK(on_play), r);
+}
+
+struct media_link {
+    media_service *svc;
+    int stream;
+    guint consumer;
+};
+
+static void on_media_unprepared(GstRTSPMedia *media, gpointer user)
+{
+    (void)media;
+    struct media_link *ml = user;
+    if (ml->consumer) {
+        media_feeder_detach(ml->svc, ml->stream, ml->consumer);
+        ml->consumer = 0;
+    }
+}
+
+static void media_link_free(gpointer data, GClosure *closure)
+{
+    (void)closure;
+    struct media_link *ml = data;
+    if (ml->consumer)
+        media_feeder_detach(ml->svc, ml->stream, ml->consumer);
+    g_free(ml);
+}
+
+static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer user)
+{
+    (void)factory;
+    struct media_rtsp *r = user;
+    int stream = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(factory), "safecam-stream"));
+    GstElement *bin = gst_rtsp_media_get_element(media);
+    GstElement *src = bin ? gst_bin_get_by_name(GST_BIN(bin), "src") : NULL;
+    if (src) {
+        struct media_link *ml = g_new0(struct media_link, 1);
+        ml->svc = r->svc;
+        ml->stream = stream;
+        /* RTSP viewers that fall behind skip to the next keyframe (2 MB of backlog). */
+        ml->consumer = media_feeder_attach(r->svc, stream, src, 2u << 20, FALSE);
+        g_signal_connect_data(media, "unprepared", G_CALLBACK(on_media_unprepared), ml, media_link_free, 0);
+        gst_object_unref(src);
+    }
+    if (bin)
+        gst_object_unref(bin);
+}
+
+static GstRTSPMediaFactory *factory_new(struct media_rtsp *r, int stream)
+{
+    GstRTSPMediaFactory *f = gst_rtsp_media_factory_new();
+    gst_rtsp_media_factory_set_launch(f, "( appsrc name=src is-live=true format=time do-timestamp=true "
+                                         "block=false ! rtph264pay name=pay0 pt=96 config-interval=-1 "
+                                         "aggregate-mode=zero-latency )");
+    gst_rtsp_media_factory_set_shared(f, TRUE); /* one encoder output for every viewer */
+    gst_rtsp_media_factory_set_protocols(f, GST_RTSP_LOWER_TRANS_TCP); /* RTP inside the TLS connection */
+    gst_rtsp_media_factory_set_latency(f, 0);
+    g_object_set_data(G_OBJECT(f), "safecam-stream", GINT_TO_POINTER(stream));
+    g_signal_connect(f, "media-configure", G_CALLBACK(on_media_configure), r);
+    return f;
+}
+
+void media_rtsp_sub_set(struct media_rtsp *r, int enabled)
+{
+    if (enabled && !r->sub_mounted) {
+        gst_rtsp_mount_points_add_factory(r->mounts, "/stream2", factory_new(r, MEDIA_STREAM_SUB));
+        r->sub_mounted = 1;
+    } else if (!enabled && r->sub_mounted) {
+        gst_rtsp_mount_points_remove_factory(r->mounts, "/stream2");
+        r->sub_mounted = 0;
+    }
+}
+
+int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
+                   struct media_rtsp **out)
+{
+    *out = NULL;
+    char service[8];
+    if (safecam_fmt(service, sizeof service, "%d", port) != 0)
+        return SAFECAM_ERR_INVAL;
+    struct media_rtsp *r = g_new0(struct media_rtsp, 1);
+    r->svc = svc;
+    g_mutex_init(&r->lock);
+    r->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (gnutls_rnd(GNUTLS_RND_KEY, r->hmac_key, sizeof r->hmac_key) != 0) {
+        media_rtsp_free(r);
+        return SAFECAM_ERR_CRYPTO;
+    }
+    r->server = gst_rtsp_server_new();
+    gst_rtsp_server_set_address(r->server, bind);
+    gst_rtsp_server_set_service(r->server, service);
+    gst_rtsp_server_set_content_length_limit(r->server, MEDIA_RTSP_CONTENT_LENGTH_MAX);
+
+    MediaRtspAuth *auth = g_object_new(media_rtsp_auth_get_type(), NULL);
+    auth->r = r;
+    r->auth = GST_RTSP_AUTH(auth);
+    gst_rtsp_auth_set_tls_certificate(r->auth, cert);
+    gst_rtsp_auth_set_supported_methods(r->auth, GST_RTSP_AUTH_BASIC);
+    gst_rtsp_auth_set_realm(r->auth, REALM);
+    gst_rtsp_server_set_auth(r->server, r->auth);
+
+    GstRTSPThreadPool *tp = gst_rtsp_server_get_thread_pool(r->server);
+    gst_rtsp_thread_pool_set_max_threads(tp, CLIENT_THREADS);
+    g_object_unref(tp);
+
+    r->mounts = gst_rtsp_server_get_mount_points(r->server);
+    gst_rtsp_mount_points_add_factory(r->mounts, "/stream1", factory_new(r, MEDIA_STREAM_MAIN));
+    media_rtsp_sub_set(r, sub_enabled);
+    g_signal_connect(r->server, "client-connected", G_CALLBACK(on_client_connected), r);
+
+    GError *err = NULL;
+    r->source = gst_rtsp_server_create_source(r->server, NULL, &err);
+    if (!r->source) {
+        log_err("rtsps: cannot listen on %s port %d: %s", bind, port, err ? err->message : "?");
+        g_clear_error(&err);
+        media_rtsp_free(r);
+        return SAFECAM_ERR_IO;
+    }
+    g_source_attach(r->source, NULL);
+    log_info("rtsps: listening on %s port %d (TLS, Basic auth via the vault)", bind, port);
+    *out = r;
+    return 0;
+}
+
+static GstRTSPFilterResult remove_all(GstRTSPServer *server, GstRTSPClient *client, gpointer user)
+{
+    (void)server;
+    (void)client;
+    (void)user;
+    return GST_RTSP_FILTER_REMOVE;
+}
+
+void media_rtsp_close_all(struct media_rtsp *r)
+{
+    if (r && r->server)
+        (void)gst_rtsp_server_client_filter(r->server, remove_all, NULL);
+}
+
+unsigned media_rtsp_client_count(struct media_rtsp *r)
+{
+    g_mutex_lock(&r->lock);
+    unsigned n = r->total;
+    g_mutex_unlock(&r->lock);
+    return n;
+}
+
+void media_rtsp_free(struct media_rtsp *r)
+{
+    if (!r)
+        return;
+    if (r->source) {
+        g_source_destroy(r->source);
+        g_source_unref(r->source);
+    }
+    if (r->mounts)
+        g_object_unref(r->mounts);
+    if (r->server)
+        g_object_unref(r->server);
+    if (r->auth)
+        g_object_unref(r->auth);
+    /* Clients still alive hold a pointer to r in their state: keep the counters valid. A process
+     * only frees this at exit, after every client was closed. */
+    gnutls_memset(r->hmac_key, 0, sizeof r->hmac_key);
+}
