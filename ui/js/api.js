@@ -1,0 +1,109 @@
+// api.js — the UI's only door to the camera's HTTPS API (/api/v1, same origin, session cookie).
+// Adds the CSRF token to every state-changing request, parses JSON errors into stable codes, and tells
+// the app when the session has ended (401) or the initial password must still be changed (403).
+// Runs in the browser; the CSRF token lives in memory only (never in storage).
+
+let csrfToken = null;
+let onUnauthorized = null;
+let onPasswordChange = null;
+
+export function setCsrf(token) {
+  csrfToken = token || null;
+}
+
+export function setHandlers(h) {
+  onUnauthorized = h.unauthorized;
+  onPasswordChange = h.passwordChange;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, body, headers) {
+    super(`${status} ${code}`);
+    this.status = status;
+    this.code = code;
+    this.body = body || {};
+    this.headers = headers;
+  }
+}
+
+async function readJson(resp) {
+  const type = resp.headers.get('Content-Type') || '';
+  if (resp.status === 204 || !type.includes('json')) return null;
+  try {
+    return await resp.json();
+  } catch (_) {
+    return null;
+  }
+}
+
+function codeFor(status, body) {
+  if (body && typeof body.error === 'string') return body.error;
+  if (status === 404) return 'not_found';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'locked';
+  if (status >= 500) return 'internal';
+  return 'http_' + status;
+}
+
+// request('PUT', '/api/v1/settings/stream', {fps: 10}) -> parsed JSON (or null for 204).
+// Throws ApiError for any non-2xx answer; network failures become ApiError(0, 'network').
+// opts.quiet: do not trigger the session-ended / password-change handlers (login, session probe).
+export async function request(method, path, body, opts = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store', redirect: 'error' };
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined && body !== null) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network', null, null);
+  }
+  const data = await readJson(resp);
+  if (resp.ok) return data;
+  const code = codeFor(resp.status, data);
+  const err = new ApiError(resp.status, code, data, resp.headers);
+  if (!opts.quiet) {
+    if (resp.status === 401 && onUnauthorized) onUnauthorized();
+    if (resp.status === 403 && code === 'password_change_required' && onPasswordChange) onPasswordChange();
+  }
+  throw err;
+}
+
+export const api = {
+  get: (p, o) => request('GET', p, null, o),
+  post: (p, b, o) => request('POST', p, b === undefined ? {} : b, o),
+  put: (p, b, o) => request('PUT', p, b, o),
+  patch: (p, b, o) => request('PATCH', p, b, o),
+  del: (p, o) => request('DELETE', p, null, o),
+};
+
+// Upload a file body (firmware bundle) with progress: onProgress(loaded, total).
+// Resolves with the parsed JSON answer; rejects with ApiError.
+export function upload(method, path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path, true);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.addEventListener('progress', (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : file.size));
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'network', null, null)));
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (_) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else {
+        const code = codeFor(xhr.status, data);
+        if (xhr.status === 401 && onUnauthorized) onUnauthorized();
+        reject(new ApiError(xhr.status, code, data, null));
+      }
+    });
+    xhr.send(file);
+  });
+}

@@ -1,0 +1,214 @@
+// app.js — the safecam web UI's entry point: language, session state, hash routing, navigation and
+// the guards (login first, then the forced change of the initial password, then the privacy notice).
+// Runs in the browser; the server is the judge of every permission, the UI only hides what a role can't use.
+import { api, setCsrf, setHandlers } from './api.js';
+import { apply, detectLang, lang, onLangChange, setLang, t, tx } from './i18n.js';
+import { h } from './dom.js';
+import { privacyState } from './privacy-state.js';
+
+import * as loginPage from './pages/login.js';
+import * as passwordPage from './pages/password.js';
+import * as privacyPage from './pages/privacy.js';
+import * as livePage from './pages/liveview.js';
+import * as usersPage from './pages/users.js';
+import * as securityPage from './pages/security.js';
+import * as networkPage from './pages/network.js';
+import * as streamPage from './pages/stream.js';
+import * as firmwarePage from './pages/firmware.js';
+import * as eventsPage from './pages/events.js';
+import * as dataPage from './pages/data.js';
+import * as aboutPage from './pages/about.js';
+
+// route -> page module and the roles that may open it (the server enforces the same).
+const ROUTES = {
+  login: { mod: loginPage, public: true },
+  password: { mod: passwordPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.password' },
+  privacy: { mod: privacyPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.privacy' },
+  live: { mod: livePage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.live' },
+  users: { mod: usersPage, roles: ['admin'], nav: 'nav.users' },
+  security: { mod: securityPage, roles: ['admin'], nav: 'nav.security' },
+  network: { mod: networkPage, roles: ['admin'], nav: 'nav.network' },
+  stream: { mod: streamPage, roles: ['admin', 'operator'], nav: 'nav.stream' },
+  firmware: { mod: firmwarePage, roles: ['admin'], nav: 'nav.firmware' },
+  events: { mod: eventsPage, roles: ['admin'], nav: 'nav.events' },
+  data: { mod: dataPage, roles: ['admin'], nav: 'nav.data' },
+  about: { mod: aboutPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
+};
+const NAV_ORDER = ['live', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+
+const state = {
+  session: null, // {username, role, password_change_required, csrf_token}
+  flash: null, // [key, args, kind] shown once by the next page (e.g. "session ended")
+  current: null, // current page module
+};
+
+export function getState() {
+  return state;
+}
+
+export function setFlash(key, kind, args) {
+  state.flash = { key, kind: kind || 'info', args };
+}
+
+export function takeFlash() {
+  const f = state.flash;
+  state.flash = null;
+  return f;
+}
+
+export function navigate(route) {
+  const target = '#/' + route;
+  if (window.location.hash === target) render();
+  else window.location.hash = target;
+}
+
+export async function refreshSession() {
+  try {
+    const s = await api.get('/api/v1/session', { quiet: true });
+    state.session = s;
+    setCsrf(s.csrf_token);
+  } catch (e) {
+    state.session = null;
+    setCsrf(null);
+  }
+  return state.session;
+}
+
+export function setSession(s) {
+  state.session = s;
+  setCsrf(s ? s.csrf_token : null);
+}
+
+function endSession(flashKey) {
+  if (state.session) {
+    state.session = null;
+    setCsrf(null);
+    setFlash(flashKey || 'login.session_ended', 'info');
+  }
+  navigate('login');
+}
+
+function routeName() {
+  const m = /^#\/([a-z]+)/.exec(window.location.hash || '');
+  return m && ROUTES[m[1]] ? m[1] : null;
+}
+
+function homeRoute() {
+  return 'live';
+}
+
+function renderChrome(active) {
+  const nav = document.getElementById('nav');
+  const menu = document.getElementById('menu-button');
+  const logout = document.getElementById('logout-button');
+  const who = document.getElementById('whoami');
+  const s = state.session;
+  const full = s && !s.password_change_required;
+  nav.hidden = !full;
+  menu.hidden = !full;
+  logout.hidden = !s;
+  who.hidden = !s;
+  if (s) tx(who, 'app.whoami', { user: s.username, role: t('role.' + s.role) });
+  nav.replaceChildren();
+  if (!full) return;
+  const ul = h('ul');
+  for (const name of NAV_ORDER) {
+    const r = ROUTES[name];
+    if (!r.roles.includes(s.role)) continue;
+    const a = h('a', { href: '#/' + name, i18n: r.nav, id: 'nav-' + name });
+    if (name === active) a.setAttribute('aria-current', 'page');
+    ul.append(h('li', null, a));
+  }
+  nav.append(ul);
+}
+
+let renderSeq = 0;
+
+async function render() {
+  const seq = ++renderSeq;
+  let name = routeName();
+  const s = state.session;
+  if (!s) {
+    name = 'login';
+  } else if (s.password_change_required) {
+    name = 'password';
+  } else if (!name || name === 'login') {
+    name = homeRoute();
+  }
+  if (s && !s.password_change_required && name !== 'privacy' && name !== 'password') {
+    const p = await privacyState(s);
+    if (seq !== renderSeq) return;
+    if (p.mustShow) name = 'privacy';
+  }
+  const route = ROUTES[name];
+  if (s && route.roles && !route.roles.includes(s.role)) name = homeRoute();
+  if (window.location.hash !== '#/' + name) {
+    window.history.replaceState(null, '', '#/' + name);
+  }
+  if (state.current && state.current.leave) state.current.leave();
+  const mod = ROUTES[name].mod;
+  state.current = mod;
+  renderChrome(name);
+  document.body.setAttribute('data-page', name);
+  const main = document.getElementById('main');
+  const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession });
+  if (seq !== renderSeq) {
+    if (mod.leave) mod.leave();
+    return;
+  }
+  main.replaceChildren(view);
+  apply(main);
+  updateTitle();
+  const title = document.getElementById('page-title');
+  if (title) title.focus({ preventScroll: false });
+  const nav = document.getElementById('nav');
+  nav.classList.remove('open');
+  document.getElementById('menu-button').setAttribute('aria-expanded', 'false');
+}
+
+function updateTitle() {
+  const title = document.getElementById('page-title');
+  document.title = title ? `${title.textContent} — ${t('app.name')}` : t('app.name');
+}
+
+async function logout() {
+  try {
+    await api.del('/api/v1/session', { quiet: true });
+  } catch (_) { /* the session may already be gone; the result for the user is the same */ }
+  state.session = null;
+  setCsrf(null);
+  setFlash('login.logged_out', 'ok');
+  navigate('login');
+}
+
+async function boot() {
+  setLang(detectLang(), false);
+  const select = document.getElementById('lang-select');
+  select.value = lang();
+  select.addEventListener('change', () => setLang(select.value, true));
+  onLangChange((l) => {
+    select.value = l;
+    updateTitle();
+    if (state.current && state.current.onLang) state.current.onLang(l);
+  });
+  document.getElementById('logout-button').addEventListener('click', logout);
+  const menu = document.getElementById('menu-button');
+  menu.addEventListener('click', () => {
+    const nav = document.getElementById('nav');
+    const open = !nav.classList.contains('open');
+    nav.classList.toggle('open', open);
+    menu.setAttribute('aria-expanded', open ? 'true' : 'false');
+  });
+  setHandlers({
+    unauthorized: () => endSession('login.session_ended'),
+    passwordChange: () => {
+      if (state.session) state.session.password_change_required = true;
+      navigate('password');
+    },
+  });
+  window.addEventListener('hashchange', render);
+  await refreshSession();
+  await render();
+}
+
+boot();

@@ -1,0 +1,70 @@
+// pages/events.js — the security audit log (admin) with type and time filters, newest first
+// (GET /api/v1/events?type=&since=&until=&limit=). Event fields are shown as text, never as markup.
+import { api } from '../api.js';
+import { h, page, showError, showStatus, statusBox, hideStatus } from '../dom.js';
+import { formatTime, has, tx } from '../i18n.js';
+
+export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'session_end', 'password_change', 'user_create',
+  'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
+  'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start'];
+
+function toUnix(value) {
+  if (!value) return 0;
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+}
+
+export async function render() {
+  const status = statusBox('events-status');
+  const type = h('select', { id: 'ev-type', name: 'type' }, h('option', { value: '', i18n: 'events.all_types' }),
+    EVENT_TYPES.map((tname) => h('option', { value: tname, i18n: 'event.' + tname })));
+  const since = h('input', { type: 'datetime-local', id: 'ev-since', name: 'since' });
+  const until = h('input', { type: 'datetime-local', id: 'ev-until', name: 'until' });
+  const limit = h('select', { id: 'ev-limit', name: 'limit' }, [50, 100, 500, 1000].map((n) => h('option', { value: String(n), text: String(n), selected: n === 100 })));
+  const apply = h('button', { type: 'submit', class: 'primary', id: 'ev-apply', i18n: 'events.apply' });
+  const filters = h('form', { id: 'events-filter', class: 'card filters' },
+    h('div', { class: 'field' }, h('label', { for: 'ev-type', i18n: 'events.type' }), type),
+    h('div', { class: 'field' }, h('label', { for: 'ev-since', i18n: 'events.since' }), since),
+    h('div', { class: 'field' }, h('label', { for: 'ev-until', i18n: 'events.until' }), until),
+    h('div', { class: 'field' }, h('label', { for: 'ev-limit', i18n: 'events.limit' }), limit),
+    h('div', { class: 'actions' }, apply));
+  const tbody = h('tbody', { id: 'events-rows' });
+  const count = h('p', { id: 'events-count', class: 'hint', 'aria-live': 'polite' });
+  const table = h('table', { class: 'table', id: 'events-table' },
+    h('caption', { i18n: 'events.caption' }),
+    h('thead', null, h('tr', null, ['time', 'type', 'actor', 'source', 'detail'].map((c) => h('th', { scope: 'col', i18n: 'events.col_' + c })))),
+    tbody);
+
+  async function load() {
+    hideStatus(status);
+    const q = new URLSearchParams();
+    if (type.value) q.set('type', type.value);
+    const s = toUnix(since.value);
+    const u = toUnix(until.value);
+    if (s) q.set('since', String(s));
+    if (u) q.set('until', String(u));
+    q.set('limit', limit.value);
+    let list;
+    try {
+      const r = await api.get('/api/v1/events?' + q.toString());
+      list = Array.isArray(r) ? r : (r && Array.isArray(r.events) ? r.events : []);
+    } catch (e) {
+      showError(status, e);
+      return;
+    }
+    tbody.replaceChildren(...list.map((ev) => h('tr', null,
+      h('td', { text: typeof ev.time === 'number' ? formatTime(ev.time) : String(ev.time_text || '') }),
+      h('td', has('event.' + ev.type) ? { i18n: 'event.' + ev.type } : { text: String(ev.type) }),
+      h('td', { text: String(ev.actor || '') }),
+      h('td', { text: String(ev.source || '') }),
+      h('td', { class: 'detail', text: String(ev.detail || '') }))));
+    tx(count, 'events.count', { n: list.length });
+    if (!list.length) showStatus(status, 'info', 'events.none');
+  }
+  filters.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    load();
+  });
+  await load();
+  return page('events.title', h('p', { class: 'lead', i18n: 'events.intro' }), filters, status, count, h('div', { class: 'table-wrap' }, table));
+}
