@@ -44,9 +44,44 @@ static int pair_locked_until(vault *v, const char *account, const char *source, 
     return rc;
 }
 
+/* Failures of the account in (since, since + VAULT_CEILING_WINDOW_S]: rows stamped in the future (the
+ * wall clock went back, e.g. a camera without RTC before NTP) do not count. */
 static int account_failures(vault *v, const char *account, int64_t since, int64_t *n)
 {
-    return query_int64(v, "SELECT count(*) FROM login_failures WHERE account = ? AND t > ?", account, NULL, since, n);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM login_failures WHERE account = ? AND t > ? AND t <= ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return SAFECAM_ERR_IO;
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, since + VAULT_CEILING_WINDOW_S);
+    int rc = SAFECAM_ERR_IO;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A lock can never last longer than the configured duration from now: if the wall clock went back, the
+ * stored end is pulled in (otherwise a clock reset to 1970 would lock the pair for decades). */
+static int pair_lock_clamp(vault *v, const struct vault_settings *s, const char *account, const char *source,
+                           int64_t now, int64_t *until)
+{
+    if (*until - now <= s->lockout_duration_s)
+        return 0;
+    *until = now + s->lockout_duration_s;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(v->db, "UPDATE lockouts SET locked_until = ? WHERE account = ? AND source = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return SAFECAM_ERR_IO;
+    sqlite3_bind_int64(st, 1, *until);
+    sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : SAFECAM_ERR_IO;
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int source_known(vault *v, const char *account, const char *source, int64_t now, int *known)
@@ -72,6 +107,8 @@ int lockout_check(vault *v, const struct vault_settings *s, const char *account,
 
     *retry_after = 0;
     rc = pair_locked_until(v, account, source, &until);
+    if (rc == 0)
+        rc = pair_lock_clamp(v, s, account, source, now, &until);
     if (rc != 0)
         return rc;
     if (until > now) {
@@ -92,12 +129,13 @@ int lockout_check(vault *v, const struct vault_settings *s, const char *account,
     sqlite3_stmt *st = NULL;
     int64_t oldest = now;
     if (sqlite3_prepare_v2(v->db,
-                           "SELECT t FROM login_failures WHERE account = ? AND t > ? ORDER BY t ASC LIMIT 1 OFFSET ?",
+                           "SELECT t FROM login_failures WHERE account = ? AND t > ? AND t <= ? ORDER BY t ASC LIMIT 1 OFFSET ?",
                            -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now - VAULT_CEILING_WINDOW_S);
-    sqlite3_bind_int64(st, 3, n - s->account_hourly_limit);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, n - s->account_hourly_limit);
     if (sqlite3_step(st) == SQLITE_ROW)
         oldest = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -138,7 +176,7 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
     int64_t since = now - s->lockout_window_s;
     if (last_lock - 1 > since)
         since = last_lock - 1;
-    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM login_failures WHERE account = ? AND source = ? AND t > ?",
+    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM login_failures WHERE account = ? AND source = ? AND t > ? AND t <= ?",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = SAFECAM_ERR_IO;
         goto out;
@@ -146,6 +184,7 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, since);
+    sqlite3_bind_int64(st, 4, now);
     rc = sqlite3_step(st) == SQLITE_ROW ? 0 : SAFECAM_ERR_IO;
     if (rc == 0)
         pair_n = sqlite3_column_int64(st, 0);
@@ -288,7 +327,7 @@ int lockout_housekeeping(vault *v, const struct vault_settings *s)
     int64_t now = vault_now(v);
     int64_t keep = s->lockout_window_s > VAULT_CEILING_WINDOW_S ? s->lockout_window_s : VAULT_CEILING_WINDOW_S;
     static const char *const sqls[] = {
-        "DELETE FROM login_failures WHERE t <= ?1",
+        "DELETE FROM login_failures WHERE t <= ?1 OR t > ?1 + ?4",
         /* a lock row also marks where the pair's count restarts: keep it while failures may matter */
         "DELETE FROM lockouts WHERE locked_until <= ?1",
         "DELETE FROM known_sources WHERE last_success <= ?2",
@@ -305,6 +344,8 @@ int lockout_housekeeping(vault *v, const struct vault_settings *s)
             sqlite3_bind_int64(st, 2, now - VAULT_KNOWN_SOURCE_TTL_S);
         if (np >= 3)
             sqlite3_bind_int64(st, 3, LOCKOUT_FAILURE_ROWS_MAX);
+        if (np >= 4)
+            sqlite3_bind_int64(st, 4, keep + 86400);
         int st_rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (st_rc != SQLITE_DONE)

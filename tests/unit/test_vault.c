@@ -423,6 +423,25 @@ static void test_lockout_per_source(void **state)
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
 }
 
+/* A wall clock that goes back (camera without RTC before NTP) never turns a lock into a long one. */
+static void test_lockout_clock_back(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_B, "web", 0, &a), SAFECAM_ERR_DENIED);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vault_login(f->v, "admin", "bad", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    fake_now -= 10LL * 365 * 24 * 3600;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_true(a.retry_after > 0 && a.retry_after <= 300);
+    fake_now += 300;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), 0);
+    /* failures stamped "in the future" do not count towards a new lock */
+    assert_int_equal(vault_login(f->v, "admin", "bad", SRC_B, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
+}
+
 static void test_lockout_survives_restart(void **state)
 {
     struct fixture *f = *state;
@@ -891,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lockout_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_configurable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_per_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_clock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_ceiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_timeouts, setup, teardown),
