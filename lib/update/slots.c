@@ -425,12 +425,16 @@ int update_slot_verify(const char *state_dir, char slot)
     return slot_check(state_dir, slot, 1);
 }
 
+static int last_write_raw(const char *state_dir, const char *state, const char *reason, const char *version,
+                          char slot, uint64_t received, uint64_t total);
+
 /* ---------------------------------------------------------------- boot protocol */
 
 int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, update_event_fn ev, void *ev_ctx)
 {
     struct update_status st;
     int lock = -1, rollback = 0;
+    const char *intact_reason = NULL;
     char detail[160];
     if (!state_dir || !slot_out)
         return SAFECAM_ERR_INVAL;
@@ -462,14 +466,18 @@ int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, 
             if (rolled_back)
                 *rolled_back = 1;
             rollback = 1;
+            intact_reason = intact ? "health_check_failed" : "slot_damaged";
         }
     } else {
         st.booted = st.active;
     }
     if (memcmp(&before, &st, sizeof st) != 0)
         rc = state_write(state_dir, &st);
-    if (rc == 0 && rollback)
+    if (rc == 0 && rollback) {
         emit(ev, ev_ctx, "update_rollback", detail);
+        if (last_write_raw(state_dir, "failed", intact_reason, NULL, st.active, 0, 0) != 0)
+            log_warn("update: cannot write %s", UPDATE_LAST_JSON);
+    }
     if (rc == 0)
         *slot_out = st.booted;
 out:
@@ -503,6 +511,8 @@ int update_boot_mark_good(const char *state_dir, update_event_fn ev, void *ev_ct
                         st.active, st.slots[ti].version, (unsigned)st.slots[ti].security_version) != 0)
             detail[0] = '\0';
         emit(ev, ev_ctx, "update_good", detail);
+        if (last_write_raw(state_dir, "installed", NULL, st.slots[ti].version, st.active, 0, 0) != 0)
+            log_warn("update: cannot write %s", UPDATE_LAST_JSON);
     }
 out:
     lock_close(lock);
@@ -511,16 +521,16 @@ out:
 
 /* ---------------------------------------------------------------- last result */
 
-static int last_write(const char *state_dir, const char *state, enum update_reason reason,
-                      const struct update_manifest *m, char slot, uint64_t received, uint64_t total)
+static int last_write_raw(const char *state_dir, const char *state, const char *reason, const char *version,
+                          char slot, uint64_t received, uint64_t total)
 {
     char path[PATH_MAX];
     int rc = safecam_path_join(path, sizeof path, state_dir, UPDATE_LAST_JSON);
     if (rc != 0)
         return rc;
     json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:I,s:I,s:I}", "state", state, "reason",
-                          reason == UPDATE_OK ? json_null() : json_string(update_reason_name(reason)), "version",
-                          m ? json_string(m->version) : json_null(), "slot", slot_name_json(slot), "received",
+                          reason ? json_string(reason) : json_null(), "version",
+                          version ? json_string(version) : json_null(), "slot", slot_name_json(slot), "received",
                           (json_int_t)received, "total", (json_int_t)total, "time",
                           (json_int_t)safecam_time_now());
     if (!o)
@@ -532,6 +542,13 @@ static int last_write(const char *state_dir, const char *state, enum update_reas
     rc = safecam_file_write_atomic(path, text, strlen(text), 0600);
     free(text);
     return rc;
+}
+
+static int last_write(const char *state_dir, const char *state, enum update_reason reason,
+                      const struct update_manifest *m, char slot, uint64_t received, uint64_t total)
+{
+    return last_write_raw(state_dir, state, reason == UPDATE_OK ? NULL : update_reason_name(reason),
+                          m ? m->version : NULL, slot, received, total);
 }
 
 int update_last_result_read(const char *state_dir, char **json_out)
@@ -761,7 +778,7 @@ static int session_refuse(update_session *s, enum update_reason r)
                     m ? m->version : "-", (unsigned long long)rx) != 0)
         detail[0] = '\0';
     emit(s->event, s->event_ctx, "update_refused", detail);
-    if (last_write(s->state_dir, "refused", r, m, s->slot, rx, total) != 0)
+    if (last_write(s->state_dir, "failed", r, m, s->slot, rx, total) != 0)
         log_warn("update: cannot write %s", UPDATE_LAST_JSON);
     return update_reason_err(r);
 }
@@ -848,7 +865,7 @@ int update_session_finish(update_session *s)
                     (unsigned)m->security_version, s->slot, m->key_id, m->n_revoke) != 0)
         detail[0] = '\0';
     emit(s->event, s->event_ctx, "update_install", detail);
-    if (last_write(s->state_dir, "installed", UPDATE_OK, m, s->slot, rx, total) != 0)
+    if (last_write(s->state_dir, "pending_reboot", UPDATE_OK, m, s->slot, rx, total) != 0)
         log_warn("update: cannot write %s", UPDATE_LAST_JSON);
     return 0;
 }

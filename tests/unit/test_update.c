@@ -604,7 +604,7 @@ static void test_install_and_health_rollback(void **state)
     assert_int_equal(update_slot_verify(f->state, 'B'), 0);
     char *last = NULL;
     assert_int_equal(update_last_result_read(f->state, &last), 0);
-    assert_non_null(strstr(last, "\"installed\""));
+    assert_non_null(strstr(last, "\"pending_reboot\""));
     free(last);
 
     /* while B awaits its health check, another install is busy */
@@ -620,6 +620,10 @@ static void test_install_and_health_rollback(void **state)
     assert_int_equal(slot, 'A');
     assert_int_equal(rolled, 1);
     assert_string_equal(ev.last_type, "update_rollback");
+    assert_int_equal(update_last_result_read(f->state, &last), 0);
+    assert_non_null(strstr(last, "\"health_check_failed\""));
+    assert_non_null(strstr(last, "\"failed\""));
+    free(last);
     assert_int_equal(update_slots_status(f->state, &st), 0);
     assert_int_equal(st.active, 'A');
     assert_int_equal(st.trying, 0);
@@ -636,6 +640,10 @@ static void test_install_and_health_rollback(void **state)
     assert_int_equal(slot, 'B');
     assert_int_equal(update_boot_mark_good(f->state, on_event, &ev), 0);
     assert_string_equal(ev.last_type, "update_good");
+    assert_int_equal(update_last_result_read(f->state, &last), 0);
+    assert_non_null(strstr(last, "\"installed\""));
+    assert_non_null(strstr(last, "\"2.0.0\""));
+    free(last);
     assert_int_equal(update_slots_status(f->state, &st), 0);
     assert_int_equal(st.active, 'B');
     assert_int_equal(st.trying, 0);
