@@ -239,6 +239,11 @@ static void test_file_mode_wal_and_two_handles(void **state)
     assert_int_equal(audit_event_record(other, AUDIT_PROTOCOL_VIOLATION, "vault", NULL, "web"), 0);
     json_t *ev = query(other, 0, 0, NULL, 0);
     assert_int_equal(json_array_size(ev), 2);
+    /* The WAL side files inherit the database's private mode. */
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
     json_decref(ev);
     audit_log_close(other);
 
