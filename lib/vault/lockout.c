@@ -274,8 +274,8 @@ int lockout_record_success(vault *v, const char *account, const char *source)
         "DELETE FROM lockouts WHERE account = ?1 AND source = ?2",
         "INSERT OR REPLACE INTO known_sources(account, source, last_success) VALUES(?1, ?2, ?3)",
         /* keep only the most recent VAULT_KNOWN_SOURCES_MAX sources of the account */
-        "DELETE FROM known_sources WHERE account = ?1 AND source NOT IN (SELECT source FROM known_sources "
-        "WHERE account = ?1 ORDER BY last_success DESC LIMIT ?4)",
+        ("DELETE FROM known_sources WHERE account = ?1 AND source NOT IN (SELECT source FROM known_sources "
+         "WHERE account = ?1 ORDER BY last_success DESC LIMIT ?4)"),
     };
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(sqls); i++) {
         if (sqlite3_prepare_v2(v->db, sqls[i], -1, &st, NULL) != SQLITE_OK) {
