@@ -20,6 +20,19 @@ static int surface_valid(const char *surface)
     return 0;
 }
 
+/* The key under which failures of `name` are counted and audited. A name that cannot be a username
+ * (wrong characters: often a password typed into the name field) is never stored or logged as typed:
+ * it is replaced by "~" + 32 hex digits of its BLAKE2b digest, which counts it just the same. */
+static void account_key(const char *name, char out[VAULT_USERNAME_MAX + 2])
+{
+    if (vault_username_valid(name) && safecam_strlcpy(out, name, VAULT_USERNAME_MAX + 2) == 0)
+        return;
+    uint8_t d[16];
+    crypto_generichash(d, sizeof d, (const uint8_t *)name, strlen(name), NULL, 0);
+    out[0] = '~';
+    sodium_bin2hex(out + 1, VAULT_USERNAME_MAX + 1, d, sizeof d);
+}
+
 /* Verify (account, password) from source with the lockout applied. On success fills role/pcr.
  * Returns 0, SAFECAM_ERR_DENIED, SAFECAM_ERR_LOCKED (*retry_after) or another error. */
 static int credentials_check(vault *v, const struct vault_settings *s, const char *username, const char *password,
@@ -28,11 +41,13 @@ static int credentials_check(vault *v, const struct vault_settings *s, const cha
 {
     char hash[VAULT_HASH_BYTES];
     char detail[64];
+    char key[VAULT_USERNAME_MAX + 2];
     int rc, known = 0, match;
 
     if (safecam_fmt(detail, sizeof detail, "surface=%s", surface ? surface : "web") != 0)
         detail[0] = '\0';
-    rc = lockout_check(v, s, username, source, retry_after);
+    account_key(username, key);
+    rc = lockout_check(v, s, key, source, retry_after);
     if (rc != 0)
         return rc; /* locked: the password is not even looked at */
 
@@ -50,14 +65,14 @@ static int credentials_check(vault *v, const struct vault_settings *s, const cha
         log_err("vault: a stored hash is malformed");
     }
     if (!match) {
-        rc = lockout_record_failure(v, s, username, source);
+        rc = lockout_record_failure(v, s, key, source);
         if (rc != 0)
             goto out;
-        vault_audit(v, AUDIT_LOGIN_FAILURE, username, source, detail);
+        vault_audit(v, AUDIT_LOGIN_FAILURE, key, source, detail);
         rc = SAFECAM_ERR_DENIED;
         goto out;
     }
-    rc = lockout_record_success(v, username, source);
+    rc = lockout_record_success(v, key, source);
     if (rc != 0)
         goto out;
     /* Upgrade hashes made with older parameters while the plaintext is at hand. */

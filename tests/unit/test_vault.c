@@ -442,6 +442,45 @@ static void test_lockout_clock_back(void **state)
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
 }
 
+static int file_contains(const char *dir, const char *name, const char *needle)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    static char buf[4 << 20];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
+/* A password typed into the name field is counted, but never stored or audited as typed. */
+static void test_mistyped_name_not_recorded(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    static const char typed[] = "Hunter2-Secret!";
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vault_login(f->v, typed, "x", SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_login(f->v, typed, "x", SRC_A, "web", 0, &a), SAFECAM_ERR_LOCKED);
+    struct audit_filter flt = {.type = AUDIT_LOGIN_FAILURE, .limit = 10};
+    json_t *events = NULL;
+    assert_int_equal(audit_event_query(f->audit, &flt, &events), 0);
+    assert_int_equal(json_array_size(events), 5);
+    const char *actor = json_string_value(json_object_get(json_array_get(events, 0), "actor"));
+    assert_non_null(actor);
+    assert_int_equal(actor[0], '~');
+    assert_int_equal(strlen(actor), 33);
+    json_decref(events);
+    vault_close(f->v); /* checkpoint the WAL into the files */
+    f->v = NULL;
+    static const char *const files[] = {"vault.db", "vault.db-wal", "audit.db", "audit.db-wal"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        assert_false(file_contains(f->dir, files[i], typed));
+    assert_int_equal(vault_reopen(f), 0);
+}
+
 static void test_lockout_survives_restart(void **state)
 {
     struct fixture *f = *state;
@@ -911,6 +950,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lockout_configurable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_per_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_clock_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mistyped_name_not_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_ceiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_timeouts, setup, teardown),
