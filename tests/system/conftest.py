@@ -306,7 +306,12 @@ def _make_camera(tmp, request):
     marker = request.node.get_closest_marker("camera_args") if hasattr(request, "node") else None
     kwargs = marker.kwargs if marker else {}
     cam = Camera(tmp, **kwargs)
-    cam.start()
+    try:
+        cam.start()
+    except BaseException:
+        if cam.proc:
+            cam.stop()
+        raise
     return cam
 
 
