@@ -224,7 +224,11 @@ out:
 }
 
 struct dl_ctx {
-    update_session *s;
+    const char *state_dir;
+    const struct update_session_opts *sopts;
+    CURL *c;
+    update_session *s;       /* opened at the first body byte of a 200 answer over verified TLS */
+    int open_rc;
     int refused;
     uint64_t got;
     uint64_t cap;
@@ -234,6 +238,15 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct dl_ctx *d = ud;
     size_t n = size * nmemb;
+    if (!d->s) {
+        long status = 0;
+        curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 200)
+            return n; /* an error page: discarded, the status decides below */
+        d->open_rc = update_session_new(d->state_dir, d->sopts, &d->s);
+        if (d->open_rc != 0)
+            return 0;
+    }
     d->got += n;
     if (d->got > d->cap || update_session_feed(d->s, ptr, n) != 0) {
         d->refused = 1;
@@ -247,53 +260,27 @@ int update_online_install(const char *state_dir, const struct update_online_opts
                           enum update_reason *reason_out)
 {
     char url[URL_MAX];
+    char model[UPDATE_NAME_MAX + 1];
     CURL *c = NULL;
-    update_session *s = NULL;
     enum update_reason reason = UPDATE_INTERNAL;
     int rc;
+    struct dl_ctx d = {.state_dir = state_dir, .sopts = sopts};
     if (reason_out)
         *reason_out = UPDATE_INTERNAL;
     if (!state_dir || !o || !o->ca_file || !info || !base_url_valid(o->base_url) || !update_name_valid(info->bundle))
         return SAFECAM_ERR_INVAL;
     if ((rc = online_init()) != 0)
         return rc;
-    rc = update_session_new(state_dir, sopts, &s);
-    if (rc != 0) {
-        reason = rc == SAFECAM_ERR_STATE ? UPDATE_BUSY : UPDATE_IO;
-        goto out;
-    }
-    const char *model = NULL;
-    char model_buf[UPDATE_NAME_MAX + 1];
-    if (sopts && sopts->model) {
-        model = sopts->model;
-    } else {
-        /* the session read device.json; the server path uses the same model */
-        char path[4096];
-        char *data = NULL;
-        size_t len = 0;
-        json_error_t jerr;
-        model_buf[0] = '\0';
-        if (safecam_path_join(path, sizeof path, state_dir, "factory/device.json") == 0 &&
-            safecam_file_read(path, 4096, &data, &len) == 0) {
-            json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-            const json_t *m = json_object_get(root, "model");
-            if (json_is_string(m) && update_name_valid(json_string_value(m)) &&
-                safecam_strlcpy(model_buf, json_string_value(m), sizeof model_buf) != 0)
-                model_buf[0] = '\0';
-            json_decref(root);
-            free(data);
-        }
-        model = model_buf;
-    }
-    if (!update_name_valid(model) ||
-        safecam_fmt(url, sizeof url, "%s/%s/%s", o->base_url, model, info->bundle) != 0) {
-        rc = SAFECAM_ERR_INVAL;
-        reason = UPDATE_INTERNAL;
-        goto out;
-    }
-    struct dl_ctx d = {.s = s, .cap = sopts && sopts->max_bundle_bytes ? sopts->max_bundle_bytes
-                                                                        : UPDATE_BUNDLE_MAX_BYTES_DEFAULT};
+    if (sopts && sopts->model)
+        rc = safecam_strlcpy(model, sopts->model, sizeof model);
+    else
+        rc = update_device_model(state_dir, model, sizeof model);
+    if (rc != 0 || !update_name_valid(model) ||
+        safecam_fmt(url, sizeof url, "%s/%s/%s", o->base_url, model, info->bundle) != 0)
+        return rc != 0 ? rc : SAFECAM_ERR_INVAL;
+    d.cap = sopts && sopts->max_bundle_bytes ? sopts->max_bundle_bytes : UPDATE_BUNDLE_MAX_BYTES_DEFAULT;
     c = online_handle(o, url);
+    d.c = c;
     if (!c || curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &d) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)d.cap) != CURLE_OK) {
@@ -303,8 +290,13 @@ int update_online_install(const char *state_dir, const struct update_online_opts
     CURLcode cc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (d.open_rc != 0) {
+        rc = d.open_rc;
+        reason = rc == SAFECAM_ERR_STATE ? UPDATE_BUSY : UPDATE_IO;
+        goto out;
+    }
     if (d.refused) {
-        reason = update_session_reason(s);
+        reason = update_session_reason(d.s);
         if (reason == UPDATE_OK) /* over the byte cap before the manifest said so */
             reason = UPDATE_TOO_LARGE;
         rc = update_reason_err(reason);
@@ -315,19 +307,19 @@ int update_online_install(const char *state_dir, const struct update_online_opts
         rc = SAFECAM_ERR_TOOBIG;
         goto out;
     }
-    if ((rc = curl_err(cc)) != 0 || status != 200) {
+    if ((rc = curl_err(cc)) != 0 || status != 200 || !d.s) {
         log_warn("update: download failed: %s (HTTP %ld)", curl_easy_strerror(cc), status);
         if (rc == 0)
             rc = SAFECAM_ERR_IO;
         reason = UPDATE_IO;
         goto out;
     }
-    rc = update_session_finish(s);
-    reason = update_session_reason(s);
+    rc = update_session_finish(d.s);
+    reason = update_session_reason(d.s);
 out:
     if (c)
         curl_easy_cleanup(c);
-    update_session_free(s);
+    update_session_free(d.s);
     if (reason_out)
         *reason_out = rc == 0 ? UPDATE_OK : reason;
     return rc;

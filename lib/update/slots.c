@@ -591,7 +591,7 @@ struct update_session {
     update_verifier *v;
 };
 
-static int read_model(const char *state_dir, char *out, size_t out_size)
+int update_device_model(const char *state_dir, char *out, size_t out_size)
 {
     char path[PATH_MAX];
     char *data = NULL;
@@ -702,7 +702,7 @@ int update_session_new(const char *state_dir, const struct update_session_opts *
         }
         rc = safecam_strlcpy(s->model, opts->model, sizeof s->model);
     } else {
-        rc = read_model(state_dir, s->model, sizeof s->model);
+        rc = update_device_model(state_dir, s->model, sizeof s->model);
     }
     if (rc != 0)
         goto out;

@@ -19,4 +19,7 @@ int update_state_read(const char *state_dir, struct update_status *out) SAFECAM_
 /* Remove a directory tree without following symlinks (depth <= 16). Absent is success. */
 int update_tree_remove(const char *path) SAFECAM_WUR;
 
+/* "model" from DIR/factory/device.json: SAFECAM_ERR_NOTFOUND when absent or invalid. */
+int update_device_model(const char *state_dir, char *out, size_t out_size) SAFECAM_WUR;
+
 #endif

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,7 +55,8 @@ static void rm_rf(const char *p)
 static void write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    assert_non_null(f);
+    if (!f)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
     assert_int_equal(fwrite(data, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
 }
@@ -1025,6 +1029,233 @@ static void test_kill9_during_install(void **state)
     assert_true(killed >= 50);
 }
 
+
+/* ---------------------------------------------------------------- online check against nginx */
+
+/* Run argv (no shell), output to /dev/null; returns the exit status or -1. */
+static int run_quiet(const char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int dn = open("/dev/null", O_RDWR);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            dup2(dn, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &l), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int port_open(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+    close(s);
+    return ok;
+}
+
+/* A server certificate for CN/SAN, signed by the CA (or self-signed when ca == NULL); days < 0: expired. */
+static void make_cert(const char *dir, const char *name, const char *san, const char *ca, int days)
+{
+    char key[400], csr[400], crt[400], ext[400], cakey[400], cacrt[400], d[16], extline[200];
+    snprintf(key, sizeof key, "%s/%s.key", dir, name);
+    snprintf(csr, sizeof csr, "%s/%s.csr", dir, name);
+    snprintf(crt, sizeof crt, "%s/%s.crt", dir, name);
+    snprintf(ext, sizeof ext, "%s/%s.ext", dir, name);
+    snprintf(d, sizeof d, "%d", days);
+    snprintf(extline, sizeof extline, "subjectAltName=%s\n", san);
+    write_file(ext, extline, strlen(extline));
+    const char *req[] = {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                         "-keyout", key, "-out", csr, "-subj", "/CN=update-server", NULL};
+    assert_int_equal(run_quiet(req), 0);
+    if (ca) {
+        snprintf(cakey, sizeof cakey, "%s/%s.key", dir, ca);
+        snprintf(cacrt, sizeof cacrt, "%s/%s.crt", dir, ca);
+        const char *x[] = {"openssl", "x509", "-req", "-in", csr, "-CA", cacrt, "-CAkey", cakey, "-set_serial",
+                           "7", "-out", crt, "-days", d, "-extfile", ext, NULL};
+        assert_int_equal(run_quiet(x), 0);
+    } else {
+        const char *x[] = {"openssl", "x509", "-req", "-in", csr, "-signkey", key, "-out", crt, "-days", d,
+                           "-extfile", ext, NULL};
+        assert_int_equal(run_quiet(x), 0);
+    }
+}
+
+static void test_online_check_nginx(void **state)
+{
+    struct fx *f = *state;
+    if (access("/usr/sbin/nginx", X_OK) != 0 || run_quiet((const char *const[]){"openssl", "version", NULL}) != 0) {
+        print_message("    skipped: nginx or openssl missing\n");
+        skip();
+    }
+    char pki[300], www[300], conf[400], payload[300], bundle[500], bad[500], latest[500], cafile[400];
+    snprintf(pki, sizeof pki, "%s/pki", f->dir);
+    snprintf(www, sizeof www, "%s/www", f->dir);
+    assert_int_equal(mkdir(pki, 0755), 0);
+    assert_int_equal(mkdir(www, 0755), 0);
+    assert_int_equal(chmod(f->dir, 0755), 0); /* nginx may read as another user */
+    /* the pinned vendor CA, made now, valid for a day */
+    char cakey[400], cacrt[400];
+    snprintf(cakey, sizeof cakey, "%s/ca.key", pki);
+    snprintf(cacrt, sizeof cacrt, "%s/ca.crt", pki);
+    const char *mkca[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                          "-nodes", "-keyout", cakey, "-out", cacrt, "-days", "1", "-subj", "/CN=test vendor CA", NULL};
+    assert_int_equal(run_quiet(mkca), 0);
+    snprintf(cafile, sizeof cafile, "%s", cacrt);
+    make_cert(pki, "good", "IP:127.0.0.1,DNS:localhost", "ca", 1);
+    make_cert(pki, "selfsigned", "IP:127.0.0.1,DNS:localhost", NULL, 1);
+    make_cert(pki, "wrongname", "DNS:updates.example.com", "ca", 1);
+    make_cert(pki, "expired", "IP:127.0.0.1,DNS:localhost", "ca", -1);
+
+    /* the update server's files */
+    char mdir[400];
+    snprintf(mdir, sizeof mdir, "%s/" MODEL, www);
+    assert_int_equal(mkdir(mdir, 0755), 0);
+    snprintf(payload, sizeof payload, "%s/rootfs.tar", f->dir);
+    make_payload(payload, 300000, 21);
+    snprintf(bundle, sizeof bundle, "%s/safecam-2.0.0.bundle", mdir);
+    build(f, f->sk, MODEL, "2.0.0", 2, payload, bundle, NULL, 0);
+    size_t blen;
+    unsigned char *bb = read_all(bundle, &blen);
+    bb[blen - 5] ^= 1;
+    snprintf(bad, sizeof bad, "%s/tampered.bundle", mdir);
+    write_file(bad, bb, blen);
+    free(bb);
+    snprintf(latest, sizeof latest, "%s/latest.json", mdir);
+    char lj[300];
+    snprintf(lj, sizeof lj, "{\"version\":\"2.0.0\",\"security_version\":2,\"bundle\":\"safecam-2.0.0.bundle\",\"size\":%zu}",
+             blen);
+    write_file(latest, lj, strlen(lj));
+
+    /* one nginx, four servers: good, self-signed, wrong host name, expired */
+    const char *names[] = {"good", "selfsigned", "wrongname", "expired"};
+    int ports[4];
+    char cfg[8192];
+    size_t off = (size_t)snprintf(cfg, sizeof cfg,
+        "daemon off; master_process off; worker_processes 1; pid %s/nginx.pid; error_log %s/error.log;\n"
+        "events { worker_connections 64; }\n"
+        "http { access_log off; client_body_temp_path %s/t1; proxy_temp_path %s/t2; fastcgi_temp_path %s/t3;\n"
+        " uwsgi_temp_path %s/t4; scgi_temp_path %s/t5; default_type application/octet-stream;\n",
+        f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
+    for (int i = 0; i < 4; i++) {
+        ports[i] = free_port();
+        off += (size_t)snprintf(cfg + off, sizeof cfg - off,
+            " server { listen 127.0.0.1:%d ssl; ssl_certificate %s/%s.crt; ssl_certificate_key %s/%s.key;"
+            " root %s; }\n", ports[i], pki, names[i], pki, names[i], www);
+    }
+    snprintf(cfg + off, sizeof cfg - off, "}\n");
+    snprintf(conf, sizeof conf, "%s/nginx.conf", f->dir);
+    write_file(conf, cfg, strlen(cfg));
+    pid_t ng = fork();
+    assert_true(ng >= 0);
+    if (ng == 0) {
+        int dn = open("/dev/null", O_RDWR);
+        dup2(dn, 1);
+        dup2(dn, 2);
+        execl("/usr/sbin/nginx", "nginx", "-p", f->dir, "-e", "stderr", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    int up = 0;
+    for (int i = 0; i < 200 && !up; i++) {
+        up = port_open(ports[0]) && port_open(ports[3]);
+        if (!up)
+            usleep(25000);
+    }
+    if (!up) {
+        kill(ng, SIGKILL);
+        waitpid(ng, NULL, 0);
+        fail_msg("nginx did not start");
+    }
+
+    install_keys(f);
+    struct update_online_info info;
+    char url[100];
+    struct update_online_opts o = {.base_url = url, .ca_file = cafile, .timeout_s = 20, .connect_timeout_s = 5};
+    struct update_status st;
+    assert_int_equal(update_slots_status(f->state, &st), 0);
+    char *before = state_snapshot(f);
+
+    /* refused: self-signed, wrong host name, expired — nothing downloaded, nothing changed */
+    for (int i = 1; i < 4; i++) {
+        snprintf(url, sizeof url, "https://127.0.0.1:%d", ports[i]);
+        if (update_online_check(f->state, &o, MODEL, &info) != SAFECAM_ERR_DENIED)
+            fail_msg("online check against the %s server was not refused", names[i]);
+        struct update_online_info forged = {.version = "2.0.0", .security_version = 2,
+                                            .bundle = "safecam-2.0.0.bundle", .size = blen};
+        enum update_reason r;
+        assert_int_not_equal(update_online_install(f->state, &o, &(struct update_session_opts){.model = MODEL},
+                                                   &forged, &r), 0);
+        char *now = state_snapshot(f);
+        assert_string_equal(before, now);
+        free(now);
+    }
+    /* a refused TLS connection never even opened an install session */
+    char *last = NULL;
+    assert_int_equal(update_last_result_read(f->state, &last), 0);
+    assert_non_null(strstr(last, "\"idle\""));
+    free(last);
+    /* plain http and other schemes are refused before any connection */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ports[0]);
+    assert_int_equal(update_online_check(f->state, &o, MODEL, &info), SAFECAM_ERR_INVAL);
+    /* a CA file that is not the vendor's: the good server is refused too (no system store fallback) */
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", ports[0]);
+    char othera[400];
+    snprintf(othera, sizeof othera, "%s/selfsigned.crt", pki);
+    struct update_online_opts o_wrong_ca = o;
+    o_wrong_ca.ca_file = othera;
+    assert_int_equal(update_online_check(f->state, &o_wrong_ca, MODEL, &info), SAFECAM_ERR_DENIED);
+
+    /* the good server: newer version seen, tampered bundle refused, real bundle installed */
+    assert_int_equal(update_online_check(f->state, &o, MODEL, &info), 0);
+    assert_string_equal(info.version, "2.0.0");
+    assert_int_equal(info.available, 1);
+    struct update_online_info tampered = info;
+    snprintf(tampered.bundle, sizeof tampered.bundle, "tampered.bundle");
+    enum update_reason r;
+    struct update_session_opts so = {.model = MODEL};
+    assert_int_equal(update_online_install(f->state, &o, &so, &tampered, &r), SAFECAM_ERR_CRYPTO);
+    assert_int_equal(r, UPDATE_HASH_MISMATCH);
+    struct update_online_info missing = info;
+    snprintf(missing.bundle, sizeof missing.bundle, "nope.bundle");
+    assert_int_not_equal(update_online_install(f->state, &o, &so, &missing, &r), 0);
+    char *now = state_snapshot(f);
+    assert_string_equal(before, now);
+    free(now);
+    assert_int_equal(update_online_install(f->state, &o, &so, &info, &r), 0);
+    assert_int_equal(r, UPDATE_OK);
+    assert_int_equal(update_slots_status(f->state, &st), 0);
+    assert_int_equal(st.trying, 'B');
+    assert_int_equal(update_slot_verify(f->state, 'B'), 0);
+    free(before);
+
+    long d = update_online_next_delay_s();
+    assert_true(d >= 82800 && d <= 90000);
+
+    kill(ng, SIGTERM);
+    waitpid(ng, NULL, 0);
+}
+
 int main(void)
 {
     safecam_log_init("test_update", SAFECAM_LOG_ERR);
@@ -1039,6 +1270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_from_device_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_during_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_online_check_nginx, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
