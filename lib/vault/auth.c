@@ -2,6 +2,8 @@
  * (against a dummy hash for unknown names), audit, session start. Runs in the vault process; handles
  * plaintext passwords from untrusted clients, never logs them. QCVN 135 G1 and brute force /
  * EN 303 645 5.1-1, 5.1-5; checker BF-01..06, PW-05, SM-03, SM-06. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -33,6 +35,22 @@ static void account_key(const char *name, char out[VAULT_USERNAME_MAX + 2])
     sodium_bin2hex(out + 1, VAULT_USERNAME_MAX + 1, d, sizeof d);
 }
 
+/* The key under which failures from `source` are counted. An IPv6 client usually owns a whole /64 and
+ * can rotate through it, so global IPv6 addresses count per /64 ("2001:db8:1:2::/64"); IPv4, IPv4-mapped
+ * and loopback addresses (and anything that is not an address) count as given. */
+static void source_key(const char *source, char out[VAULT_SOURCE_MAX + 1])
+{
+    struct in6_addr a;
+    if (inet_pton(AF_INET6, source, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a) && !IN6_IS_ADDR_LOOPBACK(&a)) {
+        char text[INET6_ADDRSTRLEN];
+        memset(a.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a, text, sizeof text) && safecam_fmt(out, VAULT_SOURCE_MAX + 1, "%s/64", text) == 0)
+            return;
+    }
+    if (safecam_strlcpy(out, source, VAULT_SOURCE_MAX + 1) != 0)
+        out[0] = '\0';
+}
+
 /* Verify (account, password) from source with the lockout applied. On success fills role/pcr.
  * Returns 0, SAFECAM_ERR_DENIED, SAFECAM_ERR_LOCKED (*retry_after) or another error. */
 static int credentials_check(vault *v, const struct vault_settings *s, const char *username, const char *password,
@@ -42,12 +60,14 @@ static int credentials_check(vault *v, const struct vault_settings *s, const cha
     char hash[VAULT_HASH_BYTES];
     char detail[64];
     char key[VAULT_USERNAME_MAX + 2];
+    char src[VAULT_SOURCE_MAX + 1];
     int rc, known = 0, match;
 
     if (safecam_fmt(detail, sizeof detail, "surface=%s", surface ? surface : "web") != 0)
         detail[0] = '\0';
     account_key(username, key);
-    rc = lockout_check(v, s, key, source, retry_after);
+    source_key(source, src);
+    rc = lockout_check(v, s, key, src, retry_after);
     if (rc != 0)
         return rc; /* locked: the password is not even looked at */
 
@@ -65,14 +85,14 @@ static int credentials_check(vault *v, const struct vault_settings *s, const cha
         log_err("vault: a stored hash is malformed");
     }
     if (!match) {
-        rc = lockout_record_failure(v, s, key, source);
+        rc = lockout_record_failure(v, s, key, src);
         if (rc != 0)
             goto out;
         vault_audit(v, AUDIT_LOGIN_FAILURE, key, source, detail);
         rc = SAFECAM_ERR_DENIED;
         goto out;
     }
-    rc = lockout_record_success(v, key, source);
+    rc = lockout_record_success(v, key, src);
     if (rc != 0)
         goto out;
     /* Upgrade hashes made with older parameters while the plaintext is at hand. */

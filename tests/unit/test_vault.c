@@ -481,6 +481,22 @@ static void test_mistyped_name_not_recorded(void **state)
     assert_int_equal(vault_reopen(f), 0);
 }
 
+/* An IPv6 client rotating through its /64 is one source; the next /64 is another. */
+static void test_lockout_ipv6_prefix(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    for (int i = 0; i < 5; i++) {
+        char src[64];
+        snprintf(src, sizeof src, "2001:db8:0:7::%x", i + 1);
+        assert_int_equal(vault_login(f->v, "admin", "bad", src, "web", 0, &a), SAFECAM_ERR_DENIED);
+    }
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "2001:db8:0:7:ffff::99", "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "2001:db8:0:8::1", "web", 0, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "::1", "web", 0, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "::ffff:192.0.2.10", "web", 0, &a), 0);
+}
+
 static void test_lockout_survives_restart(void **state)
 {
     struct fixture *f = *state;
@@ -951,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lockout_per_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_clock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mistyped_name_not_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_ipv6_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_ceiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_timeouts, setup, teardown),
