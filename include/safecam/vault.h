@@ -26,6 +26,7 @@
 #define VAULT_ROLE_MAX 16
 #define VAULT_TOKEN_BYTES 32         /* session id and CSRF token: 256 bits */
 #define VAULT_TOKEN_HEX (2 * VAULT_TOKEN_BYTES)
+#define VAULT_USERS_MAX 100            /* accounts on one camera */
 #define VAULT_SESSIONS_PER_USER_MAX 16 /* the oldest session ends when a 17th starts */
 #define VAULT_KNOWN_SOURCES_MAX 32     /* per account: sources that logged in successfully before */
 #define VAULT_KNOWN_SOURCE_TTL_S (90 * 24 * 3600)
@@ -144,7 +145,7 @@ int vault_user_list(vault *v, json_t **out) SAFECAM_WUR;
 /* Create a user; the password must pass the policy (reasons as vault_password_change). The new user
  * must change the password at first login (password_change_required = 1).
  * Errors: SAFECAM_ERR_INVAL (invalid username), SAFECAM_ERR_STATE (invalid role),
- * SAFECAM_ERR_EXISTS, SAFECAM_ERR_POLICY. */
+ * SAFECAM_ERR_EXISTS, SAFECAM_ERR_POLICY, SAFECAM_ERR_TOOBIG (VAULT_USERS_MAX reached). */
 int vault_user_create(vault *v, const char *username, const char *password, const char *role,
                       const char *actor, const char *reasons[PASSWORD_REASONS_MAX + 1],
                       size_t *n_reasons) SAFECAM_WUR;

@@ -389,6 +389,7 @@ static int h_user_create(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     switch (rc) {
     case 0: *reply = reply_ok(); break;
     case SAFECAM_ERR_EXISTS: *reply = reply_error("exists"); break;
+    case SAFECAM_ERR_TOOBIG: *reply = reply_error("too_many_users"); break;
     case SAFECAM_ERR_INVAL: *reply = reply_error("invalid_username"); break;
     case SAFECAM_ERR_STATE: *reply = reply_error("invalid_role"); break;
     case SAFECAM_ERR_POLICY: *reply = reasons_reply(reasons, n); break;
@@ -638,7 +639,7 @@ static int h_tls_credentials(void *ctx, unsigned peer, const ipc_msg *req, json_
         *reply = reply_error("unavailable");
         goto out;
     }
-    *reply = json_pack("{s:b, s:s#, s:s#}", "ok", 1, "cert_pem", cert, cert_len, "key_pem", (const char *)key,
+    *reply = json_pack("{s:b, s:s%, s:s%}", "ok", 1, "cert_pem", cert, cert_len, "key_pem", (const char *)key,
                        key_len);
     rc = *reply ? 0 : SAFECAM_ERR_NOMEM;
 out:

@@ -421,10 +421,10 @@ out:
     return rc;
 }
 
-static int count_admins(vault *v, long *n)
+static int count_query(vault *v, const char *sql, long *n)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM users WHERE role = 'admin'", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     int rc = SAFECAM_ERR_IO;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -435,6 +435,17 @@ static int count_admins(vault *v, long *n)
     return rc;
 }
 
+static int count_admins(vault *v, long *n)
+{
+    return count_query(v, "SELECT count(*) FROM users WHERE role = 'admin'", n);
+}
+
+static int count_users(vault *v, long *n)
+{
+    return count_query(v, "SELECT count(*) FROM users", n);
+}
+
+/* Run the password policy with the device identity as context (declared in vault_internal.h). */
 int vault_policy_check(vault *v, const char *username, const char *password,
                        const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons)
 {
@@ -482,6 +493,12 @@ int vault_user_create(vault *v, const char *username, const char *password, cons
         return SAFECAM_ERR_EXISTS;
     if (rc != SAFECAM_ERR_NOTFOUND)
         return rc;
+    long users = 0;
+    rc = count_users(v, &users);
+    if (rc != 0)
+        return rc;
+    if (users >= VAULT_USERS_MAX)
+        return SAFECAM_ERR_TOOBIG;
     rc = vault_policy_check(v, username, password, reasons, n_reasons);
     if (rc != 0)
         return rc;

@@ -744,6 +744,21 @@ static void test_users_roles(void **state)
     assert_int_equal(audit_count(f, AUDIT_USER_DELETE), 1);
 }
 
+static void test_user_cap(void **state)
+{
+    struct fixture *f = *state;
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    for (int i = 1; i < VAULT_USERS_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%d", i);
+        assert_int_equal(vault_user_create(f->v, name, OP_PW, "viewer", "admin", reasons, &n), 0);
+    }
+    assert_int_equal(vault_user_create(f->v, "onemore", OP_PW, "viewer", "admin", reasons, &n), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(vault_user_delete(f->v, "u1", "admin"), 0);
+    assert_int_equal(vault_user_create(f->v, "onemore", OP_PW, "viewer", "admin", reasons, &n), 0);
+}
+
 /* ---------------- settings ---------------- */
 
 static void test_settings(void **state)
@@ -974,6 +989,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_logout_and_housekeeping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_peers_and_inputs, setup, teardown),
     };
