@@ -79,6 +79,37 @@ int media_h264_codecs_string(const char *profile, const char *level, char *out, 
 #define MEDIA_TIMECODE_BLOCKS 34
 int media_timecode_block_px(int width);
 
+/* ---- RTSP request framer: the bounded first parser every RTSPS byte from a client goes through ----
+ * The TLS front (lib/media/front.c) terminates TLS and feeds the plaintext here; only complete,
+ * well-formed request headers (and their bodies, and interleaved $-frames) are forwarded to
+ * gst-rtsp-server, whose own parser keeps no limit on header count. G11 / EN 303 645 5.13-1, A6. */
+#define MEDIA_RTSP_HEADER_MAX 8192 /* bytes of one request's header block (request line included) */
+#define MEDIA_RTSP_LINE_MAX 2048   /* bytes of one line */
+#define MEDIA_RTSP_LINES_MAX 32    /* header lines of one request, request line included */
+
+struct media_rtsp_framer {
+    int state;
+    size_t hdr_len;
+    size_t line_len;
+    unsigned lines;
+    size_t remaining;       /* body or $-frame bytes still to pass */
+    unsigned dh_got;
+    uint8_t dh[4];
+    long cseq;              /* CSeq of the request being framed, -1 when unknown */
+    unsigned long requests; /* complete requests framed so far */
+    uint8_t hdr[MEDIA_RTSP_HEADER_MAX];
+};
+
+void media_rtsp_framer_init(struct media_rtsp_framer *f);
+/* Feed len bytes from the client. Bytes that may go on to the RTSP server are appended to out
+ * (out_cap must be >= len + MEDIA_RTSP_HEADER_MAX) and their count stored in *out_len. Returns 0, or an
+ * RTSP status code for a refused request: 400 (malformed: control bytes, bad request line, folded or
+ * nameless header, missing/duplicate/non-numeric CSeq, duplicate Content-Length/Session/Authorization/
+ * Transport), 413 (Content-Length over MEDIA_RTSP_CONTENT_LENGTH_MAX), 431 (a line, the header block or
+ * the line count over its cap), 505 (not RTSP/1.0 or 2.0). After a refusal the connection must close. */
+int media_rtsp_framer_feed(struct media_rtsp_framer *f, const uint8_t *in, size_t len, uint8_t *out,
+                           size_t out_cap, size_t *out_len) SAFECAM_WUR;
+
 /* ---------------- the media service (GStreamer; lib/media/service.c) ---------------- */
 
 typedef struct media_service media_service;

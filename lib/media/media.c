@@ -250,3 +250,200 @@ int media_timecode_block_px(int width)
         bs = 2;
     return bs & ~1; /* even, so chroma blocks align */
 }
+
+/* ---- RTSP request framer ---- */
+
+enum { FR_START, FR_HEADER, FR_DATA_HDR, FR_PASS };
+
+void media_rtsp_framer_init(struct media_rtsp_framer *f)
+{
+    memset(f, 0, sizeof *f);
+    f->state = FR_START;
+    f->cseq = -1;
+}
+
+static int token_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Digits only, 1..9 of them. */
+static long small_number(const char *v, size_t n)
+{
+    if (n == 0 || n > 9)
+        return -1;
+    long x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+/* Validate the complete header block in f->hdr (f->hdr_len bytes, ends with an empty line).
+ * Sets f->remaining to the body length. Returns 0 or a status code. */
+static int framer_check_header(struct media_rtsp_framer *f)
+{
+    const char *p = (const char *)f->hdr;
+    const char *end = p + f->hdr_len;
+    unsigned n_cseq = 0, n_clen = 0, n_session = 0, n_auth = 0, n_transport = 0;
+    long clen = 0;
+    int first = 1;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            return 400;
+        size_t len = (size_t)(eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            break; /* the empty line that ends the header */
+        if (first) {
+            /* METHOD SP URI SP RTSP/1.0 */
+            const char *sp1 = memchr(p, ' ', len);
+            if (!sp1 || sp1 == p || sp1 - p > 16)
+                return 400;
+            for (const char *q = p; q < sp1; q++)
+                if (!((*q >= 'A' && *q <= 'Z') || *q == '_'))
+                    return 400;
+            const char *rest = sp1 + 1;
+            const char *sp2 = memchr(rest, ' ', len - (size_t)(rest - p));
+            if (!sp2 || sp2 == rest)
+                return 400;
+            const char *ver = sp2 + 1;
+            size_t vlen = len - (size_t)(ver - p);
+            if (vlen == 8 && (memcmp(ver, "RTSP/1.0", 8) == 0 || memcmp(ver, "RTSP/2.0", 8) == 0))
+                first = 0;
+            else if (vlen >= 5 && memcmp(ver, "RTSP/", 5) == 0)
+                return 505;
+            else
+                return 400; /* HTTP tunnelling and anything else */
+        } else {
+            if (p[0] == ' ' || p[0] == '\t')
+                return 400; /* obsolete line folding */
+            const char *colon = memchr(p, ':', len);
+            if (!colon || colon == p || colon - p > 64)
+                return 400;
+            for (const char *q = p; q < colon; q++)
+                if (!token_char((unsigned char)*q))
+                    return 400;
+            size_t nlen = (size_t)(colon - p);
+            const char *v = colon + 1;
+            size_t vlen = len - nlen - 1;
+            while (vlen && (*v == ' ' || *v == '\t'))
+                v++, vlen--;
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (nlen == 4 && strncasecmp(p, "CSeq", 4) == 0) {
+                n_cseq++;
+                f->cseq = small_number(v, vlen);
+                if (f->cseq < 0)
+                    return 400;
+            } else if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
+                n_clen++;
+                clen = small_number(v, vlen);
+                if (clen < 0) {
+                    if (vlen > 9 && vlen <= 64 && strspn(v, "0123456789") >= vlen)
+                        return 413;
+                    return 400;
+                }
+            } else if (nlen == 7 && strncasecmp(p, "Session", 7) == 0) {
+                n_session++;
+            } else if (nlen == 13 && strncasecmp(p, "Authorization", 13) == 0) {
+                n_auth++;
+            } else if (nlen == 9 && strncasecmp(p, "Transport", 9) == 0) {
+                n_transport++;
+            }
+        }
+        p = eol + 1;
+    }
+    if (first)
+        return 400;
+    if (n_cseq != 1 || n_clen > 1 || n_session > 1 || n_auth > 1 || n_transport > 1)
+        return 400;
+    if (clen > MEDIA_RTSP_CONTENT_LENGTH_MAX)
+        return 413;
+    f->remaining = (size_t)clen;
+    return 0;
+}
+
+int media_rtsp_framer_feed(struct media_rtsp_framer *f, const uint8_t *in, size_t len, uint8_t *out,
+                           size_t out_cap, size_t *out_len)
+{
+    size_t o = 0;
+    size_t i = 0;
+    *out_len = 0;
+    if (!f || (!in && len) || !out || out_cap < len + MEDIA_RTSP_HEADER_MAX)
+        return 400;
+    while (i < len) {
+        uint8_t c = in[i];
+        switch (f->state) {
+        case FR_START:
+            if (c == '$') {
+                f->state = FR_DATA_HDR;
+                f->dh_got = 0;
+            } else if (c == '\r' || c == '\n') {
+                out[o++] = c;
+                i++;
+            } else {
+                f->state = FR_HEADER;
+                f->hdr_len = 0;
+                f->line_len = 0;
+                f->lines = 0;
+                f->cseq = -1;
+            }
+            break;
+        case FR_DATA_HDR:
+            f->dh[f->dh_got++] = c;
+            out[o++] = c;
+            i++;
+            if (f->dh_got == 4) {
+                f->remaining = ((size_t)f->dh[2] << 8) | f->dh[3];
+                f->state = f->remaining ? FR_PASS : FR_START;
+            }
+            break;
+        case FR_PASS: {
+            size_t n = len - i < f->remaining ? len - i : f->remaining;
+            memcpy(out + o, in + i, n);
+            o += n;
+            i += n;
+            f->remaining -= n;
+            if (!f->remaining)
+                f->state = FR_START;
+            break;
+        }
+        case FR_HEADER:
+            if (f->hdr_len >= sizeof f->hdr)
+                return 431;
+            if (c == 0 || c == 0x7f || (c < 0x20 && c != '\r' && c != '\n' && c != '\t'))
+                return 400;
+            f->hdr[f->hdr_len++] = c;
+            i++;
+            if (c == '\n') {
+                if (f->line_len == 0) {
+                    int st = framer_check_header(f);
+                    if (st)
+                        return st;
+                    memcpy(out + o, f->hdr, f->hdr_len);
+                    o += f->hdr_len;
+                    f->hdr_len = 0;
+                    f->requests++;
+                    f->state = f->remaining ? FR_PASS : FR_START;
+                } else {
+                    f->line_len = 0;
+                    if (++f->lines > MEDIA_RTSP_LINES_MAX)
+                        return 431;
+                }
+            } else if (c != '\r') {
+                if (++f->line_len > MEDIA_RTSP_LINE_MAX)
+                    return 431;
+            }
+            break;
+        default:
+            return 400;
+        }
+    }
+    *out_len = o;
+    return 0;
+}

@@ -30,7 +30,15 @@ GstCaps *media_feeder_caps(media_service *svc, int stream);
 /* The vault callbacks. */
 const struct media_vault_ops *media_service_vault_ops(media_service *svc);
 
-/* ---- RTSPS server (rtsp.c) ---- */
+/* ---- TLS front (front.c) ---- */
+struct media_front;
+struct _GstRTSPServer;
+int media_front_new(struct _GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port,
+                    struct media_front **out) SAFECAM_WUR;
+unsigned media_front_count(struct media_front *f);
+void media_front_stop(struct media_front *f);
+
+/* ---- RTSP server behind the front (rtsp.c) ---- */
 struct media_rtsp;
 int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
                    struct media_rtsp **out) SAFECAM_WUR;

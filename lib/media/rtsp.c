@@ -1,4 +1,4 @@
-/* rtsp.c — the RTSPS server: gst-rtsp-server with TLS on every connection (no plaintext RTSP), a
+/* rtsp.c — the RTSP layer behind the TLS front (front.c): gst-rtsp-server with a
  * GstRTSPAuth subclass that checks Basic credentials with the vault (result cached per connection as a
  * keyed hash, never the password), per-connection session pools (a session ID is only valid on the
  * connection that created it), TCP-interleaved transport only (RTP stays inside TLS), and limits on
@@ -22,10 +22,8 @@ struct media_rtsp {
     GstRTSPServer *server;
     GstRTSPMountPoints *mounts;
     GstRTSPAuth *auth;
-    GSource *source;
+    struct media_front *front;
     GMutex lock;
-    GHashTable *per_ip; /* char *ip -> count */
-    unsigned total;
     unsigned per_stream[MEDIA_STREAMS];
     int sub_mounted;
     guint64 next_serial;
@@ -38,7 +36,6 @@ struct client_state {
     struct media_rtsp *r;
     guint64 serial;
     char ip[64];
-    gboolean counted;
     unsigned streams; /* bit i: counted as a viewer of stream i */
     GstRTSPToken *token;
     guint8 digest[DIGEST_BYTES];
@@ -58,21 +55,9 @@ static void client_release(struct client_state *cs)
 {
     struct media_rtsp *r = cs->r;
     g_mutex_lock(&r->lock);
-    if (cs->counted) {
-        cs->counted = FALSE;
-        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, cs->ip));
-        if (n <= 1)
-            g_hash_table_remove(r->per_ip, cs->ip);
-        else
-            g_hash_table_insert(r->per_ip, g_strdup(cs->ip), GUINT_TO_POINTER(n - 1));
-        if (r->total > 0)
-            r->total--;
-    }
     for (int i = 0; i < MEDIA_STREAMS; i++)
-        if (cs->streams & (1u << i)) {
-            if (r->per_stream[i] > 0)
-                r->per_stream[i]--;
-        }
+        if ((cs->streams & (1u << i)) && r->per_stream[i] > 0)
+            r->per_stream[i]--;
     cs->streams = 0;
     g_mutex_unlock(&r->lock);
 }
@@ -203,30 +188,11 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     return TRUE;
 }
 
-static gboolean connection_admit(MediaRtspAuth *self, GstRTSPContext *ctx)
-{
-    struct media_rtsp *r = self->r;
-    const gchar *ip = ctx->conn ? gst_rtsp_connection_get_ip(ctx->conn) : NULL;
-    if (!ip)
-        return FALSE;
-    g_mutex_lock(&r->lock);
-    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, ip));
-    gboolean ok = n < MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX && r->total < MEDIA_RTSP_CLIENTS_MAX;
-    g_mutex_unlock(&r->lock);
-    if (!ok)
-        log_warn("rtsp: connection from %s refused (connection limit)", ip);
-    return ok;
-}
-
 static gboolean media_rtsp_auth_check(GstRTSPAuth *auth, GstRTSPContext *ctx, const gchar *check)
 {
     MediaRtspAuth *self = (MediaRtspAuth *)auth;
-    if (g_str_equal(check, GST_RTSP_AUTH_CHECK_CONNECT)) {
-        if (!connection_admit(self, ctx))
-            return FALSE;
-        /* The parent sets the device certificate on the connection: TLS from the first byte. */
-        return GST_RTSP_AUTH_CLASS(media_rtsp_auth_parent_class)->check(auth, ctx, check);
-    }
+    if (g_str_equal(check, GST_RTSP_AUTH_CHECK_CONNECT))
+        return TRUE; /* connections arrive through the TLS front, already admitted */
     if (g_str_equal(check, GST_RTSP_AUTH_CHECK_URL)) {
         if (ctx->method == GST_RTSP_OPTIONS)
             return TRUE;
@@ -325,10 +291,6 @@ static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gp
         cs->ip[0] = '\0';
     g_mutex_lock(&r->lock);
     cs->serial = ++r->next_serial;
-    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->per_ip, cs->ip));
-    g_hash_table_insert(r->per_ip, g_strdup(cs->ip), GUINT_TO_POINTER(n + 1));
-    r->total++;
-    cs->counted = TRUE;
     g_mutex_unlock(&r->lock);
     g_object_set_qdata_full(G_OBJECT(client), client_quark(), cs, client_state_free);
 
@@ -419,26 +381,19 @@ int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, 
                    struct media_rtsp **out)
 {
     *out = NULL;
-    char service[8];
-    if (safecam_fmt(service, sizeof service, "%d", port) != 0)
-        return SAFECAM_ERR_INVAL;
     struct media_rtsp *r = g_new0(struct media_rtsp, 1);
     r->svc = svc;
     g_mutex_init(&r->lock);
-    r->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (gnutls_rnd(GNUTLS_RND_KEY, r->hmac_key, sizeof r->hmac_key) != 0) {
         media_rtsp_free(r);
         return SAFECAM_ERR_CRYPTO;
     }
     r->server = gst_rtsp_server_new();
-    gst_rtsp_server_set_address(r->server, bind);
-    gst_rtsp_server_set_service(r->server, service);
     gst_rtsp_server_set_content_length_limit(r->server, MEDIA_RTSP_CONTENT_LENGTH_MAX);
 
     MediaRtspAuth *auth = g_object_new(media_rtsp_auth_get_type(), NULL);
     auth->r = r;
     r->auth = GST_RTSP_AUTH(auth);
-    gst_rtsp_auth_set_tls_certificate(r->auth, cert);
     gst_rtsp_auth_set_supported_methods(r->auth, GST_RTSP_AUTH_BASIC);
     gst_rtsp_auth_set_realm(r->auth, REALM);
     gst_rtsp_server_set_auth(r->server, r->auth);
@@ -452,15 +407,11 @@ int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, 
     media_rtsp_sub_set(r, sub_enabled);
     g_signal_connect(r->server, "client-connected", G_CALLBACK(on_client_connected), r);
 
-    GError *err = NULL;
-    r->source = gst_rtsp_server_create_source(r->server, NULL, &err);
-    if (!r->source) {
-        log_err("rtsps: cannot listen on %s port %d: %s", bind, port, err ? err->message : "?");
-        g_clear_error(&err);
+    int rc = media_front_new(r->server, cert, bind, port, &r->front);
+    if (rc != 0) {
         media_rtsp_free(r);
-        return SAFECAM_ERR_IO;
+        return rc;
     }
-    g_source_attach(r->source, NULL);
     log_info("rtsps: listening on %s port %d (TLS, Basic auth via the vault)", bind, port);
     *out = r;
     return 0;
@@ -482,20 +433,14 @@ void media_rtsp_close_all(struct media_rtsp *r)
 
 unsigned media_rtsp_client_count(struct media_rtsp *r)
 {
-    g_mutex_lock(&r->lock);
-    unsigned n = r->total;
-    g_mutex_unlock(&r->lock);
-    return n;
+    return r->front ? media_front_count(r->front) : 0;
 }
 
 void media_rtsp_free(struct media_rtsp *r)
 {
     if (!r)
         return;
-    if (r->source) {
-        g_source_destroy(r->source);
-        g_source_unref(r->source);
-    }
+    media_front_stop(r->front);
     if (r->mounts)
         g_object_unref(r->mounts);
     if (r->server)

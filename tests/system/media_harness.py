@@ -23,6 +23,7 @@ VAULT_AUTH_CHECK, VAULT_AUDIT_RECORD, VAULT_TLS_CREDENTIALS = 101, 111, 113
 MEDIA_SNAPSHOT, MEDIA_LIVE_OPEN, MEDIA_STATUS = 200, 201, 202
 
 LOCK_AFTER = 5
+BUILD_DEFAULT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build")
 DEFAULT_STREAM = {"width": 1280, "height": 720, "fps": 25, "bitrate_kbps": 2000, "keyframe_interval_s": 1,
                   "sub_enabled": True}
 
@@ -142,32 +143,61 @@ class MediaProcess:
                                      stdin=subprocess.DEVNULL)
         child_sup.close()
         self.mid = 1000
+        self.id_lock = threading.Lock()
         self.sup_lock = threading.Lock()
         self.web_lock = threading.Lock()
         send_msg(self.sup, SUP_CHANNEL, 0, self.next_id(), {"peer": "vault"}, vault_media.fileno())
         send_msg(self.sup, SUP_CHANNEL, 0, self.next_id(), {"peer": "web"}, web_media.fileno())
         vault_media.close()
         web_media.close()
-        self.apply(dict(DEFAULT_STREAM, **(stream or {})))
+        self.sup_replies = {}
+        self.sup_cond = threading.Condition()
+        self.sup_reader = threading.Thread(target=self._sup_read, daemon=True)
+        self.sup_reader.start()
+        self.apply(dict(DEFAULT_STREAM, **(stream or {})), wait=False)
         self.stop_hb = threading.Event()
         self.hb = threading.Thread(target=self._heartbeats, daemon=True)
         self.hb.start()
 
     def next_id(self):
-        self.mid += 1
-        return self.mid
+        with self.id_lock:
+            self.mid += 1
+            return self.mid
 
     def _heartbeats(self):
         while not self.stop_hb.wait(1.0):
             try:
-                with self.sup_lock:
-                    send_msg(self.sup, SUP_HEARTBEAT, 0, self.next_id(), None)
+                self.sup_call(SUP_HEARTBEAT, None, wait=False)
             except OSError:
                 return
 
-    def apply(self, stream):
+    def _sup_read(self):
+        try:
+            while True:
+                _t, flags, mid, body, fd = recv_msg(self.sup)
+                if fd >= 0:
+                    os.close(fd)
+                if flags & FLAG_REPLY:
+                    with self.sup_cond:
+                        self.sup_replies[mid] = body
+                        self.sup_cond.notify_all()
+        except (EOFError, OSError):
+            return
+
+    def sup_call(self, mtype, body, wait=True, timeout=15):
         with self.sup_lock:
-            send_msg(self.sup, SUP_MEDIA_APPLY, 0, self.next_id(), {"stream": stream})
+            mid = self.next_id()
+            send_msg(self.sup, mtype, 0, mid, body)
+        if not wait:
+            return None
+        with self.sup_cond:
+            ok = self.sup_cond.wait_for(lambda: mid in self.sup_replies, timeout)
+            assert ok, "no reply from safecam-media"
+            return self.sup_replies.pop(mid)
+
+    def apply(self, stream, wait=True):
+        """PROTO_SUP_MEDIA_APPLY; returns media's reply ({"ok":true} or an error) when wait."""
+        return self.sup_call(SUP_MEDIA_APPLY, {"stream": stream}, wait)
 
     def web_call(self, mtype, body, timeout=10):
         with self.web_lock:
@@ -227,8 +257,7 @@ class MediaProcess:
         self.stop_hb.set()
         if self.proc.poll() is None:
             try:
-                with self.sup_lock:
-                    send_msg(self.sup, SUP_SHUTDOWN, 0, self.next_id(), None)
+                self.sup_call(SUP_SHUTDOWN, None, wait=False)
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
@@ -282,3 +311,81 @@ def jpeg_size(data):
             return w, h
         i += 2 + seglen
     return None
+
+
+# ---- raw RTSP over TLS (python ssl, validating the device certificate) ----
+
+def tls_connect(port, cafile, timeout=10):
+    import ssl
+    ctx = ssl.create_default_context(cafile=cafile)
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+
+def basic(user, password):
+    import base64
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def rtsp_read(sock, limit=1 << 20):
+    """Read one RTSP response: (status, {lower-name: value}, body), skipping interleaved $-frames.
+    None when the server closed the connection."""
+    buf = b""
+    while True:
+        while buf.startswith(b"$"):
+            if len(buf) < 4:
+                break
+            n = struct.unpack(">H", buf[2:4])[0]
+            if len(buf) < 4 + n:
+                break
+            buf = buf[4 + n:]
+        if b"\r\n\r\n" in buf and not buf.startswith(b"$"):
+            break
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionError, OSError):
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+        if len(buf) > limit:
+            raise AssertionError("response too large")
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status, headers, rest[:n]
+
+
+def rtsp_request(sock, method, url, cseq, headers=None):
+    lines = [f"{method} {url} RTSP/1.0", f"CSeq: {cseq}"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return rtsp_read(sock)
+
+
+def rtsp_play_session(port, cafile, auth, path="/stream1"):
+    """DESCRIBE + SETUP (TCP interleaved) on a new TLS connection. Returns (sock, session_id, base_url)."""
+    s = tls_connect(port, cafile)
+    url = f"rtsps://127.0.0.1:{port}{path}"
+    st, hd, body = rtsp_request(s, "DESCRIBE", url, 1, {"Authorization": auth, "Accept": "application/sdp"})
+    assert st == 200, (st, hd)
+    control = "stream=0"
+    for line in body.decode().splitlines():
+        if line.startswith("a=control:") and "stream=" in line:
+            control = line.split(":", 1)[1].strip()
+    setup_url = control if control.startswith("rtsp") else f"{url}/{control}"
+    st, hd, _ = rtsp_request(s, "SETUP", setup_url, 2, {"Authorization": auth,
+                                                          "Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"})
+    assert st == 200, (st, hd)
+    return s, hd["session"].split(";")[0], url
