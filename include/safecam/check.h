@@ -1,0 +1,281 @@
+/* check.h — qcvn-check: audits an IP camera over the network against QCVN 135:2024/BTTTT (EN 303 645,
+ * assessed the TS 103 701 way) and writes a per-test verdict report with evidence.
+ * Trust level: runs on the lab's machine as an ordinary user; every byte from the device is untrusted
+ * and goes through a size-capped parser. The profile (ICS/IXIT) is trusted input from the lab but is
+ * still parsed strictly. Implemented in lib/check/. */
+#ifndef SAFECAM_CHECK_H
+#define SAFECAM_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "safecam/core.h"
+
+#define CHECK_REPORT_SCHEMA "qcvn-check-report/1"
+#define CHECK_PROFILE_SCHEMA "qcvn-check-profile/1"
+#define CHECK_PROFILE_MAX_BYTES (256 * 1024)
+
+/* ------------------------------------------------------------------------------------------------
+ * Verdicts (REQUIREMENTS.md): PASS, FAIL, INCONCLUSIVE (the device answered neither way),
+ * NOT_APPLICABLE (profile declares the feature absent), NEEDS_EVIDENCE (only vendor documents decide).
+ * ---------------------------------------------------------------------------------------------- */
+enum check_verdict {
+    CHECK_PASS = 0,
+    CHECK_FAIL,
+    CHECK_INCONCLUSIVE,
+    CHECK_NOT_APPLICABLE,
+    CHECK_NEEDS_EVIDENCE,
+};
+#define CHECK_VERDICT_COUNT 5
+/* Stable upper-case name ("PASS", ...). */
+const char *check_verdict_name(enum check_verdict v);
+/* Parse a verdict name; -1 when unknown. */
+int check_verdict_parse(const char *s);
+
+enum check_level { CHECK_MANDATORY = 0, CHECK_RECOMMENDED = 1 };
+
+/* What a test needs to run (bit set). */
+enum check_needs {
+    CHECK_NEEDS_NONE = 0,
+    CHECK_NEEDS_PROFILE = 1u << 0,     /* declarations in the profile */
+    CHECK_NEEDS_ADMIN = 1u << 1,       /* admin credentials */
+    CHECK_NEEDS_USER = 1u << 2,        /* low-privilege credentials */
+    CHECK_NEEDS_INITIAL = 1u << 3,     /* label initial password, device in factory state */
+    CHECK_NEEDS_DESTRUCTIVE = 1u << 4, /* --allow-destructive and the profile's consent */
+    CHECK_NEEDS_GATEWAY = 1u << 5,     /* checker acting as the device's gateway */
+    CHECK_NEEDS_BUNDLE = 1u << 6,      /* vendor-signed update bundle */
+    CHECK_NEEDS_DOCS = 1u << 7,        /* vendor documents */
+};
+
+/* ------------------------------------------------------------------------------------------------
+ * Profile (ICS/IXIT), schema "qcvn-check-profile/1", documented in docs/qcvn-check.md.
+ * ---------------------------------------------------------------------------------------------- */
+#define CHECK_MAX_SERVICES 32
+#define CHECK_MAX_ENDPOINTS 32
+#define CHECK_MAX_RTSP_PATHS 8
+#define CHECK_STR 128
+#define CHECK_PATH 512
+
+enum check_service_kind {
+    CHECK_SVC_UNKNOWN = 0,
+    CHECK_SVC_HTTP,
+    CHECK_SVC_HTTPS,
+    CHECK_SVC_RTSP,
+    CHECK_SVC_RTSPS,
+    CHECK_SVC_SSH,
+    CHECK_SVC_TELNET,
+    CHECK_SVC_FTP,
+    CHECK_SVC_TLS,  /* TLS, inner protocol unknown */
+    CHECK_SVC_ONVIF,
+    CHECK_SVC_OTHER,
+};
+const char *check_service_kind_name(enum check_service_kind k);
+/* -1 when the name is not one of the kinds above. */
+int check_service_kind_parse(const char *s);
+
+struct check_service {
+    int port;               /* 1..65535 */
+    int udp;                /* 0 = tcp, 1 = udp */
+    enum check_service_kind kind;
+    char purpose[CHECK_STR];
+};
+
+struct check_endpoint {
+    char method[8];         /* GET, HEAD, POST, PUT, PATCH, DELETE */
+    char path[CHECK_PATH];  /* starts with '/' */
+    char body[CHECK_PATH];  /* optional JSON body sent with the probe ("" = none) */
+    int admin_only;         /* a low-privilege user must be refused too (SC-06) */
+};
+
+/* A credential. username is plain; password lives in sodium_malloc memory, wiped on free. */
+struct check_cred {
+    int present;
+    char username[CHECK_STR];
+    char *password; /* sodium_malloc'd, NUL-terminated, or NULL */
+};
+
+struct check_profile {
+    char source_path[CHECK_PATH];
+    char vendor[CHECK_STR], model[CHECK_STR], firmware[CHECK_STR], serial[CHECK_STR], mac[CHECK_STR];
+    struct check_service services[CHECK_MAX_SERVICES];
+    size_t n_services;
+    int services_declared; /* 1 when the profile lists its services (IF-01 can compare) */
+
+    /* web authentication surface */
+    char login_type[16];     /* "json" (POST JSON, cookie session), "basic" (HTTP Basic), "none" */
+    char login_path[CHECK_PATH];
+    char user_field[32], pass_field[32];
+    char csrf_field[32];     /* JSON field of the login answer carrying the CSRF token ("" = none) */
+    char csrf_header[64];    /* header to send it back in */
+    char session_cookie[64]; /* cookie name ("" = any cookie set at login) */
+    char change_required_field[64]; /* login answer field true when the initial password must change */
+    char logout_method[8], logout_path[CHECK_PATH];
+    char pwchange_method[8], pwchange_path[CHECK_PATH]; /* "{user}" replaced by the user name */
+    char pwchange_current_field[32], pwchange_new_field[32];
+    char authed_path[CHECK_PATH]; /* a GET that needs a session (device info) */
+    char events_path[CHECK_PATH]; /* audit events list (BF-05) */
+    long lockout_threshold, lockout_window_s, lockout_duration_s;
+    long idle_timeout_s, absolute_timeout_s;
+    int single_role;         /* the device has only the admin role (SC-06 not applicable) */
+
+    struct check_endpoint endpoints[CHECK_MAX_ENDPOINTS]; /* protected configuration endpoints */
+    size_t n_endpoints;
+    char rtsp_paths[CHECK_MAX_RTSP_PATHS][CHECK_STR];
+    size_t n_rtsp_paths;
+
+    char tls_cafile[CHECK_PATH];    /* PEM to verify the device certificate ("" = pin on first use) */
+    char tls_pinned_pubkey[CHECK_STR]; /* "sha256//BASE64" */
+
+    char doc_policy_url[CHECK_PATH], doc_policy_file[CHECK_PATH];
+    char doc_manual_url[CHECK_PATH], doc_manual_file[CHECK_PATH];
+
+    char update_method[8], update_path[CHECK_PATH], update_bundle_file[CHECK_PATH];
+
+    int factory_state;       /* device delivered in factory state: PW-03 may change the initial password */
+    int consent_destructive; /* vendor consents to destructive tests (also needs --allow-destructive) */
+
+    struct check_cred admin, user;
+    char *initial_password; /* sodium_malloc'd or NULL */
+};
+
+/* Load and strictly validate a profile. On error returns SAFECAM_ERR_INVAL / _TOOBIG / _IO and writes
+ * one line naming the field and the fault into err (err_size bytes). Unknown keys are errors.
+ * On success *out owns sodium_malloc'd secrets: release with check_profile_free(). */
+int check_profile_load(const char *path, struct check_profile *out, char *err, size_t err_size) SAFECAM_WUR;
+/* Same, from a buffer (len bytes, at most CHECK_PROFILE_MAX_BYTES). base_dir resolves relative file
+ * paths (may be NULL). Used by the fuzzer. */
+int check_profile_parse(const char *buf, size_t len, const char *base_dir, struct check_profile *out,
+                        char *err, size_t err_size) SAFECAM_WUR;
+/* Fill the defaults used without a profile (safe discovery; no credentials). */
+void check_profile_defaults(struct check_profile *p);
+/* Wipe and free the secrets; p is left in the defaults state. */
+void check_profile_free(struct check_profile *p);
+/* The annotated template printed by --profile-template (static string). */
+const char *check_profile_template(void);
+/* Profile echo for reports: every declaration, credentials only as "provided"/"absent". New ref. */
+json_t *check_profile_echo(const struct check_profile *p);
+
+/* ------------------------------------------------------------------------------------------------
+ * Device-answer parsers (fuzzed).
+ * ---------------------------------------------------------------------------------------------- */
+#define CHECK_RTSP_MAX_RESPONSE 16384
+#define CHECK_RTSP_MAX_HEADERS 64
+
+struct check_rtsp_response {
+    int status;              /* 100..599 */
+    long cseq;               /* -1 when absent */
+    int n_headers;
+    char server[CHECK_STR];
+    char www_authenticate[CHECK_STR];
+    char public_methods[CHECK_STR];
+    char content_type[64];
+    long content_length;     /* -1 when absent */
+};
+/* Parse the status line and headers of an RTSP response (len bytes, at most CHECK_RTSP_MAX_RESPONSE).
+ * SAFECAM_ERR_INVAL for anything not "RTSP/1.x NNN ..." CRLF headers CRLF CRLF; values truncated to
+ * their fields; never reads past len. */
+int check_rtsp_response_parse(const char *buf, size_t len, struct check_rtsp_response *out) SAFECAM_WUR;
+
+/* Parse one Set-Cookie header value into name and flags. */
+struct check_cookie {
+    char name[64];
+    size_t value_len;
+    char value[512];
+    int secure, httponly;
+    char samesite[16]; /* "" when absent */
+};
+int check_cookie_parse(const char *header_value, struct check_cookie *out) SAFECAM_WUR;
+
+/* Estimated entropy in bits of a token from its length and character classes (SM-02). */
+double check_token_entropy_bits(const char *token);
+
+/* Parse security.txt (RFC 9116) text: sets *has_contact, *has_policy and *expires (Unix s, 0 = none).
+ * SAFECAM_ERR_INVAL when no line parses. */
+int check_securitytxt_parse(const char *text, size_t len, int *has_contact, int *has_policy,
+                            int64_t *expires) SAFECAM_WUR;
+
+/* 1 when value looks like a version banner ("nginx/1.22.1", "Python/3.11", "Boa 0.94"). */
+int check_banner_has_version(const char *value);
+
+/* TLS suite classification (SC-02): 1 when the IANA/GnuTLS suite name is weak (CBC, RC4, 3DES, NULL,
+ * EXPORT, anon, static RSA key exchange). */
+int check_tls_suite_weak(const char *name);
+
+/* ------------------------------------------------------------------------------------------------
+ * Test catalogue and run.
+ * ---------------------------------------------------------------------------------------------- */
+struct check_ctx;
+
+struct check_result {
+    enum check_verdict verdict;
+    char reason[768];
+    json_t *evidence;    /* array of strings, redacted; owned by the result */
+    json_t *data;        /* optional structured facts (object) or NULL */
+    int64_t duration_ms;
+};
+
+struct check_test {
+    const char *id;          /* REQUIREMENTS.md ID, e.g. "SC-02" */
+    const char *title_en;
+    const char *title_vi;
+    const char *group;       /* QCVN group "G1".."G11", "DOC" */
+    const char *en303645;    /* provisions, e.g. "5.5-1" */
+    const char *ts103701;    /* TS 103 701 test group / case */
+    enum check_level level;
+    unsigned needs;          /* enum check_needs bits */
+    const char *ask_vendor;  /* what the lab asks for when NEEDS_EVIDENCE */
+    void (*run)(struct check_ctx *ctx, struct check_result *r); /* NULL: NEEDS_EVIDENCE */
+};
+/* The catalogue in run order; *n gets its length. Static data. */
+const struct check_test *check_catalogue(size_t *n);
+const struct check_test *check_catalogue_find(const char *id);
+/* Title of a QCVN group in the language ("vi" or "en"). */
+const char *check_group_title(const char *group, const char *lang);
+
+enum check_ports_mode { CHECK_PORTS_DEFAULT = 0, CHECK_PORTS_DECLARED, CHECK_PORTS_LIST, CHECK_PORTS_ALL };
+
+#define CHECK_FMT_JSON 1u
+#define CHECK_FMT_HTML 2u
+#define CHECK_FMT_SARIF 4u
+#define CHECK_FMT_JUNIT 8u
+
+struct check_options {
+    const char *target;        /* host name or address given on the command line */
+    int https_port, rtsps_port; /* 0 = from profile / discovery */
+    enum check_ports_mode ports_mode;
+    int ports[1024];           /* CHECK_PORTS_LIST */
+    size_t n_ports;
+    int udp;                   /* also send the UDP probes */
+    int delay_ms;              /* pause between requests to the device */
+    int timeout_s;             /* per network operation */
+    int allow_destructive;
+    int measure_lockout;       /* BF-01: wait out the lockout to measure its duration */
+    int max_wait_s;            /* cap on any single deliberate wait (lockout, idle timeout) */
+    int pw_full;               /* PW-01: the full default list instead of the top entries */
+    int progress;              /* print progress lines on stderr */
+    const char *only;          /* comma list of test IDs to run ("" / NULL = all) */
+    const char *lang;          /* "vi" or "en" */
+    const char *recovery_file; /* where SM-06 writes a temporary admin password it could not undo (0600) */
+};
+void check_options_defaults(struct check_options *o);
+
+/* Run the catalogue against one target. *report_out gets a new JSON report (schema
+ * CHECK_REPORT_SCHEMA); the caller releases it with json_decref. Returns SAFECAM_ERR_INVAL on bad
+ * options, SAFECAM_ERR_NOTFOUND when the target does not resolve; device misbehaviour is never an
+ * error here, it becomes INCONCLUSIVE/FAIL verdicts. Touches only the resolved target address. */
+int check_run(const struct check_options *opt, struct check_profile *profile, json_t **report_out) SAFECAM_WUR;
+
+/* 1 when the report has a FAIL on a mandatory test. */
+int check_report_has_mandatory_fail(const json_t *report);
+
+/* Write the report in the formats (CHECK_FMT_* bits) into dir as report.json, report.html,
+ * report.sarif, report.junit.xml. lang "vi"/"en" for the HTML. */
+int check_report_write(const json_t *report, const char *dir, unsigned formats, const char *lang) SAFECAM_WUR;
+/* Renderers, each returning a malloc'd NUL-terminated string (caller frees) or NULL on memory error. */
+char *check_report_html(const json_t *report, const char *lang);
+char *check_report_sarif(const json_t *report);
+char *check_report_junit(const json_t *report);
+/* Fleet summary over per-device reports (array of report objects or null for failed runs). */
+int check_fleet_write(json_t *entries, const char *dir, const char *lang) SAFECAM_WUR;
+
+#endif

@@ -1,0 +1,227 @@
+/* auth.c — the declared web login surface: log in (JSON + cookie session, or HTTP Basic), log out,
+ * authenticated requests with the CSRF token, password changes, and the failure budget that keeps
+ * deliberate wrong-password attempts under the lockout threshold.
+ * Trust level: handles the lab's credentials (sodium memory, wiped request bodies); answers hostile. */
+#include "check_internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+void check_fail_record(struct check_ctx *c)
+{
+    if (c->n_fails < CHECK_MAX_FAILS)
+        c->fails[c->n_fails++] = safecam_time_mono_ms();
+}
+
+void check_fail_budget_wait(struct check_ctx *c)
+{
+    long thr = c->prof->lockout_threshold > 1 ? c->prof->lockout_threshold - 1 : 1;
+    int64_t window = (int64_t)c->prof->lockout_window_s * 1000 + 1000;
+    for (;;) {
+        int64_t now = safecam_time_mono_ms();
+        long in_window = 0;
+        int64_t oldest = now;
+        for (size_t i = 0; i < c->n_fails; i++) {
+            if (c->fails[i] > now - window) {
+                in_window++;
+                if (c->fails[i] < oldest)
+                    oldest = c->fails[i];
+            }
+        }
+        if (in_window < thr)
+            return;
+        int64_t wait = oldest + window - now + 50;
+        if (c->opt->progress)
+            fprintf(stderr, " (pacing %llds)", (long long)(wait / 1000));
+        check_sleep_ms(wait, &c->wait_pacing_ms);
+    }
+}
+
+static int json_body(const struct check_profile *p, const char *k1, const char *v1, const char *k2, const char *v2,
+                     char **out)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return SAFECAM_ERR_NOMEM;
+    json_object_set_new(o, k1, json_string(v1));
+    json_object_set_new(o, k2, json_string(v2));
+    (void)p;
+    *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return *out ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Pick the session cookie from the Set-Cookie headers. */
+static int session_cookie_from(const struct check_ctx *c, const struct check_http_resp *r, struct check_cookie *ck)
+{
+    char v[1024];
+    for (int i = 0; i < 16 && check_http_header(r, "Set-Cookie", i, v, sizeof v); i++) {
+        if (check_cookie_parse(v, ck) != 0)
+            continue;
+        if (c->prof->session_cookie[0] == '\0' || strcmp(ck->name, c->prof->session_cookie) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int check_login(struct check_ctx *c, struct check_result *res, const char *user, const char *pw,
+                const char *preset_cookie, struct check_session *s, struct check_http_resp *raw)
+{
+    const struct check_profile *p = c->prof;
+    struct check_http_resp r;
+    memset(s, 0, sizeof *s);
+    if (c->web_port == 0 || strcmp(p->login_type, "none") == 0)
+        return SAFECAM_ERR_STATE;
+    check_pace(c);
+    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls};
+    char *body = NULL;
+    int rc;
+    if (strcmp(p->login_type, "json") == 0) {
+        if ((rc = json_body(p, p->user_field, user, p->pass_field, pw, &body)) != 0)
+            return rc;
+        q.method = "POST";
+        q.path = p->login_path;
+        q.body = body;
+        q.cookie = preset_cookie;
+    } else {
+        q.method = "GET";
+        q.path = p->authed_path[0] ? p->authed_path : p->login_path;
+        q.basic_user = user;
+        q.basic_pass = pw;
+    }
+    rc = check_http(c, &q, &r);
+    wipe_free(body);
+    check_http_evidence(c, res, &q, &r);
+    s->status = r.status;
+    s->ms = r.ms;
+    if (rc != 0) {
+        rc = SAFECAM_ERR_IO;
+        goto out;
+    }
+    if (r.status == 429) {
+        rc = SAFECAM_ERR_LOCKED;
+        goto out;
+    }
+    if (r.status == 401 || r.status == 403) {
+        rc = SAFECAM_ERR_DENIED;
+        goto out;
+    }
+    if (r.status < 200 || r.status > 299) {
+        rc = SAFECAM_ERR_PROTO;
+        goto out;
+    }
+    if (strcmp(p->login_type, "json") == 0) {
+        struct check_cookie ck;
+        if (!session_cookie_from(c, &r, &ck)) {
+            rc = SAFECAM_ERR_PROTO;
+            if (res)
+                check_evidence(c, res, "login answered %ld but set no session cookie", r.status);
+            goto out;
+        }
+        if (safecam_fmt(s->cookie, sizeof s->cookie, "%s=%s", ck.name, ck.value) != 0) {
+            rc = SAFECAM_ERR_TOOBIG;
+            goto out;
+        }
+        json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+        if (json_is_object(j)) {
+            json_t *t = p->csrf_field[0] ? json_object_get(j, p->csrf_field) : NULL;
+            if (json_is_string(t))
+                IGN_STRLCPY(s->csrf, json_string_value(t), sizeof s->csrf);
+            json_t *cr = p->change_required_field[0] ? json_object_get(j, p->change_required_field) : NULL;
+            s->change_required = json_is_true(cr);
+        }
+        json_decref(j);
+    }
+    rc = 0;
+out:
+    if (raw)
+        *raw = r;
+    else
+        check_http_resp_free(&r);
+    return rc;
+}
+
+int check_http_session(struct check_ctx *c, struct check_session *s, const char *method, const char *path,
+                       const char *body, struct check_http_resp *r)
+{
+    check_pace(c);
+    struct check_http_req q = {.port = c->web_port,
+                               .tls = c->web_tls,
+                               .method = method,
+                               .path = path,
+                               .body = body,
+                               .cookie = s && s->cookie[0] ? s->cookie : NULL,
+                               .csrf_header = c->prof->csrf_header,
+                               .csrf = s ? s->csrf : NULL};
+    if (strcmp(c->prof->login_type, "basic") == 0 && s != NULL) {
+        q.basic_user = c->prof->admin.username;
+        q.basic_pass = c->admin_pw;
+    }
+    return check_http(c, &q, r);
+}
+
+int check_logout(struct check_ctx *c, struct check_session *s)
+{
+    if (c->prof->logout_path[0] == '\0')
+        return SAFECAM_ERR_STATE;
+    struct check_http_resp r;
+    int rc = check_http_session(c, s, c->prof->logout_method, c->prof->logout_path, NULL, &r);
+    if (rc == 0 && (r.status < 200 || r.status > 299))
+        rc = SAFECAM_ERR_PROTO;
+    check_http_resp_free(&r);
+    return rc;
+}
+
+int check_admin_login(struct check_ctx *c, struct check_result *res, struct check_session *s)
+{
+    if (!c->prof->admin.present || c->admin_pw == NULL)
+        return SAFECAM_ERR_STATE;
+    if (c->locked)
+        return SAFECAM_ERR_LOCKED;
+    int rc = check_login(c, res, c->prof->admin.username, c->admin_pw, NULL, s, NULL);
+    c->admin_state = rc == 0 ? 1 : -1;
+    if (rc == 0 && s->change_required) {
+        if (res)
+            check_evidence(c, res, "admin login reports that the initial password must still be changed");
+        return SAFECAM_ERR_STATE;
+    }
+    return rc;
+}
+
+long check_password_change(struct check_ctx *c, struct check_session *s, const char *user, const char *cur,
+                           const char *next, struct check_http_resp *raw)
+{
+    const struct check_profile *p = c->prof;
+    if (p->pwchange_path[0] == '\0')
+        return SAFECAM_ERR_STATE;
+    char path[CHECK_PATH + CHECK_STR];
+    const char *ph = strstr(p->pwchange_path, "{user}");
+    if (ph != NULL) {
+        if (safecam_fmt(path, sizeof path, "%.*s%s%s", (int)(ph - p->pwchange_path), p->pwchange_path, user,
+                        ph + 6) != 0)
+            return SAFECAM_ERR_TOOBIG;
+    } else if (safecam_strlcpy(path, p->pwchange_path, sizeof path) != 0) {
+        return SAFECAM_ERR_TOOBIG;
+    }
+    char *body = NULL;
+    if (json_body(p, p->pwchange_current_field, cur, p->pwchange_new_field, next, &body) != 0)
+        return SAFECAM_ERR_NOMEM;
+    struct check_http_resp r;
+    int rc = check_http_session(c, s, p->pwchange_method, path, body, &r);
+    wipe_free(body);
+    long st = rc == 0 ? r.status : SAFECAM_ERR_IO;
+    if (raw)
+        *raw = r;
+    else
+        check_http_resp_free(&r);
+    return st;
+}

@@ -1,0 +1,314 @@
+/* parse.c — small parsers of device answers (RTSP status and headers, Set-Cookie, security.txt,
+ * version banners) and the pure classification rules behind the verdicts.
+ * Trust level: every input here comes from the audited device and is hostile; each parser has a size
+ * cap, never reads past its length and copies only into fixed fields. Fuzzed (fuzz/fuzz_check_*). */
+#include "check_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static void copy_trim(char *dst, size_t dst_size, const char *s, size_t len)
+{
+    while (len > 0 && (s[0] == ' ' || s[0] == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    if (len >= dst_size)
+        len = dst_size - 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        dst[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+    }
+    dst[len] = '\0';
+}
+
+static long parse_small_long(const char *s, size_t len)
+{
+    long v = 0;
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i == len || !isdigit((unsigned char)s[i]))
+        return -1;
+    for (; i < len && isdigit((unsigned char)s[i]); i++) {
+        if (v > 100000000L)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+        i++;
+    return i == len ? v : -1;
+}
+
+int check_rtsp_response_parse(const char *buf, size_t len, struct check_rtsp_response *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cseq = -1;
+    out->content_length = -1;
+    if (buf == NULL || len > CHECK_RTSP_MAX_RESPONSE || len < 12)
+        return SAFECAM_ERR_INVAL;
+    if (memcmp(buf, "RTSP/1.", 7) != 0 || !isdigit((unsigned char)buf[7]) || buf[8] != ' ')
+        return SAFECAM_ERR_INVAL;
+    if (!isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) || !isdigit((unsigned char)buf[11]))
+        return SAFECAM_ERR_INVAL;
+    int status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    if (status < 100 || status > 599)
+        return SAFECAM_ERR_INVAL;
+    out->status = status;
+    /* find end of the status line */
+    size_t pos = 12;
+    while (pos < len && buf[pos] != '\n')
+        pos++;
+    if (pos >= len)
+        return SAFECAM_ERR_INVAL;
+    pos++;
+    int ended = 0;
+    while (pos < len) {
+        size_t start = pos;
+        while (pos < len && buf[pos] != '\n')
+            pos++;
+        if (pos >= len)
+            break; /* incomplete line */
+        size_t line_len = pos - start;
+        pos++;
+        if (line_len > 0 && buf[start + line_len - 1] == '\r')
+            line_len--;
+        if (line_len == 0) {
+            ended = 1;
+            break;
+        }
+        if (out->n_headers >= CHECK_RTSP_MAX_HEADERS)
+            return SAFECAM_ERR_TOOBIG;
+        const char *colon = memchr(buf + start, ':', line_len);
+        if (colon == NULL || colon == buf + start)
+            return SAFECAM_ERR_INVAL;
+        size_t name_len = (size_t)(colon - (buf + start));
+        for (size_t i = 0; i < name_len; i++) {
+            char ch = buf[start + i];
+            if (!(isalnum((unsigned char)ch) || ch == '-' || ch == '_'))
+                return SAFECAM_ERR_INVAL;
+        }
+        const char *val = colon + 1;
+        size_t val_len = line_len - name_len - 1;
+        out->n_headers++;
+#define HDR_IS(n) (name_len == sizeof(n) - 1 && strncasecmp(buf + start, n, name_len) == 0)
+        if (HDR_IS("CSeq"))
+            out->cseq = parse_small_long(val, val_len);
+        else if (HDR_IS("Server"))
+            copy_trim(out->server, sizeof out->server, val, val_len);
+        else if (HDR_IS("WWW-Authenticate") && out->www_authenticate[0] == '\0')
+            copy_trim(out->www_authenticate, sizeof out->www_authenticate, val, val_len);
+        else if (HDR_IS("Public"))
+            copy_trim(out->public_methods, sizeof out->public_methods, val, val_len);
+        else if (HDR_IS("Content-Type"))
+            copy_trim(out->content_type, sizeof out->content_type, val, val_len);
+        else if (HDR_IS("Content-Length"))
+            out->content_length = parse_small_long(val, val_len);
+#undef HDR_IS
+    }
+    return ended ? 0 : SAFECAM_ERR_INVAL;
+}
+
+int check_cookie_parse(const char *hv, struct check_cookie *out)
+{
+    memset(out, 0, sizeof *out);
+    if (hv == NULL)
+        return SAFECAM_ERR_INVAL;
+    size_t len = strnlen(hv, 4096);
+    if (len >= 4096)
+        return SAFECAM_ERR_TOOBIG;
+    const char *p = hv;
+    const char *end = hv + len;
+    while (p < end && *p == ' ')
+        p++;
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    if (eq == NULL || (semi != NULL && semi < eq) || eq == p)
+        return SAFECAM_ERR_INVAL;
+    size_t nlen = (size_t)(eq - p);
+    if (nlen >= sizeof out->name)
+        return SAFECAM_ERR_TOOBIG;
+    memcpy(out->name, p, nlen);
+    out->name[nlen] = '\0';
+    const char *v = eq + 1;
+    const char *vend = semi ? semi : end;
+    while (vend > v && (vend[-1] == ' ' || vend[-1] == '\r'))
+        vend--;
+    out->value_len = (size_t)(vend - v);
+    if (out->value_len >= sizeof out->value)
+        return SAFECAM_ERR_TOOBIG;
+    memcpy(out->value, v, out->value_len);
+    out->value[out->value_len] = '\0';
+    p = semi;
+    while (p != NULL && p < end) {
+        p++; /* skip ';' */
+        while (p < end && *p == ' ')
+            p++;
+        const char *aend = memchr(p, ';', (size_t)(end - p));
+        size_t alen = (size_t)((aend ? aend : end) - p);
+        while (alen > 0 && (p[alen - 1] == ' ' || p[alen - 1] == '\r'))
+            alen--;
+        if (alen == 6 && strncasecmp(p, "Secure", 6) == 0)
+            out->secure = 1;
+        else if (alen == 8 && strncasecmp(p, "HttpOnly", 8) == 0)
+            out->httponly = 1;
+        else if (alen > 9 && strncasecmp(p, "SameSite=", 9) == 0)
+            copy_trim(out->samesite, sizeof out->samesite, p + 9, alen - 9);
+        p = aend;
+    }
+    return 0;
+}
+
+double check_token_entropy_bits(const char *t)
+{
+    if (t == NULL)
+        return 0.0;
+    size_t len = strnlen(t, 4096);
+    int lower = 0, upper = 0, digit = 0, other = 0, hexonly = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        if (islower(ch)) {
+            lower = 1;
+            if (ch > 'f')
+                hexonly = 0;
+        } else if (isupper(ch)) {
+            upper = 1;
+            if (ch > 'F')
+                hexonly = 0;
+        } else if (isdigit(ch)) {
+            digit = 1;
+        } else {
+            other = 1;
+            hexonly = 0;
+        }
+    }
+    double alphabet;
+    if (hexonly && !(lower && upper))
+        alphabet = (lower || upper) ? 16.0 : 10.0;
+    else
+        alphabet = (lower ? 26.0 : 0) + (upper ? 26.0 : 0) + (digit ? 10.0 : 0) + (other ? 2.0 : 0);
+    if (alphabet < 2.0)
+        return 0.0;
+    /* A run of one repeated character carries no entropy: count distinct characters as a ceiling. */
+    int seen[256] = {0};
+    size_t distinct = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!seen[(unsigned char)t[i]]++)
+            distinct++;
+    if (distinct < 4)
+        return (double)distinct;
+    return (double)len * log2(alphabet);
+}
+
+static int64_t parse_rfc3339(const char *s)
+{
+    int y, mo, d, h, mi, se;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6)
+        return 0;
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    return t < 0 ? 0 : (int64_t)t;
+}
+
+int check_securitytxt_parse(const char *text, size_t len, int *has_contact, int *has_policy, int64_t *expires)
+{
+    *has_contact = 0;
+    *has_policy = 0;
+    *expires = 0;
+    if (text == NULL || len > 65536)
+        return SAFECAM_ERR_INVAL;
+    int fields = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t start = pos;
+        while (pos < len && text[pos] != '\n')
+            pos++;
+        size_t l = pos - start;
+        pos++;
+        if (l > 0 && text[start + l - 1] == '\r')
+            l--;
+        if (l == 0 || text[start] == '#')
+            continue;
+        char line[512];
+        if (l >= sizeof line)
+            continue;
+        memcpy(line, text + start, l);
+        line[l] = '\0';
+        char *colon = strchr(line, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        const char *val = colon + 1;
+        while (*val == ' ')
+            val++;
+        if (strcasecmp(line, "Contact") == 0 && *val) {
+            *has_contact = 1;
+            fields++;
+        } else if (strcasecmp(line, "Policy") == 0 && *val) {
+            *has_policy = 1;
+            fields++;
+        } else if (strcasecmp(line, "Expires") == 0) {
+            *expires = parse_rfc3339(val);
+            fields++;
+        } else if (strcasecmp(line, "Encryption") == 0 || strcasecmp(line, "Acknowledgments") == 0 ||
+                   strcasecmp(line, "Preferred-Languages") == 0 || strcasecmp(line, "Canonical") == 0 ||
+                   strcasecmp(line, "Hiring") == 0 || strcasecmp(line, "CSAF") == 0) {
+            fields++;
+        }
+    }
+    return fields > 0 ? 0 : SAFECAM_ERR_INVAL;
+}
+
+int check_banner_has_version(const char *v)
+{
+    if (v == NULL)
+        return 0;
+    size_t len = strnlen(v, 1024);
+    /* product/1.2, product 1.2.3, vX.Y */
+    for (size_t i = 0; i + 2 < len; i++) {
+        unsigned char c0 = (unsigned char)v[i];
+        if ((c0 == '/' || c0 == ' ' || c0 == 'v' || c0 == 'V' || c0 == '-' || c0 == '_') &&
+            isdigit((unsigned char)v[i + 1])) {
+            size_t j = i + 1;
+            while (j < len && isdigit((unsigned char)v[j]))
+                j++;
+            if (c0 == '/' && j > i + 1)
+                return 1;
+            if (j < len && v[j] == '.' && j + 1 < len && isdigit((unsigned char)v[j + 1]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int check_tls_suite_weak(const char *name)
+{
+    if (name == NULL)
+        return 1;
+    static const char *const weak[] = {"_CBC", "ARCFOUR", "RC4", "3DES", "DES_", "NULL", "EXPORT", "ANON",
+                                       "anon", "MD5", NULL};
+    for (size_t i = 0; weak[i]; i++)
+        if (strstr(name, weak[i]) != NULL)
+            return 1;
+    /* TLS 1.3 suites ("TLS_AES_128_GCM_SHA256") carry no key exchange and are forward secret. */
+    if (strncmp(name, "TLS_AES_", 8) == 0 || strncmp(name, "TLS_CHACHA20_", 13) == 0)
+        return 0;
+    /* static RSA key exchange: no forward secrecy */
+    if (strncmp(name, "TLS_RSA_", 8) == 0 || strncmp(name, "RSA_", 4) == 0)
+        return 1;
+    return 0;
+}

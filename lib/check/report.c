@@ -1,0 +1,445 @@
+/* report.c — renders the JSON report as a self-contained, printable HTML test report (TS 103 701
+ * layout, Vietnamese or English), SARIF 2.1.0 and JUnit XML, and writes the fleet summary.
+ * Trust level: the report holds device-supplied strings (banners, bodies): every one is escaped. */
+#include "check_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sb {
+    char *p;
+    size_t len, cap;
+    int err;
+};
+
+static void sb_add(struct sb *b, const char *s, size_t n)
+{
+    if (b->err)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 8192;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        if (nc > 64u * 1024 * 1024) {
+            b->err = 1;
+            return;
+        }
+        char *np = realloc(b->p, nc);
+        if (np == NULL) {
+            b->err = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* XML/HTML escape */
+static void sb_esc(struct sb *b, const char *s)
+{
+    if (s == NULL)
+        return;
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '&': sb_puts(b, "&amp;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        case '\'': sb_puts(b, "&#39;"); break;
+        default:
+            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+                sb_puts(b, "?");
+            else
+                sb_add(b, s, 1);
+        }
+    }
+}
+
+static char *sb_done(struct sb *b)
+{
+    if (b->err) {
+        free(b->p);
+        return NULL;
+    }
+    return b->p;
+}
+
+static const char *js(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static const char *L(const char *lang, const char *en, const char *vi)
+{
+    return lang && strcmp(lang, "vi") == 0 ? vi : en;
+}
+
+static const char *verdict_label(const char *v, const char *lang)
+{
+    if (!(lang && strcmp(lang, "vi") == 0))
+        return v;
+    if (strcmp(v, "PASS") == 0) return "ĐẠT";
+    if (strcmp(v, "FAIL") == 0) return "KHÔNG ĐẠT";
+    if (strcmp(v, "INCONCLUSIVE") == 0) return "CHƯA KẾT LUẬN";
+    if (strcmp(v, "NOT_APPLICABLE") == 0) return "KHÔNG ÁP DỤNG";
+    if (strcmp(v, "NEEDS_EVIDENCE") == 0) return "CẦN BẰNG CHỨNG";
+    return v;
+}
+
+char *check_report_html(const json_t *rep, const char *lang)
+{
+    struct sb b = {0};
+    const json_t *dev = json_object_get(rep, "device");
+    const json_t *tgt = json_object_get(rep, "target");
+    const json_t *sum = json_object_get(rep, "summary");
+    const json_t *tim = json_object_get(rep, "timing");
+    int vi = lang && strcmp(lang, "vi") == 0;
+    sb_printf(&b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n", vi ? "vi" : "en");
+    sb_puts(&b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    sb_esc(&b, L(lang, "QCVN 135:2024/BTTTT test report", "Báo cáo thử nghiệm QCVN 135:2024/BTTTT"));
+    sb_puts(&b, " — ");
+    sb_esc(&b, js(tgt, "host"));
+    sb_puts(&b, "</title>\n<style>\n"
+                "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em;color:#111;max-width:1100px}\n"
+                "h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.2em;border-bottom:2px solid #333;margin-top:2em}\n"
+                "table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #999;padding:.3em .5em;"
+                "text-align:left;vertical-align:top;font-size:.92em}th{background:#eee}\n"
+                ".v{font-weight:bold;white-space:nowrap}.PASS{color:#0a6b0a}.FAIL{color:#b00000}.INCONCLUSIVE{color:#a06000}"
+                ".NOT_APPLICABLE{color:#555}.NEEDS_EVIDENCE{color:#1f4fa0}\n"
+                "pre{white-space:pre-wrap;word-break:break-all;background:#f6f6f6;padding:.4em;font-size:.85em;margin:.3em 0}\n"
+                ".test{page-break-inside:avoid;border:1px solid #ccc;padding:.5em 1em;margin:1em 0}\n"
+                "@media print{body{margin:0}.test{border:none;border-top:1px solid #999}a{color:inherit}}\n"
+                "</style></head><body>\n<h1>");
+    sb_esc(&b, L(lang, "Test report — QCVN 135:2024/BTTTT (ETSI EN 303 645, assessed per ETSI TS 103 701)",
+                 "Báo cáo thử nghiệm — QCVN 135:2024/BTTTT (ETSI EN 303 645, đánh giá theo ETSI TS 103 701)"));
+    sb_puts(&b, "</h1>\n<p>");
+    sb_esc(&b, L(lang, "Generated by", "Tạo bởi"));
+    sb_printf(&b, " qcvn-check %s</p>\n", js(json_object_get(rep, "tool"), "version"));
+
+    sb_printf(&b, "<h2>1. %s</h2>\n<table>\n", L(lang, "Device under test", "Thiết bị được thử nghiệm"));
+    const char *rows[][3] = {{"vendor", "Vendor", "Nhà sản xuất"},
+                             {"model", "Model", "Kiểu (model)"},
+                             {"firmware_version", "Firmware version", "Phiên bản firmware"},
+                             {"serial", "Serial number", "Số sê-ri"}};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(rows); i++) {
+        sb_puts(&b, "<tr><th>");
+        sb_esc(&b, L(lang, rows[i][1], rows[i][2]));
+        sb_puts(&b, "</th><td>");
+        sb_esc(&b, js(dev, rows[i][0])[0] ? js(dev, rows[i][0]) : "—");
+        sb_puts(&b, "</td></tr>\n");
+    }
+    sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Target", "Địa chỉ thử nghiệm"));
+    sb_esc(&b, js(tgt, "host"));
+    sb_puts(&b, " (");
+    sb_esc(&b, js(tgt, "address"));
+    sb_puts(&b, ")</td></tr>\n");
+    sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Test period", "Thời gian thử nghiệm"));
+    sb_esc(&b, js(rep, "started"));
+    sb_puts(&b, " — ");
+    sb_esc(&b, js(rep, "finished"));
+    sb_printf(&b, " (%lld s; %s %lld s)</td></tr>\n", (long long)json_integer_value(json_object_get(tim, "total_ms")) / 1000,
+              L(lang, "of which pacing/lockout waits", "trong đó chờ giãn cách/khóa"),
+              (long long)(json_integer_value(json_object_get(tim, "pacing_wait_ms")) +
+                          json_integer_value(json_object_get(tim, "lockout_wait_ms"))) / 1000);
+    sb_puts(&b, "</table>\n");
+
+    sb_printf(&b, "<h2>2. %s</h2>\n<pre>", L(lang, "Profile (ICS/IXIT) as used", "Hồ sơ thiết bị (ICS/IXIT) đã dùng"));
+    char *pe = json_dumps(json_object_get(rep, "profile"), JSON_INDENT(2) | JSON_SORT_KEYS);
+    sb_esc(&b, pe);
+    free(pe);
+    sb_puts(&b, "</pre>\n");
+
+    sb_printf(&b, "<h2>3. %s</h2>\n", L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
+    sb_printf(&b, "<p class=\"v %s\">%s: %s</p>\n",
+              json_integer_value(json_object_get(sum, "mandatory_fail")) ? "FAIL" : "PASS",
+              L(lang, "Overall", "Kết luận chung"),
+              json_integer_value(json_object_get(sum, "mandatory_fail"))
+                  ? L(lang, "at least one mandatory test FAILED", "có ít nhất một phép thử bắt buộc KHÔNG ĐẠT")
+                  : L(lang, "no mandatory test failed", "không có phép thử bắt buộc nào không đạt"));
+    sb_puts(&b, "<table><tr><th>");
+    sb_esc(&b, L(lang, "Group", "Nhóm"));
+    static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
+    for (size_t i = 0; i < 5; i++) {
+        sb_puts(&b, "</th><th>");
+        sb_esc(&b, verdict_label(vn[i], lang));
+    }
+    sb_puts(&b, "</th></tr>\n");
+    static const char *const order[] = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", "G11", "DOC"};
+    const json_t *groups = json_object_get(sum, "groups");
+    for (size_t gi = 0; gi < SAFECAM_ARRAY_LEN(order); gi++) {
+        const json_t *g = json_object_get(groups, order[gi]);
+        if (g == NULL)
+            continue;
+        sb_printf(&b, "<tr><td>%s — ", order[gi]);
+        sb_esc(&b, check_group_title(order[gi], lang));
+        sb_puts(&b, "</td>");
+        for (size_t i = 0; i < 5; i++) {
+            long long n = json_integer_value(json_object_get(g, vn[i]));
+            sb_printf(&b, "<td class=\"%s\">%lld</td>", n && i == 1 ? "v FAIL" : "", n);
+        }
+        sb_puts(&b, "</tr>\n");
+    }
+    sb_puts(&b, "</table>\n");
+
+    sb_printf(&b, "<h2>4. %s</h2>\n", L(lang, "Test results", "Kết quả từng phép thử"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(rep, "results"), i, t) {
+        const char *v = js(t, "verdict");
+        sb_printf(&b, "<div class=\"test\" id=\"%s\"><h3>", js(t, "id"));
+        sb_esc(&b, js(t, "id"));
+        sb_puts(&b, " — ");
+        sb_esc(&b, vi ? js(t, "title_vi") : js(t, "title_en"));
+        sb_printf(&b, " <span class=\"v %s\">[", v);
+        sb_esc(&b, verdict_label(v, lang));
+        sb_puts(&b, "]</span></h3>\n<table>");
+        sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "QCVN group", "Nhóm QCVN"));
+        sb_esc(&b, js(t, "group"));
+        sb_printf(&b, "</td><th>EN 303 645</th><td>");
+        sb_esc(&b, js(t, "en303645"));
+        sb_printf(&b, "</td></tr><tr><th>TS 103 701</th><td>");
+        sb_esc(&b, js(t, "ts103701"));
+        sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
+        sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
+        sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
+        sb_esc(&b, js(t, "reason"));
+        sb_puts(&b, "</td></tr></table>\n");
+        json_t *ev = json_object_get(t, "evidence");
+        if (json_array_size(ev)) {
+            sb_printf(&b, "<details%s><summary>%s (%zu)</summary><pre>", strcmp(v, "FAIL") == 0 ? " open" : "",
+                      L(lang, "Evidence", "Bằng chứng"), json_array_size(ev));
+            size_t k;
+            json_t *e;
+            json_array_foreach(ev, k, e) {
+                sb_esc(&b, json_string_value(e));
+                sb_puts(&b, "\n");
+            }
+            sb_puts(&b, "</pre></details>\n");
+        }
+        sb_puts(&b, "</div>\n");
+    }
+    sb_puts(&b, "</body></html>\n");
+    return sb_done(&b);
+}
+
+char *check_report_sarif(const json_t *rep)
+{
+    json_t *rules = json_array();
+    json_t *results = json_array();
+    const json_t *tgt = json_object_get(rep, "target");
+    char uri[160];
+    IGN_FMT(uri, sizeof uri, "%s://%s:%lld/", json_is_true(json_object_get(tgt, "web_tls")) ? "https" : "http",
+                      js(tgt, "address"), (long long)json_integer_value(json_object_get(tgt, "web_port")));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(rep, "results"), i, t) {
+        const char *v = js(t, "verdict");
+        json_t *rule = json_pack("{s:s,s:s,s:{s:s},s:{s:s},s:{s:s,s:s,s:s,s:s,s:s}}", "id", js(t, "id"), "name",
+                                 js(t, "id"), "shortDescription", "text", js(t, "title_en"), "fullDescription", "text",
+                                 js(t, "title_vi"), "properties", "qcvnGroup", js(t, "group"), "en303645",
+                                 js(t, "en303645"), "ts103701", js(t, "ts103701"), "level", js(t, "level"), "titleVi",
+                                 js(t, "title_vi"));
+        json_array_append_new(rules, rule);
+        const char *level = "none", *kind = "pass";
+        if (strcmp(v, "FAIL") == 0) {
+            kind = "fail";
+            level = strcmp(js(t, "level"), "mandatory") == 0 ? "error" : "warning";
+        } else if (strcmp(v, "INCONCLUSIVE") == 0) {
+            kind = "review";
+            level = "note";
+        } else if (strcmp(v, "NEEDS_EVIDENCE") == 0) {
+            kind = "review";
+            level = "note";
+        } else if (strcmp(v, "NOT_APPLICABLE") == 0) {
+            kind = "notApplicable";
+        }
+        char msg[1024];
+        IGN_FMT(msg, sizeof msg, "%s: %s", v, js(t, "reason"));
+        json_t *res = json_pack("{s:s,s:I,s:s,s:s,s:{s:s},s:[{s:{s:{s:s}}}],s:{s:s,s:O}}", "ruleId", js(t, "id"),
+                                "ruleIndex", (json_int_t)i, "kind", kind, "level", level, "message", "text", msg,
+                                "locations", "physicalLocation", "artifactLocation", "uri", uri, "properties", "verdict",
+                                v, "evidence", json_object_get(t, "evidence"));
+        json_array_append_new(results, res);
+    }
+    json_t *sarif = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o,s:[{s:b}]}]}", "$schema",
+                              "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
+                              "driver", "name", "qcvn-check", "version", js(json_object_get(rep, "tool"), "version"),
+                              "informationUri", "https://example.invalid/safecam/docs/qcvn-check.md", "rules", rules,
+                              "results", results, "invocations", "executionSuccessful", 1);
+    char *s = sarif ? json_dumps(sarif, JSON_INDENT(2)) : NULL;
+    json_decref(sarif);
+    return s;
+}
+
+char *check_report_junit(const json_t *rep)
+{
+    struct sb b = {0};
+    const json_t *sum = json_object_get(rep, "summary");
+    long long total = json_array_size(json_object_get(rep, "results"));
+    sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sb_printf(&b, "<testsuites name=\"qcvn-check\" tests=\"%lld\" failures=\"%lld\" time=\"%.3f\">\n", total,
+              (long long)json_integer_value(json_object_get(sum, "FAIL")),
+              (double)json_integer_value(json_object_get(json_object_get(rep, "timing"), "total_ms")) / 1000.0);
+    static const char *const order[] = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", "G11", "DOC"};
+    for (size_t gi = 0; gi < SAFECAM_ARRAY_LEN(order); gi++) {
+        const json_t *g = json_object_get(json_object_get(sum, "groups"), order[gi]);
+        if (g == NULL)
+            continue;
+        long long tests = 0;
+        static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
+        for (size_t k = 0; k < 5; k++)
+            tests += json_integer_value(json_object_get(g, vn[k]));
+        sb_printf(&b, "  <testsuite name=\"%s ", order[gi]);
+        sb_esc(&b, check_group_title(order[gi], "en"));
+        sb_printf(&b, "\" tests=\"%lld\" failures=\"%lld\" skipped=\"%lld\">\n", tests,
+                  (long long)json_integer_value(json_object_get(g, "FAIL")),
+                  tests - json_integer_value(json_object_get(g, "FAIL")) - json_integer_value(json_object_get(g, "PASS")));
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(rep, "results"), i, t) {
+            if (strcmp(js(t, "group"), order[gi]) != 0)
+                continue;
+            const char *v = js(t, "verdict");
+            sb_puts(&b, "    <testcase classname=\"qcvn135.");
+            sb_esc(&b, order[gi]);
+            sb_puts(&b, "\" name=\"");
+            sb_esc(&b, js(t, "id"));
+            sb_puts(&b, " ");
+            sb_esc(&b, js(t, "title_en"));
+            sb_printf(&b, "\" time=\"%.3f\">\n", (double)json_integer_value(json_object_get(t, "duration_ms")) / 1000.0);
+            if (strcmp(v, "FAIL") == 0) {
+                sb_puts(&b, "      <failure type=\"");
+                sb_esc(&b, js(t, "level"));
+                sb_puts(&b, "\" message=\"");
+                sb_esc(&b, js(t, "reason"));
+                sb_puts(&b, "\"/>\n");
+            } else if (strcmp(v, "PASS") != 0) {
+                sb_puts(&b, "      <skipped message=\"");
+                sb_esc(&b, v);
+                sb_puts(&b, ": ");
+                sb_esc(&b, js(t, "reason"));
+                sb_puts(&b, "\"/>\n");
+            }
+            sb_puts(&b, "      <system-out>");
+            size_t k;
+            json_t *e;
+            json_array_foreach(json_object_get(t, "evidence"), k, e) {
+                sb_esc(&b, json_string_value(e));
+                sb_puts(&b, "\n");
+            }
+            sb_puts(&b, "</system-out>\n    </testcase>\n");
+        }
+        sb_puts(&b, "  </testsuite>\n");
+    }
+    sb_puts(&b, "</testsuites>\n");
+    return sb_done(&b);
+}
+
+static int write_str(const char *dir, const char *name, char *s)
+{
+    if (s == NULL)
+        return SAFECAM_ERR_NOMEM;
+    char path[CHECK_PATH];
+    int rc = safecam_path_join(path, sizeof path, dir, name);
+    if (rc == 0)
+        rc = safecam_file_write_atomic(path, s, strlen(s), 0644);
+    free(s);
+    return rc;
+}
+
+int check_report_write(const json_t *rep, const char *dir, unsigned formats, const char *lang)
+{
+    int rc = safecam_mkdir_p(dir, 0755);
+    if (rc != 0)
+        return rc;
+    if ((formats & CHECK_FMT_JSON) && (rc = write_str(dir, "report.json", json_dumps(rep, JSON_INDENT(2)))) != 0)
+        return rc;
+    if ((formats & CHECK_FMT_HTML) && (rc = write_str(dir, "report.html", check_report_html(rep, lang))) != 0)
+        return rc;
+    if ((formats & CHECK_FMT_SARIF) && (rc = write_str(dir, "report.sarif", check_report_sarif(rep))) != 0)
+        return rc;
+    if ((formats & CHECK_FMT_JUNIT) && (rc = write_str(dir, "report.junit.xml", check_report_junit(rep))) != 0)
+        return rc;
+    return 0;
+}
+
+int check_fleet_write(json_t *entries, const char *dir, const char *lang)
+{
+    json_t *fleet = json_object();
+    json_t *devs = json_array();
+    int failing = 0, errors = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        json_t *rep = json_object_get(e, "report");
+        json_t *d = json_pack("{s:s,s:s}", "target", js(e, "target"), "dir", js(e, "dir"));
+        if (json_is_object(rep)) {
+            json_t *sum = json_object_get(rep, "summary");
+            int mf = json_integer_value(json_object_get(sum, "mandatory_fail")) > 0;
+            failing += mf;
+            json_object_set_new(d, "result", json_string(mf ? "FAIL" : "PASS"));
+            json_object_set(d, "summary", sum);
+            json_object_set(d, "device", json_object_get(rep, "device"));
+            json_object_set(d, "total_ms", json_object_get(json_object_get(rep, "timing"), "total_ms"));
+        } else {
+            errors++;
+            json_object_set_new(d, "result", json_string("ERROR"));
+            json_object_set_new(d, "error", json_string(js(e, "error")));
+        }
+        json_array_append_new(devs, d);
+    }
+    json_object_set_new(fleet, "schema", json_string("qcvn-check-fleet/1"));
+    json_object_set_new(fleet, "devices", json_integer((json_int_t)json_array_size(entries)));
+    json_object_set_new(fleet, "failing", json_integer(failing));
+    json_object_set_new(fleet, "errors", json_integer(errors));
+    json_object_set_new(fleet, "results", devs);
+    int rc = safecam_mkdir_p(dir, 0755);
+    if (rc == 0)
+        rc = write_str(dir, "fleet.json", json_dumps(fleet, JSON_INDENT(2)));
+    if (rc == 0) {
+        struct sb b = {0};
+        sb_printf(&b, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><title>qcvn-check fleet</title>"
+                  "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+                  "td,th{border:1px solid #999;padding:.3em .6em}.FAIL,.ERROR{color:#b00000;font-weight:bold}"
+                  ".PASS{color:#0a6b0a;font-weight:bold}</style></head><body><h1>%s</h1><table><tr><th>%s</th><th>%s</th>"
+                  "<th>FAIL</th><th>%s</th></tr>\n", lang && strcmp(lang, "vi") == 0 ? "vi" : "en",
+                  L(lang, "Fleet summary — QCVN 135:2024/BTTTT", "Tổng hợp nhiều thiết bị — QCVN 135:2024/BTTTT"),
+                  L(lang, "Target", "Thiết bị"), L(lang, "Result", "Kết quả"), L(lang, "Report", "Báo cáo"));
+        json_array_foreach(devs, i, e) {
+            sb_puts(&b, "<tr><td>");
+            sb_esc(&b, js(e, "target"));
+            sb_printf(&b, "</td><td class=\"%s\">%s</td><td>%lld</td><td><a href=\"", js(e, "result"), js(e, "result"),
+                      (long long)json_integer_value(json_object_get(json_object_get(e, "summary"), "FAIL")));
+            sb_esc(&b, js(e, "dir"));
+            sb_puts(&b, "/report.html\">report</a></td></tr>\n");
+        }
+        sb_puts(&b, "</table></body></html>\n");
+        rc = write_str(dir, "fleet.html", sb_done(&b));
+    }
+    json_decref(fleet);
+    return rc;
+}

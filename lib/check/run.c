@@ -1,0 +1,389 @@
+/* run.c — runs the catalogue against one target: resolves the target once, orders the tests (the
+ * lockout test last), applies the "needs" rules, redacts secrets from every evidence line, paces the
+ * requests and assembles the versioned JSON report. Trust level: orchestration; no device parsing. */
+#include "check_internal.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+void check_options_defaults(struct check_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_s = 5;
+    o->delay_ms = 0;
+    o->max_wait_s = 60;
+    o->lang = "en";
+}
+
+void check_secret_add(struct check_ctx *c, const char *s)
+{
+    if (s == NULL || s[0] == '\0' || c->n_secrets >= CHECK_MAX_SECRETS)
+        return;
+    c->secrets[c->n_secrets++] = s;
+}
+
+static void redact(const struct check_ctx *c, char *buf, size_t size)
+{
+    for (size_t i = 0; i < c->n_secrets; i++) {
+        const char *s = c->secrets[i];
+        size_t sl = strlen(s);
+        if (sl == 0)
+            continue;
+        char *p;
+        while ((p = strstr(buf, s)) != NULL) {
+            static const char mark[] = "[redacted]";
+            size_t tail = strlen(p + sl);
+            size_t ml = sizeof mark - 1;
+            if ((size_t)(p - buf) + ml + tail + 1 > size) {
+                /* no room: cut the line at the secret */
+                memset(p, '*', 1);
+                p[1] = '\0';
+                break;
+            }
+            memmove(p + ml, p + sl, tail + 1);
+            memcpy(p, mark, ml);
+        }
+    }
+}
+
+void check_evidence(struct check_ctx *c, struct check_result *r, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    redact(c, buf, sizeof buf);
+    if (!safecam_utf8_valid(buf, strlen(buf))) {
+        char tmp[2048];
+        check_printable(tmp, sizeof tmp, buf, strlen(buf));
+        memcpy(buf, tmp, sizeof buf);
+    }
+    if (json_array_size(r->evidence) < 400)
+        json_array_append_new(r->evidence, json_string(buf));
+}
+
+void check_verdict(struct check_result *r, enum check_verdict v, const char *fmt, ...)
+{
+    r->verdict = v;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        r->reason[0] = '\0';
+}
+
+void check_sleep_ms(int64_t ms, int64_t *bucket)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    if (bucket)
+        *bucket += ms;
+}
+
+void check_pace(struct check_ctx *c)
+{
+    if (c->opt->delay_ms > 0)
+        check_sleep_ms(c->opt->delay_ms, &c->wait_other_ms);
+}
+
+const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp)
+{
+    for (size_t i = 0; i < c->n_ports; i++)
+        if (c->ports[i].port == port && c->ports[i].udp == udp)
+            return &c->ports[i];
+    return NULL;
+}
+
+int check_prior_verdict(const struct check_ctx *c, const char *id)
+{
+    json_t *v = json_object_get(c->verdicts, id);
+    return v ? check_verdict_parse(json_string_value(v)) : -1;
+}
+
+static int resolve(struct check_ctx *c, const char *target)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;
+    if (strlen(target) > 253)
+        return SAFECAM_ERR_INVAL;
+    if (getaddrinfo(target, NULL, &hints, &res) != 0 || res == NULL)
+        return SAFECAM_ERR_NOTFOUND;
+    int rc = SAFECAM_ERR_NOTFOUND;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, c->host, sizeof c->host);
+            c->family = AF_INET;
+            rc = safecam_strlcpy(c->url_host, c->host, sizeof c->url_host);
+            break;
+        }
+        if (a->ai_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, c->host, sizeof c->host);
+            c->family = AF_INET6;
+            rc = safecam_fmt(c->url_host, sizeof c->url_host, "[%s]", c->host);
+            break;
+        }
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* Run order: discovery first, then unauthenticated tests, then authenticated ones, then the tests
+ * that spend failed logins, and the lockout test last (it locks the account). */
+static const char *const run_order[] = {
+    "SC-01", "SC-02", "SC-04", "SC-08", "IF-01", "IF-02", "VM-02", "VM-01", "SC-05", "UP-05", "IV-01", "IV-02",
+    "PW-02", "PW-03", "IF-04", "SM-01", "SM-02", "SM-03", "SM-04", "SM-05", "PW-06", "SC-06", "SM-06", "PW-04",
+    "PW-01", "BF-03", "BF-05", "BF-01",
+};
+
+static int selected(const struct check_options *o, const char *id)
+{
+    if (o->only == NULL || o->only[0] == '\0')
+        return 1;
+    size_t il = strlen(id);
+    const char *p = o->only;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == il && strncmp(p, id, il) == 0)
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static json_t *needs_json(unsigned n)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } t[] = {{CHECK_NEEDS_PROFILE, "profile"},         {CHECK_NEEDS_ADMIN, "admin_credentials"},
+             {CHECK_NEEDS_USER, "user_credentials"},   {CHECK_NEEDS_INITIAL, "factory_state"},
+             {CHECK_NEEDS_DESTRUCTIVE, "destructive"}, {CHECK_NEEDS_GATEWAY, "gateway"},
+             {CHECK_NEEDS_BUNDLE, "update_bundle"},    {CHECK_NEEDS_DOCS, "vendor_documents"}};
+    json_t *a = json_array();
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(t); i++)
+        if (n & t[i].bit)
+            json_array_append_new(a, json_string(t[i].name));
+    return a;
+}
+
+static void run_one(struct check_ctx *c, const struct check_test *t, struct check_result *r)
+{
+    r->verdict = CHECK_INCONCLUSIVE;
+    r->reason[0] = '\0';
+    int64_t t0 = safecam_time_mono_ms();
+    if (t->run == NULL) {
+        check_verdict(r, CHECK_NEEDS_EVIDENCE, "Not testable over the network by qcvn-check; ask the vendor for: %s",
+                      t->ask_vendor ? t->ask_vendor : "documentation");
+    } else if ((t->needs & CHECK_NEEDS_DESTRUCTIVE) && !(c->opt->allow_destructive && c->prof->consent_destructive)) {
+        check_verdict(r, CHECK_NEEDS_EVIDENCE,
+                      "Destructive test not run (needs --allow-destructive and the profile's consent); ask the vendor for: %s",
+                      t->ask_vendor ? t->ask_vendor : "test records");
+    } else if ((t->needs & CHECK_NEEDS_ADMIN) && !c->prof->admin.present) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "Not run: needs admin credentials (profile credentials.admin)");
+    } else if ((t->needs & CHECK_NEEDS_ADMIN) && c->locked) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "Not run: the admin account is locked by an earlier test");
+    } else {
+        t->run(c, r);
+    }
+    r->duration_ms = safecam_time_mono_ms() - t0;
+}
+
+static json_t *result_json(const struct check_test *t, struct check_result *r)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:O,s:I}", "id", t->id, "title_en", t->title_en,
+                          "title_vi", t->title_vi, "group", t->group, "en303645", t->en303645, "ts103701",
+                          t->ts103701, "level", t->level == CHECK_MANDATORY ? "mandatory" : "recommended", "needs",
+                          needs_json(t->needs), "verdict", check_verdict_name(r->verdict), "reason", r->reason,
+                          "evidence", r->evidence, "duration_ms", (json_int_t)r->duration_ms);
+    if (o && t->run == NULL && t->ask_vendor)
+        json_object_set_new(o, "ask_vendor", json_string(t->ask_vendor));
+    if (o && r->data)
+        json_object_set(o, "data", r->data);
+    return o;
+}
+
+int check_run(const struct check_options *opt, struct check_profile *prof, json_t **report_out)
+{
+    *report_out = NULL;
+    if (opt == NULL || prof == NULL || opt->target == NULL || opt->timeout_s < 1 || opt->timeout_s > 300 ||
+        opt->delay_ms < 0 || opt->delay_ms > 60000)
+        return SAFECAM_ERR_INVAL;
+    if (sodium_init() < 0 || check_tls_global_init() != 0 || check_http_global_init() != 0)
+        return SAFECAM_ERR_INTERNAL;
+    struct check_ctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return SAFECAM_ERR_NOMEM;
+    int rc = resolve(c, opt->target);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    c->opt = opt;
+    c->prof = prof;
+    c->tls = json_object();
+    c->verdicts = json_object();
+    if (prof->admin.password) {
+        c->admin_pw = sodium_malloc(CHECK_PW_BUF);
+        if (c->admin_pw == NULL || safecam_strlcpy(c->admin_pw, prof->admin.password, CHECK_PW_BUF) != 0) {
+            rc = SAFECAM_ERR_NOMEM;
+            goto out;
+        }
+    }
+    check_secret_add(c, prof->admin.password);
+    check_secret_add(c, prof->user.password);
+    check_secret_add(c, prof->initial_password);
+    check_secret_add(c, c->admin_pw);
+
+    size_t n;
+    const struct check_test *cat = check_catalogue(&n);
+    struct check_result *res = calloc(n, sizeof *res);
+    unsigned char *done = calloc(n, 1);
+    if (res == NULL || done == NULL) {
+        free(res);
+        free(done);
+        rc = SAFECAM_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        res[i].evidence = json_array();
+
+    char started[32] = "";
+    IGN_RFC3339(safecam_time_now(), started, sizeof started);
+    int64_t t0 = safecam_time_mono_ms();
+    c->test_total = 0;
+    for (size_t i = 0; i < n; i++)
+        c->test_total += selected(opt, cat[i].id);
+    /* ordered tests first, then the rest in catalogue order */
+    for (size_t pass = 0; pass < 2; pass++) {
+        size_t lim = pass == 0 ? SAFECAM_ARRAY_LEN(run_order) : n;
+        for (size_t k = 0; k < lim; k++) {
+            const struct check_test *t = pass == 0 ? check_catalogue_find(run_order[k]) : &cat[k];
+            if (t == NULL)
+                continue;
+            size_t i = (size_t)(t - cat);
+            if (done[i] || !selected(opt, t->id))
+                continue;
+            done[i] = 1;
+            c->test_index++;
+            if (opt->progress)
+                fprintf(stderr, "[%2zu/%2zu] %-6s %s ...", c->test_index, c->test_total, t->id, t->title_en);
+            run_one(c, t, &res[i]);
+            json_object_set_new(c->verdicts, t->id, json_string(check_verdict_name(res[i].verdict)));
+            if (opt->progress)
+                fprintf(stderr, " %s (%lld ms)\n", check_verdict_name(res[i].verdict),
+                        (long long)res[i].duration_ms);
+        }
+    }
+    int64_t total_ms = safecam_time_mono_ms() - t0;
+    char finished[32] = "";
+    IGN_RFC3339(safecam_time_now(), finished, sizeof finished);
+
+    json_t *results = json_array();
+    json_t *summary = json_object();
+    json_t *groups = json_object();
+    int counts[CHECK_VERDICT_COUNT] = {0};
+    int mandatory_fail = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!done[i])
+            continue;
+        json_array_append_new(results, result_json(&cat[i], &res[i]));
+        counts[res[i].verdict]++;
+        if (res[i].verdict == CHECK_FAIL && cat[i].level == CHECK_MANDATORY)
+            mandatory_fail++;
+        json_t *g = json_object_get(groups, cat[i].group);
+        if (g == NULL) {
+            g = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i}", "title_en", check_group_title(cat[i].group, "en"),
+                          "title_vi", check_group_title(cat[i].group, "vi"), "PASS", 0, "FAIL", 0, "INCONCLUSIVE", 0,
+                          "NOT_APPLICABLE", 0, "NEEDS_EVIDENCE", 0);
+            json_object_set_new(groups, cat[i].group, g);
+        }
+        const char *vn = check_verdict_name(res[i].verdict);
+        json_object_set_new(g, vn, json_integer(json_integer_value(json_object_get(g, vn)) + 1));
+    }
+    for (int v = 0; v < CHECK_VERDICT_COUNT; v++)
+        json_object_set_new(summary, check_verdict_name((enum check_verdict)v), json_integer(counts[v]));
+    json_object_set_new(summary, "mandatory_fail", json_integer(mandatory_fail));
+    json_object_set_new(summary, "groups", groups);
+
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < c->n_ports; i++) {
+        const struct check_port *p = &c->ports[i];
+        json_array_append_new(svcs, json_pack("{s:i,s:s,s:b,s:b,s:s,s:s}", "port", p->port, "protocol",
+                                              p->udp ? "udp" : "tcp", "open", p->open, "declared", p->declared,
+                                              "service", check_service_kind_name(p->kind), "note", p->banner));
+    }
+    json_t *rep = json_object();
+    json_object_set_new(rep, "schema", json_string(CHECK_REPORT_SCHEMA));
+    json_object_set_new(rep, "tool", json_pack("{s:s,s:s}", "name", "qcvn-check", "version", SAFECAM_VERSION));
+    json_object_set_new(rep, "regulation",
+                        json_pack("{s:s,s:s,s:s}", "qcvn", "QCVN 135:2024/BTTTT", "baseline", "ETSI EN 303 645 V2.1.1",
+                                  "assessment", "ETSI TS 103 701 V1.1.1"));
+    json_object_set_new(rep, "target", json_pack("{s:s,s:s,s:i,s:b,s:i,s:b,s:b}", "host", opt->target, "address",
+                                                 c->host, "web_port", c->web_port, "web_tls", c->web_tls,
+                                                 "ports_probed", c->scan_count, "full_range", c->scan_all, "udp",
+                                                 c->udp_probed));
+    json_object_set_new(rep, "device", json_pack("{s:s,s:s,s:s,s:s}", "vendor", prof->vendor, "model", prof->model,
+                                                 "firmware_version", prof->firmware, "serial", prof->serial));
+    json_object_set_new(rep, "profile", check_profile_echo(prof));
+    json_object_set_new(rep, "options",
+                        json_pack("{s:b,s:b,s:i,s:i,s:i,s:b,s:s}", "allow_destructive", opt->allow_destructive,
+                                  "measure_lockout", opt->measure_lockout, "delay_ms", opt->delay_ms, "timeout_s",
+                                  opt->timeout_s, "max_wait_s", opt->max_wait_s, "pw_full", opt->pw_full, "lang",
+                                  opt->lang ? opt->lang : "en"));
+    json_object_set_new(rep, "started", json_string(started));
+    json_object_set_new(rep, "finished", json_string(finished));
+    int64_t waits = c->wait_pacing_ms + c->wait_lockout_ms + c->wait_other_ms;
+    json_object_set_new(rep, "timing",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "total_ms", (json_int_t)total_ms, "active_ms",
+                                  (json_int_t)(total_ms - waits), "pacing_wait_ms", (json_int_t)c->wait_pacing_ms,
+                                  "lockout_wait_ms", (json_int_t)c->wait_lockout_ms, "other_wait_ms",
+                                  (json_int_t)c->wait_other_ms));
+    json_object_set_new(rep, "services", svcs);
+    json_object_set(rep, "tls_endpoints", c->tls);
+    json_object_set_new(rep, "summary", summary);
+    json_object_set_new(rep, "results", results);
+    *report_out = rep;
+    for (size_t i = 0; i < n; i++) {
+        json_decref(res[i].evidence);
+        json_decref(res[i].data);
+    }
+    free(res);
+    free(done);
+    rc = 0;
+out:
+    if (c->admin_pw)
+        sodium_free(c->admin_pw);
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(c->tmp_pw); i++)
+        if (c->tmp_pw[i])
+            sodium_free(c->tmp_pw[i]);
+    json_decref(c->tls);
+    json_decref(c->verdicts);
+    sodium_memzero(c, sizeof *c);
+    free(c);
+    return rc;
+}
+
+int check_report_has_mandatory_fail(const json_t *report)
+{
+    json_t *s = json_object_get(report, "summary");
+    return json_integer_value(json_object_get(s, "mandatory_fail")) > 0;
+}
