@@ -1,0 +1,234 @@
+/* test_media.c — unit tests of lib/media's pure helpers: --source parsing, the RTSP Basic header parser,
+ * the H.264 codecs string, the timecode geometry and the RTSP request framer (every refusal path).
+ * Runs in the test process only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "safecam/media.h"
+
+static void test_source_parse(void **state)
+{
+    (void)state;
+    struct media_source s;
+    const char *why = NULL;
+    assert_int_equal(media_source_parse("testsrc", &s, &why), 0);
+    assert_int_equal(s.kind, MEDIA_SOURCE_TESTSRC);
+    assert_int_equal(media_source_parse("file:/tmp/a b.mp4", &s, &why), 0);
+    assert_int_equal(s.kind, MEDIA_SOURCE_FILE);
+    assert_string_equal(s.path, "/tmp/a b.mp4");
+    assert_int_equal(media_source_parse("v4l2:/dev/video0", &s, &why), 0);
+    assert_int_equal(s.kind, MEDIA_SOURCE_V4L2);
+    assert_string_equal(s.path, "/dev/video0");
+    assert_int_equal(media_source_parse("v4l2:/dev/video255", &s, &why), 0);
+    const char *bad[] = {"", "TESTSRC", "testsrc ", "file:", "file:a\nb", "file:\x1b[31m", "v4l2:", "v4l2:/dev/video",
+                         "v4l2:/dev/video256", "v4l2:/dev/video01", "v4l2:/dev/video-1", "v4l2:/dev/sda",
+                         "v4l2:/dev/video0/../sda", "rtsp://x", "http://x", NULL};
+    for (int i = 0; bad[i]; i++) {
+        why = NULL;
+        assert_int_equal(media_source_parse(bad[i], &s, &why), SAFECAM_ERR_INVAL);
+        assert_non_null(why);
+        assert_null(strchr(why, '\n'));
+    }
+    char longp[2000];
+    memset(longp, 'a', sizeof longp);
+    memcpy(longp, "file:", 5);
+    longp[sizeof longp - 1] = '\0';
+    assert_int_equal(media_source_parse(longp, &s, &why), SAFECAM_ERR_INVAL);
+    assert_int_equal(media_source_parse(NULL, &s, &why), SAFECAM_ERR_INVAL);
+    assert_string_equal(media_source_kind_name(MEDIA_SOURCE_V4L2), "v4l2");
+}
+
+static void test_basic_auth_parse(void **state)
+{
+    (void)state;
+    char u[MEDIA_RTSP_USERNAME_MAX + 1], p[MEDIA_RTSP_PASSWORD_MAX + 1];
+    /* "admin:S3cret:with:colons" */
+    assert_int_equal(media_basic_auth_parse("Basic YWRtaW46UzNjcmV0OndpdGg6Y29sb25z", u, sizeof u, p, sizeof p), 0);
+    assert_string_equal(u, "admin");
+    assert_string_equal(p, "S3cret:with:colons");
+    assert_int_equal(media_basic_auth_parse("basic   dTpw", u, sizeof u, p, sizeof p), 0); /* "u:p" */
+    assert_string_equal(u, "u");
+    assert_string_equal(p, "p");
+    /* UTF-8 password "ü:ñ" -> user "ü" is refused (usernames are printable ASCII) */
+    assert_int_equal(media_basic_auth_parse("Basic w7w6w7E=", u, sizeof u, p, sizeof p), SAFECAM_ERR_INVAL);
+    /* "u:pässword" valid UTF-8 */
+    assert_int_equal(media_basic_auth_parse("Basic dTpww6Rzc3dvcmQ=", u, sizeof u, p, sizeof p), 0);
+    assert_string_equal(p, "p\xc3\xa4ssword");
+    const char *bad[] = {
+        "Digest dTpw",         /* other scheme */
+        "Basic",               /* no credentials */
+        "Basic ",              /* empty */
+        "Basic dTpw=",         /* bad length */
+        "Basic dTp=",          /* non-canonical: unused bits set */
+        "Basic dT=w",          /* padding in the middle */
+        "Basic dTp\nw",        /* control character */
+        "Basic dTpw dTpw",     /* two tokens */
+        "Basic dXNlcg==",      /* "user": no colon */
+        "Basic OnBhc3M=",      /* ":pass": empty user */
+        "Basic dXNlcjo=",      /* "user:": empty password */
+        "Basic dSB4OnA=",      /* "u x:p": space in user */
+        "Basic dTpwAHg=",      /* "u:p\0x": NUL in password */
+        "Basic dTpwG3g=",      /* "u:p\x1bx": control char in password */
+        "Basic dTr/",          /* "u:\xff": invalid UTF-8 */
+        "Basic ****",
+        NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_not_equal(media_basic_auth_parse(bad[i], u, sizeof u, p, sizeof p), 0);
+        assert_string_equal(u, "");
+        assert_string_equal(p, "");
+    }
+    /* over the header cap */
+    char big[MEDIA_RTSP_AUTH_HEADER_MAX + 16];
+    memset(big, 'A', sizeof big);
+    memcpy(big, "Basic ", 6);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(media_basic_auth_parse(big, u, sizeof u, p, sizeof p), SAFECAM_ERR_TOOBIG);
+    /* output too small */
+    char tiny[2];
+    assert_int_not_equal(media_basic_auth_parse("Basic YWRtaW46cA==", tiny, sizeof tiny, p, sizeof p), 0);
+    assert_int_not_equal(media_basic_auth_parse(NULL, u, sizeof u, p, sizeof p), 0);
+}
+
+static void test_codecs_string(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(media_h264_codecs_string("constrained-baseline", "3.1", out, sizeof out), 0);
+    assert_string_equal(out, "avc1.42E01F");
+    assert_int_equal(media_h264_codecs_string("high", "4", out, sizeof out), 0);
+    assert_string_equal(out, "avc1.640028");
+    assert_int_equal(media_h264_codecs_string("main", NULL, out, sizeof out), 0);
+    assert_string_equal(out, "avc1.4D401F");
+    assert_int_equal(media_h264_codecs_string("weird", "3", out, sizeof out), SAFECAM_ERR_INVAL);
+    assert_int_equal(media_h264_codecs_string("main", "3.x", out, sizeof out), SAFECAM_ERR_INVAL);
+    assert_int_equal(media_h264_codecs_string("main", "9", out, sizeof out), SAFECAM_ERR_INVAL);
+    assert_int_equal(media_h264_codecs_string("main", "3", out, 4), SAFECAM_ERR_INVAL);
+}
+
+static void test_timecode_geometry(void **state)
+{
+    (void)state;
+    int widths[] = {160, 320, 640, 1280, 1920};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        int bs = media_timecode_block_px(widths[i]);
+        assert_true(bs >= 2 && bs % 2 == 0);
+        assert_true(bs * MEDIA_TIMECODE_BLOCKS <= widths[i]);
+    }
+}
+
+/* ---- framer ---- */
+
+static struct media_rtsp_framer fr;
+static uint8_t outbuf[65536 + MEDIA_RTSP_HEADER_MAX];
+
+static int feed(const char *s, size_t len, size_t *olen)
+{
+    return media_rtsp_framer_feed(&fr, (const uint8_t *)s, len, outbuf, sizeof outbuf, olen);
+}
+
+static void test_framer_passes_valid_traffic(void **state)
+{
+    (void)state;
+    const char req[] = "DESCRIBE rtsps://h/stream1 RTSP/1.0\r\nCSeq: 2\r\nAuthorization: Basic dTpw\r\n\r\n"
+                       "SET_PARAMETER rtsps://h/stream1 RTSP/1.0\r\nCSeq: 3\r\nContent-Length: 5\r\n\r\nhello"
+                       "$\x01\x00\x03" "abc"
+                       "OPTIONS * RTSP/1.0\r\nCSeq: 4\r\n\r\n";
+    size_t len = sizeof req - 1, olen = 0;
+    media_rtsp_framer_init(&fr);
+    assert_int_equal(feed(req, len, &olen), 0);
+    assert_int_equal(olen, len);
+    assert_memory_equal(outbuf, req, len);
+    assert_int_equal(fr.requests, 3);
+    /* byte by byte gives the same output */
+    media_rtsp_framer_init(&fr);
+    uint8_t acc[512];
+    size_t total = 0;
+    for (size_t i = 0; i < len; i++) {
+        assert_int_equal(feed(req + i, 1, &olen), 0);
+        memcpy(acc + total, outbuf, olen);
+        total += olen;
+    }
+    assert_int_equal(total, len);
+    assert_memory_equal(acc, req, len);
+    /* a header is held back until complete */
+    media_rtsp_framer_init(&fr);
+    assert_int_equal(feed("OPTIONS * RTSP/1.0\r\nCSe", 23, &olen), 0);
+    assert_int_equal(olen, 0);
+}
+
+static int refuse(const char *req, size_t len)
+{
+    size_t olen = 0;
+    media_rtsp_framer_init(&fr);
+    return feed(req, len, &olen);
+}
+#define REFUSE(lit) refuse(lit, sizeof(lit) - 1)
+
+static void test_framer_refusals(void **state)
+{
+    (void)state;
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\n\r\n"), 400);                          /* no CSeq */
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nCSeq: 2\r\n\r\n"), 400);     /* twice */
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: -1\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 99999999999999999999\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1x\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n folded\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nno colon\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n: v\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX\x01Y: v\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nSession: a\r\nSession: b\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("SETUP x RTSP/1.0\r\nCSeq: 1\r\nTransport: a\r\nTransport: b\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 4097\r\n\r\n"), 413);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 99999999999\r\n\r\n"), 413);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: -1\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/3.0\r\nCSeq: 1\r\n\r\n"), 505);
+    assert_int_equal(REFUSE("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS *\r\nCSeq: 1\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("options * RTSP/1.0\r\nCSeq: 1\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS\x00 * RTSP/1.0\r\n"), 400);
+    /* too many lines, too long a line, too big a header block */
+    char big[MEDIA_RTSP_HEADER_MAX * 2];
+    size_t n = 0;
+    n += (size_t)snprintf(big, sizeof big, "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n");
+    for (int i = 0; i < MEDIA_RTSP_LINES_MAX; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "X-%d: v\r\n", i);
+    assert_int_equal(refuse(big, n), 431);
+    memset(big, 'a', sizeof big);
+    memcpy(big, "OPTIONS /", 9);
+    assert_int_equal(refuse(big, MEDIA_RTSP_LINE_MAX + 100), 431);
+    n = (size_t)snprintf(big, sizeof big, "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n");
+    for (int i = 0; i < 6; i++) {
+        n += (size_t)snprintf(big + n, sizeof big - n, "X-%d: ", i);
+        memset(big + n, 'v', 1500);
+        n += 1500;
+        memcpy(big + n, "\r\n", 2);
+        n += 2;
+    }
+    assert_int_equal(refuse(big, n), 431);
+    /* CSeq is known for the refusal response when it was parsed */
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 7\r\nSession: a\r\nSession: b\r\n\r\n"), 400);
+    assert_int_equal(fr.cseq, 7);
+    /* a too-small output buffer is refused, not overflowed */
+    size_t olen;
+    media_rtsp_framer_init(&fr);
+    assert_int_equal(media_rtsp_framer_feed(&fr, (const uint8_t *)"x", 1, outbuf, 10, &olen), 400);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_source_parse),        cmocka_unit_test(test_basic_auth_parse),
+        cmocka_unit_test(test_codecs_string),       cmocka_unit_test(test_timecode_geometry),
+        cmocka_unit_test(test_framer_passes_valid_traffic), cmocka_unit_test(test_framer_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
