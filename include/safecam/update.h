@@ -78,6 +78,9 @@ enum update_reason {
 const char *update_reason_name(enum update_reason r);
 /* The SAFECAM_ERR_* a function returns together with reason r (CRYPTO, DENIED, INVAL, TOOBIG, IO, STATE...). */
 int update_reason_err(enum update_reason r);
+/* HTTP status for POST /api/v1/system/update answering with {"error": update_reason_name(r)}:
+ * 202 for UPDATE_OK, 413 too_large, 409 busy, 507 no_space, 500 io/internal, 422 for every other refusal. */
+int update_reason_http_status(enum update_reason r);
 
 /* ---- the manifest ---- */
 struct update_payload {

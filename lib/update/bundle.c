@@ -60,6 +60,19 @@ int update_reason_err(enum update_reason r)
     return SAFECAM_ERR_INTERNAL;
 }
 
+int update_reason_http_status(enum update_reason r)
+{
+    switch (r) {
+    case UPDATE_OK: return 202;
+    case UPDATE_TOO_LARGE: return 413;
+    case UPDATE_BUSY: return 409;
+    case UPDATE_NO_SPACE: return 507;
+    case UPDATE_IO:
+    case UPDATE_INTERNAL: return 500;
+    default: return 422;
+    }
+}
+
 /* ---------------------------------------------------------------- field rules */
 
 int update_name_valid(const char *s)

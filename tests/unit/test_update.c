@@ -220,6 +220,12 @@ static void test_version_rules(void **state)
         if (update_version_valid(bad[i]))
             fail_msg("accepted version '%s'", bad[i]);
     }
+    assert_int_equal(update_reason_http_status(UPDATE_OK), 202);
+    assert_int_equal(update_reason_http_status(UPDATE_BAD_SIGNATURE), 422);
+    assert_int_equal(update_reason_http_status(UPDATE_TOO_LARGE), 413);
+    assert_int_equal(update_reason_http_status(UPDATE_BUSY), 409);
+    for (int r = UPDATE_OK; r <= UPDATE_INTERNAL; r++)
+        assert_string_not_equal(update_reason_name((enum update_reason)r), r ? "ok" : "internal");
     assert_true(update_name_valid("rootfs.tar"));
     assert_true(update_name_valid("A-b_c.9"));
     const char *bad_names[] = {"", ".", "..", "a/b", "../x", "a b", "a\\b", "é", "a\nb",
