@@ -255,7 +255,8 @@ int update_slots_status(const char *state_dir, struct update_status *out) SAFECA
 /* The "bootloader" step, called once per start by the supervisor before it starts the children.
  * Chooses the slot to run (see above), persists the attempt counter, writes the choice to *slot_out
  * ('A'/'B'), sets *rolled_back to 1 when it fell back. A trying slot whose files do not match its
- * manifest sizes is abandoned at once. QCVN 135 G3 / G8. */
+ * manifest sizes is abandoned at once. Also removes what an interrupted install left behind (staging
+ * trees, temp files). QCVN 135 G3 / G8. */
 int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back,
                        update_event_fn ev, void *ev_ctx) SAFECAM_WUR;
 /* Health check passed (safecamd up and serving HTTPS): commit the booted slot as active, raise the

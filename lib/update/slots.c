@@ -430,6 +430,30 @@ static int last_write_raw(const char *state_dir, const char *state, const char *
 
 /* ---------------------------------------------------------------- boot protocol */
 
+/* Leftovers of an install cut short (power loss, kill -9): staging trees and temp files of atomic writes.
+ * Called with the lock held, so no session is running. */
+static void cleanup_interrupted(const char *state_dir)
+{
+    char path[PATH_MAX];
+    for (int i = 0; i < 2; i++) {
+        if (safecam_fmt(path, sizeof path, "%s/%s/%c.staging", state_dir, UPDATE_DIR_SLOTS, i ? 'B' : 'A') == 0 &&
+            update_tree_remove(path) != 0)
+            log_warn("update: cannot remove an interrupted staging dir");
+    }
+    if (safecam_path_join(path, sizeof path, state_dir, UPDATE_DIR_STATE) != 0)
+        return;
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if ((strncmp(e->d_name, "state.json.tmp.", 15) == 0 || strncmp(e->d_name, "last.json.tmp.", 14) == 0) &&
+            unlinkat(dirfd(d), e->d_name, 0) != 0)
+            log_warn("update: cannot remove a stale temp file");
+    }
+    closedir(d);
+}
+
 int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, update_event_fn ev, void *ev_ctx)
 {
     struct update_status st;
@@ -443,6 +467,7 @@ int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, 
     int rc = lock_open(state_dir, 1, &lock);
     if (rc != 0)
         return rc;
+    cleanup_interrupted(state_dir);
     rc = state_load(state_dir, &st);
     if (rc != 0)
         goto out;

@@ -2,6 +2,7 @@
  * bad-input case of issue #4, trust store and revocation, A/B install with health-check rollback,
  * anti-rollback, a full disk (tmpfs), and kill -9 at >= 50 random moments during an install.
  * Trust level: test code; runs as any user (the tmpfs case is skipped when mount is not allowed). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -988,6 +989,8 @@ static void test_kill9_during_install(void **state)
     int killed = 0, completed = 0;
     long window = full;
     int after_commit = 0, mid_commit = 0; /* where the kills landed (the rest: while streaming) */
+    char upd[400];
+    snprintf(upd, sizeof upd, "%s/" UPDATE_DIR_STATE, f->state);
     int i;
     for (i = 0; i < 200 && killed < 50; i++) {
         /* kill at a uniform moment in [0, window]; the window adapts so that most runs are cut short
@@ -1022,6 +1025,16 @@ static void test_kill9_during_install(void **state)
         assert_int_equal(update_boot_select(f->state, &slot, &rolled, NULL, NULL), 0);
         if (update_slot_verify(f->state, slot) != 0)
             fail_msg("iteration %d: booted slot %c is not consistent", i, slot);
+        /* and nothing of the interrupted install is left to fill the disk */
+        assert_false(exists(f->state, "slots/A.staging"));
+        assert_false(exists(f->state, "slots/B.staging"));
+        DIR *ud = opendir(upd);
+        assert_non_null(ud);
+        struct dirent *de;
+        while ((de = readdir(ud)) != NULL)
+            if (strstr(de->d_name, ".tmp."))
+                fail_msg("iteration %d: stale %s", i, de->d_name);
+        closedir(ud);
         /* every slot the state calls valid is intact */
         assert_int_equal(update_slots_status(f->state, &st), 0);
         for (int k = 0; k < 2; k++)
