@@ -6,33 +6,21 @@ import { apply, detectLang, lang, onLangChange, setLang, t, tx } from './i18n.js
 import { h } from './dom.js';
 import { privacyState } from './privacy-state.js';
 
-import * as loginPage from './pages/login.js';
-import * as passwordPage from './pages/password.js';
-import * as privacyPage from './pages/privacy.js';
-import * as livePage from './pages/liveview.js';
-import * as usersPage from './pages/users.js';
-import * as securityPage from './pages/security.js';
-import * as networkPage from './pages/network.js';
-import * as streamPage from './pages/stream.js';
-import * as firmwarePage from './pages/firmware.js';
-import * as eventsPage from './pages/events.js';
-import * as dataPage from './pages/data.js';
-import * as aboutPage from './pages/about.js';
-
-// route -> page module and the roles that may open it (the server enforces the same).
+// route -> page module (loaded on first use, so the live view downloads only what it needs) and the
+// roles that may open it (the server enforces the same).
 const ROUTES = {
-  login: { mod: loginPage, public: true },
-  password: { mod: passwordPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.password' },
-  privacy: { mod: privacyPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.privacy' },
-  live: { mod: livePage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.live' },
-  users: { mod: usersPage, roles: ['admin'], nav: 'nav.users' },
-  security: { mod: securityPage, roles: ['admin'], nav: 'nav.security' },
-  network: { mod: networkPage, roles: ['admin'], nav: 'nav.network' },
-  stream: { mod: streamPage, roles: ['admin', 'operator'], nav: 'nav.stream' },
-  firmware: { mod: firmwarePage, roles: ['admin'], nav: 'nav.firmware' },
-  events: { mod: eventsPage, roles: ['admin'], nav: 'nav.events' },
-  data: { mod: dataPage, roles: ['admin'], nav: 'nav.data' },
-  about: { mod: aboutPage, roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
+  login: { load: () => import('./pages/login.js'), public: true },
+  password: { load: () => import('./pages/password.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.password' },
+  privacy: { load: () => import('./pages/privacy.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.privacy' },
+  live: { load: () => import('./pages/liveview.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.live' },
+  users: { load: () => import('./pages/users.js'), roles: ['admin'], nav: 'nav.users' },
+  security: { load: () => import('./pages/security.js'), roles: ['admin'], nav: 'nav.security' },
+  network: { load: () => import('./pages/network.js'), roles: ['admin'], nav: 'nav.network' },
+  stream: { load: () => import('./pages/stream.js'), roles: ['admin', 'operator'], nav: 'nav.stream' },
+  firmware: { load: () => import('./pages/firmware.js'), roles: ['admin'], nav: 'nav.firmware' },
+  events: { load: () => import('./pages/events.js'), roles: ['admin'], nav: 'nav.events' },
+  data: { load: () => import('./pages/data.js'), roles: ['admin'], nav: 'nav.data' },
+  about: { load: () => import('./pages/about.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
 };
 const NAV_ORDER = ['live', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 
@@ -146,7 +134,8 @@ async function render() {
     window.history.replaceState(null, '', '#/' + name);
   }
   if (state.current && state.current.leave) state.current.leave();
-  const mod = ROUTES[name].mod;
+  const mod = await ROUTES[name].load();
+  if (seq !== renderSeq) return;
   state.current = mod;
   renderChrome(name);
   document.body.setAttribute('data-page', name);

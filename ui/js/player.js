@@ -61,6 +61,7 @@ export class LivePlayer {
     this.stopped = false;
     this.firstFrameSeen = false;
     this.video.removeAttribute('data-first-frame-ms');
+    this.video.removeAttribute('data-first-frame-nav-ms');
     this.startedAt = performance.now();
     this.onState('connecting');
     this.watchFirstFrame();
@@ -161,6 +162,7 @@ export class LivePlayer {
       if (this.firstFrameSeen || this.stopped) return;
       this.firstFrameSeen = true;
       v.setAttribute('data-first-frame-ms', String(Math.round(performance.now() - this.startedAt)));
+      v.setAttribute('data-first-frame-nav-ms', String(Math.round(performance.now())));
       this.onState('playing');
     };
     if (typeof v.requestVideoFrameCallback === 'function') v.requestVideoFrameCallback(mark);

@@ -11,6 +11,7 @@ export async function settingsPage(ctx, opts) {
   let current;
   try {
     current = await api.get(opts.url);
+    if (opts.pick) current = opts.pick(current);
   } catch (e) {
     if (e.status === 404) {
       showStatus(status, 'info', 'common.not_available');
@@ -79,7 +80,8 @@ export async function settingsPage(ctx, opts) {
     save.disabled = true;
     try {
       const r = await api.put(opts.url, change);
-      current = r && typeof r === 'object' ? { ...current, ...r } : { ...current, ...change };
+      const answer = r && opts.pick ? opts.pick(r) : r;
+      current = answer && typeof answer === 'object' ? { ...current, ...answer } : { ...current, ...change };
       showStatus(status, 'ok', 'settings.saved');
     } catch (e) {
       const fieldName = e.body && typeof e.body.field === 'string' ? e.body.field : null;

@@ -12,5 +12,5 @@ export const STREAM_FIELDS = [
 ];
 
 export function render(ctx) {
-  return settingsPage(ctx, { id: 'stream', url: '/api/v1/settings/stream', title: 'stream.title', intro: 'stream.intro', fields: STREAM_FIELDS });
+  return settingsPage(ctx, { id: 'stream', url: '/api/v1/settings/stream', title: 'stream.title', intro: 'stream.intro', fields: STREAM_FIELDS, pick: (j) => (j && typeof j.stream === 'object' ? j.stream : j) });
 }
