@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof costs / sizeof costs[0]; c++) {
         char hash[VAULT_HASH_BYTES];
         size_t mem = costs[c].mem_mib * 1024u * 1024u;
-        if (crypto_pwhash_str_alg(hash, "bench-password", 14, costs[c].ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        if (crypto_pwhash_str_alg(hash, "bench-password", 14, costs[c].ops, mem,
+                                  crypto_pwhash_ALG_ARGON2ID13) != 0) {
             fprintf(stderr, "cannot hash with %zu MiB\n", costs[c].mem_mib);
             continue;
         }
@@ -66,7 +67,8 @@ int main(int argc, char **argv)
     for (long i = 0; i < rounds; i++)
         if (vault_password_verify(hash, "bench-password") != 0)
             return 1;
-    printf("vault_password_verify (product cost): %.1f ms mean over %ld\n", (now_ms() - t0) / (double)rounds, rounds);
+    printf("vault_password_verify (product cost): %.1f ms mean over %ld\n", (now_ms() - t0) / (double)rounds,
+           rounds);
     free(t);
     return 0;
 }

@@ -80,14 +80,17 @@ static int channel_serve(struct vault_service *svc, int ch[CH_COUNT], int i)
     if (rc == 0) {
         rc = ipc_dispatch(routes, n_routes, svc, channel_peer[i], ch[i], &msg);
         if (rc != 0 && rc != SAFECAM_ERR_PROTO && rc != SAFECAM_ERR_CLOSED)
-            log_warn("vault: cannot answer %s (type %u): %s", peer_name, (unsigned)msg.type, safecam_err_name(rc));
+            log_warn("vault: cannot answer %s (type %u): %s", peer_name, (unsigned)msg.type,
+                     safecam_err_name(rc));
     }
     if (rc == SAFECAM_ERR_PROTO) {
         char detail[96];
-        if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name, (unsigned)msg.type) != 0)
+        if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name,
+                        (unsigned)msg.type) != 0)
             detail[0] = '\0';
         log_warn("vault: protocol violation by %s (type %u): channel closed", peer_name, (unsigned)msg.type);
-        if (svc->audit && audit_event_record(svc->audit, AUDIT_PROTOCOL_VIOLATION, peer_name, NULL, detail) != 0)
+        if (svc->audit &&
+            audit_event_record(svc->audit, AUDIT_PROTOCOL_VIOLATION, peer_name, NULL, detail) != 0)
             log_err("vault: cannot record a protocol violation");
     }
     ipc_msg_clear(&msg);
@@ -205,7 +208,13 @@ int main(int argc, char **argv)
         log_warn("vault: housekeeping failed");
 
     struct vault_service svc = {
-        .v = v, .audit = audit, .state_dir = state_dir, .storage_key = key, .stop = 0, .new_fd = -1, .new_peer = 0,
+        .v = v,
+        .audit = audit,
+        .state_dir = state_dir,
+        .storage_key = key,
+        .stop = 0,
+        .new_fd = -1,
+        .new_peer = 0,
     };
     log_info("vault: ready");
     int64_t next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;

@@ -40,8 +40,9 @@ static int write_text(const char *name, const char *text)
 
 static void cleanup(void)
 {
-    static const char *const names[] = {"vault.db", "vault.db-wal", "vault.db-shm", "audit.db", "audit.db-wal",
-                                        "audit.db-shm", STATEDIR_DEVICE_JSON, STATEDIR_FACTORY};
+    static const char *const names[] = {"vault.db",           "vault.db-wal",  "vault.db-shm",
+                                        "audit.db",           "audit.db-wal",  "audit.db-shm",
+                                        STATEDIR_DEVICE_JSON, STATEDIR_FACTORY};
     char path[256];
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(names); i++)
         if (safecam_path_join(path, sizeof path, dir, names[i]) == 0 && unlink(path) != 0)
@@ -64,15 +65,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(dir))
         abort();
     atexit(cleanup);
-    if ( safecam_path_join(path, sizeof path, dir, STATEDIR_FACTORY) != 0 || mkdir(path, 0700) != 0)
+    if (safecam_path_join(path, sizeof path, dir, STATEDIR_FACTORY) != 0 || mkdir(path, 0700) != 0)
         abort();
-    if (write_text(STATEDIR_DEVICE_JSON, "{\"serial\":\"SC7Q2KX9\",\"model\":\"SC-100\",\"mac\":\"02:5c:aa:10:20:30\","
-                                         "\"product\":\"safecam\",\"provisioned_at\":1700000000}") != 0)
+    if (write_text(STATEDIR_DEVICE_JSON,
+                   "{\"serial\":\"SC7Q2KX9\",\"model\":\"SC-100\",\"mac\":\"02:5c:aa:10:20:30\","
+                   "\"product\":\"safecam\",\"provisioned_at\":1700000000}") != 0)
         abort();
-    if (vault_password_hash("Qx7#vLp2!mZr-fuzz", hash) != 0 || vault_store_provision(dir, "admin", hash, 0) != 0)
+    if (vault_password_hash("Qx7#vLp2!mZr-fuzz", hash) != 0 ||
+        vault_store_provision(dir, "admin", hash, 0) != 0)
         abort();
-    if (safecam_path_join(path, sizeof path, dir, STATEDIR_AUDIT_DB) != 0 || audit_log_open(path, &audit) != 0 ||
-        vault_open(dir, audit, &v) != 0)
+    if (safecam_path_join(path, sizeof path, dir, STATEDIR_AUDIT_DB) != 0 ||
+        audit_log_open(path, &audit) != 0 || vault_open(dir, audit, &v) != 0)
         abort();
     if (ipc_channel_pair(chan) != 0)
         abort();
@@ -89,8 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint16_t type = data[0] < n_routes ? routes[data[0]].type : data[0];
     unsigned peer = data[1] & 0x1f;
     json_error_t err;
-    json_t *body = json_loadb((const char *)data + 2, size - 2, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK,
-                              &err);
+    json_t *body =
+        json_loadb((const char *)data + 2, size - 2, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &err);
     if (!json_is_object(body)) {
         json_decref(body);
         return 0;

@@ -21,16 +21,16 @@
 #define VAULT_ARGON2_OPSLIMIT 3ull
 #define VAULT_ARGON2_MEMLIMIT (64u * 1024u * 1024u) /* bytes */
 
-#define VAULT_USERNAME_MAX 32        /* characters [a-z0-9._-], first one a letter */
-#define VAULT_SOURCE_MAX 64          /* bytes of a client address text */
+#define VAULT_USERNAME_MAX 32 /* characters [a-z0-9._-], first one a letter */
+#define VAULT_SOURCE_MAX 64   /* bytes of a client address text */
 #define VAULT_ROLE_MAX 16
-#define VAULT_TOKEN_BYTES 32         /* session id and CSRF token: 256 bits */
+#define VAULT_TOKEN_BYTES 32 /* session id and CSRF token: 256 bits */
 #define VAULT_TOKEN_HEX (2 * VAULT_TOKEN_BYTES)
 #define VAULT_USERS_MAX 100            /* accounts on one camera */
 #define VAULT_SESSIONS_PER_USER_MAX 16 /* the oldest session ends when a 17th starts */
 #define VAULT_KNOWN_SOURCES_MAX 32     /* per account: sources that logged in successfully before */
 #define VAULT_KNOWN_SOURCE_TTL_S (90 * 24 * 3600)
-#define VAULT_CEILING_WINDOW_S 3600    /* the account-wide ceiling counts failures in this window */
+#define VAULT_CEILING_WINDOW_S 3600 /* the account-wide ceiling counts failures in this window */
 
 /* Hash password with Argon2id (libsodium crypto_pwhash_str, the project's chosen parameters, see
  * docs) into out (VAULT_HASH_BYTES). */
@@ -47,7 +47,8 @@ void vault_argon2_cost_set_for_tests(unsigned long long opslimit, size_t memlimi
 /* Create DIR/vault.db (mode 0600) with one admin user `username` whose password hash is `hash`
  * (from vault_password_hash), flagged password_change_required. SAFECAM_ERR_EXISTS if the db has users
  * already and force == 0; with force != 0 the db is recreated (factory reset). */
-int vault_store_provision(const char *state_dir, const char *username, const char *hash, int force) SAFECAM_WUR;
+int vault_store_provision(const char *state_dir, const char *username, const char *hash,
+                          int force) SAFECAM_WUR;
 
 /* 1 if name is a valid username: 1..VAULT_USERNAME_MAX chars of [a-z0-9._-] starting with a letter. */
 int vault_username_valid(const char *name);
@@ -100,8 +101,8 @@ struct vault_auth {
  * Returns 0, SAFECAM_ERR_DENIED (invalid credentials), SAFECAM_ERR_LOCKED (out->retry_after set),
  * SAFECAM_ERR_INVAL (argument not a string of allowed length: nothing counted). QCVN 135 G1 brute
  * force / EN 303 645 5.1-5. The caller wipes the password. */
-int vault_login(vault *v, const char *username, const char *password, const char *source,
-                const char *surface, int create_session, struct vault_auth *out) SAFECAM_WUR;
+int vault_login(vault *v, const char *username, const char *password, const char *source, const char *surface,
+                int create_session, struct vault_auth *out) SAFECAM_WUR;
 
 /* Session state as seen by a check. */
 struct vault_session_info {

@@ -44,7 +44,8 @@ static void source_key(const char *source, char out[VAULT_SOURCE_MAX + 1])
     if (inet_pton(AF_INET6, source, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a) && !IN6_IS_ADDR_LOOPBACK(&a)) {
         char text[INET6_ADDRSTRLEN];
         memset(a.s6_addr + 8, 0, 8);
-        if (inet_ntop(AF_INET6, &a, text, sizeof text) && safecam_fmt(out, VAULT_SOURCE_MAX + 1, "%s/64", text) == 0)
+        if (inet_ntop(AF_INET6, &a, text, sizeof text) &&
+            safecam_fmt(out, VAULT_SOURCE_MAX + 1, "%s/64", text) == 0)
             return;
     }
     if (safecam_strlcpy(out, source, VAULT_SOURCE_MAX + 1) != 0)
@@ -53,9 +54,9 @@ static void source_key(const char *source, char out[VAULT_SOURCE_MAX + 1])
 
 /* Verify (account, password) from source with the lockout applied. On success fills role/pcr.
  * Returns 0, SAFECAM_ERR_DENIED, SAFECAM_ERR_LOCKED (*retry_after) or another error. */
-static int credentials_check(vault *v, const struct vault_settings *s, const char *username, const char *password,
-                             const char *source, const char *surface, char role[VAULT_ROLE_MAX], int *pcr,
-                             int64_t *retry_after)
+static int credentials_check(vault *v, const struct vault_settings *s, const char *username,
+                             const char *password, const char *source, const char *surface,
+                             char role[VAULT_ROLE_MAX], int *pcr, int64_t *retry_after)
 {
     char hash[VAULT_HASH_BYTES];
     char detail[64];
@@ -133,8 +134,8 @@ int vault_login(vault *v, const char *username, const char *password, const char
     rc = vault_settings_get(v, &s);
     if (rc != 0)
         return rc;
-    rc = credentials_check(v, &s, username, password, source, surface, out->role, &out->password_change_required,
-                           &out->retry_after);
+    rc = credentials_check(v, &s, username, password, source, surface, out->role,
+                           &out->password_change_required, &out->retry_after);
     if (rc != 0) {
         int64_t retry = out->retry_after;
         memset(out, 0, sizeof *out);
@@ -156,10 +157,10 @@ int vault_login(vault *v, const char *username, const char *password, const char
     return 0;
 }
 
-int vault_password_change(vault *v, const char *session_id, const char *username, const char *current_password,
-                          const char *new_password, const char *source,
-                          const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons, int64_t *retry_after,
-                          int *not_found_user)
+int vault_password_change(vault *v, const char *session_id, const char *username,
+                          const char *current_password, const char *new_password, const char *source,
+                          const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons,
+                          int64_t *retry_after, int *not_found_user)
 {
     struct vault_session_info me;
     struct vault_settings s;

@@ -35,8 +35,8 @@ static int query_int64(vault *v, const char *sql, const char *a, const char *b, 
 
 static int pair_locked_until(vault *v, const char *account, const char *source, int64_t *until)
 {
-    int rc = query_int64(v, "SELECT locked_until FROM lockouts WHERE account = ? AND source = ?", account, source, 0,
-                         until);
+    int rc = query_int64(v, "SELECT locked_until FROM lockouts WHERE account = ? AND source = ?", account,
+                         source, 0, until);
     if (rc == SAFECAM_ERR_NOTFOUND) {
         *until = 0;
         rc = 0;
@@ -49,7 +49,8 @@ static int pair_locked_until(vault *v, const char *account, const char *source, 
 static int account_failures(vault *v, const char *account, int64_t since, int64_t *n)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM login_failures WHERE account = ? AND t > ? AND t <= ?", -1,
+    if (sqlite3_prepare_v2(v->db,
+                           "SELECT count(*) FROM login_failures WHERE account = ? AND t > ? AND t <= ?", -1,
                            &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -73,8 +74,8 @@ static int pair_lock_clamp(vault *v, const struct vault_settings *s, const char 
         return 0;
     *until = now + s->lockout_duration_s;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(v->db, "UPDATE lockouts SET locked_until = ? WHERE account = ? AND source = ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "UPDATE lockouts SET locked_until = ? WHERE account = ? AND source = ?", -1,
+                           &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_int64(st, 1, *until);
     sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
@@ -87,8 +88,8 @@ static int pair_lock_clamp(vault *v, const struct vault_settings *s, const char 
 static int source_known(vault *v, const char *account, const char *source, int64_t now, int *known)
 {
     int64_t last = 0;
-    int rc = query_int64(v, "SELECT last_success FROM known_sources WHERE account = ? AND source = ?", account,
-                         source, 0, &last);
+    int rc = query_int64(v, "SELECT last_success FROM known_sources WHERE account = ? AND source = ?",
+                         account, source, 0, &last);
     if (rc == SAFECAM_ERR_NOTFOUND) {
         *known = 0;
         return 0;
@@ -129,7 +130,8 @@ int lockout_check(vault *v, const struct vault_settings *s, const char *account,
     sqlite3_stmt *st = NULL;
     int64_t oldest = now;
     if (sqlite3_prepare_v2(v->db,
-                           "SELECT t FROM login_failures WHERE account = ? AND t > ? AND t <= ? ORDER BY t ASC LIMIT 1 OFFSET ?",
+                           "SELECT t FROM login_failures WHERE account = ? AND t > ? AND t <= ? ORDER BY t "
+                           "ASC LIMIT 1 OFFSET ?",
                            -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -176,8 +178,10 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
     int64_t since = now - s->lockout_window_s;
     if (last_lock - 1 > since)
         since = last_lock - 1;
-    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM login_failures WHERE account = ? AND source = ? AND t > ? AND t <= ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            v->db,
+            "SELECT count(*) FROM login_failures WHERE account = ? AND source = ? AND t > ? AND t <= ?", -1,
+            &st, NULL) != SQLITE_OK) {
         rc = SAFECAM_ERR_IO;
         goto out;
     }
@@ -194,8 +198,9 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
         goto out;
 
     if (pair_n >= s->lockout_threshold) {
-        if (sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO lockouts(account, source, locked_until) VALUES(?, ?, ?)",
-                               -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(
+                v->db, "INSERT OR REPLACE INTO lockouts(account, source, locked_until) VALUES(?, ?, ?)", -1,
+                &st, NULL) != SQLITE_OK) {
             rc = SAFECAM_ERR_IO;
             goto out;
         }
@@ -214,7 +219,8 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
     if (rc != 0)
         goto out;
     if (acct_n >= s->account_hourly_limit) {
-        rc = query_int64(v, "SELECT hit_at FROM account_ceiling WHERE account = ?", account, NULL, 0, &hit_at);
+        rc =
+            query_int64(v, "SELECT hit_at FROM account_ceiling WHERE account = ?", account, NULL, 0, &hit_at);
         if (rc == SAFECAM_ERR_NOTFOUND) {
             hit_at = 0;
             rc = 0;
@@ -222,7 +228,8 @@ int lockout_record_failure(vault *v, const struct vault_settings *s, const char 
         if (rc != 0)
             goto out;
         if (hit_at <= now - VAULT_CEILING_WINDOW_S) {
-            if (sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO account_ceiling(account, hit_at) VALUES(?, ?)", -1,
+            if (sqlite3_prepare_v2(v->db,
+                                   "INSERT OR REPLACE INTO account_ceiling(account, hit_at) VALUES(?, ?)", -1,
                                    &st, NULL) != SQLITE_OK) {
                 rc = SAFECAM_ERR_IO;
                 goto out;
@@ -253,7 +260,8 @@ out:
         log_warn("lockout: an account is locked for one source for %ld s", s->lockout_duration_s);
     }
     if (ceiling) {
-        if (safecam_fmt(detail, sizeof detail, "scope=account failures_per_hour=%lld limit=%ld unknown_sources_throttled",
+        if (safecam_fmt(detail, sizeof detail,
+                        "scope=account failures_per_hour=%lld limit=%ld unknown_sources_throttled",
                         (long long)acct_n, s->account_hourly_limit) != 0)
             detail[0] = '\0';
         vault_audit(v, AUDIT_LOCKOUT, account, source, detail);
@@ -325,14 +333,16 @@ int lockout_forget_account(vault *v, const char *account)
 int lockout_housekeeping(vault *v, const struct vault_settings *s)
 {
     int64_t now = vault_now(v);
-    int64_t keep = s->lockout_window_s > VAULT_CEILING_WINDOW_S ? s->lockout_window_s : VAULT_CEILING_WINDOW_S;
+    int64_t keep =
+        s->lockout_window_s > VAULT_CEILING_WINDOW_S ? s->lockout_window_s : VAULT_CEILING_WINDOW_S;
     static const char *const sqls[] = {
         "DELETE FROM login_failures WHERE t <= ?1 OR t > ?1 + ?4",
         /* a lock row also marks where the pair's count restarts: keep it while failures may matter */
         "DELETE FROM lockouts WHERE locked_until <= ?1",
         "DELETE FROM known_sources WHERE last_success <= ?2",
         "DELETE FROM account_ceiling WHERE hit_at <= ?1",
-        "DELETE FROM login_failures WHERE id NOT IN (SELECT id FROM login_failures ORDER BY id DESC LIMIT ?3)",
+        "DELETE FROM login_failures WHERE id NOT IN (SELECT id FROM login_failures ORDER BY id DESC LIMIT "
+        "?3)",
     };
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(sqls); i++) {
         sqlite3_stmt *st = NULL;

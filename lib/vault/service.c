@@ -41,7 +41,8 @@ static const char *body_foreign_key(const json_t *body, const char *const *allow
 {
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)(uintptr_t)body, key, val) {
+    json_object_foreach((json_t *)(uintptr_t)body, key, val)
+    {
         (void)val;
         int found = 0;
         for (size_t i = 0; allowed[i]; i++)
@@ -99,12 +100,12 @@ static int body_check(const ipc_msg *req, const char *const *allowed, json_t **r
     return 0;
 }
 
-#define GET_STR(key, max, req_, var)                                                                             \
-    do {                                                                                                         \
-        if (field_str(req->body, key, max, req_, &(var)) != 0) {                                                 \
-            *reply = reply_field_error("invalid_request", key);                                                  \
-            return 0;                                                                                            \
-        }                                                                                                        \
+#define GET_STR(key, max, req_, var)                                                                         \
+    do {                                                                                                     \
+        if (field_str(req->body, key, max, req_, &(var)) != 0) {                                             \
+            *reply = reply_field_error("invalid_request", key);                                              \
+            return 0;                                                                                        \
+        }                                                                                                    \
     } while (0)
 
 /* Check that session_id names a live admin session whose password is not pending change.
@@ -237,9 +238,9 @@ static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **
         return 0;
     }
     if (create_session)
-        *reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a.session_id, "csrf_token",
-                           a.csrf_token, "username", a.username, "role", a.role, "password_change_required",
-                           a.password_change_required);
+        *reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a.session_id,
+                           "csrf_token", a.csrf_token, "username", a.username, "role", a.role,
+                           "password_change_required", a.password_change_required);
     else
         *reply = json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a.username, "role", a.role,
                            "password_change_required", a.password_change_required);
@@ -316,8 +317,8 @@ static int h_session_end(void *ctx, unsigned peer, const ipc_msg *req, json_t **
 
 static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    static const char *const keys[] = {"session_id", "username", "current_password", "new_password", "source",
-                                       NULL};
+    static const char *const keys[] = {"session_id",   "username", "current_password",
+                                       "new_password", "source",   NULL};
     struct vault_service *svc = ctx;
     const char *sid = NULL, *user = NULL, *cur = NULL, *fresh = NULL, *source = NULL;
     const char *reasons[PASSWORD_REASONS_MAX + 1];
@@ -336,11 +337,21 @@ static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_
     GET_STR("source", VAULT_SOURCE_MAX, 1, source);
     int rc = vault_password_change(svc->v, sid, user, cur, fresh, source, reasons, &n, &retry, &nf);
     switch (rc) {
-    case 0: *reply = reply_ok(); break;
-    case SAFECAM_ERR_POLICY: *reply = reasons_reply(reasons, n); break;
-    case SAFECAM_ERR_NOTFOUND: *reply = reply_error(nf ? "not_found" : "no_session"); break;
-    case SAFECAM_ERR_STATE: *reply = reply_error("forbidden"); break;
-    default: *reply = auth_failure_reply(rc, retry); break;
+    case 0:
+        *reply = reply_ok();
+        break;
+    case SAFECAM_ERR_POLICY:
+        *reply = reasons_reply(reasons, n);
+        break;
+    case SAFECAM_ERR_NOTFOUND:
+        *reply = reply_error(nf ? "not_found" : "no_session");
+        break;
+    case SAFECAM_ERR_STATE:
+        *reply = reply_error("forbidden");
+        break;
+    default:
+        *reply = auth_failure_reply(rc, retry);
+        break;
     }
     return 0;
 }
@@ -387,13 +398,26 @@ static int h_user_create(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     GET_STR("password", 4096, 1, pw);
     int rc = vault_user_create(svc->v, user, pw, role, actor, reasons, &n);
     switch (rc) {
-    case 0: *reply = reply_ok(); break;
-    case SAFECAM_ERR_EXISTS: *reply = reply_error("exists"); break;
-    case SAFECAM_ERR_TOOBIG: *reply = reply_error("too_many_users"); break;
-    case SAFECAM_ERR_INVAL: *reply = reply_error("invalid_username"); break;
-    case SAFECAM_ERR_STATE: *reply = reply_error("invalid_role"); break;
-    case SAFECAM_ERR_POLICY: *reply = reasons_reply(reasons, n); break;
-    default: return rc;
+    case 0:
+        *reply = reply_ok();
+        break;
+    case SAFECAM_ERR_EXISTS:
+        *reply = reply_error("exists");
+        break;
+    case SAFECAM_ERR_TOOBIG:
+        *reply = reply_error("too_many_users");
+        break;
+    case SAFECAM_ERR_INVAL:
+        *reply = reply_error("invalid_username");
+        break;
+    case SAFECAM_ERR_STATE:
+        *reply = reply_error("invalid_role");
+        break;
+    case SAFECAM_ERR_POLICY:
+        *reply = reasons_reply(reasons, n);
+        break;
+    default:
+        return rc;
     }
     return 0;
 }
@@ -418,11 +442,20 @@ static int h_user_update(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     }
     int rc = vault_user_update(svc->v, user, role, actor);
     switch (rc) {
-    case 0: *reply = reply_ok(); break;
-    case SAFECAM_ERR_NOTFOUND: *reply = reply_error("not_found"); break;
-    case SAFECAM_ERR_STATE: *reply = reply_error("invalid_role"); break;
-    case SAFECAM_ERR_DENIED: *reply = reply_error("last_admin"); break;
-    default: return rc;
+    case 0:
+        *reply = reply_ok();
+        break;
+    case SAFECAM_ERR_NOTFOUND:
+        *reply = reply_error("not_found");
+        break;
+    case SAFECAM_ERR_STATE:
+        *reply = reply_error("invalid_role");
+        break;
+    case SAFECAM_ERR_DENIED:
+        *reply = reply_error("last_admin");
+        break;
+    default:
+        return rc;
     }
     return 0;
 }
@@ -443,10 +476,17 @@ static int h_user_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     }
     int rc = vault_user_delete(svc->v, user, actor);
     switch (rc) {
-    case 0: *reply = reply_ok(); break;
-    case SAFECAM_ERR_NOTFOUND: *reply = reply_error("not_found"); break;
-    case SAFECAM_ERR_DENIED: *reply = reply_error("last_admin"); break;
-    default: return rc;
+    case 0:
+        *reply = reply_ok();
+        break;
+    case SAFECAM_ERR_NOTFOUND:
+        *reply = reply_error("not_found");
+        break;
+    case SAFECAM_ERR_DENIED:
+        *reply = reply_error("last_admin");
+        break;
+    default:
+        return rc;
     }
     return 0;
 }
@@ -491,8 +531,8 @@ static int h_settings_set(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     }
     int rc = vault_settings_set_json(svc->v, subset, actor, &bad, &min, &max);
     if (rc == SAFECAM_ERR_INVAL && bad)
-        *reply = json_pack("{s:s, s:s, s:I, s:I}", "error", "invalid_setting", "field", bad, "min", (json_int_t)min,
-                           "max", (json_int_t)max);
+        *reply = json_pack("{s:s, s:s, s:I, s:I}", "error", "invalid_setting", "field", bad, "min",
+                           (json_int_t)min, "max", (json_int_t)max);
     else if (rc == SAFECAM_ERR_NOTFOUND && bad)
         *reply = json_pack("{s:s, s:s}", "error", "unknown_field", "field", bad);
     else if (rc == 0)
@@ -507,7 +547,7 @@ static int h_settings_set(void *ctx, unsigned peer, const ipc_msg *req, json_t *
 /* Event types only the vault itself records (a peer cannot forge a login or a lockout). */
 static int audit_type_vault_owned(const char *type)
 {
-    static const char *const owned[] = {AUDIT_LOGIN_SUCCESS, AUDIT_LOGIN_FAILURE, AUDIT_LOCKOUT,
+    static const char *const owned[] = {AUDIT_LOGIN_SUCCESS, AUDIT_LOGIN_FAILURE,   AUDIT_LOCKOUT,
                                         AUDIT_SESSION_END,   AUDIT_PASSWORD_CHANGE, AUDIT_USER_CREATE,
                                         AUDIT_USER_UPDATE,   AUDIT_USER_DELETE};
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(owned); i++)
@@ -524,7 +564,8 @@ static int h_audit_record(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     (void)reply_fd;
     if (body_check(req, keys, reply) != 0)
         return 0;
-    if (field_str(req->body, "type", 64, 1, &type) != 0 || !audit_type_valid(type) || audit_type_vault_owned(type)) {
+    if (field_str(req->body, "type", 64, 1, &type) != 0 || !audit_type_valid(type) ||
+        audit_type_vault_owned(type)) {
         *reply = reply_error("invalid_type");
         return 0;
     }

@@ -143,11 +143,12 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
     if (rc != 0)
         return rc;
     now = vault_now(v);
-    if (sqlite3_prepare_v2(v->db,
-                           "SELECT s.csrf_hash, s.username, s.created, s.last_seen, u.role, "
-                           "u.password_change_required FROM sessions s JOIN users u ON u.username = s.username "
-                           "WHERE s.id_hash = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            v->db,
+            "SELECT s.csrf_hash, s.username, s.created, s.last_seen, u.role, "
+            "u.password_change_required FROM sessions s JOIN users u ON u.username = s.username "
+            "WHERE s.id_hash = ?",
+            -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
@@ -171,7 +172,8 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
     st = NULL;
 
     if (now - last_seen >= s.session_idle_s || now - created >= s.session_absolute_s || now < created - 60) {
-        const char *why = now - created >= s.session_absolute_s ? "reason=absolute_timeout" : "reason=idle_timeout";
+        const char *why =
+            now - created >= s.session_absolute_s ? "reason=absolute_timeout" : "reason=idle_timeout";
         rc = session_delete_digest(v, digest);
         if (rc == 0)
             vault_audit(v, AUDIT_SESSION_END, out->username, NULL, why);
@@ -207,7 +209,8 @@ int vault_session_end(vault *v, const char *session_id, const char *source)
         return SAFECAM_ERR_INVAL;
     if (session_id_digest(session_id, digest) != 0)
         return 0; /* malformed: no such session, nothing to end */
-    if (sqlite3_prepare_v2(v->db, "SELECT username FROM sessions WHERE id_hash = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "SELECT username FROM sessions WHERE id_hash = ?", -1, &st, NULL) !=
+        SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;
@@ -231,8 +234,8 @@ int session_end_user(vault *v, const char *username, const char *keep_id_hex, co
     sqlite3_stmt *st = NULL;
     if (keep_id_hex && session_id_digest(keep_id_hex, keep) != 0)
         keep[0] = '\0';
-    if (sqlite3_prepare_v2(v->db, "DELETE FROM sessions WHERE username = ? AND id_hash != ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "DELETE FROM sessions WHERE username = ? AND id_hash != ?", -1, &st,
+                           NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, keep, -1, SQLITE_STATIC);
@@ -253,7 +256,8 @@ int vault_session_count(vault *v, const char *username, long *count_out)
     sqlite3_stmt *st = NULL;
     if (!v || !username || !count_out)
         return SAFECAM_ERR_INVAL;
-    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM sessions WHERE username = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM sessions WHERE username = ?", -1, &st, NULL) !=
+        SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     int rc = SAFECAM_ERR_IO;
@@ -291,8 +295,8 @@ int vault_housekeeping(vault *v)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(v->db, "DELETE FROM sessions WHERE last_seen <= ?1 OR created <= ?2", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "DELETE FROM sessions WHERE last_seen <= ?1 OR created <= ?2", -1, &st,
+                           NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_int64(st, 1, now - s.session_idle_s);
     sqlite3_bind_int64(st, 2, now - s.session_absolute_s);

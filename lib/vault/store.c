@@ -26,8 +26,8 @@ static const char schema_sql[] =
     "  password_change_required INTEGER NOT NULL DEFAULT 1,"
     "  created INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sessions("
-    "  id_hash TEXT PRIMARY KEY NOT NULL,"      /* hex SHA-256 of the raw 256-bit id */
-    "  csrf_hash TEXT NOT NULL,"                /* hex SHA-256 of the raw 256-bit CSRF token */
+    "  id_hash TEXT PRIMARY KEY NOT NULL," /* hex SHA-256 of the raw 256-bit id */
+    "  csrf_hash TEXT NOT NULL,"           /* hex SHA-256 of the raw 256-bit CSRF token */
     "  username TEXT NOT NULL,"
     "  created INTEGER NOT NULL,"
     "  last_seen INTEGER NOT NULL);"
@@ -69,7 +69,8 @@ int vault_username_valid(const char *name)
 
 int vault_role_valid(const char *role)
 {
-    return role && (strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "viewer") == 0);
+    return role &&
+           (strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "viewer") == 0);
 }
 
 int vault_source_valid(const char *source)
@@ -370,8 +371,9 @@ int vault_user_set_hash(vault *v, const char *username, const char *hash, int pc
     sqlite3_stmt *st = NULL;
     if (!hash_valid(hash))
         return SAFECAM_ERR_INVAL;
-    if (sqlite3_prepare_v2(v->db, "UPDATE users SET hash = ?, password_change_required = ? WHERE username = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db,
+                           "UPDATE users SET hash = ?, password_change_required = ? WHERE username = ?", -1,
+                           &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, pcr ? 1 : 0);
@@ -474,8 +476,8 @@ int vault_policy_check(vault *v, const char *username, const char *password,
     return rc;
 }
 
-int vault_user_create(vault *v, const char *username, const char *password, const char *role, const char *actor,
-                      const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons)
+int vault_user_create(vault *v, const char *username, const char *password, const char *role,
+                      const char *actor, const char *reasons[PASSWORD_REASONS_MAX + 1], size_t *n_reasons)
 {
     char hash[VAULT_HASH_BYTES];
     sqlite3_stmt *st = NULL;
@@ -562,7 +564,8 @@ int vault_user_update(vault *v, const char *username, const char *role, const ch
             goto out;
         }
     }
-    if (sqlite3_prepare_v2(v->db, "UPDATE users SET role = ? WHERE username = ?", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(v->db, "UPDATE users SET role = ? WHERE username = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
         rc = SAFECAM_ERR_IO;
         goto out;
     }
@@ -639,7 +642,10 @@ struct setting_def {
     long min, max, def;
 };
 
-#define SETTING(n, lo, hi, d) {#n, offsetof(struct vault_settings, n), lo, hi, d}
+#define SETTING(n, lo, hi, d)                                                                                \
+    {                                                                                                        \
+#n, offsetof(struct vault_settings, n), lo, hi, d                                                    \
+    }
 static const struct setting_def setting_defs[] = {
     SETTING(lockout_threshold, 3, 20, 5),
     SETTING(lockout_window_s, 10, 3600, 30),
@@ -708,8 +714,8 @@ int vault_settings_to_json(const struct vault_settings *s, json_t **out)
     return 0;
 }
 
-int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, const char **bad_field, long *min,
-                            long *max)
+int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, const char **bad_field,
+                            long *min, long *max)
 {
     struct vault_settings cur;
     sqlite3_stmt *st = NULL;
@@ -726,7 +732,8 @@ int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, c
     if (rc != 0)
         return rc;
     /* Validate everything first: all or nothing. */
-    json_object_foreach((json_t *)(uintptr_t)subset, key, val) {
+    json_object_foreach((json_t *)(uintptr_t)subset, key, val)
+    {
         const struct setting_def *d = setting_find(key);
         if (!d) {
             *bad_field = key;
@@ -741,8 +748,9 @@ int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, c
         *setting_field(&cur, d) = (long)json_integer_value(val);
     }
     if (cur.session_idle_s > cur.session_absolute_s) {
-        const struct setting_def *d = json_object_get(subset, "session_idle_s") ? setting_find("session_idle_s")
-                                                                                  : setting_find("session_absolute_s");
+        const struct setting_def *d = json_object_get(subset, "session_idle_s")
+                                          ? setting_find("session_idle_s")
+                                          : setting_find("session_absolute_s");
         *bad_field = d->name;
         if (strcmp(d->name, "session_idle_s") == 0) {
             *min = d->min;
@@ -758,13 +766,14 @@ int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, c
     rc = vault_db_begin(v);
     if (rc != 0)
         return rc;
-    if (sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO settings(name, value) VALUES(?, ?)", -1, &st,
+                           NULL) != SQLITE_OK) {
         rc = SAFECAM_ERR_IO;
         goto out;
     }
     detail[0] = '\0';
-    json_object_foreach((json_t *)(uintptr_t)subset, key, val) {
+    json_object_foreach((json_t *)(uintptr_t)subset, key, val)
+    {
         const struct setting_def *d = setting_find(key);
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);

@@ -53,9 +53,8 @@ static void write_file(const char *dir, const char *name, const char *text)
 
 static void rm_rf(const char *dir)
 {
-    static const char *const names[] = {"vault.db",     "vault.db-wal",      "vault.db-shm",
-                                        "audit.db",     "audit.db-wal",      "audit.db-shm",
-                                        "factory/device.json"};
+    static const char *const names[] = {"vault.db",     "vault.db-wal", "vault.db-shm",       "audit.db",
+                                        "audit.db-wal", "audit.db-shm", "factory/device.json"};
     char path[512];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -168,8 +167,8 @@ static void admin_ready(struct fixture *f, struct vault_auth *a)
     int64_t retry = 0;
     int nf = 0;
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, a), 0);
-    assert_int_equal(vault_password_change(f->v, a->session_id, "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n,
-                                           &retry, &nf),
+    assert_int_equal(vault_password_change(f->v, a->session_id, "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons,
+                                           &n, &retry, &nf),
                      0);
 }
 
@@ -263,19 +262,21 @@ static void test_identical_answers(void **state)
 {
     struct fixture *f = *state;
     json_t *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", "nope", "source", SRC_A),
-                                  &r1),
-                     0);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s}", "username", "ghost", "password", "nope", "source", SRC_A),
-                                  &r2),
-                     0);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s}", "username", "Bad Name!", "password", "x", "source",
-                                            SRC_A),
-                                  &r3),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:s,s:s}", "username", "admin", "password", "nope", "source", SRC_A),
+                     &r1),
+        0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:s,s:s}", "username", "ghost", "password", "nope", "source", SRC_A),
+                     &r2),
+        0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:s,s:s}", "username", "Bad Name!", "password", "x", "source", SRC_A),
+                     &r3),
+        0);
     assert_true(json_equal(r1, r2));
     assert_true(json_equal(r1, r3));
     assert_string_equal(reply_error(r1), "invalid_credentials");
@@ -348,11 +349,11 @@ static void test_lockout_threshold_duration(void **state)
     assert_int_equal(a.retry_after, 300);
     assert_int_equal(a.session_id[0], '\0');
     json_t *r = NULL;
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", ADMIN_PW, "source",
-                                            SRC_A),
-                                  &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:s,s:s}", "username", "admin", "password", ADMIN_PW, "source", SRC_A),
+                     &r),
+        0);
     assert_string_equal(reply_error(r), "locked");
     assert_int_equal(json_integer_value(json_object_get(r, "retry_after")), 300);
     json_decref(r);
@@ -396,7 +397,8 @@ static void test_lockout_configurable(void **state)
     struct vault_auth a;
     const char *bad = NULL;
     long min, max;
-    json_t *s = json_pack("{s:i,s:i,s:i}", "lockout_threshold", 3, "lockout_window_s", 60, "lockout_duration_s", 120);
+    json_t *s =
+        json_pack("{s:i,s:i,s:i}", "lockout_threshold", 3, "lockout_window_s", 60, "lockout_duration_s", 120);
     assert_int_equal(vault_settings_set_json(f->v, s, "admin", &bad, &min, &max), 0);
     json_decref(s);
     for (int i = 0; i < 3; i++) {
@@ -491,7 +493,8 @@ static void test_lockout_ipv6_prefix(void **state)
         snprintf(src, sizeof src, "2001:db8:0:7::%x", i + 1);
         assert_int_equal(vault_login(f->v, "admin", "bad", src, "web", 0, &a), SAFECAM_ERR_DENIED);
     }
-    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "2001:db8:0:7:ffff::99", "web", 0, &a), SAFECAM_ERR_LOCKED);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "2001:db8:0:7:ffff::99", "web", 0, &a),
+                     SAFECAM_ERR_LOCKED);
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "2001:db8:0:8::1", "web", 0, &a), 0);
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "::1", "web", 0, &a), 0);
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, "::ffff:192.0.2.10", "web", 0, &a), 0);
@@ -621,8 +624,8 @@ static void test_password_change(void **state)
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 1, &other), 0);
     /* the same password again is refused */
-    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, ADMIN_PW, SRC_A, reasons, &n,
-                                           &retry, &nf),
+    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, ADMIN_PW, SRC_A, reasons,
+                                           &n, &retry, &nf),
                      SAFECAM_ERR_POLICY);
     assert_string_equal(reasons[0], "same_as_current");
     /* weak password refused by the policy, with reasons */
@@ -632,12 +635,13 @@ static void test_password_change(void **state)
     assert_true(n >= 1);
     assert_null(reasons[n]);
     /* wrong current password */
-    assert_int_equal(vault_password_change(f->v, a.session_id, "admin", "wrong", GOOD_PW, SRC_A, reasons, &n, &retry,
-                                           &nf),
-                     SAFECAM_ERR_DENIED);
+    assert_int_equal(
+        vault_password_change(f->v, a.session_id, "admin", "wrong", GOOD_PW, SRC_A, reasons, &n, &retry, &nf),
+        SAFECAM_ERR_DENIED);
     /* bad session */
-    assert_int_equal(vault_password_change(f->v, "00", "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n, &retry, &nf),
-                     SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(
+        vault_password_change(f->v, "00", "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n, &retry, &nf),
+        SAFECAM_ERR_NOTFOUND);
     assert_int_equal(nf, 0);
     assert_int_equal(vault_password_change(f->v, a.session_id, "admin", ADMIN_PW, GOOD_PW, SRC_A, reasons, &n,
                                            &retry, &nf),
@@ -667,10 +671,13 @@ static void test_users_roles(void **state)
     admin_ready(f, &adm);
 
     assert_int_equal(vault_user_create(f->v, "op1", OP_PW, "operator", "admin", reasons, &n), 0);
-    assert_int_equal(vault_user_create(f->v, "op1", OP_PW, "operator", "admin", reasons, &n), SAFECAM_ERR_EXISTS);
-    assert_int_equal(vault_user_create(f->v, "Op2", OP_PW, "operator", "admin", reasons, &n), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_user_create(f->v, "op1", OP_PW, "operator", "admin", reasons, &n),
+                     SAFECAM_ERR_EXISTS);
+    assert_int_equal(vault_user_create(f->v, "Op2", OP_PW, "operator", "admin", reasons, &n),
+                     SAFECAM_ERR_INVAL);
     assert_int_equal(vault_user_create(f->v, "op2", OP_PW, "root", "admin", reasons, &n), SAFECAM_ERR_STATE);
-    assert_int_equal(vault_user_create(f->v, "op2", "password", "viewer", "admin", reasons, &n), SAFECAM_ERR_POLICY);
+    assert_int_equal(vault_user_create(f->v, "op2", "password", "viewer", "admin", reasons, &n),
+                     SAFECAM_ERR_POLICY);
     assert_true(n >= 1);
     assert_int_equal(vault_user_create(f->v, "viewer7", "Viewer7#Kq2pLx9", "viewer", "admin", reasons, &n),
                      SAFECAM_ERR_POLICY); /* contains the username */
@@ -682,35 +689,33 @@ static void test_users_roles(void **state)
     assert_true(op.password_change_required);
     assert_string_equal(op.role, "operator");
     /* an operator cannot change another user's password */
-    assert_int_equal(vault_password_change(f->v, op.session_id, "admin", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry,
-                                           &nf),
-                     SAFECAM_ERR_STATE);
+    assert_int_equal(
+        vault_password_change(f->v, op.session_id, "admin", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry, &nf),
+        SAFECAM_ERR_STATE);
     /* admin-only requests are refused for an operator (and while its password change is pending) */
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
-                                                                                     op.session_id),
-                                  &r),
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST,
+                                  json_pack("{s:s}", "session_id", op.session_id), &r),
                      0);
     assert_string_equal(reply_error(r), "password_change_required");
     json_decref(r);
-    assert_int_equal(vault_password_change(f->v, op.session_id, "op1", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry,
-                                           &nf),
-                     0);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
-                                                                                     op.session_id),
-                                  &r),
+    assert_int_equal(
+        vault_password_change(f->v, op.session_id, "op1", OP_PW, GOOD_PW2, SRC_B, reasons, &n, &retry, &nf),
+        0);
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST,
+                                  json_pack("{s:s}", "session_id", op.session_id), &r),
                      0);
     assert_string_equal(reply_error(r), "forbidden");
     json_decref(r);
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_DELETE,
-                                  json_pack("{s:s,s:s}", "session_id", op.session_id, "username", "admin"), &r),
+                                  json_pack("{s:s,s:s}", "session_id", op.session_id, "username", "admin"),
+                                  &r),
                      0);
     assert_string_equal(reply_error(r), "forbidden");
     json_decref(r);
 
     /* admin lists users: no hash in the answer */
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id",
-                                                                                     adm.session_id),
-                                  &r),
+    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_LIST,
+                                  json_pack("{s:s}", "session_id", adm.session_id), &r),
                      0);
     assert_true(json_is_true(json_object_get(r, "ok")));
     json_t *users = json_object_get(r, "users");
@@ -722,8 +727,8 @@ static void test_users_roles(void **state)
     assert_int_equal(vault_user_update(f->v, "admin", "viewer", "admin"), SAFECAM_ERR_DENIED);
     assert_int_equal(vault_user_delete(f->v, "admin", "admin"), SAFECAM_ERR_DENIED);
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_USER_UPDATE,
-                                  json_pack("{s:s,s:s,s:s}", "session_id", adm.session_id, "username", "admin", "role",
-                                            "operator"),
+                                  json_pack("{s:s,s:s,s:s}", "session_id", adm.session_id, "username",
+                                            "admin", "role", "operator"),
                                   &r),
                      0);
     assert_string_equal(reply_error(r), "last_admin");
@@ -754,7 +759,8 @@ static void test_user_cap(void **state)
         snprintf(name, sizeof name, "u%d", i);
         assert_int_equal(vault_user_create(f->v, name, OP_PW, "viewer", "admin", reasons, &n), 0);
     }
-    assert_int_equal(vault_user_create(f->v, "onemore", OP_PW, "viewer", "admin", reasons, &n), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(vault_user_create(f->v, "onemore", OP_PW, "viewer", "admin", reasons, &n),
+                     SAFECAM_ERR_TOOBIG);
     assert_int_equal(vault_user_delete(f->v, "u1", "admin"), 0);
     assert_int_equal(vault_user_create(f->v, "onemore", OP_PW, "viewer", "admin", reasons, &n), 0);
 }
@@ -780,9 +786,9 @@ static void test_settings(void **state)
     static const struct {
         const char *field;
         long lo, hi;
-    } ranges[] = {{"lockout_threshold", 3, 20},       {"lockout_window_s", 10, 3600},
-                  {"lockout_duration_s", 60, 86400},  {"account_hourly_limit", 10, 10000},
-                  {"session_idle_s", 60, 86400},      {"session_absolute_s", 300, 604800},
+    } ranges[] = {{"lockout_threshold", 3, 20},      {"lockout_window_s", 10, 3600},
+                  {"lockout_duration_s", 60, 86400}, {"account_hourly_limit", 10, 10000},
+                  {"session_idle_s", 60, 86400},     {"session_absolute_s", 300, 604800},
                   {"password_min_length", 8, 64}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         j = json_pack("{s:I}", ranges[i].field, (json_int_t)ranges[i].lo - 1);
@@ -832,7 +838,8 @@ static void test_settings(void **state)
     /* min length applies to new passwords */
     const char *reasons[PASSWORD_REASONS_MAX + 1];
     size_t n = 0;
-    assert_int_equal(vault_user_create(f->v, "v1", "Kq7#zWp2x", "viewer", "admin", reasons, &n), SAFECAM_ERR_POLICY);
+    assert_int_equal(vault_user_create(f->v, "v1", "Kq7#zWp2x", "viewer", "admin", reasons, &n),
+                     SAFECAM_ERR_POLICY);
 }
 
 /* ---------------- the IPC service ---------------- */
@@ -844,10 +851,11 @@ static void test_service_peers_and_inputs(void **state)
     json_t *r = NULL;
     admin_ready(f, &adm);
     /* narrowest peers: media may not log in or check sessions, web may not send supervisor messages */
-    assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW, "source", SRC_A),
-                                  &r),
-                     SAFECAM_ERR_PROTO);
+    assert_int_equal(
+        service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW, "source", SRC_A),
+                     &r),
+        SAFECAM_ERR_PROTO);
     assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_SESSION_CHECK,
                                   json_pack("{s:s}", "session_id", adm.session_id), &r),
                      SAFECAM_ERR_PROTO);
@@ -859,27 +867,29 @@ static void test_service_peers_and_inputs(void **state)
                      SAFECAM_ERR_PROTO);
     /* media may check RTSP credentials */
     assert_int_equal(service_call(f, IPC_PEER_MEDIA, PROTO_VAULT_AUTH_CHECK,
-                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW, "source",
-                                            SRC_A, "surface", "rtsp"),
+                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", GOOD_PW,
+                                            "source", SRC_A, "surface", "rtsp"),
                                   &r),
                      0);
     assert_true(json_is_true(json_object_get(r, "ok")));
     assert_null(json_object_get(r, "session_id"));
     json_decref(r);
     /* wrong types, extra fields (a client-declared login mode), over-long values */
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:i,s:s}", "username", "admin", "password", 1, "source", SRC_A), &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
+                     json_pack("{s:s,s:i,s:s}", "username", "admin", "password", 1, "source", SRC_A), &r),
+        0);
     assert_string_equal(reply_error(r), "invalid_request");
     json_decref(r);
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN,
-                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", "x", "source", SRC_A,
-                                            "login_type", "trusted"),
+                                  json_pack("{s:s,s:s,s:s,s:s}", "username", "admin", "password", "x",
+                                            "source", SRC_A, "login_type", "trusted"),
                                   &r),
                      0);
     assert_string_equal(reply_error(r), "invalid_request");
     json_decref(r);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN, json_pack("{s:s}", "username", "admin"), &r), 0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_LOGIN, json_pack("{s:s}", "username", "admin"), &r), 0);
     assert_string_equal(reply_error(r), "invalid_request");
     json_decref(r);
     /* session check through the service */
@@ -897,9 +907,10 @@ static void test_service_peers_and_inputs(void **state)
     assert_string_equal(reply_error(r), "invalid_request");
     json_decref(r);
     /* audit record: allowlisted types only, vault-owned types refused */
-    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_VAULT_AUDIT_RECORD,
-                                  json_pack("{s:s,s:s}", "type", AUDIT_PROCESS_RESTART, "detail", "web restarted"), &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_SUPERVISOR, PROTO_VAULT_AUDIT_RECORD,
+                     json_pack("{s:s,s:s}", "type", AUDIT_PROCESS_RESTART, "detail", "web restarted"), &r),
+        0);
     assert_true(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_RECORD,
@@ -907,8 +918,9 @@ static void test_service_peers_and_inputs(void **state)
                      0);
     assert_string_equal(reply_error(r), "invalid_type");
     json_decref(r);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_RECORD, json_pack("{s:s}", "type", "rootkit"), &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_RECORD, json_pack("{s:s}", "type", "rootkit"), &r),
+        0);
     assert_string_equal(reply_error(r), "invalid_type");
     json_decref(r);
     /* audit query (admin) */
@@ -934,21 +946,24 @@ static void test_service_peers_and_inputs(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "field")), "lockout_threshold");
     assert_int_equal(json_integer_value(json_object_get(r, "max")), 20);
     json_decref(r);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_SET,
-                                  json_pack("{s:s,s:{s:i}}", "session_id", adm.session_id, "settings", "debug", 1), &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_SET,
+                     json_pack("{s:s,s:{s:i}}", "session_id", adm.session_id, "settings", "debug", 1), &r),
+        0);
     assert_string_equal(reply_error(r), "unknown_field");
     json_decref(r);
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_GET, json_pack("{s:s}", "session_id", "x"), &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_SETTINGS_GET, json_pack("{s:s}", "session_id", "x"), &r),
+        0);
     assert_string_equal(reply_error(r), "no_session");
     json_decref(r);
     /* password change policy reasons through the service */
-    assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_PASSWORD_CHANGE,
-                                  json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", adm.session_id, "username", "admin",
-                                            "current_password", GOOD_PW, "new_password", "abc", "source", SRC_A),
-                                  &r),
-                     0);
+    assert_int_equal(
+        service_call(f, IPC_PEER_WEB, PROTO_VAULT_PASSWORD_CHANGE,
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", adm.session_id, "username", "admin",
+                               "current_password", GOOD_PW, "new_password", "abc", "source", SRC_A),
+                     &r),
+        0);
     assert_string_equal(reply_error(r), "password_policy");
     assert_true(json_array_size(json_object_get(r, "reasons")) >= 1);
     json_decref(r);
