@@ -309,6 +309,7 @@ int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bi
     f->server = g_object_ref(server);
     f->cert = g_object_ref(cert);
     f->service = g_socket_service_new();
+    g_socket_listener_set_backlog(G_SOCKET_LISTENER(f->service), 64);
     GError *err = NULL;
     if (!g_socket_listener_add_address(G_SOCKET_LISTENER(f->service), sa, G_SOCKET_TYPE_STREAM,
                                        G_SOCKET_PROTOCOL_TCP, NULL, NULL, &err)) {
@@ -323,7 +324,6 @@ int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bi
         return SAFECAM_ERR_IO;
     }
     g_object_unref(sa);
-    g_socket_listener_set_backlog(G_SOCKET_LISTENER(f->service), 64);
     g_signal_connect(f->service, "incoming", G_CALLBACK(on_incoming), f);
     g_socket_service_start(f->service);
     *out = f;
