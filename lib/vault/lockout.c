@@ -341,8 +341,8 @@ int lockout_housekeeping(vault *v, const struct vault_settings *s)
         "DELETE FROM lockouts WHERE locked_until <= ?1",
         "DELETE FROM known_sources WHERE last_success <= ?2",
         "DELETE FROM account_ceiling WHERE hit_at <= ?1",
-        "DELETE FROM login_failures WHERE id NOT IN (SELECT id FROM login_failures ORDER BY id DESC LIMIT "
-        "?3)",
+        ("DELETE FROM login_failures WHERE id NOT IN "
+         "(SELECT id FROM login_failures ORDER BY id DESC LIMIT ?3)"),
     };
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(sqls); i++) {
         sqlite3_stmt *st = NULL;
