@@ -152,7 +152,7 @@ export const STRINGS = {
     'live.snapshot_failed': 'The snapshot failed (HTTP {status}).',
 
     'users.title': 'Users',
-    'users.intro': 'Administrators can change everything; operators can watch and change the stream; viewers can only watch. Passwords are never shown.',
+    'users.intro': 'Administrators can change everything; operators and viewers can watch the live video and take snapshots. Passwords are never shown.',
     'users.caption': 'Users of this camera',
     'users.name': 'User name',
     'users.name_hint': '1 to 32 characters: lowercase letters, digits, dot, hyphen, underscore.',
@@ -527,7 +527,7 @@ export const STRINGS = {
     'live.snapshot_failed': 'Chụp ảnh không thành công (HTTP {status}).',
 
     'users.title': 'Người dùng',
-    'users.intro': 'Quản trị viên được thay đổi mọi thứ; người vận hành được xem và thay đổi luồng video; người xem chỉ được xem. Mật khẩu không bao giờ được hiển thị.',
+    'users.intro': 'Quản trị viên được thay đổi mọi thứ; người vận hành và người xem được xem video trực tiếp và chụp ảnh. Mật khẩu không bao giờ được hiển thị.',
     'users.caption': 'Người dùng của camera này',
     'users.name': 'Tên người dùng',
     'users.name_hint': 'Từ 1 đến 32 ký tự: chữ thường, chữ số, dấu chấm, gạch nối, gạch dưới.',
