@@ -24,6 +24,7 @@
 #include "safecam/ipc.h"
 #include "safecam/proto.h"
 #include "safecam/statedir.h"
+#include "safecam/update.h"
 
 #define HEARTBEAT_INTERVAL_MS 2000
 #define HEARTBEAT_MISSES_MAX 3
@@ -271,6 +272,19 @@ static void audit_note(const char *type, const char *detail)
         return;
     if (audit_event_record(audit, type, "supervisor", NULL, detail) != 0)
         log_warn("audit: cannot record %s", type);
+}
+
+/* Update slot events (boot selection, rollback, health check passed) as audit events. */
+static void update_event_note(void *ctx, const char *type, const char *detail)
+{
+    (void)ctx;
+    char line[AUDIT_DETAIL_MAX_BYTES];
+    const char *atype = audit_type_valid(type) ? type : AUDIT_UPDATE_INSTALL;
+    if (safecam_fmt(line, sizeof line, "%s%s%s", audit_type_valid(type) ? "" : type,
+                    audit_type_valid(type) ? "" : ": ", detail ? detail : "") != 0)
+        line[0] = '\0';
+    log_info("update: %s %s", type, detail ? detail : "");
+    audit_note(atype, line);
 }
 
 /* ---- child processes ---- */
@@ -725,6 +739,14 @@ int main(int argc, char **argv)
     }
 
     audit_note(AUDIT_DEVICE_START, "safecamd " SAFECAM_VERSION);
+
+    /* A/B slots: count this start against a freshly installed slot, roll back when it never became
+     * healthy (QCVN 135 G3 / EN 303 645 5.3-x). The slot is marked good once every child answers. */
+    char booted_slot = 0;
+    int rolled_back = 0;
+    if (update_boot_select(opts.state_dir, &booted_slot, &rolled_back, update_event_note, NULL) != 0)
+        log_warn("update: cannot read the slot state; running the current image");
+    int slot_marked_good = 0;
     log_info("safecamd %s: state %s, https %s:%ld, rtsps %s:%ld, source %s", SAFECAM_VERSION, opts.state_dir,
              opts.bind, opts.https_port, opts.bind, opts.rtsps_port, opts.source);
 
@@ -749,6 +771,11 @@ int main(int argc, char **argv)
                 if (!ready_sent) {
                     sd_notify_send("READY=1");
                     ready_sent = 1;
+                }
+                if (!slot_marked_good) {
+                    if (update_boot_mark_good(opts.state_dir, update_event_note, NULL) != 0)
+                        log_warn("update: cannot mark the running slot good");
+                    slot_marked_good = 1;
                 }
                 sd_notify_send("WATCHDOG=1");
             }

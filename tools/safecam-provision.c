@@ -26,6 +26,7 @@
  *                                  place the initial password is ever written. It must lie outside DIR. */
 #include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
@@ -45,6 +46,9 @@
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "safecam/vault.h"
+#include "safecam/update.h"
+
+#define UPDATE_PUBKEYS_MAX 8
 
 #define PROG "safecam-provision"
 #define EXIT_OK 0
@@ -66,6 +70,8 @@ struct options {
     char hostname[HOSTNAME_MAX + 1];
     int have_hostname;
     int force;
+    const char *update_pubkeys[UPDATE_PUBKEYS_MAX]; /* --update-pubkey FILE, repeatable */
+    size_t n_update_pubkeys;
 };
 
 /* One line on stderr; never contains a secret. */
@@ -93,7 +99,9 @@ static void usage(FILE *f)
                "  --model M      [A-Za-z0-9._-]{1,32} (default: " DEFAULT_MODEL ")\n"
                "  --mac MAC      six hex pairs, e.g. 02:1a:2b:3c:4d:5e (default: random, locally administered)\n"
                "  --hostname H   extra DNS name in the certificate (default: this host's name)\n"
-               "  --force        re-provision an already provisioned DIR (new identity, new password)\n");
+               "  --force        re-provision an already provisioned DIR (new identity, new password)\n"
+               "  --update-pubkey FILE  trust this vendor update key (safecam-sign keygen BASE.pub);\n"
+               "                 repeatable, for key rotation\n");
 }
 
 /* ---------------- argument validation (allowlists) ---------------- */
@@ -200,12 +208,14 @@ static int path_arg_valid(const char *s)
 /* Returns EXIT_OK, or EXIT_USAGE after printing one line (or the help text: *done = 1). */
 static int options_parse(int argc, char **argv, struct options *o, int *done)
 {
-    enum { OPT_STATE_DIR = 256, OPT_SERIAL, OPT_MODEL, OPT_MAC, OPT_HOSTNAME, OPT_LABEL_OUT, OPT_FORCE, OPT_HELP };
+    enum { OPT_STATE_DIR = 256, OPT_SERIAL, OPT_MODEL, OPT_MAC, OPT_HOSTNAME, OPT_LABEL_OUT, OPT_FORCE, OPT_HELP,
+           OPT_UPDATE_PUBKEY };
     static const struct option longopts[] = {
         {"state-dir", required_argument, NULL, OPT_STATE_DIR}, {"serial", required_argument, NULL, OPT_SERIAL},
         {"model", required_argument, NULL, OPT_MODEL},         {"mac", required_argument, NULL, OPT_MAC},
         {"hostname", required_argument, NULL, OPT_HOSTNAME},   {"label-out", required_argument, NULL, OPT_LABEL_OUT},
         {"force", no_argument, NULL, OPT_FORCE},               {"help", no_argument, NULL, OPT_HELP},
+        {"update-pubkey", required_argument, NULL, OPT_UPDATE_PUBKEY},
         {NULL, 0, NULL, 0},
     };
     unsigned seen = 0;
@@ -225,6 +235,18 @@ static int options_parse(int argc, char **argv, struct options *o, int *done)
             return EXIT_USAGE;
         }
         unsigned bit = 1u << (c - OPT_STATE_DIR);
+        if (c == OPT_UPDATE_PUBKEY) {
+            if (!path_arg_valid(optarg) || access(optarg, R_OK) != 0) {
+                fail_line("--update-pubkey: cannot read the key file");
+                return EXIT_USAGE;
+            }
+            if (o->n_update_pubkeys >= UPDATE_PUBKEYS_MAX) {
+                fail_line("--update-pubkey: at most %d keys", UPDATE_PUBKEYS_MAX);
+                return EXIT_USAGE;
+            }
+            o->update_pubkeys[o->n_update_pubkeys++] = optarg;
+            continue;
+        }
         if (seen & bit) {
             fail_line("option '--%s' given twice", idx >= 0 ? longopts[idx].name : "?");
             return EXIT_USAGE;
@@ -630,6 +652,16 @@ int main(int argc, char **argv)
             if (audit_event_record(log, AUDIT_FACTORY_RESET, PROG, NULL, "re-provisioned with --force") != 0)
                 fail_line("warning: the re-provisioning was not recorded in the audit log");
             audit_log_close(log);
+        }
+    }
+
+    /* Vendor update keys (QCVN 135 G3): trusted from the factory on, several at once for key rotation. */
+    for (size_t k = 0; k < o.n_update_pubkeys; k++) {
+        if ((rc = update_trust_key_install(o.state_dir, o.update_pubkeys[k])) != 0) {
+            fail_line("--update-pubkey %s: %s", o.update_pubkeys[k],
+                      rc == SAFECAM_ERR_INVAL ? "not a safecam-sign public key" : safecam_err_name(rc));
+            ex = rc == SAFECAM_ERR_INVAL ? EXIT_USAGE : ex;
+            goto out;
         }
     }
 

@@ -1,0 +1,199 @@
+/* web.c — safecam-web: the HTTPS admin API and web UI process, wiring only (the logic is in lib/http).
+ * Started by safecamd with its supervisor channel on --ipc-fd; network-facing and unprivileged: it gets
+ * the TLS credentials and every decision about passwords and sessions from the vault over IPC. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safecam/core.h"
+#include "safecam/http.h"
+#include "safecam/ipc.h"
+#include "safecam/proto.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct web_ctx {
+    http_server *srv;
+    int shutdown;
+};
+
+static int on_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)req;
+    (void)reply;
+    (void)reply_fd;
+    return 0;
+}
+
+static int on_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    struct web_ctx *w = ctx;
+    const json_t *p = json_object_get(req->body, "peer");
+    const char *name = json_is_string(p) ? json_string_value(p) : NULL;
+    if (!name || req->fd < 0 || (strcmp(name, "vault") != 0 && strcmp(name, "media") != 0)) {
+        *reply = json_pack("{s:s}", "error", "invalid_peer");
+        return SAFECAM_ERR_INVAL;
+    }
+    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        *reply = json_pack("{s:s}", "error", "internal");
+        return SAFECAM_ERR_IO;
+    }
+    if (http_server_channel_set(w->srv, name, fd) != 0) {
+        *reply = json_pack("{s:s}", "error", "internal");
+        return SAFECAM_ERR_INTERNAL;
+    }
+    log_info("channel to %s (re)connected", name);
+    return 0;
+}
+
+static int on_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)req;
+    (void)reply;
+    (void)reply_fd;
+    struct web_ctx *w = ctx;
+    w->shutdown = 1;
+    return 0;
+}
+
+static const struct ipc_route sup_routes[] = {
+    {PROTO_SUP_HEARTBEAT, IPC_PEER_SUPERVISOR, on_heartbeat},
+    {PROTO_SUP_CHANNEL, IPC_PEER_SUPERVISOR, on_channel},
+    {PROTO_SUP_SHUTDOWN, IPC_PEER_SUPERVISOR, on_shutdown},
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: safecam-web --state-dir DIR --ipc-fd N [--bind ADDR] [--https-port N] [--ui-dir DIR]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *state_dir = NULL;
+    const char *bind_addr = HTTP_DEFAULT_BIND;
+    const char *ui_dir = NULL;
+    long port = HTTP_DEFAULT_PORT;
+    long ipc_fd = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            usage();
+            return 2;
+        }
+        if (strcmp(a, "--state-dir") == 0) {
+            state_dir = v;
+        } else if (strcmp(a, "--bind") == 0) {
+            bind_addr = v;
+        } else if (strcmp(a, "--ui-dir") == 0) {
+            ui_dir = v;
+        } else if (strcmp(a, "--https-port") == 0) {
+            if (safecam_parse_long(v, 1, 65535, &port) != 0) {
+                fprintf(stderr, "safecam-web: --https-port must be 1..65535\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--ipc-fd") == 0) {
+            if (safecam_parse_long(v, 3, 1023, &ipc_fd) != 0) {
+                fprintf(stderr, "safecam-web: --ipc-fd must be a descriptor number 3..1023\n");
+                return 2;
+            }
+        } else {
+            usage();
+            return 2;
+        }
+        i++;
+    }
+    if (!state_dir || ipc_fd < 0) {
+        usage();
+        return 2;
+    }
+    struct stat st;
+    if (fstat((int)ipc_fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "safecam-web: --ipc-fd %ld is not a socket\n", ipc_fd);
+        return 2;
+    }
+    (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
+    safecam_log_init("web", SAFECAM_LOG_INFO);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    struct http_server_config cfg = {
+        .state_dir = state_dir,
+        .bind_addr = bind_addr,
+        .port = (unsigned)port,
+        .ui_dir = ui_dir,
+        .sup_fd = (int)ipc_fd,
+    };
+    struct web_ctx w = {0};
+    int rc = http_server_new(&cfg, &w.srv);
+    if (rc != 0) {
+        fprintf(stderr, "safecam-web: invalid configuration (--bind must be an IP address)\n");
+        return 2;
+    }
+    int exit_code = 0;
+    int started = 0;
+    int64_t next_try = 0;
+    while (!stop_requested && !w.shutdown) {
+        if (!started && safecam_time_mono_ms() >= next_try) {
+            rc = http_server_start(w.srv);
+            if (rc == 0) {
+                started = 1;
+            } else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL) {
+                exit_code = 1; /* cannot bind: let the supervisor restart us with back-off */
+                break;
+            } else {
+                next_try = safecam_time_mono_ms() + 1000; /* vault not reachable yet */
+            }
+        }
+        ipc_msg msg;
+        rc = ipc_recv((int)ipc_fd, &msg, started ? 1000 : 200);
+        if (rc == SAFECAM_ERR_TIMEOUT)
+            continue;
+        if (rc != 0) {
+            if (stop_requested)
+                break;
+            log_err("supervisor channel: %s; exiting", safecam_err_name(rc));
+            exit_code = 1;
+            break;
+        }
+        if (msg.flags & IPC_FLAG_REPLY) {
+            http_server_sup_reply(w.srv, &msg);
+            continue;
+        }
+        rc = ipc_dispatch(sup_routes, SAFECAM_ARRAY_LEN(sup_routes), &w, IPC_PEER_SUPERVISOR, (int)ipc_fd, &msg);
+        ipc_msg_clear(&msg);
+        if (rc == SAFECAM_ERR_PROTO) {
+            log_err("protocol violation on the supervisor channel; exiting");
+            exit_code = 1;
+            break;
+        }
+    }
+    http_server_free(w.srv);
+    log_info("stopped");
+    return exit_code;
+}
