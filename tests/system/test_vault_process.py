@@ -9,6 +9,7 @@ Run: SAFECAM_BUILD=/path/to/build /usr/bin/python3 -m pytest -q tests/system/tes
 import json
 import os
 import secrets
+import shutil
 import socket
 import struct
 import subprocess
@@ -118,20 +119,24 @@ class Vault:
 @pytest.fixture
 def vault_env():
     tmp = tempfile.mkdtemp(prefix="safecam-vault-test-")
-    state = os.path.join(tmp, "state")
-    label_path = os.path.join(tmp, "label.json")
-    subprocess.run([bin_path("safecam-provision"), "--state-dir", state, "--label-out", label_path],
-                   check=True, capture_output=True, timeout=60)
-    with open(label_path) as f:
-        label = json.load(f)
-    v = Vault(state)
-    yield v, label
-    logs = v.finish()
-    subprocess.run(["rm", "-rf", tmp], check=True)
-    for marker in SANITIZER_MARKERS:
-        assert marker not in logs, logs
-    # no secret ever reaches the operational log
-    assert label["initial_password"] not in logs
+    try:
+        state = os.path.join(tmp, "state")
+        label_path = os.path.join(tmp, "label.json")
+        subprocess.run([bin_path("safecam-provision"), "--state-dir", state, "--label-out", label_path],
+                       check=True, capture_output=True, timeout=60)
+        with open(label_path) as f:
+            label = json.load(f)
+        v = Vault(state)
+        try:
+            yield v, label
+        finally:
+            logs = v.finish()
+        for marker in SANITIZER_MARKERS:
+            assert marker not in logs, logs
+        # no secret ever reaches the operational log
+        assert label["initial_password"] not in logs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def login(web, user, pw, source="127.0.0.1"):
