@@ -2,7 +2,15 @@
  * This file is the contract between supervisor, vault, web and media. Every request body is a JSON
  * object; every reply body is either {"ok":true, ...fields} or {"error":"<code>", ...fields}.
  * Strings are UTF-8. Times are Unix seconds. Durations are seconds.
- * "source" is the client's address as text ("127.0.0.1", "::1"), never taken from a header. */
+ * "source" is the client's address as text ("127.0.0.1", "::1"), never taken from a header.
+ *
+ * Errors any vault request may answer besides those listed per message:
+ *   invalid_request (+ "field")  malformed body: wrong type, over-long, unknown key
+ *   password_change_required     admin-only request from a session whose initial password is unchanged
+ *   unavailable                  the vault cannot serve it now (e.g. the TLS key cannot be unsealed)
+ * USER_CREATE may also answer too_many_users; password_policy reasons include same_as_current.
+ * AUDIT_RECORD accepts from peers only the types the vault does not record itself (config_change,
+ * stream_error, update_*, data_delete, ...), so a peer cannot forge login or lockout events. */
 #ifndef SAFECAM_PROTO_H
 #define SAFECAM_PROTO_H
 
