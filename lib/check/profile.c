@@ -555,6 +555,10 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     if (err && err_size)
         err[0] = '\0';
     check_profile_defaults(p);
+    if (sodium_init() < 0) {
+        perr_set(&e, "profile: libsodium failed to initialise");
+        return SAFECAM_ERR_INTERNAL;
+    }
     if (buf == NULL || len > CHECK_PROFILE_MAX_BYTES) {
         perr_set(&e, "profile: larger than %d bytes", CHECK_PROFILE_MAX_BYTES);
         return SAFECAM_ERR_TOOBIG;

@@ -106,6 +106,13 @@ static void classify(struct check_ctx *c, struct check_port *p)
         }
         return;
     }
+    /* an HTTP server may answer an RTSP request line as HTTP/0.9 (no status line): ask in HTTP */
+    (void)check_raw_probe(c, p->port, 0, "GET / HTTP/1.0\r\n\r\n", tmo, &rr, raw, sizeof raw);
+    if (strncmp(raw, "HTTP/", 5) == 0) {
+        p->kind = CHECK_SVC_HTTP;
+        IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
+        return;
+    }
     p->kind = CHECK_SVC_UNKNOWN;
     IGN_STRLCPY(p->banner, "no banner, not RTSP/HTTP/TLS", sizeof p->banner);
 }
@@ -1036,7 +1043,7 @@ static int raw_exchange(struct check_ctx *c, int port, int tls, const char *data
         return rc;
     }
     rc = check_conn_write(&k, data, len);
-    rc = check_conn_read(&k, buf, sizeof buf, &got, 1, c->opt->timeout_s * 1000);
+    rc = check_conn_read(&k, buf, sizeof buf, &got, 1, scan_timeout_ms(c));
     check_conn_close(&k);
     *ms = safecam_time_mono_ms() - t0;
     if (got == 0) {
@@ -1144,7 +1151,7 @@ void check_t_iv01(struct check_ctx *c, struct check_result *r)
             (void)raw_exchange(c, c->web_port, c->web_tls, cs[i].data, cs[i].len, first, sizeof first, &ms);
             int st = status_of(first, "HTTP/");
             check_evidence(c, r, "%s -> %s (%lld ms)", cs[i].name, first, (long long)ms);
-            if (st >= 500) {
+            if (st >= 500 && st != 501 && st != 505) { /* 501/505: the RFC answers to an unknown method/version */
                 bad++;
                 check_evidence(c, r, "  FAIL server error instead of a clear 4xx");
             }
