@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "safecam/core.h"
 #include "safecam/http.h"
 #include "safecam/ipc.h"
@@ -132,6 +134,10 @@ int main(int argc, char **argv)
     }
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     safecam_log_init("web", SAFECAM_LOG_INFO);
+    if (sodium_init() < 0) {
+        log_err("libsodium could not be initialised");
+        return 1;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

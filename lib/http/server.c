@@ -914,9 +914,9 @@ static enum MHD_Result h_security_txt(struct req *r)
     }
     char text[1024];
     if (safecam_fmt(text, sizeof(text),
-                    "Contact: mailto:security@safecam.example\n"
+                    "Contact: mailto:security@safecam.invalid\n"
                     "Expires: %s\n"
-                    "Policy: https://safecam.example/security/disclosure-policy\n"
+                    "Policy: https://safecam.invalid/SECURITY.md\n"
                     "Preferred-Languages: vi, en\n"
                     "Canonical: https://%s/.well-known/security.txt\n",
                     expires, host) != 0)
@@ -1344,15 +1344,14 @@ static enum MHD_Result gate(struct req *r, const char *method)
         return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large");
     if ((size_t)clen > rt->body_max)
         return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large");
-    if ((rt->flags & R_BODY) && !http_content_type_json(header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
-        return reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     /* 6. cross-site requests: a foreign Origin never changes state (the login included) */
     int changes = method_changes_state(method);
     const char *origin = header(r, "Origin");
     if (changes && !http_origin_allowed(origin, header(r, MHD_HTTP_HEADER_HOST), srv->bind_addr, srv->port))
         return reply_error(r, MHD_HTTP_FORBIDDEN, "csrf");
+    int need_json = (rt->flags & R_BODY) && !http_content_type_json(header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     if (rt->flags & R_PUBLIC)
-        return MHD_YES;
+        return need_json ? reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type") : MHD_YES;
     /* 7. the session (checked by the vault; fail closed when it cannot answer) */
     rc = session_cookie(r, r->session_id);
     if (rc == SAFECAM_ERR_INVAL)
@@ -1408,6 +1407,9 @@ static enum MHD_Result gate(struct req *r, const char *method)
         ret = reply_error(r, MHD_HTTP_FORBIDDEN, "csrf");
         goto out;
     }
+    /* 11. bodies are JSON only (checked before a byte of the body is read) */
+    if (need_json)
+        ret = reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 out:
     json_decref(reply);
     return ret;
