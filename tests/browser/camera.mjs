@@ -146,12 +146,10 @@ export class Camera {
   }
 }
 
-// A headless chromium (fresh profile each launch) that only ever talks to loopback.
+// A headless chromium that only ever talks to loopback. playwright-core starts it with a new, empty
+// --user-data-dir of its own (a temp dir removed on close), so no profile state leaks between runs.
 export async function launchBrowser() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'safecam-chromium-'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`] });
-  browser.on('disconnected', () => fs.rmSync(userDataDir, { recursive: true, force: true }));
-  return browser;
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 // A browser context for the camera: device certificate errors ignored (self-signed device cert on

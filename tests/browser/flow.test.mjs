@@ -190,6 +190,9 @@ test('an administrator adds a user on the Users page (the password policy applie
 });
 
 test('the language can be switched and the choice is remembered', async () => {
+  await page.goto(camera.baseUrl + '/#/security');
+  await waitPage(page, 'security');
+  assert.equal(await page.textContent('#page-title'), 'Cài đặt bảo mật');
   await page.selectOption('#lang-select', 'en');
   assert.equal(await page.textContent('#page-title'), 'Security settings');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
@@ -205,8 +208,8 @@ test('an ended session returns to the login with a message', async () => {
   await waitPage(page, 'about');
   // End the session server-side behind the page's back (as an idle timeout would).
   const status = await page.evaluate(async () => {
-    const s = await (await fetch('/api/v1/session')).json();
-    const r = await fetch('/api/v1/session', { method: 'DELETE', headers: { 'X-CSRF-Token': s.csrf_token } });
+    const token = window.sessionStorage.getItem('safecam.csrf');
+    const r = await fetch('/api/v1/session', { method: 'DELETE', headers: { 'X-CSRF-Token': token } });
     return r.status;
   });
   assert.equal(status, 204);

@@ -1,14 +1,30 @@
 // api.js — the UI's only door to the camera's HTTPS API (/api/v1, same origin, session cookie).
 // Adds the CSRF token to every state-changing request, parses JSON errors into stable codes, and tells
 // the app when the session has ended (401) or the initial password must still be changed (403).
-// Runs in the browser; the CSRF token lives in memory only (never in storage).
+// Runs in the browser. The CSRF token (not a credential: it only proves a request came from this page)
+// is kept in memory and in this tab's sessionStorage so a reload keeps working when the server does not
+// echo it in GET /api/v1/session; it is dropped at logout and when the session ends.
 
+const CSRF_KEY = 'safecam.csrf';
 let csrfToken = null;
 let onUnauthorized = null;
 let onPasswordChange = null;
 
+try {
+  const saved = window.sessionStorage.getItem(CSRF_KEY);
+  if (saved && /^[0-9a-f]{64}$/.test(saved)) csrfToken = saved;
+} catch (_) { /* storage disabled: memory only */ }
+
 export function setCsrf(token) {
   csrfToken = token || null;
+  try {
+    if (csrfToken) window.sessionStorage.setItem(CSRF_KEY, csrfToken);
+    else window.sessionStorage.removeItem(CSRF_KEY);
+  } catch (_) { /* memory only */ }
+}
+
+export function getCsrf() {
+  return csrfToken;
 }
 
 export function setHandlers(h) {

@@ -1,7 +1,7 @@
 // app.js — the safecam web UI's entry point: language, session state, hash routing, navigation and
 // the guards (login first, then the forced change of the initial password, then the privacy notice).
 // Runs in the browser; the server is the judge of every permission, the UI only hides what a role can't use.
-import { api, setCsrf, setHandlers } from './api.js';
+import { api, getCsrf, setCsrf, setHandlers } from './api.js';
 import { apply, detectLang, lang, onLangChange, setLang, t, tx } from './i18n.js';
 import { h } from './dom.js';
 import { privacyState } from './privacy-state.js';
@@ -53,8 +53,10 @@ export function navigate(route) {
 export async function refreshSession() {
   try {
     const s = await api.get('/api/v1/session', { quiet: true });
+    // Prefer the server's echo of the CSRF token; otherwise keep the one from the login.
+    if (s.csrf_token) setCsrf(s.csrf_token);
+    s.csrf_token = getCsrf();
     state.session = s;
-    setCsrf(s.csrf_token);
   } catch (e) {
     state.session = null;
     setCsrf(null);
@@ -64,7 +66,8 @@ export async function refreshSession() {
 
 export function setSession(s) {
   state.session = s;
-  setCsrf(s ? s.csrf_token : null);
+  if (!s) setCsrf(null);
+  else if (s.csrf_token) setCsrf(s.csrf_token);
 }
 
 function endSession(flashKey) {
