@@ -115,7 +115,7 @@ class FakeVault(threading.Thread):
 class MediaProcess:
     """Runs build/daemon/safecam-media with a fake supervisor, vault and web on real channels."""
 
-    def __init__(self, build, source=None, stream=None, users=None, port=None):
+    def __init__(self, build, source=None, stream=None, users=None, port=None, wrap=None):
         self.tmp = tempfile.mkdtemp(prefix="safecam-media-")
         self.state_dir = os.path.join(self.tmp, "state")
         os.makedirs(self.state_dir)
@@ -139,7 +139,7 @@ class MediaProcess:
         if source:
             cmd += ["--source", source]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, pass_fds=[child_sup.fileno()], stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(list(wrap or []) + cmd, pass_fds=[child_sup.fileno()], stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         child_sup.close()
         self.mid = 1000
