@@ -459,6 +459,14 @@ int main(int argc, char **argv)
         return 2;
     }
     opts.rtsps_port = (int)port;
+    /* Tests shorten the per-connection credential cache (never beyond the built-in maximum). */
+    const char *cache = getenv("SAFECAM_MEDIA_AUTH_CACHE_S");
+    long cache_s = 0;
+    if (cache && safecam_parse_long(cache, 1, MEDIA_RTSP_AUTH_CACHE_S, &cache_s) != 0) {
+        fprintf(stderr, "safecam-media: SAFECAM_MEDIA_AUTH_CACHE_S: expected 1-%d\n", MEDIA_RTSP_AUTH_CACHE_S);
+        return 2;
+    }
+    opts.auth_cache_s = (int)cache_s;
     opts.vault.auth_check = vault_auth_check;
     opts.vault.audit = vault_audit;
 

@@ -30,7 +30,9 @@
 #define MEDIA_RTSP_VIEWERS_PER_STREAM_MAX 32 /* connections that SETUP one stream */
 #define MEDIA_LIVE_VIEWERS_MAX 4        /* browser live-view feeds at once */
 #define MEDIA_SNAPSHOTS_PENDING_MAX 8   /* snapshot requests waiting for a frame */
-#define MEDIA_RTSP_AUTH_CACHE_S 300     /* a connection's verified credentials are re-checked after this */
+#define MEDIA_RTSP_AUTH_CACHE_S 60      /* a connection's verified credentials are re-checked after this;
+                                         * a refused re-check (password changed, user deleted, locked)
+                                         * closes the connection and its stream (attack case A13) */
 #define MEDIA_BACKOFF_MIN_MS 1000       /* source retry back-off: 1 s doubling ... */
 #define MEDIA_BACKOFF_MAX_MS 30000      /* ... up to 30 s */
 
@@ -131,6 +133,7 @@ struct media_service_options {
     struct media_source source;
     char bind[64];      /* address literal for RTSPS */
     int rtsps_port;     /* 1..65535 */
+    int auth_cache_s;   /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
     struct media_vault_ops vault;
 };
 

@@ -41,7 +41,7 @@ void media_front_stop(struct media_front *f);
 /* ---- RTSP server behind the front (rtsp.c) ---- */
 struct media_rtsp;
 int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
-                   struct media_rtsp **out) SAFECAM_WUR;
+                   int auth_cache_s, struct media_rtsp **out) SAFECAM_WUR;
 void media_rtsp_free(struct media_rtsp *r);
 /* Close every RTSP connection (settings changed). */
 void media_rtsp_close_all(struct media_rtsp *r);

@@ -23,6 +23,7 @@ struct media_rtsp {
     GstRTSPMountPoints *mounts;
     GstRTSPAuth *auth;
     struct media_front *front;
+    gint64 cache_us; /* how long a connection's verified credentials hold */
     GMutex lock;
     unsigned per_stream[MEDIA_STREAMS];
     int sub_mounted;
@@ -102,6 +103,22 @@ static void send_status(GstRTSPContext *ctx, GstRTSPStatusCode code)
     gst_rtsp_client_send_message(ctx->client, ctx->session, ctx->response);
 }
 
+static gboolean client_close_cb(gpointer p)
+{
+    gst_rtsp_client_close(GST_RTSP_CLIENT(p));
+    return G_SOURCE_REMOVE;
+}
+
+/* Close a client from its own main context, after the current request has been answered. */
+static void client_close_later(GstRTSPClient *client)
+{
+    GMainContext *mc = g_main_context_get_thread_default();
+    GSource *src = g_idle_source_new();
+    g_source_set_callback(src, client_close_cb, g_object_ref(client), g_object_unref);
+    g_source_attach(src, mc);
+    g_source_unref(src);
+}
+
 static int ct_equal(const guint8 *a, const guint8 *b, size_t n)
 {
     guint8 d = 0;
@@ -140,12 +157,13 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
         return FALSE;
     }
     gint64 now = g_get_monotonic_time();
-    if (cs->token && now - cs->verified_us < (gint64)MEDIA_RTSP_AUTH_CACHE_S * G_USEC_PER_SEC &&
+    if (cs->token && now - cs->verified_us < self->r->cache_us &&
         ct_equal(digest, cs->digest, DIGEST_BYTES)) {
         ctx->token = cs->token;
         return TRUE;
     }
     /* A different or expired credential: forget the cached one and ask the vault. */
+    gboolean had_token = cs->token != NULL;
     if (cs->token) {
         gst_rtsp_token_unref(cs->token);
         cs->token = NULL;
@@ -167,6 +185,8 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
         log_info("rtsp: authentication refused for a client at %s (%s)", cs->ip,
                  rc == SAFECAM_ERR_LOCKED ? "locked" : "invalid credentials");
         send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
+        if (had_token)
+            client_close_later(ctx->client); /* its credentials no longer hold: end its stream too */
         return FALSE;
     }
     if (rc != 0) {
@@ -177,6 +197,8 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     if (pcr) {
         /* The initial password must be changed (over HTTPS) before the camera serves video. QCVN 135 G1. */
         send_status(ctx, GST_RTSP_STS_FORBIDDEN);
+        if (had_token)
+            client_close_later(ctx->client);
         return FALSE;
     }
     cs->token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, role, NULL);
@@ -378,11 +400,14 @@ void media_rtsp_sub_set(struct media_rtsp *r, int enabled)
 }
 
 int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
-                   struct media_rtsp **out)
+                   int auth_cache_s, struct media_rtsp **out)
 {
     *out = NULL;
     struct media_rtsp *r = g_new0(struct media_rtsp, 1);
     r->svc = svc;
+    if (auth_cache_s < 1 || auth_cache_s > MEDIA_RTSP_AUTH_CACHE_S)
+        auth_cache_s = MEDIA_RTSP_AUTH_CACHE_S;
+    r->cache_us = (gint64)auth_cache_s * G_USEC_PER_SEC;
     g_mutex_init(&r->lock);
     if (gnutls_rnd(GNUTLS_RND_KEY, r->hmac_key, sizeof r->hmac_key) != 0) {
         media_rtsp_free(r);

@@ -115,7 +115,7 @@ class FakeVault(threading.Thread):
 class MediaProcess:
     """Runs build/daemon/safecam-media with a fake supervisor, vault and web on real channels."""
 
-    def __init__(self, build, source=None, stream=None, users=None, port=None, wrap=None):
+    def __init__(self, build, source=None, stream=None, users=None, port=None, wrap=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="safecam-media-")
         self.state_dir = os.path.join(self.tmp, "state")
         os.makedirs(self.state_dir)
@@ -139,8 +139,9 @@ class MediaProcess:
         if source:
             cmd += ["--source", source]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(list(wrap or []) + cmd, pass_fds=[child_sup.fileno()], stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(list(wrap or []) + cmd, pass_fds=[child_sup.fileno()], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
         child_sup.close()
         self.mid = 1000
         self.id_lock = threading.Lock()

@@ -111,3 +111,41 @@ def test_settings_apply_restarts_pipeline_not_process(stop_list):
     m.wait_playing()
     r = probe(m, "/stream2")
     assert r.returncode == 0 and b"width=640" in r.stdout and b"height=360" in r.stdout, r
+
+
+def test_changed_password_ends_a_running_stream(stop_list):
+    """A13: credentials a player cached from before a password change stop working, also on the
+    connection that is already streaming (re-checked after the per-connection cache time)."""
+    m = MediaProcess(BUILD, users={"admin": {"password": PW, "role": "admin"}},
+                     env={"SAFECAM_MEDIA_AUTH_CACHE_S": "2"})
+    stop_list.append(m)
+    m.wait_rtsps()
+    m.wait_playing()
+    from media_harness import rtsp_play_session
+    auth = basic("admin", PW)
+    s, sess, u = rtsp_play_session(m.port, m.cacert, auth)
+    with s:
+        st, _, _ = rtsp_request(s, "PLAY", u, 3, {"Authorization": auth, "Session": sess})
+        assert st == 200
+        with m.vault.lock:
+            m.vault.users["admin"]["password"] = "Changed-" + os.urandom(4).hex()
+        closed = False
+        s.settimeout(1)
+        deadline = time.monotonic() + 10
+        cseq = 4
+        while time.monotonic() < deadline and not closed:
+            try:  # a player's keep-alive, with the old credentials
+                s.sendall(f"GET_PARAMETER {u} RTSP/1.0\r\nCSeq: {cseq}\r\nAuthorization: {auth}\r\n"
+                          f"Session: {sess}\r\n\r\n".encode())
+                cseq += 1
+                t_end = time.monotonic() + 1
+                while time.monotonic() < t_end:
+                    if not s.recv(65536):
+                        closed = True
+                        break
+            except (TimeoutError, OSError):
+                pass
+        assert closed, "the stream kept flowing after the password change"
+    with tls_connect(m.port, m.cacert) as s2:  # and a new connection with the old password is refused
+        st, _, _ = rtsp_request(s2, "DESCRIBE", u, 1, {"Authorization": auth})
+        assert st == 401
