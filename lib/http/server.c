@@ -41,7 +41,7 @@
     "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512:"          \
     "+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512:+SIGN-RSA-PSS-RSAE-SHA256:"              \
     "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-EDDSA-ED25519:"                 \
-    "+CTYPE-X509:%SERVER_PRECEDENCE:%SAFE_RENEGOTIATION"
+    "+CTYPE-X509:%SERVER_PRECEDENCE"
 
 #define CSP_POLICY                                                                                        \
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "             \
