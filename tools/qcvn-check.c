@@ -20,7 +20,7 @@ static void usage(FILE *f)
     fputs("usage: qcvn-check --target HOST [--profile FILE] [--out DIR] [--format json,html,sarif,junit]\n"
           "                  [--https-port N] [--rtsps-port N] [--ports LIST|declared|all] [--udp]\n"
           "                  [--delay MS] [--timeout S] [--allow-destructive] [--lang vi|en]\n"
-          "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only ID,ID...] [--quiet]\n"
+          "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--udp] [--quiet]\n"
           "       qcvn-check --targets FILE [--parallel N] [same options]   (fleet: one report per line of FILE)\n"
           "       qcvn-check --profile-template | --list-tests | --version\n"
           "Audits an IP camera against QCVN 135:2024/BTTTT (EN 303 645, TS 103 701) and writes a verdict report.\n"
@@ -295,7 +295,7 @@ int main(int argc, char **argv)
     enum {
         O_TARGET = 256, O_TARGETS, O_PROFILE, O_OUT, O_FORMAT, O_HTTPS, O_RTSPS, O_PORTS, O_DELAY, O_TIMEOUT,
         O_DESTR, O_LANG, O_TEMPLATE, O_LIST, O_MEASURE, O_MAXWAIT, O_PWFULL, O_ONLY, O_UDP, O_QUIET, O_PARALLEL,
-        O_HELP, O_VERSION,
+        O_HELP, O_VERSION, O_SKIP,
     };
     static const struct option lo[] = {
         {"target", required_argument, NULL, O_TARGET},   {"targets", required_argument, NULL, O_TARGETS},
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
         {"pw-full", no_argument, NULL, O_PWFULL},        {"only", required_argument, NULL, O_ONLY},
         {"udp", no_argument, NULL, O_UDP},               {"quiet", no_argument, NULL, O_QUIET},
         {"parallel", required_argument, NULL, O_PARALLEL}, {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},       {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, O_VERSION}, {"skip", required_argument, NULL, O_SKIP},       {NULL, 0, NULL, 0},
     };
     int ch;
     long v;
@@ -371,6 +371,12 @@ int main(int argc, char **argv)
                 if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == ','))
                     return die2("--only: expected test IDs like SC-02,IF-01, got \"%s\"", optarg);
             o.only = optarg;
+            break;
+        case O_SKIP:
+            for (const char *p = optarg; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == ','))
+                    return die2("--skip: expected test IDs like BF-01,SM-05, got \"%s\"", optarg);
+            o.skip = optarg;
             break;
         case O_UDP: o.udp = 1; break;
         case O_QUIET: o.progress = 0; break;

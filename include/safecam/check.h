@@ -115,6 +115,7 @@ struct check_profile {
     char authed_path[CHECK_PATH]; /* a GET that needs a session (device info) */
     char events_path[CHECK_PATH]; /* audit events list (BF-05) */
     long lockout_threshold, lockout_window_s, lockout_duration_s;
+    int lockout_per_account;  /* "scope": "account": failures count per account (and source) */
     long idle_timeout_s, absolute_timeout_s;
     int single_role;         /* the device has only the admin role (SC-06 not applicable) */
 
@@ -254,6 +255,7 @@ struct check_options {
     int pw_full;               /* PW-01: the full default list instead of the top entries */
     int progress;              /* print progress lines on stderr */
     const char *only;          /* comma list of test IDs to run ("" / NULL = all) */
+    const char *skip;          /* comma list of test IDs not to run */
     const char *lang;          /* "vi" or "en" */
     const char *recovery_file; /* where SM-06 writes a temporary admin password it could not undo (0600) */
 };

@@ -5,16 +5,32 @@
 #include "check_internal.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void check_fail_record(struct check_ctx *c)
+static int fail_counts(const struct check_ctx *c, size_t i, const char *account)
 {
-    if (c->n_fails < CHECK_MAX_FAILS)
-        c->fails[c->n_fails++] = safecam_time_mono_ms();
+    return !c->prof->lockout_per_account || account == NULL || strcmp(c->fail_acct[i], account) == 0;
 }
 
-void check_fail_budget_wait(struct check_ctx *c)
+void check_fail_record(struct check_ctx *c, const char *account)
+{
+    if (c->n_fails < CHECK_MAX_FAILS) {
+        IGN_STRLCPY(c->fail_acct[c->n_fails], account && strlen(account) < 32 ? account : "?", 32);
+        c->fails[c->n_fails++] = safecam_time_mono_ms();
+    }
+}
+
+int64_t check_fail_last(const struct check_ctx *c, const char *account)
+{
+    for (size_t i = c->n_fails; i > 0; i--)
+        if (fail_counts(c, i - 1, account))
+            return c->fails[i - 1];
+    return 0;
+}
+
+void check_fail_budget_wait(struct check_ctx *c, const char *account)
 {
     long thr = c->prof->lockout_threshold > 1 ? c->prof->lockout_threshold - 1 : 1;
     int64_t window = (int64_t)c->prof->lockout_window_s * 1000 + 1000;
@@ -23,7 +39,7 @@ void check_fail_budget_wait(struct check_ctx *c)
         long in_window = 0;
         int64_t oldest = now;
         for (size_t i = 0; i < c->n_fails; i++) {
-            if (c->fails[i] > now - window) {
+            if (c->fails[i] > now - window && fail_counts(c, i, account)) {
                 in_window++;
                 if (c->fails[i] < oldest)
                     oldest = c->fails[i];

@@ -50,6 +50,7 @@ struct check_ctx {
     const char *secrets[CHECK_MAX_SECRETS]; /* strings redacted from every evidence line */
     size_t n_secrets;
     int64_t fails[CHECK_MAX_FAILS];   /* mono ms of each deliberate failed login */
+    char fail_acct[CHECK_MAX_FAILS][32]; /* the account it was against */
     size_t n_fails;
     int64_t wait_pacing_ms, wait_lockout_ms, wait_other_ms;
     int locked;               /* BF-01 locked the admin account */
@@ -151,8 +152,10 @@ int check_login(struct check_ctx *c, struct check_result *res, const char *user,
 int check_logout(struct check_ctx *c, struct check_session *s);
 /* Before a deliberate wrong-password attempt: wait so at most threshold-1 failures fall into any
  * lockout window (PW-01, BF-03 pacing). */
-void check_fail_budget_wait(struct check_ctx *c);
-void check_fail_record(struct check_ctx *c);
+void check_fail_budget_wait(struct check_ctx *c, const char *account);
+void check_fail_record(struct check_ctx *c, const char *account);
+/* Mono ms of the last failure that counts for account's lockout (0 = none). */
+int64_t check_fail_last(const struct check_ctx *c, const char *account);
 /* Admin session with the current admin password; 0 or error. */
 int check_admin_login(struct check_ctx *c, struct check_result *res, struct check_session *s) SAFECAM_WUR;
 /* Authenticated request with a session. */

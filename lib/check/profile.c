@@ -510,7 +510,15 @@ static int parse_auth(json_t *root, struct check_profile *p, struct perr *e)
     if ((rc = get_obj(a, "lockout", "auth", &o, e)) != 0)
         return rc;
     if (o != NULL) {
-        static const char *const kl[] = {"threshold", "window_s", "duration_s", NULL};
+        static const char *const kl[] = {"threshold", "window_s", "duration_s", "scope", NULL};
+        char scope[16] = "source";
+        if ((rc = get_str(o, "scope", "auth.lockout", scope, sizeof scope, e)) != 0)
+            return rc;
+        if (strcmp(scope, "source") != 0 && strcmp(scope, "account") != 0) {
+            perr_set(e, "profile: auth.lockout.scope: must be \"source\" or \"account\"");
+            return SAFECAM_ERR_INVAL;
+        }
+        p->lockout_per_account = strcmp(scope, "account") == 0;
         if ((rc = keys_allowed(o, "auth.lockout", kl, e)) != 0 ||
             (rc = get_long(o, "threshold", "auth.lockout", 1, 100, &p->lockout_threshold, e)) != 0 ||
             (rc = get_long(o, "window_s", "auth.lockout", 1, 86400, &p->lockout_window_s, e)) != 0 ||

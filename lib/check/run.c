@@ -151,12 +151,10 @@ static const char *const run_order[] = {
     "PW-01", "BF-03", "BF-05", "BF-01",
 };
 
-static int selected(const struct check_options *o, const char *id)
+static int in_list(const char *list, const char *id)
 {
-    if (o->only == NULL || o->only[0] == '\0')
-        return 1;
     size_t il = strlen(id);
-    const char *p = o->only;
+    const char *p = list;
     while (*p) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);
@@ -167,6 +165,13 @@ static int selected(const struct check_options *o, const char *id)
         p = e + 1;
     }
     return 0;
+}
+
+static int selected(const struct check_options *o, const char *id)
+{
+    if (o->skip != NULL && in_list(o->skip, id))
+        return 0;
+    return o->only == NULL || o->only[0] == '\0' || in_list(o->only, id);
 }
 
 static json_t *needs_json(unsigned n)

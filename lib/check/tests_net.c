@@ -992,6 +992,8 @@ void check_t_up05(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_PASS, "Update upload without authentication refused (%ld)", h.status);
     else if (h.status >= 200 && h.status < 300)
         check_verdict(r, CHECK_FAIL, "Update upload accepted without authentication (%ld)", h.status);
+    else if (h.status == 404 || h.status == 405)
+        check_verdict(r, CHECK_INCONCLUSIVE, "The declared update endpoint does not exist (%ld)", h.status);
     else
         check_verdict(r, CHECK_FAIL, "Update upload without authentication was not refused as unauthenticated (%ld): "
                       "the body was examined before authentication", h.status);
