@@ -457,6 +457,8 @@ static enum MHD_Result relay_error(struct req *r, const json_t *reply)
             return reply_error_field(r, MHD_HTTP_BAD_REQUEST, "unknown_field", "field", field);
         return reply_error(r, MHD_HTTP_BAD_REQUEST, "unknown_field");
     }
+    if (strcmp(code, "invalid_json") == 0)
+        return reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_json");
     if (strcmp(code, "invalid_type") == 0)
         return reply_error_field(r, MHD_HTTP_BAD_REQUEST, "invalid_parameter", "parameter", "type");
     if (strcmp(code, "unavailable") == 0)
@@ -1065,13 +1067,17 @@ static enum MHD_Result h_stream_get(struct req *r)
     if (rc != 0 || !reply_is_ok(reply)) {
         ret = reply_unavailable(r);
     } else {
+        /* The stream object and the scalar status fields (state, source, client counts) pass on. */
         json_t *out = json_object();
-        const json_t *stream = json_object_get(reply, "stream");
-        const char *state = jstr(reply, "state");
-        if (json_is_object(stream))
-            json_object_set_new(out, "stream", json_deep_copy(stream));
-        if (state && printable_ascii(state, 32))
-            json_object_set_new(out, "state", json_string(state));
+        const char *key;
+        json_t *val;
+        json_object_foreach(reply, key, val) {
+            if (strcmp(key, "ok") == 0 || !printable_ascii(key, 32))
+                continue;
+            if ((strcmp(key, "stream") == 0 && json_is_object(val)) || json_is_integer(val) || json_is_boolean(val) ||
+                (json_is_string(val) && printable_ascii(json_string_value(val), 64)))
+                json_object_set_new(out, key, json_deep_copy(val));
+        }
         ret = reply_json(r, MHD_HTTP_OK, out);
     }
     json_decref(reply);
@@ -1165,7 +1171,11 @@ static enum MHD_Result h_stream_put(struct req *r)
         ret = relay_error(r, reply);
     } else {
         audit_record(r, "config_change", detail);
-        ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
+        const json_t *stream = json_object_get(reply, "stream");
+        if (json_is_object(stream))
+            ret = reply_json(r, MHD_HTTP_OK, json_pack("{s:O}", "stream", stream));
+        else
+            ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
     }
     json_decref(reply);
     return ret;
