@@ -223,6 +223,19 @@ void check_conn_close(struct check_conn *k)
     k->fd = -1;
 }
 
+/* A loopback connect can "succeed" to itself when the kernel picks the target port as the source
+ * port (TCP simultaneous open): that is not a listening service. */
+static int self_connected(int fd, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    int lp = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return lp == port;
+}
+
 int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsigned char *open, int timeout_ms)
 {
     enum { BATCH = 512 };
@@ -241,7 +254,7 @@ int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsign
                 return SAFECAM_ERR_IO;
             int rc = connect(fd, (struct sockaddr *)&ss, sl);
             if (rc == 0) {
-                open[i] = 1;
+                open[i] = !self_connected(fd, ports[i]);
                 close(fd);
                 continue;
             }
@@ -271,7 +284,7 @@ int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsign
                 int err = 0;
                 socklen_t el = sizeof err;
                 if (getsockopt(pfd[j].fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
-                    open[idx[j]] = 1;
+                    open[idx[j]] = !self_connected(pfd[j].fd, ports[idx[j]]);
                 close(pfd[j].fd);
                 pfd[j].fd = -1;
                 pending--;
