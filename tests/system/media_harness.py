@@ -248,8 +248,12 @@ class MediaProcess:
         raise TimeoutError(f"not playing: {st}\n{self.read_log()}")
 
     def read_log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        try:
+            with open(self.log_path, "rb") as f:
+                self._last_log = f.read().decode("utf-8", "replace")
+        except OSError:
+            pass
+        return getattr(self, "_last_log", "")
 
     def alive(self):
         return self.proc.poll() is None
@@ -269,6 +273,11 @@ class MediaProcess:
             except OSError:
                 pass
         self.log.close()
+        bad = [line for line in self.read_log().splitlines()
+               if "ERROR: AddressSanitizer" in line or "runtime error:" in line or "ERROR: LeakSanitizer" in line]
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        assert not bad, "sanitizer report in safecam-media's log:\n" + "\n".join(bad[:20])
         return self.proc.returncode
 
 
