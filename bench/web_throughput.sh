@@ -65,6 +65,9 @@ wrk_run() {
     if [ "$run" = 1 ]; then
         ns taskset -c "$CLIENT_CPUS" timeout 30 wrk -t"$THREADS" -c"$CONNS" -d2s "$@" "$url" >/dev/null 2>&1 || true
     fi
+    # Let the server finish closing the previous run's connections: safecamd counts them against its
+    # per-source limit until their threads end, and a refused connect would make the run invalid.
+    sleep 2
     ns taskset -c "$CLIENT_CPUS" timeout $((secs + 30)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url" \
         >"$BENCH_TMP/wrk-$name-$run.txt" 2>&1 || { cat "$BENCH_TMP/wrk-$name-$run.txt" >&2; bench_die "wrk against $name failed"; }
 }
@@ -89,19 +92,39 @@ wrk_parse() {
     ' "$1"
 }
 
-# (c) measure: RUNS rounds, each safecamd then nginx, so slow drift of the machine hits both alike.
-declare -A R TLS ALL
+# keepalive_of URL [curl args...] -> "yes" when a second request reuses the first one's connection.
+keepalive_of() {
+    local url=$1 n
+    shift
+    n=$(ns curl -s --max-time 10 "$@" -o /dev/null -o /dev/null -w '%{num_connects} ' "$url" "$url" || true)
+    if [ "$n" = "1 0 " ]; then echo yes; else echo "no (new connections per request: ${n% })"; fi
+}
+
+# (c) measure: RUNS rounds, each server in turn, so slow drift of the machine hits all alike.
+declare -A R TLS ALL KA
+KA[nginx]=$(keepalive_of https://127.0.0.1:9443/device.json -k)
 SERVERS=(nginx)
-[ "$ONLY" = nginx ] || SERVERS=(safecamd nginx)
+if [ "$ONLY" = both ]; then
+    KA[safecamd]=$(keepalive_of https://127.0.0.1:8443/api/v1/device --cacert "$CAM_CACERT" -H "Cookie: $CAM_COOKIE")
+    SERVERS=(safecamd nginx)
+    # When safecamd closes every connection, also measure nginx doing the same (a TLS handshake per
+    # request), so the ratio can be read apart from the keep-alive difference.
+    if [ "${KA[safecamd]}" != yes ] || [ -n "${BENCH_NGINX_CLOSE:-}" ]; then
+        SERVERS+=(nginx-close)
+        KA[nginx-close]="no (client sends Connection: close)"
+    fi
+fi
 for run in $(seq 1 "$RUNS"); do
     for s in "${SERVERS[@]}"; do
         bench_log "run $run/$RUNS: wrk -t$THREADS -c$CONNS -d$DURATION against $s"
-        if [ "$s" = safecamd ]; then
+        case "$s" in
+        safecamd)
             wrk_run safecamd "$run" https://127.0.0.1:8443/api/v1/device -H "Cookie: $CAM_COOKIE"
             kill -0 "$CAM_PID" 2>/dev/null || bench_die "safecamd died during the run"
-        else
-            wrk_run nginx "$run" https://127.0.0.1:9443/device.json
-        fi
+            ;;
+        nginx) wrk_run nginx "$run" https://127.0.0.1:9443/device.json ;;
+        nginx-close) wrk_run nginx-close "$run" https://127.0.0.1:9443/device.json -H "Connection: close" ;;
+        esac
         ALL[$s]+="$(wrk_parse "$BENCH_TMP/wrk-$s-$run.txt")"$'\n'
     done
 done
@@ -110,6 +133,7 @@ for s in "${SERVERS[@]}"; do
     R[$s]=$(printf '%s' "${ALL[$s]}" | sort -g -k1,1 | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
 done
 TLS[nginx]=$(tls_of 9443)
+TLS[nginx-close]=${TLS[nginx]}
 if [ "$ONLY" = both ]; then
     TLS[safecamd]=$(tls_of 8443)
     # The session must still be valid after the runs (the numbers measured authenticated answers).
@@ -122,11 +146,14 @@ ok=1
 echo "safecamd web throughput — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc --all) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, keep-alive TLS, median of $RUNS runs by requests/s; servers pinned to CPUs $(bench_cpus), wrk to CPUs $CLIENT_CPUS"
 echo "answer body: $(wc -c <"$BENCH_TMP/device.json") bytes (nginx serves the same bytes as a static file)"
-printf '%-9s %12s %9s %9s %10s %8s %8s  %s\n' server requests/s p50_ms p99_ms requests non-2xx sock_err TLS
-for s in safecamd nginx; do
+printf '%-11s %12s %9s %9s %10s %8s %8s  %s\n' server requests/s p50_ms p99_ms requests non-2xx sock_err TLS
+for s in safecamd nginx nginx-close; do
     [ -n "${R[$s]:-}" ] || continue
     read -r rps p50 p99 reqs bad errs <<<"${R[$s]}"
-    printf '%-9s %12s %9s %9s %10s %8s %8s  %s\n' "$s" "$rps" "$p50" "$p99" "$reqs" "$bad" "$errs" "${TLS[$s]}"
+    printf '%-11s %12s %9s %9s %10s %8s %8s  %s\n' "$s" "$rps" "$p50" "$p99" "$reqs" "$bad" "$errs" "${TLS[$s]}"
+done
+for s in "${SERVERS[@]}"; do
+    echo "$s keep-alive: ${KA[$s]}"
 done
 for s in "${SERVERS[@]}"; do
     # Every run must be clean, not just the one shown.
@@ -134,6 +161,8 @@ for s in "${SERVERS[@]}"; do
         if [ "$bad" -ne 0 ] || [ "$errs" -ne 0 ] || [ "$reqs" -eq 0 ]; then
             ok=0
             echo "WARNING: a $s run had $bad non-2xx answers and $errs socket errors in $reqs requests; not valid" >&2
+            [ "${KA[$s]}" = yes ] || [ "$bad" -ne 0 ] ||
+                echo "  ($s closes every connection: wrk reconnects at once and can meet the server's per-source connection limit while the old connection is still counted)" >&2
         fi
     done <<<"$(printf '%s' "${ALL[$s]}")"
     echo "$s all runs (requests/s p99_ms): $(printf '%s' "${ALL[$s]}" | awk '{ printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $3 }')"
@@ -144,5 +173,11 @@ if [ -n "${R[safecamd]:-}" ]; then
     awk -v a="$s_rps" -v b="$n_rps" -v c="$s_p99" -v d="$n_p99" 'BEGIN {
         printf "ratio safecamd/nginx: requests/s %.3f (nginx is %.1fx faster), p99 latency %.1fx nginx\n",
             (b > 0 ? a / b : 0), (a > 0 ? b / a : 0), (d > 0 ? c / d : 0) }'
+    if [ -n "${R[nginx-close]:-}" ]; then
+        read -r c_rps _ c_p99 _ <<<"${R[nginx-close]}"
+        awk -v a="$s_rps" -v b="$c_rps" -v c="$s_p99" -v d="$c_p99" 'BEGIN {
+            printf "ratio safecamd/nginx-close (both a TLS handshake per request): requests/s %.3f, p99 latency %.1fx\n",
+                (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
+    fi
 fi
 [ "$ok" = 1 ]
