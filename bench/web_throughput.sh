@@ -180,4 +180,20 @@ if [ -n "${R[safecamd]:-}" ]; then
                 (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
     fi
 fi
+# Memory after the load: VmRSS now and VmHWM (peak) of every server process.
+mem_line() { # LABEL PID
+    awk -v l="$1" -v p="$2" '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 }
+        END { printf "  %-20s pid %-7s VmRSS %6.1f MiB  peak VmHWM %6.1f MiB\n", l, p, r / 1024, h / 1024 }' "/proc/$2/status" 2>/dev/null || true
+}
+echo "memory after the runs:"
+if [ "$ONLY" = both ]; then
+    mem_line "safecamd supervisor" "$CAM_PID"
+    for c in $(bench_children "$CAM_PID"); do
+        mem_line "safecamd $(bench_comm "$c" | sed 's/^safecam-//')" "$c"
+    done
+fi
+mem_line "nginx master" "$NGX_PID"
+for c in $(bench_children "$NGX_PID"); do
+    mem_line "nginx worker" "$c"
+done
 [ "$ok" = 1 ]
