@@ -6,6 +6,7 @@ import base64
 import re
 import ssl
 import subprocess
+from urllib.parse import quote
 
 from conftest import strong_password
 from media_harness import jpeg_size, rtsp_request, tls_connect
@@ -62,7 +63,7 @@ def test_admin_and_viewer_watch_after_password_change(camera):
     pw = camera.admin_password
     user = camera.label["admin_user"]
     r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of",
-                        "default=nw=1", f"rtsps://{user}:{pw}@127.0.0.1:{camera.rtsps_port}/stream1"],
+                        "default=nw=1", f"rtsps://{user}:{quote(pw, safe='')}@127.0.0.1:{camera.rtsps_port}/stream1"],
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert b"codec_name=h264" in r.stdout and b"width=1280" in r.stdout and b"height=720" in r.stdout
@@ -79,7 +80,7 @@ def test_admin_and_viewer_watch_after_password_change(camera):
         assert resp.status == 204, resp
         vpw = new
     r = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i",
-                        f"rtsps://watcher:{vpw}@127.0.0.1:{camera.rtsps_port}/stream2", "-t", "2", "-f", "null",
+                        f"rtsps://watcher:{quote(vpw, safe='')}@127.0.0.1:{camera.rtsps_port}/stream2", "-t", "2", "-f", "null",
                         "-"], capture_output=True, timeout=60)
     frames = re.findall(rb"frame=\s*(\d+)", r.stderr)
     assert frames and int(frames[-1]) >= 30, r.stderr[-500:]
