@@ -141,7 +141,6 @@ async function render() {
   if (seq !== renderSeq) return;
   state.current = mod;
   renderChrome(name);
-  document.body.setAttribute('data-page', name);
   const main = document.getElementById('main');
   const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession });
   if (seq !== renderSeq) {
@@ -150,6 +149,7 @@ async function render() {
   }
   main.replaceChildren(view);
   apply(main);
+  document.body.setAttribute('data-page', name); // after the content: tests and tools wait on it
   updateTitle();
   const title = document.getElementById('page-title');
   if (title) title.focus({ preventScroll: false });
