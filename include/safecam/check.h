@@ -230,6 +230,11 @@ struct check_test {
 /* The catalogue in run order; *n gets its length. Static data. */
 const struct check_test *check_catalogue(size_t *n);
 const struct check_test *check_catalogue_find(const char *id);
+/* PW-01's built-in list of well-known defaults (data/check/default-credentials.txt): entry count, and
+ * entry i's user (field 0) or password (field 1, "" = empty); NULL past the end. Static strings. */
+size_t check_default_creds_count(void);
+const char *check_default_cred(size_t i, int field);
+
 /* Title of a QCVN group in the language ("vi" or "en"). */
 const char *check_group_title(const char *group, const char *lang);
 

@@ -50,11 +50,13 @@ int check_rtsp_response_parse(const char *buf, size_t len, struct check_rtsp_res
     memset(out, 0, sizeof *out);
     out->cseq = -1;
     out->content_length = -1;
-    if (buf == NULL || len > CHECK_RTSP_MAX_RESPONSE || len < 12)
+    if (buf == NULL || len > CHECK_RTSP_MAX_RESPONSE || len < 13)
         return SAFECAM_ERR_INVAL;
     if (memcmp(buf, "RTSP/1.", 7) != 0 || !isdigit((unsigned char)buf[7]) || buf[8] != ' ')
         return SAFECAM_ERR_INVAL;
     if (!isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) || !isdigit((unsigned char)buf[11]))
+        return SAFECAM_ERR_INVAL;
+    if (buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')
         return SAFECAM_ERR_INVAL;
     int status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (status < 100 || status > 599)

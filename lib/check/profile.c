@@ -371,6 +371,10 @@ static int parse_services(json_t *root, struct check_profile *p, struct perr *e)
         sv->udp = strcmp(proto, "udp") == 0;
         if ((rc = get_str(s, "service", where, kind, sizeof kind, e)) != 0)
             return rc;
+        if (kind[0] == '\0') {
+            perr_set(e, "profile: %s.service: required (http https rtsp rtsps ssh telnet ftp tls onvif other)", where);
+            return SAFECAM_ERR_INVAL;
+        }
         int k2 = check_service_kind_parse(kind);
         if (k2 < 0) {
             perr_set(e, "profile: %s.service: must be one of http https rtsp rtsps ssh telnet ftp tls onvif other",

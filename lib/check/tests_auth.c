@@ -25,8 +25,6 @@ static const char *const default_creds[][2] = {
     {"service", "service"}, {"admin", "1111"},     {"root", "admin"},    {"user", "user"},
 };
 
-size_t check_default_creds_count(void);
-const char *check_default_cred(size_t i, int field);
 size_t check_default_creds_count(void)
 {
     return SAFECAM_ARRAY_LEN(default_creds);
