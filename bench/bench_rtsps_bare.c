@@ -41,7 +41,8 @@ int main(int argc, char **argv)
            "video/x-raw,format=I420,width=1280,height=720,framerate=25/1,pixel-aspect-ratio=1/1 ! "
            "clockoverlay halignment=right valignment=bottom shaded-background=true font-desc=\"Sans 20\" "
            "time-format=\"%Y-%m-%d %H:%M:%S\" ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 "
-           "max-size-time=0 ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 key-int-max=25 bframes=0 ! "
+           "max-size-time=0 ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 key-int-max=25 "
+           "bframes=0 ! "
            "video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
            "rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=zero-latency )");
     gst_rtsp_media_factory_set_shared(f, TRUE);

@@ -44,8 +44,9 @@ static struct config_stream current;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: safecam-media --state-dir DIR --ipc-fd N [--source SPEC] [--bind ADDR] [--rtsps-port N]\n"
-               "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
+    fprintf(f,
+            "usage: safecam-media --state-dir DIR --ipc-fd N [--source SPEC] [--bind ADDR] [--rtsps-port N]\n"
+            "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
 
 static int bind_addr_valid(const char *s)
@@ -92,8 +93,8 @@ static int vault_auth_check(void *ctx, const char *username, const char *passwor
 {
     (void)ctx;
     json_t *reply = NULL;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password", password, "source", source,
-                             "surface", "rtsp");
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password", password, "source",
+                             source, "surface", "rtsp");
     if (!body)
         return SAFECAM_ERR_NOMEM;
     int rc = vault_call(PROTO_VAULT_AUTH_CHECK, body, &reply, VAULT_AUTH_TIMEOUT_MS);
@@ -105,9 +106,9 @@ static int vault_auth_check(void *ctx, const char *username, const char *passwor
     const char *r = json_string_value(json_object_get(reply, "role"));
     json_t *p = json_object_get(reply, "password_change_required");
     if (err) {
-        rc = strcmp(err, "locked") == 0 ? SAFECAM_ERR_LOCKED
+        rc = strcmp(err, "locked") == 0                ? SAFECAM_ERR_LOCKED
              : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
-                                                        : SAFECAM_ERR_INTERNAL;
+                                                       : SAFECAM_ERR_INTERNAL;
     } else if (json_is_true(json_object_get(reply, "ok")) && r && safecam_strlcpy(role, r, role_size) == 0) {
         *pcr = json_is_true(p) ? 1 : 0;
         rc = 0;
@@ -237,8 +238,8 @@ static int h_media_apply(void *ctx, unsigned peer, const ipc_msg *req, json_t **
         return 0;
     }
     if (config_stream_apply_json(&next, stream, &err) != 0) {
-        *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min", (json_int_t)err.min,
-                           "max", (json_int_t)err.max);
+        *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min",
+                           (json_int_t)err.min, "max", (json_int_t)err.max);
         return 0;
     }
     int rc = media_service_apply(svc, &next);
@@ -328,7 +329,7 @@ static int h_live_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **re
     int rc = media_service_live_open(svc, stream, &fd, ctype, sizeof ctype);
     if (rc != 0) {
         *reply = json_pack("{s:s}", "error",
-                           rc == SAFECAM_ERR_TOOBIG      ? "busy"
+                           rc == SAFECAM_ERR_TOOBIG     ? "busy"
                            : rc == SAFECAM_ERR_NOTFOUND ? "stream_off"
                                                         : "unavailable");
         return 0;
@@ -383,9 +384,12 @@ static gboolean on_signal(gpointer user)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"state-dir", required_argument, NULL, 's'}, {"ipc-fd", required_argument, NULL, 'i'},
-        {"source", required_argument, NULL, 'S'},    {"bind", required_argument, NULL, 'b'},
-        {"rtsps-port", required_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"ipc-fd", required_argument, NULL, 'i'},
+        {"source", required_argument, NULL, 'S'},
+        {"bind", required_argument, NULL, 'b'},
+        {"rtsps-port", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *state_dir = NULL, *source = "testsrc", *bind = "127.0.0.1";
@@ -420,7 +424,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "safecam-media: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            fprintf(stderr, "safecam-media: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }
@@ -463,7 +468,8 @@ int main(int argc, char **argv)
     const char *cache = getenv("SAFECAM_MEDIA_AUTH_CACHE_S");
     long cache_s = 0;
     if (cache && safecam_parse_long(cache, 1, MEDIA_RTSP_AUTH_CACHE_S, &cache_s) != 0) {
-        fprintf(stderr, "safecam-media: SAFECAM_MEDIA_AUTH_CACHE_S: expected 1-%d\n", MEDIA_RTSP_AUTH_CACHE_S);
+        fprintf(stderr, "safecam-media: SAFECAM_MEDIA_AUTH_CACHE_S: expected 1-%d\n",
+                MEDIA_RTSP_AUTH_CACHE_S);
         return 2;
     }
     opts.auth_cache_s = (int)cache_s;
@@ -478,8 +484,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     gst_init(NULL, NULL);
-    static const char *const needed[] = {"x264enc", "h264parse", "rtph264pay", "mp4mux", "jpegenc", "appsrc",
-                                         "appsink", "videotestsrc", "videoconvert", "videoscale", "valve"};
+    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
+                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
+                                         "videoconvert", "videoscale", "valve"};
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
         GstElementFactory *f = gst_element_factory_find(needed[i]);
         if (!f) {
@@ -503,8 +510,8 @@ int main(int argc, char **argv)
     sup.watch = g_unix_fd_add(sup.fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGINT, on_signal, NULL);
-    log_info("safecam-media %s: source %s, rtsps %s:%ld", SAFECAM_VERSION, media_source_kind_name(opts.source.kind),
-             opts.bind, port);
+    log_info("safecam-media %s: source %s, rtsps %s:%ld", SAFECAM_VERSION,
+             media_source_kind_name(opts.source.kind), opts.bind, port);
 
     g_main_loop_run(loop);
 

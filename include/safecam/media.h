@@ -18,29 +18,29 @@
 #include "safecam/core.h"
 
 #define MEDIA_RTSPS_PORT_DEFAULT 8322
-#define MEDIA_SOURCE_PATH_MAX 1024      /* bytes of a file:/v4l2: path, NUL included */
-#define MEDIA_SUB_WIDTH 640             /* the sub stream (/stream2) is always 640x360 */
+#define MEDIA_SOURCE_PATH_MAX 1024 /* bytes of a file:/v4l2: path, NUL included */
+#define MEDIA_SUB_WIDTH 640        /* the sub stream (/stream2) is always 640x360 */
 #define MEDIA_SUB_HEIGHT 360
-#define MEDIA_RTSP_USERNAME_MAX 64      /* bytes, without NUL */
-#define MEDIA_RTSP_PASSWORD_MAX 256     /* bytes, without NUL */
-#define MEDIA_RTSP_AUTH_HEADER_MAX 512  /* bytes of an Authorization header value */
-#define MEDIA_RTSP_CONTENT_LENGTH_MAX 4096 /* bytes of an RTSP request body; larger -> 413 */
-#define MEDIA_RTSP_CLIENTS_MAX 40       /* RTSPS connections in total */
+#define MEDIA_RTSP_USERNAME_MAX 64           /* bytes, without NUL */
+#define MEDIA_RTSP_PASSWORD_MAX 256          /* bytes, without NUL */
+#define MEDIA_RTSP_AUTH_HEADER_MAX 512       /* bytes of an Authorization header value */
+#define MEDIA_RTSP_CONTENT_LENGTH_MAX 4096   /* bytes of an RTSP request body; larger -> 413 */
+#define MEDIA_RTSP_CLIENTS_MAX 40            /* RTSPS connections in total */
 #define MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX 20 /* RTSPS connections from one address */
 #define MEDIA_RTSP_VIEWERS_PER_STREAM_MAX 32 /* connections that SETUP one stream */
-#define MEDIA_LIVE_VIEWERS_MAX 4        /* browser live-view feeds at once */
-#define MEDIA_SNAPSHOTS_PENDING_MAX 8   /* snapshot requests waiting for a frame */
-#define MEDIA_RTSP_AUTH_CACHE_S 60      /* a connection's verified credentials are re-checked after this;
-                                         * a refused re-check (password changed, user deleted, locked)
-                                         * closes the connection and its stream (attack case A13) */
-#define MEDIA_BACKOFF_MIN_MS 1000       /* source retry back-off: 1 s doubling ... */
-#define MEDIA_BACKOFF_MAX_MS 30000      /* ... up to 30 s */
+#define MEDIA_LIVE_VIEWERS_MAX 4             /* browser live-view feeds at once */
+#define MEDIA_SNAPSHOTS_PENDING_MAX 8        /* snapshot requests waiting for a frame */
+/* A connection's verified credentials are re-checked after this many seconds; a refused re-check (password
+ * changed, user deleted, locked) closes the connection and its stream (attack case A13). */
+#define MEDIA_RTSP_AUTH_CACHE_S 60
+#define MEDIA_BACKOFF_MIN_MS 1000  /* source retry back-off: 1 s doubling ... */
+#define MEDIA_BACKOFF_MAX_MS 30000 /* ... up to 30 s */
 
 /* The TLS policy of the RTSPS port: TLS 1.2/1.3, ECDHE, AEAD ciphers only — the same policy as HTTPS.
  * glib-networking's GnuTLS backend reads it from the environment variable G_TLS_GNUTLS_PRIORITY,
  * which the media process sets before it creates any TLS object. QCVN 135 G5 / EN 303 645 5.5-1. */
-#define MEDIA_TLS_PRIORITY                                                                           \
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"              \
+#define MEDIA_TLS_PRIORITY                                                                                   \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"                      \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
 /* ---------------- pure helpers (no GStreamer) ---------------- */
@@ -67,8 +67,8 @@ const char *media_source_kind_name(enum media_source_kind kind);
  * pass_size must leave room for the NUL. The caller wipes `pass` after use; the decoded scratch copy
  * is wiped here. Errors: SAFECAM_ERR_INVAL (malformed), SAFECAM_ERR_TOOBIG (over a cap); outputs are
  * "" on error. QCVN 135 G1/G11 / EN 303 645 5.13-1. */
-int media_basic_auth_parse(const char *header, char *user, size_t user_size, char *pass, size_t pass_size)
-    SAFECAM_WUR;
+int media_basic_auth_parse(const char *header, char *user, size_t user_size, char *pass,
+                           size_t pass_size) SAFECAM_WUR;
 
 /* RFC 6381 codecs parameter for H.264 from GStreamer's caps strings, e.g. profile
  * "constrained-baseline", level "3.1" -> "avc1.42E01F". Unknown profile -> SAFECAM_ERR_INVAL.
@@ -94,7 +94,7 @@ struct media_rtsp_framer {
     size_t hdr_len;
     size_t line_len;
     unsigned lines;
-    size_t remaining;       /* body or $-frame bytes still to pass */
+    size_t remaining; /* body or $-frame bytes still to pass */
     unsigned dh_got;
     uint8_t dh[4];
     long cseq;              /* CSeq of the request being framed, -1 when unknown */
@@ -122,8 +122,8 @@ struct media_vault_ops {
     /* Verify RTSP Basic credentials (PROTO_VAULT_AUTH_CHECK, surface "rtsp", source = client address).
      * Returns 0 with role (>= 32 bytes) and *password_change_required filled; SAFECAM_ERR_DENIED for
      * wrong credentials, SAFECAM_ERR_LOCKED while locked out, another error when the vault is unreachable. */
-    int (*auth_check)(void *ctx, const char *username, const char *password, const char *source,
-                      char *role, size_t role_size, int *password_change_required);
+    int (*auth_check)(void *ctx, const char *username, const char *password, const char *source, char *role,
+                      size_t role_size, int *password_change_required);
     /* Record an audit event (PROTO_VAULT_AUDIT_RECORD). Best effort. */
     void (*audit)(void *ctx, const char *type, const char *source, const char *detail);
     void *ctx;
@@ -131,9 +131,9 @@ struct media_vault_ops {
 
 struct media_service_options {
     struct media_source source;
-    char bind[64];      /* address literal for RTSPS */
-    int rtsps_port;     /* 1..65535 */
-    int auth_cache_s;   /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
+    char bind[64];    /* address literal for RTSPS */
+    int rtsps_port;   /* 1..65535 */
+    int auth_cache_s; /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
     struct media_vault_ops vault;
 };
 

@@ -126,13 +126,14 @@ static gpointer down_thread(gpointer p)
 
 static void send_refusal(struct front_conn *fc, int status, long cseq)
 {
-    const char *reason = status == 413 ? "Request Entity Too Large"
+    const char *reason = status == 413   ? "Request Entity Too Large"
                          : status == 431 ? "Request Header Fields Too Large"
                          : status == 505 ? "RTSP Version Not Supported"
                                          : "Bad Request";
     char msg[160];
-    if (safecam_fmt(msg, sizeof msg, "RTSP/1.0 %d %s\r\nCSeq: %ld\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    status, reason, cseq >= 0 ? cseq : 0) == 0)
+    if (safecam_fmt(msg, sizeof msg,
+                    "RTSP/1.0 %d %s\r\nCSeq: %ld\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status,
+                    reason, cseq >= 0 ? cseq : 0) == 0)
         (void)tls_write_all(fc, msg, strlen(msg));
 }
 

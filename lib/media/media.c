@@ -212,9 +212,15 @@ int media_h264_codecs_string(const char *profile, const char *level, char *out, 
         const char *name;
         unsigned idc, constraints;
     } profiles[] = {
-        {"constrained-baseline", 0x42, 0xE0}, {"baseline", 0x42, 0x00}, {"main", 0x4D, 0x40},
-        {"extended", 0x58, 0x00},             {"high", 0x64, 0x00},     {"constrained-high", 0x64, 0x0C},
-        {"progressive-high", 0x64, 0x08},     {"high-10", 0x6E, 0x00},  {"high-4:2:2", 0x7A, 0x00},
+        {"constrained-baseline", 0x42, 0xE0},
+        {"baseline", 0x42, 0x00},
+        {"main", 0x4D, 0x40},
+        {"extended", 0x58, 0x00},
+        {"high", 0x64, 0x00},
+        {"constrained-high", 0x64, 0x0C},
+        {"progressive-high", 0x64, 0x08},
+        {"high-10", 0x6E, 0x00},
+        {"high-4:2:2", 0x7A, 0x00},
         {"high-4:4:4", 0xF4, 0x00},
     };
     if (!out || out_size < 12 || !profile)
@@ -238,7 +244,8 @@ int media_h264_codecs_string(const char *profile, const char *level, char *out, 
     } else if (level) {
         return SAFECAM_ERR_INVAL;
     }
-    return safecam_fmt(out, out_size, "avc1.%02X%02X%02X", profiles[found].idc, profiles[found].constraints, lvl);
+    return safecam_fmt(out, out_size, "avc1.%02X%02X%02X", profiles[found].idc, profiles[found].constraints,
+                       lvl);
 }
 
 int media_timecode_block_px(int width)

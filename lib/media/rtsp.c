@@ -99,7 +99,8 @@ static void send_status(GstRTSPContext *ctx, GstRTSPStatusCode code)
         return;
     gst_rtsp_message_init_response(ctx->response, code, gst_rtsp_status_as_text(code), ctx->request);
     if (code == GST_RTSP_STS_UNAUTHORIZED)
-        gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE, "Basic realm=\"" REALM "\"");
+        gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE,
+                                    "Basic realm=\"" REALM "\"");
     gst_rtsp_client_send_message(ctx->client, ctx->session, ctx->response);
 }
 
@@ -139,20 +140,23 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
         return FALSE;
     }
     const gchar *hdr = NULL;
-    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&hdr, 0) != GST_RTSP_OK ||
+    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&hdr, 0) !=
+            GST_RTSP_OK ||
         !hdr) {
         send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
         return FALSE;
     }
     const gchar *second = NULL;
     size_t hlen = strlen(hdr);
-    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&second, 1) == GST_RTSP_OK ||
+    if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, (gchar **)&second, 1) ==
+            GST_RTSP_OK ||
         hlen > MEDIA_RTSP_AUTH_HEADER_MAX) {
         send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
         return FALSE;
     }
     guint8 digest[DIGEST_BYTES];
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, self->r->hmac_key, sizeof self->r->hmac_key, hdr, hlen, digest) != 0) {
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, self->r->hmac_key, sizeof self->r->hmac_key, hdr, hlen, digest) !=
+        0) {
         send_status(ctx, GST_RTSP_STS_INTERNAL_SERVER_ERROR);
         return FALSE;
     }

@@ -76,7 +76,7 @@ struct media_service {
     GstElement *snapvalve;
     guint bus_watch;
     guint srcbus_watch;
-    gint frames;          /* atomic: main-stream access units since (re)start */
+    gint frames; /* atomic: main-stream access units since (re)start */
     gint last_frames;
     gint64 last_progress_us;
     enum svc_state state;
@@ -301,7 +301,8 @@ static GstPadProbeReturn timecode_probe(GstPad *pad, GstPadProbeInfo *info, gpoi
         return GST_PAD_PROBE_OK;
     GstCaps *caps = gst_pad_get_current_caps(pad);
     GstVideoInfo vi;
-    gboolean ok = caps && gst_video_info_from_caps(&vi, caps) && GST_VIDEO_INFO_FORMAT(&vi) == GST_VIDEO_FORMAT_I420;
+    gboolean ok =
+        caps && gst_video_info_from_caps(&vi, caps) && GST_VIDEO_INFO_FORMAT(&vi) == GST_VIDEO_FORMAT_I420;
     if (caps)
         gst_caps_unref(caps);
     if (!ok)
@@ -531,7 +532,7 @@ static gboolean srcbus_cb(GstBus *bus, GstMessage *msg, gpointer user)
             return G_SOURCE_REMOVE; /* srcpipe_stop removed this watch; a new one exists */
         }
         svc_fail(svc, svc->opts.source.kind == MEDIA_SOURCE_FILE ? "source file ended and is gone"
-                                                                   : "source ended");
+                                                                 : "source ended");
         break;
     default:
         break;
@@ -591,8 +592,8 @@ static int srcpipe_start(media_service *svc)
         gst_object_unref(p);
         return SAFECAM_ERR_INTERNAL;
     }
-    g_object_set(src, svc->opts.source.kind == MEDIA_SOURCE_FILE ? "location" : "device", svc->opts.source.path,
-                 NULL);
+    g_object_set(src, svc->opts.source.kind == MEDIA_SOURCE_FILE ? "location" : "device",
+                 svc->opts.source.path, NULL);
     GstAppSinkCallbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.new_sample = raw_on_sample;
@@ -645,41 +646,44 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
         if (clock)
             gst_object_unref(clock);
     } else {
-        rc = safecam_fmt(head, sizeof head,
-                         "appsrc name=raw is-live=true format=time do-timestamp=true block=false ! "
-                         "queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
-                         "videoconvert ! videoscale ! videorate max-duplication-time=1000000000 ! "
-                         "video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! ",
-                         s->width, s->height, s->fps);
+        rc =
+            safecam_fmt(head, sizeof head,
+                        "appsrc name=raw is-live=true format=time do-timestamp=true block=false ! "
+                        "queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+                        "videoconvert ! videoscale ! videorate max-duplication-time=1000000000 ! "
+                        "video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! ",
+                        s->width, s->height, s->fps);
     }
     if (rc != 0)
         return rc;
     if (s->sub_enabled) {
-        rc = safecam_fmt(sub, sizeof sub,
-                         "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
-                         "videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
-                         "x264enc name=enc1 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
-                         "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
-                         "video/x-h264,stream-format=byte-stream,alignment=au ! "
-                         "appsink name=out1 sync=false async=false max-buffers=4 drop=true ",
-                         MEDIA_SUB_WIDTH, MEDIA_SUB_HEIGHT, sub_kbps, kint);
+        rc = safecam_fmt(
+            sub, sizeof sub,
+            "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+            "videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
+            "x264enc name=enc1 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
+            "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
+            "video/x-h264,stream-format=byte-stream,alignment=au ! "
+            "appsink name=out1 sync=false async=false max-buffers=4 drop=true ",
+            MEDIA_SUB_WIDTH, MEDIA_SUB_HEIGHT, sub_kbps, kint);
         if (rc != 0)
             return rc;
     } else {
         sub[0] = '\0';
     }
-    return safecam_fmt(out, out_size,
-                       "%s tee name=t "
-                       "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
-                       "x264enc name=enc0 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
-                       "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
-                       "video/x-h264,stream-format=byte-stream,alignment=au ! "
-                       "appsink name=out0 sync=false async=false max-buffers=4 drop=true "
-                       "%s"
-                       "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
-                       "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
-                       "appsink name=snap sync=false async=false max-buffers=1 drop=true",
-                       head, s->bitrate_kbps, kint, sub);
+    return safecam_fmt(
+        out, out_size,
+        "%s tee name=t "
+        "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+        "x264enc name=enc0 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
+        "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
+        "video/x-h264,stream-format=byte-stream,alignment=au ! "
+        "appsink name=out0 sync=false async=false max-buffers=4 drop=true "
+        "%s"
+        "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
+        "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
+        "appsink name=snap sync=false async=false max-buffers=1 drop=true",
+        head, s->bitrate_kbps, kint, sub);
 }
 
 static void pipeline_stop(media_service *svc)
@@ -864,7 +868,8 @@ int media_service_live_open(media_service *svc, int stream, int *fd_out, char *c
     const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
     const char *profile = st ? gst_structure_get_string(st, "profile") : NULL;
     const char *level = st ? gst_structure_get_string(st, "level") : NULL;
-    if (media_h264_codecs_string(profile ? profile : "constrained-baseline", level, codecs, sizeof codecs) != 0 &&
+    if (media_h264_codecs_string(profile ? profile : "constrained-baseline", level, codecs, sizeof codecs) !=
+            0 &&
         media_h264_codecs_string("constrained-baseline", NULL, codecs, sizeof codecs) != 0)
         codecs[0] = '\0';
     if (caps)
@@ -1105,8 +1110,8 @@ int media_service_apply(media_service *svc, const struct config_stream *stream)
 json_t *media_service_status(media_service *svc)
 {
     static const char *const names[] = {"starting", "playing", "retrying"};
-    return json_pack("{s:b,s:o,s:s,s:s,s:i,s:i}", "ok", 1, "stream", config_stream_to_json(&svc->stream), "state",
-                     names[svc->state], "source", media_source_kind_name(svc->opts.source.kind), "rtsp_clients",
-                     svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
+    return json_pack("{s:b,s:o,s:s,s:s,s:i,s:i}", "ok", 1, "stream", config_stream_to_json(&svc->stream),
+                     "state", names[svc->state], "source", media_source_kind_name(svc->opts.source.kind),
+                     "rtsp_clients", svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
                      (int)g_list_length(svc->lives));
 }

@@ -27,9 +27,22 @@ static void test_source_parse(void **state)
     assert_int_equal(s.kind, MEDIA_SOURCE_V4L2);
     assert_string_equal(s.path, "/dev/video0");
     assert_int_equal(media_source_parse("v4l2:/dev/video255", &s, &why), 0);
-    const char *bad[] = {"", "TESTSRC", "testsrc ", "file:", "file:a\nb", "file:\x1b[31m", "v4l2:", "v4l2:/dev/video",
-                         "v4l2:/dev/video256", "v4l2:/dev/video01", "v4l2:/dev/video-1", "v4l2:/dev/sda",
-                         "v4l2:/dev/video0/../sda", "rtsp://x", "http://x", NULL};
+    const char *bad[] = {"",
+                         "TESTSRC",
+                         "testsrc ",
+                         "file:",
+                         "file:a\nb",
+                         "file:\x1b[31m",
+                         "v4l2:",
+                         "v4l2:/dev/video",
+                         "v4l2:/dev/video256",
+                         "v4l2:/dev/video01",
+                         "v4l2:/dev/video-1",
+                         "v4l2:/dev/sda",
+                         "v4l2:/dev/video0/../sda",
+                         "rtsp://x",
+                         "http://x",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         why = NULL;
         assert_int_equal(media_source_parse(bad[i], &s, &why), SAFECAM_ERR_INVAL);
@@ -50,7 +63,8 @@ static void test_basic_auth_parse(void **state)
     (void)state;
     char u[MEDIA_RTSP_USERNAME_MAX + 1], p[MEDIA_RTSP_PASSWORD_MAX + 1];
     /* "admin:S3cret:with:colons" */
-    assert_int_equal(media_basic_auth_parse("Basic YWRtaW46UzNjcmV0OndpdGg6Y29sb25z", u, sizeof u, p, sizeof p), 0);
+    assert_int_equal(
+        media_basic_auth_parse("Basic YWRtaW46UzNjcmV0OndpdGg6Y29sb25z", u, sizeof u, p, sizeof p), 0);
     assert_string_equal(u, "admin");
     assert_string_equal(p, "S3cret:with:colons");
     assert_int_equal(media_basic_auth_parse("basic   dTpw", u, sizeof u, p, sizeof p), 0); /* "u:p" */
@@ -61,24 +75,22 @@ static void test_basic_auth_parse(void **state)
     /* "u:pässword" valid UTF-8 */
     assert_int_equal(media_basic_auth_parse("Basic dTpww6Rzc3dvcmQ=", u, sizeof u, p, sizeof p), 0);
     assert_string_equal(p, "p\xc3\xa4ssword");
-    const char *bad[] = {
-        "Digest dTpw",         /* other scheme */
-        "Basic",               /* no credentials */
-        "Basic ",              /* empty */
-        "Basic dTpw=",         /* bad length */
-        "Basic dTp=",          /* non-canonical: unused bits set */
-        "Basic dT=w",          /* padding in the middle */
-        "Basic dTp\nw",        /* control character */
-        "Basic dTpw dTpw",     /* two tokens */
-        "Basic dXNlcg==",      /* "user": no colon */
-        "Basic OnBhc3M=",      /* ":pass": empty user */
-        "Basic dXNlcjo=",      /* "user:": empty password */
-        "Basic dSB4OnA=",      /* "u x:p": space in user */
-        "Basic dTpwAHg=",      /* "u:p\0x": NUL in password */
-        "Basic dTpwG3g=",      /* "u:p\x1bx": control char in password */
-        "Basic dTr/",          /* "u:\xff": invalid UTF-8 */
-        "Basic ****",
-        NULL};
+    const char *bad[] = {"Digest dTpw",     /* other scheme */
+                         "Basic",           /* no credentials */
+                         "Basic ",          /* empty */
+                         "Basic dTpw=",     /* bad length */
+                         "Basic dTp=",      /* non-canonical: unused bits set */
+                         "Basic dT=w",      /* padding in the middle */
+                         "Basic dTp\nw",    /* control character */
+                         "Basic dTpw dTpw", /* two tokens */
+                         "Basic dXNlcg==",  /* "user": no colon */
+                         "Basic OnBhc3M=",  /* ":pass": empty user */
+                         "Basic dXNlcjo=",  /* "user:": empty password */
+                         "Basic dSB4OnA=",  /* "u x:p": space in user */
+                         "Basic dTpwAHg=",  /* "u:p\0x": NUL in password */
+                         "Basic dTpwG3g=",  /* "u:p\x1bx": control char in password */
+                         "Basic dTr/",      /* "u:\xff": invalid UTF-8 */
+                         "Basic ****",      NULL};
     for (int i = 0; bad[i]; i++) {
         assert_int_not_equal(media_basic_auth_parse(bad[i], u, sizeof u, p, sizeof p), 0);
         assert_string_equal(u, "");
@@ -138,7 +150,8 @@ static void test_framer_passes_valid_traffic(void **state)
     (void)state;
     const char req[] = "DESCRIBE rtsps://h/stream1 RTSP/1.0\r\nCSeq: 2\r\nAuthorization: Basic dTpw\r\n\r\n"
                        "SET_PARAMETER rtsps://h/stream1 RTSP/1.0\r\nCSeq: 3\r\nContent-Length: 5\r\n\r\nhello"
-                       "$\x01\x00\x03" "abc"
+                       "$\x01\x00\x03"
+                       "abc"
                        "OPTIONS * RTSP/1.0\r\nCSeq: 4\r\n\r\n";
     size_t len = sizeof req - 1, olen = 0;
     media_rtsp_framer_init(&fr);
@@ -174,8 +187,8 @@ static int refuse(const char *req, size_t len)
 static void test_framer_refusals(void **state)
 {
     (void)state;
-    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\n\r\n"), 400);                          /* no CSeq */
-    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nCSeq: 2\r\n\r\n"), 400);     /* twice */
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\n\r\n"), 400);                       /* no CSeq */
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nCSeq: 2\r\n\r\n"), 400); /* twice */
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: -1\r\n\r\n"), 400);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 99999999999999999999\r\n\r\n"), 400);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1x\r\n\r\n"), 400);
@@ -184,9 +197,11 @@ static void test_framer_refusals(void **state)
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n: v\r\n\r\n"), 400);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX\x01Y: v\r\n\r\n"), 400);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nSession: a\r\nSession: b\r\n\r\n"), 400);
-    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n"), 400);
+    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n"),
+                     400);
     assert_int_equal(REFUSE("SETUP x RTSP/1.0\r\nCSeq: 1\r\nTransport: a\r\nTransport: b\r\n\r\n"), 400);
-    assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"), 400);
+    assert_int_equal(
+        REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"), 400);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 4097\r\n\r\n"), 413);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 99999999999\r\n\r\n"), 413);
     assert_int_equal(REFUSE("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: -1\r\n\r\n"), 400);
@@ -226,9 +241,12 @@ static void test_framer_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_source_parse),        cmocka_unit_test(test_basic_auth_parse),
-        cmocka_unit_test(test_codecs_string),       cmocka_unit_test(test_timecode_geometry),
-        cmocka_unit_test(test_framer_passes_valid_traffic), cmocka_unit_test(test_framer_refusals),
+        cmocka_unit_test(test_source_parse),
+        cmocka_unit_test(test_basic_auth_parse),
+        cmocka_unit_test(test_codecs_string),
+        cmocka_unit_test(test_timecode_geometry),
+        cmocka_unit_test(test_framer_passes_valid_traffic),
+        cmocka_unit_test(test_framer_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
