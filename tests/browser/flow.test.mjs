@@ -15,6 +15,7 @@ let page;
 let problems;
 const password = strongPassword();
 const otherPassword = strongPassword();
+const viewerPassword = strongPassword();
 
 before(async () => {
   const why = unavailableReason();
@@ -185,6 +186,7 @@ test('an administrator adds a user on the Users page (the password policy applie
   await page.waitForSelector('#user-create-status.status-ok');
   await page.waitForSelector('#users-rows tr[data-user="lockme"]');
   assert.equal(await page.inputValue('#role-lockme'), 'viewer');
+  assert.match(await page.textContent('#users-rows tr[data-user="lockme"]'), /phải đổi ở lần đăng nhập tới/);
   // Secrets are write-only: the page shows "set", never a value.
   assert.doesNotMatch(await page.textContent('#users-table'), new RegExp(otherPassword.replace(/[^A-Za-z0-9]/g, '.')));
 });
@@ -228,6 +230,25 @@ test('logout ends the session', async () => {
   assert.equal(r.status, 401);
 });
 
+test('a viewer changes the password given by the administrator and sees only the viewer pages', async () => {
+  await loginForm(page, 'lockme', otherPassword);
+  await waitPage(page, 'password');
+  assert.equal(await page.textContent('#page-title'), 'Đặt mật khẩu của riêng bạn');
+  await page.fill('#pw-current', otherPassword);
+  await page.fill('#pw-new', viewerPassword);
+  await page.fill('#pw-confirm', viewerPassword);
+  await page.click('#pw-submit');
+  await waitPage(page, 'live');
+  const links = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
+  assert.deepEqual(links.sort(), ['nav-about', 'nav-live', 'nav-password', 'nav-privacy']);
+  await page.goto(camera.baseUrl + '/#/users');
+  await waitPage(page, 'live');
+  const r = await apiGet(page, '/api/v1/users');
+  assert.equal(r.status, 403, 'the server refuses it too');
+  await page.click('#logout-button');
+  await waitPage(page, 'login');
+});
+
 test('after five failed logins the locked-out message shows the time left', async () => {
   // A fresh account (from the Users test) so earlier failures of admin do not count.
   let locked = false;
@@ -251,7 +272,7 @@ test('after five failed logins the locked-out message shows the time left', asyn
   // The correct password is refused while locked (server side), and the UI still says locked.
   const r = await page.evaluate(async ({ u, p }) => (await fetch('/api/v1/session', { method: 'POST',
     headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) })).status,
-  { u: 'lockme', p: otherPassword });
+  { u: 'lockme', p: viewerPassword });
   assert.equal(r, 429);
   await page.screenshot({ path: artifactPath('flow-05-locked-vi.png'), fullPage: true });
 });

@@ -4,7 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Camera, artifactPath, launchBrowser, newContext, strongPassword, unavailableReason } from './camera.mjs';
-import { axeScan, loginForm, waitPage, watchPage } from './helpers.mjs';
+import { apiGet, axeScan, loginForm, waitPage, watchPage } from './helpers.mjs';
+import { STRINGS } from '../../ui/js/strings.js';
+
+// Pages for capabilities that may not exist yet: with the endpoint missing (404) the page must say so and
+// offer no action; with it present, the action must be offered.
+const CAPABILITIES = {
+  data: [['/api/v1/recordings', '#rec-delete', '#rec-status', 'common.not_available'],
+    ['/api/v1/system/factory-reset', '#reset-button', '#reset-status', 'common.not_available']],
+  firmware: [['/api/v1/system/update', '#fw-upload', '#fw-upload-status', 'firmware.upload_not_available']],
+  network: [['/api/v1/settings/network', null, '#network-status', 'network.not_available']],
+};
 
 const ROUTES = ['live', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 const cameras = [];
@@ -72,6 +82,17 @@ for (const lang of ['vi', 'en']) {
           await page.waitForTimeout(300);
         }
         assert.ok((await page.textContent('#page-title')).length > 0);
+        for (const [url, button, statusSel, key] of CAPABILITIES[r] || []) {
+          const probe = await apiGet(page, url);
+          const said = (await page.textContent(statusSel)).includes(STRINGS[lang][key]);
+          if (probe.status === 404) {
+            assert.ok(said, `${r}: says ${key} when ${url} is missing`);
+            if (button) assert.equal(await page.isDisabled(button), true, `${r}: ${button} disabled`);
+          } else {
+            assert.ok(!said, `${r}: ${url} exists (${probe.status}), the page must not say it is unavailable`);
+            if (button) assert.equal(await page.isDisabled(button), false, `${r}: ${button} enabled`);
+          }
+        }
         await check(page, lang, r, findings);
       }
 

@@ -170,6 +170,7 @@ export const STRINGS = {
     'users.initial_password': 'Password',
     'users.password_hint': 'The same password rules apply to every user.',
     'users.create': 'Add user',
+    'users.pw_must_change': 'set; to be changed at the next login',
     'users.created': 'The user {user} has been added.',
 
     'settings.save': 'Save',
@@ -545,6 +546,7 @@ export const STRINGS = {
     'users.initial_password': 'Mật khẩu',
     'users.password_hint': 'Mọi người dùng đều áp dụng cùng quy tắc mật khẩu.',
     'users.create': 'Thêm người dùng',
+    'users.pw_must_change': 'đã đặt; phải đổi ở lần đăng nhập tới',
     'users.created': 'Đã thêm người dùng {user}.',
 
     'settings.save': 'Lưu',

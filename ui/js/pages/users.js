@@ -59,7 +59,7 @@ export async function render(ctx) {
           showError(status, e);
         }
       });
-      const pwState = u.password_set === false ? 'common.not_set' : 'common.set';
+      const pwState = u.password_change_required ? 'users.pw_must_change' : 'common.set';
       return h('tr', { 'data-user': name },
         h('th', { scope: 'row', id: 'user-' + name, text: name }),
         h('td', null, sel),
