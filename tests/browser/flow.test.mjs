@@ -44,6 +44,12 @@ test('the UI opens in Vietnamese for a browser that prefers it, on the login pag
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
   assert.equal(await page.textContent('#page-title'), 'Đăng nhập');
   assert.equal(await page.inputValue('#lang-select'), 'vi');
+  // Keyboard: the fields and the button come in reading order.
+  await page.focus('#login-username');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'login-password');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'login-submit');
   // Nothing but the login is reachable without a session.
   await page.goto(camera.baseUrl + '/#/users');
   await waitPage(page, 'login');
@@ -155,6 +161,18 @@ test('a stream setting and a security setting are changed and read back', async 
   await page.click('#stream-save');
   await page.waitForSelector('#stream-status.status-error');
   assert.equal(await page.getAttribute('#stream-fps', 'aria-invalid'), 'true');
+
+  // Refused by the camera (odd width passes the page's range check): its answer names the field.
+  await page.reload();
+  await waitPage(page, 'stream');
+  const width = await page.inputValue('#stream-width');
+  await page.fill('#stream-width', '161');
+  await page.click('#stream-save');
+  await page.waitForSelector('#stream-status.status-error');
+  assert.equal(await page.getAttribute('#stream-width', 'aria-invalid'), 'true');
+  assert.match(await page.textContent('#stream-status'), /Chiều rộng/);
+  const still = await apiGet(page, '/api/v1/settings/stream');
+  assert.equal(String((still.body.stream || still.body).width), width, 'a refused change changes nothing');
 
   await page.goto(camera.baseUrl + '/#/security');
   await waitPage(page, 'security');

@@ -3,7 +3,7 @@
 // shows the server's refusal next to the offending field. Runs in the browser; the server validates.
 import { api } from './api.js';
 import { h, hideStatus, page, showError, showStatus, statusBox } from './dom.js';
-import { errorKey } from './i18n.js';
+import { errorKey, t } from './i18n.js';
 
 // spec: [{key, label, type: 'int'|'bool'|'choice', min, max, step, unit, hint, choices: [[value, labelKey]]}]
 export async function settingsPage(ctx, opts) {
@@ -91,7 +91,8 @@ export async function settingsPage(ctx, opts) {
       }
       if (fieldName && typeof e.body.min === 'number' && typeof e.body.max === 'number') {
         const [, args] = errorKey(e.code);
-        showStatus(status, 'error', 'settings.field_range', { ...(args || {}), min: e.body.min, max: e.body.max, field: fieldName });
+        const label = inputs[fieldName] ? t(inputs[fieldName].spec.label) : fieldName;
+        showStatus(status, 'error', 'settings.field_range', { ...(args || {}), min: e.body.min, max: e.body.max, field: label });
       } else showError(status, e);
     } finally {
       save.disabled = false;
