@@ -349,3 +349,38 @@ def test_out_of_range_settings_are_refused_and_change_nothing(media):
         assert "error" in reply, (bad, reply)
     assert media.status()["stream"] == before
     assert media.status()["state"] == "playing"
+
+
+def test_slow_clients_are_cut_off(media):
+    """Slowloris: a connection that never finishes its TLS handshake, or trickles a request, is closed
+    (10 s handshake timeout, first request due within ~10 s)."""
+    idle = socket.create_connection(("127.0.0.1", media.port), timeout=30)
+    slow = tls_connect(media.port, media.cacert, timeout=30)
+    t0 = time.monotonic()
+    slow.sendall(b"OPTIONS * RTSP/1.0\r\n")
+    closed = {}
+
+    def watch(name, sock, trickle):
+        try:
+            sock.settimeout(2)
+            while time.monotonic() - t0 < 30:
+                if trickle:
+                    sock.sendall(b"X")
+                try:
+                    if not sock.recv(4096):
+                        break
+                except socket.timeout:
+                    continue
+        except (OSError, ssl.SSLError):
+            pass
+        closed[name] = time.monotonic() - t0
+
+    threads = [threading.Thread(target=watch, args=("idle", idle, False)),
+               threading.Thread(target=watch, args=("slow", slow, True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(40)
+    idle.close()
+    slow.close()
+    assert closed.get("idle", 99) < 15 and closed.get("slow", 99) < 25, closed
