@@ -119,19 +119,36 @@ static int vault_auth_check(void *ctx, const char *username, const char *passwor
     return rc;
 }
 
+/* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
+ * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
+#define AUDIT_QUEUE_MAX 64
+static GThreadPool *audit_pool;
+
+static void audit_worker(gpointer data, gpointer user)
+{
+    (void)user;
+    json_t *body = data;
+    json_t *reply = NULL;
+    int rc = vault_call(PROTO_VAULT_AUDIT_RECORD, body, &reply, VAULT_SHORT_TIMEOUT_MS);
+    if (rc != 0 || json_object_get(reply, "error"))
+        log_warn("audit: cannot record %s (%s)", json_string_value(json_object_get(body, "type")),
+                 rc ? safecam_err_name(rc) : "refused");
+    json_decref(body);
+    json_decref(reply);
+}
+
 static void vault_audit(void *ctx, const char *type, const char *source, const char *detail)
 {
     (void)ctx;
-    json_t *reply = NULL;
     json_t *body = json_pack("{s:s,s:s,s:s?,s:s}", "type", type, "actor", "media", "source", source, "detail",
                              detail ? detail : "");
     if (!body)
         return;
-    int rc = vault_call(PROTO_VAULT_AUDIT_RECORD, body, &reply, VAULT_SHORT_TIMEOUT_MS);
-    if (rc != 0 || json_object_get(reply, "error"))
-        log_warn("audit: cannot record %s (%s)", type, rc ? safecam_err_name(rc) : "refused");
-    json_decref(body);
-    json_decref(reply);
+    if (!audit_pool || g_thread_pool_unprocessed(audit_pool) >= AUDIT_QUEUE_MAX ||
+        !g_thread_pool_push(audit_pool, body, NULL)) {
+        log_warn("audit: queue full, %s not recorded", type);
+        json_decref(body);
+    }
 }
 
 /* Fetch the device certificate + key from the vault and start RTSPS. Retried every second until done. */
@@ -497,6 +514,7 @@ int main(int argc, char **argv)
         gst_object_unref(f);
     }
     g_mutex_init(&vault_lock);
+    audit_pool = g_thread_pool_new(audit_worker, NULL, 1, FALSE, NULL);
     struct config cfg;
     config_defaults(&cfg);
     current = cfg.stream;
@@ -517,6 +535,8 @@ int main(int argc, char **argv)
 
     media_service_free(svc);
     svc = NULL;
+    if (audit_pool)
+        g_thread_pool_free(audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
     if (web.fd >= 0)
         close(web.fd);
     g_mutex_lock(&vault_lock);
