@@ -65,6 +65,7 @@ static struct child children[] = {
     {"vault", "safecam-vault", IPC_PEER_VAULT, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
     {"web", "safecam-web", IPC_PEER_WEB, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
     {"media", "safecam-media", IPC_PEER_MEDIA, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
+    {"update", "safecam-update", IPC_PEER_UPDATE, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
 };
 #define N_CHILDREN SAFECAM_ARRAY_LEN(children)
 
@@ -73,6 +74,8 @@ static const unsigned links[][2] = {
     {IPC_PEER_WEB, IPC_PEER_VAULT},
     {IPC_PEER_MEDIA, IPC_PEER_VAULT},
     {IPC_PEER_WEB, IPC_PEER_MEDIA},
+    {IPC_PEER_WEB, IPC_PEER_UPDATE},
+    {IPC_PEER_UPDATE, IPC_PEER_VAULT},
 };
 
 static struct options opts;
@@ -541,8 +544,24 @@ static int handle_media_config(void *ctx, unsigned peer, const ipc_msg *req, jso
     return 0;
 }
 
+static int reboot_requested;
+
+/* The update process installed a new slot: restart everything so the new slot boots and is counted. */
+static int handle_reboot(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    reboot_requested = 1;
+    audit_note(AUDIT_UPDATE_INSTALL, "restarting to boot the new slot");
+    *reply = json_pack("{s:b}", "ok", 1);
+    return 0;
+}
+
 static const struct ipc_route supervisor_routes[] = {
     {PROTO_SUP_MEDIA_CONFIG, IPC_PEER_WEB, handle_media_config},
+    {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},
 };
 
 static void child_readable(struct child *c)
@@ -705,8 +724,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (safecam_path_join(p, sizeof p, exe_dir, children[i].exe_name) != 0 || access(p, X_OK) != 0) {
-            if (children[i].peer == IPC_PEER_MEDIA) {
-                log_warn("%s not found: running without video", children[i].exe_name);
+            if (children[i].peer == IPC_PEER_MEDIA || children[i].peer == IPC_PEER_UPDATE) {
+                log_warn("%s not found: running without it", children[i].exe_name);
                 children[i].enabled = 0;
                 continue;
             }
@@ -753,7 +772,7 @@ int main(int argc, char **argv)
     int64_t next_hb = safecam_time_mono_ms() + HEARTBEAT_INTERVAL_MS;
     int ready_sent = 0;
     int stop = 0;
-    while (!stop) {
+    while (!stop && !reboot_requested) {
         int64_t now = safecam_time_mono_ms();
         /* Start what is due: vault first (the others depend on it), in table order. */
         for (size_t i = 0; i < N_CHILDREN; i++) {
@@ -821,10 +840,19 @@ int main(int argc, char **argv)
                 child_readable(owners[k]);
         }
     }
-    log_info("stopping");
-    sd_notify_send("STOPPING=1");
+    log_info(reboot_requested ? "restarting for the new slot" : "stopping");
+    sd_notify_send(reboot_requested ? "RELOADING=1" : "STOPPING=1");
     shutdown_children();
     audit_log_close(audit);
     close(sfd);
+    if (reboot_requested) {
+        /* The "reboot" of this PC build: exec ourselves again with the same arguments. */
+        sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        char self[PATH_MAX];
+        if (safecam_path_join(self, sizeof self, exe_dir, "safecamd") == 0)
+            execv(self, argv);
+        log_err("cannot re-exec safecamd: %s", strerror(errno));
+        return 1;
+    }
     return 0;
 }

@@ -97,4 +97,29 @@ enum {
     PROTO_MEDIA_STATUS = 202,
 };
 
+/* ---------------- requests served by the update process (no listening socket) ----------------
+ * The web process never writes slots: it streams the upload into a pipe whose read end it hands to the
+ * update process, which verifies while it writes the inactive slot (lib/update, bounded memory). */
+enum {
+    /* web. {"size": bytes or -1 if unknown, "actor", "source"} + fd (read end of the upload pipe)
+     * -> {"ok":true} (reading started) | {"error":"busy"} | {"error":"too_large","max":N} */
+    PROTO_UPDATE_BEGIN = 300,
+    /* web. {} -> {"ok":true,"state":"idle"|"receiving"|"installed"|"refused",
+     * "received_bytes","total_bytes","result":{"error"?,"version"?,"slot"?},"slots":{...},"running":"A"|"B"} */
+    PROTO_UPDATE_STATUS = 301,
+    /* web. {"actor","source"} -> {"ok":true,"available":bool,"version"?,...} | {"error":code}: check the
+     * vendor's update server now (HTTPS, pinned vendor CA). */
+    PROTO_UPDATE_CHECK = 302,
+    /* web. {"actor","source"} -> {"ok":true} | {"error":code}: install the version found by the last
+     * check (admin approval). */
+    PROTO_UPDATE_APPLY = 303,
+};
+
+/* ---------------- requests served by the supervisor from the update process ---------------- */
+enum {
+    /* update -> sup. {"reason"} -> {"ok":true}: a new slot is ready; restart the device (here: stop the
+     * children and re-exec safecamd, which then boots the new slot and counts the attempt). */
+    PROTO_SUP_REBOOT = 6,
+};
+
 #endif
