@@ -44,6 +44,11 @@ int vault_password_verify(const char *hash, const char *password) SAFECAM_WUR;
  * unit tests stay fast. Never called by product code; opslimit 0 restores the defaults above. */
 void vault_argon2_cost_set_for_tests(unsigned long long opslimit, size_t memlimit);
 
+/* TEST ONLY: how many Argon2id verifies vault_password_verify ran in this process, and the encoded cost
+ * parameters ("$argon2id$v=19$m=65536,t=3,p=1") of the last one. Lets tests prove that an unknown user
+ * and a wrong password cost exactly the same work, without timing anything. */
+void vault_password_verify_stats_for_tests(unsigned long *count, char params[64]);
+
 /* Create DIR/vault.db (mode 0600) with one admin user `username` whose password hash is `hash`
  * (from vault_password_hash), flagged password_change_required. SAFECAM_ERR_EXISTS if the db has users
  * already and force == 0; with force != 0 the db is recreated (factory reset). */

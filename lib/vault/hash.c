@@ -9,6 +9,8 @@
 _Static_assert(VAULT_HASH_BYTES == crypto_pwhash_STRBYTES, "hash size matches libsodium");
 
 static unsigned long long hash_opslimit = VAULT_ARGON2_OPSLIMIT;
+static unsigned long verify_count;
+static char verify_params[64];
 static size_t hash_memlimit = VAULT_ARGON2_MEMLIMIT;
 
 void vault_argon2_cost_set_for_tests(unsigned long long opslimit, size_t memlimit)
@@ -53,7 +55,23 @@ int vault_password_verify(const char *hash, const char *password)
         return SAFECAM_ERR_DENIED;
     if (sodium_init() < 0)
         return SAFECAM_ERR_INTERNAL;
+    /* Remember the cost parameters of this verify ("$argon2id$v=19$m=..,t=..,p=..$") for the tests
+     * that prove every login path costs the same. */
+    const char *salt = strchr(hash + 10, '$');
+    salt = salt ? strchr(salt + 1, '$') : NULL;
+    size_t plen = salt ? (size_t)(salt - hash) : 0;
+    if (plen < sizeof verify_params) {
+        memcpy(verify_params, hash, plen);
+        verify_params[plen] = '\0';
+    }
+    verify_count++;
     return crypto_pwhash_str_verify(hash, password, len) == 0 ? 0 : SAFECAM_ERR_DENIED;
+}
+
+void vault_password_verify_stats_for_tests(unsigned long *count, char params[64])
+{
+    *count = verify_count;
+    memcpy(params, verify_params, sizeof verify_params);
 }
 
 int vault_password_needs_rehash(const char *hash)

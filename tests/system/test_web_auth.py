@@ -328,7 +328,7 @@ def test_failed_login_answers_identical(camera):
     assert admin.request("POST", "/api/v1/users",
                          json_body={"username": "timer", "password": vpw, "role": "viewer"}).status == 201
     wrong, unknown = [], []
-    for i in range(3):  # below the lockout threshold
+    for i in range(4):  # below the lockout threshold
         r1, t1 = login_raw(camera, "timer", "Wrong-Password-1!")
         r2, t2 = login_raw(camera, "nosuchuser", "Wrong-Password-1!")
         assert (r1.status, r1.body) == (r2.status, r2.body) == (401, b'{"error":"invalid_credentials"}')
@@ -338,7 +338,10 @@ def test_failed_login_answers_identical(camera):
         wrong.append(t1)
         unknown.append(t2)
     mw, mu = statistics.median(wrong), statistics.median(unknown)
-    assert 0.5 < mw / mu < 2.0, (wrong, unknown)
+    # Coarse on purpose (noisy machine, sanitizer builds): a short-cut for unknown names would answer
+    # many times faster than an Argon2id verify. The exact proof (one verify at product cost on both
+    # paths) is tests/unit/test_vault.c::test_identical_timing.
+    assert 0.33 < mw / mu < 3.0, (wrong, unknown)
 
 
 def test_lockout_then_right_password_refused(camera):

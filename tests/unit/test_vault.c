@@ -297,37 +297,35 @@ static double login_ms(vault *v, const char *user, const char *pw, const char *s
     return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Unknown user and wrong password cost the same: one Argon2id verify at the product cost each. */
 static void test_identical_timing(void **state)
 {
+    /* Same work on both paths, proven by counting: one Argon2id verify with the product's cost parameters
+     * for a known user with a wrong password and for an unknown user (the dummy hash). Wall-clock timing
+     * belongs to bench/ and to the system test, not to a unit test on a noisy machine. */
     struct fixture *f = *state;
     char hash[VAULT_HASH_BYTES];
-    enum { N = 5 };
-    double known[N], unknown[N];
     vault_argon2_cost_set_for_tests(0, 0); /* product cost for hashes and the dummy */
     vault_close(f->v);
     f->v = NULL;
     assert_int_equal(vault_password_hash(ADMIN_PW, hash), 0);
     assert_int_equal(vault_store_provision(f->dir, "admin", hash, 1), 0);
     assert_int_equal(vault_reopen(f), 0);
-    for (int i = 0; i < N; i++) {
-        char src[32];
-        snprintf(src, sizeof src, "10.0.0.%d", i + 1); /* below the lockout threshold per source */
-        known[i] = login_ms(f->v, "admin", "wrong-password", src);
-        unknown[i] = login_ms(f->v, "nosuchuser", "wrong-password", src);
-    }
-    qsort(known, N, sizeof known[0], cmp_double);
-    qsort(unknown, N, sizeof unknown[0], cmp_double);
-    double ratio = unknown[N / 2] / known[N / 2];
-    print_message("median wrong-password %.1f ms, unknown-user %.1f ms\n", known[N / 2], unknown[N / 2]);
-    assert_true(known[N / 2] > 5.0); /* a real Argon2id verify ran */
-    assert_true(ratio > 0.75 && ratio < 1.33);
+    unsigned long n0, n1, n2;
+    char p_known[64], p_unknown[64];
+    vault_password_verify_stats_for_tests(&n0, p_known);
+    double known = login_ms(f->v, "admin", "wrong-password", "10.0.0.1");
+    vault_password_verify_stats_for_tests(&n1, p_known);
+    double unknown = login_ms(f->v, "nosuchuser", "wrong-password", "10.0.0.2");
+    vault_password_verify_stats_for_tests(&n2, p_unknown);
+    print_message("wrong-password %.1f ms, unknown-user %.1f ms (for information only)\n", known, unknown);
+    assert_int_equal(n1 - n0, 1);
+    assert_int_equal(n2 - n1, 1);
+    assert_string_equal(p_known, p_unknown);
+    char expect[64];
+    snprintf(expect, sizeof expect, "$argon2id$v=19$m=%zu,t=%llu,p=1", (size_t)VAULT_ARGON2_MEMLIMIT / 1024,
+             (unsigned long long)VAULT_ARGON2_OPSLIMIT);
+    assert_string_equal(p_known, expect);
     vault_argon2_cost_set_for_tests(1, 8 * 1024);
 }
 
