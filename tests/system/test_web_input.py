@@ -34,8 +34,11 @@ def raw(cam, data, timeout=10):
     """Send hand-made request bytes over TLS; return (status, headers dict, body bytes). status 0 when the
     server closed the connection without an answer."""
     with tls_connect(cam, timeout) as s:
-        s.sendall(data)
         buf = b""
+        try:
+            s.sendall(data)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass  # the server may refuse and close before the whole request is sent
         try:
             while True:
                 chunk = s.recv(65536)
