@@ -58,6 +58,7 @@
 #define VAULT_TIMEOUT_MS 15000 /* a login runs Argon2id (dummy one for unknown users) */
 #define VAULT_LOCK_WAIT_MS 20000
 #define MEDIA_TIMEOUT_MS 8000
+#define TLS_CREDENTIALS_TIMEOUT_MS 3000
 #define SUP_TIMEOUT_MS 15000
 #define STREAM_POLL_MS 1000
 #define STREAM_IDLE_MAX_MS 15000
@@ -1707,7 +1708,8 @@ int http_server_start(http_server *srv)
         return SAFECAM_ERR_STATE;
     json_t *req = json_object();
     json_t *reply = NULL;
-    int rc = req ? chan_call(&srv->vault, PROTO_VAULT_TLS_CREDENTIALS, req, &reply, NULL, VAULT_TIMEOUT_MS)
+    /* Short: the caller answers the supervisor's heartbeats between attempts. */
+    int rc = req ? chan_call(&srv->vault, PROTO_VAULT_TLS_CREDENTIALS, req, &reply, NULL, TLS_CREDENTIALS_TIMEOUT_MS)
                  : SAFECAM_ERR_NOMEM;
     json_decref(req);
     char *key = NULL;

@@ -396,3 +396,35 @@ def test_hydra_is_throttled_by_lockout(camera):
     # The lockout is an audit event the administrator can see.
     ev = admin.request("GET", "/api/v1/events?type=lockout").json()["events"]
     assert any(e.get("actor") == "target" or "target" in str(e) for e in ev), ev
+
+
+# ---------------------------------------------------------------------------------------------------
+# The vault away: fail closed, then carry on with the new channel
+# ---------------------------------------------------------------------------------------------------
+
+def test_vault_down_fails_closed_then_recovers(camera):
+    import signal
+    admin = camera.admin()
+    pid = camera.pids()["vault"]
+    os.kill(pid, signal.SIGSTOP)  # the vault hangs: nothing may be let through, and nothing may hang
+    try:
+        t0 = time.monotonic()
+        r = admin.request("GET", "/api/v1/device")
+        assert (r.status, error_of(r)) == (503, "unavailable"), r
+        r = camera.request("POST", LOGIN, json_body={"username": "admin", "password": camera.admin_password})
+        assert r.status == 503 and "set-cookie" not in r.headers, r
+        assert time.monotonic() - t0 < 40
+    finally:
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+    camera.wait_restarted("vault", pid)
+    deadline = time.monotonic() + 20
+    while True:
+        r = admin.request("GET", "/api/v1/device")
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert r.status == 200, r  # same session, served through the fresh channel
