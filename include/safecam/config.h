@@ -19,8 +19,30 @@ struct config_stream {
     int sub_enabled;     /* 0/1: 640x360 sub stream on /stream2 */
 };
 
+/* Firmware updates: the online check against the vendor's update server (docs/update-bundle.md section 6).
+ * Off unless configured. config.json: "update": {"online_enabled": bool, "server_url": "https://...",
+ * "ca_file": absolute path of the pinned vendor CA (PEM), "auto_install": bool, "check_interval_s": N,
+ * "max_bundle_bytes": N}. Read by the update process (safecam-update). QCVN 135 G3 / EN 303 645 5.3-4. */
+#define CONFIG_UPDATE_URL_MAX 256                /* bytes incl. NUL */
+#define CONFIG_UPDATE_PATH_MAX 256               /* bytes incl. NUL */
+#define CONFIG_UPDATE_CA_DEFAULT "factory/update-ca.pem" /* relative to the state dir */
+#define CONFIG_UPDATE_INTERVAL_MIN_S 3600L       /* hourly at most */
+#define CONFIG_UPDATE_INTERVAL_MAX_S 2592000L    /* 30 days */
+#define CONFIG_UPDATE_INTERVAL_DEFAULT_S 86400L  /* daily, with jitter */
+#define CONFIG_UPDATE_MAX_BUNDLE_MIN (1024L * 1024L)          /* 1 MiB */
+#define CONFIG_UPDATE_MAX_BUNDLE_MAX (512L * 1024L * 1024L)   /* 512 MiB = UPDATE_BUNDLE_MAX_BYTES_DEFAULT */
+struct config_update {
+    int online_enabled;                       /* 0/1, default 0 */
+    char server_url[CONFIG_UPDATE_URL_MAX];   /* "https://HOST[:PORT][/PATH]" printable ASCII, "" = none */
+    char ca_file[CONFIG_UPDATE_PATH_MAX];     /* absolute path, "" = DIR/CONFIG_UPDATE_CA_DEFAULT */
+    int auto_install;                         /* 0/1, default 0: install only on the admin's approval */
+    long check_interval_s;                    /* CONFIG_UPDATE_INTERVAL_MIN_S..MAX_S, default daily */
+    long max_bundle_bytes;                    /* CONFIG_UPDATE_MAX_BUNDLE_MIN..MAX, default the maximum */
+};
+
 struct config {
     struct config_stream stream;
+    struct config_update update;
 };
 
 /* A refusal: which field, and its allowed range (min/max valid only for numeric fields). */
@@ -31,7 +53,7 @@ struct config_error {
     long max;
 };
 
-/* Defaults: 1280x720 at 25 fps, 2000 kbit/s, keyframe every 1 s, sub stream on. */
+/* Defaults: 1280x720 at 25 fps, 2000 kbit/s, keyframe every 1 s, sub stream on; online update check off. */
 void config_defaults(struct config *cfg);
 
 /* Apply a partial stream settings object onto *stream (all-or-nothing: *stream is unchanged on error).
@@ -40,6 +62,13 @@ void config_defaults(struct config *cfg);
 int config_stream_apply_json(struct config_stream *stream, const json_t *obj, struct config_error *err) SAFECAM_WUR;
 /* New JSON object for the stream settings (caller decrefs). */
 json_t *config_stream_to_json(const struct config_stream *stream);
+
+/* Apply a partial "update" settings object onto *u (all-or-nothing). Keys: see struct config_update.
+ * server_url must start with "https://" and be printable ASCII without spaces; ca_file must be an
+ * absolute path without ".." segments. Errors: SAFECAM_ERR_INVAL with *err filled. */
+int config_update_apply_json(struct config_update *u, const json_t *obj, struct config_error *err) SAFECAM_WUR;
+/* New JSON object for the update settings (caller decrefs). */
+json_t *config_update_to_json(const struct config_update *u);
 
 /* Load DIR/config.json; falls back to DIR/config.json.last-good when the main file is missing or
  * corrupt, and to defaults when neither exists (a fresh device). SAFECAM_ERR_INVAL only when a file

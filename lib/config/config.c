@@ -36,6 +36,10 @@ void config_defaults(struct config *cfg)
     cfg->stream.bitrate_kbps = 2000;
     cfg->stream.keyframe_interval_s = 1;
     cfg->stream.sub_enabled = 1;
+    cfg->update.online_enabled = 0;
+    cfg->update.auto_install = 0;
+    cfg->update.check_interval_s = CONFIG_UPDATE_INTERVAL_DEFAULT_S;
+    cfg->update.max_bundle_bytes = CONFIG_UPDATE_MAX_BUNDLE_MAX;
 }
 
 static void set_err(struct config_error *err, const char *code, const char *field, long min, long max)
@@ -95,6 +99,94 @@ json_t *config_stream_to_json(const struct config_stream *s)
                      "sub_enabled", s->sub_enabled);
 }
 
+/* "https://" + printable ASCII without spaces, quotes or backslashes. */
+static int update_url_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n <= 8 || n >= CONFIG_UPDATE_URL_MAX || strncmp(s, "https://", 8) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '#' || c == '?')
+            return 0;
+    }
+    return 1;
+}
+
+/* Absolute, printable, no "." / ".." segment, no empty segment. */
+static int update_path_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n >= CONFIG_UPDATE_PATH_MAX || s[0] != '/')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f)
+            return 0;
+        if (c == '/') {
+            const char *seg = s + i + 1;
+            if (*seg == '/' || *seg == '\0' || strncmp(seg, "./", 2) == 0 || strcmp(seg, ".") == 0 ||
+                strncmp(seg, "../", 3) == 0 || strcmp(seg, "..") == 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+int config_update_apply_json(struct config_update *u, const json_t *obj, struct config_error *err)
+{
+    if (!u || !json_is_object(obj)) {
+        set_err(err, "invalid_json", NULL, 0, 0);
+        return SAFECAM_ERR_INVAL;
+    }
+    struct config_update next = *u;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        if (strcmp(key, "online_enabled") == 0 || strcmp(key, "auto_install") == 0) {
+            if (!json_is_boolean(val)) {
+                set_err(err, "invalid_setting", key, 0, 1);
+                return SAFECAM_ERR_INVAL;
+            }
+            *(key[0] == 'o' ? &next.online_enabled : &next.auto_install) = json_is_true(val);
+        } else if (strcmp(key, "server_url") == 0 || strcmp(key, "ca_file") == 0) {
+            int url = key[0] == 's';
+            const char *v = json_is_string(val) ? json_string_value(val) : NULL;
+            if (!v || (v[0] && !(url ? update_url_valid(v) : update_path_valid(v))) ||
+                safecam_strlcpy(url ? next.server_url : next.ca_file, v,
+                                url ? sizeof next.server_url : sizeof next.ca_file) != 0) {
+                set_err(err, "invalid_setting", key, 0, 0);
+                return SAFECAM_ERR_INVAL;
+            }
+        } else if (strcmp(key, "check_interval_s") == 0 || strcmp(key, "max_bundle_bytes") == 0) {
+            int iv = key[0] == 'c';
+            long min = iv ? CONFIG_UPDATE_INTERVAL_MIN_S : CONFIG_UPDATE_MAX_BUNDLE_MIN;
+            long max = iv ? CONFIG_UPDATE_INTERVAL_MAX_S : CONFIG_UPDATE_MAX_BUNDLE_MAX;
+            if (!json_is_integer(val) || json_integer_value(val) < min || json_integer_value(val) > max) {
+                set_err(err, "invalid_setting", key, min, max);
+                return SAFECAM_ERR_INVAL;
+            }
+            *(iv ? &next.check_interval_s : &next.max_bundle_bytes) = (long)json_integer_value(val);
+        } else {
+            set_err(err, "unknown_field", key, 0, 0);
+            return SAFECAM_ERR_INVAL;
+        }
+    }
+    if (next.online_enabled && !next.server_url[0]) {
+        set_err(err, "invalid_setting", "server_url", 0, 0);
+        return SAFECAM_ERR_INVAL;
+    }
+    *u = next;
+    return 0;
+}
+
+json_t *config_update_to_json(const struct config_update *u)
+{
+    return json_pack("{s:b,s:s,s:s,s:b,s:I,s:I}", "online_enabled", u->online_enabled, "server_url", u->server_url,
+                     "ca_file", u->ca_file, "auto_install", u->auto_install, "check_interval_s",
+                     (json_int_t)u->check_interval_s, "max_bundle_bytes", (json_int_t)u->max_bundle_bytes);
+}
+
 static int config_parse_text(const char *text, size_t len, struct config *cfg)
 {
     json_error_t jerr;
@@ -117,6 +209,10 @@ static int config_parse_text(const char *text, size_t len, struct config *cfg)
         } else if (strcmp(key, "stream") == 0) {
             struct config_error e;
             if (config_stream_apply_json(&next.stream, val, &e) != 0)
+                goto out;
+        } else if (strcmp(key, "update") == 0) {
+            struct config_error e;
+            if (config_update_apply_json(&next.update, val, &e) != 0)
                 goto out;
         } else {
             goto out;
@@ -169,7 +265,14 @@ int config_save(const char *state_dir, const struct config *cfg)
         safecam_fmt(good, sizeof good, "%s.last-good", path) != 0)
         return SAFECAM_ERR_TOOBIG;
     json_t *stream = config_stream_to_json(&cfg->stream);
-    json_t *root = stream ? json_pack("{s:i,s:o}", "version", 1, "stream", stream) : NULL;
+    json_t *update = config_update_to_json(&cfg->update);
+    if (!stream || !update) {
+        json_decref(stream);
+        json_decref(update);
+        return SAFECAM_ERR_NOMEM;
+    }
+    /* json_pack steals both references, also on failure (jansson >= 2.9). */
+    json_t *root = json_pack("{s:i,s:o,s:o}", "version", 1, "stream", stream, "update", update);
     if (!root)
         return SAFECAM_ERR_NOMEM;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

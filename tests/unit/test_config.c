@@ -77,11 +77,80 @@ static void test_save_load_last_good(void **state)
     rmdir(dir);
 }
 
+/* The "update" section (online check settings): defaults off, ranges, URL/path allowlists, round trip. */
+static void test_update_settings(void **state)
+{
+    (void)state;
+    struct config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.update.online_enabled, 0);
+    assert_int_equal(cfg.update.auto_install, 0);
+    assert_int_equal(cfg.update.check_interval_s, 86400);
+    assert_int_equal(cfg.update.max_bundle_bytes, 512L * 1024 * 1024);
+    struct config_error err;
+    json_t *ok = json_pack("{s:b,s:s,s:s,s:i,s:i}", "online_enabled", 1, "server_url", "https://127.0.0.1:8999/fw",
+                           "ca_file", "/etc/safecam/vendor-ca.pem", "check_interval_s", 7200, "max_bundle_bytes",
+                           2 * 1024 * 1024);
+    assert_int_equal(config_update_apply_json(&cfg.update, ok, &err), 0);
+    json_decref(ok);
+    assert_int_equal(cfg.update.online_enabled, 1);
+    assert_string_equal(cfg.update.server_url, "https://127.0.0.1:8999/fw");
+    assert_int_equal(cfg.update.max_bundle_bytes, 2 * 1024 * 1024);
+
+    struct config_update before = cfg.update;
+    const char *bad[] = {
+        "{\"server_url\":\"http://127.0.0.1/\"}",           /* not HTTPS */
+        "{\"server_url\":\"https://\"}",                     /* no host */
+        "{\"server_url\":\"https://a b/\"}",                 /* space */
+        "{\"server_url\":\"https://h/?x=1\"}",               /* query */
+        "{\"ca_file\":\"relative/ca.pem\"}",                 /* not absolute */
+        "{\"ca_file\":\"/etc/../root/ca.pem\"}",             /* dot-dot */
+        "{\"check_interval_s\":60}",                         /* too often */
+        "{\"max_bundle_bytes\":1073741824}",                 /* over the hard cap */
+        "{\"auto_install\":1}",                              /* not a bool */
+        "{\"online_enabled\":true,\"server_url\":\"\"}",     /* enabled without a server */
+        "{\"shell\":\"reboot\"}",                            /* unknown */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(config_update_apply_json(&cfg.update, j, &err), SAFECAM_ERR_INVAL);
+        assert_memory_equal(&before, &cfg.update, sizeof before);
+        json_decref(j);
+    }
+    json_t *j = json_loads("{\"check_interval_s\":60}", 0, NULL);
+    assert_int_equal(config_update_apply_json(&cfg.update, j, &err), SAFECAM_ERR_INVAL);
+    assert_string_equal(err.field, "check_interval_s");
+    assert_int_equal(err.min, 3600);
+    json_decref(j);
+
+    /* saved and loaded back; a file with a broken update section falls back to the last good copy */
+    char dir[] = "/tmp/safecam-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(config_save(dir, &cfg), 0);
+    struct config got;
+    assert_int_equal(config_load(dir, &got), 0);
+    assert_memory_equal(&got.update, &cfg.update, sizeof got.update);
+    assert_int_equal(config_save(dir, &cfg), 0);
+    char path[300], good[320];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(good, sizeof good, "%s.last-good", path);
+    FILE *f = fopen(path, "w");
+    fputs("{\"version\":1,\"update\":{\"server_url\":\"ftp://x\"}}", f);
+    fclose(f);
+    assert_int_equal(config_load(dir, &got), 0);
+    assert_string_equal(got.update.server_url, "https://127.0.0.1:8999/fw");
+    unlink(path);
+    unlink(good);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_ranges),
         cmocka_unit_test(test_save_load_last_good),
+        cmocka_unit_test(test_update_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
