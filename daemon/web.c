@@ -48,7 +48,7 @@ static int on_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **rep
     struct web_ctx *w = ctx;
     const json_t *p = json_object_get(req->body, "peer");
     const char *name = json_is_string(p) ? json_string_value(p) : NULL;
-    if (!name || req->fd < 0 || (strcmp(name, "vault") != 0 && strcmp(name, "media") != 0)) {
+    if (!name || req->fd < 0 || (strcmp(name, "vault") != 0 && strcmp(name, "media") != 0 && strcmp(name, "update") != 0)) {
         *reply = json_pack("{s:s}", "error", "invalid_peer");
         return SAFECAM_ERR_INVAL;
     }

@@ -144,7 +144,7 @@ typedef struct http_server http_server;
 /* Create the server object (no socket yet). *out owned by caller (http_server_free). */
 int http_server_new(const struct http_server_config *cfg, http_server **out) SAFECAM_WUR;
 
-/* Replace the channel to peer ("vault" or "media") by fd (ownership passes to the server; the old one is
+/* Replace the channel to peer ("vault", "media" or "update") by fd (ownership passes to the server; the old one is
  * closed). Thread-safe. SAFECAM_ERR_INVAL for another peer name (fd is then closed). */
 int http_server_channel_set(http_server *srv, const char *peer, int fd) SAFECAM_WUR;
 

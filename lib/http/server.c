@@ -98,6 +98,7 @@ struct http_server {
 
     struct chan vault;
     struct chan media;
+    struct chan update; /* held for the firmware-update routes (PROTO_UPDATE_*) */
 
     pthread_mutex_t sup_call_mu; /* one web->supervisor call at a time */
     pthread_mutex_t sup_mu;      /* guards the pending-reply slot below */
@@ -1662,6 +1663,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     srv->sup_fd = cfg->sup_fd;
     chan_init(&srv->vault);
     chan_init(&srv->media);
+    chan_init(&srv->update);
     pthread_mutex_init(&srv->sup_call_mu, NULL);
     pthread_mutex_init(&srv->sup_mu, NULL);
     pthread_condattr_t ca;
@@ -1688,6 +1690,8 @@ int http_server_channel_set(http_server *srv, const char *peer, int fd)
         c = &srv->vault;
     else if (strcmp(peer, "media") == 0)
         c = &srv->media;
+    else if (strcmp(peer, "update") == 0)
+        c = &srv->update;
     if (!c) {
         close(fd);
         return SAFECAM_ERR_INVAL;
@@ -1786,6 +1790,7 @@ void http_server_free(http_server *srv)
     srv->mhd = NULL;
     chan_destroy(&srv->vault);
     chan_destroy(&srv->media);
+    chan_destroy(&srv->update);
     json_decref(srv->sup_reply);
     pthread_cond_destroy(&srv->sup_cv);
     pthread_mutex_destroy(&srv->sup_mu);
