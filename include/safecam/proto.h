@@ -43,10 +43,11 @@ enum {
      * Same lockout counters as PROTO_VAULT_LOGIN. No session is created. */
     PROTO_VAULT_AUTH_CHECK = 101,
     /* web. {"session_id", "csrf_token"?: str, "touch": bool}
-     * -> {"ok":true,"username","role","password_change_required":bool,"csrf_ok":bool}
+     * -> {"ok":true,"username","role","password_change_required":bool,"csrf_ok":bool,"csrf_token":hex64}
      *  | {"error":"no_session"}  (unknown, expired by idle or absolute timeout, or ended)
      * csrf_ok is true only when csrf_token was given and matches (constant-time). touch=true resets the
-     * idle timer. */
+     * idle timer. csrf_token is the session's token (derived from the session id with a per-device key,
+     * never stored), so GET /api/v1/session can give a reloaded page its token back. */
     PROTO_VAULT_SESSION_CHECK = 102,
     /* web. {"session_id","source"} -> {"ok":true} (also when already gone). Records session_end. */
     PROTO_VAULT_SESSION_END = 103,

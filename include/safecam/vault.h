@@ -115,6 +115,7 @@ struct vault_session_info {
     char role[VAULT_ROLE_MAX];
     int password_change_required;
     int csrf_ok; /* 1 only if a csrf token was given and matches (constant time) */
+    char csrf_token[VAULT_TOKEN_HEX + 1]; /* the session's CSRF token (derived, never stored) */
 };
 
 /* Look up a session by its hex id (VAULT_TOKEN_HEX lowercase hex). Ends it (audit session_end) if idle

@@ -4,6 +4,7 @@
 #include "safecam/ipc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,12 +291,15 @@ out:
     return rc;
 }
 
+/* Process-wide request ids: unique across threads, so a reply can never be taken for another call's. */
 static uint32_t next_call_id(void)
 {
-    static _Thread_local uint32_t counter;
-    if (counter == 0)
-        counter = (uint32_t)getpid() << 8;
-    return ++counter;
+    static _Atomic uint32_t counter;
+    uint32_t id;
+    do {
+        id = ++counter;
+    } while (id == 0);
+    return id;
 }
 
 int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply_out, int *fd_out,
@@ -321,14 +325,18 @@ int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply
         rc = ipc_recv(sock, &msg, left);
         if (rc != 0)
             return rc;
-        if (!(msg.flags & IPC_FLAG_REPLY) || msg.type != type) {
+        if (!(msg.flags & IPC_FLAG_REPLY)) {
             ipc_msg_clear(&msg);
             return SAFECAM_ERR_PROTO;
         }
         if (msg.id != id) {
-            /* A late reply to an earlier call that timed out: drop it and keep waiting. */
+            /* A late reply to an earlier call that timed out (of any type): drop it and keep waiting. */
             ipc_msg_clear(&msg);
             continue;
+        }
+        if (msg.type != type) {
+            ipc_msg_clear(&msg);
+            return SAFECAM_ERR_PROTO;
         }
         *reply_out = msg.body;
         msg.body = NULL;

@@ -186,7 +186,7 @@ static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **repl
         return 0;
     GET_STR("peer", 16, 1, name);
     unsigned p = ipc_peer_from_name(name);
-    if (p != IPC_PEER_WEB && p != IPC_PEER_MEDIA) {
+    if (p != IPC_PEER_WEB && p != IPC_PEER_MEDIA && p != IPC_PEER_UPDATE) {
         *reply = reply_field_error("invalid_request", "peer");
         return 0;
     }
@@ -288,8 +288,10 @@ static int h_session_check(void *ctx, unsigned peer, const ipc_msg *req, json_t 
     }
     if (rc != 0)
         return rc;
-    *reply = json_pack("{s:b, s:s, s:s, s:b, s:b}", "ok", 1, "username", info.username, "role", info.role,
-                       "password_change_required", info.password_change_required, "csrf_ok", info.csrf_ok);
+    *reply = json_pack("{s:b, s:s, s:s, s:b, s:b, s:s}", "ok", 1, "username", info.username, "role", info.role,
+                       "password_change_required", info.password_change_required, "csrf_ok", info.csrf_ok,
+                       "csrf_token", info.csrf_token);
+    sodium_memzero(&info, sizeof info);
     return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
@@ -714,7 +716,7 @@ static const struct ipc_route vault_routes[] = {
     {PROTO_VAULT_USER_DELETE, WEB, h_user_delete},
     {PROTO_VAULT_SETTINGS_GET, WEB, h_settings_get},
     {PROTO_VAULT_SETTINGS_SET, WEB, h_settings_set},
-    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP, h_audit_record},
+    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, h_audit_record},
     {PROTO_VAULT_AUDIT_QUERY, WEB, h_audit_query},
     {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, h_tls_credentials},
 };

@@ -33,6 +33,13 @@ static void digest_hex(const uint8_t raw[VAULT_TOKEN_BYTES], char out[VAULT_TOKE
     sodium_bin2hex(out, VAULT_TOKEN_HEX + 1, d, sizeof d);
 }
 
+/* The session's CSRF token: BLAKE2b-256 keyed with the per-device CSRF key over the raw session id
+ * (synchroniser token derived on demand, so a reloaded page can get it back and nothing is stored). */
+static void csrf_derive(const vault *v, const uint8_t id[VAULT_TOKEN_BYTES], uint8_t out[VAULT_TOKEN_BYTES])
+{
+    crypto_generichash(out, VAULT_TOKEN_BYTES, id, VAULT_TOKEN_BYTES, v->csrf_key, sizeof v->csrf_key);
+}
+
 int session_id_digest(const char *id_hex, char out[VAULT_TOKEN_HEX + 1])
 {
     uint8_t raw[VAULT_TOKEN_BYTES];
@@ -64,7 +71,7 @@ int session_create(vault *v, const char *username, char id_hex[VAULT_TOKEN_HEX +
     int rc;
 
     randombytes_buf(id, sizeof id);
-    randombytes_buf(csrf, sizeof csrf);
+    csrf_derive(v, id, csrf);
     digest_hex(id, id_digest);
     digest_hex(csrf, csrf_digest);
 
@@ -118,8 +125,8 @@ wipe:
 int vault_session_check(vault *v, const char *session_id, const char *csrf_token, int touch,
                         struct vault_session_info *out)
 {
-    char digest[VAULT_TOKEN_HEX + 1], csrf_digest[VAULT_TOKEN_HEX + 1] = "";
-    char stored_csrf[VAULT_TOKEN_HEX + 1] = "";
+    char digest[VAULT_TOKEN_HEX + 1];
+    uint8_t id_raw[VAULT_TOKEN_BYTES], expected[VAULT_TOKEN_BYTES], given[VAULT_TOKEN_BYTES];
     struct vault_settings s;
     sqlite3_stmt *st = NULL;
     int64_t now, created, last_seen;
@@ -128,20 +135,16 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
     if (!v || !out)
         return SAFECAM_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    rc = session_id_digest(session_id, digest);
-    if (rc != 0)
+    if (token_parse(session_id, id_raw) != 0)
         return SAFECAM_ERR_NOTFOUND;
-    if (csrf_token) {
-        uint8_t raw[VAULT_TOKEN_BYTES];
-        if (token_parse(csrf_token, raw) == 0) {
-            digest_hex(raw, csrf_digest);
-            csrf_given = 1;
-        }
-        sodium_memzero(raw, sizeof raw);
-    }
+    digest_hex(id_raw, digest);
+    csrf_derive(v, id_raw, expected);
+    sodium_memzero(id_raw, sizeof id_raw);
+    if (csrf_token && token_parse(csrf_token, given) == 0)
+        csrf_given = 1;
     rc = vault_settings_get(v, &s);
     if (rc != 0)
-        return rc;
+        goto out;
     now = vault_now(v);
     if (sqlite3_prepare_v2(
             v->db,
@@ -156,13 +159,11 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
         rc = step == SQLITE_DONE ? SAFECAM_ERR_NOTFOUND : SAFECAM_ERR_IO;
         goto out;
     }
-    const char *c = (const char *)sqlite3_column_text(st, 0);
     const char *u = (const char *)sqlite3_column_text(st, 1);
     const char *r = (const char *)sqlite3_column_text(st, 4);
     created = sqlite3_column_int64(st, 2);
     last_seen = sqlite3_column_int64(st, 3);
-    if (safecam_strlcpy(stored_csrf, c ? c : "", sizeof stored_csrf) != 0 ||
-        safecam_strlcpy(out->username, u ? u : "", sizeof out->username) != 0 ||
+    if (safecam_strlcpy(out->username, u ? u : "", sizeof out->username) != 0 ||
         safecam_strlcpy(out->role, r ? r : "", sizeof out->role) != 0) {
         rc = SAFECAM_ERR_INTERNAL;
         goto out;
@@ -181,8 +182,8 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
         rc = rc == 0 ? SAFECAM_ERR_NOTFOUND : rc;
         goto out;
     }
-    out->csrf_ok = csrf_given && strlen(stored_csrf) == VAULT_TOKEN_HEX &&
-                   sodium_memcmp(stored_csrf, csrf_digest, VAULT_TOKEN_HEX) == 0;
+    out->csrf_ok = csrf_given && sodium_memcmp(given, expected, VAULT_TOKEN_BYTES) == 0;
+    sodium_bin2hex(out->csrf_token, sizeof out->csrf_token, expected, sizeof expected);
     if (touch) {
         if (sqlite3_prepare_v2(v->db, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", -1, &st, NULL) !=
             SQLITE_OK) {
@@ -196,8 +197,10 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
 out:
     sqlite3_finalize(st);
     sodium_memzero(digest, sizeof digest);
+    sodium_memzero(expected, sizeof expected);
+    sodium_memzero(given, sizeof given);
     if (rc != 0)
-        memset(out, 0, sizeof *out);
+        sodium_memzero(out, sizeof *out);
     return rc;
 }
 

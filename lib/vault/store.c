@@ -264,6 +264,41 @@ out:
 
 /* ---------------- open / close ---------------- */
 
+/* The per-device CSRF key: created once with the store, kept in meta. CSRF tokens are derived from it and
+ * the session id (session.c), so the vault can hand a reloaded page its token without storing tokens. */
+static int csrf_key_load(vault *v)
+{
+    uint8_t rnd[32];
+    char hex[65];
+    sqlite3_stmt *st = NULL;
+    int rc = SAFECAM_ERR_IO;
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+    if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO meta(key, value) VALUES('csrf_key', ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT value FROM meta WHERE key = 'csrf_key'", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    const char *val = (const char *)sqlite3_column_text(st, 0);
+    size_t bin_len = 0;
+    if (!val || strlen(val) != 64 ||
+        sodium_hex2bin(v->csrf_key, sizeof v->csrf_key, val, 64, NULL, &bin_len, NULL) != 0 ||
+        bin_len != sizeof v->csrf_key)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sodium_memzero(rnd, sizeof rnd);
+    sodium_memzero(hex, sizeof hex);
+    return rc;
+}
+
 int vault_open(const char *state_dir, audit_log *audit, vault **out)
 {
     char path[4096];
@@ -304,6 +339,9 @@ int vault_open(const char *state_dir, audit_log *audit, vault **out)
         goto out;
     }
     v->have_device = 1;
+    rc = csrf_key_load(v);
+    if (rc != 0)
+        goto out;
 
     /* The dummy hash answers for unknown usernames so that they cost one Argon2id verify too. */
     uint8_t rnd[32];

@@ -16,6 +16,7 @@ struct vault {
     struct device_identity device;
     int have_device;
     char dummy_hash[VAULT_HASH_BYTES];
+    uint8_t csrf_key[32]; /* per-device key: CSRF token = BLAKE2b(csrf_key, session id); meta.csrf_key */
     int64_t (*clock_fn)(void *ctx);
     void *clock_ctx;
 };

@@ -141,8 +141,17 @@ def test_session_read_echoes_csrf_and_role(camera_module):
     j = r.json()
     assert j["username"] == camera_module.label["admin_user"] and j["role"] == "admin"
     assert j["password_change_required"] is False
-    if "csrf_token" in j:
-        assert j["csrf_token"] == s.csrf
+    # A reloaded page gets its CSRF token back from the session (derived in the vault, never stored)...
+    assert j["csrf_token"] == s.csrf
+    # ...and it works for a state change, while another session's token does not.
+    other = camera_module.login(camera_module.label["admin_user"], camera_module.admin_password)
+    assert other.csrf != s.csrf
+    r = s.request("PUT", "/api/v1/settings/security", json_body={"session_idle_s": 900},
+                  headers={"X-CSRF-Token": other.csrf})
+    assert r.status == 403 and r.json()["error"] == "csrf", r
+    r = s.request("PUT", "/api/v1/settings/security", json_body={"session_idle_s": 900},
+                  headers={"X-CSRF-Token": j["csrf_token"]})
+    assert r.status in (200, 204), r
 
 
 def test_password_change_kills_other_sessions(camera):
