@@ -544,6 +544,41 @@ static int handle_media_config(void *ctx, unsigned peer, const ipc_msg *req, jso
     return 0;
 }
 
+static int handle_privacy_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "privacy", config_privacy_to_json(&config.privacy));
+    return 0;
+}
+
+static int handle_privacy_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *in = json_object_get(req->body, "privacy");
+    struct config next = config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in) || json_object_get(in, "acknowledged_at")) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    if (config_privacy_apply_json(&next.privacy, in, safecam_time_now(), &err) != 0) {
+        *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (config_save(opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    config = next;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "privacy", config_privacy_to_json(&config.privacy));
+    return 0;
+}
+
 static int reboot_requested;
 
 /* The update process installed a new slot: restart everything so the new slot boots and is counted. */
@@ -562,6 +597,8 @@ static int handle_reboot(void *ctx, unsigned peer, const ipc_msg *req, json_t **
 static const struct ipc_route supervisor_routes[] = {
     {PROTO_SUP_MEDIA_CONFIG, IPC_PEER_WEB, handle_media_config},
     {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},
+    {PROTO_SUP_PRIVACY_GET, IPC_PEER_WEB, handle_privacy_get},
+    {PROTO_SUP_PRIVACY_SET, IPC_PEER_WEB, handle_privacy_set},
 };
 
 static void child_readable(struct child *c)

@@ -40,9 +40,18 @@ struct config_update {
     long max_bundle_bytes;                    /* CONFIG_UPDATE_MAX_BUNDLE_MIN..MAX, default the maximum */
 };
 
+/* Privacy notice state (QCVN 135 G7 / Decision 724): acknowledged once at first setup, with the owner's
+ * choice of where data may be stored and processed. */
+struct config_privacy {
+    int acknowledged;          /* 0/1 */
+    long long acknowledged_at; /* Unix seconds, 0 when not acknowledged */
+    char data_location[16];    /* "device_only" (default) or "vietnam" */
+};
+
 struct config {
     struct config_stream stream;
     struct config_update update;
+    struct config_privacy privacy;
 };
 
 /* A refusal: which field, and its allowed range (min/max valid only for numeric fields). */
@@ -69,6 +78,12 @@ json_t *config_stream_to_json(const struct config_stream *stream);
 int config_update_apply_json(struct config_update *u, const json_t *obj, struct config_error *err) SAFECAM_WUR;
 /* New JSON object for the update settings (caller decrefs). */
 json_t *config_update_to_json(const struct config_update *u);
+
+/* Apply {"acknowledged": bool, "data_location": "device_only"|"vietnam"} (both optional) onto *privacy,
+ * all-or-nothing; acknowledged_at is stamped with `now` when acknowledged turns true. Errors as above. */
+int config_privacy_apply_json(struct config_privacy *privacy, const json_t *obj, long long now,
+                              struct config_error *err) SAFECAM_WUR;
+json_t *config_privacy_to_json(const struct config_privacy *privacy);
 
 /* Load DIR/config.json; falls back to DIR/config.json.last-good when the main file is missing or
  * corrupt, and to defaults when neither exists (a fresh device). SAFECAM_ERR_INVAL only when a file

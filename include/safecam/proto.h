@@ -118,6 +118,11 @@ enum {
 
 /* ---------------- requests served by the supervisor from the update process ---------------- */
 enum {
+    /* web -> sup. {} -> {"ok":true,"privacy":{"acknowledged","acknowledged_at","data_location"}} */
+    PROTO_SUP_PRIVACY_GET = 7,
+    /* web -> sup. {"privacy":{"acknowledged"?: bool, "data_location"?: "device_only"|"vietnam"}}
+     * -> {"ok":true,"privacy":{...}} | {"error":"invalid_setting"|"unknown_field","field"} */
+    PROTO_SUP_PRIVACY_SET = 8,
     /* update -> sup. {"reason"} -> {"ok":true}: a new slot is ready; restart the device (here: stop the
      * children and re-exec safecamd, which then boots the new slot and counts the attempt). */
     PROTO_SUP_REBOOT = 6,

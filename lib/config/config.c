@@ -40,6 +40,7 @@ void config_defaults(struct config *cfg)
     cfg->update.auto_install = 0;
     cfg->update.check_interval_s = CONFIG_UPDATE_INTERVAL_DEFAULT_S;
     cfg->update.max_bundle_bytes = CONFIG_UPDATE_MAX_BUNDLE_MAX;
+    memcpy(cfg->privacy.data_location, "device_only", sizeof "device_only");
 }
 
 static void set_err(struct config_error *err, const char *code, const char *field, long min, long max)
@@ -187,6 +188,53 @@ json_t *config_update_to_json(const struct config_update *u)
                      (json_int_t)u->check_interval_s, "max_bundle_bytes", (json_int_t)u->max_bundle_bytes);
 }
 
+int config_privacy_apply_json(struct config_privacy *privacy, const json_t *obj, long long now,
+                              struct config_error *err)
+{
+    if (!privacy || !json_is_object(obj)) {
+        set_err(err, "invalid_json", NULL, 0, 0);
+        return SAFECAM_ERR_INVAL;
+    }
+    struct config_privacy next = *privacy;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        if (strcmp(key, "acknowledged") == 0) {
+            if (!json_is_boolean(val)) {
+                set_err(err, "invalid_setting", key, 0, 1);
+                return SAFECAM_ERR_INVAL;
+            }
+            if (json_is_true(val) && !next.acknowledged)
+                next.acknowledged_at = now;
+            if (!json_is_true(val))
+                next.acknowledged_at = 0;
+            next.acknowledged = json_is_true(val);
+        } else if (strcmp(key, "data_location") == 0) {
+            const char *v = json_string_value(val);
+            if (!v || (strcmp(v, "device_only") != 0 && strcmp(v, "vietnam") != 0)) {
+                set_err(err, "invalid_setting", key, 0, 0);
+                return SAFECAM_ERR_INVAL;
+            }
+            if (safecam_strlcpy(next.data_location, v, sizeof next.data_location) != 0)
+                return SAFECAM_ERR_INVAL;
+        } else if (strcmp(key, "acknowledged_at") == 0 && json_is_integer(val) && json_integer_value(val) >= 0) {
+            /* accepted only from the stored file (the API never sends it: see the supervisor) */
+            next.acknowledged_at = (long long)json_integer_value(val);
+        } else {
+            set_err(err, "unknown_field", key, 0, 0);
+            return SAFECAM_ERR_INVAL;
+        }
+    }
+    *privacy = next;
+    return 0;
+}
+
+json_t *config_privacy_to_json(const struct config_privacy *p)
+{
+    return json_pack("{s:b,s:I,s:s}", "acknowledged", p->acknowledged, "acknowledged_at",
+                     (json_int_t)p->acknowledged_at, "data_location", p->data_location);
+}
+
 static int config_parse_text(const char *text, size_t len, struct config *cfg)
 {
     json_error_t jerr;
@@ -213,6 +261,10 @@ static int config_parse_text(const char *text, size_t len, struct config *cfg)
         } else if (strcmp(key, "update") == 0) {
             struct config_error e;
             if (config_update_apply_json(&next.update, val, &e) != 0)
+                goto out;
+        } else if (strcmp(key, "privacy") == 0) {
+            struct config_error e;
+            if (config_privacy_apply_json(&next.privacy, val, 0, &e) != 0)
                 goto out;
         } else {
             goto out;
@@ -266,13 +318,16 @@ int config_save(const char *state_dir, const struct config *cfg)
         return SAFECAM_ERR_TOOBIG;
     json_t *stream = config_stream_to_json(&cfg->stream);
     json_t *update = config_update_to_json(&cfg->update);
-    if (!stream || !update) {
+    json_t *privacy = config_privacy_to_json(&cfg->privacy);
+    if (!stream || !update || !privacy) {
         json_decref(stream);
         json_decref(update);
+        json_decref(privacy);
         return SAFECAM_ERR_NOMEM;
     }
-    /* json_pack steals both references, also on failure (jansson >= 2.9). */
-    json_t *root = json_pack("{s:i,s:o,s:o}", "version", 1, "stream", stream, "update", update);
+    /* json_pack steals the references, also on failure (jansson >= 2.9). */
+    json_t *root = json_pack("{s:i,s:o,s:o,s:o}", "version", 1, "stream", stream, "update", update, "privacy",
+                             privacy);
     if (!root)
         return SAFECAM_ERR_NOMEM;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

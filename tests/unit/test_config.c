@@ -145,11 +145,51 @@ static void test_update_settings(void **state)
     rmdir(dir);
 }
 
+static void test_privacy(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/safecam-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct config cfg, got;
+    config_defaults(&cfg);
+    assert_string_equal(cfg.privacy.data_location, "device_only");
+    assert_int_equal(cfg.privacy.acknowledged, 0);
+    struct config_error err;
+    json_t *ok = json_pack("{s:b,s:s}", "acknowledged", 1, "data_location", "vietnam");
+    assert_int_equal(config_privacy_apply_json(&cfg.privacy, ok, 1700000000, &err), 0);
+    json_decref(ok);
+    assert_int_equal(cfg.privacy.acknowledged, 1);
+    assert_int_equal(cfg.privacy.acknowledged_at, 1700000000);
+    assert_string_equal(cfg.privacy.data_location, "vietnam");
+    /* refused: nothing changes */
+    struct config_privacy before = cfg.privacy;
+    const char *bad[] = {"{\"data_location\":\"usa\"}", "{\"acknowledged\":\"yes\"}", "{\"x\":1}",
+                         "{\"data_location\":\"vietnam;reboot\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(config_privacy_apply_json(&cfg.privacy, j, 1, &err), SAFECAM_ERR_INVAL);
+        json_decref(j);
+        assert_memory_equal(&before, &cfg.privacy, sizeof before);
+    }
+    /* survives save/load */
+    assert_int_equal(config_save(dir, &cfg), 0);
+    assert_int_equal(config_load(dir, &got), 0);
+    assert_int_equal(got.privacy.acknowledged, 1);
+    assert_int_equal(got.privacy.acknowledged_at, 1700000000);
+    assert_string_equal(got.privacy.data_location, "vietnam");
+    char path[300];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_ranges),
         cmocka_unit_test(test_save_load_last_good),
+        cmocka_unit_test(test_privacy),
         cmocka_unit_test(test_update_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
