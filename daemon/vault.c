@@ -1,6 +1,6 @@
 /* vault.c — the vault process (safecam-vault): holds the storage key, vault.db and audit.db, and answers
  * the fixed table of requests of lib/vault/service.c over its supervisor channel and the client channels
- * the supervisor hands it (web, media). No network. Wiring only: the logic lives in lib/vault.
+ * the supervisor hands it (web, media, update). No network. Wiring only: the logic lives in lib/vault.
  * Usage: safecam-vault --state-dir DIR --ipc-fd N   (started by safecamd with fork+exec). */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +28,8 @@
 #define HOUSEKEEPING_INTERVAL_MS 30000
 #define POLL_TIMEOUT_MS 1000
 
-enum { CH_SUPERVISOR, CH_WEB, CH_MEDIA, CH_COUNT };
-static const unsigned channel_peer[CH_COUNT] = {IPC_PEER_SUPERVISOR, IPC_PEER_WEB, IPC_PEER_MEDIA};
+enum { CH_SUPERVISOR, CH_WEB, CH_MEDIA, CH_UPDATE, CH_COUNT };
+static const unsigned channel_peer[CH_COUNT] = {IPC_PEER_SUPERVISOR, IPC_PEER_WEB, IPC_PEER_MEDIA, IPC_PEER_UPDATE};
 
 static volatile sig_atomic_t got_signal;
 
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     audit_log *audit = NULL;
     vault *v = NULL;
     char path[4096];
-    int ch[CH_COUNT] = {-1, -1, -1};
+    int ch[CH_COUNT] = {-1, -1, -1, -1};
     int status = 1;
     int rc;
 

@@ -27,6 +27,8 @@
 
 #include "safecam/device.h"
 #include "safecam/proto.h"
+#include "safecam/update.h"
+#include "update_routes.h"
 
 #ifndef SAFECAM_VERSION
 #define SAFECAM_VERSION "0.0.0"
@@ -98,7 +100,7 @@ struct http_server {
 
     struct chan vault;
     struct chan media;
-    struct chan update; /* held for the firmware-update routes (PROTO_UPDATE_*) */
+    http_update *update; /* channel to safecam-update, used by the firmware routes (update_routes.c) */
 
     pthread_mutex_t sup_call_mu; /* one web->supervisor call at a time */
     pthread_mutex_t sup_mu;      /* guards the pending-reply slot below */
@@ -126,6 +128,7 @@ typedef enum MHD_Result (*handler_fn)(struct req *r);
 #define R_PWCHANGE_OK 0x02u /* allowed while the password must still be changed */
 #define R_NO_CSRF 0x04u     /* state-changing but without a session yet (the login) */
 #define R_BODY 0x08u        /* takes a JSON body */
+#define R_STREAM 0x10u      /* streamed octet body relayed chunk by chunk (firmware upload), never buffered */
 
 struct route {
     const char *method;
@@ -160,6 +163,7 @@ struct req {
     int pw_change;
     char csrf_echo[HTTP_TOKEN_HEX_BYTES + 1];
     const struct static_file *file;
+    http_update_upload *upload; /* R_STREAM: the upload being relayed */
 };
 
 /* ---------------- small helpers ---------------- */
@@ -880,10 +884,12 @@ static enum MHD_Result h_device(struct req *r)
     memset(&id, 0, sizeof(id));
     if (device_identity_load(r->srv->state_dir, &id) != 0)
         return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
-    return reply_json(r, MHD_HTTP_OK,
-                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "model", id.model, "serial", id.serial, "mac",
-                                id.mac, "firmware_version", SAFECAM_VERSION, "product",
-                                id.product[0] ? id.product : "safecam", "api_version", 1));
+    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "model", id.model, "serial", id.serial, "mac", id.mac,
+                            "firmware_version", SAFECAM_VERSION, "product", id.product[0] ? id.product : "safecam",
+                            "api_version", 1);
+    if (out)
+        http_update_device_fields(r->srv->update, out); /* slots A/B and the running one */
+    return reply_json(r, MHD_HTTP_OK, out);
 }
 
 static int host_header_safe(const char *h)
@@ -1196,6 +1202,57 @@ static enum MHD_Result h_static(struct req *r)
     return queue(r, MHD_HTTP_OK, resp);
 }
 
+/* ---- firmware updates (update_routes.c) ---- */
+
+static enum MHD_Result h_update_get(struct req *r)
+{
+    json_t *out = NULL;
+    unsigned st = http_update_status_get(r->srv->update, &out);
+    return reply_json(r, st, out);
+}
+
+static enum MHD_Result h_update_check(struct req *r)
+{
+    json_t *in = NULL;
+    if (parse_body(r, login_schema, 0, &in) != 0) /* {} only */
+        return r->answered ? MHD_YES : MHD_NO;
+    json_decref(in);
+    json_t *out = NULL;
+    unsigned st = http_update_check(r->srv->update, r->username, r->source, &out);
+    return reply_json(r, st, out);
+}
+
+static enum MHD_Result h_update_apply(struct req *r)
+{
+    json_t *in = NULL;
+    if (parse_body(r, login_schema, 0, &in) != 0) /* {} only */
+        return r->answered ? MHD_YES : MHD_NO;
+    json_decref(in);
+    json_t *out = NULL;
+    unsigned st = http_update_apply(r->srv->update, r->username, r->source, &out);
+    return reply_json(r, st, out);
+}
+
+/* R_STREAM: the first call (after the gate) opens the relay, each chunk goes straight on, the last call
+ * answers with the verdict. MHD cannot answer mid-body: after a refusal the rest is discarded. */
+static enum MHD_Result h_update_upload(struct req *r, const char *data, size_t *size, int first)
+{
+    json_t *out = NULL;
+    if (first) {
+        unsigned st = http_update_upload_begin(r->srv->update, header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                               header(r, MHD_HTTP_HEADER_CONTENT_LENGTH), r->username, r->source,
+                                               &r->upload, &out);
+        return st ? reply_json(r, st, out) : MHD_YES;
+    }
+    if (*size > 0) {
+        http_update_upload_data(r->upload, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    unsigned st = http_update_upload_finish(r->upload, &out);
+    return reply_json(r, st, out);
+}
+
 /* ---------------- the route table (deny by default: what is not here does not exist) ---------------- */
 
 static const char *const events_keys[] = {"since", "until", "type", "limit", NULL};
@@ -1220,6 +1277,10 @@ static const struct route routes[] = {
     {"GET", "/api/v1/video/snapshot.jpg", ROLE_VIEWER, 0, 0, NULL, h_snapshot},
     {"GET", "/api/v1/video/live.mp4", ROLE_VIEWER, 0, 0, live_keys, h_live},
     {"GET", "/.well-known/security.txt", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_security_txt},
+    {"GET", "/api/v1/system/update", ROLE_ADMIN, 0, 0, NULL, h_update_get},
+    {"POST", "/api/v1/system/update", ROLE_ADMIN, R_STREAM, (size_t)UPDATE_BUNDLE_MAX_BYTES_DEFAULT, NULL, NULL},
+    {"POST", "/api/v1/system/update/check", ROLE_ADMIN, R_BODY, 64, NULL, h_update_check},
+    {"POST", "/api/v1/system/update/apply", ROLE_ADMIN, R_BODY, 64, NULL, h_update_apply},
 };
 
 static const struct route static_route = {"GET", "/*", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_static};
@@ -1443,6 +1504,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         enum MHD_Result g = gate(r, method);
         if (g != MHD_YES || r->answered)
             return g;
+        if (r->route->flags & R_STREAM)
+            return h_update_upload(r, upload_data, upload_data_size, 1);
         if (r->route->body_max > 0) {
             r->body_cap = r->route->body_max;
             r->body = sodium_malloc(r->body_cap + 1);
@@ -1457,6 +1520,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0; /* discard */
         return MHD_YES;
     }
+    if (r->route->flags & R_STREAM)
+        return h_update_upload(r, upload_data, upload_data_size, 0);
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         if (!r->body || r->body_len + n > r->body_cap)
@@ -1505,6 +1570,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     if (r->body)
         sodium_free(r->body); /* sodium_free wipes */
+    http_update_upload_free(r->upload); /* an upload cut short ends as "truncated" */
     sodium_memzero(r->session_id, sizeof(r->session_id));
     sodium_memzero(r->csrf_echo, sizeof(r->csrf_echo));
     free(r);
@@ -1663,7 +1729,11 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     srv->sup_fd = cfg->sup_fd;
     chan_init(&srv->vault);
     chan_init(&srv->media);
-    chan_init(&srv->update);
+    srv->update = http_update_new();
+    if (!srv->update) {
+        free(srv);
+        return SAFECAM_ERR_NOMEM;
+    }
     pthread_mutex_init(&srv->sup_call_mu, NULL);
     pthread_mutex_init(&srv->sup_mu, NULL);
     pthread_condattr_t ca;
@@ -1690,8 +1760,10 @@ int http_server_channel_set(http_server *srv, const char *peer, int fd)
         c = &srv->vault;
     else if (strcmp(peer, "media") == 0)
         c = &srv->media;
-    else if (strcmp(peer, "update") == 0)
-        c = &srv->update;
+    else if (strcmp(peer, "update") == 0) {
+        http_update_channel_set(srv->update, fd);
+        return 0;
+    }
     if (!c) {
         close(fd);
         return SAFECAM_ERR_INVAL;
@@ -1790,7 +1862,7 @@ void http_server_free(http_server *srv)
     srv->mhd = NULL;
     chan_destroy(&srv->vault);
     chan_destroy(&srv->media);
-    chan_destroy(&srv->update);
+    http_update_free(srv->update);
     json_decref(srv->sup_reply);
     pthread_cond_destroy(&srv->sup_cv);
     pthread_mutex_destroy(&srv->sup_mu);

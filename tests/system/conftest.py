@@ -109,7 +109,7 @@ class Session:
 
 
 class Camera:
-    def __init__(self, tmp, source=None, extra_args=None):
+    def __init__(self, tmp, source=None, extra_args=None, provision_args=None):
         self.tmp = tmp
         self.state_dir = os.path.join(tmp, "state")
         self.label_path = os.path.join(tmp, "label.json")
@@ -121,7 +121,7 @@ class Camera:
         self.proc = None
         self.admin_password = None
         self._admin = None
-        self.provision()
+        self.provision(*(provision_args or []))
 
     # -- set-up ------------------------------------------------------------------------------------
     def bin(self, name):
@@ -340,4 +340,5 @@ def camera_module(request):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "camera_args(**kw): arguments for the Camera fixture (source=...)")
+    config.addinivalue_line("markers", "camera_args(**kw): arguments for the Camera fixture (source=..., "
+                                       "extra_args=[...] for safecamd, provision_args=[...] for safecam-provision)")

@@ -1,73 +1,280 @@
-"""System tests for firmware upload through the real daemon: POST /api/v1/system/update (admin, CSRF,
-streamed body) refuses every bad bundle of issue #4 with the same stable code `safecam-sign verify` prints
-(both run lib/update's verifier), changes nothing on refusal, and accepts a good bundle (202, then
-GET /api/v1/system/update says pending_reboot). QCVN 135 G3 / EN 303 645 5.3-2, 5.3-7.
-Skips (saying so) while the web route is not wired into the daemon."""
-import base64
-import hashlib
+"""System tests for firmware updates through the real daemon (safecamd -> safecam-update, fed by
+safecam-web): POST /api/v1/system/update (admin, CSRF, streamed octet body) refuses every bad bundle of
+issue #4 with the same stable code `safecam-sign verify` prints (both run lib/update's verifier), changes
+nothing on refusal and records update_refused; a good bundle answers 202, the camera restarts itself into
+the new slot (GET /api/v1/device shows it) with users and settings intact; anti-rollback; the online path
+against nginx on loopback with a CA made at test time (self-signed, wrong-name and expired servers
+refused); and the health-check rollback: a slot whose files no longer match their signed manifest never
+becomes healthy, and the boot counter brings the previous slot back by itself.
+QCVN 135 G3 / EN 303 645 5.3-2, 5.3-3, 5.3-7, 5.3-9, 5.3-10; G8. Keys are made at test time (tmp)."""
 import json
 import os
+import shutil
+import signal
+import socket
 import struct
 import subprocess
+import tempfile
+import time
 
 import pytest
 
-from conftest import bin_path
+from conftest import Camera, bin_path, free_port
+
+CAP = 1024 * 1024  # max_bundle_bytes configured on the camera (config.json "update")
+PATH = "/api/v1/system/update"
 
 
 def sign_tool(*args):
     return subprocess.run([bin_path("safecam-sign"), *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
-def trust_key(camera, pub_path):
-    """What `safecam-provision --update-pubkey` does: DIR/factory/update-keys/<key_id>.pub."""
-    p = json.loads(open(pub_path).read())
-    assert hashlib.sha256(base64.b64decode(p["public_key"])).hexdigest()[:16] == p["key_id"]
-    d = os.path.join(camera.state_dir, "factory", "update-keys")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, p["key_id"] + ".pub"), "w") as f:
-        f.write(open(pub_path).read())
+def run(*args):
+    subprocess.run(list(map(str, args)), check=True, capture_output=True, timeout=60)
+
+
+# ---------------------------------------------------------------- the vendor's side
 
 
 @pytest.fixture(scope="module")
-def setup(camera_module, tmp_path_factory):
-    cam = camera_module
+def vendor(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor")
     for name in ("v1", "v2"):
-        assert sign_tool("keygen", "--out", d / name).returncode == 0
-    trust_key(cam, d / "v1.pub")
-    admin = cam.admin()
-    r = admin.request("GET", "/api/v1/system/update")
-    if r.status == 404:
-        pytest.skip("POST/GET /api/v1/system/update is not wired into the web process yet")
-    assert r.status == 200, r
+        r = sign_tool("keygen", "--out", d / name)
+        assert r.returncode == 0, r.stderr
     (d / "rootfs.tar").write_bytes(os.urandom(300_000))
-    return cam, admin, d
+    (d / "big.tar").write_bytes(os.urandom(CAP + 200_000))
+    return d
 
 
-def make(d, name, key="v1", model=None, version="9.0.0", sv=9):
+def make(d, name, model, version, sv, key="v1", payload="rootfs.tar"):
     out = d / name
+    if out.exists():
+        out.unlink()
     r = sign_tool("sign", "--key", d / f"{key}.key", "--model", model, "--version", version,
-                  "--security-version", sv, "--payload", d / "rootfs.tar", "--out", out)
+                  "--security-version", sv, "--payload", d / payload, "--out", out)
     assert r.returncode == 0, r.stderr
     return out
 
 
-def upload(admin, data, csrf=True):
-    return admin.request("POST", "/api/v1/system/update", data=data, content_type="application/octet-stream",
-                         csrf=csrf)
+# ---------------------------------------------------------------- a vendor update server (nginx)
 
 
-def device_view(admin):
-    r = admin.request("GET", "/api/v1/device")
+def make_cert(pki, name, san, ca=None, days=1):
+    """A server certificate (EC P-256) for san, signed by ca (or self-signed); days < 0: already expired."""
+    key, csr, crt, ext = (pki / f"{name}.{x}" for x in ("key", "csr", "crt", "ext"))
+    ext.write_text(f"subjectAltName={san}\n")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+        "-out", csr, "-subj", "/CN=update-server")
+    if ca:
+        run("openssl", "x509", "-req", "-in", csr, "-CA", pki / f"{ca}.crt", "-CAkey", pki / f"{ca}.key",
+            "-set_serial", "7", "-out", crt, "-days", days, "-extfile", ext)
+    else:
+        run("openssl", "x509", "-req", "-in", csr, "-signkey", key, "-out", crt, "-days", days, "-extfile", ext)
+
+
+@pytest.fixture(scope="module")
+def update_server(tmp_path_factory):
+    """One nginx, four HTTPS servers on loopback: good, self-signed, wrong host name, expired."""
+    if not os.access("/usr/sbin/nginx", os.X_OK) or not shutil.which("openssl"):
+        pytest.skip("nginx or openssl missing (scripts/install-deps)")
+    d = tmp_path_factory.mktemp("updsrv")
+    os.chmod(d, 0o755)
+    pki, www = d / "pki", d / "www"
+    pki.mkdir()
+    www.mkdir()
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", pki / "ca.key", "-out", pki / "ca.crt", "-days", "1", "-subj", "/CN=test vendor CA")
+    make_cert(pki, "good", "IP:127.0.0.1,DNS:localhost", "ca")
+    make_cert(pki, "selfsigned", "IP:127.0.0.1,DNS:localhost")
+    make_cert(pki, "wrongname", "DNS:updates.example.com", "ca")
+    make_cert(pki, "expired", "IP:127.0.0.1,DNS:localhost", "ca", days=-1)
+    names = ["good", "selfsigned", "wrongname", "expired"]
+    ports = {n: free_port() for n in names}
+    servers = "".join(
+        f" server {{ listen 127.0.0.1:{ports[n]} ssl; ssl_certificate {pki}/{n}.crt;"
+        f" ssl_certificate_key {pki}/{n}.key; root {www}; }}\n" for n in names)
+    conf = d / "nginx.conf"
+    conf.write_text(
+        f"daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;\n"
+        "events { worker_connections 64; }\n"
+        f"http {{ access_log off; client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3;\n"
+        f" uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5; default_type application/octet-stream;\n{servers}}}\n")
+    proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(d), "-e", "stderr", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    up = set()
+    while time.monotonic() < deadline and len(up) < len(names):
+        for n in names:
+            try:
+                with socket.create_connection(("127.0.0.1", ports[n]), timeout=1):
+                    up.add(n)
+            except OSError:
+                pass
+        time.sleep(0.05)
+    if len(up) < len(names):
+        proc.kill()
+        pytest.fail("nginx did not start")
+    yield {"dir": d, "www": www, "ca": pki / "ca.crt", "ports": ports}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# ---------------------------------------------------------------- the camera
+
+
+def write_config(cam, update):
+    """config.json's "update" section (what provisioning would write); read by safecam-update."""
+    path = os.path.join(cam.state_dir, "config.json")
+    cfg = {"version": 1}
+    if os.path.exists(path):
+        with open(path) as f:
+            cfg = json.load(f)
+    cfg["update"] = update
+    tmp = path + ".test-tmp"
+    with open(tmp, "w") as f:
+        json.dump(cfg, f)
+    os.replace(tmp, path)
+
+
+@pytest.fixture(scope="module")
+def cam(vendor, update_server):
+    tmp = tempfile.mkdtemp(prefix="safecam-test-")
+    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub"])
+    c.online = {"online_enabled": True, "server_url": f"https://127.0.0.1:{update_server['ports']['good']}",
+                "ca_file": str(update_server["ca"]), "auto_install": False, "max_bundle_bytes": CAP}
+    write_config(c, c.online)
+    c.start()
+    if "update" not in c.pids():
+        c.stop()
+        pytest.fail("safecam-update is not running:\n" + c.read_log())
+    yield c
+    c.stop()
+    bad = c.sanitizer_report()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20])
+
+
+@pytest.fixture(scope="module")
+def admin(cam):
+    a = cam.admin()
+    a.cam = cam
+    return a
+
+
+def relogin(cam):
+    """A fresh admin session (after a restart), retried while the camera comes back."""
+    deadline = time.monotonic() + 60
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            s = cam.login(cam.label["admin_user"], cam.admin_password, expect=None)
+            if s.last.status == 200:
+                return s
+            last = s.last
+        except RuntimeError as e:  # connection refused while the web process restarts
+            last = e
+        time.sleep(0.3)
+    raise AssertionError(f"cannot log in again: {last}\n{cam.read_log()[-4000:]}")
+
+
+def upload(sess, data, csrf=True, content_type="application/octet-stream"):
+    return sess.request("POST", PATH, data=data, content_type=content_type, csrf=csrf)
+
+
+def device(sess):
+    r = sess.request("GET", "/api/v1/device")
     assert r.status == 200, r
     return r.json()
 
 
-def test_refusals_match_safecam_sign(setup):
-    cam, admin, d = setup
+def slot_view(sess):
+    d = device(sess)
+    assert "slots" in d and "running_slot" in d, d
+    return {"running": d["running_slot"], "slots": d["slots"], "firmware_version": d["firmware_version"]}
+
+
+def status(sess):
+    r = sess.request("GET", PATH)
+    assert r.status == 200, r
+    return r.json()
+
+
+def last_event(sess, type_):
+    r = sess.request("GET", f"/api/v1/events?type={type_}&limit=1")
+    assert r.status == 200, r
+    ev = r.json()["events"]
+    return ev[0] if ev else None
+
+
+def verify_code(vendor, path, model, floor, max_bytes=CAP):
+    """What the vendor tool says about a file, with the device's rules: 'valid' or the refusal code."""
+    r = sign_tool("verify", "--pub", vendor / "v1.pub", "--model", model, "--min-security-version", floor,
+                  "--max-bytes", max_bytes, path)
+    if r.returncode == 0:
+        return "valid"
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    line = r.stderr.strip()
+    assert line.startswith("safecam-sign: refused: "), line
+    return line.rsplit(": ", 1)[-1]
+
+
+def wait_installed(cam, version, old_children, timeout=60):
+    """After a 202 the camera restarts itself (same supervisor pid, new children) and the new slot
+    passes its health check: GET /api/v1/system/update says installed. Returns a fresh admin session."""
+    sup = cam.proc.pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = cam.pids()
+        if p.get("web") and p.get("web") != old_children.get("web") and p.get("update") != old_children.get("update"):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the camera did not restart its processes:\n" + cam.read_log()[-4000:])
+    assert cam.proc.poll() is None and cam.pids()["supervisor"] == sup
+    s = relogin(cam)
+    while time.monotonic() < deadline:
+        st = status(s)
+        if st["state"] == "installed" and st["version"] == version:
+            return s
+        assert st["state"] in ("pending_reboot", "installed"), st
+        time.sleep(0.2)
+    raise AssertionError(f"{version} never passed its health check: {st}\n" + cam.read_log()[-4000:])
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_upload_gate(cam, admin, vendor):
+    """Upload needs a session (401), the CSRF token (403) and an octet-stream body (415); none of these
+    reaches the update process."""
     model = cam.label["model"]
-    good = make(d, "good.bundle", model=model).read_bytes()
+    data = make(vendor, "gate.bundle", model, "1.0.1", 1).read_bytes()
+    before = slot_view(admin)
+    st_before = status(admin)
+    r = cam.request("POST", PATH, data=data, content_type="application/octet-stream")
+    assert r.status == 401 and r.json()["error"] == "unauthorized", r
+    r = upload(admin, data, csrf=False)
+    assert r.status == 403 and r.json()["error"] == "csrf", r
+    r = upload(admin, data, content_type="application/json")
+    assert r.status == 415, r
+    # a viewer is not an admin
+    v = admin.request("POST", "/api/v1/users", json_body={"username": "viewer1", "password": "Vw#9kq2-Lp7x!Rt",
+                                                          "role": "viewer"})
+    assert v.status == 201, v
+    viewer = cam.login("viewer1", "Vw#9kq2-Lp7x!Rt")
+    r = upload(viewer, data)
+    assert r.status == 403, r
+    assert slot_view(admin) == before
+    assert status(admin)["state"] == st_before["state"]
+
+
+def test_bad_bundles_refused_like_safecam_sign(cam, admin, vendor):
+    model = cam.label["model"]
+    good = make(vendor, "good.bundle", model, "1.0.1", 1).read_bytes()
     mlen = struct.unpack(">I", good[12:16])[0]
     sig, pay = 24 + mlen, 24 + mlen + 64
     cases = {
@@ -76,40 +283,177 @@ def test_refusals_match_safecam_sign(setup):
         "flip_signature": good[:sig + 3] + bytes([good[sig + 3] ^ 1]) + good[sig + 4:],
         "truncated": good[:-1000],
         "empty": b"",
-        "untrusted_key": make(d, "v2.bundle", key="v2", model=model).read_bytes(),
-        "wrong_model": make(d, "other.bundle", model=model + "-X").read_bytes(),
+        "untrusted_key": make(vendor, "v2.bundle", model, "1.0.1", 1, key="v2").read_bytes(),
+        "wrong_model": make(vendor, "other.bundle", model + "-X", "1.0.1", 1).read_bytes(),
+        "over_cap": make(vendor, "big.bundle", model, "1.0.1", 1, payload="big.tar").read_bytes(),
     }
-    before = device_view(admin)
+    expect = {"flip_payload": "hash_mismatch", "flip_manifest": "bad_signature", "flip_signature": "bad_signature",
+              "truncated": "truncated", "empty": "truncated", "untrusted_key": "untrusted_key",
+              "wrong_model": "wrong_model", "over_cap": "too_large"}
+    before = slot_view(admin)
     for name, data in cases.items():
-        p = d / f"case-{name}.bundle"
+        p = vendor / f"case-{name}.bundle"
         p.write_bytes(data)
-        v = sign_tool("verify", "--pub", d / "v1.pub", "--model", model, p)
-        assert v.returncode == 1, (name, v.stdout)
-        want = v.stderr.strip().rsplit(": ", 1)[-1]
+        want = verify_code(vendor, p, model, 0)
+        assert want == expect[name], (name, want)
         r = upload(admin, data)
         assert 400 <= r.status < 500, (name, r)
         assert r.json()["error"] == want, (name, r)
-        assert device_view(admin) == before, name
-        st = admin.request("GET", "/api/v1/system/update").json()
-        assert st["state"] == "failed" and st["reason"] == want, (name, st)
+        assert r.status == (413 if want == "too_large" else 422), (name, r)
+        assert slot_view(admin) == before, name
+        ev = last_event(admin, "update_refused")
+        assert ev and f"reason={want}" in ev["detail"] and ev["actor"] == cam.label["admin_user"], (name, ev)
+        st = status(admin)
+        if name != "over_cap":  # refused from Content-Length alone, before a session opened
+            assert st["state"] == "failed" and st["reason"] == want, (name, st)
+        # nothing left behind in the slots
+        assert not [n for n in os.listdir(os.path.join(cam.state_dir, "slots")) if n.endswith(".staging")]
+    # the good bundle itself verifies
+    assert verify_code(vendor, vendor / "good.bundle", model, 0) == "valid"
 
 
-def test_csrf_required(setup):
-    cam, admin, d = setup
-    data = make(d, "csrf.bundle", model=cam.label["model"]).read_bytes()
-    r = upload(admin, data, csrf=False)
-    assert r.status == 403 and r.json()["error"] == "csrf", r
-
-
-def test_good_bundle_then_rollback_refused(setup):
-    cam, admin, d = setup
+def test_good_bundle_restarts_into_new_slot(cam, admin, vendor):
     model = cam.label["model"]
-    good = make(d, "ok.bundle", model=model, version="9.0.0", sv=9)
-    assert sign_tool("verify", "--pub", d / "v1.pub", "--model", model, good).returncode == 0
-    r = upload(admin, good.read_bytes())
+    # settings and users that must survive the update
+    r = admin.request("PUT", "/api/v1/settings/security", json_body={"lockout_threshold": 7})
+    assert r.status == 204, r
+    r = admin.request("PUT", "/api/v1/settings/stream", json_body={"fps": 15})
+    assert r.status in (200, 204), r
+    before = slot_view(admin)
+    assert before["running"] == "A" and before["slots"]["A"]["running"] is True
+    bundle = make(vendor, "v110.bundle", model, "1.1.0", 5)
+    assert verify_code(vendor, bundle, model, 0) == "valid"
+    children = cam.pids()
+    r = upload(admin, bundle.read_bytes())
     assert r.status == 202, r
-    st = admin.request("GET", "/api/v1/system/update").json()
-    assert st["state"] == "pending_reboot" and st["version"] == "9.0.0", st
-    # while the new slot awaits its health check, another upload is refused as busy
-    r = upload(admin, make(d, "next.bundle", model=model, version="9.0.1", sv=9).read_bytes())
+    j = r.json()
+    assert j["state"] == "pending_reboot" and j["version"] == "1.1.0" and j["slot"] == "B" and j["reboot"] is True, j
+    # until the new slot passed its health check, another install is refused
+    r = upload(admin, make(vendor, "v111.bundle", model, "1.1.1", 5).read_bytes())
     assert r.status == 409 and r.json()["error"] == "busy", r
+    s = wait_installed(cam, "1.1.0", children)
+    v = slot_view(s)
+    assert v["running"] == "B", v
+    assert v["slots"]["B"]["version"] == "1.1.0" and v["slots"]["B"]["running"] and v["slots"]["B"]["active"], v
+    assert v["slots"]["A"]["version"] == before["slots"]["A"]["version"] and not v["slots"]["A"]["running"], v
+    ev = last_event(s, "update_install")
+    assert ev is not None
+    # users, security and stream settings survived
+    assert s.request("GET", "/api/v1/settings/security").json()["lockout_threshold"] == 7
+    assert s.request("GET", "/api/v1/settings/stream").json()["stream"]["fps"] == 15
+    users = {u["username"] for u in s.request("GET", "/api/v1/users").json()["users"]}
+    assert {"viewer1", cam.label["admin_user"]} <= users
+    assert "restarting for the new slot" in cam.read_log()
+    cam.session = s
+
+
+def test_same_security_version_then_rollback_refused(cam, vendor):
+    s = cam.session
+    model = cam.label["model"]
+    children = cam.pids()
+    b = make(vendor, "v111.bundle", model, "1.1.1", 5)
+    assert verify_code(vendor, b, model, 5) == "valid"
+    r = upload(s, b.read_bytes())
+    assert r.status == 202 and r.json()["slot"] == "A", r
+    s = wait_installed(cam, "1.1.1", children)
+    v = slot_view(s)
+    assert v["running"] == "A" and v["slots"]["A"]["version"] == "1.1.1", v
+    # lower security version: anti-rollback, also in the vendor tool with the device's floor
+    old = make(vendor, "v109.bundle", model, "1.0.9", 4)
+    assert verify_code(vendor, old, model, 5) == "rollback"
+    r = upload(s, old.read_bytes())
+    assert r.status == 422 and r.json()["error"] == "rollback", r
+    assert slot_view(s) == v
+    ev = last_event(s, "update_refused")
+    assert "reason=rollback" in ev["detail"], ev
+    cam.session = s
+
+
+def test_online_bad_servers_refused(cam, vendor, update_server):
+    s = cam.session
+    model = cam.label["model"]
+    mdir = update_server["www"] / model
+    mdir.mkdir(exist_ok=True)
+    b = make(vendor, "safecam-2.0.0.bundle", model, "2.0.0", 6)
+    shutil.copy(b, mdir / "safecam-2.0.0.bundle")
+    (mdir / "latest.json").write_text(json.dumps({"version": "2.0.0", "security_version": 6,
+                                                 "bundle": "safecam-2.0.0.bundle", "size": b.stat().st_size}))
+    before = slot_view(s)
+    for name in ("selfsigned", "wrongname", "expired"):
+        write_config(cam, dict(cam.online, server_url=f"https://127.0.0.1:{update_server['ports'][name]}"))
+        r = s.request("POST", PATH + "/check", json_body={})
+        assert r.status == 502 and r.json()["error"] == "server_untrusted", (name, r)
+        ev = last_event(s, "update_refused")
+        assert "reason=server_untrusted" in ev["detail"], (name, ev)
+        r = s.request("POST", PATH + "/apply", json_body={})
+        assert r.status == 409 and r.json()["error"] == "no_update_available", (name, r)
+        assert slot_view(s) == before
+    # the check needs CSRF like every state-changing request
+    r = s.request("POST", PATH + "/check", json_body={}, csrf=False)
+    assert r.status == 403, r
+
+
+def test_online_check_and_apply(cam, vendor, update_server):
+    s = cam.session
+    model = cam.label["model"]
+    write_config(cam, cam.online)
+    r = s.request("POST", PATH + "/check", json_body={})
+    assert r.status == 200, r
+    j = r.json()
+    assert j["available"] is True and j["version"] == "2.0.0" and j["security_version"] == 6, j
+    st = status(s)
+    assert st["online"]["latest"]["version"] == "2.0.0" and st["online"]["enabled"] is True, st
+    assert verify_code(vendor, update_server["www"] / model / "safecam-2.0.0.bundle", model, 5) == "valid"
+    children = cam.pids()
+    r = s.request("POST", PATH + "/apply", json_body={})
+    assert r.status == 202 and r.json()["version"] == "2.0.0", r
+    s = wait_installed(cam, "2.0.0", children)
+    v = slot_view(s)
+    assert v["running"] == "B" and v["slots"]["B"]["version"] == "2.0.0", v
+    cam.session = s
+
+
+def test_health_check_rollback(cam, vendor):
+    """A freshly installed slot whose files no longer match the signed manifest (storage corruption
+    between install and first boot) never passes its health check: safecam-update asks for a restart on
+    each start until the boot counter runs out, then the previous slot comes back by itself."""
+    s = cam.session
+    model = cam.label["model"]
+    before = slot_view(s)
+    assert before["running"] == "B"
+    b = make(vendor, "v300.bundle", model, "3.0.0", 6)
+    r = upload(s, b.read_bytes())
+    assert r.status == 202 and r.json()["slot"] == "A", r
+    # flip one byte of the installed payload before the camera restarts into it (same size)
+    p = os.path.join(cam.state_dir, "slots", "A", "rootfs.tar")
+    with open(p, "r+b") as f:
+        f.seek(1234)
+        c = f.read(1)
+        f.seek(1234)
+        f.write(bytes([c[0] ^ 0x10]))
+    deadline = time.monotonic() + 90
+    st = None
+    while time.monotonic() < deadline:
+        try:
+            s2 = cam.login(cam.label["admin_user"], cam.admin_password, expect=None)
+            if s2.last.status == 200:
+                st = status(s2)
+                if st["state"] == "failed":
+                    break
+        except (RuntimeError, AssertionError):
+            pass
+        time.sleep(0.5)
+    assert st and st["state"] == "failed" and st["reason"] == "health_check_failed", (st, cam.read_log()[-4000:])
+    s2 = relogin(cam)
+    v = slot_view(s2)
+    assert v["running"] == "B" and v["slots"]["B"]["version"] == "2.0.0", v
+    assert v["slots"]["A"]["valid"] is False, v
+    log = cam.read_log()
+    assert log.count("does not match its signed manifest") >= 3, log[-4000:]
+    ev = last_event(s2, "update_install")
+    r = s2.request("GET", "/api/v1/events?type=update_install&limit=20")
+    details = [e["detail"] for e in r.json()["events"]]
+    assert any("event=rollback" in d and "reason=health_check_failed" in d for d in details), details
+    r = s2.request("GET", "/api/v1/events?type=update_refused&limit=20")
+    assert any("event=health_check" in e["detail"] and "slot_damaged" in e["detail"] for e in r.json()["events"])
+    assert ev is not None
