@@ -993,6 +993,8 @@ int main(int argc, char **argv)
         log_err("update: cannot read the device model from %s", STATEDIR_DEVICE_JSON);
         return 1;
     }
+    /* session numbers start at random so web can tell a restarted update process from its session */
+    a.session_no = randombytes_uniform(1u << 30);
     config_reload(&a);
     health_check(&a);
     schedule_next_check(&a, 1);

@@ -30,7 +30,7 @@
 #define UPD_WRITE_WAIT_MS 30000   /* the update process stopped reading for this long: give up */
 #define UPD_VERDICT_WAIT_MS 60000 /* after the last byte: completeness check, fsync, slot switch */
 #define UPD_VERDICT_POLL_MS 50
-#define UPD_PIPE_BYTES (1024 * 1024)
+#define UPD_PIPE_BYTES (256 * 1024)
 
 struct http_update {
     pthread_mutex_t mu;      /* one call at a time on the channel */
@@ -94,8 +94,14 @@ static int upd_call(http_update *u, uint16_t type, const json_t *body, int pass_
 {
     *reply = NULL;
     struct timespec ts;
+    int wait_ms = timeout_ms < UPD_LOCK_WAIT_MS ? timeout_ms : UPD_LOCK_WAIT_MS;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += UPD_LOCK_WAIT_MS / 1000;
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
     if (pthread_mutex_timedlock(&u->mu, &ts) != 0)
         return SAFECAM_ERR_TIMEOUT;
     pthread_mutex_lock(&u->swap_mu);
@@ -452,6 +458,9 @@ void http_update_upload_data(http_update_upload *up, const char *data, size_t le
         up->sent += (uint64_t)n;
     }
     if (up->refused_early || up->failed) {
+        log_info("update upload: %s after %llu of %llu bytes; the rest is discarded",
+                 up->refused_early ? "refused by the update process" : "relay failed",
+                 (unsigned long long)up->sent, (unsigned long long)up->declared);
         close(up->fd);
         up->fd = -1;
     }
@@ -491,6 +500,10 @@ unsigned http_update_upload_finish(http_update_upload *up, json_t **out)
                 json_decref(reply);
                 return status;
             }
+        }
+        if (!json_is_integer(sess) || json_integer_value(sess) != up->session) {
+            json_decref(reply);
+            break; /* the update process restarted (or another session began): our verdict is gone */
         }
         json_decref(reply);
         struct timespec ts = {0, UPD_VERDICT_POLL_MS * 1000000L};

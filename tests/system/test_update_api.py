@@ -44,6 +44,7 @@ def vendor(tmp_path_factory):
         assert r.returncode == 0, r.stderr
     (d / "rootfs.tar").write_bytes(os.urandom(300_000))
     (d / "big.tar").write_bytes(os.urandom(CAP + 200_000))
+    (d / "mid.tar").write_bytes(os.urandom(900_000))  # more than the relay pipe holds
     return d
 
 
@@ -210,6 +211,12 @@ def last_event(sess, type_):
     return ev[0] if ev else None
 
 
+def flip_at(data, where, off):
+    mlen = struct.unpack(">I", data[12:16])[0]
+    pos = {"sig": 24 + mlen, "payload": 24 + mlen + 64}[where] + off
+    return data[:pos] + bytes([data[pos] ^ 1]) + data[pos + 1:]
+
+
 def verify_code(vendor, path, model, floor, max_bytes=CAP):
     """What the vendor tool says about a file, with the device's rules: 'valid' or the refusal code."""
     r = sign_tool("verify", "--pub", vendor / "v1.pub", "--model", model, "--min-security-version", floor,
@@ -281,6 +288,9 @@ def test_bad_bundles_refused_like_safecam_sign(cam, admin, vendor):
         "flip_payload": good[:pay + 500] + bytes([good[pay + 500] ^ 1]) + good[pay + 501:],
         "flip_manifest": good[:30] + bytes([good[30] ^ 1]) + good[31:],
         "flip_signature": good[:sig + 3] + bytes([good[sig + 3] ^ 1]) + good[sig + 4:],
+        # refused after the first ~64 KiB while most of the body is still to come: web stops relaying
+        "flip_signature_large": flip_at(make(vendor, "mid.bundle", model, "1.0.1", 1, payload="mid.tar").read_bytes(),
+                                        "sig", 5),
         "truncated": good[:-1000],
         "empty": b"",
         "untrusted_key": make(vendor, "v2.bundle", model, "1.0.1", 1, key="v2").read_bytes(),
@@ -288,6 +298,7 @@ def test_bad_bundles_refused_like_safecam_sign(cam, admin, vendor):
         "over_cap": make(vendor, "big.bundle", model, "1.0.1", 1, payload="big.tar").read_bytes(),
     }
     expect = {"flip_payload": "hash_mismatch", "flip_manifest": "bad_signature", "flip_signature": "bad_signature",
+              "flip_signature_large": "bad_signature",
               "truncated": "truncated", "empty": "truncated", "untrusted_key": "untrusted_key",
               "wrong_model": "wrong_model", "over_cap": "too_large"}
     before = slot_view(admin)
@@ -308,6 +319,8 @@ def test_bad_bundles_refused_like_safecam_sign(cam, admin, vendor):
             assert st["state"] == "failed" and st["reason"] == want, (name, st)
         # nothing left behind in the slots
         assert not [n for n in os.listdir(os.path.join(cam.state_dir, "slots")) if n.endswith(".staging")]
+    # the large refused upload was cut off at the relay, not stored then checked
+    assert "update upload: refused by the update process after" in cam.read_log()
     # the good bundle itself verifies
     assert verify_code(vendor, vendor / "good.bundle", model, 0) == "valid"
 
