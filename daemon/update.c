@@ -35,12 +35,12 @@
 
 #define POLL_MS 1000
 #define UPLOAD_CHUNK_BYTES (64u * 1024u)
-#define UPLOAD_SLICE_BYTES (1024u * 1024u)  /* per loop turn, so heartbeats are answered meanwhile */
-#define UPLOAD_IDLE_MAX_MS 60000            /* a stalled upload is abandoned (truncated) */
-#define REBOOT_DELAY_MS 1500                /* lets web answer the upload before the restart */
-#define DAMAGED_REBOOT_DELAY_MS 300         /* the channels arrive; well before the first health round */
+#define UPLOAD_SLICE_BYTES (1024u * 1024u) /* per loop turn, so heartbeats are answered meanwhile */
+#define UPLOAD_IDLE_MAX_MS 60000           /* a stalled upload is abandoned (truncated) */
+#define REBOOT_DELAY_MS 1500               /* lets web answer the upload before the restart */
+#define DAMAGED_REBOOT_DELAY_MS 300        /* the channels arrive; well before the first health round */
 #define AUDIT_QUEUE_MAX 64
-#define FIRST_CHECK_MIN_S 300               /* first periodic online check 5..10 min after start */
+#define FIRST_CHECK_MIN_S 300 /* first periodic online check 5..10 min after start */
 #define ONLINE_TIMEOUT_S 600
 #define ONLINE_CONNECT_TIMEOUT_S 10
 #define ONLINE_CHECK_TIMEOUT_S 30
@@ -82,9 +82,9 @@ struct app {
     int pipe_fd;
     int64_t last_data_ms;
     struct actor_ctx up_actor;
-    int64_t reboot_at_ms;  /* 0: none */
+    int64_t reboot_at_ms; /* 0: none */
     int reboot_sent;
-    int slot_damaged;      /* the booted slot failed its integrity check */
+    int slot_damaged; /* the booted slot failed its integrity check */
 
     /* audit events go to the vault from the main thread; any thread may queue them */
     pthread_mutex_t q_mu;
@@ -94,7 +94,7 @@ struct app {
     /* online check / install worker */
     pthread_mutex_t job_mu;
     pthread_t job_thread;
-    int job_running;       /* a thread exists (joined when it reports done) */
+    int job_running; /* a thread exists (joined when it reports done) */
     enum job_kind job;
     int job_done;
     int done_pipe[2];
@@ -104,7 +104,7 @@ struct app {
     char url[CONFIG_UPDATE_URL_MAX];
     char ca[PATH_MAX];
     int check_rc;
-    struct update_online_info info;   /* result of the last successful check */
+    struct update_online_info info; /* result of the last successful check */
     int have_info;
     int64_t last_check_time;
     char last_check_error[32];
@@ -123,7 +123,8 @@ static void on_signal(int sig)
 
 /* ---------------------------------------------------------------- audit */
 
-static void audit_queue(struct app *a, const char *type, const char *actor, const char *source, const char *detail)
+static void audit_queue(struct app *a, const char *type, const char *actor, const char *source,
+                        const char *detail)
 {
     pthread_mutex_lock(&a->q_mu);
     if (a->q_len == AUDIT_QUEUE_MAX) {
@@ -153,7 +154,8 @@ static void audit_flush(struct app *a)
         json_t *body = json_pack("{s:s,s:s,s:s}", "type", it->type, "actor", it->actor, "detail", it->detail);
         if (body && it->source[0])
             json_object_set_new(body, "source", json_string(it->source));
-        int rc = body ? ipc_send(a->vault, PROTO_VAULT_AUDIT_RECORD, 0, a->next_id++, body, -1) : SAFECAM_ERR_NOMEM;
+        int rc = body ? ipc_send(a->vault, PROTO_VAULT_AUDIT_RECORD, 0, a->next_id++, body, -1)
+                      : SAFECAM_ERR_NOMEM;
         json_decref(body);
         if (rc != 0) {
             log_warn("update: cannot reach the vault for the audit log (%s)", safecam_err_name(rc));
@@ -175,7 +177,8 @@ static void on_update_event(void *ctx, const char *type, const char *detail)
     struct actor_ctx *ac = ctx;
     int known = strcmp(type, "update_install") == 0 || strcmp(type, "update_refused") == 0;
     char line[256];
-    if (safecam_fmt(line, sizeof line, "%s%s%s", known ? "" : type, known ? "" : ": ", detail ? detail : "") != 0)
+    if (safecam_fmt(line, sizeof line, "%s%s%s", known ? "" : type, known ? "" : ": ",
+                    detail ? detail : "") != 0)
         line[0] = '\0';
     log_info("update: %s %s", type, detail ? detail : "");
     audit_queue(ac->app, known ? type : "update_install", ac->actor, ac->source, line);
@@ -189,9 +192,9 @@ static json_t *slot_json(const struct update_status *st, int i)
     char name = i ? 'B' : 'A';
     return json_pack("{s:o,s:I,s:b,s:b,s:b,s:I,s:b,s:b}", "version",
                      s->valid ? json_string(s->version) : json_null(), "security_version",
-                     (json_int_t)s->security_version, "valid", s->valid, "good", s->good, "factory", s->factory,
-                     "installed_at", (json_int_t)s->installed_at, "running", st->booted == name, "active",
-                     st->active == name);
+                     (json_int_t)s->security_version, "valid", s->valid, "good", s->good, "factory",
+                     s->factory, "installed_at", (json_int_t)s->installed_at, "running", st->booted == name,
+                     "active", st->active == name);
 }
 
 static json_t *slot_name(char c)
@@ -242,7 +245,8 @@ static json_t *status_json(struct app *a)
     }
     free(last);
     if (update_slots_status(a->state_dir, &st) == 0) {
-        json_object_set_new(out, "slots", json_pack("{s:o,s:o}", "A", slot_json(&st, 0), "B", slot_json(&st, 1)));
+        json_object_set_new(out, "slots",
+                            json_pack("{s:o,s:o}", "A", slot_json(&st, 0), "B", slot_json(&st, 1)));
         json_object_set_new(out, "running", slot_name(st.booted ? st.booted : st.active));
         json_object_set_new(out, "active", slot_name(st.active));
         json_object_set_new(out, "trying", slot_name(st.trying));
@@ -252,7 +256,9 @@ static json_t *status_json(struct app *a)
     pthread_mutex_lock(&a->job_mu);
     json_t *online = json_pack("{s:b,s:b,s:s,s:I}", "enabled", a->cfg.update.online_enabled, "auto_install",
                                a->cfg.update.auto_install, "job",
-                               a->job == JOB_CHECK ? "checking" : a->job == JOB_INSTALL ? "installing" : "idle",
+                               a->job == JOB_CHECK     ? "checking"
+                               : a->job == JOB_INSTALL ? "installing"
+                                                       : "idle",
                                "last_check", (json_int_t)a->last_check_time);
     if (online && a->have_info)
         json_object_set_new(online, "latest",
@@ -549,8 +555,9 @@ static int job_start(struct app *a, enum job_kind kind, const char *actor, const
         return SAFECAM_ERR_NOTFOUND;
     if (safecam_strlcpy(a->url, a->cfg.update.server_url, sizeof a->url) != 0)
         return SAFECAM_ERR_INVAL;
-    int rc = a->cfg.update.ca_file[0] ? safecam_strlcpy(a->ca, a->cfg.update.ca_file, sizeof a->ca)
-                                      : safecam_path_join(a->ca, sizeof a->ca, a->state_dir, CONFIG_UPDATE_CA_DEFAULT);
+    int rc = a->cfg.update.ca_file[0]
+                 ? safecam_strlcpy(a->ca, a->cfg.update.ca_file, sizeof a->ca)
+                 : safecam_path_join(a->ca, sizeof a->ca, a->state_dir, CONFIG_UPDATE_CA_DEFAULT);
     if (rc != 0)
         return rc;
     a->job_actor.app = a;
@@ -558,8 +565,10 @@ static int job_start(struct app *a, enum job_kind kind, const char *actor, const
         safecam_strlcpy(a->job_actor.source, source ? source : "", sizeof a->job_actor.source) != 0)
         return SAFECAM_ERR_INVAL;
     pthread_mutex_lock(&a->job_mu);
-    a->oopts = (struct update_online_opts){
-        .base_url = a->url, .ca_file = a->ca, .timeout_s = ONLINE_TIMEOUT_S, .connect_timeout_s = ONLINE_CONNECT_TIMEOUT_S};
+    a->oopts = (struct update_online_opts){.base_url = a->url,
+                                           .ca_file = a->ca,
+                                           .timeout_s = ONLINE_TIMEOUT_S,
+                                           .connect_timeout_s = ONLINE_CONNECT_TIMEOUT_S};
     a->job = kind;
     a->job_done = 0;
     a->job_running = 1;
@@ -598,8 +607,9 @@ static json_t *check_reply(struct app *a)
 {
     if (a->check_rc != 0)
         return json_pack("{s:s}", "error", check_error_code(a->check_rc));
-    return json_pack("{s:b,s:b,s:s,s:I,s:I}", "ok", 1, "available", a->info.available, "version", a->info.version,
-                     "security_version", (json_int_t)a->info.security_version, "size", (json_int_t)a->info.size);
+    return json_pack("{s:b,s:b,s:s,s:I,s:I}", "ok", 1, "available", a->info.available, "version",
+                     a->info.version, "security_version", (json_int_t)a->info.security_version, "size",
+                     (json_int_t)a->info.size);
 }
 
 static void send_reply(int fd, uint16_t type, uint32_t id, json_t *body)
@@ -889,8 +899,9 @@ static void health_check(struct app *a)
     a->slot_damaged = 1;
     char detail[160];
     int probation = st.trying && st.trying == booted;
-    if (safecam_fmt(detail, sizeof detail, "event=health_check slot=%c reason=slot_damaged error=%s action=%s",
-                    booted, safecam_err_name(rc), probation ? "restart" : "none") != 0)
+    if (safecam_fmt(detail, sizeof detail,
+                    "event=health_check slot=%c reason=slot_damaged error=%s action=%s", booted,
+                    safecam_err_name(rc), probation ? "restart" : "none") != 0)
         detail[0] = '\0';
     log_err("update: running slot %c does not match its signed manifest (%s)", booted, safecam_err_name(rc));
     audit_queue(a, "update_refused", "update", NULL, detail);
@@ -998,7 +1009,8 @@ int main(int argc, char **argv)
     config_reload(&a);
     health_check(&a);
     schedule_next_check(&a, 1);
-    log_info("update: ready (model %s, online check %s)", a.model, a.cfg.update.online_enabled ? "on" : "off");
+    log_info("update: ready (model %s, online check %s)", a.model,
+             a.cfg.update.online_enabled ? "on" : "off");
 
     while (!a.stop && !got_signal) {
         audit_flush(&a);

@@ -23,9 +23,9 @@
 #include "safecam/proto.h"
 #include "safecam/update.h"
 
-#define UPD_CALL_MS 5000          /* status, begin, apply */
-#define UPD_CHECK_MS 45000        /* the online check contacts the vendor's server (30 s cap there) */
-#define UPD_DEVICE_MS 2000        /* slot versions for GET /api/v1/device: never hold the page up */
+#define UPD_CALL_MS 5000   /* status, begin, apply */
+#define UPD_CHECK_MS 45000 /* the online check contacts the vendor's server (30 s cap there) */
+#define UPD_DEVICE_MS 2000 /* slot versions for GET /api/v1/device: never hold the page up */
 #define UPD_LOCK_WAIT_MS 20000
 #define UPD_WRITE_WAIT_MS 30000   /* the update process stopped reading for this long: give up */
 #define UPD_VERDICT_WAIT_MS 60000 /* after the last byte: completeness check, fsync, slot switch */
@@ -42,10 +42,10 @@ struct http_update {
 
 struct http_update_upload {
     http_update *u;
-    int fd;                  /* write end of the pipe, -1 once closed */
+    int fd; /* write end of the pipe, -1 once closed */
     json_int_t session;
-    int refused_early;       /* EPIPE: the update process stopped reading (it refused) */
-    int failed;              /* the update process hung or vanished */
+    int refused_early; /* EPIPE: the update process stopped reading (it refused) */
+    int failed;        /* the update process hung or vanished */
     uint64_t declared;
     uint64_t sent;
 };
@@ -90,7 +90,8 @@ void http_update_channel_set(http_update *u, int fd)
 }
 
 /* One request/reply (with an optional fd to pass); late replies to timed-out calls are dropped. */
-static int upd_call(http_update *u, uint16_t type, const json_t *body, int pass_fd, json_t **reply, int timeout_ms)
+static int upd_call(http_update *u, uint16_t type, const json_t *body, int pass_fd, json_t **reply,
+                    int timeout_ms)
 {
     *reply = NULL;
     struct timespec ts;
@@ -196,8 +197,8 @@ static void copy_fields(json_t *dst, const json_t *src, const char *const *keys)
 
 static json_t *slots_copy(const json_t *slots)
 {
-    static const char *const slot_keys[] = {"version", "security_version", "valid", "good", "factory",
-                                            "installed_at", "running", "active", NULL};
+    static const char *const slot_keys[] = {"version",      "security_version", "valid",  "good", "factory",
+                                            "installed_at", "running",          "active", NULL};
     json_t *out = json_object();
     const char *names[] = {"A", "B"};
     for (int i = 0; i < 2; i++) {
@@ -227,7 +228,8 @@ unsigned http_update_status_get(http_update *u, json_t **out)
         *out = err_obj("unavailable");
         return 503;
     }
-    static const char *const last_keys[] = {"state", "reason", "version", "slot", "received", "total", "time", NULL};
+    static const char *const last_keys[] = {"state",    "reason", "version", "slot",
+                                            "received", "total",  "time",    NULL};
     static const char *const top_keys[] = {"running", "active", "trying", "floor", "health", NULL};
     static const char *const online_keys[] = {"enabled", "auto_install", "job", "last_check", "error", NULL};
     static const char *const latest_keys[] = {"version", "security_version", "size", "available", NULL};
@@ -290,8 +292,9 @@ static unsigned online_error(const json_t *reply, json_t **out)
         const char *code;
         unsigned status;
     } map[] = {
-        {"not_configured", 409},     {"busy", 409},          {"no_update_available", 409},
-        {"server_untrusted", 502},   {"server_unreachable", 502}, {"bad_server_answer", 502},
+        {"not_configured", 409},      {"busy", 409},
+        {"no_update_available", 409}, {"server_untrusted", 502},
+        {"server_unreachable", 502},  {"bad_server_answer", 502},
     };
     for (size_t i = 0; code && i < SAFECAM_ARRAY_LEN(map); i++)
         if (strcmp(code, map[i].code) == 0) {
@@ -316,7 +319,8 @@ unsigned http_update_check(http_update *u, const char *actor, const char *source
         status = online_error(reply, out);
     } else {
         json_t *o = json_object();
-        copy_fields(o, reply, (const char *const[]){"available", "version", "security_version", "size", NULL});
+        copy_fields(o, reply,
+                    (const char *const[]){"available", "version", "security_version", "size", NULL});
         *out = o;
         status = 200;
     }
@@ -377,7 +381,8 @@ unsigned http_update_upload_begin(http_update *u, const char *content_type, cons
         return 413;
     }
     if ((uint64_t)declared > UPDATE_BUNDLE_MAX_BYTES_DEFAULT) {
-        *err_body = json_pack("{s:s,s:I}", "error", "too_large", "max", (json_int_t)UPDATE_BUNDLE_MAX_BYTES_DEFAULT);
+        *err_body =
+            json_pack("{s:s,s:I}", "error", "too_large", "max", (json_int_t)UPDATE_BUNDLE_MAX_BYTES_DEFAULT);
         return 413;
     }
     int p[2];
@@ -397,8 +402,8 @@ unsigned http_update_upload_begin(http_update *u, const char *content_type, cons
         status = 503;
     } else if (!reply_ok(reply)) {
         const char *code = jstr(reply, "error");
-        if (code && code_ok(code) && (strcmp(code, "busy") == 0 || strcmp(code, "too_large") == 0 ||
-                                      strcmp(code, "io") == 0)) {
+        if (code && code_ok(code) &&
+            (strcmp(code, "busy") == 0 || strcmp(code, "too_large") == 0 || strcmp(code, "io") == 0)) {
             *err_body = err_obj(code);
             const json_t *max = json_object_get(reply, "max");
             if (json_is_integer(max))
