@@ -54,6 +54,9 @@ struct check_ctx {
     size_t n_fails;
     int64_t wait_pacing_ms, wait_lockout_ms, wait_other_ms;
     int locked;               /* BF-01 locked the admin account */
+    /* the last certificate-verification note written into a result's evidence (printed when it changes) */
+    const struct check_result *tls_note_res;
+    char tls_note_last[160];
     size_t test_index, test_total;
 };
 
@@ -130,7 +133,9 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
 void check_http_resp_free(struct check_http_resp *r);
 /* Header value of the first (index 0) or nth header named name into out; 1 found, 0 not. */
 int check_http_header(const struct check_http_resp *r, const char *name, int nth, char *out, size_t out_size);
-/* One evidence line "METHOD path -> status (ms)" plus selected headers. */
+/* One evidence line "METHOD path -> status (ms)"; for HTTPS, before it, a line saying how the device
+ * certificate was verified (CA file, pinned key, or not verified in discovery mode) the first time in a
+ * result and whenever that changes. */
 void check_http_evidence(struct check_ctx *c, struct check_result *res, const struct check_http_req *q,
                          const struct check_http_resp *r);
 int check_http_global_init(void) SAFECAM_WUR;
@@ -205,6 +210,7 @@ void check_t_pw01(struct check_ctx *, struct check_result *);
 void check_t_pw02(struct check_ctx *, struct check_result *);
 void check_t_pw03(struct check_ctx *, struct check_result *);
 void check_t_pw04(struct check_ctx *, struct check_result *);
+void check_t_pw05(struct check_ctx *, struct check_result *);
 void check_t_pw06(struct check_ctx *, struct check_result *);
 void check_t_bf01(struct check_ctx *, struct check_result *);
 void check_t_bf03(struct check_ctx *, struct check_result *);
@@ -219,6 +225,8 @@ void check_t_up05(struct check_ctx *, struct check_result *);
 
 /* Helpers for tests */
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp);
+/* How HTTPS requests verify the device certificate now (static string; same text as the evidence). */
+const char *check_http_tls_mode(const struct check_ctx *c);
 /* Verdict of an earlier test, -1 when it did not run. */
 int check_prior_verdict(const struct check_ctx *c, const char *id);
 

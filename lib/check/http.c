@@ -59,6 +59,18 @@ void check_http_resp_free(struct check_http_resp *r)
     memset(r, 0, sizeof *r);
 }
 
+const char *check_http_tls_mode(const struct check_ctx *c)
+{
+    const struct check_profile *p = c->prof;
+    if (p->tls_cafile[0])
+        return "certificate verified against the profile's CA file tls.cafile (chain checked, name not checked)";
+    if (p->tls_pinned_pubkey[0])
+        return "certificate public key pinned from the profile (tls.pinned_pubkey)";
+    if (c->pin[0])
+        return "certificate public key pinned on first use (the key SC-02 saw on the web port)";
+    return "certificate NOT verified (discovery mode: no tls.cafile, no tls.pinned_pubkey, SC-02 not run)";
+}
+
 int check_http(struct check_ctx *c, const struct check_http_req *q, struct check_http_resp *r)
 {
     memset(r, 0, sizeof *r);
@@ -126,21 +138,15 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
             curl_easy_setopt(h, CURLOPT_CAINFO, p->tls_cafile);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-            IGN_STRLCPY(r->tls_note, "certificate verified against the profile's CA file (name not checked)",
-                                  sizeof r->tls_note);
         } else if (p->tls_pinned_pubkey[0] || c->pin[0]) {
             curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, p->tls_pinned_pubkey[0] ? p->tls_pinned_pubkey : c->pin);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-            IGN_STRLCPY(r->tls_note,
-                                  p->tls_pinned_pubkey[0] ? "public key pinned from the profile"
-                                                          : "public key pinned on first use (SC-02 certificate)",
-                                  sizeof r->tls_note);
         } else {
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-            IGN_STRLCPY(r->tls_note, "certificate NOT verified (discovery mode)", sizeof r->tls_note);
         }
+        IGN_STRLCPY(r->tls_note, check_http_tls_mode(c), sizeof r->tls_note);
     }
     CURLcode cr = curl_easy_perform(h);
     curl_off_t us = 0;
@@ -210,6 +216,11 @@ void check_http_evidence(struct check_ctx *c, struct check_result *res, const st
     if (res == NULL)
         return;
     const char *scheme = q->tls ? "https" : "http";
+    if (q->tls && r->tls_note[0] && (c->tls_note_res != res || strcmp(c->tls_note_last, r->tls_note) != 0)) {
+        check_evidence(c, res, "TLS: %s", r->tls_note);
+        c->tls_note_res = res;
+        IGN_STRLCPY(c->tls_note_last, r->tls_note, sizeof c->tls_note_last);
+    }
     if (!r->ok) {
         check_evidence(c, res, "%s %s://%s:%d%s -> no answer (%s)", q->method ? q->method : "GET", scheme,
                        c->url_host, q->port, q->path, r->err[0] ? r->err : "error");

@@ -50,7 +50,7 @@ int check_rtsp_describe(struct check_ctx *c, int port, int tls, const char *path
         goto out;
     if (gst_rtsp_message_new_request(&req, GST_RTSP_DESCRIBE, urlstr) != GST_RTSP_OK)
         goto out;
-    gst_rtsp_message_add_header(req, GST_RTSP_HDR_CSEQ, "1");
+    /* no CSeq here: GstRTSPConnection writes its own, and a second one is a malformed request (400) */
     gst_rtsp_message_add_header(req, GST_RTSP_HDR_ACCEPT, "application/sdp");
     gst_rtsp_message_add_header(req, GST_RTSP_HDR_USER_AGENT, "qcvn-check/" SAFECAM_VERSION);
     gr = gst_rtsp_connection_send_usec(conn, req, (gint64)c->opt->timeout_s * G_USEC_PER_SEC);

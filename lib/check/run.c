@@ -147,7 +147,7 @@ static int resolve(struct check_ctx *c, const char *target)
  * that spend failed logins, and the lockout test last (it locks the account). */
 static const char *const run_order[] = {
     "SC-01", "SC-02", "SC-04", "SC-08", "IF-01", "IF-02", "VM-02", "VM-01", "SC-05", "UP-05", "IV-01", "IV-02",
-    "PW-02", "PW-03", "IF-04", "SM-01", "SM-02", "SM-03", "SM-04", "SM-05", "PW-06", "SC-06", "SM-06", "PW-04",
+    "PW-02", "PW-03", "IF-04", "SM-01", "SM-02", "SM-03", "SM-04", "SM-05", "PW-06", "SC-06", "SM-06", "PW-05", "PW-04",
     "PW-01", "BF-03", "BF-05", "BF-01",
 };
 

@@ -381,6 +381,116 @@ void check_t_pw04(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_INCONCLUSIVE, "Some password changes got neither acceptance nor a 4xx refusal");
 }
 
+/* Put the lab's admin password back after a change to tmp: through session s, else a new session logged
+ * in with tmp. When the device refuses, keep working with tmp and write it to the recovery file (0600),
+ * never to evidence. Returns the HTTP status of the last attempt. */
+static long restore_admin_password(struct check_ctx *c, struct check_result *r, struct check_session *s,
+                                   const char *tmp)
+{
+    long back = check_password_change(c, s, c->prof->admin.username, tmp, c->admin_pw, NULL);
+    if (back < 200 || back > 299) {
+        struct check_session s2;
+        if (check_login(c, r, c->prof->admin.username, tmp, NULL, &s2, NULL) == 0) {
+            back = check_password_change(c, &s2, c->prof->admin.username, tmp, c->admin_pw, NULL);
+            (void)check_logout(c, &s2);
+        }
+    }
+    check_evidence(c, r, "restore the lab's admin password -> %ld", back);
+    if (back < 200 || back > 299) {
+        IGN_STRLCPY(c->admin_pw, tmp, CHECK_PW_BUF);
+        if (c->opt->recovery_file &&
+            safecam_file_write_atomic(c->opt->recovery_file, tmp, strlen(tmp), 0600) == 0)
+            check_evidence(c, r, "WARNING: admin password could not be restored; the temporary one is in %s (0600)",
+                           c->opt->recovery_file);
+    }
+    return back;
+}
+
+static const char *rtsp_answer(const struct check_rtsp_result *d, char *buf, size_t size)
+{
+    if (d->ok)
+        IGN_FMT(buf, size, "%d (%lld ms)", d->status, (long long)d->ms);
+    else
+        IGN_FMT(buf, size, "no answer (%s)", d->err[0] ? d->err : "error");
+    return buf;
+}
+
+void check_t_pw05(struct check_ctx *c, struct check_result *r)
+{
+    const struct check_profile *p = c->prof;
+    if (p->pwchange_path[0] == '\0' || !login_declared(c)) {
+        check_verdict(r, CHECK_NEEDS_EVIDENCE, "No password change endpoint declared (auth.password_change); ask the "
+                      "vendor for: %s", "a statement that all surfaces share one credential store and a test log");
+        return;
+    }
+    int rtls = 0;
+    int rport = rtsp_endpoint(c, &rtls);
+    if (rport == 0) {
+        check_verdict(r, CHECK_NOT_APPLICABLE, "No RTSP surface found: the web login is the only password surface "
+                      "probed (ONVIF, if any, needs vendor evidence)");
+        return;
+    }
+    const char *rpath = p->n_rtsp_paths ? p->rtsp_paths[0] : "/stream1";
+    const char *user = p->admin.username;
+    char a1[96], a2[96], a3[96];
+    struct check_rtsp_result d0, d_old, d_new;
+    (void)check_rtsp_describe(c, rport, rtls, rpath, user, c->admin_pw, &d0);
+    check_evidence(c, r, "RTSP%s DESCRIBE %s as %s with the current password -> %s", rtls ? "S" : "", rpath, user,
+                   rtsp_answer(&d0, a1, sizeof a1));
+    if (!d0.ok || d0.status < 200 || d0.status > 299) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "The admin's current password does not open the stream (%s): nothing to "
+                      "compare", a1);
+        return;
+    }
+    struct check_session s;
+    if (check_admin_login(c, r, &s) != 0) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "Admin login failed");
+        return;
+    }
+    char *tmp = temp_password(c);
+    if (tmp == NULL) {
+        (void)check_logout(c, &s);
+        check_verdict(r, CHECK_INCONCLUSIVE, "out of memory");
+        return;
+    }
+    long st = check_password_change(c, &s, user, c->admin_pw, tmp, NULL);
+    int64_t changed = safecam_time_mono_ms();
+    check_evidence(c, r, "HTTPS password change of %s to a temporary password -> %ld", user, st);
+    if (st < 200 || st > 299) {
+        (void)check_logout(c, &s);
+        check_verdict(r, CHECK_INCONCLUSIVE, "Password change failed (%ld)", st);
+        return;
+    }
+    /* at once, no wait: the old password on RTSP is one deliberate failure */
+    check_fail_budget_wait(c, user);
+    (void)check_rtsp_describe(c, rport, rtls, rpath, user, c->admin_pw, &d_old);
+    check_fail_record(c, user);
+    (void)check_rtsp_describe(c, rport, rtls, rpath, user, tmp, &d_new);
+    check_evidence(c, r, "RTSP%s DESCRIBE %s with the OLD password, %lld ms after the change -> %s", rtls ? "S" : "",
+                   rpath, (long long)(safecam_time_mono_ms() - changed), rtsp_answer(&d_old, a2, sizeof a2));
+    check_evidence(c, r, "RTSP%s DESCRIBE %s with the NEW password -> %s", rtls ? "S" : "", rpath,
+                   rtsp_answer(&d_new, a3, sizeof a3));
+    long back = restore_admin_password(c, r, &s, tmp);
+    (void)check_logout(c, &s);
+    int old_ok = d_old.ok && d_old.status >= 200 && d_old.status <= 299;
+    int old_refused = d_old.ok && (d_old.status == 401 || d_old.status == 403);
+    int new_ok = d_new.ok && d_new.status >= 200 && d_new.status <= 299;
+    if (old_ok)
+        check_verdict(r, CHECK_FAIL, "After a password change over HTTPS the OLD password still opens the RTSP stream");
+    else if (d_new.ok && !new_ok && (d_new.status == 401 || d_new.status == 403))
+        check_verdict(r, CHECK_FAIL, "After a password change over HTTPS the NEW password is refused on RTSP (%d)",
+                      d_new.status);
+    else if (!old_refused || !new_ok)
+        check_verdict(r, CHECK_INCONCLUSIVE, "RTSP answers after the change were neither a clear refusal of the old "
+                      "password nor acceptance of the new one (%s / %s)", a2, a3);
+    else if (back < 200 || back > 299)
+        check_verdict(r, CHECK_PASS, "The change applied at once on RTSP (old refused, new accepted); the lab's "
+                      "password could not be restored (%ld)", back);
+    else
+        check_verdict(r, CHECK_PASS, "A password change over HTTPS applies at once on RTSP%s: the old password is "
+                      "refused (%d), the new one works", rtls ? "S" : "", d_old.status);
+}
+
 static int b64_contains(const char *hay, size_t hay_len, const char *s)
 {
     char b64[400];
@@ -740,24 +850,9 @@ void check_t_sm06(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_INCONCLUSIVE, "Password change failed (%ld)", st);
         return;
     }
-    /* restore the lab's password */
-    struct check_session rs = b;
-    if (own < 200 || own > 299) {
-        if (check_login(c, r, c->prof->admin.username, tmp, NULL, &rs, NULL) != 0)
-            rs.cookie[0] = '\0';
-    }
-    long back = check_password_change(c, &rs, c->prof->admin.username, tmp, c->admin_pw, NULL);
-    check_evidence(c, r, "restore the lab's admin password -> %ld", back);
-    if (back < 200 || back > 299) {
-        /* keep working with the temporary one; tell the lab where it is */
-        IGN_STRLCPY(c->admin_pw, tmp, CHECK_PW_BUF);
-        if (c->opt->recovery_file) {
-            if (safecam_file_write_atomic(c->opt->recovery_file, tmp, strlen(tmp), 0600) == 0)
-                check_evidence(c, r, "WARNING: admin password could not be restored; the temporary one is in %s (0600)",
-                               c->opt->recovery_file);
-        }
-    }
-    (void)check_logout(c, &rs);
+    /* restore the lab's password (through session B if it survived, else a new session) */
+    (void)restore_admin_password(c, r, &b, tmp);
+    (void)check_logout(c, &b);
     if (before < 200 || before > 299)
         check_verdict(r, CHECK_INCONCLUSIVE, "Session A did not work before the change");
     else if (after >= 200 && after < 300)

@@ -373,6 +373,15 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
         }
         json_decref(f);
     }
+    if (c->web_port != 0 && c->web_tls)
+        check_evidence(c, r, "tcp/%d: the other tests' HTTPS requests: %s", c->web_port, check_http_tls_mode(c));
+    for (size_t i = 0; i < c->n_ports; i++) {
+        if (!c->ports[i].udp && c->ports[i].open && c->ports[i].kind == CHECK_SVC_RTSPS) {
+            check_evidence(c, r, "tcp/%d: the other tests' RTSPS requests: certificate NOT verified (they test access "
+                           "control, not the channel; the channel is judged above)", c->ports[i].port);
+            break;
+        }
+    }
     if (endpoints == 0 && fails == 0) {
         check_verdict(r, CHECK_NOT_APPLICABLE, "No TLS endpoint found on the probed ports (see SC-04 for cleartext)");
         return;
@@ -959,6 +968,9 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
                 bad++;
                 check_evidence(c, r, "  FAIL stream description served without credentials (%s, %zu bytes)",
                                d.content_type, d.body_len);
+            } else {
+                check_evidence(c, r, "  note: neither served nor refused as unauthenticated: this path is not "
+                               "counted (check rtsp.paths)");
             }
         }
     }

@@ -64,9 +64,19 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     assert p2.returncode == 0, p2.stderr
     automated = [i for i, x in r.items() if x["verdict"] == "PASS"]
     for must in ("SC-01", "SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-01", "IF-02", "IF-04", "VM-02", "IV-01",
-                 "IV-02", "PW-01", "PW-04", "PW-06", "BF-01", "BF-03", "BF-05", "SM-01", "SM-02", "SM-03", "SM-04",
+                 "IV-02", "PW-01", "PW-04", "PW-05", "PW-06", "BF-01", "BF-03", "BF-05", "SM-01", "SM-02", "SM-03", "SM-04",
                  "SM-06"):
         assert must in automated, f"{must}: {r[must]['verdict']} {r[must]['reason']}"
+    # PW-05: the change made over HTTPS was checked on RTSPS (old refused, new accepted), then undone
+    ev5 = "\n".join(r["PW-05"]["evidence"])
+    assert "OLD password" in ev5 and "-> 401" in ev5 and "restore the lab's admin password -> 204" in ev5, ev5
+    # UP-05 runs when the profile declares the update upload (the update route of safecamd)
+    with open(PROFILE) as f:
+        if "update" in json.load(f):
+            assert r["UP-05"]["verdict"] == "PASS", show(r) + r["UP-05"]["reason"]
+    # how HTTPS certificates were verified is in the evidence: pinned on first use from SC-02's handshake
+    assert any("pinned on first use" in e for e in r["SC-02"]["evidence"]), r["SC-02"]["evidence"]
+    assert any(e.startswith("TLS: ") for e in r["SC-05"]["evidence"]), r["SC-05"]["evidence"]
     # evidence is real: TLS facts of the camera's certificate and both endpoints
     assert str(camera.https_port) in rep["tls_endpoints"] and str(camera.rtsps_port) in rep["tls_endpoints"]
     cert = rep["tls_endpoints"][str(camera.https_port)]["certificate"]
