@@ -108,6 +108,7 @@ static int vault_auth_check(void *ctx, const char *username, const char *passwor
     if (err) {
         rc = strcmp(err, "locked") == 0                ? SAFECAM_ERR_LOCKED
              : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
+             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
                                                        : SAFECAM_ERR_INTERNAL;
     } else if (json_is_true(json_object_get(reply, "ok")) && r && safecam_strlcpy(role, r, role_size) == 0) {
         *pcr = json_is_true(p) ? 1 : 0;
