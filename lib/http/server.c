@@ -1283,7 +1283,8 @@ static enum MHD_Result h_update_upload(struct req *r, const char *data, size_t *
     json_t *out = NULL;
     if (first) {
         unsigned st = http_update_upload_begin(r->srv->update, header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-                                               header(r, MHD_HTTP_HEADER_CONTENT_LENGTH), r->username, r->source,
+                                               header(r, MHD_HTTP_HEADER_CONTENT_LENGTH),
+                                               header(r, MHD_HTTP_HEADER_EXPECT), r->username, r->source,
                                                &r->upload, &out);
         return st ? reply_json(r, st, out) : MHD_YES;
     }

@@ -48,6 +48,8 @@ struct http_update_upload {
     int failed;        /* the update process hung or vanished */
     uint64_t declared;
     uint64_t sent;
+    unsigned deferred_status; /* refused before relaying, answered after the body was read and dropped */
+    json_t *deferred_body;
 };
 
 http_update *http_update_new(void)
@@ -365,9 +367,9 @@ static int content_type_octet(const char *v)
     return *rest == '\0';
 }
 
-unsigned http_update_upload_begin(http_update *u, const char *content_type, const char *content_length,
-                                  const char *actor, const char *source, http_update_upload **out,
-                                  json_t **err_body)
+static unsigned upload_begin(http_update *u, const char *content_type, const char *content_length,
+                             const char *actor, const char *source, http_update_upload **out,
+                             json_t **err_body)
 {
     *out = NULL;
     *err_body = NULL;
@@ -435,6 +437,32 @@ unsigned http_update_upload_begin(http_update *u, const char *content_type, cons
     return status;
 }
 
+unsigned http_update_upload_begin(http_update *u, const char *content_type, const char *content_length,
+                                  const char *expect, const char *actor, const char *source,
+                                  http_update_upload **out, json_t **err_body)
+{
+    unsigned status = upload_begin(u, content_type, content_length, actor, source, out, err_body);
+    long declared = 0;
+    int continue_asked = expect && strcasecmp(expect, "100-continue") == 0;
+    if (status == 0 || status == 413 || continue_asked || !content_length ||
+        safecam_parse_long(content_length, 1, (long)UPDATE_BUNDLE_MAX_BYTES_DEFAULT, &declared) != 0)
+        return status; /* nothing is on its way (or too much): answer now */
+    /* The client is already sending the body (no Expect: 100-continue): answering now would close the
+     * connection under its feet and it might never see the answer. Read and drop the body instead, then
+     * answer. Nothing of it is relayed or kept. */
+    http_update_upload *up = calloc(1, sizeof *up);
+    if (!up)
+        return status;
+    up->u = u;
+    up->fd = -1;
+    up->declared = (uint64_t)declared;
+    up->deferred_status = status;
+    up->deferred_body = *err_body;
+    *err_body = NULL;
+    *out = up;
+    return 0;
+}
+
 void http_update_upload_data(http_update_upload *up, const char *data, size_t len)
 {
     if (!up || up->fd < 0 || up->refused_early || up->failed)
@@ -473,6 +501,11 @@ void http_update_upload_data(http_update_upload *up, const char *data, size_t le
 
 unsigned http_update_upload_finish(http_update_upload *up, json_t **out)
 {
+    if (up->deferred_status) {
+        *out = up->deferred_body;
+        up->deferred_body = NULL;
+        return up->deferred_status;
+    }
     if (up->fd >= 0) {
         close(up->fd); /* end of stream for the verifier */
         up->fd = -1;
@@ -524,5 +557,6 @@ void http_update_upload_free(http_update_upload *up)
         return;
     if (up->fd >= 0)
         close(up->fd);
+    json_decref(up->deferred_body);
     free(up);
 }

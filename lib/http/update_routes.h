@@ -33,10 +33,12 @@ void http_update_device_fields(http_update *u, json_t *device);
 /* POST /api/v1/system/update, start: content_type must be application/octet-stream (415), the declared
  * length (Content-Length, NULL = 0) at most UPDATE_BUNDLE_MAX_BYTES_DEFAULT (413 too_large); then a pipe
  * is handed to the update process (PROTO_UPDATE_BEGIN). Returns 0 with *out set when the body may
- * stream, else the HTTP status with *err_body. */
+ * stream, else the HTTP status with *err_body. expect: the Expect header (NULL if none). A refusal while
+ * the client is already sending its body (no "Expect: 100-continue") is deferred: 0 is returned, the
+ * body is read and dropped, and upload_finish gives the refusal (so the client sees it). */
 unsigned http_update_upload_begin(http_update *u, const char *content_type, const char *content_length,
-                                  const char *actor, const char *source, http_update_upload **out,
-                                  json_t **err_body);
+                                  const char *expect, const char *actor, const char *source,
+                                  http_update_upload **out, json_t **err_body);
 /* One chunk of the body as libmicrohttpd hands it over: written to the pipe at once (bounded wait).
  * After the update process refused (EPIPE) the rest is discarded without being written anywhere. */
 void http_update_upload_data(http_update_upload *up, const char *data, size_t len);
