@@ -59,13 +59,14 @@ struct child {
     unsigned restarts;
     uint32_t hb_id;        /* last heartbeat id sent, 0 = none outstanding */
     int hb_missed;
+    int hb_answered;       /* answered at least one heartbeat since it started */
 };
 
 static struct child children[] = {
-    {"vault", "safecam-vault", IPC_PEER_VAULT, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
-    {"web", "safecam-web", IPC_PEER_WEB, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
-    {"media", "safecam-media", IPC_PEER_MEDIA, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
-    {"update", "safecam-update", IPC_PEER_UPDATE, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0},
+    {"vault", "safecam-vault", IPC_PEER_VAULT, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
+    {"web", "safecam-web", IPC_PEER_WEB, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
+    {"media", "safecam-media", IPC_PEER_MEDIA, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
+    {"update", "safecam-update", IPC_PEER_UPDATE, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
 };
 #define N_CHILDREN SAFECAM_ARRAY_LEN(children)
 
@@ -453,6 +454,7 @@ static int child_start(struct child *c)
     c->started_ms = safecam_time_mono_ms();
     c->hb_id = 0;
     c->hb_missed = 0;
+    c->hb_answered = 0;
     log_info("started %s (pid %d)", c->name, (int)pid);
     child_links_wire(c);
     child_config_push(c);
@@ -624,6 +626,7 @@ static void child_readable(struct child *c)
         if (msg.type == PROTO_SUP_HEARTBEAT && msg.id == c->hb_id) {
             c->hb_id = 0;
             c->hb_missed = 0;
+            c->hb_answered = 1;
         }
         ipc_msg_clear(&msg);
         return;
@@ -679,7 +682,8 @@ static void sd_notify_send(const char *msg)
 static int all_children_healthy(void)
 {
     for (size_t i = 0; i < N_CHILDREN; i++)
-        if (children[i].enabled && (!child_running(&children[i]) || children[i].hb_missed > 0))
+        if (children[i].enabled &&
+            (!child_running(&children[i]) || !children[i].hb_answered || children[i].hb_missed > 0))
             return 0;
     return 1;
 }
@@ -829,9 +833,14 @@ int main(int argc, char **argv)
                     ready_sent = 1;
                 }
                 if (!slot_marked_good) {
-                    if (update_boot_mark_good(opts.state_dir, update_event_note, NULL) != 0)
-                        log_warn("update: cannot mark the running slot good");
-                    slot_marked_good = 1;
+                    int mrc = update_boot_mark_good(opts.state_dir, update_event_note, NULL);
+                    if (mrc == SAFECAM_ERR_STATE) {
+                        /* an install holds the update lock: try again next round */
+                    } else {
+                        if (mrc != 0)
+                            log_warn("update: cannot mark the running slot good: %s", safecam_err_name(mrc));
+                        slot_marked_good = 1;
+                    }
                 }
                 sd_notify_send("WATCHDOG=1");
             }

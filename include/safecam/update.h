@@ -262,6 +262,8 @@ int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back,
 /* Health check passed (safecamd up and serving HTTPS): commit the booted slot as active, raise the
  * anti-rollback floor. A no-op when the booted slot is already active. */
 int update_boot_mark_good(const char *state_dir, update_event_fn ev, void *ev_ctx) SAFECAM_WUR;
+/* (update_boot_mark_good never waits for the update lock: SAFECAM_ERR_STATE while an install holds it;
+ * call it again later.) */
 /* Path of a slot's tree (DIR/slots/A or B) into out. */
 int update_slot_path(const char *state_dir, char slot, char *out, size_t out_size) SAFECAM_WUR;
 /* Full check of an installed slot: its manifest.json parses and every payload file has the listed

@@ -517,7 +517,8 @@ int update_boot_mark_good(const char *state_dir, update_event_fn ev, void *ev_ct
     char detail[160];
     if (!state_dir)
         return SAFECAM_ERR_INVAL;
-    int rc = lock_open(state_dir, 1, &lock);
+    /* Never wait: the supervisor calls this from its event loop while an upload may hold the lock. */
+    int rc = lock_open(state_dir, 0, &lock);
     if (rc != 0)
         return rc;
     rc = state_load(state_dir, &st);
