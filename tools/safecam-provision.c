@@ -23,7 +23,12 @@
  *   DIR/factory/device.json        {"serial","model","mac","product","provisioned_at"}; written last:
  *                                  its presence marks the directory as provisioned.
  *   FILE (--label-out)             {"serial","model","mac","admin_user","initial_password"}: the only
- *                                  place the initial password is ever written. It must lie outside DIR. */
+ *                                  place the initial password is ever written. It must lie outside DIR.
+ *   DIR/factory/update-ca.pem      (--update-ca FILE) the vendor update server's CA certificate(s), PEM,
+ *                                  mode 0644 (public): the only trust anchor of the online update check
+ *                                  (config.json update.ca_file defaults to it; docs/update-bundle.md 6).
+ *                                  Re-exported from the parsed certificates, so nothing else in FILE
+ *                                  (text, a stray private key: refused) is copied. QCVN 135 G3. */
 #include <errno.h>
 #include <getopt.h>
 #include <unistd.h>
@@ -41,6 +46,7 @@
 #include <unistd.h>
 
 #include "safecam/audit.h"
+#include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/pwgen.h"
 #include "safecam/seal.h"
@@ -49,6 +55,8 @@
 #include "safecam/update.h"
 
 #define UPDATE_PUBKEYS_MAX 8
+#define UPDATE_CA_MAX_BYTES (64u * 1024u) /* a CA bundle of a few certificates */
+#define UPDATE_CA_MAX_CERTS 8
 
 #define PROG "safecam-provision"
 #define EXIT_OK 0
@@ -72,6 +80,7 @@ struct options {
     int force;
     const char *update_pubkeys[UPDATE_PUBKEYS_MAX]; /* --update-pubkey FILE, repeatable */
     size_t n_update_pubkeys;
+    const char *update_ca; /* --update-ca FILE */
 };
 
 /* One line on stderr; never contains a secret. */
@@ -101,7 +110,9 @@ static void usage(FILE *f)
                "  --hostname H   extra DNS name in the certificate (default: this host's name)\n"
                "  --force        re-provision an already provisioned DIR (new identity, new password)\n"
                "  --update-pubkey FILE  trust this vendor update key (safecam-sign keygen BASE.pub);\n"
-               "                 repeatable, for key rotation\n");
+               "                 repeatable, for key rotation\n"
+               "  --update-ca FILE  the vendor update server's CA certificate (PEM) for the online update\n"
+               "                 check; installed as DIR/" CONFIG_UPDATE_CA_DEFAULT "\n");
 }
 
 /* ---------------- argument validation (allowlists) ---------------- */
@@ -209,13 +220,14 @@ static int path_arg_valid(const char *s)
 static int options_parse(int argc, char **argv, struct options *o, int *done)
 {
     enum { OPT_STATE_DIR = 256, OPT_SERIAL, OPT_MODEL, OPT_MAC, OPT_HOSTNAME, OPT_LABEL_OUT, OPT_FORCE, OPT_HELP,
-           OPT_UPDATE_PUBKEY };
+           OPT_UPDATE_PUBKEY, OPT_UPDATE_CA };
     static const struct option longopts[] = {
         {"state-dir", required_argument, NULL, OPT_STATE_DIR}, {"serial", required_argument, NULL, OPT_SERIAL},
         {"model", required_argument, NULL, OPT_MODEL},         {"mac", required_argument, NULL, OPT_MAC},
         {"hostname", required_argument, NULL, OPT_HOSTNAME},   {"label-out", required_argument, NULL, OPT_LABEL_OUT},
         {"force", no_argument, NULL, OPT_FORCE},               {"help", no_argument, NULL, OPT_HELP},
         {"update-pubkey", required_argument, NULL, OPT_UPDATE_PUBKEY},
+        {"update-ca", required_argument, NULL, OPT_UPDATE_CA},
         {NULL, 0, NULL, 0},
     };
     unsigned seen = 0;
@@ -294,6 +306,13 @@ static int options_parse(int argc, char **argv, struct options *o, int *done)
             break;
         case OPT_FORCE:
             o->force = 1;
+            break;
+        case OPT_UPDATE_CA:
+            if (!path_arg_valid(optarg)) {
+                fail_line("--update-ca: not a usable path");
+                return EXIT_USAGE;
+            }
+            o->update_ca = optarg;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -487,6 +506,83 @@ out:
     return rc;
 }
 
+/* ---------------- vendor update server CA (--update-ca) ---------------- */
+
+/* Read FILE (at most UPDATE_CA_MAX_BYTES), parse it as PEM X.509 certificates, insist on at least one
+ * currently valid CA certificate (basicConstraints CA:TRUE) and no private key, and re-export the
+ * certificates as PEM into *out (gnutls_free). Prints one line and returns SAFECAM_ERR_INVAL on a bad
+ * file. Runs before anything is created. */
+static int update_ca_load(const char *file, gnutls_datum_t *out)
+{
+    int rc = SAFECAM_ERR_INVAL;
+    char *text = NULL;
+    size_t len = 0;
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned n = 0;
+    gnutls_datum_t pem = {NULL, 0};
+    out->data = NULL;
+    out->size = 0;
+    int frc = safecam_file_read(file, UPDATE_CA_MAX_BYTES, &text, &len);
+    if (frc != 0) {
+        fail_line("--update-ca: %s", frc == SAFECAM_ERR_TOOBIG ? "file larger than 64 KiB"
+                                                               : "cannot read the certificate file");
+        goto out;
+    }
+    if (memmem(text, len, "PRIVATE KEY", 11) != NULL) {
+        fail_line("--update-ca: the file holds a private key; give the CA certificate only");
+        goto out;
+    }
+    gnutls_datum_t in = {(unsigned char *)text, (unsigned)len};
+    if (len == 0 || gnutls_x509_crt_list_import2(&crts, &n, &in, GNUTLS_X509_FMT_PEM,
+                                                  0) < 0 || n == 0) {
+        fail_line("--update-ca: not a PEM X.509 certificate");
+        goto out;
+    }
+    if (n > UPDATE_CA_MAX_CERTS) {
+        fail_line("--update-ca: more than %d certificates", UPDATE_CA_MAX_CERTS);
+        goto out;
+    }
+    time_t now = (time_t)safecam_time_now();
+    int have_ca = 0;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned int ca = 0;
+        int pathlen = 0;
+        if (gnutls_x509_crt_get_basic_constraints(crts[i], NULL, &ca, &pathlen) >= 0 && ca &&
+            gnutls_x509_crt_get_activation_time(crts[i]) <= now && gnutls_x509_crt_get_expiration_time(crts[i]) > now)
+            have_ca = 1;
+        gnutls_datum_t one = {NULL, 0};
+        if (gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_PEM, &one) < 0) {
+            fail_line("--update-ca: cannot re-encode certificate %u", i + 1);
+            goto out;
+        }
+        unsigned char *grown = gnutls_realloc(pem.data, pem.size + one.size);
+        if (!grown) {
+            gnutls_free(one.data);
+            fail_line("--update-ca: out of memory");
+            rc = SAFECAM_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(grown + pem.size, one.data, one.size);
+        pem.data = grown;
+        pem.size += one.size;
+        gnutls_free(one.data);
+    }
+    if (!have_ca) {
+        fail_line("--update-ca: no currently valid CA certificate (basicConstraints CA:TRUE) in the file");
+        goto out;
+    }
+    *out = pem;
+    pem.data = NULL;
+    rc = 0;
+out:
+    gnutls_free(pem.data);
+    for (unsigned i = 0; i < n; i++)
+        gnutls_x509_crt_deinit(crts[i]);
+    gnutls_free(crts);
+    free(text);
+    return rc;
+}
+
 /* ---------------- JSON files ---------------- */
 
 static int json_file_write(const char *path, json_t *obj)
@@ -537,6 +633,7 @@ int main(int argc, char **argv)
         return ex;
 
     ex = EXIT_FAIL;
+    gnutls_datum_t update_ca = {NULL, 0};
     uint8_t *storage_key = NULL;
     char *password = NULL;
     char hash[VAULT_HASH_BYTES];
@@ -564,6 +661,10 @@ int main(int argc, char **argv)
     }
 
     /* Refusals first: nothing is created or changed when we refuse. */
+    if (o.update_ca && update_ca_load(o.update_ca, &update_ca) != 0) {
+        ex = EXIT_USAGE;
+        goto out;
+    }
     if (already_provisioned(&o) && !o.force) {
         fail_line("%s is already provisioned; use --force to re-provision it (new identity, new password)",
                   o.state_dir);
@@ -665,6 +766,13 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The vendor update server's CA (public; the online check trusts nothing else). */
+    if (o.update_ca && ((rc = state_file(&o, CONFIG_UPDATE_CA_DEFAULT, path, sizeof path)) != 0 ||
+                        (rc = safecam_file_write_atomic(path, update_ca.data, update_ca.size, 0644)) != 0)) {
+        fail_line("cannot write %s: %s", CONFIG_UPDATE_CA_DEFAULT, safecam_err_name(rc));
+        goto out;
+    }
+
     /* device.json last: its presence marks the directory as provisioned. */
     obj = json_pack("{s:s, s:s, s:s, s:s, s:I}", "serial", o.serial, "model", o.model, "mac", o.mac, "product",
                     SAFECAM_PRODUCT_NAME, "provisioned_at", (json_int_t)safecam_time_now());
@@ -677,6 +785,7 @@ int main(int argc, char **argv)
            o.mac, o.label_out);
     ex = EXIT_OK;
 out:
+    gnutls_free(update_ca.data);
     json_decref(obj);
     sodium_memzero(hash, sizeof hash);
     if (password)

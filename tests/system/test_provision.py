@@ -293,3 +293,61 @@ def test_help():
     r = run("--help")
     assert r.returncode == 0
     assert "--state-dir" in r.stdout and "--label-out" in r.stdout
+
+
+def _openssl(*args):
+    subprocess.run(["openssl", *map(str, args)], capture_output=True, check=True, timeout=60)
+
+
+def test_update_ca(tmp_path):
+    """--update-ca installs the vendor update server's CA (re-encoded certificates only, public 0644) at
+    factory/update-ca.pem, where safecam-update looks by default; a file that is not a valid CA
+    certificate is refused with one line, exit 2, and nothing is created. QCVN 135 G3."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             pki / "ca.key", "-out", pki / "ca.crt", "-days", "2", "-subj", "/CN=vendor update CA",
+             "-addext", "basicConstraints=critical,CA:TRUE")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             pki / "leaf.key", "-out", pki / "leaf.crt", "-days", "2", "-subj", "/CN=leaf",
+             "-addext", "basicConstraints=critical,CA:FALSE")
+    # a CA file with comment text around the certificate: only the certificate is installed
+    (pki / "commented.pem").write_text("vendor CA, 2025\n" + (pki / "ca.crt").read_text() + "trailing words\n")
+    state, _label, _ = provision(tmp_path, "ok", "--update-ca", str(pki / "commented.pem"))
+    installed = state / "factory" / "update-ca.pem"
+    assert stat.S_IMODE(os.lstat(installed).st_mode) == 0o644
+    text = installed.read_text()
+    assert "vendor CA, 2025" not in text and "trailing" not in text
+    assert pubkey_der(installed) == pubkey_der(pki / "ca.crt")
+    # the installed file verifies a server certificate the CA signed (what the online check relies on)
+    (pki / "srv.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", pki / "srv.key",
+             "-out", pki / "srv.csr", "-subj", "/CN=srv")
+    _openssl("x509", "-req", "-in", pki / "srv.csr", "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key",
+             "-set_serial", "3", "-days", "1", "-out", pki / "srv.crt", "-extfile", pki / "srv.ext")
+    v = subprocess.run(["openssl", "verify", "-CAfile", str(installed), str(pki / "srv.crt")],
+                       capture_output=True, text=True, timeout=30)
+    assert v.returncode == 0, v.stderr
+
+    (pki / "with-key.pem").write_text((pki / "ca.crt").read_text() + (pki / "ca.key").read_text())
+    (pki / "garbage.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    (pki / "empty.pem").write_bytes(b"")
+    (pki / "huge.pem").write_text((pki / "ca.crt").read_text() * 200)  # over the 64 KiB cap
+    bad = {"leaf": pki / "leaf.crt", "private_key": pki / "with-key.pem", "garbage": pki / "garbage.pem",
+           "empty": pki / "empty.pem", "huge": pki / "huge.pem", "missing": pki / "nope.pem",
+           "key_only": pki / "ca.key"}
+    for name, f in bad.items():
+        s = tmp_path / f"bad-{name}" / "state"
+        lab = tmp_path / f"bad-{name}" / "label.json"
+        s.parent.mkdir()
+        r = run("--state-dir", str(s), "--label-out", str(lab), "--update-ca", str(f))
+        assert r.returncode == 2, (name, r.returncode, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("safecam-provision: --update-ca"), (name, r.stderr)
+        assert r.stdout == ""
+        assert not s.exists() and not lab.exists(), name
+    # a refused --update-ca on an already provisioned device changes nothing there either
+    before = snapshot(state)
+    r = run("--state-dir", str(state), "--label-out", str(tmp_path / "ok" / "l2.json"), "--force",
+            "--update-ca", str(pki / "leaf.crt"))
+    assert r.returncode == 2 and snapshot(state) == before
