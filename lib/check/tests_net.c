@@ -48,6 +48,15 @@ static int declared_kind(const struct check_ctx *c, int port, int udp)
     return -1;
 }
 
+/* Status code of a printable "HTTP/1.x NNN ..." answer, 0 when there is none. */
+static int raw_http_status(const char *raw)
+{
+    const char *sp = strchr(raw, ' ');
+    if (sp == NULL || sp[1] < '1' || sp[1] > '5' || sp[2] < '0' || sp[2] > '9' || sp[3] < '0' || sp[3] > '9')
+        return 0;
+    return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+}
+
 /* Identify what speaks on an open TCP port: banner first, then RTSP/HTTP in clear, then TLS. */
 static void classify(struct check_ctx *c, struct check_port *p)
 {
@@ -83,7 +92,9 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_FMT(p->banner, sizeof p->banner, "RTSP in clear: OPTIONS -> %d", rr.status);
         return;
     }
-    if (strncmp(raw, "HTTP/", 5) == 0) {
+    /* a TLS port may answer a cleartext request with an HTTP 400 ("plain HTTP request sent to HTTPS
+     * port", nginx): that is a TLS endpoint, not HTTP in clear */
+    if (strncmp(raw, "HTTP/", 5) == 0 && !(raw_http_status(raw) == 400 && check_tls_detect(c, p->port))) {
         p->kind = CHECK_SVC_HTTP;
         IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
         return;

@@ -289,3 +289,36 @@ def test_fleet_mode_writes_summary(basic_http, tmp):
     assert by["127.0.0.1"]["result"] == "FAIL" and by["127.0.0.2"]["result"] == "PASS"
     assert os.path.exists(os.path.join(out, "127.0.0.1", "report.json"))
     assert os.path.exists(os.path.join(out, "fleet.html"))
+
+
+def test_tls_port_answering_plain_http_is_tls(tmp):
+    """Debian's nginx answers a cleartext request on its HTTPS port with "400 The plain HTTP request was
+    sent to HTTPS port": SC-01 must still see a TLS endpoint (HTTP inside), so SC-02 judges it, instead of
+    calling it HTTP in clear."""
+    import shutil
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx not installed")
+    key, crt = make_cert(tmp)
+    port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; master_process off; worker_processes 1; pid {tmp}/nginx.pid;
+error_log {tmp}/error.log; events {{ worker_connections 64; }}
+http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p; fastcgi_temp_path {tmp}/f;
+  uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s;
+  server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {crt}; ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3; location / {{ return 404; }} }} }}
+""")
+    s = Server(["nginx", "-e", os.path.join(tmp, "error.log"), "-p", tmp, "-c", conf], port)
+    try:
+        out = os.path.join(tmp, "out")
+        p = qcvn("--target", "127.0.0.1", "--ports", str(port), "--only", "SC-01,SC-02", "--out", out)
+        assert p.returncode in (0, 1), p.stderr
+        rep = json.load(open(os.path.join(out, "report.json")))
+        svc = {x["port"]: x for x in rep["services"]}[port]
+        assert svc["service"] == "https", svc
+        assert str(port) in rep["tls_endpoints"], rep["tls_endpoints"].keys()
+        r = {x["id"]: x for x in rep["results"]}
+        assert r["SC-02"]["verdict"] in ("PASS", "FAIL"), r["SC-02"]
+    finally:
+        s.stop()
