@@ -581,6 +581,82 @@ static int handle_privacy_set(void *ctx, unsigned peer, const ipc_msg *req, json
     return 0;
 }
 
+/* The online update settings as the API shows them: no CA path, no bundle cap (provisioning only). */
+static json_t *update_settings_json(void)
+{
+    char ca[PATH_MAX];
+    int have_ca = (config.update.ca_file[0]
+                       ? safecam_strlcpy(ca, config.update.ca_file, sizeof ca)
+                       : safecam_path_join(ca, sizeof ca, opts.state_dir, CONFIG_UPDATE_CA_DEFAULT)) == 0 &&
+                  access(ca, R_OK) == 0;
+    return json_pack("{s:b,s:s,s:b,s:I,s:b}", "online_enabled", config.update.online_enabled, "server_url",
+                     config.update.server_url, "auto_install", config.update.auto_install, "check_interval_s",
+                     (json_int_t)config.update.check_interval_s, "ca_installed", have_ca);
+}
+
+static int handle_update_config_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "update", update_settings_json());
+    return 0;
+}
+
+/* web -> sup: online_enabled, server_url, auto_install, check_interval_s (QCVN 135 G3 / EN 303 645 5.3-4).
+ * The CA file and the bundle cap are provisioning-only; a refusal changes nothing. */
+static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)reply_fd;
+    static const char *const settable[] = {"online_enabled", "server_url", "auto_install", "check_interval_s"};
+    json_t *in = json_object_get(req->body, "update");
+    struct config next = config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(in, key, val) {
+        int ok = 0;
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(settable); i++)
+            ok |= strcmp(key, settable[i]) == 0;
+        if (!ok) {
+            *reply = json_pack("{s:s,s:s}", "error", "unknown_field", "field", key);
+            return 0;
+        }
+    }
+    if (config_update_apply_json(&next.update, in, &err) != 0) {
+        if (strcmp(err.code, "invalid_setting") == 0 && err.max > err.min)
+            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min",
+                               (json_int_t)err.min, "max", (json_int_t)err.max);
+        else
+            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (next.update.online_enabled) {
+        char ca[PATH_MAX];
+        int rc = next.update.ca_file[0]
+                     ? safecam_strlcpy(ca, next.update.ca_file, sizeof ca)
+                     : safecam_path_join(ca, sizeof ca, opts.state_dir, CONFIG_UPDATE_CA_DEFAULT);
+        if (rc != 0 || access(ca, R_OK) != 0) {
+            *reply = json_pack("{s:s}", "error", "ca_not_installed");
+            return 0;
+        }
+    }
+    if (config_save(opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    config = next;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "update", update_settings_json());
+    return 0;
+}
+
 static int reboot_requested;
 
 /* The update process installed a new slot: restart everything so the new slot boots and is counted. */
@@ -601,6 +677,8 @@ static const struct ipc_route supervisor_routes[] = {
     {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},
     {PROTO_SUP_PRIVACY_GET, IPC_PEER_WEB, handle_privacy_get},
     {PROTO_SUP_PRIVACY_SET, IPC_PEER_WEB, handle_privacy_set},
+    {PROTO_SUP_UPDATE_CONFIG_GET, IPC_PEER_WEB, handle_update_config_get},
+    {PROTO_SUP_UPDATE_CONFIG_SET, IPC_PEER_WEB, handle_update_config_set},
 };
 
 static void child_readable(struct child *c)

@@ -45,6 +45,7 @@
 #define ONLINE_CONNECT_TIMEOUT_S 10
 #define ONLINE_CHECK_TIMEOUT_S 30
 #define FIELD_MAX 64
+#define CONFIG_RELOAD_MS 30000 /* config.json re-read while idle */
 
 enum up_state { UP_IDLE, UP_RECEIVING, UP_INSTALLED, UP_REFUSED };
 enum job_kind { JOB_NONE, JOB_CHECK, JOB_INSTALL };
@@ -273,11 +274,21 @@ static json_t *status_json(struct app *a)
     return out;
 }
 
-/* Re-read config.json (the online settings may have been provisioned since the start). */
+static void schedule_next_check(struct app *a, int first);
+
+/* Re-read config.json (the online settings may have been changed through the API since the start:
+ * PUT /api/v1/settings/update). Turning the online check on, or changing its interval, schedules the
+ * next periodic check afresh (5-10 min from now); turning it off stops them. */
 static void config_reload(struct app *a)
 {
+    int was_on = a->cfg.update.online_enabled;
+    long was_iv = a->cfg.update.check_interval_s;
     if (config_load(a->state_dir, &a->cfg) != 0)
         log_warn("update: config.json unreadable; online check off");
+    if (a->cfg.update.online_enabled != was_on || a->cfg.update.check_interval_s != was_iv) {
+        log_info("update: online check %s", a->cfg.update.online_enabled ? "on" : "off");
+        schedule_next_check(a, 1);
+    }
 }
 
 /* ---------------------------------------------------------------- install bookkeeping */
@@ -1012,6 +1023,7 @@ int main(int argc, char **argv)
     log_info("update: ready (model %s, online check %s)", a.model,
              a.cfg.update.online_enabled ? "on" : "off");
 
+    int64_t next_reload_ms = safecam_time_mono_ms() + CONFIG_RELOAD_MS;
     while (!a.stop && !got_signal) {
         audit_flush(&a);
         maybe_reboot(&a);
@@ -1019,6 +1031,14 @@ int main(int argc, char **argv)
         if (a.sess && now - a.last_data_ms > UPLOAD_IDLE_MAX_MS) {
             log_warn("update: upload stalled for %d s; abandoned", UPLOAD_IDLE_MAX_MS / 1000);
             upload_end(&a, 0);
+        }
+        if (now >= next_reload_ms) { /* settings changed through the API take effect while idle */
+            pthread_mutex_lock(&a.job_mu);
+            int busy = a.job_running;
+            pthread_mutex_unlock(&a.job_mu);
+            if (!busy && !a.sess)
+                config_reload(&a);
+            next_reload_ms = now + CONFIG_RELOAD_MS;
         }
         if (a.next_check_ms && now >= a.next_check_ms) {
             config_reload(&a);

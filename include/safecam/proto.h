@@ -102,27 +102,66 @@ enum {
  * The web process never writes slots: it streams the upload into a pipe whose read end it hands to the
  * update process, which verifies while it writes the inactive slot (lib/update, bounded memory). */
 enum {
-    /* web. {"size": bytes or -1 if unknown, "actor", "source"} + fd (read end of the upload pipe)
-     * -> {"ok":true} (reading started) | {"error":"busy"} | {"error":"too_large","max":N} */
+    /* web. {"size": bytes (Content-Length) or -1 if unknown, "actor", "source"} (exactly these keys)
+     * + fd (read end of the upload pipe, must be a FIFO)
+     * -> {"ok":true,"session":N} reading started; N identifies this install session in STATUS
+     *  | {"error":"busy"} an install runs or a new slot awaits its health check
+     *  | {"error":"too_large","max":N} size over config.json update.max_bundle_bytes
+     *  | {"error":"io"} the staging area cannot be opened | invalid_request (+ "field":"fd") | internal.
+     * Refusals before a session opens are audited (update_refused) but do not replace the last result.
+     * The update process closes the pipe at its first refusal (web's next write gets EPIPE). */
     PROTO_UPDATE_BEGIN = 300,
-    /* web. {} -> {"ok":true,"state":"idle"|"receiving"|"installed"|"refused",
-     * "received_bytes","total_bytes","result":{"error"?,"version"?,"slot"?},"slots":{...},"running":"A"|"B"} */
+    /* web. {} -> {"ok":true,
+     *   "state": "idle"|"receiving"|"installed"|"refused"   this process's current/last session,
+     *   "session": N, "received_bytes", "total_bytes",
+     *   "result": {"error"?: refusal code (update_reason_name), "version"?, "slot"?: "A"|"B"},
+     *   "last": update_last_result_read() object {"state","reason","version","slot","received","total",
+     *           "time"} (absent when nothing was ever installed or refused),
+     *   "slots": {"A": {"version"|null,"security_version","valid","good","factory","installed_at",
+     *                   "running","active"}, "B": {...}},
+     *   "running", "active", "trying": "A"|"B"|null, "floor": anti-rollback security version,
+     *   "health": "ok"|"slot_damaged" (the booted slot failed its integrity check at start),
+     *   "online": {"enabled","auto_install","job":"idle"|"checking"|"installing","last_check": Unix s,
+     *              "error"?: code of the last failed check,
+     *              "latest"?: {"version","security_version","size","available"}}}
+     * ("slots"/"running"/"active"/"trying"/"floor" are absent when the slot state cannot be read.) */
     PROTO_UPDATE_STATUS = 301,
-    /* web. {"actor","source"} -> {"ok":true,"available":bool,"version"?,...} | {"error":code}: check the
-     * vendor's update server now (HTTPS, pinned vendor CA). */
+    /* web. {"actor","source"} -> {"ok":true,"available":bool,"version","security_version","size"}
+     * | {"error": not_configured (online check off or no server_url) | busy (a check or online install
+     *   runs) | server_untrusted (TLS refused: unknown CA, wrong host name, expired; also audited)
+     *   | server_unreachable | bad_server_answer | invalid_request}.
+     * Checks the vendor's update server now (HTTPS, pinned vendor CA), re-reading config.json first.
+     * The reply is deferred until the check is done (at most ~30 s). */
     PROTO_UPDATE_CHECK = 302,
-    /* web. {"actor","source"} -> {"ok":true} | {"error":code}: install the version found by the last
-     * check (admin approval). */
+    /* web. {"actor","source"} -> {"ok":true,"state":"receiving","version","session":N}: the download
+     * and install of what the last check found started (admin approval); poll STATUS.
+     * | {"error": no_update_available | busy | not_configured | internal | invalid_request}. */
     PROTO_UPDATE_APPLY = 303,
 };
 
-/* ---------------- requests served by the supervisor from the update process ---------------- */
+/* ---------------- requests served by the supervisor (from web and from the update process) ---------------- */
 enum {
     /* web -> sup. {} -> {"ok":true,"privacy":{"acknowledged","acknowledged_at","data_location"}} */
     PROTO_SUP_PRIVACY_GET = 7,
     /* web -> sup. {"privacy":{"acknowledged"?: bool, "data_location"?: "device_only"|"vietnam"}}
      * -> {"ok":true,"privacy":{...}} | {"error":"invalid_setting"|"unknown_field","field"} */
     PROTO_SUP_PRIVACY_SET = 8,
+    /* web -> sup. {} -> {"ok":true,"update":{"online_enabled": bool, "server_url": str ("" = none),
+     * "auto_install": bool, "check_interval_s": N, "ca_installed": bool}}: the online update settings of
+     * config.json (section "update"). ca_installed: the pinned vendor CA file (update.ca_file, default
+     * DIR/factory/update-ca.pem, written by safecam-provision --update-ca) exists. Neither the CA path nor
+     * max_bundle_bytes travels: both are set at provisioning only. QCVN 135 G3 / EN 303 645 5.3-4. */
+    PROTO_SUP_UPDATE_CONFIG_GET = 9,
+    /* web -> sup. {"update":{subset of: online_enabled (bool), server_url ("https://..." or ""),
+     * auto_install (bool), check_interval_s (CONFIG_UPDATE_INTERVAL_MIN_S..MAX_S)}} all or nothing
+     * -> {"ok":true,"update":{... as GET}}
+     *  | {"error":"invalid_setting","field"(,"min","max")} (a URL that is not https://, online_enabled
+     *    without a server_url, an interval out of range, a wrong type)
+     *  | {"error":"unknown_field","field"} (any other key, including ca_file and max_bundle_bytes)
+     *  | {"error":"ca_not_installed"} online_enabled would be true but no vendor CA file exists
+     *  | {"error":"invalid_json"} | {"error":"storage"}. Nothing changes on refusal. safecam-update
+     * re-reads config.json for every check and upload and at least every 30 s when idle. */
+    PROTO_SUP_UPDATE_CONFIG_SET = 10,
     /* update -> sup. {"reason"} -> {"ok":true}: a new slot is ready; restart the device (here: stop the
      * children and re-exec safecamd, which then boots the new slot and counts the attempt). */
     PROTO_SUP_REBOOT = 6,

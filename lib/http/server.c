@@ -1194,6 +1194,75 @@ static enum MHD_Result h_privacy_put(struct req *r)
     return privacy_relay(r, PROTO_SUP_PRIVACY_SET, json_pack("{s:o}", "privacy", in));
 }
 
+/* Online update settings kept by the supervisor in config.json (QCVN 135 G3 / EN 303 645 5.3-4): the
+ * vendor CA is pinned at provisioning and never set here. */
+static enum MHD_Result update_settings_relay(struct req *r, uint16_t type, json_t *body, const char *detail)
+{
+    json_t *reply = NULL;
+    int rc = body ? sup_call(r->srv, type, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    enum MHD_Result ret;
+    const json_t *u = json_object_get(reply, "update");
+    if (rc != 0)
+        ret = reply_unavailable(r);
+    else if (!reply_is_ok(reply) && jstr(reply, "error") && strcmp(jstr(reply, "error"), "ca_not_installed") == 0)
+        ret = reply_error(r, MHD_HTTP_CONFLICT, "ca_not_installed");
+    else if (!reply_is_ok(reply))
+        ret = relay_error(r, reply);
+    else if (!json_is_object(u))
+        ret = reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    else {
+        if (detail)
+            audit_record(r, "config_change", detail);
+        json_t *out = json_object();
+        static const char *const keys[] = {"online_enabled", "server_url", "auto_install", "check_interval_s",
+                                           "ca_installed"};
+        for (size_t i = 0; out && i < SAFECAM_ARRAY_LEN(keys); i++) {
+            const json_t *v = json_object_get(u, keys[i]);
+            if (json_is_boolean(v) || json_is_integer(v) ||
+                (json_is_string(v) && (json_string_length(v) == 0 || printable_ascii(json_string_value(v), 255))))
+                json_object_set_new(out, keys[i], json_deep_copy(v));
+        }
+        ret = reply_json(r, MHD_HTTP_OK, out);
+    }
+    json_decref(reply);
+    return ret;
+}
+
+static enum MHD_Result h_update_settings_get(struct req *r)
+{
+    return update_settings_relay(r, PROTO_SUP_UPDATE_CONFIG_GET, json_object(), NULL);
+}
+
+/* Types at the gate (400 invalid_field / unknown_field, e.g. ca_file); values and ranges are the
+ * supervisor's (config_update_apply_json: 422 invalid_setting with field, min, max). */
+static const struct http_field update_settings_schema[] = {
+    {"online_enabled", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+    {"server_url", HTTP_FIELD_STRING, 0, 0, 512, NULL},
+    {"auto_install", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+    {"check_interval_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+};
+
+static enum MHD_Result h_update_settings_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (parse_body(r, update_settings_schema, SAFECAM_ARRAY_LEN(update_settings_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    char detail[128] = "update settings:";
+    size_t dl = strlen(detail);
+    const char *key;
+    json_t *val;
+    json_object_foreach(in, key, val) {
+        size_t kl = strlen(key);
+        if (dl + kl + 2 < sizeof(detail) && printable_ascii(key, 32)) {
+            detail[dl++] = ' ';
+            memcpy(detail + dl, key, kl + 1);
+            dl += kl;
+        }
+    }
+    return update_settings_relay(r, PROTO_SUP_UPDATE_CONFIG_SET, json_pack("{s:o}", "update", in), detail);
+}
+
 static enum MHD_Result h_stream_put(struct req *r)
 {
     json_t *in = NULL;
@@ -1318,6 +1387,8 @@ static const struct route routes[] = {
     {"PUT", "/api/v1/settings/stream", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_stream_put},
     {"GET", "/api/v1/settings/privacy", ROLE_VIEWER, 0, 0, NULL, h_privacy_get},
     {"PUT", "/api/v1/settings/privacy", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_privacy_put},
+    {"GET", "/api/v1/settings/update", ROLE_ADMIN, 0, 0, NULL, h_update_settings_get},
+    {"PUT", "/api/v1/settings/update", ROLE_ADMIN, R_BODY, 1024, NULL, h_update_settings_put},
     {"GET", "/api/v1/events", ROLE_ADMIN, 0, 0, events_keys, h_events},
     {"GET", "/api/v1/device", ROLE_VIEWER, 0, 0, NULL, h_device},
     {"GET", "/api/v1/video/snapshot.jpg", ROLE_VIEWER, 0, 0, NULL, h_snapshot},

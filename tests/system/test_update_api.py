@@ -476,3 +476,150 @@ def test_health_check_rollback(cam, vendor):
     r = s2.request("GET", "/api/v1/events?type=update_refused&limit=20")
     assert any("event=health_check" in e["detail"] and "slot_damaged" in e["detail"] for e in r.json()["events"])
     assert ev is not None
+
+
+# ---------------------------------------------------------------- update settings through the API
+
+SETTINGS = "/api/v1/settings/update"
+MODEL2 = "SC-200"  # its own directory on the update server, apart from the tests above
+
+
+@pytest.fixture(scope="module")
+def cam2(vendor, update_server):
+    """A second camera whose only update configuration is what provisioning gave it: the vendor key and
+    the update server's CA (--update-ca); the online check is turned on through the API."""
+    tmp = tempfile.mkdtemp(prefix="safecam-test-")
+    c = Camera(tmp, provision_args=["--model", MODEL2, "--update-pubkey", vendor / "v1.pub",
+                                    "--update-ca", update_server["ca"]])
+    c.start()
+    yield c
+    c.stop()
+    bad = c.sanitizer_report()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20])
+
+
+def config_bytes(cam):
+    p = os.path.join(cam.state_dir, "config.json")
+    if not os.path.exists(p):
+        return None
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def test_update_settings_round_trip_and_refusals(cam2, update_server):
+    """GET/PUT /api/v1/settings/update (admin, CSRF): https:// URL only, the CA path and the bundle cap are
+    not settable, every refusal changes nothing (config.json byte for byte), a change is audited."""
+    a = cam2.admin()
+    r = a.request("GET", SETTINGS)
+    assert r.status == 200, r
+    assert r.json() == {"online_enabled": False, "server_url": "", "auto_install": False,
+                        "check_interval_s": 86400, "ca_installed": True}, r.json()
+    good_url = f"https://127.0.0.1:{update_server['ports']['good']}"
+    # viewers, strangers and requests without the CSRF token get nothing
+    v = a.request("POST", "/api/v1/users", json_body={"username": "viewer2", "password": "Vw#9kq2-Lp7x!Rt",
+                                                      "role": "viewer"})
+    assert v.status == 201, v
+    viewer = cam2.login("viewer2", "Vw#9kq2-Lp7x!Rt")
+    assert viewer.request("GET", SETTINGS).status == 403
+    assert viewer.request("PUT", SETTINGS, json_body={"online_enabled": False}).status == 403
+    assert cam2.request("GET", SETTINGS).status == 401
+    assert cam2.request("PUT", SETTINGS, json_body={"online_enabled": False}).status == 401
+    r = a.request("PUT", SETTINGS, json_body={"online_enabled": True, "server_url": good_url}, csrf=False)
+    assert r.status == 403 and r.json()["error"] == "csrf", r
+    before_cfg = config_bytes(cam2)
+    before = a.request("GET", SETTINGS).json()
+    refusals = [
+        ({"server_url": "http://127.0.0.1/x"}, 422, "invalid_setting", "server_url"),
+        ({"server_url": "https://host/x?q=1"}, 422, "invalid_setting", "server_url"),
+        ({"server_url": "https://" + "a" * 300}, 422, "invalid_setting", "server_url"),
+        ({"server_url": "https://host/a b"}, 422, "invalid_setting", "server_url"),
+        ({"online_enabled": True}, 422, "invalid_setting", "server_url"),  # on, but no server
+        ({"check_interval_s": 60}, 422, "invalid_setting", "check_interval_s"),
+        ({"check_interval_s": -1}, 400, "invalid_field", "check_interval_s"),
+        # wrong types are refused at the gate
+        ({"server_url": 5}, 400, "invalid_field", "server_url"),
+        ({"online_enabled": "yes"}, 400, "invalid_field", "online_enabled"),
+        ({"auto_install": 1}, 400, "invalid_field", "auto_install"),
+        ({"server_url": "https://" + "b" * 600}, 400, "invalid_field", "server_url"),
+        ({"check_interval_s": 2592001}, 422, "invalid_setting", "check_interval_s"),
+        ({"ca_file": "/tmp/evil.pem"}, 400, "unknown_field", "ca_file"),
+        ({"max_bundle_bytes": 2 * 1024 * 1024}, 400, "unknown_field", "max_bundle_bytes"),
+        ({"auto_install": True, "colour": "red"}, 400, "unknown_field", "colour"),
+        # all or nothing: a good value beside a bad one is not applied either
+        ({"server_url": good_url, "check_interval_s": 5}, 422, "invalid_setting", "check_interval_s"),
+    ]
+    for body, status_, code, field in refusals:
+        r = a.request("PUT", SETTINGS, json_body=body)
+        assert r.status == status_, (body, r)
+        j = r.json()
+        assert j["error"] == code and j.get("field") == field, (body, j)
+        if field == "check_interval_s" and status_ == 422:
+            assert j["min"] == 3600 and j["max"] == 2592000, j
+        assert a.request("GET", SETTINGS).json() == before, body
+        assert config_bytes(cam2) == before_cfg, body
+    for raw in (b"[]", b"{", b'{"online_enabled": true, "online_enabled": false}'):
+        r = a.request("PUT", SETTINGS, data=raw, content_type="application/json")
+        assert r.status == 400, (raw, r)
+    assert config_bytes(cam2) == before_cfg
+    # without the CA the online check cannot be turned on
+    ca = os.path.join(cam2.state_dir, "factory", "update-ca.pem")
+    os.rename(ca, ca + ".away")
+    try:
+        r = a.request("PUT", SETTINGS, json_body={"online_enabled": True, "server_url": good_url})
+        assert r.status == 409 and r.json()["error"] == "ca_not_installed", r
+        assert a.request("GET", SETTINGS).json()["ca_installed"] is False
+        assert config_bytes(cam2) == before_cfg
+    finally:
+        os.rename(ca + ".away", ca)
+    # a good change: answered with the new settings, kept in config.json, audited
+    r = a.request("PUT", SETTINGS, json_body={"server_url": good_url + "/fw", "check_interval_s": 7200,
+                                              "auto_install": False})
+    assert r.status == 200, r
+    want = dict(before, server_url=good_url + "/fw", check_interval_s=7200)
+    assert r.json() == want and a.request("GET", SETTINGS).json() == want
+    with open(os.path.join(cam2.state_dir, "config.json")) as f:
+        stored = json.load(f)["update"]
+    assert stored["server_url"] == good_url + "/fw" and stored["check_interval_s"] == 7200
+    assert stored["ca_file"] == "" and stored["online_enabled"] is False
+    ev = last_event(a, "config_change")
+    assert ev and "update settings" in ev["detail"] and "server_url" in ev["detail"], ev
+    assert ev["actor"] == cam2.label["admin_user"]
+
+
+def test_online_check_enabled_through_api(cam2, vendor, update_server):
+    """The online check turned on through the API uses the CA installed at provisioning: the good server
+    is trusted, a self-signed one is not; safecam-update re-reads config.json for each check."""
+    a = cam2.admin()
+    mdir = update_server["www"] / MODEL2
+    mdir.mkdir(exist_ok=True)
+    b = make(vendor, "sc200-4.0.0.bundle", MODEL2, "4.0.0", 2)
+    shutil.copy(b, mdir / "safecam-4.0.0.bundle")
+    (mdir / "latest.json").write_text(json.dumps({"version": "4.0.0", "security_version": 2,
+                                                 "bundle": "safecam-4.0.0.bundle", "size": b.stat().st_size}))
+    r = a.request("PUT", SETTINGS, json_body={"online_enabled": False})
+    assert r.status == 200, r
+    r = a.request("POST", PATH + "/check", json_body={})
+    assert r.status == 409 and r.json()["error"] == "not_configured", r
+    good_url = f"https://127.0.0.1:{update_server['ports']['good']}"
+    r = a.request("PUT", SETTINGS, json_body={"online_enabled": True, "server_url": good_url})
+    assert r.status == 200 and r.json()["online_enabled"] is True, r
+    r = a.request("POST", PATH + "/check", json_body={})
+    assert r.status == 200, (r, cam2.read_log()[-3000:])
+    j = r.json()
+    assert j["available"] is True and j["version"] == "4.0.0" and j["security_version"] == 2, j
+    st = status(a)
+    assert st["online"]["enabled"] is True and st["online"]["latest"]["version"] == "4.0.0", st
+    # the CA from provisioning is the only anchor: a self-signed server is refused
+    bad_url = f"https://127.0.0.1:{update_server['ports']['selfsigned']}"
+    r = a.request("PUT", SETTINGS, json_body={"server_url": bad_url})
+    assert r.status == 200, r
+    r = a.request("POST", PATH + "/check", json_body={})
+    assert r.status == 502 and r.json()["error"] == "server_untrusted", r
+    # turned off again: the check is refused, nothing was installed
+    r = a.request("PUT", SETTINGS, json_body={"online_enabled": False})
+    assert r.status == 200, r
+    r = a.request("POST", PATH + "/check", json_body={})
+    assert r.status == 409 and r.json()["error"] == "not_configured", r
+    d = device(a)
+    assert d["running_slot"] == "A" and d["slots"]["B"]["version"] is None, d
