@@ -714,6 +714,11 @@ static void child_readable(struct child *c)
     if (rc == SAFECAM_ERR_PROTO) {
         audit_note(AUDIT_PROTOCOL_VIOLATION, c->name);
         child_kill(c, "message type not allowed");
+    } else if (rc == SAFECAM_ERR_TIMEOUT) {
+        audit_note(AUDIT_PROTOCOL_VIOLATION, c->name);
+        child_kill(c, "does not read its replies");
+    } else if (rc != 0) {
+        child_kill(c, "channel error");
     }
 }
 

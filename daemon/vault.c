@@ -94,9 +94,11 @@ static int channel_serve(struct vault_service *svc, int ch[CH_COUNT], int i)
             log_err("vault: cannot record a protocol violation");
     }
     ipc_msg_clear(&msg);
-    if (rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO) {
+    if (rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_TIMEOUT) {
         if (rc == SAFECAM_ERR_CLOSED)
             log_info("vault: %s closed its channel", peer_name);
+        if (rc == SAFECAM_ERR_TIMEOUT)
+            log_warn("vault: %s does not read its replies: channel closed", peer_name);
         channel_close(ch, i);
         if (i == CH_SUPERVISOR)
             return 1;

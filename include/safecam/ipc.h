@@ -23,6 +23,7 @@
 #define IPC_JSON_DEPTH_MAX 8
 
 #define IPC_FLAG_REPLY 0x0001u
+#define IPC_SEND_TIMEOUT_MS 2000 /* a send waits at most this long for a peer that does not read */
 
 /* Process roles, used as bits in dispatch allowlists. */
 enum ipc_peer {
@@ -60,7 +61,9 @@ int ipc_msg_encode(uint16_t type, uint16_t flags, uint32_t id, const json_t *bod
                    uint8_t **buf_out, size_t *len_out) SAFECAM_WUR;
 
 /* Send one message on sock; fd >= 0 is passed with SCM_RIGHTS (the caller still owns its copy).
- * Errors: SAFECAM_ERR_CLOSED, SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG. */
+ * Waits at most IPC_SEND_TIMEOUT_MS for room in the socket buffer (a peer that stops reading), then
+ * returns SAFECAM_ERR_TIMEOUT: the caller must drop that peer.
+ * Errors: SAFECAM_ERR_CLOSED, SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG, SAFECAM_ERR_TIMEOUT. */
 int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd) SAFECAM_WUR;
 
 /* Receive one message, waiting at most timeout_ms (-1 = forever). Errors: SAFECAM_ERR_CLOSED (peer

@@ -191,10 +191,28 @@ int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t 
         cm->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     }
+    /* Never block without a deadline: a peer that stops reading must not freeze the sender (a
+     * single-threaded vault or the supervisor). After IPC_SEND_TIMEOUT_MS the caller drops the peer. */
     ssize_t w;
-    do {
-        w = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    } while (w < 0 && errno == EINTR);
+    int64_t deadline = safecam_time_mono_ms() + IPC_SEND_TIMEOUT_MS;
+    for (;;) {
+        w = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0 || errno == EINTR) {
+            if (w >= 0)
+                break;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+            break;
+        int64_t left = deadline - safecam_time_mono_ms();
+        if (left <= 0) {
+            explicit_bzero(buf, len);
+            free(buf);
+            return SAFECAM_ERR_TIMEOUT;
+        }
+        struct pollfd pfd = {.fd = sock, .events = POLLOUT};
+        (void)poll(&pfd, 1, (int)left);
+    }
     explicit_bzero(buf, len);
     free(buf);
     if (w < 0)

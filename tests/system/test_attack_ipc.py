@@ -176,9 +176,8 @@ def test_unsolicited_replies_oversized_frames_and_passed_fds(vault_env):
 # A peer that never reads its replies must not freeze the vault or the supervisor
 # ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="FAULT: ipc_send() blocks without a deadline; a web peer that floods "
-                                       "requests and never reads the replies hangs the single-threaded vault "
-                                       "(heartbeats, RTSP auth, logins) - lib/ipc/ipc.c")
+# Regression: was a strict xfail until ipc_send() got a deadline (lib/ipc/ipc.c) and the callers
+# started dropping a peer that does not read (daemon/vault.c, daemon/safecamd.c).
 def test_vault_survives_a_peer_that_never_reads(vault_env):
     v, _ = vault_env
     bad = v.channel("web")
@@ -223,9 +222,8 @@ time.sleep(120)
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="FAULT: the supervisor's ipc_send() to a child blocks without a deadline; a "
-                                       "web child that never reads freezes safecamd: no heartbeats, no restarts, "
-                                       "SIGTERM ignored (daemon/safecamd.c + lib/ipc/ipc.c)")
+# Regression: was a strict xfail until ipc_send() got a deadline (lib/ipc/ipc.c) and the callers
+# started dropping a peer that does not read (daemon/vault.c, daemon/safecamd.c).
 def test_supervisor_survives_a_child_that_never_reads(tmp_path):
     libexec = tmp_path / "libexec"
     libexec.mkdir()
@@ -247,15 +245,17 @@ def test_supervisor_survives_a_child_that_never_reads(tmp_path):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not out.exists():
             time.sleep(0.1)
-        assert out.exists(), "the fake web child did not start"
-        # A silent web child misses 3 heartbeats (2 s apart): the supervisor must restart it within ~8 s.
+        assert out.exists() or "started web" in (tmp_path / "log").read_text(), "the fake web child did not start"
+        # The child stops reading: the supervisor must give up on it (send deadline or missed heartbeats),
+        # kill it and start a new one within ~12 s. (A killed fake child may die before it logs to evil.out,
+        # so count the supervisor's own restarts.)
         deadline = time.monotonic() + 12
-        while time.monotonic() < deadline:
-            evil_pids = [int(line.split()[0]) for line in out.read_text().splitlines()]
-            if len(evil_pids) >= 2:
-                break
+        restarted = False
+        while time.monotonic() < deadline and not restarted:
+            text = (tmp_path / "log").read_text(errors="replace")
+            restarted = "killed web" in text and "started web" in text.split("killed web", 1)[1]
             time.sleep(0.2)
-        restarted = len(evil_pids) >= 2
+        evil_pids = [int(line.split()[0]) for line in out.read_text().splitlines()] if out.exists() else []
         proc.send_signal(15)
         try:
             proc.wait(timeout=10)
