@@ -1,6 +1,8 @@
 // pages/firmware.js — firmware (admin): running and other slot's versions, end of support, upload of a
 // signed bundle with progress (POST /api/v1/system/update, verified on the camera before anything is
-// written) and the online check. QCVN 135 G2, G3 / EN 303 645 5.3. Says so when the firmware lacks a part.
+// written), the online check with an Install button for what it found (the admin's approval, POST
+// /api/v1/system/update/apply) and the online update settings (GET/PUT /api/v1/settings/update).
+// QCVN 135 G2, G3 / EN 303 645 5.3. Says so when the firmware lacks a part.
 import { api, upload } from '../api.js';
 import { confirmDialog, formatBytes, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { has, tx } from '../i18n.js';
@@ -62,8 +64,10 @@ export async function render(ctx) {
   const upBtn = h('button', { type: 'submit', class: 'primary', id: 'fw-upload', i18n: 'firmware.upload' });
   const stateLine = h('p', { id: 'fw-update-state', 'aria-live': 'polite' });
   let updateApi = true;
+  let initial = null;
   try {
-    updateStateText(stateLine, await api.get('/api/v1/system/update'));
+    initial = await api.get('/api/v1/system/update');
+    updateStateText(stateLine, initial);
   } catch (e) {
     if (e.status === 404) updateApi = false;
     else updateStateText(stateLine, null);
@@ -74,19 +78,20 @@ export async function render(ctx) {
     fileInput.disabled = true;
   }
 
-  async function poll() {
+  // Follow an install to its verdict, shown in `box` (the upload's or the online check's status).
+  async function poll(box = upStatus) {
     try {
       const st = await api.get('/api/v1/system/update');
       updateStateText(stateLine, st);
       if (st && (st.state === 'verifying' || st.state === 'installing' || st.state === 'receiving')) {
-        pollTimer = setTimeout(poll, 1000);
+        pollTimer = setTimeout(() => poll(box), 1000);
       } else if (st && st.state === 'failed') {
-        showStatus(upStatus, 'error', 'firmware.install_failed');
+        showStatus(box, 'error', 'firmware.install_failed');
       } else if (st && (st.state === 'installed' || st.state === 'pending_reboot' || st.state === 'done')) {
-        showStatus(upStatus, 'ok', 'firmware.install_ok');
+        showStatus(box, 'ok', 'firmware.install_ok');
       }
     } catch (_) {
-      pollTimer = setTimeout(poll, 2000); // the camera may be restarting into the new slot
+      pollTimer = setTimeout(() => poll(box), 2000); // the camera may be restarting into the new slot
     }
   }
 
@@ -126,26 +131,137 @@ export async function render(ctx) {
     }
   });
 
-  // Online check.
+  // Online check, and the admin's approval of what it found.
   const checkStatus = statusBox('fw-check-status');
   const checkBtn = h('button', { type: 'button', class: 'secondary', id: 'fw-check', i18n: 'firmware.check' });
+  const applyBtn = h('button', { type: 'button', class: 'primary', id: 'fw-apply', i18n: 'firmware.apply', hidden: true });
+  let found = null;
+  function offer(version) {
+    found = version ? String(version) : null;
+    applyBtn.hidden = !found;
+  }
+  const latest = initial && initial.online && initial.online.latest;
+  if (latest && latest.available && latest.version) {
+    offer(latest.version);
+    showStatus(checkStatus, 'ok', 'firmware.check_available', { version: String(latest.version) });
+  }
   checkBtn.addEventListener('click', async () => {
     hideStatus(checkStatus);
     checkBtn.disabled = true;
     try {
       const r = await api.post('/api/v1/system/update/check', {});
-      if (r && r.available) showStatus(checkStatus, 'ok', 'firmware.check_available', { version: String(r.version || '?') });
-      else showStatus(checkStatus, 'ok', 'firmware.check_none');
+      if (r && r.available) {
+        offer(r.version || '?');
+        showStatus(checkStatus, 'ok', 'firmware.check_available', { version: String(r.version || '?') });
+      } else {
+        offer(null);
+        showStatus(checkStatus, 'ok', 'firmware.check_none');
+      }
     } catch (e) {
+      offer(null);
       if (e.status === 404) showStatus(checkStatus, 'info', 'firmware.check_not_available');
       else showError(checkStatus, e);
     } finally {
       checkBtn.disabled = false;
     }
   });
+  applyBtn.addEventListener('click', async () => {
+    if (!found) return;
+    const version = found;
+    const yes = await confirmDialog({ id: 'fw-apply-confirm', title: 'firmware.apply_confirm_title', text: 'firmware.apply_confirm_text', args: { version }, confirm: 'firmware.apply' });
+    if (!yes) return;
+    hideStatus(checkStatus);
+    applyBtn.disabled = true;
+    checkBtn.disabled = true;
+    try {
+      const r = await api.post('/api/v1/system/update/apply', {});
+      showStatus(checkStatus, 'info', 'firmware.apply_started', { version: String((r && r.version) || version) });
+      offer(null);
+      poll(checkStatus);
+    } catch (e) {
+      showError(checkStatus, e);
+    } finally {
+      applyBtn.disabled = false;
+      checkBtn.disabled = false;
+    }
+  });
+
+  const settingsCard = await updateSettingsCard();
 
   return page('firmware.title', h('p', { class: 'lead', i18n: 'firmware.intro' }), status,
     h('div', { class: 'card' }, dl(facts), h('p', { class: 'hint', i18n: 'firmware.support_hint' })),
     upForm,
-    h('div', { class: 'card narrow' }, h('h2', { i18n: 'firmware.check_title' }), h('p', { i18n: 'firmware.check_intro' }), checkStatus, h('div', { class: 'actions' }, checkBtn)));
+    h('div', { class: 'card narrow' }, h('h2', { i18n: 'firmware.check_title' }), h('p', { i18n: 'firmware.check_intro' }), checkStatus, h('div', { class: 'actions' }, checkBtn, applyBtn)),
+    settingsCard);
+}
+
+// The online update settings (admin): check on/off, the server's https:// address, automatic install.
+// The manufacturer's CA is installed at the factory and cannot be changed here.
+async function updateSettingsCard() {
+  const status = statusBox('fw-settings-status');
+  const title = h('h2', { id: 'fw-settings-title', i18n: 'firmware.settings_title' });
+  let cur;
+  try {
+    cur = await api.get('/api/v1/settings/update');
+  } catch (e) {
+    if (e.status === 404) showStatus(status, 'info', 'common.not_available');
+    else showError(status, e);
+    return h('div', { class: 'card narrow', id: 'fw-settings' }, title, status);
+  }
+  const enabled = h('input', { type: 'checkbox', id: 'fw-online', name: 'online_enabled', role: 'switch', checked: !!cur.online_enabled, 'aria-describedby': 'fw-online-hint' });
+  const url = h('input', { type: 'text', inputmode: 'url', id: 'fw-url', name: 'server_url', value: String(cur.server_url || ''), placeholder: 'https://', maxlength: '255', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'fw-url-hint' });
+  const auto = h('input', { type: 'checkbox', id: 'fw-auto', name: 'auto_install', role: 'switch', checked: !!cur.auto_install, 'aria-describedby': 'fw-auto-hint' });
+  const inputs = { online_enabled: enabled, server_url: url, auto_install: auto };
+  const save = h('button', { type: 'submit', class: 'primary', id: 'fw-settings-save', i18n: 'settings.save' });
+  const form = h('form', { id: 'fw-settings-form', novalidate: true },
+    h('div', { class: 'field inline' }, enabled, h('label', { for: 'fw-online', i18n: 'firmware.online_enabled' }),
+      h('p', { id: 'fw-online-hint', class: 'hint', i18n: 'firmware.online_enabled_hint' })),
+    h('div', { class: 'field' }, h('label', { for: 'fw-url', i18n: 'firmware.server_url' }), url,
+      h('p', { id: 'fw-url-hint', class: 'hint', i18n: 'firmware.server_url_hint' })),
+    h('div', { class: 'field inline' }, auto, h('label', { for: 'fw-auto', i18n: 'firmware.auto_install' }),
+      h('p', { id: 'fw-auto-hint', class: 'hint', i18n: 'firmware.auto_install_hint' })),
+    h('div', { class: 'actions' }, save));
+  const caNote = cur.ca_installed === false ? h('p', { class: 'note', id: 'fw-ca-missing', i18n: 'firmware.ca_missing' }) : null;
+  if (cur.ca_installed === false && !cur.online_enabled) enabled.disabled = true;
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    hideStatus(status);
+    for (const el of Object.values(inputs)) el.removeAttribute('aria-invalid');
+    const change = {};
+    if (enabled.checked !== !!cur.online_enabled) change.online_enabled = enabled.checked;
+    if (auto.checked !== !!cur.auto_install) change.auto_install = auto.checked;
+    const u = url.value.trim();
+    if (u !== String(cur.server_url || '')) {
+      if (u !== '' && !/^https:\/\/[^\s?#"\\]+$/.test(u)) {
+        url.setAttribute('aria-invalid', 'true');
+        showStatus(status, 'error', 'firmware.url_invalid');
+        url.focus();
+        return;
+      }
+      change.server_url = u;
+    }
+    if (!Object.keys(change).length) {
+      showStatus(status, 'info', 'settings.unchanged');
+      return;
+    }
+    save.disabled = true;
+    try {
+      const r = await api.put('/api/v1/settings/update', change);
+      cur = r && typeof r === 'object' ? r : { ...cur, ...change };
+      showStatus(status, 'ok', 'settings.saved');
+    } catch (e) {
+      const f = e.body && typeof e.body.field === 'string' ? e.body.field : null;
+      if (f && inputs[f]) {
+        inputs[f].setAttribute('aria-invalid', 'true');
+        inputs[f].focus();
+      }
+      if (f === 'server_url' && e.code === 'invalid_setting') showStatus(status, 'error', 'firmware.url_invalid');
+      else showError(status, e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return h('div', { class: 'card narrow', id: 'fw-settings' }, title,
+    h('p', { i18n: 'firmware.settings_intro' }), caNote, status, form);
 }
