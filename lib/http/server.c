@@ -53,7 +53,8 @@
 /* Limits (QCVN 135 G11: request size, header size, body size, connections per source, slowloris). */
 #define CONN_LIMIT 64u
 #define CONN_PER_IP_LIMIT 16u
-#define CONN_TIMEOUT_S 10u
+#define CONN_TIMEOUT_S 10u          /* idle: no byte for this long */
+#define HEAD_DEADLINE_MS 10000      /* whole TLS handshake + request head, however slowly it trickles */
 #define CONN_MEMORY_LIMIT ((size_t)16 * 1024) /* request line + headers must fit, with buffers */
 #define THREAD_STACK_BYTES ((size_t)512 * 1024)
 
@@ -114,12 +115,20 @@ struct http_server {
     struct MHD_Daemon *mhd;
     atomic_int stopping;
 
+    /* Request-head deadline (slowloris): every open connection, and a thread that cuts the slow ones. */
+    pthread_mutex_t conns_mu;
+    struct conn_track *conns;
+    pthread_t deadline_thread;
+    int deadline_running;
+
     struct static_file *files;
     size_t n_files;
     size_t files_bytes;
 };
 
 /* ---------------- per request ---------------- */
+
+static void conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head_done);
 
 struct req;
 typedef enum MHD_Result (*handler_fn)(struct req *r);
@@ -1618,6 +1627,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->conn = conn;
     if (!r->started) {
         r->started = 1;
+        conn_head_mark(srv, conn, 1);
         enum MHD_Result g = gate(r, method);
         if (g != MHD_YES || r->answered)
             return g;
@@ -1678,11 +1688,96 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
+/* ---------------- request-head deadline (QCVN 135 G11: time to send a request) ----------------
+ * libmicrohttpd 0.9.75 has only an idle timeout, which a client resets with one byte every few seconds
+ * (slowloris). Each connection is tracked from accept; until its request head is complete it must finish
+ * within HEAD_DEADLINE_MS, or a watchdog thread shuts its socket down (MHD then closes it). A keep-alive
+ * connection starts a new head deadline after each answer. Bodies (firmware uploads) are not cut here. */
+struct conn_track {
+    struct conn_track *next, *prev;
+    int fd;
+    int64_t head_start_ms;
+    int head_done;
+    int cut;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_track *t = calloc(1, sizeof(*t));
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!t || !ci) {
+            free(t);
+            *socket_context = NULL;
+            return;
+        }
+        t->fd = ci->connect_fd;
+        t->head_start_ms = safecam_time_mono_ms();
+        pthread_mutex_lock(&srv->conns_mu);
+        t->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = t;
+        srv->conns = t;
+        pthread_mutex_unlock(&srv->conns_mu);
+        *socket_context = t;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct conn_track *t = *socket_context;
+        if (!t)
+            return;
+        pthread_mutex_lock(&srv->conns_mu);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            srv->conns = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&srv->conns_mu);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* head_done = 1: the head arrived (first handler call); 0: a new head is awaited (after an answer). */
+static void conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head_done)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_track *t = ci ? ci->socket_context : NULL;
+    if (!t)
+        return;
+    pthread_mutex_lock(&srv->conns_mu);
+    t->head_done = head_done;
+    if (!head_done)
+        t->head_start_ms = safecam_time_mono_ms();
+    pthread_mutex_unlock(&srv->conns_mu);
+}
+
+static void *deadline_main(void *arg)
+{
+    http_server *srv = arg;
+    while (!atomic_load(&srv->stopping)) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = safecam_time_mono_ms();
+        pthread_mutex_lock(&srv->conns_mu);
+        for (struct conn_track *t = srv->conns; t; t = t->next) {
+            if (!t->head_done && !t->cut && now - t->head_start_ms > HEAD_DEADLINE_MS) {
+                /* The fd is still MHD's: CLOSED (which unlinks under this mutex) comes before close(). */
+                (void)shutdown(t->fd, SHUT_RDWR);
+                t->cut = 1;
+            }
+        }
+        pthread_mutex_unlock(&srv->conns_mu);
+    }
+    return NULL;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    if (cls && conn)
+        conn_head_mark(cls, conn, 0);
     struct req *r = *req_cls;
     if (!r)
         return;
@@ -1854,6 +1949,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     }
     pthread_mutex_init(&srv->sup_call_mu, NULL);
     pthread_mutex_init(&srv->sup_mu, NULL);
+    pthread_mutex_init(&srv->conns_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1952,6 +2048,7 @@ int http_server_start(http_server *srv)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
     /* GnuTLS has parsed the key into its own structures: wipe our PEM now. */
     sodium_memzero(key, key_len);
@@ -1960,6 +2057,12 @@ int http_server_start(http_server *srv)
         rc = SAFECAM_ERR_IO;
         goto out;
     }
+    if (pthread_create(&srv->deadline_thread, NULL, deadline_main, srv) != 0) {
+        log_err("cannot start the request-head deadline thread");
+        rc = SAFECAM_ERR_INTERNAL;
+        goto out;
+    }
+    srv->deadline_running = 1;
     log_info("HTTPS listening on %s port %u", srv->bind_addr, srv->port);
     rc = 0;
 out:
@@ -1975,9 +2078,13 @@ void http_server_free(http_server *srv)
     if (!srv)
         return;
     atomic_store(&srv->stopping, 1);
+    if (srv->deadline_running)
+        pthread_join(srv->deadline_thread, NULL);
+    srv->deadline_running = 0;
     if (srv->mhd)
         MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
+    pthread_mutex_destroy(&srv->conns_mu);
     chan_destroy(&srv->vault);
     chan_destroy(&srv->media);
     http_update_free(srv->update);
