@@ -1,7 +1,9 @@
-/* safecamd.c — the supervisor: starts vault, web and media with fork+exec, wires their socketpairs,
- * sends heartbeats, restarts a dead or hung child with back-off and records it in the audit log.
- * Trust level: never parses network data; the only input it takes from a child is a typed, validated
- * stream-settings message from web. QCVN 135 G8 (self-recovery) / EN 303 645 5.9-1. */
+/* safecamd.c — the supervisor: starts vault, web, media and update with fork+exec, wires their
+ * socketpairs, sends heartbeats, restarts a dead or hung child with back-off and records it in the audit
+ * log; selects the A/B slot at start and marks it good once every child answers.
+ * Trust level: never parses network data; the only inputs it takes from children are typed settings
+ * messages from web (stream, privacy, update settings — validated by lib/config, all-or-nothing) and a
+ * restart request from update. QCVN 135 G8 (self-recovery) / EN 303 645 5.9-1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
