@@ -20,7 +20,7 @@ static void usage(FILE *f)
     fputs("usage: qcvn-check --target HOST [--profile FILE] [--out DIR] [--format json,html,sarif,junit]\n"
           "                  [--https-port N] [--rtsps-port N] [--ports LIST|declared|all] [--udp]\n"
           "                  [--delay MS] [--timeout S] [--allow-destructive] [--lang vi|en]\n"
-          "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--udp] [--quiet]\n"
+          "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--quiet]\n"
           "       qcvn-check --targets FILE [--parallel N] [same options]   (fleet: one report per line of FILE)\n"
           "       qcvn-check --profile-template | --list-tests | --version\n"
           "Audits an IP camera against QCVN 135:2024/BTTTT (EN 303 645, TS 103 701) and writes a verdict report.\n"

@@ -174,6 +174,19 @@ static int selected(const struct check_options *o, const char *id)
     return o->only == NULL || o->only[0] == '\0' || in_list(o->only, id);
 }
 
+/* Tests whose discoveries other tests build on: SC-01 finds the services and chooses the web (login)
+ * and RTSP surfaces every network test works on; SC-02 collects the TLS facts SC-08 judges. When a
+ * selection (--only/--skip) leaves such a test out but needs it, it runs anyway, first, and is reported
+ * with a note saying it ran as a prerequisite. Returns the id of t's prerequisite, or NULL. */
+static const char *prereq_of(const struct check_test *t)
+{
+    if (t->run == NULL || strcmp(t->id, "SC-01") == 0)
+        return NULL;
+    if (strcmp(t->id, "SC-08") == 0)
+        return "SC-02";
+    return "SC-01";
+}
+
 static json_t *needs_json(unsigned n)
 {
     static const struct {
@@ -275,8 +288,31 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     IGN_RFC3339(safecam_time_now(), started, sizeof started);
     int64_t t0 = safecam_time_mono_ms();
     c->test_total = 0;
-    for (size_t i = 0; i < n; i++)
-        c->test_total += selected(opt, cat[i].id);
+    /* required[i]: not selected but a selected test builds on it (transitively: SC-08 -> SC-02 -> SC-01) */
+    unsigned char *required = calloc(n, 1);
+    json_t *prereqs = json_array();
+    if (required == NULL || prereqs == NULL) {
+        free(res);
+        free(done);
+        free(required);
+        json_decref(prereqs);
+        rc = SAFECAM_ERR_NOMEM;
+        goto out;
+    }
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < n; i++) {
+            if (!selected(opt, cat[i].id) && !required[i])
+                continue;
+            const char *pid = prereq_of(&cat[i]);
+            const struct check_test *pt = pid ? check_catalogue_find(pid) : NULL;
+            if (pt && !selected(opt, pt->id))
+                required[pt - cat] = 1;
+        }
+    for (size_t i = 0; i < n; i++) {
+        c->test_total += selected(opt, cat[i].id) || required[i];
+        if (required[i])
+            json_array_append_new(prereqs, json_string(cat[i].id));
+    }
     /* ordered tests first, then the rest in catalogue order */
     for (size_t pass = 0; pass < 2; pass++) {
         size_t lim = pass == 0 ? SAFECAM_ARRAY_LEN(run_order) : n;
@@ -285,13 +321,16 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
             if (t == NULL)
                 continue;
             size_t i = (size_t)(t - cat);
-            if (done[i] || !selected(opt, t->id))
+            if (done[i] || !(selected(opt, t->id) || required[i]))
                 continue;
             done[i] = 1;
             c->test_index++;
             if (opt->progress)
                 fprintf(stderr, "[%2zu/%2zu] %-6s %s ...", c->test_index, c->test_total, t->id, t->title_en);
             run_one(c, t, &res[i]);
+            if (required[i])
+                check_evidence(c, &res[i], "Run although not selected: the selected tests build on its discoveries "
+                               "(prerequisite)");
             json_object_set_new(c->verdicts, t->id, json_string(check_verdict_name(res[i].verdict)));
             if (opt->progress)
                 fprintf(stderr, " %s (%lld ms)\n", check_verdict_name(res[i].verdict),
@@ -310,7 +349,10 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     for (size_t i = 0; i < n; i++) {
         if (!done[i])
             continue;
-        json_array_append_new(results, result_json(&cat[i], &res[i]));
+        json_t *rj = result_json(&cat[i], &res[i]);
+        if (rj && required[i])
+            json_object_set_new(rj, "prerequisite", json_true());
+        json_array_append_new(results, rj);
         counts[res[i].verdict]++;
         if (res[i].verdict == CHECK_FAIL && cat[i].level == CHECK_MANDATORY)
             mandatory_fail++;
@@ -354,6 +396,7 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
                                   "measure_lockout", opt->measure_lockout, "delay_ms", opt->delay_ms, "timeout_s",
                                   opt->timeout_s, "max_wait_s", opt->max_wait_s, "pw_full", opt->pw_full, "lang",
                                   opt->lang ? opt->lang : "en"));
+    json_object_set_new(json_object_get(rep, "options"), "prerequisites_run", prereqs);
     json_object_set_new(rep, "started", json_string(started));
     json_object_set_new(rep, "finished", json_string(finished));
     int64_t waits = c->wait_pacing_ms + c->wait_lockout_ms + c->wait_other_ms;
@@ -373,6 +416,7 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     }
     free(res);
     free(done);
+    free(required);
     rc = 0;
 out:
     if (c->admin_pw)

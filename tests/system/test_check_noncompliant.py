@@ -131,6 +131,26 @@ def test_tls10_cbc_server_fails_sc02_and_reports_render(weak_tls, tmp):
     assert "TLS_RSA_AES_128_CBC_SHA1" in html
 
 
+def test_only_sc02_runs_discovery_as_prerequisite(weak_tls, tmp):
+    """--only SC-02 (without SC-01) must still judge the real TLS endpoint: SC-01 runs as a prerequisite
+    and is reported as such; --only SC-08 pulls in SC-02 and SC-01 the same way."""
+    out = os.path.join(tmp, "only02")
+    p = qcvn("--target", "127.0.0.1", "--ports", str(weak_tls.port), "--only", "SC-02", "--out", out)
+    assert p.returncode == 1, p.stderr
+    rep, r = results(out)
+    assert r["SC-02"]["verdict"] == "FAIL", r["SC-02"]["reason"]
+    assert "TLS1.0 ACCEPTED" in ev(r["SC-02"])
+    assert r["SC-01"].get("prerequisite") is True and "prerequisite" in ev(r["SC-01"])
+    assert "prerequisite" not in r["SC-02"]
+    assert rep["options"]["prerequisites_run"] == ["SC-01"]
+    out = os.path.join(tmp, "only08")
+    p = qcvn("--target", "127.0.0.1", "--ports", str(weak_tls.port), "--only", "SC-08", "--out", out)
+    assert p.returncode == 1, p.stderr
+    rep, r = results(out)
+    assert r["SC-08"]["verdict"] == "FAIL", r["SC-08"]["reason"]
+    assert sorted(rep["options"]["prerequisites_run"]) == ["SC-01", "SC-02"]
+
+
 def test_basic_auth_over_http_fails_sc04_if02_pw01(basic_http, tmp):
     out = os.path.join(tmp, "out")
     p = qcvn("--target", "127.0.0.1", "--ports", str(basic_http.port), "--out", out,
