@@ -69,6 +69,9 @@ test('first login with the label password allows only the password change', asyn
   await loginForm(page, camera.label.admin_user, camera.label.initial_password);
   await waitPage(page, 'password');
   assert.equal(await page.textContent('#page-title'), 'Đặt mật khẩu của riêng bạn');
+  // The label's admin is told about the label (and only this account is).
+  assert.equal(await page.textContent('label[for="pw-current"]'), 'Mật khẩu ban đầu (trên nhãn)');
+  assert.match(await page.textContent('main'), /mật khẩu ban đầu in trên nhãn/);
   assert.equal(await page.isVisible('#nav'), false, 'no navigation before the password change');
   await page.goto(camera.baseUrl + '/#/live');
   await waitPage(page, 'password');
@@ -223,6 +226,59 @@ test('the language can be switched and the choice is remembered', async () => {
   assert.equal(await page.textContent('#page-title'), 'Cài đặt bảo mật');
 });
 
+test('the Events page translates structured details and marks free text as raw', async () => {
+  await page.goto(camera.baseUrl + '/#/events');
+  await waitPage(page, 'events');
+  await page.waitForSelector('#events-rows tr');
+  const details = await page.textContent('#events-rows');
+  assert.match(details, /Truy cập qua: trang web; phải đổi mật khẩu/, 'the first login of admin, translated');
+  assert.doesNotMatch(details, /surface=|password_change_required/);
+  const raw = await page.$$eval('#events-rows td.detail', (tds) => tds.filter((td) => td.querySelector('.raw'))
+    .map((td) => (td.querySelector('.raw-badge') || {}).textContent));
+  for (const badge of raw) assert.equal(badge, 'nguyên văn');
+});
+
+test('the Network services page lists HTTPS and RTSPS and asks for a missing endpoint only once', async () => {
+  const notFound = [];
+  const onConsole = (m) => { if (m.type() === 'error' && /404/.test(m.text())) notFound.push(m.location().url || m.text()); };
+  page.on('console', onConsole);
+  for (let i = 0; i < 2; i++) {
+    await page.goto(camera.baseUrl + '/#/about');
+    await waitPage(page, 'about');
+    await page.click('#nav-network');
+    await waitPage(page, 'network');
+    await page.waitForSelector('#ports-table tbody tr');
+  }
+  page.off('console', onConsole);
+  assert.equal(await page.textContent('#ports-table tr[data-service="https"] td'), String(camera.httpsPort));
+  assert.ok(await page.$('#ports-table tr[data-service="rtsps"]'), 'RTSPS is listed');
+  const probe = await apiGet(page, '/api/v1/settings/network');
+  if (probe.status === 404) {
+    assert.match(await page.textContent('#ports-table tr[data-service="rtsps"]'), /mặc định 8322/);
+    assert.ok(notFound.length <= 1, `at most one 404 in the console for two visits: ${notFound.join(', ')}`);
+  }
+});
+
+test('without the vendor CA the Firmware page does not offer the online settings', async () => {
+  const cfg = await apiGet(page, '/api/v1/settings/update');
+  await page.goto(camera.baseUrl + '/#/firmware');
+  await waitPage(page, 'firmware');
+  if (cfg.status !== 200 || cfg.body.ca_installed !== false || cfg.body.online_enabled) return; // covered by firmware_online
+  for (const sel of ['#fw-online', '#fw-url', '#fw-auto']) assert.equal(await page.isDisabled(sel), true, `${sel} disabled`);
+  await page.click('#fw-check');
+  await page.waitForSelector('#fw-check-status:not([hidden])');
+  const said = await page.textContent('#fw-check-status');
+  assert.match(said, /phải được cài khi khởi tạo camera/);
+  assert.doesNotMatch(said, /bật/, 'does not suggest turning the check on');
+});
+
+test('the Vietnamese menu fits on one line at 1280 px', async () => {
+  await page.goto(camera.baseUrl + '/#/about');
+  await waitPage(page, 'about');
+  const tops = await page.$$eval('#nav a', (as) => as.map((a) => a.getBoundingClientRect().top));
+  assert.equal(new Set(tops).size, 1, `menu rows: ${tops.join(',')}`);
+});
+
 test('an ended session returns to the login with a message', async () => {
   await page.goto(camera.baseUrl + '/#/about');
   await waitPage(page, 'about');
@@ -252,6 +308,10 @@ test('a viewer changes the password given by the administrator and sees only the
   await loginForm(page, 'lockme', otherPassword);
   await waitPage(page, 'password');
   assert.equal(await page.textContent('#page-title'), 'Đặt mật khẩu của riêng bạn');
+  // Not the label's account: no label wording, the administrator set this password.
+  assert.equal(await page.textContent('label[for="pw-current"]'), 'Mật khẩu hiện tại');
+  assert.match(await page.textContent('main'), /do quản trị viên đặt/);
+  assert.doesNotMatch(await page.textContent('main'), /nhãn/);
   await page.fill('#pw-current', otherPassword);
   await page.fill('#pw-new', viewerPassword);
   await page.fill('#pw-confirm', viewerPassword);

@@ -98,6 +98,24 @@ export const api = {
   del: (p, o) => request('DELETE', p, null, o),
 };
 
+// Does this firmware have the endpoint? A GET (never changes state) with the session handlers off; 404 =
+// not on this firmware. A missing endpoint is remembered for this tab and firmware version, so the page
+// asks once instead of adding a 404 to the console on every visit. Resolves {present, data}; other
+// errors (401, 5xx, network) are thrown.
+export async function probe(path, version = '') {
+  const key = 'safecam.missing.' + String(version) + '.' + path;
+  let missing = false;
+  try { missing = window.sessionStorage.getItem(key) === '1'; } catch (_) { missing = false; }
+  if (missing) return { present: false, data: null };
+  try {
+    return { present: true, data: await request('GET', path, null, { quiet: true }) };
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    try { window.sessionStorage.setItem(key, '1'); } catch (_) { /* not remembered: asked again next time */ }
+    return { present: false, data: null };
+  }
+}
+
 // Upload a file body (firmware bundle) with progress: onProgress(loaded, total).
 // Resolves with the parsed JSON answer; rejects with ApiError.
 export function upload(method, path, file, onProgress) {

@@ -2,36 +2,38 @@
 // that erases everything (crypto-erase) back to the label's initial password. Each asks for confirmation
 // and reports success or failure. QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). Where the firmware has no
 // such endpoint yet (404), the page says the capability is not available on this firmware.
-import { api } from '../api.js';
+import { api, probe } from '../api.js';
 import { confirmDialog, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 
 const RECORDINGS_URL = '/api/v1/recordings';
 const RESET_URL = '/api/v1/system/factory-reset';
 
 // Is the endpoint there? GET never changes state: 404 = not on this firmware; anything else = present.
-async function present(url, features, name) {
+// Asked once per tab and firmware version (probe), so the console does not fill with 404s.
+async function present(url, features, name, version) {
   if (Array.isArray(features)) return features.includes(name);
   try {
-    await api.get(url, { quiet: true });
-    return true;
+    return (await probe(url, version)).present;
   } catch (e) {
     if (e.status === 401) throw e;
-    return e.status !== 404;
+    return true;
   }
 }
 
 export async function render(ctx) {
   const status = statusBox('data-status');
   let features = null;
+  let version = '';
   try {
     const d = await api.get('/api/v1/device');
     if (d && Array.isArray(d.features)) features = d.features;
+    if (d && d.firmware_version) version = String(d.firmware_version);
   } catch (_) { /* probe the endpoints below instead */ }
   let hasRec = false;
   let hasReset = false;
   try {
-    hasRec = await present(RECORDINGS_URL, features, 'recordings_delete');
-    hasReset = await present(RESET_URL, features, 'factory_reset');
+    hasRec = await present(RECORDINGS_URL, features, 'recordings_delete', version);
+    hasReset = await present(RESET_URL, features, 'factory_reset', version);
   } catch (e) {
     showError(status, e);
   }

@@ -14,6 +14,38 @@ function toUnix(value) {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
 }
 
+// The daemon writes details either as key=value pairs (with a few bare flags), e.g.
+// "surface=web password_change_required", or as free text ("privacy notice settings"). Known keys and
+// values are translated; anything else is shown as logged. Free text is marked as raw (untranslated).
+const TOKEN = /^[a-z][a-z0-9_]{0,31}(=[^\s=]{0,128})?$/;
+
+function detailCell(detail) {
+  const text = String(detail || '');
+  const tokens = text.split(/\s+/).filter(Boolean);
+  const structured = tokens.length > 0 && tokens.every((t) => TOKEN.test(t) && (t.includes('=') || has('detail.flag.' + t)));
+  if (!structured) {
+    if (!text) return h('td', { class: 'detail' });
+    return h('td', { class: 'detail' }, h('span', { class: 'raw-badge', i18n: 'events.raw' }), ' ',
+      h('span', { class: 'raw', lang: 'en', text }));
+  }
+  const parts = [];
+  for (const t of tokens) {
+    if (parts.length) parts.push('; ');
+    const eq = t.indexOf('=');
+    if (eq < 0) {
+      parts.push(h('span', { i18n: 'detail.flag.' + t }));
+      continue;
+    }
+    const key = t.slice(0, eq);
+    const value = t.slice(eq + 1);
+    const vk = 'detail.value.' + key + '.' + value;
+    const vk2 = 'detail.value.' + value;
+    parts.push(has('detail.key.' + key) ? h('span', { i18n: 'detail.key.' + key }) : h('code', { text: key }), ': ',
+      has(vk) ? h('span', { i18n: vk }) : (has(vk2) ? h('span', { i18n: vk2 }) : h('code', { text: value })));
+  }
+  return h('td', { class: 'detail', title: text }, ...parts);
+}
+
 export async function render() {
   const status = statusBox('events-status');
   const type = h('select', { id: 'ev-type', name: 'type' }, h('option', { value: '', i18n: 'events.all_types' }),
@@ -57,7 +89,7 @@ export async function render() {
       h('td', has('event.' + ev.type) ? { i18n: 'event.' + ev.type } : { text: String(ev.type) }),
       h('td', { text: String(ev.actor || '') }),
       h('td', { text: String(ev.source || '') }),
-      h('td', { class: 'detail', text: String(ev.detail || '') }))));
+      detailCell(ev.detail))));
     tx(count, 'events.count', { n: list.length });
     if (!list.length) showStatus(status, 'info', 'events.none');
   }

@@ -145,6 +145,10 @@ export async function render(ctx) {
     offer(latest.version);
     showStatus(checkStatus, 'ok', 'firmware.check_available', { version: String(latest.version) });
   }
+  // The settings are read first: without the vendor's CA the online check cannot be turned on at all,
+  // so "Check now" must not suggest turning it on.
+  const settings = await updateSettingsCard();
+  const noCa = !!(settings.cur && settings.cur.ca_installed === false && !settings.cur.online_enabled);
   checkBtn.addEventListener('click', async () => {
     hideStatus(checkStatus);
     checkBtn.disabled = true;
@@ -160,6 +164,7 @@ export async function render(ctx) {
     } catch (e) {
       offer(null);
       if (e.status === 404) showStatus(checkStatus, 'info', 'firmware.check_not_available');
+      else if (noCa && e.code === 'not_configured') showStatus(checkStatus, 'info', 'firmware.check_no_ca');
       else showError(checkStatus, e);
     } finally {
       checkBtn.disabled = false;
@@ -186,13 +191,11 @@ export async function render(ctx) {
     }
   });
 
-  const settingsCard = await updateSettingsCard();
-
   return page('firmware.title', h('p', { class: 'lead', i18n: 'firmware.intro' }), status,
     h('div', { class: 'card' }, dl(facts), h('p', { class: 'hint', i18n: 'firmware.support_hint' })),
     upForm,
     h('div', { class: 'card narrow' }, h('h2', { i18n: 'firmware.check_title' }), h('p', { i18n: 'firmware.check_intro' }), checkStatus, h('div', { class: 'actions' }, checkBtn, applyBtn)),
-    settingsCard);
+    settings.card);
 }
 
 // The online update settings (admin): check on/off, the server's https:// address, automatic install.
@@ -206,7 +209,7 @@ async function updateSettingsCard() {
   } catch (e) {
     if (e.status === 404) showStatus(status, 'info', 'common.not_available');
     else showError(status, e);
-    return h('div', { class: 'card narrow', id: 'fw-settings' }, title, status);
+    return { card: h('div', { class: 'card narrow', id: 'fw-settings' }, title, status), cur: null };
   }
   const enabled = h('input', { type: 'checkbox', id: 'fw-online', name: 'online_enabled', role: 'switch', checked: !!cur.online_enabled, 'aria-describedby': 'fw-online-hint' });
   const url = h('input', { type: 'text', inputmode: 'url', id: 'fw-url', name: 'server_url', value: String(cur.server_url || ''), placeholder: 'https://', maxlength: '255', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'fw-url-hint' });
@@ -222,7 +225,12 @@ async function updateSettingsCard() {
       h('p', { id: 'fw-auto-hint', class: 'hint', i18n: 'firmware.auto_install_hint' })),
     h('div', { class: 'actions' }, save));
   const caNote = cur.ca_installed === false ? h('p', { class: 'note', id: 'fw-ca-missing', i18n: 'firmware.ca_missing' }) : null;
-  if (cur.ca_installed === false && !cur.online_enabled) enabled.disabled = true;
+  if (cur.ca_installed === false && !cur.online_enabled) {
+    // Nothing here can take effect until the CA is installed at provisioning: only Save stays usable.
+    enabled.disabled = true;
+    url.disabled = true;
+    auto.disabled = true;
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -262,6 +270,6 @@ async function updateSettingsCard() {
       save.disabled = false;
     }
   });
-  return h('div', { class: 'card narrow', id: 'fw-settings' }, title,
-    h('p', { i18n: 'firmware.settings_intro' }), caNote, status, form);
+  return { card: h('div', { class: 'card narrow', id: 'fw-settings' }, title,
+    h('p', { i18n: 'firmware.settings_intro' }), caNote, status, form), cur };
 }

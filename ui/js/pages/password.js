@@ -14,8 +14,11 @@ export function reasonList(id, reasons) {
 export async function render(ctx) {
   const s = ctx.session;
   const forced = !!s.password_change_required;
+  // Label wording only for the label's admin account; any other user forced to change was given a
+  // password by an administrator (the label admin is always "admin" with the admin role).
+  const labelUser = forced && s.username === 'admin' && s.role === 'admin';
   const status = statusBox('password-status');
-  const cur = field({ id: 'pw-current', label: forced ? 'password.current_initial' : 'password.current', type: 'password', attrs: { autocomplete: 'current-password', required: true, maxlength: '128' } });
+  const cur = field({ id: 'pw-current', label: labelUser ? 'password.current_initial' : 'password.current', type: 'password', attrs: { autocomplete: 'current-password', required: true, maxlength: '128' } });
   const next = field({ id: 'pw-new', label: 'password.new', type: 'password', hint: 'password.hint', attrs: { autocomplete: 'new-password', required: true, maxlength: '256' } });
   const again = field({ id: 'pw-confirm', label: 'password.confirm', type: 'password', attrs: { autocomplete: 'new-password', required: true, maxlength: '256' } });
   const show = h('input', { type: 'checkbox', id: 'pw-show' });
@@ -103,7 +106,7 @@ export async function render(ctx) {
   const flash = ctx.takeFlash();
   if (flash) showStatus(status, flash.kind, flash.key, flash.args);
   return page(forced ? 'password.title_forced' : 'password.title',
-    h('p', { class: 'lead', i18n: forced ? 'password.intro_forced' : 'password.intro' }),
+    h('p', { class: 'lead', i18n: labelUser ? 'password.intro_forced' : (forced ? 'password.intro_forced_admin_set' : 'password.intro') }),
     form);
 }
 

@@ -64,7 +64,7 @@ export async function render(ctx) {
         h('th', { scope: 'row', id: 'user-' + name, text: name }),
         h('td', null, sel),
         h('td', { i18n: pwState }),
-        h('td', { class: 'row-actions' }, save, del));
+        h('td', null, h('div', { class: 'row-actions' }, save, del)));
     }));
   }
 
