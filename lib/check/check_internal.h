@@ -60,6 +60,21 @@ struct check_ctx {
     size_t test_index, test_total;
 };
 
+/* ---- absent features ----
+ * NOT_APPLICABLE means the profile declares the feature absent; when discovery merely did not find or
+ * could not use it, the verdict is INCONCLUSIVE with the reason. */
+enum check_feature {
+    CHECK_FEAT_WEB,   /* an HTTP(S) surface */
+    CHECK_FEAT_LOGIN, /* a web login (auth.login) */
+    CHECK_FEAT_TLS,   /* any TLS service */
+    CHECK_FEAT_RTSP,  /* an RTSP(S) service */
+    CHECK_FEAT_AUTH,  /* any password surface: web login or RTSP */
+};
+/* 1 when a loaded profile declares the feature absent (services listed without one, or auth.login none). */
+int check_declared_absent(const struct check_ctx *c, enum check_feature f);
+/* Sets NOT_APPLICABLE ("<what> (the profile declares none)") or INCONCLUSIVE with the reason. */
+void check_absent(struct check_ctx *c, struct check_result *r, enum check_feature f, const char *what);
+
 /* ---- evidence ---- */
 void check_evidence(struct check_ctx *c, struct check_result *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -110,6 +125,7 @@ struct check_http_req {
     const char *method;
     const char *path;
     const char *body;          /* JSON, or NULL */
+    size_t body_len;           /* bytes of body (binary uploads); 0 = strlen(body) */
     const char *content_type;  /* default application/json when body */
     const char *cookie;        /* "name=value" or NULL */
     const char *csrf_header;   /* header name or NULL */
@@ -222,6 +238,8 @@ void check_t_sm04(struct check_ctx *, struct check_result *);
 void check_t_sm05(struct check_ctx *, struct check_result *);
 void check_t_sm06(struct check_ctx *, struct check_result *);
 void check_t_up05(struct check_ctx *, struct check_result *);
+void check_t_up03(struct check_ctx *, struct check_result *);
+void check_t_up04(struct check_ctx *, struct check_result *);
 
 /* Helpers for tests */
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp);

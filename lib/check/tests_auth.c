@@ -73,7 +73,7 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
         check_http_resp_free(&h);
     }
     if (!web && !basic_web && rport == 0) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No authentication surface found (web login or RTSP)");
+        check_absent(c, r, CHECK_FEAT_AUTH, "No authentication surface found (web login or RTSP)");
         return;
     }
     check_evidence(c, r, "list: %zu well-known defaults (%s); pacing: at most %ld failures per %ld s window", n,
@@ -441,8 +441,8 @@ void check_t_pw05(struct check_ctx *c, struct check_result *r)
     int rtls = 0;
     int rport = rtsp_endpoint(c, &rtls);
     if (rport == 0) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No RTSP surface found: the web login is the only password surface "
-                      "probed (ONVIF, if any, needs vendor evidence)");
+        check_absent(c, r, CHECK_FEAT_RTSP, "No RTSP surface found: the web login is the only password surface "
+                     "probed (ONVIF, if any, needs vendor evidence)");
         return;
     }
     const char *rpath = p->n_rtsp_paths ? p->rtsp_paths[0] : "/stream1";
@@ -644,7 +644,11 @@ void check_t_sc06(struct check_ctx *c, struct check_result *r)
 
 static int need_cookie_session(struct check_ctx *c, struct check_result *r)
 {
-    if (!login_declared(c) || strcmp(c->prof->login_type, "json") != 0) {
+    if (!login_declared(c)) {
+        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface to open a cookie session on");
+        return 0;
+    }
+    if (strcmp(c->prof->login_type, "json") != 0) {
         check_verdict(r, CHECK_NOT_APPLICABLE, "No cookie session: the declared login is %s", c->prof->login_type);
         return 0;
     }
@@ -881,7 +885,7 @@ void check_t_sm06(struct check_ctx *c, struct check_result *r)
 void check_t_bf03(struct check_ctx *c, struct check_result *r)
 {
     if (!login_declared(c)) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No web login surface found");
+        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
         return;
     }
     const char *user = c->prof->admin.present ? c->prof->admin.username : "admin";
@@ -999,7 +1003,7 @@ void check_t_bf01(struct check_ctx *c, struct check_result *r)
 {
     const struct check_profile *p = c->prof;
     if (!login_declared(c)) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No web login surface found");
+        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
         return;
     }
     /* lock the low-privilege account when there is one, so the admin stays usable */

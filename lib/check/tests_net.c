@@ -394,7 +394,7 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
         }
     }
     if (endpoints == 0 && fails == 0) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No TLS endpoint found on the probed ports (see SC-04 for cleartext)");
+        check_absent(c, r, CHECK_FEAT_TLS, "No TLS endpoint found on the probed ports (see SC-04 for cleartext)");
         return;
     }
     if (fails)
@@ -449,7 +449,7 @@ void check_t_sc08(struct check_ctx *c, struct check_result *r)
         }
     }
     if (n == 0)
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No TLS endpoint (SC-02)");
+        check_absent(c, r, CHECK_FEAT_TLS, "No TLS endpoint (SC-02)");
     else if (fails)
         check_verdict(r, CHECK_FAIL, "Protocol downgrade possible on %d check(s)", fails);
     else
@@ -710,7 +710,7 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
 void check_t_if04(struct check_ctx *c, struct check_result *r)
 {
     if (c->web_port == 0) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No web surface found");
+        check_absent(c, r, CHECK_FEAT_WEB, "No web surface found");
         return;
     }
     int bad = 0;
@@ -1112,7 +1112,7 @@ static int http_alive(struct check_ctx *c, struct check_result *r)
 void check_t_iv01(struct check_ctx *c, struct check_result *r)
 {
     if (c->web_port == 0) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No web surface found");
+        check_absent(c, r, CHECK_FEAT_WEB, "No web surface found");
         return;
     }
     const char *login = c->prof->login_path[0] ? c->prof->login_path : "/";
@@ -1290,7 +1290,7 @@ void check_t_iv02(struct check_ctx *c, struct check_result *r)
     free(longurl);
     free(longhdr);
     if (endpoints == 0)
-        check_verdict(r, CHECK_NOT_APPLICABLE, "No RTSP endpoint found");
+        check_absent(c, r, CHECK_FEAT_RTSP, "No RTSP endpoint found");
     else if (dead)
         check_verdict(r, CHECK_FAIL, "%d RTSP endpoint(s) stopped answering after malformed requests", dead);
     else

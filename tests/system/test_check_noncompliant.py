@@ -342,3 +342,30 @@ http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p; 
         assert r["SC-02"]["verdict"] in ("PASS", "FAIL"), r["SC-02"]
     finally:
         s.stop()
+
+
+def test_not_applicable_only_when_the_profile_declares_the_feature_absent(basic_http, tmp):
+    """Without a profile, a web server whose login qcvn-check cannot use and the missing TLS give
+    INCONCLUSIVE with the reason; a profile declaring only cleartext HTTP and no login makes them
+    NOT_APPLICABLE."""
+    out = os.path.join(tmp, "noprof")
+    p = qcvn("--target", "127.0.0.1", "--ports", str(basic_http.port), "--only", "SC-02,SC-08,BF-03",
+             "--out", out)
+    assert p.returncode in (0, 1), p.stderr
+    _, r = results(out)
+    for i in ("SC-02", "SC-08", "BF-03"):
+        assert r[i]["verdict"] == "INCONCLUSIVE", (i, r[i]["reason"])
+        assert "does not declare it absent" in r[i]["reason"], (i, r[i]["reason"])
+    prof = os.path.join(tmp, "p.json")
+    with open(prof, "w") as f:
+        json.dump({"schema": "qcvn-check-profile/1",
+                   "services": [{"port": basic_http.port, "protocol": "tcp", "service": "http", "purpose": "web"}],
+                   "auth": {"login": {"type": "none"}}}, f)
+    out = os.path.join(tmp, "prof")
+    p = qcvn("--target", "127.0.0.1", "--profile", prof, "--ports", "declared", "--only", "SC-02,SC-08,BF-03",
+             "--out", out)
+    assert p.returncode in (0, 1), p.stderr
+    _, r = results(out)
+    for i in ("SC-02", "SC-08", "BF-03"):
+        assert r[i]["verdict"] == "NOT_APPLICABLE", (i, r[i]["reason"])
+        assert "the profile declares none" in r[i]["reason"], (i, r[i]["reason"])
