@@ -54,6 +54,9 @@ test('the UI opens in Vietnamese for a browser that prefers it, on the login pag
   await page.goto(camera.baseUrl + '/#/users');
   await waitPage(page, 'login');
   await page.screenshot({ path: artifactPath('flow-01-login-vi.png'), fullPage: true });
+  // A focused page title outlines its text, not the whole width of the page.
+  const w = await page.$eval('#page-title', (t) => [t.getBoundingClientRect().width, t.parentElement.getBoundingClientRect().width]);
+  assert.ok(w[0] < w[1] / 2, `title ${w[0]}px wide in ${w[1]}px`);
 });
 
 test('a wrong password gets the one generic message', async () => {
@@ -207,6 +210,8 @@ test('an administrator adds a user on the Users page (the password policy applie
   await page.waitForSelector('#user-create-status.status-ok');
   await page.waitForSelector('#users-rows tr[data-user="lockme"]');
   assert.equal(await page.inputValue('#role-lockme'), 'viewer');
+  // The actions cell stays a table cell (its borders line up with the row's).
+  assert.equal(await page.$eval('#users-rows tr[data-user="lockme"] td:last-child', (td) => getComputedStyle(td).display), 'table-cell');
   assert.match(await page.textContent('#users-rows tr[data-user="lockme"]'), /phải đổi ở lần đăng nhập tới/);
   // Secrets are write-only: the page shows "set", never a value.
   assert.doesNotMatch(await page.textContent('#users-table'), new RegExp(otherPassword.replace(/[^A-Za-z0-9]/g, '.')));
@@ -264,7 +269,7 @@ test('without the vendor CA the Firmware page does not offer the online settings
   await page.goto(camera.baseUrl + '/#/firmware');
   await waitPage(page, 'firmware');
   if (cfg.status !== 200 || cfg.body.ca_installed !== false || cfg.body.online_enabled) return; // covered by firmware_online
-  for (const sel of ['#fw-online', '#fw-url', '#fw-auto']) assert.equal(await page.isDisabled(sel), true, `${sel} disabled`);
+  for (const sel of ['#fw-online', '#fw-url', '#fw-auto', '#fw-settings-save']) assert.equal(await page.isDisabled(sel), true, `${sel} disabled`);
   await page.click('#fw-check');
   await page.waitForSelector('#fw-check-status:not([hidden])');
   const said = await page.textContent('#fw-check-status');

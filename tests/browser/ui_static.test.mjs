@@ -131,3 +131,7 @@ test('every password-policy reason, role, event type and error code has both tex
   const missing = [...codes].filter((c) => !(`error.${c}` in STRINGS.en && `error.${c}` in STRINGS.vi));
   assert.deepEqual(missing, []);
 });
+
+test('a heading and the button under it do not say the same thing', () => {
+  for (const lang of ['vi', 'en']) assert.notEqual(STRINGS[lang]['live.snapshot'], STRINGS[lang]['live.snapshot_title'], lang);
+});

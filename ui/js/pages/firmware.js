@@ -230,6 +230,7 @@ async function updateSettingsCard() {
     enabled.disabled = true;
     url.disabled = true;
     auto.disabled = true;
+    save.disabled = true;
   }
 
   form.addEventListener('submit', async (ev) => {
