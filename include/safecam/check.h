@@ -131,6 +131,9 @@ struct check_profile {
     char doc_manual_url[CHECK_PATH], doc_manual_file[CHECK_PATH];
 
     char update_method[8], update_path[CHECK_PATH], update_bundle_file[CHECK_PATH];
+    char update_content_type[64];              /* upload Content-Type (default application/octet-stream) */
+    char update_older_bundle_file[CHECK_PATH]; /* validly signed bundle with a lower security version (UP-04) */
+    char update_version_path[CHECK_PATH];      /* admin GET reporting firmware/slot versions (default authenticated_probe) */
 
     int factory_state;       /* device delivered in factory state: PW-03 may change the initial password */
     int consent_destructive; /* vendor consents to destructive tests (also needs --allow-destructive) */

@@ -111,7 +111,7 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (q->body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(q->body));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(q->body_len ? q->body_len : strlen(q->body)));
         char ct[96];
         if (safecam_fmt(ct, sizeof ct, "Content-Type: %s", q->content_type ? q->content_type : "application/json") == 0)
             hl = curl_slist_append(hl, ct);

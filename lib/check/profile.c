@@ -669,13 +669,27 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     if ((rc = get_obj(root, "update", "", &o, &e)) != 0)
         goto out;
     if (o != NULL) {
-        static const char *const ku[] = {"method", "path", "bundle_file", NULL};
+        static const char *const ku[] = {"method", "path", "bundle_file", "older_bundle_file", "content_type",
+                                         "version_path", NULL};
         if ((rc = keys_allowed(o, "update", ku, &e)) != 0 ||
             (rc = get_method(o, "method", "update", p->update_method, sizeof p->update_method, &e)) != 0 ||
             (rc = get_path(o, "path", "update", p->update_path, sizeof p->update_path, &e)) != 0 ||
             (rc = get_file(o, "bundle_file", "update", base_dir, p->update_bundle_file,
-                           sizeof p->update_bundle_file, &e)) != 0)
+                           sizeof p->update_bundle_file, &e)) != 0 ||
+            (rc = get_file(o, "older_bundle_file", "update", base_dir, p->update_older_bundle_file,
+                           sizeof p->update_older_bundle_file, &e)) != 0 ||
+            (rc = get_str(o, "content_type", "update", p->update_content_type, sizeof p->update_content_type,
+                          &e)) != 0 ||
+            (rc = get_path(o, "version_path", "update", p->update_version_path, sizeof p->update_version_path,
+                           &e)) != 0)
             goto out;
+        for (const char *ct = p->update_content_type; *ct; ct++) {
+            if ((unsigned char)*ct < 0x20 || (unsigned char)*ct > 0x7e) {
+                rc = SAFECAM_ERR_INVAL;
+                perr_set(&e, "profile: update.content_type: must be printable ASCII");
+                goto out;
+            }
+        }
     }
     if ((rc = get_bool(root, "factory_state", "", &p->factory_state, &e)) != 0)
         goto out;
@@ -836,7 +850,8 @@ const char *check_profile_template(void)
            "  },\n"
            "  \"documents\": {\"disclosure_policy_url\": \"https://example.com/security\", \"disclosure_policy_file\": \"SECURITY.md\",\n"
            "                \"manual_url\": \"\", \"manual_file\": \"\"},\n"
-           "  \"update\": {\"method\": \"POST\", \"path\": \"/api/v1/update\", \"bundle_file\": \"\"},\n"
+           "  \"update\": {\"method\": \"POST\", \"path\": \"/api/v1/update\", \"bundle_file\": \"\",\n"
+           "             \"older_bundle_file\": \"\", \"content_type\": \"application/octet-stream\", \"version_path\": \"\"},\n"
            "  \"factory_state\": false,\n"
            "  \"consent\": {\"destructive\": false}\n"
            "}\n";
