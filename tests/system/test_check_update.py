@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -116,6 +117,60 @@ def test_up03_tampered_bundles_refused_by_safecamd(cam, vendor, tmp_path):
     st, _, body = cam.admin().request("GET", "/api/v1/system/update")
     assert st == 200 and json.loads(body).get("trying") in (None, "", before["running"]), body
     assert cam.admin_password not in p.stdout + p.stderr + (tmp_path / "out" / "report.json").read_text()
+
+
+def wait_installed(cam, version, old_web, timeout=90):
+    """After a 202 the camera restarts its children into the new slot; returns once GET says installed."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            if cam.pids().get("web") not in (None, old_web):
+                s = cam.login(cam.label["admin_user"], cam.admin_password, expect=None)
+                if s.last.status == 200:
+                    st, _, body = s.request("GET", "/api/v1/system/update")
+                    last = body
+                    if st == 200 and json.loads(body).get("state") == "installed" \
+                            and json.loads(body).get("version") == version:
+                        return s
+        except (RuntimeError, OSError, ValueError) as e:  # the web process restarts
+            last = e
+        time.sleep(0.3)
+    raise AssertionError(f"{version} not installed: {last}\n" + cam.read_log()[-3000:])
+
+
+def test_up04_downgrade_refused_by_safecamd(vendor, tmp_path):
+    """The camera runs a bundle of security version 2 (installed through the API by the test); qcvn-check
+    uploads the vendor's older bundle (security version 1): UP-04 PASS with the device's rollback refusal."""
+    tmp = tempfile.mkdtemp(prefix="safecam-test-")
+    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub"])
+    c.start()
+    try:
+        admin = c.admin()
+        model = c.label["model"]
+        newer = make(vendor, "sv2.bundle", model, "1.2.0", 2)
+        older = make(vendor, "sv1.bundle", model, "1.1.0", 1)
+        old_web = c.pids().get("web")
+        st, _, body = admin.request("POST", "/api/v1/system/update", data=newer.read_bytes(),
+                                    content_type="application/octet-stream")
+        assert st == 202, body
+        s = wait_installed(c, "1.2.0", old_web)
+        before = slot_view(s)
+        prof = write_profile(tmp_path / "profile.json", {"method": "POST", "path": "/api/v1/system/update",
+                                                         "older_bundle_file": str(older)}, cafile=c.cacert)
+        env = dict(os.environ, QCVN_ADMIN_PASSWORD=c.admin_password)
+        p, res = run_check(prof, c.https_port, tmp_path / "out", env, "SC-01,UP-03,UP-04", c.rtsps_port)
+        up4 = res["UP-04"]
+        ev = "\n".join(up4["evidence"])
+        assert up4["verdict"] == "PASS", up4["reason"] + "\n" + ev + "\n" + p.stderr
+        assert "-> 422 error=rollback" in ev, ev
+        assert res["UP-03"]["verdict"] == "NEEDS_EVIDENCE", res["UP-03"]  # no bundle_file declared
+        assert slot_view(c.admin()) == before
+    finally:
+        c.stop()
+        bad = c.sanitizer_report()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20])
 
 
 def test_up03_bad_profile_field_is_one_line(tmp_path):
