@@ -803,6 +803,10 @@ json_t *check_profile_echo(const struct check_profile *p)
     json_object_set_new(o, "documents", json_pack("{s:s,s:s,s:s,s:s}", "disclosure_policy_url", p->doc_policy_url,
                                                   "disclosure_policy_file", p->doc_policy_file, "manual_url",
                                                   p->doc_manual_url, "manual_file", p->doc_manual_file));
+    json_object_set_new(o, "update", json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "method", p->update_method, "path",
+                                               p->update_path, "bundle_file", p->update_bundle_file,
+                                               "older_bundle_file", p->update_older_bundle_file, "content_type",
+                                               p->update_content_type, "version_path", p->update_version_path));
     json_object_set_new(o, "factory_state", json_boolean(p->factory_state));
     json_object_set_new(o, "consent_destructive", json_boolean(p->consent_destructive));
     return o;

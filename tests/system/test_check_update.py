@@ -110,6 +110,8 @@ def test_up03_tampered_bundles_refused_by_safecamd(cam, vendor, tmp_path):
     assert "-> 422 error=truncated" in ev, ev
     assert "device version before" in ev and "device version after" in ev, ev
     assert len(up3["data"]["uploads"]) == 4, up3
+    echo = json.loads((tmp_path / "out" / "report.json").read_text())["profile"]["update"]
+    assert echo["bundle_file"] == str(good) and echo["content_type"] == "application/octet-stream", echo
     # no older bundle declared: UP-04 asks for one
     assert res["UP-04"]["verdict"] == "NEEDS_EVIDENCE", res["UP-04"]
     # the camera's slots are unchanged and nothing is pending
