@@ -234,6 +234,35 @@ static const char *prereq_of(const struct check_test *t)
     return "SC-01";
 }
 
+/* --https-port / --rtsps-port replace the port of the profile's (first) service of that kind, or add
+ * one; either way the services count as declared (IF-01 compares with them) and the profile echo of the
+ * report shows the effective services. */
+static void override_port(struct check_profile *p, int port, enum check_service_kind kind, const char *opt)
+{
+    if (port <= 0)
+        return;
+    struct check_service *s = NULL;
+    for (size_t i = 0; i < p->n_services && s == NULL; i++)
+        if (!p->services[i].udp && p->services[i].kind == kind)
+            s = &p->services[i];
+    for (size_t i = 0; i < p->n_services && s == NULL; i++)
+        if (!p->services[i].udp && p->services[i].port == port)
+            s = &p->services[i]; /* the port is declared with another kind: the option says what it is */
+    if (s == NULL && p->n_services < CHECK_MAX_SERVICES) {
+        s = &p->services[p->n_services++];
+        memset(s, 0, sizeof *s);
+    }
+    if (s == NULL)
+        return;
+    char purpose[CHECK_STR];
+    IGN_FMT(purpose, sizeof purpose, "%s (%s)", s->purpose[0] ? s->purpose : "given on the command line", opt);
+    s->port = port;
+    s->udp = 0;
+    s->kind = kind;
+    IGN_STRLCPY(s->purpose, purpose, sizeof s->purpose);
+    p->services_declared = 1;
+}
+
 static json_t *needs_json(unsigned n)
 {
     static const struct {
@@ -313,6 +342,8 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
             goto out;
         }
     }
+    override_port(prof, opt->https_port, CHECK_SVC_HTTPS, "--https-port");
+    override_port(prof, opt->rtsps_port, CHECK_SVC_RTSPS, "--rtsps-port");
     check_secret_add(c, prof->admin.password);
     check_secret_add(c, prof->user.password);
     check_secret_add(c, prof->initial_password);

@@ -369,3 +369,32 @@ def test_not_applicable_only_when_the_profile_declares_the_feature_absent(basic_
     for i in ("SC-02", "SC-08", "BF-03"):
         assert r[i]["verdict"] == "NOT_APPLICABLE", (i, r[i]["reason"])
         assert "the profile declares none" in r[i]["reason"], (i, r[i]["reason"])
+
+
+def test_port_options_replace_the_profile_ports_and_count_as_declared(weak_tls, tmp):
+    """--https-port/--rtsps-port are declared services: without a profile IF-01 compares with them;
+    with a profile they replace its HTTPS/RTSPS ports, and the report's profile echo shows the result."""
+    rtsps = free_port()  # nothing listens there: declared but closed
+    out = os.path.join(tmp, "noprof")
+    p = qcvn("--target", "127.0.0.1", "--https-port", str(weak_tls.port), "--rtsps-port", str(rtsps),
+             "--ports", "declared", "--only", "IF-01", "--out", out)
+    assert p.returncode in (0, 1), p.stderr
+    rep, r = results(out)
+    assert r["IF-01"]["verdict"] == "PASS", r["IF-01"]["reason"]
+    assert f"tcp/{weak_tls.port} open and declared" in ev(r["IF-01"])
+    svcs = {(s["port"], s["service"]) for s in rep["profile"]["services"]}
+    assert svcs == {(weak_tls.port, "https"), (rtsps, "rtsps")}, rep["profile"]["services"]
+    prof = os.path.join(tmp, "p.json")
+    with open(prof, "w") as f:
+        json.dump({"schema": "qcvn-check-profile/1",
+                   "services": [{"port": 443, "protocol": "tcp", "service": "https", "purpose": "admin"},
+                                {"port": 322, "protocol": "tcp", "service": "rtsps", "purpose": "video"}]}, f)
+    out = os.path.join(tmp, "prof")
+    p = qcvn("--target", "127.0.0.1", "--profile", prof, "--https-port", str(weak_tls.port), "--rtsps-port",
+             str(rtsps), "--ports", "declared", "--only", "IF-01", "--out", out)
+    assert p.returncode in (0, 1), p.stderr
+    rep, r = results(out)
+    svcs = {(s["port"], s["service"]) for s in rep["profile"]["services"]}
+    assert svcs == {(weak_tls.port, "https"), (rtsps, "rtsps")}, rep["profile"]["services"]
+    assert r["IF-01"]["verdict"] == "PASS", r["IF-01"]["reason"]
+    assert "tcp/443 " not in ev(r["IF-01"]) and "tcp/322 " not in ev(r["IF-01"]), ev(r["IF-01"])
