@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,8 +130,9 @@ static void facts_evidence(struct check_ctx *c, struct check_result *r, const ch
 
 struct variant {
     const char *name;
-    unsigned char *data;
-    size_t len;
+    unsigned char *data;      /* shared with the vendor's bundle: no copy is made */
+    size_t len;               /* bytes sent (a prefix for the truncated copy) */
+    size_t flip;              /* byte flipped (xor 0x01) while this variant is sent; SIZE_MAX = none */
     long status;
     char code[64];
     int accepted, refused, other;
@@ -157,7 +159,11 @@ static void upload(struct check_ctx *c, struct check_result *r, struct check_ses
     }
     struct check_http_resp h;
     check_pace(c);
+    if (v->flip != SIZE_MAX)
+        v->data[v->flip] ^= 0x01;
     int rc = check_http(c, &q, &h);
+    if (v->flip != SIZE_MAX)
+        v->data[v->flip] ^= 0x01; /* back to the vendor's bytes */
     v->status = rc == 0 ? h.status : 0;
     v->code[0] = '\0';
     if (rc == 0 && h.body_len > 0) {
@@ -281,30 +287,18 @@ void check_t_up03(struct check_ctx *c, struct check_result *r)
     memset(v, 0, sizeof v);
     const char *names[4] = {"payload byte flipped", "manifest byte flipped", "signature byte flipped",
                             "truncated (last quarter cut)"};
-    size_t at[3] = {pay_at, man_at, sig_at};
-    int ok = 1;
+    size_t at[4] = {pay_at, man_at, sig_at, SIZE_MAX};
     for (size_t i = 0; i < 4; i++) {
         v[i].name = names[i];
+        v[i].data = good;
         v[i].len = i < 3 ? len : len - len / 4;
-        v[i].data = malloc(v[i].len);
-        if (v[i].data == NULL) {
-            ok = 0;
-            break;
-        }
-        memcpy(v[i].data, good, v[i].len);
-        if (i < 3) {
-            v[i].data[at[i]] ^= 0x01;
+        v[i].flip = at[i];
+        if (i < 3)
             check_evidence(c, r, "variant '%s': byte %zu xor 0x01", names[i], at[i]);
-        } else {
+        else
             check_evidence(c, r, "variant '%s': first %zu of %zu bytes", names[i], v[i].len, len);
-        }
     }
-    if (!ok)
-        check_verdict(r, CHECK_INCONCLUSIVE, "Out of memory for the bundle copies");
-    else
-        run_uploads(c, r, v, 4, "tampered copies of the vendor's bundle");
-    for (size_t i = 0; i < 4; i++)
-        free(v[i].data);
+    run_uploads(c, r, v, 4, "tampered copies of the vendor's bundle");
     free(good);
 }
 
@@ -324,6 +318,7 @@ void check_t_up04(struct check_ctx *c, struct check_result *r)
         return;
     }
     v.name = "older signed bundle";
+    v.flip = SIZE_MAX;
     run_uploads(c, r, &v, 1, "the older (downgrade) bundle");
     free(v.data);
 }
