@@ -134,6 +134,11 @@ struct check_profile {
     char update_content_type[64];              /* upload Content-Type (default application/octet-stream) */
     char update_older_bundle_file[CHECK_PATH]; /* validly signed bundle with a lower security version (UP-04) */
     char update_version_path[CHECK_PATH];      /* admin GET reporting firmware/slot versions (default authenticated_probe) */
+#define CHECK_MAX_RESTART_COMPARE 8
+    char restart_method[8], restart_path[CHECK_PATH]; /* admin request that restarts the device (RS-01) */
+    char restart_compare[CHECK_MAX_RESTART_COMPARE][CHECK_PATH]; /* admin GETs whose JSON must survive it */
+    size_t n_restart_compare;
+    int consent_restart;     /* vendor consents to RS-01 restarting the device */
 
     int factory_state;       /* device delivered in factory state: PW-03 may change the initial password */
     int consent_destructive; /* vendor consents to destructive tests (also needs --allow-destructive) */

@@ -177,7 +177,8 @@ static const struct check_test catalogue[] = {
      "Test group 5.8-3 (conceptual)", M, N_DOC, "Privacy notice and manual sensor list", NULL},
     /* G8 — self-recovery */
     {"RS-01", "Restart keeps configuration and authentication", "Khởi động lại giữ nguyên cấu hình và xác thực",
-     "G8", "5.9-1, 5.9-2", "Test group 5.9-1 (functional)", M, N_ADM | N_DES, "Consent to reboot the device", NULL},
+     "G8", "5.9-1, 5.9-2", "Test group 5.9-1 (functional)", M, N_PROF | N_ADM | N_DES,
+     "Consent to reboot the device (consent.restart) and its restart endpoint (profile restart.path)", check_t_rs01},
     {"RS-02", "Power cut during configuration write or update is survived",
      "Mất điện khi đang ghi cấu hình hoặc cập nhật không làm hỏng thiết bị", "G8", "5.9-1, 5.9-2",
      "Test group 5.9-1 (functional)", M, N_DES | N_DOC, "Design of atomic writes and A/B slots", NULL},

@@ -306,6 +306,7 @@ void check_profile_defaults(struct check_profile *p)
     IGN_STRLCPY(p->logout_method, "DELETE", sizeof p->logout_method);
     IGN_STRLCPY(p->pwchange_method, "PUT", sizeof p->pwchange_method);
     IGN_STRLCPY(p->update_method, "POST", sizeof p->update_method);
+    IGN_STRLCPY(p->restart_method, "POST", sizeof p->restart_method);
     p->lockout_threshold = 5;   /* Decision 724: 5 failures within 30 s -> 5 min */
     p->lockout_window_s = 30;
     p->lockout_duration_s = 300;
@@ -587,7 +588,7 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     }
     static const char *const k[] = {"schema", "device", "services", "auth", "protected_endpoints", "rtsp",
                                     "tls", "credentials", "documents", "update", "factory_state",
-                                    "consent", "comment", NULL};
+                                    "consent", "comment", "restart", NULL};
     if ((rc = keys_allowed(root, "", k, &e)) != 0)
         goto out;
     rc = SAFECAM_ERR_INVAL;
@@ -696,10 +697,40 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     if ((rc = get_obj(root, "consent", "", &o, &e)) != 0)
         goto out;
     if (o != NULL) {
-        static const char *const kc[] = {"destructive", NULL};
+        static const char *const kc[] = {"destructive", "restart", NULL};
         if ((rc = keys_allowed(o, "consent", kc, &e)) != 0 ||
-            (rc = get_bool(o, "destructive", "consent", &p->consent_destructive, &e)) != 0)
+            (rc = get_bool(o, "destructive", "consent", &p->consent_destructive, &e)) != 0 ||
+            (rc = get_bool(o, "restart", "consent", &p->consent_restart, &e)) != 0)
             goto out;
+    }
+    if ((rc = get_obj(root, "restart", "", &o, &e)) != 0)
+        goto out;
+    if (o != NULL) {
+        static const char *const krs[] = {"method", "path", "compare", NULL};
+        if ((rc = keys_allowed(o, "restart", krs, &e)) != 0 ||
+            (rc = get_method(o, "method", "restart", p->restart_method, sizeof p->restart_method, &e)) != 0 ||
+            (rc = get_path(o, "path", "restart", p->restart_path, sizeof p->restart_path, &e)) != 0)
+            goto out;
+        json_t *cmp = json_object_get(o, "compare");
+        if (cmp != NULL) {
+            rc = SAFECAM_ERR_INVAL;
+            if (!json_is_array(cmp) || json_array_size(cmp) > CHECK_MAX_RESTART_COMPARE) {
+                perr_set(&e, "profile: restart.compare: must be an array of at most %d paths", CHECK_MAX_RESTART_COMPARE);
+                goto out;
+            }
+            size_t i;
+            json_t *v;
+            json_array_foreach(cmp, i, v) {
+                if (!json_is_string(v) || json_string_length(v) >= CHECK_PATH || json_string_length(v) == 0 ||
+                    !path_ok(json_string_value(v))) {
+                    perr_set(&e, "profile: restart.compare[%zu]: must be a path starting with '/'", i);
+                    goto out;
+                }
+                memcpy(p->restart_compare[p->n_restart_compare], json_string_value(v), json_string_length(v) + 1);
+                p->n_restart_compare++;
+            }
+            rc = 0;
+        }
     }
     json_t *comment = json_object_get(root, "comment");
     if (comment != NULL && !json_is_string(comment)) {
@@ -809,6 +840,12 @@ json_t *check_profile_echo(const struct check_profile *p)
                                                p->update_content_type, "version_path", p->update_version_path));
     json_object_set_new(o, "factory_state", json_boolean(p->factory_state));
     json_object_set_new(o, "consent_destructive", json_boolean(p->consent_destructive));
+    json_object_set_new(o, "consent_restart", json_boolean(p->consent_restart));
+    json_t *cmp = json_array();
+    for (size_t i = 0; i < p->n_restart_compare && cmp; i++)
+        json_array_append_new(cmp, json_string(p->restart_compare[i]));
+    json_object_set_new(o, "restart", json_pack("{s:s,s:s,s:o?}", "method", p->restart_method, "path", p->restart_path,
+                                                "compare", cmp));
     return o;
 }
 
@@ -857,6 +894,7 @@ const char *check_profile_template(void)
            "  \"update\": {\"method\": \"POST\", \"path\": \"/api/v1/update\", \"bundle_file\": \"\",\n"
            "             \"older_bundle_file\": \"\", \"content_type\": \"application/octet-stream\", \"version_path\": \"\"},\n"
            "  \"factory_state\": false,\n"
-           "  \"consent\": {\"destructive\": false}\n"
+           "  \"restart\": {\"method\": \"POST\", \"path\": \"\", \"compare\": []},\n"
+           "  \"consent\": {\"destructive\": false, \"restart\": false}\n"
            "}\n";
 }
