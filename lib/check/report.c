@@ -110,6 +110,33 @@ static const char *verdict_label(const char *v, const char *lang)
     return v;
 }
 
+/* The TS 103 701 reference in Vietnamese: "Test group 5.1-1 (conceptual + functional)" ->
+ * "Nhóm phép thử 5.1-1 (khái niệm + chức năng)"; anything else is copied as is. */
+static void ts_vi(struct sb *b, const char *en)
+{
+    static const char *const tr[][2] = {{"Test group", "Nhóm phép thử"}, {"conceptual", "khái niệm"},
+                                        {"functional", "chức năng"}};
+    char out[512] = "";
+    size_t o = 0;
+    for (const char *p = en; *p && o + 32 < sizeof out;) {
+        size_t k;
+        for (k = 0; k < SAFECAM_ARRAY_LEN(tr); k++) {
+            size_t l = strlen(tr[k][0]);
+            if (strncmp(p, tr[k][0], l) == 0) {
+                size_t vl = strlen(tr[k][1]); /* < 32: fits, as o + 32 < sizeof out */
+                memcpy(out + o, tr[k][1], vl);
+                o += vl;
+                p += l;
+                break;
+            }
+        }
+        if (k == SAFECAM_ARRAY_LEN(tr))
+            out[o++] = *p++;
+    }
+    out[o] = '\0';
+    sb_esc(b, out);
+}
+
 char *check_report_html(const json_t *rep, const char *lang)
 {
     struct sb b = {0};
@@ -145,11 +172,25 @@ char *check_report_html(const json_t *rep, const char *lang)
                              {"model", "Model", "Kiểu (model)"},
                              {"firmware_version", "Firmware version", "Phiên bản firmware"},
                              {"serial", "Serial number", "Số sê-ri"}};
+    const json_t *said = json_object_get(dev, "reported");
+    sb_printf(&b, "<tr><th></th><th>%s</th><th>%s</th></tr>\n", L(lang, "Declared (profile)", "Khai báo (hồ sơ)"),
+              L(lang, "Reported by the device", "Thiết bị tự báo"));
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(rows); i++) {
         sb_puts(&b, "<tr><th>");
         sb_esc(&b, L(lang, rows[i][1], rows[i][2]));
         sb_puts(&b, "</th><td>");
         sb_esc(&b, js(dev, rows[i][0])[0] ? js(dev, rows[i][0]) : "—");
+        const char *d = js(said, rows[i][0]);
+        int mism = d[0] && js(dev, rows[i][0])[0] && strcmp(d, js(dev, rows[i][0])) != 0;
+        sb_printf(&b, "</td><td%s>", mism ? " class=\"v FAIL\"" : "");
+        sb_esc(&b, d[0] ? d : "—");
+        if (mism)
+            sb_printf(&b, " (%s)", L(lang, "MISMATCH", "KHÔNG KHỚP"));
+        sb_puts(&b, "</td></tr>\n");
+    }
+    if (said == NULL && js(dev, "reported_unavailable")[0]) {
+        sb_printf(&b, "<tr><th></th><td colspan=\"2\">%s: ", L(lang, "Not asked to the device", "Chưa hỏi thiết bị"));
+        sb_esc(&b, js(dev, "reported_unavailable"));
         sb_puts(&b, "</td></tr>\n");
     }
     sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Target", "Địa chỉ thử nghiệm"));
@@ -167,13 +208,7 @@ char *check_report_html(const json_t *rep, const char *lang)
                           json_integer_value(json_object_get(tim, "lockout_wait_ms"))) / 1000);
     sb_puts(&b, "</table>\n");
 
-    sb_printf(&b, "<h2>2. %s</h2>\n<pre>", L(lang, "Profile (ICS/IXIT) as used", "Hồ sơ thiết bị (ICS/IXIT) đã dùng"));
-    char *pe = json_dumps(json_object_get(rep, "profile"), JSON_INDENT(2) | JSON_SORT_KEYS);
-    sb_esc(&b, pe);
-    free(pe);
-    sb_puts(&b, "</pre>\n");
-
-    sb_printf(&b, "<h2>3. %s</h2>\n", L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
+    sb_printf(&b, "<h2>2. %s</h2>\n", L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
     sb_printf(&b, "<p class=\"v %s\">%s: %s</p>\n",
               json_integer_value(json_object_get(sum, "mandatory_fail")) ? "FAIL" : "PASS",
               L(lang, "Overall", "Kết luận chung"),
@@ -205,7 +240,7 @@ char *check_report_html(const json_t *rep, const char *lang)
     }
     sb_puts(&b, "</table>\n");
 
-    sb_printf(&b, "<h2>4. %s</h2>\n", L(lang, "Test results", "Kết quả từng phép thử"));
+    sb_printf(&b, "<h2>3. %s</h2>\n", L(lang, "Test results", "Kết quả từng phép thử"));
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(rep, "results"), i, t) {
@@ -222,7 +257,10 @@ char *check_report_html(const json_t *rep, const char *lang)
         sb_printf(&b, "</td><th>EN 303 645</th><td>");
         sb_esc(&b, js(t, "en303645"));
         sb_printf(&b, "</td></tr><tr><th>TS 103 701</th><td>");
-        sb_esc(&b, js(t, "ts103701"));
+        if (vi)
+            ts_vi(&b, js(t, "ts103701"));
+        else
+            sb_esc(&b, js(t, "ts103701"));
         sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
         sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
         sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
@@ -242,6 +280,12 @@ char *check_report_html(const json_t *rep, const char *lang)
         }
         sb_puts(&b, "</div>\n");
     }
+    /* the long profile echo last, as an annex */
+    sb_printf(&b, "<h2>4. %s</h2>\n<pre>", L(lang, "Profile (ICS/IXIT) as used", "Hồ sơ thiết bị (ICS/IXIT) đã dùng"));
+    char *pe = json_dumps(json_object_get(rep, "profile"), JSON_INDENT(2) | JSON_SORT_KEYS);
+    sb_esc(&b, pe);
+    free(pe);
+    sb_puts(&b, "</pre>\n");
     sb_puts(&b, "</body></html>\n");
     return sb_done(&b);
 }

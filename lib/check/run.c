@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,83 @@ static void override_port(struct check_profile *p, int port, enum check_service_
     p->services_declared = 1;
 }
 
+/* What the camera itself says it is (GET auth.authenticated_probe, default /api/v1/device, with the
+ * lab's admin session; safecamd-like answer {"model","serial","firmware_version",...}), compared with
+ * the profile's declarations. Asked last (after PW-03 may have set the lab's password) but before
+ * BF-01 locks the account; only with the profile's credentials. Returns a new object for the report's device.reported, or NULL with *why set;
+ * evidence (and any mismatch, flagged) goes into r. */
+static json_t *device_reported(struct check_ctx *c, struct check_result *r, json_t *mismatches, const char **why)
+{
+    const struct check_profile *p = c->prof;
+    if (!p->admin.present || c->admin_pw == NULL) {
+        *why = "no admin credentials in the profile";
+        return NULL;
+    }
+    if (c->locked) {
+        *why = "the admin account is locked by an earlier test";
+        return NULL;
+    }
+    if (c->web_port == 0 || strcmp(p->login_type, "none") == 0) {
+        *why = "no web login surface";
+        return NULL;
+    }
+    struct check_session s;
+    memset(&s, 0, sizeof s);
+    int rc = check_admin_login(c, r, &s);
+    if (rc != 0) {
+        if (rc == SAFECAM_ERR_DENIED)
+            check_fail_record(c, p->admin.username);
+        *why = rc == SAFECAM_ERR_STATE ? "the admin account still has to change its initial password (factory state)"
+                                       : "the admin login did not succeed";
+        return NULL;
+    }
+    const char *path = p->authed_path[0] ? p->authed_path : "/api/v1/device";
+    struct check_http_resp h;
+    json_t *out = NULL;
+    if (check_http_session(c, &s, "GET", path, NULL, &h) != 0) {
+        *why = "the device information request failed";
+        goto out;
+    }
+    check_evidence(c, r, "device identity: GET %s (admin session) -> %ld", path, h.status);
+    json_t *j = h.status == 200 ? json_loadb(h.body, h.body_len, 0, NULL) : NULL;
+    if (!json_is_object(j)) {
+        *why = "the device did not answer with a JSON object";
+        json_decref(j);
+        check_http_resp_free(&h);
+        goto out;
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } f[] = {{"model", offsetof(struct check_profile, model)},
+             {"serial", offsetof(struct check_profile, serial)},
+             {"firmware_version", offsetof(struct check_profile, firmware)}};
+    out = json_object();
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(f); i++) {
+        const char *v = json_string_value(json_object_get(j, f[i].key));
+        if (v == NULL)
+            continue;
+        char clean[CHECK_STR];
+        check_printable(clean, sizeof clean, v, strnlen(v, CHECK_STR - 1));
+        json_object_set_new(out, f[i].key, json_string(clean));
+        const char *decl = (const char *)p + f[i].off;
+        check_evidence(c, r, "device identity: %s \"%s\" (profile declares \"%s\")", f[i].key, clean,
+                       decl[0] ? decl : "-");
+        if (decl[0] && strcmp(decl, clean) != 0) {
+            char m[3 * CHECK_STR + 64];
+            IGN_FMT(m, sizeof m, "%s: the profile declares \"%s\", the device says \"%s\"", f[i].key, decl, clean);
+            json_array_append_new(mismatches, json_string(m));
+            check_evidence(c, r, "MISMATCH %s", m);
+        }
+    }
+    json_decref(j);
+    check_http_resp_free(&h);
+out:
+    if (check_logout(c, &s) != 0) {
+    }
+    return out;
+}
+
 static json_t *needs_json(unsigned n)
 {
     static const struct {
@@ -362,6 +440,9 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     for (size_t i = 0; i < n; i++)
         res[i].evidence = json_array();
 
+    json_t *dev_reported = NULL, *dev_mismatch = json_array();
+    const char *dev_why = NULL;
+    struct check_result *sc01 = NULL; /* device identity evidence goes with the inventory */
     char started[32] = "";
     IGN_RFC3339(safecam_time_now(), started, sizeof started);
     int64_t t0 = safecam_time_mono_ms();
@@ -374,6 +455,7 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
         free(done);
         free(required);
         json_decref(prereqs);
+        json_decref(dev_mismatch);
         rc = SAFECAM_ERR_NOMEM;
         goto out;
     }
@@ -405,7 +487,12 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
             c->test_index++;
             if (opt->progress)
                 fprintf(stderr, "[%2zu/%2zu] %-6s %s ...", c->test_index, c->test_total, t->id, t->title_en);
+            /* ask the device who it is last, but before BF-01 locks the admin account */
+            if (strcmp(t->id, "BF-01") == 0 && sc01 != NULL && dev_why == NULL && dev_reported == NULL)
+                dev_reported = device_reported(c, sc01, dev_mismatch, &dev_why);
             run_one(c, t, &res[i]);
+            if (strcmp(t->id, "SC-01") == 0)
+                sc01 = &res[i];
             if (required[i])
                 check_evidence(c, &res[i], "Run although not selected: the selected tests build on its discoveries "
                                "(prerequisite)");
@@ -415,6 +502,8 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
                         (long long)res[i].duration_ms);
         }
     }
+    if (sc01 != NULL && dev_why == NULL && dev_reported == NULL)
+        dev_reported = device_reported(c, sc01, dev_mismatch, &dev_why);
     int64_t total_ms = safecam_time_mono_ms() - t0;
     char finished[32] = "";
     IGN_RFC3339(safecam_time_now(), finished, sizeof finished);
@@ -466,8 +555,15 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
                                                  c->host, "web_port", c->web_port, "web_tls", c->web_tls,
                                                  "ports_probed", c->scan_count, "full_range", c->scan_all, "udp",
                                                  c->udp_probed));
-    json_object_set_new(rep, "device", json_pack("{s:s,s:s,s:s,s:s}", "vendor", prof->vendor, "model", prof->model,
-                                                 "firmware_version", prof->firmware, "serial", prof->serial));
+    json_t *dev = json_pack("{s:s,s:s,s:s,s:s}", "vendor", prof->vendor, "model", prof->model,
+                            "firmware_version", prof->firmware, "serial", prof->serial);
+    /* beside the declarations: what the camera says (reported), or why it was not asked */
+    if (dev_reported)
+        json_object_set_new(dev, "reported", dev_reported);
+    else
+        json_object_set_new(dev, "reported_unavailable", json_string(dev_why ? dev_why : "SC-01 did not run"));
+    json_object_set_new(dev, "mismatches", dev_mismatch);
+    json_object_set_new(rep, "device", dev);
     json_object_set_new(rep, "profile", check_profile_echo(prof));
     json_object_set_new(rep, "options",
                         json_pack("{s:b,s:b,s:i,s:i,s:i,s:b,s:s}", "allow_destructive", opt->allow_destructive,

@@ -82,6 +82,20 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     cert = rep["tls_endpoints"][str(camera.https_port)]["certificate"]
     assert cert["key_type"].startswith("EC") or cert["key_type"] == "RSA"
     assert rep["tls_endpoints"][str(camera.https_port)]["versions"]["TLS1.0"] is False
+    # "Device under test": what the camera itself says (GET /api/v1/device with the lab's admin session)
+    # beside the profile's declarations; asked at the end of the run (run 1: after PW-03 set the password)
+    assert rep1["device"]["reported"]["model"], rep1["device"]  # asked after PW-03 set the lab password
+    said = rep["device"]["reported"]
+    sess = camera.login("admin", admin_pw)
+    st, _, body = sess.request("GET", "/api/v1/device")
+    assert st == 200, body
+    truth = json.loads(body)
+    for k in ("model", "serial", "firmware_version"):
+        if isinstance(truth.get(k), str):
+            assert said.get(k) == truth[k], (k, said, truth)
+    expect_mismatch = [k for k in ("model", "firmware_version")
+                       if rep["device"][k] and said.get(k) and rep["device"][k] != said[k]]
+    assert len(rep["device"]["mismatches"]) == len(expect_mismatch), rep["device"]
     # nothing secret in any report file
     for d in ("factory", "full"):
         for name in os.listdir(tmp_path / d):

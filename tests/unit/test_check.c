@@ -288,6 +288,21 @@ static void test_reports(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;"));
     assert_non_null(strstr(html, "KHÔNG ĐẠT"));
     assert_non_null(strstr(html, "TLS &lt;quality&gt;") == NULL ? strstr(html, "Chất lượng TLS") : html);
+    /* Vietnamese report: the TS 103 701 reference is translated, the profile echo comes after the summary */
+    assert_non_null(strstr(html, "Nhóm phép thử 5.5-1"));
+    assert_null(strstr(html, "Test group"));
+    assert_true(strstr(html, "Hồ sơ thiết bị (ICS/IXIT)") > strstr(html, "Tóm tắt theo nhóm"));
+    free(html);
+    /* device identity: declared beside reported, a mismatch flagged */
+    json_object_set_new(rep, "device", json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "vendor", "V", "model", "CAM-1",
+                                                 "firmware_version", "1.0.0", "serial", "S1", "reported", "model",
+                                                 "CAM-1", "firmware_version", "2.0.0", "serial", "S1"));
+    html = check_report_html(rep, "en");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Reported by the device"));
+    const char *mm = strstr(html, "2.0.0 (MISMATCH)");
+    assert_non_null(mm);
+    assert_null(strstr(mm + strlen("2.0.0 (MISMATCH)"), "(MISMATCH)")); /* model and serial agree */
     free(html);
     char *sarif = check_report_sarif(rep);
     assert_non_null(sarif);
