@@ -30,6 +30,11 @@ static void perr_set(struct perr *e, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         e->buf[0] = '\0';
+    /* One line, whatever the profile's keys contain (a key with "\n" was echoed: found by
+     * fuzz/fuzz_check_profile.c, input kept in fuzz/corpus/check_profile/). */
+    for (char *p = e->buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+            *p = '?';
 }
 
 /* Reject keys not in the NULL-terminated allowlist. */
