@@ -110,6 +110,43 @@ static const char *verdict_label(const char *v, const char *lang)
     return v;
 }
 
+/* The fixed openings of the reasons the runner writes, in Vietnamese; the rest of a reason (device
+ * facts, names) is copied as is. */
+static void reason_vi(struct sb *b, const char *en)
+{
+    static const char *const tr[][2] = {
+        {"Not testable over the network by qcvn-check; ask the vendor for: ",
+         "qcvn-check không thể thử qua mạng; đề nghị nhà sản xuất cung cấp: "},
+        {"Destructive test not run (needs --allow-destructive and the profile's consent); ask the vendor for: ",
+         "Không chạy phép thử có tính phá hủy (cần --allow-destructive và sự đồng ý trong hồ sơ); đề nghị nhà sản "
+         "xuất cung cấp: "},
+        {"Not run: needs admin credentials (profile credentials.admin)",
+         "Không chạy: cần thông tin đăng nhập quản trị (credentials.admin trong hồ sơ)"},
+        {"Not run: the admin account is locked by an earlier test",
+         "Không chạy: tài khoản quản trị đã bị khóa bởi một phép thử trước"},
+    };
+    for (size_t k = 0; k < SAFECAM_ARRAY_LEN(tr); k++) {
+        size_t l = strlen(tr[k][0]);
+        if (strncmp(en, tr[k][0], l) == 0) {
+            sb_esc(b, tr[k][1]);
+            sb_esc(b, en + l);
+            return;
+        }
+    }
+    const char *np = strstr(en, " (the profile declares none)");
+    if (np != NULL && np[strlen(" (the profile declares none)")] == '\0') {
+        sb_esc(b, "Không áp dụng: hồ sơ thiết bị khai báo không có tính năng này — ");
+        sb_esc(b, en);
+        return;
+    }
+    if (strstr(en, ", but the profile does not declare it absent: ") != NULL) {
+        sb_esc(b, "Chưa kết luận: không tìm thấy hoặc không dùng được tính năng, và hồ sơ không khai báo là không có — ");
+        sb_esc(b, en);
+        return;
+    }
+    sb_esc(b, en);
+}
+
 /* The TS 103 701 reference in Vietnamese: "Test group 5.1-1 (conceptual + functional)" ->
  * "Nhóm phép thử 5.1-1 (khái niệm + chức năng)"; anything else is copied as is. */
 static void ts_vi(struct sb *b, const char *en)
@@ -264,7 +301,10 @@ char *check_report_html(const json_t *rep, const char *lang)
         sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
         sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
         sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
-        sb_esc(&b, js(t, "reason"));
+        if (vi)
+            reason_vi(&b, js(t, "reason"));
+        else
+            sb_esc(&b, js(t, "reason"));
         sb_puts(&b, "</td></tr></table>\n");
         json_t *ev = json_object_get(t, "evidence");
         if (json_array_size(ev)) {

@@ -291,6 +291,13 @@ static void test_reports(void **state)
     /* Vietnamese report: the TS 103 701 reference is translated, the profile echo comes after the summary */
     assert_non_null(strstr(html, "Nhóm phép thử 5.5-1"));
     assert_null(strstr(html, "Test group"));
+    free(html);
+    json_object_set_new(json_array_get(json_object_get(rep, "results"), 0), "reason",
+                        json_string("Not run: needs admin credentials (profile credentials.admin)"));
+    html = check_report_html(rep, "vi");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Không chạy: cần thông tin đăng nhập quản trị"));
+    assert_null(strstr(html, "Not run:"));
     assert_true(strstr(html, "Hồ sơ thiết bị (ICS/IXIT)") > strstr(html, "Tóm tắt theo nhóm"));
     free(html);
     /* device identity: declared beside reported, a mismatch flagged */
