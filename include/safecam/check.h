@@ -139,6 +139,16 @@ struct check_profile {
     char restart_compare[CHECK_MAX_RESTART_COMPARE][CHECK_PATH]; /* admin GETs whose JSON must survive it */
     size_t n_restart_compare;
     int consent_restart;     /* vendor consents to RS-01 restarting the device */
+    /* G9 deletion (DEL-01..04): admin requests; body is compact JSON ("" = none); "{id}" in a path is
+     * replaced by the id the seed request answered */
+    struct check_request {
+        char method[8];
+        char path[CHECK_PATH];
+        char body[CHECK_PATH];
+    } del_seed, del_list, del_one, del_reset;
+    char del_confirm_field[32]; /* field set to true in delete_one / factory_reset bodies to confirm */
+    int consent_deletion;       /* vendor consents to DEL-01/02/04 writing and deleting data */
+    int consent_factory_reset;  /* vendor consents to DEL-03 erasing the device */
 
     int factory_state;       /* device delivered in factory state: PW-03 may change the initial password */
     int consent_destructive; /* vendor consents to destructive tests (also needs --allow-destructive) */

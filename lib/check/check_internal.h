@@ -241,6 +241,10 @@ void check_t_up05(struct check_ctx *, struct check_result *);
 void check_t_up03(struct check_ctx *, struct check_result *);
 void check_t_up04(struct check_ctx *, struct check_result *);
 void check_t_rs01(struct check_ctx *, struct check_result *);
+void check_t_del01(struct check_ctx *, struct check_result *);
+void check_t_del02(struct check_ctx *, struct check_result *);
+void check_t_del03(struct check_ctx *, struct check_result *);
+void check_t_del04(struct check_ctx *, struct check_result *);
 
 /* Helpers for tests */
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp);

@@ -312,6 +312,11 @@ void check_profile_defaults(struct check_profile *p)
     IGN_STRLCPY(p->pwchange_method, "PUT", sizeof p->pwchange_method);
     IGN_STRLCPY(p->update_method, "POST", sizeof p->update_method);
     IGN_STRLCPY(p->restart_method, "POST", sizeof p->restart_method);
+    IGN_STRLCPY(p->del_seed.method, "POST", sizeof p->del_seed.method);
+    IGN_STRLCPY(p->del_list.method, "GET", sizeof p->del_list.method);
+    IGN_STRLCPY(p->del_one.method, "DELETE", sizeof p->del_one.method);
+    IGN_STRLCPY(p->del_reset.method, "POST", sizeof p->del_reset.method);
+    IGN_STRLCPY(p->del_confirm_field, "confirm", sizeof p->del_confirm_field);
     p->lockout_threshold = 5;   /* Decision 724: 5 failures within 30 s -> 5 min */
     p->lockout_window_s = 30;
     p->lockout_duration_s = 300;
@@ -456,6 +461,56 @@ static int parse_endpoints(json_t *root, struct check_profile *p, struct perr *e
     return 0;
 }
 
+/* One deletion request {method, path, body?}; where is "deletion.<key>". */
+static int parse_request(json_t *parent, const char *key, struct check_request *q, struct perr *e)
+{
+    json_t *o = NULL;
+    char where[48];
+    if (safecam_fmt(where, sizeof where, "deletion.%s", key) != 0)
+        return SAFECAM_ERR_INTERNAL;
+    int rc = get_obj(parent, key, "deletion", &o, e);
+    if (rc != 0 || o == NULL)
+        return rc;
+    static const char *const k[] = {"method", "path", "body", NULL};
+    if ((rc = keys_allowed(o, where, k, e)) != 0 ||
+        (rc = get_method(o, "method", where, q->method, sizeof q->method, e)) != 0 ||
+        (rc = get_path(o, "path", where, q->path, sizeof q->path, e)) != 0)
+        return rc;
+    json_t *body = json_object_get(o, "body");
+    if (body != NULL && !json_is_null(body)) {
+        if (!json_is_object(body)) {
+            perr_set(e, "profile: %s.body: must be a JSON object", where);
+            return SAFECAM_ERR_INVAL;
+        }
+        char *txt = json_dumps(body, JSON_COMPACT);
+        if (txt == NULL)
+            return SAFECAM_ERR_NOMEM;
+        rc = safecam_strlcpy(q->body, txt, sizeof q->body);
+        free(txt);
+        if (rc != 0) {
+            perr_set(e, "profile: %s.body: longer than %zu bytes", where, sizeof q->body - 1);
+            return SAFECAM_ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
+static int parse_deletion(json_t *root, struct check_profile *p, struct perr *e)
+{
+    json_t *o = NULL;
+    int rc = get_obj(root, "deletion", "", &o, e);
+    if (rc != 0 || o == NULL)
+        return rc;
+    static const char *const k[] = {"seed", "list", "delete_one", "factory_reset", "confirm_field", NULL};
+    if ((rc = keys_allowed(o, "deletion", k, e)) != 0 || (rc = parse_request(o, "seed", &p->del_seed, e)) != 0 ||
+        (rc = parse_request(o, "list", &p->del_list, e)) != 0 ||
+        (rc = parse_request(o, "delete_one", &p->del_one, e)) != 0 ||
+        (rc = parse_request(o, "factory_reset", &p->del_reset, e)) != 0 ||
+        (rc = get_field(o, "confirm_field", "deletion", p->del_confirm_field, sizeof p->del_confirm_field, e)) != 0)
+        return rc;
+    return 0;
+}
+
 static int parse_auth(json_t *root, struct check_profile *p, struct perr *e)
 {
     json_t *a = NULL, *o = NULL;
@@ -593,7 +648,7 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     }
     static const char *const k[] = {"schema", "device", "services", "auth", "protected_endpoints", "rtsp",
                                     "tls", "credentials", "documents", "update", "factory_state",
-                                    "consent", "comment", "restart", NULL};
+                                    "consent", "comment", "restart", "deletion", NULL};
     if ((rc = keys_allowed(root, "", k, &e)) != 0)
         goto out;
     rc = SAFECAM_ERR_INVAL;
@@ -702,12 +757,16 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     if ((rc = get_obj(root, "consent", "", &o, &e)) != 0)
         goto out;
     if (o != NULL) {
-        static const char *const kc[] = {"destructive", "restart", NULL};
+        static const char *const kc[] = {"destructive", "restart", "deletion", "factory_reset", NULL};
         if ((rc = keys_allowed(o, "consent", kc, &e)) != 0 ||
             (rc = get_bool(o, "destructive", "consent", &p->consent_destructive, &e)) != 0 ||
-            (rc = get_bool(o, "restart", "consent", &p->consent_restart, &e)) != 0)
+            (rc = get_bool(o, "restart", "consent", &p->consent_restart, &e)) != 0 ||
+            (rc = get_bool(o, "deletion", "consent", &p->consent_deletion, &e)) != 0 ||
+            (rc = get_bool(o, "factory_reset", "consent", &p->consent_factory_reset, &e)) != 0)
             goto out;
     }
+    if ((rc = parse_deletion(root, p, &e)) != 0)
+        goto out;
     if ((rc = get_obj(root, "restart", "", &o, &e)) != 0)
         goto out;
     if (o != NULL) {
@@ -851,6 +910,14 @@ json_t *check_profile_echo(const struct check_profile *p)
         json_array_append_new(cmp, json_string(p->restart_compare[i]));
     json_object_set_new(o, "restart", json_pack("{s:s,s:s,s:o?}", "method", p->restart_method, "path", p->restart_path,
                                                 "compare", cmp));
+    json_object_set_new(o, "deletion",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seed_method", p->del_seed.method, "seed_path",
+                                  p->del_seed.path, "list_path", p->del_list.path, "delete_one_method",
+                                  p->del_one.method, "delete_one_path", p->del_one.path, "factory_reset_method",
+                                  p->del_reset.method, "factory_reset_path", p->del_reset.path, "confirm_field",
+                                  p->del_confirm_field, "list_method", p->del_list.method));
+    json_object_set_new(o, "consent_deletion", json_boolean(p->consent_deletion));
+    json_object_set_new(o, "consent_factory_reset", json_boolean(p->consent_factory_reset));
     return o;
 }
 
@@ -900,6 +967,10 @@ const char *check_profile_template(void)
            "             \"older_bundle_file\": \"\", \"content_type\": \"application/octet-stream\", \"version_path\": \"\"},\n"
            "  \"factory_state\": false,\n"
            "  \"restart\": {\"method\": \"POST\", \"path\": \"\", \"compare\": []},\n"
-           "  \"consent\": {\"destructive\": false, \"restart\": false}\n"
+           "  \"deletion\": {\"seed\": {\"method\": \"POST\", \"path\": \"\", \"body\": {}},\n"
+           "               \"list\": {\"method\": \"GET\", \"path\": \"\"},\n"
+           "               \"delete_one\": {\"method\": \"DELETE\", \"path\": \"/api/v1/recordings/{id}\"},\n"
+           "               \"factory_reset\": {\"method\": \"POST\", \"path\": \"\"}, \"confirm_field\": \"confirm\"},\n"
+           "  \"consent\": {\"destructive\": false, \"restart\": false, \"deletion\": false, \"factory_reset\": false}\n"
            "}\n";
 }
