@@ -16,7 +16,7 @@
 #include "safecam/seal.h"
 
 static uint8_t key[SEAL_KEY_BYTES];
-static const uint8_t secret[] = "-----BEGIN PRIVATE KEY-----\nnot a real key\n-----END PRIVATE KEY-----\n";
+static const uint8_t secret[] = "-----BEGIN SAFECAM TEST SECRET-----\nnot a real key\n-----END SAFECAM TEST SECRET-----\n";
 
 static int setup(void **state)
 {
@@ -41,7 +41,7 @@ static void test_round_trip(void **state)
     seal_secret(&blob, &blob_len);
     assert_memory_equal(blob, "SCS1", 4);
     /* The clear text does not appear in the blob. */
-    assert_null(memmem(blob, blob_len, "PRIVATE KEY", 11));
+    assert_null(memmem(blob, blob_len, "TEST SECRET", 11));
     assert_int_equal(seal_data_open(key, "tls.key", blob, blob_len, &pt, &pt_len), 0);
     assert_int_equal(pt_len, sizeof secret - 1);
     assert_memory_equal(pt, secret, pt_len);
