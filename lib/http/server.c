@@ -1203,6 +1203,25 @@ static enum MHD_Result h_privacy_put(struct req *r)
     return privacy_relay(r, PROTO_SUP_PRIVACY_SET, json_pack("{s:o}", "privacy", in));
 }
 
+/* "PREFIX: key key ..." for a config_change audit event: the names of the settings changed (never their
+ * values), printable keys only, cut at out_size. */
+static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, size_t out_size)
+{
+    if (safecam_strlcpy(out, prefix, out_size) != 0)
+        return;
+    size_t dl = strlen(out);
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        size_t kl = strlen(key);
+        if (dl + kl + 2 < out_size && printable_ascii(key, 32)) {
+            out[dl++] = ' ';
+            memcpy(out + dl, key, kl + 1);
+            dl += kl;
+        }
+    }
+}
+
 /* Online update settings kept by the supervisor in config.json (QCVN 135 G3 / EN 303 645 5.3-4): the
  * vendor CA is pinned at provisioning and never set here. */
 static enum MHD_Result update_settings_relay(struct req *r, uint16_t type, json_t *body, const char *detail)
@@ -1257,18 +1276,8 @@ static enum MHD_Result h_update_settings_put(struct req *r)
     json_t *in = NULL;
     if (parse_body(r, update_settings_schema, SAFECAM_ARRAY_LEN(update_settings_schema), &in) != 0)
         return r->answered ? MHD_YES : MHD_NO;
-    char detail[128] = "update settings:";
-    size_t dl = strlen(detail);
-    const char *key;
-    json_t *val;
-    json_object_foreach(in, key, val) {
-        size_t kl = strlen(key);
-        if (dl + kl + 2 < sizeof(detail) && printable_ascii(key, 32)) {
-            detail[dl++] = ' ';
-            memcpy(detail + dl, key, kl + 1);
-            dl += kl;
-        }
-    }
+    char detail[128];
+    audit_detail_keys("update settings:", in, detail, sizeof(detail));
     return update_settings_relay(r, PROTO_SUP_UPDATE_CONFIG_SET, json_pack("{s:o}", "update", in), detail);
 }
 
@@ -1277,18 +1286,8 @@ static enum MHD_Result h_stream_put(struct req *r)
     json_t *in = NULL;
     if (parse_body(r, NULL, 0, &in) != 0)
         return r->answered ? MHD_YES : MHD_NO;
-    char detail[256] = "stream settings:";
-    size_t dl = strlen(detail);
-    const char *key;
-    json_t *val;
-    json_object_foreach(in, key, val) {
-        size_t kl = strlen(key);
-        if (dl + kl + 2 < sizeof(detail)) {
-            detail[dl++] = ' ';
-            memcpy(detail + dl, key, kl + 1);
-            dl += kl;
-        }
-    }
+    char detail[256];
+    audit_detail_keys("stream settings:", in, detail, sizeof(detail));
     json_t *body = json_pack("{s:o}", "stream", in);
     json_t *reply = NULL;
     int rc = body ? sup_call(r->srv, PROTO_SUP_MEDIA_CONFIG, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
