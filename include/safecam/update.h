@@ -17,7 +17,8 @@
  *                                          revoked key IDs (one file, always written atomically)
  *   DIR/update/last.json                   result of the last install attempt (for the API)
  *   DIR/update/lock                        flock()ed by the one install session allowed at a time
- *   DIR/slots/A, DIR/slots/B               slot trees (payload files + manifest.json of the bundle)
+ *   DIR/slots/A, DIR/slots/B               slot trees: payload files, manifest.json of the bundle and
+ *                                          bundle.head (header||manifest||signature, for verified boot)
  *   DIR/slots/X.staging                    where an upload streams before it is verified complete
  * DIR/update/ must survive a factory reset (it holds the anti-rollback floor and the revocations). */
 #ifndef SAFECAM_UPDATE_H
@@ -189,6 +190,10 @@ enum update_reason update_verifier_reason(const update_verifier *v);
 const struct update_manifest *update_verifier_manifest(const update_verifier *v);
 /* Raw manifest bytes (verified) for storing beside an installed slot; NULL before verification. */
 const char *update_verifier_manifest_json(const update_verifier *v, size_t *len_out);
+/* Write the verified bundle head (header || manifest || signature, exactly as received) to fd. Kept
+ * beside an installed slot as UPDATE_SLOT_HEAD so the boot loader can check the slot's signature
+ * again before it runs it. Errors: SAFECAM_ERR_INVAL (not verified yet), SAFECAM_ERR_IO. */
+int update_verifier_head_write(const update_verifier *v, int fd) SAFECAM_WUR;
 /* Bytes consumed so far, and the expected total (0 until the manifest is verified). */
 void update_verifier_progress(const update_verifier *v, uint64_t *received, uint64_t *total);
 /* Unverified look at a header (24 bytes): manifest_len and key_id hex. For `safecam-sign inspect`. */
@@ -264,6 +269,33 @@ int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back,
 int update_boot_mark_good(const char *state_dir, update_event_fn ev, void *ev_ctx) SAFECAM_WUR;
 /* (update_boot_mark_good never waits for the update lock: SAFECAM_ERR_STATE while an install holds it;
  * call it again later.) */
+/* ---- verified boot of a slot image (the PC build's boot loader, daemon/safecamd.c) ----
+ * A bundle whose payloads include UPDATE_IMAGE_ENTRY is a bootable image: its executables (the names
+ * update_payload_executable() accepts) are installed mode 0755, everything else 0644. At each start the
+ * boot loader authenticates the chosen slot and then runs DIR/slots/X/safecamd; a bundle without an
+ * entry point is data only and the boot loader's own (factory) binaries keep running.
+ * docs/update-bundle.md "The PC boot chain". */
+#define UPDATE_IMAGE_ENTRY "safecamd"
+#define UPDATE_SLOT_HEAD "bundle.head"
+/* 1 if a payload of this name is one of the image's executables (safecamd, safecam-vault, safecam-web,
+ * safecam-media, safecam-update), else 0. */
+int update_payload_executable(const char *name);
+/* Verified boot: check slot X exactly as its bundle was checked at install: the stored head's
+ * signature against the device's trusted, unrevoked keys, the device model, then every payload file's
+ * size and SHA-256 streamed from disk (bounded memory). The anti-rollback floor is not applied (it was
+ * at install, and the active slot defines it). 0 when authentic; otherwise SAFECAM_ERR_* with
+ * *reason_out (may be NULL) set: bad_signature, untrusted_key, wrong_model, hash_mismatch, truncated
+ * (a file shorter than listed), malformed_bundle (a file longer, or a missing head), io.
+ * A factory slot returns SAFECAM_ERR_NOTFOUND (nothing to authenticate: it is the boot loader itself).
+ * QCVN 135 G3 / EN 303 645 5.3-9 (and 5.7-1: the boot loader only runs what was verified). */
+int update_slot_authenticate(const char *state_dir, char slot, enum update_reason *reason_out) SAFECAM_WUR;
+/* The slot the last update_boot_select() chose failed before its health check in a way another start
+ * cannot mend (verified boot refused it): drop it now and fall back to the active slot, as the boot
+ * counter would after the last attempt. reason is "slot_damaged" or "health_check_failed" (the
+ * last.json reason and the rollback event's detail). *slot_out gets the slot to run instead. A no-op
+ * returning the active slot when nothing is trying. */
+int update_boot_abandon(const char *state_dir, const char *reason, char *slot_out, update_event_fn ev,
+                        void *ev_ctx) SAFECAM_WUR;
 /* Path of a slot's tree (DIR/slots/A or B) into out. */
 int update_slot_path(const char *state_dir, char slot, char *out, size_t out_size) SAFECAM_WUR;
 /* Full check of an installed slot: its manifest.json parses and every payload file has the listed

@@ -213,7 +213,8 @@ static int parse_payload(const json_t *o, struct update_payload *p)
         return SAFECAM_ERR_INVAL;
     if (json_str(json_object_get(o, "name"), p->name, sizeof p->name) != 0 || !update_name_valid(p->name))
         return SAFECAM_ERR_INVAL;
-    if (strcmp(p->name, "manifest.json") == 0) /* reserved: the slot keeps the manifest under that name */
+    /* reserved: the slot keeps the manifest and the signed head under these names */
+    if (strcmp(p->name, "manifest.json") == 0 || strcmp(p->name, UPDATE_SLOT_HEAD) == 0)
         return SAFECAM_ERR_INVAL;
     if (json_uint(json_object_get(o, "size"), UPDATE_PAYLOAD_MAX_BYTES, &size) != 0)
         return SAFECAM_ERR_INVAL;
@@ -425,6 +426,18 @@ const char *update_verifier_manifest_json(const update_verifier *v, size_t *len_
     if (len_out)
         *len_out = v->manifest_len;
     return v->manifest;
+}
+
+int update_verifier_head_write(const update_verifier *v, int fd)
+{
+    if (!v || !v->verified || fd < 0)
+        return SAFECAM_ERR_INVAL;
+    int rc = update_write_all(fd, v->head, sizeof v->head);
+    if (rc == 0)
+        rc = update_write_all(fd, v->manifest, v->manifest_len);
+    if (rc == 0)
+        rc = update_write_all(fd, v->sig, sizeof v->sig);
+    return rc;
 }
 
 void update_verifier_progress(const update_verifier *v, uint64_t *received, uint64_t *total)

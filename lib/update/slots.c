@@ -428,6 +428,133 @@ int update_slot_verify(const char *state_dir, char slot)
 static int last_write_raw(const char *state_dir, const char *state, const char *reason, const char *version,
                           char slot, uint64_t received, uint64_t total);
 
+/* ---------------------------------------------------------------- verified boot */
+
+int update_payload_executable(const char *name)
+{
+    static const char *const exe[] = {UPDATE_IMAGE_ENTRY, "safecam-vault", "safecam-web", "safecam-media",
+                                      "safecam-update"};
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < sizeof exe / sizeof exe[0]; i++)
+        if (strcmp(name, exe[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Feed the file at path (exactly `size` bytes expected) into v. */
+static int feed_file(update_verifier *v, const char *path, uint64_t size, unsigned char *buf, size_t cap,
+                     enum update_reason *reason)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        *reason = errno == ENOENT ? UPDATE_TRUNCATED : UPDATE_IO;
+        return SAFECAM_ERR_IO;
+    }
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *reason = UPDATE_IO;
+        rc = SAFECAM_ERR_IO;
+    } else if ((uint64_t)st.st_size > size) {
+        *reason = UPDATE_MALFORMED_BUNDLE; /* longer than signed: bytes the signature does not cover */
+        rc = SAFECAM_ERR_INVAL;
+    }
+    while (rc == 0) {
+        ssize_t n = read(fd, buf, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *reason = UPDATE_IO;
+            rc = SAFECAM_ERR_IO;
+        } else if (n == 0) {
+            break;
+        } else if (update_verifier_feed(v, buf, (size_t)n) != 0) {
+            *reason = update_verifier_reason(v);
+            rc = update_reason_err(*reason);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int update_slot_authenticate(const char *state_dir, char slot, enum update_reason *reason_out)
+{
+    struct update_status st;
+    enum update_reason reason = UPDATE_INTERNAL;
+    update_trust *trust = NULL;
+    update_verifier *v = NULL;
+    unsigned char *buf = NULL;
+    char dir[PATH_MAX], path[PATH_MAX], model[UPDATE_NAME_MAX + 1];
+    if (reason_out)
+        *reason_out = UPDATE_INTERNAL;
+    if (!state_dir || slot_index(slot) < 0)
+        return SAFECAM_ERR_INVAL;
+    int rc = state_load(state_dir, &st);
+    if (rc != 0)
+        return rc;
+    const struct update_slot_info *si = &st.slots[slot_index(slot)];
+    if (si->factory)
+        return SAFECAM_ERR_NOTFOUND;
+    if (!si->valid) {
+        reason = UPDATE_TRUNCATED;
+        rc = SAFECAM_ERR_NOTFOUND;
+        goto out;
+    }
+    if ((rc = update_slot_path(state_dir, slot, dir, sizeof dir)) != 0 ||
+        (rc = update_device_model(state_dir, model, sizeof model)) != 0 ||
+        (rc = update_trust_load(state_dir, &trust)) != 0) {
+        reason = UPDATE_IO;
+        goto out;
+    }
+    struct update_verify_opts vo = {.model = model, .max_bundle_bytes = UINT64_MAX};
+    buf = malloc(1 << 16);
+    if (!buf || (rc = update_verifier_new(trust, &vo, &v)) != 0) {
+        rc = buf ? rc : SAFECAM_ERR_NOMEM;
+        goto out;
+    }
+    /* the head as stored at install, then each payload file in manifest order: the original bundle */
+    if ((rc = safecam_path_join(path, sizeof path, dir, UPDATE_SLOT_HEAD)) != 0)
+        goto out;
+    rc = feed_file(v, path, UPDATE_HEADER_BYTES + UPDATE_MANIFEST_MAX_BYTES + UPDATE_SIG_BYTES, buf, 1 << 16,
+                   &reason);
+    if (rc != 0) {
+        if (reason == UPDATE_TRUNCATED)
+            reason = UPDATE_MALFORMED_BUNDLE; /* no head at all */
+        goto out;
+    }
+    const struct update_manifest *m = update_verifier_manifest(v);
+    if (!m) {
+        reason = update_verifier_reason(v) == UPDATE_OK ? UPDATE_TRUNCATED : update_verifier_reason(v);
+        rc = SAFECAM_ERR_CRYPTO;
+        goto out;
+    }
+    for (unsigned i = 0; i < m->n_payloads; i++) {
+        uint64_t before = 0, after = 0;
+        update_verifier_progress(v, &before, NULL);
+        if ((rc = safecam_path_join(path, sizeof path, dir, m->payloads[i].name)) != 0 ||
+            (rc = feed_file(v, path, m->payloads[i].size, buf, 1 << 16, &reason)) != 0)
+            goto out;
+        update_verifier_progress(v, &after, NULL);
+        if (after - before != m->payloads[i].size) { /* shorter than signed */
+            reason = UPDATE_TRUNCATED;
+            rc = SAFECAM_ERR_INVAL;
+            goto out;
+        }
+    }
+    rc = update_verifier_finish(v);
+    reason = rc == 0 ? UPDATE_OK : update_verifier_reason(v);
+out:
+    if (rc != 0 && reason == UPDATE_OK)
+        reason = UPDATE_INTERNAL;
+    if (reason_out)
+        *reason_out = rc == 0 ? UPDATE_OK : reason;
+    update_verifier_free(v);
+    update_trust_free(trust);
+    free(buf);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- boot protocol */
 
 /* Leftovers of an install cut short (power loss, kill -9): staging trees and temp files of atomic writes.
@@ -454,6 +581,52 @@ static void cleanup_interrupted(const char *state_dir)
     closedir(d);
 }
 
+/* Give up the trying slot: it stops being valid, the active slot boots. */
+static void rollback_trying(struct update_status *st, const char *reason, char *detail, size_t detail_size)
+{
+    int ti = slot_index(st->trying);
+    if (safecam_fmt(detail, detail_size, "event=rollback from=%c version=%s to=%c reason=%s", st->trying,
+                    st->slots[ti].version, st->active, reason) != 0)
+        detail[0] = '\0';
+    st->slots[ti].valid = 0;
+    st->slots[ti].good = 0;
+    st->trying = 0;
+    st->attempts_left = 0;
+    st->booted = st->active;
+}
+
+int update_boot_abandon(const char *state_dir, const char *reason, char *slot_out, update_event_fn ev,
+                        void *ev_ctx)
+{
+    struct update_status st;
+    int lock = -1;
+    char detail[160];
+    if (!state_dir || !slot_out || !reason ||
+        (strcmp(reason, "slot_damaged") != 0 && strcmp(reason, "health_check_failed") != 0))
+        return SAFECAM_ERR_INVAL;
+    int rc = lock_open(state_dir, 1, &lock);
+    if (rc != 0)
+        return rc;
+    rc = state_load(state_dir, &st);
+    if (rc != 0)
+        goto out;
+    if (!st.trying) {
+        *slot_out = st.active;
+        goto out;
+    }
+    rollback_trying(&st, reason, detail, sizeof detail);
+    rc = state_write(state_dir, &st);
+    if (rc == 0) {
+        emit(ev, ev_ctx, "update_rollback", detail);
+        if (last_write_raw(state_dir, "failed", reason, NULL, st.active, 0, 0) != 0)
+            log_warn("update: cannot write %s", UPDATE_LAST_JSON);
+        *slot_out = st.active;
+    }
+out:
+    lock_close(lock);
+    return rc;
+}
+
 int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, update_event_fn ev, void *ev_ctx)
 {
     struct update_status st;
@@ -473,25 +646,16 @@ int update_boot_select(const char *state_dir, char *slot_out, int *rolled_back, 
         goto out;
     struct update_status before = st;
     if (st.trying) {
-        int ti = slot_index(st.trying);
         int intact = slot_check(state_dir, st.trying, 0) == 0;
         if (st.attempts_left > 0 && intact) {
             st.attempts_left--;
             st.booted = st.trying;
         } else {
-            if (safecam_fmt(detail, sizeof detail, "event=rollback from=%c version=%s to=%c reason=%s",
-                            st.trying, st.slots[ti].version, st.active,
-                            intact ? "health_check_failed" : "slot_damaged") != 0)
-                detail[0] = '\0';
-            st.slots[ti].valid = 0;
-            st.slots[ti].good = 0;
-            st.trying = 0;
-            st.attempts_left = 0;
-            st.booted = st.active;
+            intact_reason = intact ? "health_check_failed" : "slot_damaged";
+            rollback_trying(&st, intact_reason, detail, sizeof detail);
             if (rolled_back)
                 *rolled_back = 1;
             rollback = 1;
-            intact_reason = intact ? "health_check_failed" : "slot_damaged";
         }
     } else {
         st.booted = st.active;
@@ -660,7 +824,9 @@ static int sink_begin(void *ctx, const struct update_payload *p, enum update_rea
         *reason = UPDATE_IO;
         return SAFECAM_ERR_IO;
     }
-    s->out_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* the image's executables may run (verified boot checks them again before each start) */
+    s->out_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     update_payload_executable(p->name) ? 0755 : 0644);
     if (s->out_fd < 0) {
         *reason = errno == ENOSPC || errno == EDQUOT ? UPDATE_NO_SPACE : UPDATE_IO;
         return SAFECAM_ERR_IO;
@@ -831,7 +997,19 @@ static int session_commit(update_session *s)
     int si = slot_index(s->slot);
 
     if ((rc = safecam_path_join(path, sizeof path, s->staging, "manifest.json")) != 0 ||
-        (rc = safecam_file_write_atomic(path, mjson, mlen, 0644)) != 0 || (rc = fsync_path(s->staging)) != 0)
+        (rc = safecam_file_write_atomic(path, mjson, mlen, 0644)) != 0)
+        return rc;
+    if ((rc = safecam_path_join(path, sizeof path, s->staging, UPDATE_SLOT_HEAD)) != 0)
+        return rc;
+    int hfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (hfd < 0)
+        return errno == ENOSPC || errno == EDQUOT ? SAFECAM_ERR_TOOBIG : SAFECAM_ERR_IO;
+    rc = update_verifier_head_write(s->v, hfd);
+    if (rc == 0 && fsync(hfd) != 0)
+        rc = SAFECAM_ERR_IO;
+    if (close(hfd) != 0 && rc == 0)
+        rc = SAFECAM_ERR_IO;
+    if (rc != 0 || (rc = fsync_path(s->staging)) != 0)
         return rc;
     if ((rc = safecam_path_join(slots_dir, sizeof slots_dir, s->state_dir, UPDATE_DIR_SLOTS)) != 0)
         return rc;

@@ -286,6 +286,8 @@ static void test_manifest_rules(void **state)
         "{\"format\":1,\"models\":[\"M\"],\"version\":\"1.0.0\",\"security_version\":1,\"build_time\":1,"
         "\"key_id\":\"%s\",\"payloads\":[{\"name\":\"manifest.json\",\"size\":3,\"sha256\":\"%s\"}]}",
         "{\"format\":1,\"models\":[\"M\"],\"version\":\"1.0.0\",\"security_version\":1,\"build_time\":1,"
+        "\"key_id\":\"%s\",\"payloads\":[{\"name\":\"bundle.head\",\"size\":3,\"sha256\":\"%s\"}]}",
+        "{\"format\":1,\"models\":[\"M\"],\"version\":\"1.0.0\",\"security_version\":1,\"build_time\":1,"
         "\"key_id\":\"%s\",\"payloads\":[{\"name\":\"p\",\"size\":4294967297,\"sha256\":\"%s\"}]}",
         "{\"format\":1,\"models\":[\"M\"],\"version\":\"1.0.0\",\"security_version\":1,\"build_time\":1,"
         "\"key_id\":\"%s\",\"payloads\":[{\"name\":\"p\",\"size\":-3,\"sha256\":\"%s\"}]}",
@@ -841,6 +843,166 @@ static void test_model_from_device_json(void **state)
     assert_int_equal(r, UPDATE_OK);
 }
 
+/* ---------------------------------------------------------------- verified boot of a slot image */
+
+static void flip_byte(const char *path, long off)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    assert_int_equal(fputc(c ^ 0x20, fp), c ^ 0x20);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Install an image bundle (entry point + a data payload) signed with sk into the next slot. */
+static char image_install(struct fx *f, const unsigned char *sk, const char *version, uint32_t sv)
+{
+    char entry[300], data[300], b[300];
+    snprintf(entry, sizeof entry, "%s/safecamd", f->dir);
+    snprintf(data, sizeof data, "%s/rootfs.tar", f->dir);
+    snprintf(b, sizeof b, "%s/img.bundle", f->dir);
+    write_file(entry, "#!/bin/sh\nexit 0\n", 17);
+    make_payload(data, 70000, sv + 11);
+    const char *models[] = {MODEL};
+    struct update_build_payload pl[] = {{UPDATE_IMAGE_ENTRY, entry}, {"rootfs.tar", data}};
+    struct update_build_spec spec = {.models = models, .n_models = 1, .version = version, .security_version = sv,
+                                     .build_time = 1700000000, .payloads = pl, .n_payloads = 2};
+    int fd = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(update_bundle_write(&spec, sk, fd), 0);
+    close(fd);
+    assert_int_equal(install(f, b, 0), UPDATE_OK);
+    struct update_status st;
+    assert_int_equal(update_slots_status(f->state, &st), 0);
+    return st.trying;
+}
+
+static enum update_reason auth(struct fx *f, char slot)
+{
+    enum update_reason r = UPDATE_INTERNAL;
+    int rc = update_slot_authenticate(f->state, slot, &r);
+    assert_int_equal(rc == 0, r == UPDATE_OK);
+    return r;
+}
+
+static void test_verified_boot(void **state)
+{
+    struct fx *f = *state;
+    char dj[400], p[600];
+    snprintf(dj, sizeof dj, "%s/factory", f->state);
+    assert_int_equal(mkdir(dj, 0700), 0);
+    snprintf(dj, sizeof dj, "%s/factory/device.json", f->state);
+    const char *mine = "{\"serial\":\"x\",\"model\":\"" MODEL "\"}";
+    write_file(dj, mine, strlen(mine));
+    install_keys(f);
+    assert_int_equal(update_trust_key_install(f->state, f->pub2), 0);
+
+    /* the factory slot has nothing to authenticate; a bad slot name is refused */
+    assert_int_equal(update_slot_authenticate(f->state, 'A', NULL), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(update_slot_authenticate(f->state, 'C', NULL), SAFECAM_ERR_INVAL);
+    assert_int_equal(update_slot_authenticate(f->state, 'B', NULL), SAFECAM_ERR_NOTFOUND); /* empty */
+
+    char slot = image_install(f, f->sk, "2.0.0", 1);
+    assert_int_equal(slot, 'B');
+    assert_int_equal(auth(f, 'B'), UPDATE_OK);
+    /* the image's entry point is executable, data is not; the signed head is kept */
+    struct stat st;
+    snprintf(p, sizeof p, "%s/slots/B/" UPDATE_IMAGE_ENTRY, f->state);
+    assert_int_equal(stat(p, &st), 0);
+    assert_true(st.st_mode & S_IXUSR);
+    snprintf(p, sizeof p, "%s/slots/B/rootfs.tar", f->state);
+    assert_int_equal(stat(p, &st), 0);
+    assert_false(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH));
+    snprintf(p, sizeof p, "%s/slots/B/" UPDATE_SLOT_HEAD, f->state);
+    assert_int_equal(stat(p, &st), 0);
+
+    /* each kind of damage, then mended by restoring the original bytes */
+    char entry[600], head[600], data[600];
+    snprintf(entry, sizeof entry, "%s/slots/B/" UPDATE_IMAGE_ENTRY, f->state);
+    snprintf(head, sizeof head, "%s/slots/B/" UPDATE_SLOT_HEAD, f->state);
+    snprintf(data, sizeof data, "%s/slots/B/rootfs.tar", f->state);
+    size_t hlen, dlen;
+    unsigned char *hbytes = read_all(head, &hlen);
+    unsigned char *dbytes = read_all(data, &dlen);
+
+    flip_byte(entry, 3); /* same size, one bit: only the hash can tell */
+    assert_int_equal(auth(f, 'B'), UPDATE_HASH_MISMATCH);
+    flip_byte(entry, 3);
+    assert_int_equal(auth(f, 'B'), UPDATE_OK);
+
+    write_file(data, dbytes, dlen - 1); /* shorter than signed */
+    assert_int_equal(auth(f, 'B'), UPDATE_TRUNCATED);
+    unsigned char *longer = malloc(dlen + 1);
+    assert_non_null(longer);
+    memcpy(longer, dbytes, dlen);
+    longer[dlen] = 'x';
+    write_file(data, longer, dlen + 1); /* bytes the signature does not cover */
+    free(longer);
+    assert_int_equal(auth(f, 'B'), UPDATE_MALFORMED_BUNDLE);
+    assert_int_equal(unlink(data), 0); /* gone */
+    assert_int_equal(auth(f, 'B'), UPDATE_TRUNCATED);
+    write_file(data, dbytes, dlen);
+    assert_int_equal(auth(f, 'B'), UPDATE_OK);
+
+    flip_byte(head, (long)hlen - 5); /* the signature */
+    assert_int_equal(auth(f, 'B'), UPDATE_BAD_SIGNATURE);
+    write_file(head, hbytes, hlen);
+    flip_byte(head, 40); /* the manifest (e.g. to match a swapped payload) */
+    assert_int_equal(auth(f, 'B'), UPDATE_BAD_SIGNATURE);
+    assert_int_equal(unlink(head), 0);
+    assert_int_equal(auth(f, 'B'), UPDATE_MALFORMED_BUNDLE);
+    write_file(head, hbytes, hlen);
+    assert_int_equal(auth(f, 'B'), UPDATE_OK);
+
+    /* a trusted key that is revoked later: its slot no longer boots */
+    char s2 = 0;
+    int rolled = 0;
+    assert_int_equal(update_boot_select(f->state, &s2, &rolled, NULL, NULL), 0);
+    assert_int_equal(update_boot_mark_good(f->state, NULL, NULL), 0);
+    char entry2[300], b[300];
+    snprintf(entry2, sizeof entry2, "%s/rootfs.tar", f->dir);
+    snprintf(b, sizeof b, "%s/rv.bundle", f->dir);
+    make_payload(entry2, 500, 9);
+    const char *rv[] = {f->id};
+    build(f, f->sk2, MODEL, "3.0.0", 2, entry2, b, rv, 1);
+    assert_int_equal(install(f, b, 0), UPDATE_OK);
+    assert_int_equal(auth(f, 'B'), UPDATE_UNTRUSTED_KEY);
+
+    /* the device model changed (board swap): refused */
+    const char *other = "{\"serial\":\"x\",\"model\":\"SC-999\"}";
+    write_file(dj, other, strlen(other));
+    assert_int_equal(auth(f, 'A'), UPDATE_WRONG_MODEL);
+    write_file(dj, mine, strlen(mine));
+    assert_int_equal(auth(f, 'A'), UPDATE_OK); /* the data-only bundle in A (signed by key 2) */
+
+    /* abandoning the trying slot: back to the active one, with the event and last.json reason */
+    struct events ev = {0};
+    char back = 0;
+    assert_int_equal(update_boot_abandon(f->state, "bogus", &back, NULL, NULL), SAFECAM_ERR_INVAL);
+    assert_int_equal(update_boot_abandon(f->state, "slot_damaged", &back, on_event, &ev), 0);
+    assert_int_equal(back, 'B');
+    assert_int_equal(ev.n, 1);
+    assert_non_null(strstr(ev.last_detail, "reason=slot_damaged"));
+    struct update_status us;
+    assert_int_equal(update_slots_status(f->state, &us), 0);
+    assert_int_equal(us.trying, 0);
+    assert_false(us.slots[0].valid);
+    char *last = NULL;
+    assert_int_equal(update_last_result_read(f->state, &last), 0);
+    assert_non_null(strstr(last, "slot_damaged"));
+    free(last);
+    /* nothing trying: a no-op naming the active slot */
+    ev.n = 0;
+    assert_int_equal(update_boot_abandon(f->state, "health_check_failed", &back, on_event, &ev), 0);
+    assert_int_equal(back, 'B');
+    assert_int_equal(ev.n, 0);
+    free(hbytes);
+    free(dbytes);
+}
+
 /* ---------------------------------------------------------------- disk full (tmpfs) */
 
 static void test_disk_full(void **state)
@@ -1287,6 +1449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trust_and_revocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_from_device_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verified_boot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_during_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_online_check_nginx, setup, teardown),
