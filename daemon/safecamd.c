@@ -28,6 +28,7 @@
 #include "safecam/proto.h"
 #include "safecam/statedir.h"
 #include "safecam/update.h"
+#include "safecam/vault.h"
 
 #define HEARTBEAT_INTERVAL_MS 2000
 #define HEARTBEAT_MISSES_MAX 3
@@ -696,7 +697,35 @@ static int handle_reboot(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     return 0;
 }
 
+/* Factory reset (QCVN 135 G9): answered now, carried out a moment later (so web can send its 202) with
+ * every child stopped: vault_factory_reset(), then a restart. */
+#define FACTORY_RESET_DELAY_MS 1000
+static int64_t factory_reset_at_ms;
+static char factory_reset_actor[AUDIT_FIELD_MAX_BYTES], factory_reset_source[AUDIT_FIELD_MAX_BYTES];
+
+static int handle_factory_reset(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *a = json_object_get(req->body, "actor"), *s = json_object_get(req->body, "source");
+    if (json_object_size(req->body) != 2 || !json_is_string(a) || !json_is_string(s) ||
+        safecam_strlcpy(factory_reset_actor, json_string_value(a), sizeof factory_reset_actor) != 0 ||
+        safecam_strlcpy(factory_reset_source, json_string_value(s), sizeof factory_reset_source) != 0) {
+        *reply = json_pack("{s:s}", "error", "invalid_request");
+        return 0;
+    }
+    if (!factory_reset_at_ms) {
+        factory_reset_at_ms = safecam_time_mono_ms() + FACTORY_RESET_DELAY_MS;
+        log_warn("factory reset requested by %s from %s", factory_reset_actor, factory_reset_source);
+        audit_note(AUDIT_FACTORY_RESET, "requested: erasing everything and restarting");
+    }
+    *reply = json_pack("{s:b}", "ok", 1);
+    return 0;
+}
+
 static const struct ipc_route supervisor_routes[] = {
+    {PROTO_SUP_FACTORY_RESET, IPC_PEER_WEB, handle_factory_reset},
     {PROTO_SUP_MEDIA_CONFIG, IPC_PEER_WEB, handle_media_config},
     {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},
     {PROTO_SUP_PRIVACY_GET, IPC_PEER_WEB, handle_privacy_get},
@@ -1049,6 +1078,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (vault_factory_reset_pending(opts.state_dir)) {
+        /* A factory reset was cut short (power loss): finish it before anything reads the old state. */
+        log_warn("an interrupted factory reset is being finished");
+        if (vault_factory_reset(opts.state_dir, NULL, NULL) != 0) {
+            fprintf(stderr, "safecamd: the interrupted factory reset cannot be finished\n");
+            return 1;
+        }
+    }
     if (config_load(opts.state_dir, &config) != 0)
         log_warn("config.json and its last-good copy are invalid: using defaults");
 
@@ -1090,6 +1127,8 @@ int main(int argc, char **argv)
     int stop = 0;
     while (!stop && !reboot_requested) {
         int64_t now = safecam_time_mono_ms();
+        if (factory_reset_at_ms && now >= factory_reset_at_ms)
+            break;
         /* Start what is due: vault first (the others depend on it), in table order. */
         for (size_t i = 0; i < N_CHILDREN; i++) {
             struct child *c = &children[i];
@@ -1128,6 +1167,8 @@ int main(int argc, char **argv)
         pfds[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
         owners[n++] = NULL;
         int64_t wake = next_hb;
+        if (factory_reset_at_ms && factory_reset_at_ms < wake)
+            wake = factory_reset_at_ms;
         for (size_t i = 0; i < N_CHILDREN; i++) {
             struct child *c = &children[i];
             if (c->fd >= 0) {
@@ -1161,11 +1202,21 @@ int main(int argc, char **argv)
                 child_readable(owners[k]);
         }
     }
-    log_info(reboot_requested ? "restarting for the new slot" : "stopping");
-    sd_notify_send(reboot_requested ? "RELOADING=1" : "STOPPING=1");
+    int factory_reset = !stop && !reboot_requested && factory_reset_at_ms;
+    log_info(factory_reset ? "factory reset: stopping every process" :
+             reboot_requested ? "restarting for the new slot" : "stopping");
+    sd_notify_send(reboot_requested || factory_reset ? "RELOADING=1" : "STOPPING=1");
     shutdown_children();
     audit_log_close(audit);
+    audit = NULL;
     close(sfd);
+    if (factory_reset) {
+        /* With every child stopped nothing holds vault.db or audit.db open. A failure leaves the pending
+         * marker: the restart below tries again before anything else starts. */
+        if (vault_factory_reset(opts.state_dir, factory_reset_actor, factory_reset_source) == 0)
+            log_warn("factory reset done: restarting with the initial password");
+        reboot_requested = 1;
+    }
     if (reboot_requested && slot_image) {
         /* A slot image: its boot loader chooses the slot again. */
         return SAFECAM_EXIT_REBOOT;

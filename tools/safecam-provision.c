@@ -48,6 +48,7 @@
 #include "safecam/audit.h"
 #include "safecam/config.h"
 #include "safecam/core.h"
+#include "safecam/device.h"
 #include "safecam/pwgen.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
@@ -65,7 +66,6 @@
 
 #define DEFAULT_MODEL "SC-100"
 #define SERIAL_RANDOM_CHARS 10
-#define CERT_VALIDITY_DAYS 3653 /* 10 years, leap days included */
 #define HOSTNAME_MAX 253
 #define LABEL_MAX_BYTES 512
 
@@ -411,101 +411,6 @@ static int label_inside_state_dir(const struct options *o)
            (label_dir_real[n] == '\0' || label_dir_real[n] == '/' || strcmp(state_real, "/") == 0);
 }
 
-/* ---------------- TLS identity (GnuTLS) ---------------- */
-
-static void datum_wipe_free(gnutls_datum_t *d)
-{
-    if (d->data) {
-        sodium_memzero(d->data, d->size);
-        gnutls_free(d->data);
-    }
-    d->data = NULL;
-    d->size = 0;
-}
-
-#define GT(call)                                                                                    \
-    do {                                                                                            \
-        int gr_ = (call);                                                                           \
-        if (gr_ < 0) {                                                                              \
-            fail_line("TLS identity: %s failed: %s", #call, gnutls_strerror(gr_));                 \
-            goto out;                                                                               \
-        }                                                                                           \
-    } while (0)
-
-/* Make the key pair and certificate; write tls.crt and tls.key.sealed (PKCS#8 PEM sealed under key). */
-static int tls_identity_create(const struct options *o, const uint8_t storage_key[SEAL_KEY_BYTES])
-{
-    int rc = SAFECAM_ERR_INTERNAL;
-    gnutls_x509_privkey_t key = NULL;
-    gnutls_x509_crt_t crt = NULL;
-    gnutls_datum_t cert_pem = {NULL, 0}, key_pem = {NULL, 0};
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
-    char path[PATH_MAX];
-
-    GT(gnutls_x509_privkey_init(&key));
-    GT(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0));
-    GT(gnutls_x509_crt_init(&crt));
-    GT(gnutls_x509_crt_set_version(crt, 3));
-    unsigned char serial[16];
-    randombytes_buf(serial, sizeof serial);
-    serial[0] = (unsigned char)((serial[0] & 0x7f) | 0x40); /* positive, full 16 bytes (RFC 5280 4.1.2.2) */
-    GT(gnutls_x509_crt_set_serial(crt, serial, sizeof serial));
-    time_t now = (time_t)safecam_time_now();
-    GT(gnutls_x509_crt_set_activation_time(crt, now - 300)); /* tolerate small clock skew */
-    GT(gnutls_x509_crt_set_expiration_time(crt, now + (time_t)CERT_VALIDITY_DAYS * 86400));
-    GT(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, o->serial, (unsigned)strlen(o->serial)));
-    GT(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, SAFECAM_PRODUCT_NAME,
-                                     (unsigned)strlen(SAFECAM_PRODUCT_NAME)));
-    GT(gnutls_x509_crt_set_key(crt, key));
-    GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_APPEND));
-    static const unsigned char ip4[4] = {127, 0, 0, 1};
-    static const unsigned char ip6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof ip4, GNUTLS_FSAN_APPEND));
-    GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof ip6, GNUTLS_FSAN_APPEND));
-    if (o->have_hostname && strcmp(o->hostname, "localhost") != 0)
-        GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, o->hostname,
-                                                (unsigned)strlen(o->hostname), GNUTLS_FSAN_APPEND));
-    GT(gnutls_x509_crt_set_basic_constraints(crt, 0, -1));
-    GT(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE));
-    GT(gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0));
-    unsigned char kid[64];
-    size_t kid_len = sizeof kid;
-    GT(gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA1, kid, &kid_len));
-    GT(gnutls_x509_crt_set_subject_key_id(crt, kid, kid_len));
-    GT(gnutls_x509_crt_set_authority_key_id(crt, kid, kid_len));
-    GT(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0));
-    GT(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cert_pem));
-    GT(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &key_pem));
-
-    rc = seal_data_seal(storage_key, "tls.key", key_pem.data, key_pem.size, &sealed, &sealed_len);
-    datum_wipe_free(&key_pem); /* the clear key leaves memory before anything touches the disk */
-    if (rc != 0) {
-        fail_line("cannot seal the TLS key: %s", safecam_err_name(rc));
-        goto out;
-    }
-    if ((rc = state_file(o, STATEDIR_TLS_KEY_SEALED, path, sizeof path)) != 0 ||
-        (rc = safecam_file_write_atomic(path, sealed, sealed_len, 0600)) != 0) {
-        fail_line("cannot write %s: %s", STATEDIR_TLS_KEY_SEALED, safecam_err_name(rc));
-        goto out;
-    }
-    if ((rc = state_file(o, STATEDIR_TLS_CERT, path, sizeof path)) != 0 ||
-        (rc = safecam_file_write_atomic(path, cert_pem.data, cert_pem.size, 0600)) != 0) {
-        fail_line("cannot write %s: %s", STATEDIR_TLS_CERT, safecam_err_name(rc));
-        goto out;
-    }
-    rc = 0;
-out:
-    datum_wipe_free(&key_pem);
-    datum_wipe_free(&cert_pem);
-    free(sealed);
-    if (crt)
-        gnutls_x509_crt_deinit(crt);
-    if (key)
-        gnutls_x509_privkey_deinit(key);
-    return rc;
-}
-
 /* ---------------- vendor update server CA (--update-ca) ---------------- */
 
 /* Read FILE (at most UPDATE_CA_MAX_BYTES), parse it as PEM X.509 certificates, insist on at least one
@@ -708,8 +613,11 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (tls_identity_create(&o, storage_key) != 0)
+    if ((rc = device_tls_identity_create(o.state_dir, o.serial, o.have_hostname ? o.hostname : NULL, storage_key)) !=
+        0) {
+        fail_line("cannot create the TLS identity: %s", safecam_err_name(rc));
         goto out;
+    }
 
     /* The initial password: unique, from the CSPRNG, never containing this device's identity. */
     password = sodium_malloc(PWGEN_PASSWORD_BUF_BYTES);

@@ -85,6 +85,23 @@ enum {
     /* web, media. {} -> {"ok":true,"cert_pem","key_pem"}: the device TLS certificate and its private
      * key unsealed from factory/tls.key.sealed. QCVN 135 G4. */
     PROTO_VAULT_TLS_CREDENTIALS = 113,
+    /* ---- captures: stored snapshots, the camera's user data (QCVN 135 G9/G10, EN 303 645 5.11-1) ----
+     * Each capture is a JPEG sealed under the storage key (seal.h, label "capture") in
+     * DIR/captures/<id>.sealed, listed in vault.db; a factory reset destroys the key (crypto-erase).
+     * id: 32 lower-case hex digits (random). Limits: 4 MiB per capture, VAULT_CAPTURES_MAX items. */
+    /* web. {"session_id","actor","source"} + fd (a memfd or regular file holding the JPEG, read with
+     * pread from offset 0 up to 4 MiB + 1) -> {"ok":true,"capture":{"id","created_at","size"}}
+     *  | {"error":"forbidden"|"invalid_request"|"too_large"|"storage_full"|"storage"} (admin only) */
+    PROTO_VAULT_CAPTURE_STORE = 114,
+    /* web. {"session_id"} -> {"ok":true,"captures":[{"id","created_at","size"}, ...]} newest first (any role) */
+    PROTO_VAULT_CAPTURE_LIST = 115,
+    /* web. {"session_id","id"} -> {"ok":true,"size"} + fd (memfd with the JPEG, read to EOF)
+     *  | {"error":"not_found"|"invalid_request"} (any role) */
+    PROTO_VAULT_CAPTURE_GET = 116,
+    /* web. {"session_id","id"|"all":true,"actor","source"} (admin) -> {"ok":true,"deleted":N}
+     *  | {"error":"forbidden"|"not_found"|"invalid_request"|"storage"}. The file is overwritten before
+     *  it is unlinked; audit event data_delete. */
+    PROTO_VAULT_CAPTURE_DELETE = 117,
 };
 
 /* ---------------- requests served by media ---------------- */
@@ -165,6 +182,13 @@ enum {
     /* update -> sup. {"reason"} -> {"ok":true}: a new slot is ready; restart the device (here: stop the
      * children and re-exec safecamd, which then boots the new slot and counts the attempt). */
     PROTO_SUP_REBOOT = 6,
+    /* web -> sup. {"actor","source"} -> {"ok":true}: erase everything back to the factory state
+     * (QCVN 135 G9 / EN 303 645 5.11-1): the supervisor answers, stops every child, runs
+     * vault_factory_reset() (crypto-erase: new storage key, new TLS key, users back to the label's
+     * initial password, configuration, audit log and captures gone; identity, vendor keys, update state
+     * and slots kept) and restarts. The web process checks the admin session, CSRF token and the
+     * {"confirm":true} body before it asks. */
+    PROTO_SUP_FACTORY_RESET = 11,
 };
 
 #endif

@@ -10,7 +10,9 @@
  *   DIR/vault.db            users, sessions (hashed IDs), lockout counters, security settings (SQLite)
  *   DIR/audit.db            audit log (SQLite)
  *   DIR/config.json         non-secret settings (stream, services), atomic writes + config.json.last-good
+ *   DIR/captures/           stored snapshots, each <id>.sealed under storage.key (vault); gone at factory reset
  *   DIR/run/                runtime files (pid, sockets), 0700
+ *   DIR/factory-reset.pending   present while a factory reset runs; the next start finishes it
  */
 #ifndef SAFECAM_STATEDIR_H
 #define SAFECAM_STATEDIR_H
@@ -24,6 +26,8 @@
 #define STATEDIR_VAULT_DB "vault.db"
 #define STATEDIR_AUDIT_DB "audit.db"
 #define STATEDIR_CONFIG "config.json"
+#define STATEDIR_CAPTURES "captures"
+#define STATEDIR_RESET_PENDING "factory-reset.pending" /* a factory reset in progress (vault_factory_reset) */
 #define STATEDIR_RUN "run"
 
 #define SAFECAM_PRODUCT_NAME "safecam"

@@ -55,6 +55,22 @@ void vault_password_verify_stats_for_tests(unsigned long *count, char params[64]
 int vault_store_provision(const char *state_dir, const char *username, const char *hash,
                           int force) SAFECAM_WUR;
 
+/* Factory reset (lib/vault/factory.c), run with every process that uses the state dir stopped:
+ * a crypto-erase back to the state the device left the factory in. Removes vault.db (users, sessions,
+ * lockouts, security settings), config.json (+ last-good), audit.db and DIR/captures; overwrites the
+ * storage key in place and writes a new one (whatever it sealed — the TLS key, the captures — can never
+ * be opened again); makes a new TLS key and certificate; recreates the one admin account from
+ * factory/initial_admin.json (the label's initial password, change required at first login); starts a new
+ * audit log with a factory_reset event (actor/source may be NULL). Kept: factory/device.json, the
+ * initial password hash, vendor update keys and CA, update/ (anti-rollback floor, revocations), slots/.
+ * Power-loss safe: DIR/factory-reset.pending is written first and removed last; the supervisor calls this
+ * again at start while it exists (vault_factory_reset_pending). Refuses before touching anything when
+ * device.json or initial_admin.json is missing or malformed (SAFECAM_ERR_NOTFOUND/INVAL); else
+ * SAFECAM_ERR_IO/NOMEM/INTERNAL. QCVN 135 G9 / EN 303 645 5.11-1. */
+int vault_factory_reset(const char *state_dir, const char *actor, const char *source) SAFECAM_WUR;
+/* 1 when a factory reset was started and not finished (DIR/factory-reset.pending exists), else 0. */
+int vault_factory_reset_pending(const char *state_dir);
+
 /* 1 if name is a valid username: 1..VAULT_USERNAME_MAX chars of [a-z0-9._-] starting with a letter. */
 int vault_username_valid(const char *name);
 /* 1 if role is "admin", "operator" or "viewer". */

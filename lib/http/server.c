@@ -1322,6 +1322,49 @@ static enum MHD_Result h_static(struct req *r)
     return queue(r, MHD_HTTP_OK, resp);
 }
 
+/* ---- factory reset (QCVN 135 G9 / EN 303 645 5.11-1) ---- */
+
+static const struct http_field confirm_schema[] = {
+    {"confirm", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+};
+
+/* Parse {"confirm": true}: 0 when confirmed; otherwise answered (400 confirmation_required, or the body
+ * error) and -1. A destructive request without an explicit confirmation changes nothing. */
+static int confirm_parse(struct req *r)
+{
+    json_t *in = NULL;
+    if (parse_body(r, confirm_schema, SAFECAM_ARRAY_LEN(confirm_schema), &in) != 0)
+        return -1;
+    int ok = json_is_true(json_object_get(in, "confirm"));
+    json_decref(in);
+    if (!ok) {
+        reply_error(r, MHD_HTTP_BAD_REQUEST, "confirmation_required");
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result h_factory_reset(struct req *r)
+{
+    if (confirm_parse(r) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    json_t *body = json_pack("{s:s, s:s}", "actor", r->username, "source", r->source);
+    json_t *reply = NULL;
+    int rc = body ? sup_call(r->srv, PROTO_SUP_FACTORY_RESET, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    enum MHD_Result ret;
+    if (rc != 0)
+        ret = reply_unavailable(r);
+    else if (!reply_is_ok(reply))
+        ret = relay_error(r, reply);
+    else
+        ret = reply_json(r, MHD_HTTP_ACCEPTED,
+                         json_pack("{s:s, s:s}", "state", "resetting", "message",
+                                   "Erasing all data and keys; the camera restarts with the label's initial password"));
+    json_decref(reply);
+    return ret;
+}
+
 /* ---- firmware updates (update_routes.c) ---- */
 
 static enum MHD_Result h_update_get(struct req *r)
@@ -1406,6 +1449,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/system/update", ROLE_ADMIN, R_STREAM, (size_t)UPDATE_BUNDLE_MAX_BYTES_DEFAULT, NULL, NULL},
     {"POST", "/api/v1/system/update/check", ROLE_ADMIN, R_BODY, 64, NULL, h_update_check},
     {"POST", "/api/v1/system/update/apply", ROLE_ADMIN, R_BODY, 64, NULL, h_update_apply},
+    {"POST", "/api/v1/system/factory-reset", ROLE_ADMIN, R_BODY, 64, NULL, h_factory_reset},
 };
 
 static const struct route static_route = {"GET", "/*", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_static};

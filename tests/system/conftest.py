@@ -169,11 +169,12 @@ class Camera:
     def wait_https(self, timeout=30):
         """Wait until the web process completes a TLS handshake (it gets its key from the vault first)."""
         deadline = time.monotonic() + timeout
-        ctx = ssl.create_default_context(cafile=self.cacert)
         while time.monotonic() < deadline:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError(f"safecamd exited ({self.proc.returncode}):\n{self.read_log()}")
             try:
+                # read each time: a factory reset replaces the certificate while the camera starts
+                ctx = ssl.create_default_context(cafile=self.cacert)
                 with socket.create_connection(("127.0.0.1", self.https_port), timeout=2) as s:
                     with ctx.wrap_socket(s, server_hostname="127.0.0.1"):
                         return
