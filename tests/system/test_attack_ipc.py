@@ -6,43 +6,18 @@ leak descriptors), and no peer may freeze the vault or the supervisor by not rea
 Run: SAFECAM_BUILD=/path/to/build /usr/bin/python3 -m pytest -q tests/system/test_attack_ipc.py"""
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 
-import pytest
 
-from conftest import SANITIZER_MARKERS, bin_path, free_port, strong_password
+from conftest import bin_path, free_port, strong_password
 from test_vault_process import (AUDIT_QUERY, AUDIT_RECORD, LOGIN, MAGIC, PASSWORD_CHANGE, SESSION_CHECK,
                                 SETTINGS_GET, SETTINGS_SET, SUP_HEARTBEAT, TLS_CREDENTIALS, USER_CREATE,
-                                USER_DELETE, USER_LIST, Vault, admin_session, login)
+                                USER_DELETE, USER_LIST, admin_session, login, vault_env)  # noqa: F401 (fixture)
 
 FLAG_REPLY = 0x0001
-
-
-@pytest.fixture
-def vault_env():
-    tmp = tempfile.mkdtemp(prefix="safecam-red-ipc-")
-    try:
-        state = os.path.join(tmp, "state")
-        label_path = os.path.join(tmp, "label.json")
-        subprocess.run([bin_path("safecam-provision"), "--state-dir", state, "--label-out", label_path],
-                       check=True, capture_output=True, timeout=60)
-        with open(label_path) as f:
-            label = json.load(f)
-        v = Vault(state)
-        try:
-            yield v, label
-        finally:
-            logs = v.finish()
-        for marker in SANITIZER_MARKERS:
-            assert marker not in logs, logs
-        assert label["initial_password"] not in logs
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def frame(mtype, body, mid=1, flags=0):

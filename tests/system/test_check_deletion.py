@@ -4,15 +4,14 @@ restarts the web server with a new TLS key (signed by the test's CA) — one com
 without the confirmation field (DEL-04 FAIL), one whose reset keeps the lab's admin password (DEL-03 FAIL).
 safecamd has no deletion API: with the demo profile the DEL tests stay NEEDS_EVIDENCE (test_check_safecamd.py).
 Without --allow-destructive or the profile's consent nothing destructive is sent."""
-import http.server
 import json
 import os
-import ssl
 import subprocess
 import threading
 import time
 
 from conftest import REPO, bin_path, strong_password
+from fake_https import SESSION_COOKIE, JsonHandler, TlsServer
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
 INITIAL = "Label-Init-7x#Q"
@@ -48,37 +47,14 @@ class Device:
     def start(self):
         dev = self
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def send(self, code, obj=None, cookie=None):
-                body = json.dumps(obj).encode() if obj is not None else b""
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if cookie:
-                    self.send_header("Set-Cookie", cookie)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def json_body(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                try:
-                    return json.loads(self.rfile.read(n) or b"{}") if n else {}
-                except ValueError:
-                    return {}
-
-            def authed(self):
-                return "sid=" in (self.headers.get("Cookie") or "")
-
+        class H(JsonHandler):
             def do_POST(self):
                 j = self.json_body()
                 if self.path == "/api/v1/session":
                     if j.get("password") != dev.password:
                         return self.send(401, {"error": "invalid_credentials"})
                     return self.send(200, {"csrf_token": "c" * 32, "password_change_required": dev.change_required},
-                                     "sid=" + "s" * 43 + "; Secure; HttpOnly; SameSite=Strict; Path=/")
+                                     SESSION_COOKIE)
                 if not self.authed():
                     return self.send(401, {"error": "unauthenticated"})
                 if self.path == "/api/v1/recordings/seed":
@@ -126,18 +102,12 @@ class Device:
                     return self.send(200, {"firmware_version": "1.0.0"})
                 return self.send(404, {"error": "not_found"})
 
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.crt, self.key)
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-        self.port = srv.server_address[1]
-        self.srv = srv
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.srv = TlsServer(H, self.crt, self.key, self.port)
+        self.port = self.srv.start()
 
     def reset(self):
         time.sleep(0.2)
-        self.srv.shutdown()
-        self.srv.server_close()
+        self.srv.stop()
         self.recordings = []
         self.new_key()
         if self.mode != "keeps_password":
@@ -147,8 +117,7 @@ class Device:
         self.start()
 
     def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        self.srv.stop()
 
 
 def profile(tmp, dev, consent=True, declared=True):

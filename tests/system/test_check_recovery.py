@@ -3,10 +3,8 @@ devices on loopback that really stop listening and come back on the same port af
 — one keeps its settings and password (PASS), one comes back with factory settings (FAIL), one forgets the
 admin password (FAIL). safecamd has no restart endpoint: with the demo profile RS-01 stays NEEDS_EVIDENCE
 (test_check_safecamd.py). Without --allow-destructive or the profile's consent RS-01 never sends the restart."""
-import http.server
 import json
 import os
-import ssl
 import subprocess
 import threading
 import time
@@ -14,6 +12,7 @@ import time
 import pytest
 
 from conftest import REPO, bin_path, strong_password
+from fake_https import SESSION_COOKIE, JsonHandler, TlsServer
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
 FACTORY = {"lockout_threshold": 5, "idle_timeout_s": 900}
@@ -37,24 +36,7 @@ class Device:
     def start(self):
         dev = self
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def send(self, code, obj=None, cookie=None):
-                body = json.dumps(obj).encode() if obj is not None else b""
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if cookie:
-                    self.send_header("Set-Cookie", cookie)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def body(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(n) if n else b""
-
+        class H(JsonHandler):
             def do_POST(self):
                 data = self.body()
                 if self.path == "/api/v1/session":
@@ -62,7 +44,7 @@ class Device:
                     if j.get("password") != dev.password:
                         return self.send(401, {"error": "invalid_credentials"})
                     return self.send(200, {"csrf_token": "c" * 32, "password_change_required": False},
-                                     "sid=" + "s" * 43 + "; Secure; HttpOnly; SameSite=Strict; Path=/")
+                                     SESSION_COOKIE)
                 if self.path == "/api/v1/system/restart":
                     if "sid=" not in (self.headers.get("Cookie") or ""):
                         return self.send(401, {"error": "unauthenticated"})
@@ -81,18 +63,12 @@ class Device:
                     return self.send(200, {"firmware_version": "1.0.0"})
                 return self.send(404, {"error": "not_found"})
 
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.crt, self.key)
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-        self.port = srv.server_address[1]
-        self.srv = srv
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.srv = TlsServer(H, self.crt, self.key, self.port)
+        self.port = self.srv.start()
 
     def restart(self):
         time.sleep(0.2)
-        self.srv.shutdown()
-        self.srv.server_close()
+        self.srv.stop()
         time.sleep(1.5)
         self.restarts += 1
         if self.mode == "factory_settings":
@@ -102,8 +78,7 @@ class Device:
         self.start()
 
     def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        self.srv.stop()
 
 
 def profile(tmp, dev, consent_restart=True, restart=True):

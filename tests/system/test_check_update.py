@@ -4,19 +4,17 @@ good bundle signed by the real safecam-sign for the camera's model; qcvn-check u
 the bundle itself) and must report UP-03 PASS with the camera's slots unchanged. A deliberately broken update
 server (a small Python HTTPS server on loopback that answers 200 to any upload) must get UP-03 and UP-04 FAIL."""
 import hashlib
-import http.server
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 
 from conftest import REPO, Camera, bin_path, strong_password
+from fake_https import SESSION_COOKIE, JsonHandler, TlsServer
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
 
@@ -187,45 +185,28 @@ def test_up03_bad_profile_field_is_one_line(tmp_path):
 # ---------------------------------------------------------------- a broken device: takes any upload
 
 
-class Broken(http.server.BaseHTTPRequestHandler):
+class Broken(JsonHandler):
     uploads = []
 
-    def log_message(self, *a):
-        pass
-
-    def _send(self, code, obj, cookie=None):
-        body = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if cookie:
-            self.send_header("Set-Cookie", cookie)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
     def do_POST(self):
-        data = self._body()
+        data = self.body()
         if self.path == "/api/v1/session":
-            self._send(200, {"csrf_token": "t" * 32, "password_change_required": False},
-                       "sid=" + "s" * 43 + "; Secure; HttpOnly; SameSite=Strict; Path=/")
+            self.send(200, {"csrf_token": "t" * 32, "password_change_required": False},
+                       SESSION_COOKIE)
         elif self.path == "/api/v1/system/update":
             Broken.uploads.append(hashlib.sha256(data).hexdigest())
-            self._send(200, {"state": "installed"})
+            self.send(200, {"state": "installed"})
         else:
-            self._send(404, {"error": "not_found"})
+            self.send(404, {"error": "not_found"})
 
     def do_DELETE(self):
-        self._send(204, {})
+        self.send(204, {})
 
     def do_GET(self):
         if self.path == "/api/v1/device":
-            self._send(200, {"firmware_version": "1.0.0"})
+            self.send(200, {"firmware_version": "1.0.0"})
         else:
-            self._send(404, {"error": "not_found"})
+            self.send(404, {"error": "not_found"})
 
 
 @pytest.fixture
@@ -234,16 +215,10 @@ def broken(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", key, "-out", crt, "-days", "1", "-subj", "/CN=broken",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(crt, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
+    srv = TlsServer(Broken, crt, key)
     Broken.uploads = []
-    yield srv.server_address[1], crt
-    srv.shutdown()
-    srv.server_close()
+    yield srv.start(), crt
+    srv.stop()
 
 
 def test_up03_up04_fail_on_device_that_takes_any_upload(broken, vendor, tmp_path):
