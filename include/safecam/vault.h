@@ -190,6 +190,45 @@ int vault_settings_to_json(const struct vault_settings *s, json_t **out) SAFECAM
 int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, const char **bad_field,
                             long *min, long *max) SAFECAM_WUR;
 
+/* ---------------- captures (lib/vault/capture.c) ----------------
+ * Stored snapshots, the camera's user data: each a JPEG sealed under the storage key (seal.h, label
+ * "capture") in DIR/captures/<id>.sealed (dir 0700, file 0600, written atomically) and listed in the
+ * captures table of vault.db. Factory reset destroys the key: crypto-erase. The caller (vault_service)
+ * has checked the session and role. QCVN 135 G9, G10 / EN 303 645 5.4-1, 5.11-1. */
+#define VAULT_CAPTURES_MAX 200                          /* captures on one camera */
+#define VAULT_CAPTURE_MAX_BYTES (4u * 1024u * 1024u)    /* one JPEG, bytes */
+#define VAULT_CAPTURE_ID_HEX 32                         /* id: 128 random bits as lower-case hex */
+
+struct vault_capture {
+    char id[VAULT_CAPTURE_ID_HEX + 1];
+    int64_t created_at; /* Unix seconds (the vault's clock) */
+    int64_t size;       /* bytes of the JPEG */
+};
+
+/* 1 if id is exactly VAULT_CAPTURE_ID_HEX lower-case hex digits, else 0. */
+int vault_capture_id_valid(const char *id);
+/* Store the JPEG held by fd (a memfd or regular file; read with pread from offset 0, at most
+ * VAULT_CAPTURE_MAX_BYTES + 1 bytes; the fd stays the caller's). storage_key: SEAL_KEY_BYTES. *out gets
+ * the new id, time and size. Errors: SAFECAM_ERR_INVAL (not a regular file, unreadable, or not starting
+ * with the JPEG SOI marker FF D8 FF), SAFECAM_ERR_TOOBIG (over VAULT_CAPTURE_MAX_BYTES),
+ * SAFECAM_ERR_STATE (VAULT_CAPTURES_MAX stored already), SAFECAM_ERR_IO (storage). Nothing is left
+ * behind on failure. Not audited (only deletions are). */
+int vault_capture_store(vault *v, const uint8_t *storage_key, int fd, struct vault_capture *out) SAFECAM_WUR;
+/* New JSON array [{"id","created_at","size"}] newest first (caller decrefs). */
+int vault_capture_list(vault *v, json_t **out) SAFECAM_WUR;
+/* Unseal capture id into a new memfd (MFD_CLOEXEC, offset 0; *fd_out owned by the caller) of *size_out
+ * bytes. Errors: SAFECAM_ERR_INVAL (malformed id), SAFECAM_ERR_NOTFOUND (no such capture, or its file
+ * is gone), SAFECAM_ERR_IO (cannot read or unseal: tampered file, other key). */
+int vault_capture_open(vault *v, const uint8_t *storage_key, const char *id, int *fd_out,
+                       int64_t *size_out) SAFECAM_WUR;
+/* Delete capture id, or every capture when id is NULL: each file is overwritten with zeros and fsync'd
+ * before it is unlinked (delete-all also erases any other file left in DIR/captures), then the rows go.
+ * Records a data_delete audit event ("capture <id>" / "all captures (N)") with actor and source (either
+ * may be NULL). *deleted gets the number of captures removed. Errors: SAFECAM_ERR_INVAL (malformed id),
+ * SAFECAM_ERR_NOTFOUND, SAFECAM_ERR_IO (nothing of the failing capture's row is removed). */
+int vault_capture_delete(vault *v, const char *id, const char *actor, const char *source,
+                         long *deleted) SAFECAM_WUR;
+
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 
 /* What the request handlers need. The caller owns every member and sets them before dispatching. */

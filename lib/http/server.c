@@ -28,6 +28,7 @@
 #include "safecam/device.h"
 #include "safecam/proto.h"
 #include "safecam/update.h"
+#include "capture_routes.h"
 #include "update_routes.h"
 
 #ifndef SAFECAM_VERSION
@@ -213,10 +214,11 @@ static atomic_uint call_next_id = 1;
 
 /* Send one request on fd and wait for the reply with the same id; late replies (other ids) are dropped.
  * A request from the peer on this channel is a protocol violation. */
-static int call_on(int fd, uint16_t type, const json_t *body, json_t **reply, int *fd_out, int timeout_ms)
+static int call_on(int fd, uint16_t type, const json_t *body, int fd_in, json_t **reply, int *fd_out,
+                   int timeout_ms)
 {
     uint32_t id = atomic_fetch_add(&call_next_id, 1u);
-    int rc = ipc_send(fd, type, 0, id, body, -1);
+    int rc = ipc_send(fd, type, 0, id, body, fd_in);
     if (rc != 0)
         return rc;
     int64_t deadline = safecam_time_mono_ms() + timeout_ms;
@@ -249,8 +251,8 @@ static int call_on(int fd, uint16_t type, const json_t *body, json_t **reply, in
 
 /* One request/reply on a peer channel, serialised per channel. A dead channel (peer gone or protocol
  * error) is dropped until the supervisor sends a fresh one. */
-static int chan_call(struct chan *c, uint16_t type, const json_t *body, json_t **reply, int *fd_out,
-                     int timeout_ms)
+static int chan_call_fd(struct chan *c, uint16_t type, const json_t *body, int fd_in, json_t **reply,
+                        int *fd_out, int timeout_ms)
 {
     *reply = NULL;
     if (fd_out)
@@ -269,7 +271,7 @@ static int chan_call(struct chan *c, uint16_t type, const json_t *body, json_t *
     pthread_mutex_unlock(&c->swap_mu);
     int rc = SAFECAM_ERR_CLOSED;
     if (c->fd >= 0) {
-        rc = call_on(c->fd, type, body, reply, fd_out, timeout_ms);
+        rc = call_on(c->fd, type, body, fd_in, reply, fd_out, timeout_ms);
         if (rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_IO) {
             close(c->fd);
             c->fd = -1;
@@ -282,6 +284,13 @@ static int chan_call(struct chan *c, uint16_t type, const json_t *body, json_t *
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+/* chan_call_fd without an fd to pass (fd_in: passed with SCM_RIGHTS, still the caller's afterwards). */
+static int chan_call(struct chan *c, uint16_t type, const json_t *body, json_t **reply, int *fd_out,
+                     int timeout_ms)
+{
+    return chan_call_fd(c, type, body, -1, reply, fd_out, timeout_ms);
 }
 
 static const char *jstr(const json_t *obj, const char *key)
@@ -1365,6 +1374,152 @@ static enum MHD_Result h_factory_reset(struct req *r)
     return ret;
 }
 
+/* ---- captures: stored snapshots, the user's data (capture_routes.c; QCVN 135 G9, G10) ---- */
+
+static enum MHD_Result reply_capture_refusal(struct req *r, int rc, const json_t *reply)
+{
+    if (rc != 0)
+        return reply_unavailable(r);
+    json_t *out = NULL;
+    unsigned st = http_capture_error(reply, &out);
+    return st ? reply_json(r, st, out) : relay_error(r, reply);
+}
+
+/* A vault capture call on the admin's behalf: {"session_id","actor","source"} + fields (stolen). */
+static int capture_vault_call(struct req *r, uint16_t type, json_t *fields, int fd_in, json_t **reply, int *fd_out)
+{
+    json_t *body = json_pack("{s:s}", "session_id", r->session_id);
+    if (body && fields)
+        json_object_update(body, fields);
+    json_decref(fields);
+    if (body && type != PROTO_VAULT_CAPTURE_LIST && type != PROTO_VAULT_CAPTURE_GET) {
+        json_object_set_new(body, "actor", json_string(r->username));
+        json_object_set_new(body, "source", json_string(r->source));
+    }
+    int rc = body ? chan_call_fd(&r->srv->vault, type, body, fd_in, reply, fd_out, HTTP_CAPTURE_VAULT_TIMEOUT_MS)
+                  : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    return rc;
+}
+
+/* POST /api/v1/captures {}: a snapshot from media (as h_snapshot), spooled into a memfd, sealed by the vault. */
+static enum MHD_Result h_capture_create(struct req *r)
+{
+    json_t *in = NULL;
+    if (parse_body(r, login_schema, 0, &in) != 0) /* {} only */
+        return r->answered ? MHD_YES : MHD_NO;
+    json_decref(in);
+    json_t *body = json_pack("{s:s}", "session_id", r->session_id);
+    json_t *reply = NULL;
+    int fd = -1, mfd = -1;
+    int rc = body ? chan_call(&r->srv->media, PROTO_MEDIA_SNAPSHOT, body, &reply, &fd, MEDIA_TIMEOUT_MS)
+                  : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    if (rc != 0 || !reply_is_ok(reply) || fd < 0 || !media_ctype_ok(jstr(reply, "content_type"), "image/jpeg"))
+        rc = SAFECAM_ERR_CLOSED;
+    else
+        rc = http_capture_spool(fd, HTTP_CAPTURE_MAX_BYTES, MEDIA_TIMEOUT_MS, &mfd);
+    if (fd >= 0)
+        close(fd);
+    json_decref(reply);
+    reply = NULL;
+    if (rc == SAFECAM_ERR_TOOBIG)
+        return reply_error(r, MHD_HTTP_INSUFFICIENT_STORAGE, "too_large");
+    if (rc != 0)
+        return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+    rc = capture_vault_call(r, PROTO_VAULT_CAPTURE_STORE, NULL, mfd, &reply, NULL);
+    close(mfd);
+    enum MHD_Result ret;
+    if (rc != 0 || !reply_is_ok(reply)) {
+        ret = reply_capture_refusal(r, rc, reply);
+    } else {
+        json_t *out = NULL;
+        unsigned st = http_capture_store_answer(reply, &out);
+        ret = reply_json(r, st, out);
+    }
+    json_decref(reply);
+    return ret;
+}
+
+static enum MHD_Result h_captures_list(struct req *r)
+{
+    json_t *reply = NULL;
+    int rc = capture_vault_call(r, PROTO_VAULT_CAPTURE_LIST, NULL, -1, &reply, NULL);
+    enum MHD_Result ret;
+    if (rc != 0 || !reply_is_ok(reply)) {
+        ret = reply_capture_refusal(r, rc, reply);
+    } else {
+        json_t *out = NULL;
+        unsigned st = http_capture_list_answer(reply, &out);
+        ret = reply_json(r, st, out);
+    }
+    json_decref(reply);
+    return ret;
+}
+
+/* GET /api/v1/captures/{id}: the JPEG the vault unsealed into a memfd, as a download. */
+static enum MHD_Result h_capture_get(struct req *r)
+{
+    char disposition[96];
+    if (!http_capture_id_valid(r->param) || http_capture_disposition(r->param, disposition, sizeof(disposition)) != 0)
+        return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
+    json_t *reply = NULL;
+    int fd = -1;
+    uint64_t size = 0;
+    int rc = capture_vault_call(r, PROTO_VAULT_CAPTURE_GET, json_pack("{s:s}", "id", r->param), -1, &reply, &fd);
+    enum MHD_Result ret;
+    if (rc != 0 || !reply_is_ok(reply)) {
+        ret = reply_capture_refusal(r, rc, reply);
+    } else if (http_capture_fd_check(fd, reply, &size) != 0) {
+        ret = reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    } else {
+        struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd); /* owns fd from here */
+        fd = -1;
+        if (resp) {
+            add_security_headers(resp, 0);
+            MHD_add_response_header(resp, "Content-Type", "image/jpeg");
+            MHD_add_response_header(resp, "Content-Disposition", disposition);
+        }
+        ret = queue(r, MHD_HTTP_OK, resp);
+    }
+    if (fd >= 0)
+        close(fd);
+    json_decref(reply);
+    return ret;
+}
+
+/* DELETE /api/v1/captures/{id} and /api/v1/captures (all), {"confirm":true} required. */
+static enum MHD_Result capture_delete(struct req *r, const char *id)
+{
+    if (confirm_parse(r) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    json_t *fields = id ? json_pack("{s:s}", "id", id) : json_pack("{s:b}", "all", 1);
+    json_t *reply = NULL;
+    int rc = capture_vault_call(r, PROTO_VAULT_CAPTURE_DELETE, fields, -1, &reply, NULL);
+    enum MHD_Result ret;
+    if (rc != 0 || !reply_is_ok(reply)) {
+        ret = reply_capture_refusal(r, rc, reply);
+    } else {
+        json_t *out = NULL;
+        unsigned st = http_capture_delete_answer(reply, id, &out);
+        ret = reply_json(r, st, out);
+    }
+    json_decref(reply);
+    return ret;
+}
+
+static enum MHD_Result h_capture_delete(struct req *r)
+{
+    if (!http_capture_id_valid(r->param))
+        return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
+    return capture_delete(r, r->param);
+}
+
+static enum MHD_Result h_captures_delete_all(struct req *r)
+{
+    return capture_delete(r, NULL);
+}
+
 /* ---- firmware updates (update_routes.c) ---- */
 
 static enum MHD_Result h_update_get(struct req *r)
@@ -1450,6 +1605,11 @@ static const struct route routes[] = {
     {"POST", "/api/v1/system/update/check", ROLE_ADMIN, R_BODY, 64, NULL, h_update_check},
     {"POST", "/api/v1/system/update/apply", ROLE_ADMIN, R_BODY, 64, NULL, h_update_apply},
     {"POST", "/api/v1/system/factory-reset", ROLE_ADMIN, R_BODY, 64, NULL, h_factory_reset},
+    {"GET", "/api/v1/captures", ROLE_VIEWER, 0, 0, NULL, h_captures_list},
+    {"POST", "/api/v1/captures", ROLE_ADMIN, R_BODY, 64, NULL, h_capture_create},
+    {"DELETE", "/api/v1/captures", ROLE_ADMIN, R_BODY, 64, NULL, h_captures_delete_all},
+    {"GET", "/api/v1/captures/{id}", ROLE_VIEWER, 0, 0, NULL, h_capture_get},
+    {"DELETE", "/api/v1/captures/{id}", ROLE_ADMIN, R_BODY, 64, NULL, h_capture_delete},
 };
 
 static const struct route static_route = {"GET", "/*", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_static};

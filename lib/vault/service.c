@@ -695,6 +695,180 @@ out:
     return rc;
 }
 
+/* ---------------- captures (capture.c; QCVN 135 G9, G10) ---------------- */
+
+/* Check that session_id names a live session (any role) whose password is not pending change.
+ * On refusal *reply is set and the function returns non-zero. */
+static int require_session(struct vault_service *svc, const ipc_msg *req, json_t **reply)
+{
+    const char *sid = NULL;
+    struct vault_session_info info;
+    if (field_str(req->body, "session_id", VAULT_TOKEN_HEX, 1, &sid) != 0) {
+        *reply = reply_error("no_session");
+        return 1;
+    }
+    int rc = vault_session_check(svc->v, sid, NULL, 0, &info);
+    if (rc != 0) {
+        *reply = reply_error(rc == SAFECAM_ERR_NOTFOUND ? "no_session" : "internal");
+        return 1;
+    }
+    int pcr = info.password_change_required;
+    sodium_memzero(&info, sizeof info);
+    if (pcr) {
+        *reply = reply_error("password_change_required");
+        return 1;
+    }
+    return 0;
+}
+
+/* The optional "actor" and "source" of a capture request: strings, source an address as text.
+ * The audited actor is the session's user (checked by require_admin), never the claimed one. */
+static int capture_actor_source(const ipc_msg *req, json_t **reply, const char **source)
+{
+    const char *actor = NULL;
+    if (field_str(req->body, "actor", VAULT_USERNAME_MAX, 0, &actor) != 0) {
+        *reply = reply_field_error("invalid_request", "actor");
+        return 1;
+    }
+    if (field_str(req->body, "source", VAULT_SOURCE_MAX, 0, source) != 0 ||
+        (*source && !vault_source_valid(*source))) {
+        *reply = reply_field_error("invalid_request", "source");
+        return 1;
+    }
+    return 0;
+}
+
+static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "actor", "source", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *source = NULL;
+    struct vault_capture c;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0 ||
+        capture_actor_source(req, reply, &source) != 0)
+        return 0;
+    if (req->fd < 0) {
+        *reply = reply_field_error("invalid_request", "fd");
+        return 0;
+    }
+    if (!svc->storage_key || !svc->v)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_capture_store(svc->v, svc->storage_key, req->fd, &c);
+    switch (rc) {
+    case 0:
+        *reply = json_pack("{s:b, s:{s:s, s:I, s:I}}", "ok", 1, "capture", "id", c.id, "created_at",
+                           (json_int_t)c.created_at, "size", (json_int_t)c.size);
+        return *reply ? 0 : SAFECAM_ERR_NOMEM;
+    case SAFECAM_ERR_INVAL:
+        *reply = reply_error("invalid_request");
+        break;
+    case SAFECAM_ERR_TOOBIG:
+        *reply = reply_error("too_large");
+        break;
+    case SAFECAM_ERR_STATE:
+        *reply = reply_error("storage_full");
+        break;
+    default:
+        *reply = reply_error("storage");
+        break;
+    }
+    return 0;
+}
+
+static int h_capture_list(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    json_t *list = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_session(svc, req, reply) != 0)
+        return 0;
+    int rc = vault_capture_list(svc->v, &list);
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "captures", list);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_capture_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "id", NULL};
+    struct vault_service *svc = ctx;
+    const char *id = NULL;
+    int fd = -1;
+    int64_t size = 0;
+    (void)peer;
+    if (body_check(req, keys, reply) != 0 || require_session(svc, req, reply) != 0)
+        return 0;
+    if (field_str(req->body, "id", VAULT_CAPTURE_ID_HEX, 1, &id) != 0 || !vault_capture_id_valid(id)) {
+        *reply = reply_field_error("invalid_request", "id");
+        return 0;
+    }
+    if (!svc->storage_key || !svc->v)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_capture_open(svc->v, svc->storage_key, id, &fd, &size);
+    if (rc == SAFECAM_ERR_NOTFOUND) {
+        *reply = reply_error("not_found");
+        return 0;
+    }
+    if (rc != 0) {
+        *reply = reply_error("storage");
+        return 0;
+    }
+    *reply = json_pack("{s:b, s:I}", "ok", 1, "size", (json_int_t)size);
+    if (!*reply) {
+        close(fd);
+        return SAFECAM_ERR_NOMEM;
+    }
+    *reply_fd = fd; /* the dispatcher closes it once sent */
+    return 0;
+}
+
+static int h_capture_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "id", "all", "actor", "source", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    const char *id = NULL, *source = NULL;
+    int all = 0;
+    long deleted = 0;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0 ||
+        capture_actor_source(req, reply, &source) != 0)
+        return 0;
+    if (field_str(req->body, "id", VAULT_CAPTURE_ID_HEX, 0, &id) != 0 || (id && !vault_capture_id_valid(id))) {
+        *reply = reply_field_error("invalid_request", "id");
+        return 0;
+    }
+    /* exactly one of {"id"} and {"all":true}: a delete never widens by omission */
+    if (field_bool(req->body, "all", 0, &all) != 0 || (all && id) || (!all && !id) ||
+        (json_object_get(req->body, "all") && !all)) {
+        *reply = reply_field_error("invalid_request", "all");
+        return 0;
+    }
+    int rc = vault_capture_delete(svc->v, all ? NULL : id, actor, source, &deleted);
+    switch (rc) {
+    case 0:
+        *reply = json_pack("{s:b, s:I}", "ok", 1, "deleted", (json_int_t)deleted);
+        return *reply ? 0 : SAFECAM_ERR_NOMEM;
+    case SAFECAM_ERR_NOTFOUND:
+        *reply = reply_error("not_found");
+        break;
+    case SAFECAM_ERR_INVAL:
+        *reply = reply_field_error("invalid_request", "id");
+        break;
+    default:
+        *reply = reply_error("storage");
+        break;
+    }
+    return 0;
+}
+
 /* ---------------- the table ---------------- */
 
 #define SUP IPC_PEER_SUPERVISOR
@@ -719,6 +893,10 @@ static const struct ipc_route vault_routes[] = {
     {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, h_audit_record},
     {PROTO_VAULT_AUDIT_QUERY, WEB, h_audit_query},
     {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, h_tls_credentials},
+    {PROTO_VAULT_CAPTURE_STORE, WEB, h_capture_store},
+    {PROTO_VAULT_CAPTURE_LIST, WEB, h_capture_list},
+    {PROTO_VAULT_CAPTURE_GET, WEB, h_capture_get},
+    {PROTO_VAULT_CAPTURE_DELETE, WEB, h_capture_delete},
 };
 
 const struct ipc_route *vault_service_routes(size_t *n_out)

@@ -46,6 +46,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS account_ceiling("
     "  account TEXT PRIMARY KEY NOT NULL, hit_at INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
+    /* captures (capture.c): created on every open, so databases made before captures existed get it */
+    "CREATE TABLE IF NOT EXISTS captures("
+    "  id TEXT PRIMARY KEY NOT NULL," /* 32 lower-case hex; the file is DIR/captures/<id>.sealed */
+    "  created_at INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" VAULT_SCHEMA_VERSION "');";
 
 /* ---------------- validation ---------------- */
