@@ -10,13 +10,14 @@ import { STRINGS } from '../../ui/js/strings.js';
 // Pages for capabilities that may not exist yet: with the endpoint missing (404) the page must say so and
 // offer no action; with it present, the action must be offered.
 const CAPABILITIES = {
-  data: [['/api/v1/recordings', '#rec-delete', '#rec-status', 'common.not_available'],
-    ['/api/v1/system/factory-reset', '#reset-button', '#reset-status', 'common.not_available']],
+  captures: [['/api/v1/captures', '#capture-save', '#captures-status', 'common.not_available']],
+  // The reset button itself waits for the typed confirmation word; its input is what the capability enables.
+  data: [['/api/v1/system/factory-reset', '#reset-word', '#reset-status', 'common.not_available']],
   firmware: [['/api/v1/system/update', '#fw-upload', '#fw-upload-status', 'firmware.upload_not_available']],
   network: [['/api/v1/settings/network', null, '#network-status', 'network.not_available']],
 };
 
-const ROUTES = ['live', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+const ROUTES = ['live', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 const cameras = [];
 let browser;
 

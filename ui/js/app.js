@@ -13,6 +13,7 @@ const ROUTES = {
   password: { load: () => import('./pages/password.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.password' },
   privacy: { load: () => import('./pages/privacy.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.privacy' },
   live: { load: () => import('./pages/liveview.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.live' },
+  captures: { load: () => import('./pages/captures.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.captures' },
   users: { load: () => import('./pages/users.js'), roles: ['admin'], nav: 'nav.users' },
   security: { load: () => import('./pages/security.js'), roles: ['admin'], nav: 'nav.security' },
   network: { load: () => import('./pages/network.js'), roles: ['admin'], nav: 'nav.network' },
@@ -22,7 +23,7 @@ const ROUTES = {
   data: { load: () => import('./pages/data.js'), roles: ['admin'], nav: 'nav.data' },
   about: { load: () => import('./pages/about.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
 };
-const NAV_ORDER = ['live', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+const NAV_ORDER = ['live', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 
 const state = {
   session: null, // {username, role, password_change_required, csrf_token}
@@ -113,6 +114,14 @@ function renderChrome(active) {
   nav.append(ul);
 }
 
+// The session is gone without a page change (after a factory reset): forget it and hide the navigation
+// and the logout button, but keep the current page's message on screen.
+function clearSession() {
+  state.session = null;
+  setCsrf(null);
+  renderChrome(null);
+}
+
 let renderSeq = 0;
 
 async function render() {
@@ -142,7 +151,7 @@ async function render() {
   state.current = mod;
   renderChrome(name);
   const main = document.getElementById('main');
-  const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession });
+  const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession, clearSession });
   if (seq !== renderSeq) {
     if (mod.leave) mod.leave();
     return;

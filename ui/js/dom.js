@@ -111,7 +111,9 @@ export function confirmDialog(opts) {
     ok.addEventListener('click', () => { result = true; dlg.close(); });
     dlg.addEventListener('close', () => {
       dlg.remove();
-      if (prev && prev.focus) prev.focus();
+      // The opener may have been redrawn meanwhile (e.g. a language switch): focus its successor.
+      const back = prev && !prev.isConnected && prev.id ? document.getElementById(prev.id) : prev;
+      if (back && back.focus) back.focus();
       resolve(result);
     });
     document.body.append(dlg);

@@ -1,17 +1,30 @@
-// pages/data.js — deletion of data on the camera (admin): recordings and snapshots, and a factory reset
-// that erases everything (crypto-erase) back to the label's initial password. Each asks for confirmation
-// and reports success or failure. QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). Where the firmware has no
-// such endpoint yet (404), the page says the capability is not available on this firmware.
+// pages/data.js — deletion of data on the camera (admin): where captures are deleted (the Captures page),
+// and the factory reset (POST /api/v1/system/factory-reset {"confirm":true}), which crypto-erases users,
+// settings, captures, the audit log and the keys, and restarts the camera with a new TLS certificate and the
+// label's initial password. The page says what is erased and what is kept, enables the button only once the
+// admin has typed the confirmation word, asks again in a dialog, then says what happens next and stops
+// talking to the camera (every session is gone). QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). Where the
+// firmware has no such endpoint (404), the page says the capability is not available on this firmware.
 import { api, probe } from '../api.js';
-import { confirmDialog, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
+import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
+import { STRINGS } from '../strings.js';
 
-const RECORDINGS_URL = '/api/v1/recordings';
 const RESET_URL = '/api/v1/system/factory-reset';
 
-// Is the endpoint there? GET never changes state: 404 = not on this firmware; anything else = present.
-// Asked once per tab and firmware version (probe), so the console does not fill with 404s.
-async function present(url, features, name, version) {
-  if (Array.isArray(features)) return features.includes(name);
+// The confirmation word of either language, compared without case or Vietnamese diacritics ("xóa" = XOA),
+// so switching the language after reading the instruction does not trip the admin up.
+function plain(s) {
+  return String(s).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/gi, 'd').trim().toUpperCase();
+}
+const WORDS = new Set(Object.values(STRINGS).map((l) => plain(l['data.reset_word'])));
+
+export function confirmWordMatches(typed) {
+  return WORDS.has(plain(typed));
+}
+
+// Is the endpoint there? GET never changes state: 404 = not on this firmware; anything else (405 for a
+// POST-only route) = present. Asked once per tab and firmware version (probe).
+async function present(url, version) {
   try {
     return (await probe(url, version)).present;
   } catch (e) {
@@ -20,50 +33,53 @@ async function present(url, features, name, version) {
   }
 }
 
+function list(id, keys) {
+  return h('ul', { id, class: 'items' }, keys.map((k) => h('li', { i18n: k })));
+}
+
 export async function render(ctx) {
   const status = statusBox('data-status');
-  let features = null;
   let version = '';
   try {
     const d = await api.get('/api/v1/device');
-    if (d && Array.isArray(d.features)) features = d.features;
     if (d && d.firmware_version) version = String(d.firmware_version);
-  } catch (_) { /* probe the endpoints below instead */ }
-  let hasRec = false;
+  } catch (_) { /* probe the endpoint below instead */ }
   let hasReset = false;
   try {
-    hasRec = await present(RECORDINGS_URL, features, 'recordings_delete', version);
-    hasReset = await present(RESET_URL, features, 'factory_reset', version);
+    hasReset = await present(RESET_URL, version);
   } catch (e) {
     showError(status, e);
   }
 
-  const recStatus = statusBox('rec-status');
-  const recBtn = h('button', { type: 'button', class: 'danger', id: 'rec-delete', i18n: 'data.rec_delete', disabled: !hasRec });
-  if (!hasRec) showStatus(recStatus, 'info', 'common.not_available');
-  recBtn.addEventListener('click', async () => {
-    hideStatus(recStatus);
-    const yes = await confirmDialog({ id: 'rec-confirm', title: 'data.rec_confirm_title', text: 'data.rec_confirm_text', confirm: 'data.rec_delete', danger: true });
-    if (!yes) {
-      showStatus(recStatus, 'info', 'data.cancelled');
-      return;
-    }
-    recBtn.disabled = true;
-    try {
-      await api.del(RECORDINGS_URL);
-      showStatus(recStatus, 'ok', 'data.rec_deleted');
-    } catch (e) {
-      if (e.status === 404) showStatus(recStatus, 'info', 'common.not_available');
-      else showError(recStatus, e, h('p', { i18n: 'data.rec_failed' }));
-    } finally {
-      recBtn.disabled = false;
-    }
-  });
-
   const resetStatus = statusBox('reset-status');
-  const resetBtn = h('button', { type: 'button', class: 'danger', id: 'reset-button', i18n: 'data.reset', disabled: !hasReset });
+  resetStatus.setAttribute('tabindex', '-1');
+  const word = field({ id: 'reset-word', label: 'data.reset_word_label', hint: 'data.reset_word_hint',
+    attrs: { autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', maxlength: '16', disabled: !hasReset } });
+  const resetBtn = h('button', { type: 'submit', class: 'danger', id: 'reset-button', i18n: 'data.reset', disabled: true });
   if (!hasReset) showStatus(resetStatus, 'info', 'common.not_available');
-  resetBtn.addEventListener('click', async () => {
+  let done = false;
+  const gate = () => {
+    resetBtn.disabled = done || !hasReset || !confirmWordMatches(word.input.value);
+  };
+  word.input.addEventListener('input', gate);
+
+  const form = h('form', { id: 'reset-form', class: 'card narrow', novalidate: true },
+    h('h2', { i18n: 'data.reset_title' }),
+    h('p', { i18n: 'data.reset_text' }),
+    h('h3', { i18n: 'data.reset_erased_title' }),
+    list('reset-erased', ['data.reset_erased_users', 'data.reset_erased_settings', 'data.reset_erased_captures',
+      'data.reset_erased_audit', 'data.reset_erased_keys']),
+    h('h3', { i18n: 'data.reset_kept_title' }),
+    list('reset-kept', ['data.reset_kept_firmware', 'data.reset_kept_identity']),
+    h('p', { class: 'note', i18n: 'data.reset_after' }),
+    word.wrap,
+    resetStatus,
+    h('div', { class: 'actions' }, resetBtn));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    gate();
+    if (resetBtn.disabled) return;
     hideStatus(resetStatus);
     const yes = await confirmDialog({ id: 'reset-confirm', title: 'data.reset_confirm_title', text: 'data.reset_confirm_text', confirm: 'data.reset', danger: true });
     if (!yes) {
@@ -73,16 +89,32 @@ export async function render(ctx) {
     resetBtn.disabled = true;
     try {
       await api.post(RESET_URL, { confirm: true });
-      showStatus(resetStatus, 'ok', 'data.reset_done');
-      ctx.setSession(null);
     } catch (e) {
-      resetBtn.disabled = false;
       if (e.status === 404) showStatus(resetStatus, 'info', 'common.not_available');
+      else if (e.status === 0) showStatus(resetStatus, 'error', 'data.reset_unknown');
       else showError(resetStatus, e, h('p', { i18n: 'data.reset_failed' }));
+      gate();
+      return;
     }
+    // Accepted: the camera is erasing itself. Every session is gone and it comes back with another
+    // certificate, so this page asks it nothing more; the admin reopens the address when it is back.
+    done = true;
+    word.input.disabled = true;
+    gate();
+    showStatus(resetStatus, 'ok', 'data.reset_started', null,
+      h('div', null,
+        h('ol', { id: 'reset-next', class: 'items' }, ['data.reset_next_1', 'data.reset_next_2', 'data.reset_next_3'].map((k) => h('li', { i18n: k }))),
+        h('p', null, h('a', { href: '/', id: 'reset-login-link', i18n: 'data.reset_login_link' }))));
+    resetStatus.setAttribute('data-state', 'resetting');
+    if (ctx.clearSession) ctx.clearSession();
+    else ctx.setSession(null);
+    resetStatus.focus();
   });
 
   return page('data.title', h('p', { class: 'lead', i18n: 'data.intro' }), status,
-    h('div', { class: 'card narrow' }, h('h2', { i18n: 'data.rec_title' }), h('p', { i18n: 'data.rec_text' }), recStatus, h('div', { class: 'actions' }, recBtn)),
-    h('div', { class: 'card narrow' }, h('h2', { i18n: 'data.reset_title' }), h('p', { i18n: 'data.reset_text' }), resetStatus, h('div', { class: 'actions' }, resetBtn)));
+    h('div', { class: 'card narrow', id: 'data-captures' },
+      h('h2', { i18n: 'data.captures_title' }),
+      h('p', { i18n: 'data.captures_text' }),
+      h('p', null, h('a', { href: '#/captures', id: 'data-captures-link', i18n: 'data.captures_link' }))),
+    form);
 }
