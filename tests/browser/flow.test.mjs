@@ -221,9 +221,12 @@ test('the language can be switched and the choice is remembered', async () => {
   await page.goto(camera.baseUrl + '/#/security');
   await waitPage(page, 'security');
   assert.equal(await page.textContent('#page-title'), 'Cài đặt bảo mật');
+  assert.match(await page.textContent('#whoami'), /quản trị viên/);
   await page.selectOption('#lang-select', 'en');
   assert.equal(await page.textContent('#page-title'), 'Security settings');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  // the role in the header follows the switch too (it once stayed in Vietnamese)
+  assert.match(await page.textContent('#whoami'), /\(administrator\)/);
   await page.reload();
   await waitPage(page, 'security');
   assert.equal(await page.textContent('#page-title'), 'Security settings');

@@ -100,7 +100,7 @@ function renderChrome(active) {
   menu.hidden = !full;
   logout.hidden = !s;
   who.hidden = !s;
-  if (s) tx(who, 'app.whoami', { user: s.username, role: t('role.' + s.role) });
+  if (s) tx(who, 'app.whoami', { user: s.username, role: { t: 'role.' + s.role } });
   nav.replaceChildren();
   if (!full) return;
   const ul = h('ul');

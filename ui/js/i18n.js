@@ -31,13 +31,18 @@ export function has(key) {
   return Object.prototype.hasOwnProperty.call(STRINGS.en, key);
 }
 
-// Text for key in the current language, with {name} replaced from args.
+// Text for key in the current language, with {name} replaced from args. An argument given as
+// {t: 'other.key'} is itself translated, so a language switch re-translates it too.
 export function t(key, args) {
   let s = STRINGS[current][key];
   if (s === undefined) s = STRINGS.en[key];
   if (s === undefined) s = key;
   if (args) {
-    s = s.replace(/\{(\w+)\}/g, (m, name) => (Object.prototype.hasOwnProperty.call(args, name) ? String(args[name]) : m));
+    s = s.replace(/\{(\w+)\}/g, (m, name) => {
+      if (!Object.prototype.hasOwnProperty.call(args, name)) return m;
+      const v = args[name];
+      return v !== null && typeof v === 'object' && typeof v.t === 'string' ? t(v.t) : String(v);
+    });
   }
   return s;
 }
