@@ -2,7 +2,7 @@
 HTTPS devices on loopback with recordings that can be seeded, listed and deleted, and a factory reset that really
 restarts the web server with a new TLS key (signed by the test's CA) — one compliant (PASS), one that deletes
 without the confirmation field (DEL-04 FAIL), one whose reset keeps the lab's admin password (DEL-03 FAIL).
-safecamd has no deletion API: with the demo profile the DEL tests stay NEEDS_EVIDENCE (test_check_safecamd.py).
+Against safecamd (captures + factory reset) the four PASS: test_check_safecamd.py::test_safecamd_passes_the_deletion_tests.
 Without --allow-destructive or the profile's consent nothing destructive is sent."""
 import json
 import os

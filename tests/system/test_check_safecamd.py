@@ -7,9 +7,11 @@ this machine carries services that are not ours (the full-range scan runs in a n
 test_check_netns.py)."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 
-from conftest import REPO, strong_password
+from conftest import REPO, Camera, strong_password
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
 
@@ -107,3 +109,44 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     # timing: the active part (without pacing and lockout waits) stays within the 60 s target
     t = rep["timing"]
     assert t["active_ms"] < 60000, t
+
+
+def test_safecamd_passes_the_deletion_tests(tmp_path):
+    """DEL-01..04 (QCVN 135 G9) against the real camera with the lab's consent to destructive tests:
+    captures are seeded, one deleted selectively, deletions without {"confirm":true} are refused, and the
+    factory reset comes back with the label password, a new TLS key and the seeded data gone."""
+    cam = Camera(tempfile.mkdtemp(prefix="safecam-test-"))
+    try:
+        cam.start(wait_media=True)
+        admin_pw = strong_password()
+        s = cam.login("admin", cam.label["initial_password"])
+        st, _, body = s.request("PUT", "/api/v1/users/admin/password",
+                                json_body={"current_password": cam.label["initial_password"], "new_password": admin_pw})
+        assert st == 204, body
+        with open(PROFILE) as f:
+            prof = json.load(f)
+        prof["consent"] = {"destructive": True, "deletion": True, "factory_reset": True}
+        prof["documents"] = {}
+        path = tmp_path / "profile.json"
+        path.write_text(json.dumps(prof))
+        env = dict(os.environ, QCVN_ADMIN_PASSWORD=admin_pw, QCVN_USER_PASSWORD=strong_password(),
+                   QCVN_INITIAL_PASSWORD=cam.label["initial_password"])
+        p = subprocess.run([cam.bin("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--profile", str(path),
+                            "--https-port", str(cam.https_port), "--rtsps-port", str(cam.rtsps_port),
+                            "--ports", "declared", "--out", str(tmp_path / "del"), "--format", "json",
+                            "--only", "SC-01,DEL-01,DEL-02,DEL-04,DEL-03", "--allow-destructive", "--max-wait", "60"],
+                           capture_output=True, text=True, env=env, timeout=300)
+        with open(tmp_path / "del" / "report.json") as f:
+            r = {x["id"]: x for x in json.load(f)["results"]}
+        for t in ("DEL-01", "DEL-02", "DEL-03", "DEL-04"):
+            assert r[t]["verdict"] == "PASS", t + "\n" + show(r) + p.stderr
+        assert "new TLS key" in r["DEL-03"]["reason"] and "seeded data gone" in r["DEL-03"]["reason"], r["DEL-03"]
+        # DEL-03 gave the lab its password back after the reset; the seeded captures are gone
+        s = cam.login("admin", admin_pw)
+        st, _, body = s.request("GET", "/api/v1/captures")
+        assert st == 200 and json.loads(body)["captures"] == [], body
+        cdir = os.path.join(cam.state_dir, "captures")
+        assert not os.path.isdir(cdir) or os.listdir(cdir) == [], os.listdir(cdir)
+    finally:
+        cam.stop()
+        shutil.rmtree(cam.tmp, ignore_errors=True)
