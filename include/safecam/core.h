@@ -58,7 +58,8 @@ int safecam_parse_long(const char *s, long min, long max, long *out) SAFECAM_WUR
 int safecam_utf8_valid(const char *s, size_t len);
 
 /* ---- files ---- */
-/* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600. */
+/* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600.
+ * On SAFECAM_ERR_IO errno tells why (ENOSPC when the disk is full). */
 int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) SAFECAM_WUR;
 /* Read a whole file of at most max_len bytes into a malloc'd, NUL-terminated buffer (caller frees).
  * *len_out gets the length without the NUL. SAFECAM_ERR_TOOBIG when the file is larger. */

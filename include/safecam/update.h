@@ -342,7 +342,8 @@ int update_install_file(const char *state_dir, const struct update_session_opts 
 /* Last install result, as JSON text for GET /api/v1/system/update:
  * {"state":S,"reason":CODE|null,"version":STR|null,"slot":"A"|"B"|null,"received":N,"total":N,"time":UNIX}
  * S: "idle" (never), "receiving" (a session is open), "failed" (reason = an update_reason name, or
- * "health_check_failed"/"slot_damaged" after an automatic rollback), "pending_reboot" (installed in the
+ * "health_check_failed"/"slot_damaged" after an automatic rollback, or "interrupted" when the camera
+ * stopped (power cut, kill) while a session was open), "pending_reboot" (installed in the
  * inactive slot, starts at the next start), "installed" (the new slot passed its health check).
  * Caller frees *json_out. */
 int update_last_result_read(const char *state_dir, char **json_out) SAFECAM_WUR;

@@ -228,11 +228,13 @@ int safecam_file_write_atomic(const char *path, const void *data, size_t len, un
     if (rename(tmp, path) != 0)
         goto out;
     rc = fsync_dir_of(path);
-out:
+out:;
+    int saved = errno; /* the caller may tell ENOSPC from other failures */
     if (fd >= 0)
         close(fd);
     if (rc != 0)
         unlink(tmp);
+    errno = saved;
     return rc;
 }
 

@@ -557,11 +557,26 @@ out:
 
 /* ---------------------------------------------------------------- boot protocol */
 
-/* Leftovers of an install cut short (power loss, kill -9): staging trees and temp files of atomic writes.
- * Called with the lock held, so no session is running. */
+/* Leftovers of an install cut short (power loss, kill -9): staging trees, temp files of atomic writes,
+ * and a last result that still says "receiving" (it becomes failed/interrupted). Called with the lock
+ * held, so no session is running. */
 static void cleanup_interrupted(const char *state_dir)
 {
     char path[PATH_MAX];
+    char *last = NULL;
+    if (update_last_result_read(state_dir, &last) == 0 && last) {
+        json_t *o = json_loads(last, 0, NULL);
+        json_t *ver = json_object_get(o, "version"), *slot = json_object_get(o, "slot");
+        if (json_is_string(json_object_get(o, "state")) &&
+            strcmp(json_string_value(json_object_get(o, "state")), "receiving") == 0 &&
+            last_write_raw(state_dir, "failed", "interrupted", json_is_string(ver) ? json_string_value(ver) : NULL,
+                           json_is_string(slot) ? json_string_value(slot)[0] : 0,
+                           (uint64_t)json_integer_value(json_object_get(o, "received")),
+                           (uint64_t)json_integer_value(json_object_get(o, "total"))) != 0)
+            log_warn("update: cannot write %s", UPDATE_LAST_JSON);
+        json_decref(o);
+        free(last);
+    }
     for (int i = 0; i < 2; i++) {
         if (safecam_fmt(path, sizeof path, "%s/%s/%c.staging", state_dir, UPDATE_DIR_SLOTS, i ? 'B' : 'A') == 0 &&
             update_tree_remove(path) != 0)
@@ -1058,8 +1073,12 @@ int update_session_finish(update_session *s)
     if (rc != 0)
         return session_refuse(s, update_verifier_reason(s->v));
     rc = session_commit(s);
-    if (rc != 0)
-        return session_refuse(s, rc == SAFECAM_ERR_TOOBIG ? UPDATE_NO_SPACE : UPDATE_IO);
+    if (rc != 0) {
+        /* the payloads had their space reserved; the disk can still fill up before the small files of
+         * the commit (manifest.json, bundle.head, state.json) are written */
+        int full = rc == SAFECAM_ERR_TOOBIG || (rc == SAFECAM_ERR_IO && (errno == ENOSPC || errno == EDQUOT));
+        return session_refuse(s, full ? UPDATE_NO_SPACE : UPDATE_IO);
+    }
     s->done = 1;
     s->reason = UPDATE_OK;
     const struct update_manifest *m = update_verifier_manifest(s->v);
