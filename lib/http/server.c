@@ -444,7 +444,7 @@ static enum MHD_Result relay_error(struct req *r, const json_t *reply)
         return reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden");
     if (strcmp(code, "not_found") == 0)
         return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
-    if (strcmp(code, "exists") == 0 || strcmp(code, "last_admin") == 0)
+    if (strcmp(code, "exists") == 0 || strcmp(code, "last_admin") == 0 || strcmp(code, "ca_not_installed") == 0)
         return reply_error(r, MHD_HTTP_CONFLICT, code);
     if (strcmp(code, "invalid_username") == 0 || strcmp(code, "invalid_role") == 0)
         return reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, code);
@@ -1179,22 +1179,36 @@ void http_server_sup_reply(http_server *srv, ipc_msg *msg)
     ipc_msg_clear(msg);
 }
 
-/* Privacy notice state kept by the supervisor in config.json (QCVN 135 G7 / Decision 724). */
-static enum MHD_Result privacy_relay(struct req *r, uint16_t type, json_t *body)
+/* Ask the supervisor (body consumed, may be NULL after a failed json_pack). Returns its {"ok":true}
+ * reply (caller decrefs); otherwise NULL with the request already answered in *ret: 503 unavailable
+ * when the supervisor does not answer in time, else its error code through relay_error(). */
+static json_t *sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Result *ret)
 {
     json_t *reply = NULL;
     int rc = body ? sup_call(r->srv, type, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
     json_decref(body);
-    enum MHD_Result ret;
-    if (rc != 0)
-        ret = reply_unavailable(r);
-    else if (!reply_is_ok(reply))
-        ret = relay_error(r, reply);
-    else {
-        if (type == PROTO_SUP_PRIVACY_SET)
-            audit_record(r, "config_change", "privacy notice settings");
-        ret = reply_json(r, MHD_HTTP_OK, json_pack("O", json_object_get(reply, "privacy")));
+    if (rc != 0) {
+        *ret = reply_unavailable(r);
+        return NULL;
     }
+    if (!reply_is_ok(reply)) {
+        *ret = relay_error(r, reply);
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+/* Privacy notice state kept by the supervisor in config.json (QCVN 135 G7 / Decision 724). */
+static enum MHD_Result privacy_relay(struct req *r, uint16_t type, json_t *body)
+{
+    enum MHD_Result ret;
+    json_t *reply = sup_relay(r, type, body, &ret);
+    if (!reply)
+        return ret;
+    if (type == PROTO_SUP_PRIVACY_SET)
+        audit_record(r, "config_change", "privacy notice settings");
+    ret = reply_json(r, MHD_HTTP_OK, json_pack("O", json_object_get(reply, "privacy")));
     json_decref(reply);
     return ret;
 }
@@ -1235,18 +1249,12 @@ static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, 
  * vendor CA is pinned at provisioning and never set here. */
 static enum MHD_Result update_settings_relay(struct req *r, uint16_t type, json_t *body, const char *detail)
 {
-    json_t *reply = NULL;
-    int rc = body ? sup_call(r->srv, type, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
-    json_decref(body);
     enum MHD_Result ret;
+    json_t *reply = sup_relay(r, type, body, &ret);
+    if (!reply)
+        return ret;
     const json_t *u = json_object_get(reply, "update");
-    if (rc != 0)
-        ret = reply_unavailable(r);
-    else if (!reply_is_ok(reply) && jstr(reply, "error") && strcmp(jstr(reply, "error"), "ca_not_installed") == 0)
-        ret = reply_error(r, MHD_HTTP_CONFLICT, "ca_not_installed");
-    else if (!reply_is_ok(reply))
-        ret = relay_error(r, reply);
-    else if (!json_is_object(u))
+    if (!json_is_object(u))
         ret = reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
     else {
         if (detail)
@@ -1297,23 +1305,16 @@ static enum MHD_Result h_stream_put(struct req *r)
         return r->answered ? MHD_YES : MHD_NO;
     char detail[256];
     audit_detail_keys("stream settings:", in, detail, sizeof(detail));
-    json_t *body = json_pack("{s:o}", "stream", in);
-    json_t *reply = NULL;
-    int rc = body ? sup_call(r->srv, PROTO_SUP_MEDIA_CONFIG, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
-    json_decref(body);
     enum MHD_Result ret;
-    if (rc != 0) {
-        ret = reply_unavailable(r);
-    } else if (!reply_is_ok(reply)) {
-        ret = relay_error(r, reply);
-    } else {
-        audit_record(r, "config_change", detail);
-        const json_t *stream = json_object_get(reply, "stream");
-        if (json_is_object(stream))
-            ret = reply_json(r, MHD_HTTP_OK, json_pack("{s:O}", "stream", stream));
-        else
-            ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
-    }
+    json_t *reply = sup_relay(r, PROTO_SUP_MEDIA_CONFIG, json_pack("{s:o}", "stream", in), &ret);
+    if (!reply)
+        return ret;
+    audit_record(r, "config_change", detail);
+    const json_t *stream = json_object_get(reply, "stream");
+    if (json_is_object(stream))
+        ret = reply_json(r, MHD_HTTP_OK, json_pack("{s:O}", "stream", stream));
+    else
+        ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
     json_decref(reply);
     return ret;
 }
@@ -1357,21 +1358,15 @@ static enum MHD_Result h_factory_reset(struct req *r)
 {
     if (confirm_parse(r) != 0)
         return r->answered ? MHD_YES : MHD_NO;
-    json_t *body = json_pack("{s:s, s:s}", "actor", r->username, "source", r->source);
-    json_t *reply = NULL;
-    int rc = body ? sup_call(r->srv, PROTO_SUP_FACTORY_RESET, body, &reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
-    json_decref(body);
     enum MHD_Result ret;
-    if (rc != 0)
-        ret = reply_unavailable(r);
-    else if (!reply_is_ok(reply))
-        ret = relay_error(r, reply);
-    else
-        ret = reply_json(r, MHD_HTTP_ACCEPTED,
-                         json_pack("{s:s, s:s}", "state", "resetting", "message",
-                                   "Erasing all data and keys; the camera restarts with the label's initial password"));
+    json_t *reply = sup_relay(r, PROTO_SUP_FACTORY_RESET,
+                              json_pack("{s:s, s:s}", "actor", r->username, "source", r->source), &ret);
+    if (!reply)
+        return ret;
     json_decref(reply);
-    return ret;
+    return reply_json(r, MHD_HTTP_ACCEPTED,
+                      json_pack("{s:s, s:s}", "state", "resetting", "message",
+                                "Erasing all data and keys; the camera restarts with the label's initial password"));
 }
 
 /* ---- captures: stored snapshots, the user's data (capture_routes.c; QCVN 135 G9, G10) ---- */
