@@ -137,6 +137,8 @@ def profile(tmp, dev, consent=True, declared=True):
             "delete_one": {"method": "DELETE", "path": "/api/v1/recordings/{id}"},
             "factory_reset": {"method": "POST", "path": "/api/v1/system/factory-reset"},
             "confirm_field": "confirm"}
+    else:
+        prof.pop("deletion", None)  # the safecamd profile declares its own
     path = tmp / "profile.json"
     path.write_text(json.dumps(prof))
     return path
