@@ -86,7 +86,7 @@ enum {
      * key unsealed from factory/tls.key.sealed. QCVN 135 G4. */
     PROTO_VAULT_TLS_CREDENTIALS = 113,
     /* ---- captures: stored snapshots, the camera's user data (QCVN 135 G9/G10, EN 303 645 5.11-1) ----
-     * Each capture is a JPEG sealed under the storage key (seal.h, label "capture") in
+     * Each capture is a JPEG sealed under the storage key (seal.h, label "capture:<id>") in
      * DIR/captures/<id>.sealed, listed in vault.db; a factory reset destroys the key (crypto-erase).
      * id: 32 lower-case hex digits (random). Limits: 4 MiB per capture, VAULT_CAPTURES_MAX items. */
     /* web. {"session_id","actor","source"} + fd (a memfd or regular file holding the JPEG, read with

@@ -1,5 +1,5 @@
 /* capture.c — captures: stored snapshots (JPEG), the camera's user data. Each one is sealed under the
- * device storage key (seal.h, label "capture") in DIR/captures/<id>.sealed and listed in the captures
+ * device storage key (seal.h, label "capture:<id>") in DIR/captures/<id>.sealed and listed in the captures
  * table of vault.db. A factory reset destroys the storage key (and removes DIR/captures), so whatever is
  * left on the medium can never be opened again (crypto-erase); a selective delete overwrites the file
  * with zeros and fsyncs it before unlinking it.
@@ -21,7 +21,7 @@
 #include "safecam/statedir.h"
 #include "vault_internal.h"
 
-#define CAPTURE_LABEL "capture"
+#define CAPTURE_LABEL "capture:" /* + the id: a sealed file copied under another id does not open */
 #define CAPTURE_SUFFIX ".sealed"
 #define CAPTURE_WIPE_CHUNK ((size_t)64 * 1024)
 #define CAPTURE_ID_TRIES 4
@@ -284,9 +284,12 @@ int vault_capture_store(vault *v, const uint8_t *storage_key, int fd, struct vau
         rc = SAFECAM_ERR_INVAL;
         goto out;
     }
+    char label[sizeof CAPTURE_LABEL + VAULT_CAPTURE_ID_HEX];
     rc = capture_new_id(v, out->id);
     if (rc == 0)
-        rc = seal_data_seal(storage_key, CAPTURE_LABEL, jpeg, len, &sealed, &sealed_len);
+        rc = safecam_fmt(label, sizeof label, CAPTURE_LABEL "%s", out->id);
+    if (rc == 0)
+        rc = seal_data_seal(storage_key, label, jpeg, len, &sealed, &sealed_len);
     if (rc == 0)
         rc = captures_dir_ensure(v);
     if (rc == 0)
@@ -387,8 +390,11 @@ int vault_capture_open(vault *v, const uint8_t *storage_key, const char *id, int
         log_warn("captures: a listed capture has no file");
         goto out;
     }
+    char label[sizeof CAPTURE_LABEL + VAULT_CAPTURE_ID_HEX];
     if (rc == 0)
-        rc = seal_data_open(storage_key, CAPTURE_LABEL, (const uint8_t *)sealed, sealed_len, &jpeg, &len);
+        rc = safecam_fmt(label, sizeof label, CAPTURE_LABEL "%s", id);
+    if (rc == 0)
+        rc = seal_data_open(storage_key, label, (const uint8_t *)sealed, sealed_len, &jpeg, &len);
     if (rc == 0 && (int64_t)len != size)
         rc = SAFECAM_ERR_CRYPTO;
     if (rc != 0) {

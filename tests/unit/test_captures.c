@@ -342,6 +342,25 @@ static void test_store_sealed_list_get(void **state)
     assert_string_equal(err_of(r), "invalid_request");
     json_decref(r);
 
+    /* one capture's sealed file copied over another's of the very same picture and size (same key):
+     * refused, because the id is part of what the seal authenticates */
+    {
+        char id3[VAULT_CAPTURE_ID_HEX + 1], p1[600], p3[600];
+        store_ok(f, 5000, 0x41, id3);
+        sealed_path(f, id1, p1, sizeof p1);
+        sealed_path(f, id3, p3, sizeof p3);
+        assert_int_equal(unlink(p3), 0);
+        assert_int_equal(link(p1, p3), 0);
+        assert_int_equal(call(f, IPC_PEER_WEB, PROTO_VAULT_CAPTURE_GET,
+                              json_pack("{s:s,s:s}", "session_id", f->adm.session_id, "id", id3), -1, &r, &fd),
+                         0);
+        assert_string_equal(err_of(r), "storage");
+        assert_int_equal(fd, -1);
+        json_decref(r);
+        long n = 0;
+        assert_int_equal(vault_capture_delete(f->v, id3, NULL, NULL, &n), 0);
+        assert_int_equal(n, 1);
+    }
     /* a tampered file is refused (authenticated encryption), never handed out */
     sealed_path(f, id1, path, sizeof path);
     int wfd = open(path, O_WRONLY);
