@@ -192,8 +192,8 @@ int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, c
 
 /* ---------------- captures (lib/vault/capture.c) ----------------
  * Stored snapshots, the camera's user data: each a JPEG sealed under the storage key (seal.h, label
- * "capture:<id>", so a file copied under another id does not open) in DIR/captures/<id>.sealed (dir 0700, file 0600, written atomically) and listed in the
- * captures table of vault.db. Factory reset destroys the key: crypto-erase. The caller (vault_service)
+ * "capture:<id>", so a file copied under another id does not open) in DIR/captures/<id>.sealed
+ * (dir 0700, file 0600, written atomically) and listed in the captures table of vault.db. Factory reset destroys the key: crypto-erase. The caller (vault_service)
  * has checked the session and role. QCVN 135 G9, G10 / EN 303 645 5.4-1, 5.11-1. */
 #define VAULT_CAPTURES_MAX 200                          /* captures on one camera */
 #define VAULT_CAPTURE_MAX_BYTES (4u * 1024u * 1024u)    /* one JPEG, bytes */
