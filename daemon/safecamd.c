@@ -1026,7 +1026,10 @@ static int boot_chain(char **argv, const sigset_t *mask, int sfd, char *booted, 
             return 0;
         }
         int stop = 0;
+        int64_t started = safecam_time_mono_ms();
         int status = boot_image_run(argv, mask, sfd, slot, dir, entry, on_trial, &stop);
+        if (safecam_time_mono_ms() - started > STABLE_RUN_MS)
+            retry_ms = BOOT_RETRY_MIN_MS; /* it ran well for a while: a new crash starts the back-off again */
         if (stop) {
             log_info("boot: slot %c image stopped", slot);
             exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
@@ -1041,7 +1044,7 @@ static int boot_chain(char **argv, const sigset_t *mask, int sfd, char *booted, 
                                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) != 0)
             what[0] = '\0';
         log_err("boot: slot %c image ended (%s)%s; starting again in %d ms", slot, what,
-                on_trial ? " before its health check" : "", retry_ms);
+                on_trial && !boot_slot_good(slot) ? " before its health check" : "", retry_ms);
         boot_note(AUDIT_PROCESS_RESTART, "process=safecamd", slot, "status", what);
         int sig = boot_signal_wait(sfd, retry_ms);
         if (sig == SIGTERM || sig == SIGINT)

@@ -12,6 +12,7 @@ run: the boot loader's own (factory) image serves instead, with an audit event.
 QCVN 135 G3 / G8, EN 303 645 5.3-x, 5.7-1, 5.9-1. Keys are made at test time (tmp)."""
 import os
 import shutil
+import signal
 import tempfile
 import time
 
@@ -144,6 +145,33 @@ def test_image_bundle_runs_from_its_slot(cam, vendor):
         assert os.stat(os.path.join(b, name)).st_mode & 0o111, name
     wait_for(lambda: "boot: slot B passed its health check" in cam.read_log(), 10, "the boot watchdog", cam)
     assert any("(slot image)" in d for d in events(s, "device_start"))
+    cam.session = s
+
+
+def test_crashed_image_is_started_again_by_the_boot_loader(cam):
+    """Self-recovery of a healthy image (G8): SIGKILL of the image's safecamd takes its helpers down with it
+    (PDEATHSIG); the boot loader records the crash and starts the same slot again."""
+    b = slot_dir(cam, "B")
+    procs = tree(cam.proc.pid)
+    image = [p for p, exe in procs.items() if exe == os.path.join(b, "safecamd")]
+    assert len(image) == 1, procs
+    helpers = [p for p, exe in procs.items() if exe.startswith(b + "/") and p != image[0]]
+    os.kill(image[0], signal.SIGKILL)
+    wait_for(lambda: "boot: slot B image ended (signal_9); starting again" in cam.read_log(), 10, "the crash", cam)
+    assert "signal_9) before its health check" not in cam.read_log()
+    for p in helpers:  # none of the old helpers is left behind
+        wait_for(lambda: not os.path.exists(f"/proc/{p}") or open(f"/proc/{p}/stat").read().split()[2] == "Z",
+                 10, f"helper {p} to die", cam)
+
+    def back_on_b():
+        now = tree(cam.proc.pid)
+        new = [p for p, exe in now.items() if exe == os.path.join(b, "safecamd")]
+        return new and new[0] != image[0] and sum(1 for exe in now.values() if exe.startswith(b + "/")) == 4
+
+    wait_for(back_on_b, 30, "the image to run again", cam)
+    s = relogin(cam)
+    assert slot_view(s)["running"] == "B"
+    assert any("process=safecamd slot=B status=signal_9" in d for d in events(s, "process_restart"))
     cam.session = s
 
 
