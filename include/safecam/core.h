@@ -61,6 +61,9 @@ int safecam_utf8_valid(const char *s, size_t len);
 /* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600.
  * On SAFECAM_ERR_IO errno tells why (ENOSPC when the disk is full). */
 int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) SAFECAM_WUR;
+/* Remove path: a file, a link (never followed) or a whole directory tree (at most 16 levels deep,
+ * SAFECAM_ERR_TOOBIG beyond). A path that does not exist is success. SAFECAM_ERR_IO otherwise. */
+int safecam_path_remove(const char *path) SAFECAM_WUR;
 /* Read a whole file of at most max_len bytes into a malloc'd, NUL-terminated buffer (caller frees).
  * *len_out gets the length without the NUL. SAFECAM_ERR_TOOBIG when the file is larger. */
 int safecam_file_read(const char *path, size_t max_len, char **data_out, size_t *len_out) SAFECAM_WUR;

@@ -1,6 +1,7 @@
 /* core.c — errors, logging, bounded strings, atomic files and time. Linked into every process. */
 #include "safecam/core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -304,4 +305,51 @@ int safecam_time_rfc3339(int64_t t, char *out, size_t out_size)
     if (strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         return SAFECAM_ERR_TOOBIG;
     return 0;
+}
+
+/* ---- removing a tree ---- */
+
+static int path_remove_at(int parent, const char *name, int depth)
+{
+    if (depth > 16)
+        return SAFECAM_ERR_TOOBIG;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ENOTDIR || errno == ELOOP)
+            return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : SAFECAM_ERR_IO;
+        return SAFECAM_ERR_IO;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return SAFECAM_ERR_IO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = SAFECAM_ERR_IO;
+            break;
+        }
+        if (S_ISDIR(st.st_mode))
+            rc = path_remove_at(dirfd(d), e->d_name, depth + 1);
+        else if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+            rc = SAFECAM_ERR_IO;
+    }
+    closedir(d);
+    if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rc = SAFECAM_ERR_IO;
+    return rc;
+}
+
+int safecam_path_remove(const char *path)
+{
+    if (!path || !*path)
+        return SAFECAM_ERR_INVAL;
+    return path_remove_at(AT_FDCWD, path, 0);
 }

@@ -277,48 +277,6 @@ int update_slot_path(const char *state_dir, char slot, char *out, size_t out_siz
     return safecam_fmt(out, out_size, "%s/%s/%c", state_dir, UPDATE_DIR_SLOTS, slot);
 }
 
-static int tree_remove_at(int parent, const char *name, int depth)
-{
-    if (depth > 16)
-        return SAFECAM_ERR_TOOBIG;
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        if (errno == ENOTDIR || errno == ELOOP)
-            return unlinkat(parent, name, 0) == 0 ? 0 : SAFECAM_ERR_IO;
-        return SAFECAM_ERR_IO;
-    }
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return SAFECAM_ERR_IO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            rc = SAFECAM_ERR_IO;
-            break;
-        }
-        if (S_ISDIR(st.st_mode))
-            rc = tree_remove_at(dirfd(d), e->d_name, depth + 1);
-        else if (unlinkat(dirfd(d), e->d_name, 0) != 0)
-            rc = SAFECAM_ERR_IO;
-    }
-    closedir(d);
-    if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = SAFECAM_ERR_IO;
-    return rc;
-}
-
-int update_tree_remove(const char *path)
-{
-    return tree_remove_at(AT_FDCWD, path, 0);
-}
 
 static int fsync_path(const char *path)
 {
@@ -579,7 +537,7 @@ static void cleanup_interrupted(const char *state_dir)
     }
     for (int i = 0; i < 2; i++) {
         if (safecam_fmt(path, sizeof path, "%s/%s/%c.staging", state_dir, UPDATE_DIR_SLOTS, i ? 'B' : 'A') == 0 &&
-            update_tree_remove(path) != 0)
+            safecam_path_remove(path) != 0)
             log_warn("update: cannot remove an interrupted staging dir");
     }
     if (safecam_path_join(path, sizeof path, state_dir, UPDATE_DIR_STATE) != 0)
@@ -929,7 +887,7 @@ int update_session_new(const char *state_dir, const struct update_session_opts *
         (rc = safecam_path_join(slots_dir, sizeof slots_dir, state_dir, UPDATE_DIR_SLOTS)) != 0 ||
         (rc = safecam_mkdir_p(slots_dir, 0755)) != 0)
         goto out;
-    if ((rc = update_tree_remove(s->staging)) != 0)
+    if ((rc = safecam_path_remove(s->staging)) != 0)
         goto out;
     if (mkdir(s->staging, 0755) != 0) {
         rc = SAFECAM_ERR_IO;
@@ -957,7 +915,7 @@ int update_session_new(const char *state_dir, const struct update_session_opts *
     s = NULL;
 out:
     if (s) {
-        if (s->staging[0] && s->lock_fd >= 0 && update_tree_remove(s->staging) != 0)
+        if (s->staging[0] && s->lock_fd >= 0 && safecam_path_remove(s->staging) != 0)
             log_warn("update: cannot remove staging dir");
         update_session_free(s);
     }
@@ -976,7 +934,7 @@ static int session_refuse(update_session *s, enum update_reason r)
         close(s->out_fd);
         s->out_fd = -1;
     }
-    if (update_tree_remove(s->staging) != 0)
+    if (safecam_path_remove(s->staging) != 0)
         log_warn("update: cannot remove staging dir");
     const struct update_manifest *m = update_verifier_manifest(s->v);
     uint64_t rx = 0, total = 0;
@@ -1035,7 +993,7 @@ static int session_commit(update_session *s)
             return rc;
     }
     /* 2. the staged tree takes its place */
-    if ((rc = update_tree_remove(s->slot_dir)) != 0)
+    if ((rc = safecam_path_remove(s->slot_dir)) != 0)
         return rc;
     if (rename(s->staging, s->slot_dir) != 0)
         return SAFECAM_ERR_IO;

@@ -16,8 +16,6 @@ int update_key_id_valid(const char *s);
 int update_write_all(int fd, const void *data, size_t len) SAFECAM_WUR;
 /* Read the state file without creating it: SAFECAM_ERR_NOTFOUND when absent. */
 int update_state_read(const char *state_dir, struct update_status *out) SAFECAM_WUR;
-/* Remove a directory tree without following symlinks (depth <= 16). Absent is success. */
-int update_tree_remove(const char *path) SAFECAM_WUR;
 
 /* "model" from DIR/factory/device.json: SAFECAM_ERR_NOTFOUND when absent or invalid. */
 int update_device_model(const char *state_dir, char *out, size_t out_size) SAFECAM_WUR;

@@ -3,7 +3,6 @@
  * Trust level: runs in safecam-provision and in the supervisor with every child stopped; reads only
  * files of the factory area that safecam-provision wrote (parsed strictly all the same).
  * QCVN 135 G4 (keys unique per device, sealed at rest), G9 (full erase) / EN 303 645 5.4-1, 5.11-1. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -150,39 +149,6 @@ static int initial_admin_load(const char *state_dir, char *user, size_t user_siz
     return rc;
 }
 
-/* Remove DIR/rel if present (a file; a directory is removed with its regular files). */
-static int remove_rel(const char *state_dir, const char *rel)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    if (safecam_path_join(path, sizeof path, state_dir, rel) != 0)
-        return SAFECAM_ERR_INVAL;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : SAFECAM_ERR_IO;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path) == 0 || errno == ENOENT ? 0 : SAFECAM_ERR_IO;
-    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return SAFECAM_ERR_IO;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return SAFECAM_ERR_IO;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
-            rc = SAFECAM_ERR_IO;
-    }
-    closedir(d);
-    if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
-        rc = SAFECAM_ERR_IO;
-    return rc;
-}
-
 /* Overwrite the old storage key in place with random bytes and flush it, so the key that sealed the
  * TLS key and every capture is gone from this file's blocks before the new key is written. */
 static int storage_key_destroy(const char *path)
@@ -233,7 +199,8 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
         goto out;
     /* 2. users, sessions, lockouts, settings, captures, the audit log */
     for (size_t i = 0; i < sizeof user_data / sizeof user_data[0]; i++)
-        if ((rc = remove_rel(state_dir, user_data[i])) != 0) {
+        if ((rc = safecam_path_join(path, sizeof path, state_dir, user_data[i])) != 0 ||
+            (rc = safecam_path_remove(path)) != 0) {
             log_err("factory reset: cannot remove %s", user_data[i]);
             goto out;
         }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,12 +85,42 @@ static void test_time(void **state)
     assert_true(safecam_time_now() > 1700000000);
 }
 
+/* safecam_path_remove: a whole tree, a plain file, nothing at all; a symlink is removed, never followed. */
+static void test_path_remove(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/test_core_rm.XXXXXX", keep[] = "/tmp/test_core_keep.XXXXXX", p[256], q[256];
+    assert_non_null(mkdtemp(root));
+    assert_non_null(mkdtemp(keep));
+    snprintf(q, sizeof q, "%s/precious", keep);
+    assert_int_equal(safecam_file_write_atomic(q, "x", 1, 0600), 0);
+    snprintf(p, sizeof p, "%s/a", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/a/b", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/a/b/f", root);
+    assert_int_equal(safecam_file_write_atomic(p, "y", 1, 0600), 0);
+    snprintf(p, sizeof p, "%s/a/link", root);
+    assert_int_equal(symlink(keep, p), 0); /* a link to a directory outside the tree */
+    snprintf(p, sizeof p, "%s/file", root);
+    assert_int_equal(safecam_file_write_atomic(p, "z", 1, 0600), 0);
+    assert_int_equal(safecam_path_remove(p), 0); /* a plain file */
+    assert_int_equal(access(p, F_OK), -1);
+    assert_int_equal(safecam_path_remove(root), 0);
+    assert_int_equal(access(root, F_OK), -1);
+    assert_int_equal(access(q, F_OK), 0); /* the link's target is untouched */
+    assert_int_equal(safecam_path_remove(root), 0); /* absent: success */
+    assert_int_equal(safecam_path_remove(""), SAFECAM_ERR_INVAL);
+    unlink(q);
+    rmdir(keep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strlcpy_fmt), cmocka_unit_test(test_parse_long),
         cmocka_unit_test(test_utf8),        cmocka_unit_test(test_atomic_file),
-        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_time),        cmocka_unit_test(test_path_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
