@@ -141,6 +141,14 @@ export class Camera {
     fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 
+  // Stop the camera, remove its temp dir and return the sanitizer lines of its log (the tests assert none).
+  async finish() {
+    await this.stop();
+    const bad = this.sanitizerReport();
+    this.cleanup();
+    return bad;
+  }
+
   sanitizerReport() {
     return this.log().split('\n').filter((l) => /ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer/.test(l));
   }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Camera, artifactPath, launchBrowser, newContext, strongPassword, unavailableReason } from './camera.mjs';
-import { apiFirstLogin, apiGet, axeScan, loginForm, waitPage, watchPage } from './helpers.mjs';
+import { apiFirstLogin, apiGet, apiSend, axeScan, loginForm, setLang, shootBothLanguages, waitPage, watchPage } from './helpers.mjs';
 import { STRINGS } from '../../ui/js/strings.js';
 
 let camera;
@@ -21,19 +21,6 @@ let problems;
 const findings = [];
 const password = strongPassword();
 const viewerPassword = strongPassword();
-
-// A state-changing request from inside the page with the session's CSRF token (the app keeps it in this
-// tab's sessionStorage), for setting up and for changing things behind the page's back.
-async function apiSend(p, method, url, body) {
-  return p.evaluate(async ({ m, u, b }) => {
-    const headers = { 'X-CSRF-Token': window.sessionStorage.getItem('safecam.csrf') || '' };
-    if (b !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(u, { method: m, headers, body: b === undefined ? undefined : JSON.stringify(b) });
-    let j = null;
-    try { j = await r.json(); } catch (_) { j = null; }
-    return { status: r.status, body: j };
-  }, { m: method, u: url, b: body });
-}
 
 async function listed(p) {
   const r = await apiGet(p, '/api/v1/captures');
@@ -58,21 +45,8 @@ async function statusSays(p, key, kind) {
   assert.equal(await p.getAttribute('#captures-status', 'role'), kind === 'error' ? 'alert' : 'status');
 }
 
-// Switch the language the way the menu does (also while a modal dialog makes the menu inert).
-async function setLang(p, l) {
-  await p.evaluate(async (x) => (await import('/js/i18n.js')).setLang(x, true), l);
-  assert.equal(await lang(p), l);
-}
-
 async function shoot(p, name) {
-  const was = await lang(p);
-  for (const l of ['vi', 'en']) {
-    await setLang(p, l);
-    await p.screenshot({ path: artifactPath(`captures-${name}-${l}.png`), fullPage: true });
-    const v = await axeScan(p);
-    if (v.length) findings.push(`${name} (${l}):\n  ${v.join('\n  ')}`);
-  }
-  await setLang(p, was);
+  await shootBothLanguages(p, `captures-${name}`, findings);
 }
 
 // After a login: acknowledge the privacy notice if the camera asks for it, then open the Captures page.
@@ -126,12 +100,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (camera) {
-    await camera.stop();
-    const bad = camera.sanitizerReport();
-    camera.cleanup();
-    assert.deepEqual(bad, [], 'sanitizer report in the safecamd log');
-  }
+  if (camera) assert.deepEqual(await camera.finish(), [], 'sanitizer report in the safecamd log');
 });
 
 test('the Captures page is in the menu and starts empty', async () => {

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Camera, artifactPath, launchBrowser, newContext, strongPassword, unavailableReason } from './camera.mjs';
-import { apiFirstLogin, apiGet, axeScan, loginForm, waitPage, watchPage } from './helpers.mjs';
+import { Camera, launchBrowser, newContext, strongPassword, unavailableReason } from './camera.mjs';
+import { apiFirstLogin, apiGet, apiSend, loginForm, shootBothLanguages, waitPage, watchPage } from './helpers.mjs';
 import { STRINGS } from '../../ui/js/strings.js';
 
 let camera;
@@ -27,27 +27,8 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function apiSend(p, method, url, body) {
-  return p.evaluate(async ({ m, u, b }) => {
-    const headers = { 'X-CSRF-Token': window.sessionStorage.getItem('safecam.csrf') || '', 'Content-Type': 'application/json' };
-    const r = await fetch(u, { method: m, headers, body: JSON.stringify(b) });
-    return r.status;
-  }, { m: method, u: url, b: body });
-}
-
-async function setLang(p, l) {
-  await p.evaluate(async (x) => (await import('/js/i18n.js')).setLang(x, true), l);
-}
-
 async function shoot(p, name) {
-  const was = await p.getAttribute('html', 'lang');
-  for (const l of ['vi', 'en']) {
-    await setLang(p, l);
-    await p.screenshot({ path: artifactPath(`reset-${name}-${l}.png`), fullPage: true });
-    const v = await axeScan(p);
-    if (v.length) findings.push(`${name} (${l}):\n  ${v.join('\n  ')}`);
-  }
-  await setLang(p, was);
+  await shootBothLanguages(p, `reset-${name}`, findings);
 }
 
 async function resetStatusSays(key, kind) {
@@ -93,18 +74,13 @@ before(async () => {
   await page.click('#privacy-ack');
   await waitPage(page, 'live');
   // Something to erase: a second user and a capture.
-  assert.equal(await apiSend(page, 'POST', '/api/v1/users', { username: 'viewer1', password: strongPassword(), role: 'viewer' }), 201);
-  assert.equal(await apiSend(page, 'POST', '/api/v1/captures', {}), 201);
+  assert.equal((await apiSend(page, 'POST', '/api/v1/users', { username: 'viewer1', password: strongPassword(), role: 'viewer' })).status, 201);
+  assert.equal((await apiSend(page, 'POST', '/api/v1/captures', {})).status, 201);
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (camera) {
-    await camera.stop();
-    const bad = camera.sanitizerReport();
-    camera.cleanup();
-    assert.deepEqual(bad, [], 'sanitizer report in the safecamd log');
-  }
+  if (camera) assert.deepEqual(await camera.finish(), [], 'sanitizer report in the safecamd log');
 });
 
 test('the page says what a factory reset erases and what it keeps', async () => {

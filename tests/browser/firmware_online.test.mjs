@@ -88,11 +88,8 @@ after(async () => {
   if (browser) await browser.close();
   if (server) await new Promise((resolve) => server.close(resolve));
   if (camera) {
-    await camera.stop();
-    const bad = camera.sanitizerReport();
     fs.rmSync(camera.serverDir, { recursive: true, force: true });
-    camera.cleanup();
-    assert.deepEqual(bad, [], 'sanitizer report in the safecamd log');
+    assert.deepEqual(await camera.finish(), [], 'sanitizer report in the safecamd log');
   }
 });
 

@@ -30,12 +30,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (camera) {
-    await camera.stop();
-    const bad = camera.sanitizerReport();
-    camera.cleanup();
-    assert.deepEqual(bad, [], 'sanitizer report in the safecamd log');
-  }
+  if (camera) assert.deepEqual(await camera.finish(), [], 'sanitizer report in the safecamd log');
 });
 
 test('the UI opens in Vietnamese for a browser that prefers it, on the login page', async () => {

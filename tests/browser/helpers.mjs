@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { artifactPath } from './camera.mjs';
 
 const require = createRequire(import.meta.url);
 export const AXE_SOURCE = fs.readFileSync(path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js'), 'utf8');
@@ -66,4 +67,36 @@ export async function axeScan(page) {
   const res = await page.evaluate(async () => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
   return res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// A state-changing request from inside the page with the session's CSRF token (the app keeps it in this
+// tab's sessionStorage). Returns {status, body} (body null when the answer is not JSON).
+export async function apiSend(page, method, url, body) {
+  return page.evaluate(async ({ m, u, b }) => {
+    const headers = { 'X-CSRF-Token': window.sessionStorage.getItem('safecam.csrf') || '' };
+    if (b !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(u, { method: m, headers, body: b === undefined ? undefined : JSON.stringify(b) });
+    let j = null;
+    try { j = await r.json(); } catch (_) { j = null; }
+    return { status: r.status, body: j };
+  }, { m: method, u: url, b: body });
+}
+
+// Switch the language the way the menu does (also while a modal dialog makes the menu inert).
+export async function setLang(page, lang) {
+  await page.evaluate(async (x) => (await import('/js/i18n.js')).setLang(x, true), lang);
+  assert.equal(await page.getAttribute('html', 'lang'), lang);
+}
+
+// Photograph the page in both languages as test-artifacts/ui/<name>-<lang>.png and scan each with axe;
+// violations are appended to findings. The page's language is restored afterwards.
+export async function shootBothLanguages(page, name, findings) {
+  const was = await page.getAttribute('html', 'lang');
+  for (const l of ['vi', 'en']) {
+    await setLang(page, l);
+    await page.screenshot({ path: artifactPath(`${name}-${l}.png`), fullPage: true });
+    const v = await axeScan(page);
+    if (v.length) findings.push(`${name} (${l}):\n  ${v.join('\n  ')}`);
+  }
+  await setLang(page, was);
 }

@@ -54,9 +54,6 @@ test('live view plays in chromium with low latency', { skip: why || false, timeo
     assert.equal(r.status(), 401);
   } finally {
     if (browser) await browser.close();
-    await cam.stop();
-    const bad = cam.sanitizerReport();
-    cam.cleanup();
-    assert.deepEqual(bad, []);
+    assert.deepEqual(await cam.finish(), []);
   }
 });
