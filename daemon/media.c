@@ -24,6 +24,7 @@
 #include "safecam/ipc.h"
 #include "safecam/media.h"
 #include "safecam/proto.h"
+#include "safecam/sandbox.h"
 
 #define VAULT_AUTH_TIMEOUT_MS 10000
 #define VAULT_SHORT_TIMEOUT_MS 3000
@@ -475,6 +476,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: --bind: not an IP address literal\n");
         return 2;
     }
+    /* Wall the process in before GStreamer starts a thread or a byte arrives (sandbox.h). */
+    const struct sandbox_paths walls = {.state_dir = state_dir,
+                                        .source = opts.source.path[0] ? opts.source.path : NULL};
+    if (sandbox_child_enter("media", &walls) != 0)
+        return 1;
     int type = 0;
     socklen_t tl = sizeof type;
     if (getsockopt((int)ipc_fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_SEQPACKET) {

@@ -26,6 +26,7 @@
 #include "safecam/core.h"
 #include "safecam/ipc.h"
 #include "safecam/proto.h"
+#include "safecam/sandbox.h"
 #include "safecam/statedir.h"
 #include "safecam/update.h"
 #include "safecam/vault.h"
@@ -61,10 +62,13 @@ struct options {
 };
 
 struct child {
-    const char *name;      /* "vault", "web", "media" */
-    const char *exe_name;  /* "safecam-vault", ... */
-    unsigned peer;         /* IPC_PEER_* */
+    const struct supervisor_row *row; /* its row in the child table (role, user, peers, walls) */
+    const char *name;      /* row->role: "vault", "web", "media", "update" */
+    const char *exe_name;  /* row->exe_name: "safecam-vault", ... */
+    unsigned peer;         /* row->peer: IPC_PEER_* */
     int enabled;
+    uid_t uid;             /* the row's user when the supervisor runs as root */
+    gid_t gid;
     pid_t pid;
     int fd;                /* supervisor end of the child's channel, -1 when down */
     int64_t started_ms;
@@ -76,22 +80,11 @@ struct child {
     int hb_answered;       /* answered at least one heartbeat since it started */
 };
 
-static struct child children[] = {
-    {"vault", "safecam-vault", IPC_PEER_VAULT, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
-    {"web", "safecam-web", IPC_PEER_WEB, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
-    {"media", "safecam-media", IPC_PEER_MEDIA, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
-    {"update", "safecam-update", IPC_PEER_UPDATE, 1, -1, -1, 0, 0, BACKOFF_MIN_MS, 0, 0, 0, 0},
-};
-#define N_CHILDREN SAFECAM_ARRAY_LEN(children)
-
-/* Which pairs of children talk directly; the first of each pair is the client. */
-static const unsigned links[][2] = {
-    {IPC_PEER_WEB, IPC_PEER_VAULT},
-    {IPC_PEER_MEDIA, IPC_PEER_VAULT},
-    {IPC_PEER_WEB, IPC_PEER_MEDIA},
-    {IPC_PEER_WEB, IPC_PEER_UPDATE},
-    {IPC_PEER_UPDATE, IPC_PEER_VAULT},
-};
+/* One entry per row of the child table, in its order (vault first: the others depend on it). */
+#define N_CHILDREN 4u
+static struct child children[N_CHILDREN];
+/* Running as root: every child under its own user (the walls). Otherwise one user for all. */
+static int separated;
 
 static struct options opts;
 static char exe_dir[PATH_MAX];
@@ -278,6 +271,47 @@ static int state_dir_check(void)
         fprintf(stderr, "safecamd: state dir %s does not exist (run safecam-provision first)\n", opts.state_dir);
         return 1;
     }
+    return 0;
+}
+
+/* The children, one per row of the child table; as root each gets its row's user (the walls). */
+static int children_init(void)
+{
+    const struct supervisor_row *rows = NULL;
+    if (supervisor_rows(&rows) != N_CHILDREN) {
+        fprintf(stderr, "safecamd: the child table has an unexpected number of rows\n");
+        return 1;
+    }
+    separated = geteuid() == 0;
+    for (size_t i = 0; i < N_CHILDREN; i++) {
+        struct child *c = &children[i];
+        *c = (struct child){.row = &rows[i], .name = rows[i].role, .exe_name = rows[i].exe_name,
+                            .peer = rows[i].peer, .enabled = 1, .pid = -1, .fd = -1,
+                            .backoff_ms = BACKOFF_MIN_MS};
+        if (separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
+            fprintf(stderr, "safecamd: user %s is missing or unfit (create the camera's users with "
+                            "scripts/create-users, or install the package)\n", c->row->user);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The state directory's ownership (repaired as root, checked otherwise; a camera from before the walls
+ * is migrated), then what provisioning must have made. */
+static int state_dir_walls(void)
+{
+    if (statedir_walls_apply(opts.state_dir, separated) != 0) {
+        fprintf(stderr, "safecamd: the state dir %s does not have the ownership and modes the walls need "
+                        "(see the line above)\n", opts.state_dir);
+        return 1;
+    }
+    if (separated)
+        log_info("privilege separation: each child runs as its own user (safecam-vault, safecam-web, "
+                 "safecam-media, safecam-update) with seccomp and Landlock");
+    else
+        log_warn("not started as root: running without privilege separation (every child shares uid %u; "
+                 "seccomp, Landlock and no_new_privs still apply)", (unsigned)geteuid());
     const char *needed[] = {STATEDIR_DEVICE_JSON, STATEDIR_STORAGE_KEY, STATEDIR_TLS_CERT,
                             STATEDIR_TLS_KEY_SEALED, STATEDIR_VAULT_DB};
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
@@ -327,19 +361,38 @@ static int child_running(const struct child *c)
     return c->pid > 0 && c->fd >= 0;
 }
 
-/* Environment for children: an allowlist, nothing else inherited. */
-static char **child_env_build(void)
+/* Environment for children: an allowlist, nothing else inherited. The media process also gets its
+ * GStreamer registry and caches in its own directory (DIR/media-cache; its Landlock view), and scans
+ * plugins in-process: it may not start a process (no fork or exec in its syscall allowlist). */
+static char **child_env_build(const struct child *c)
 {
     static const char *const keep[] = {"PATH=", "LANG=", "TZ=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
                                        "LSAN_OPTIONS=", "SAFECAM_", "GST_", "G_MESSAGES_DEBUG=",
-                                       "G_TLS_GNUTLS_PRIORITY=", "HOME=", "XDG_RUNTIME_DIR="};
+                                       "G_TLS_GNUTLS_PRIORITY=", "XDG_RUNTIME_DIR="};
+    static char media_env[3][PATH_MAX + 32];
+    const char *extra[4] = {NULL};
+    size_t n_extra = 0;
+    if (c->peer == IPC_PEER_MEDIA) {
+        char cache[PATH_MAX];
+        if (safecam_path_join(cache, sizeof cache, opts.state_dir, STATEDIR_MEDIA_CACHE) != 0 ||
+            safecam_fmt(media_env[0], sizeof media_env[0], "GST_REGISTRY=%s/gst-registry.bin", cache) != 0 ||
+            safecam_fmt(media_env[1], sizeof media_env[1], "XDG_CACHE_HOME=%s", cache) != 0 ||
+            safecam_fmt(media_env[2], sizeof media_env[2], "HOME=%s", cache) != 0)
+            return NULL;
+        extra[n_extra++] = media_env[0];
+        extra[n_extra++] = media_env[1];
+        extra[n_extra++] = media_env[2];
+        extra[n_extra++] = "GST_REGISTRY_FORK=no";
+    }
     size_t n = 0;
     for (char **e = environ; *e; e++)
         n++;
-    char **env = calloc(n + 2, sizeof *env);
+    char **env = calloc(n + n_extra + 1, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
+    for (size_t i = 0; i < n_extra; i++)
+        env[k++] = (char *)extra[i];
     for (char **e = environ; *e; e++)
         for (size_t i = 0; i < SAFECAM_ARRAY_LEN(keep); i++)
             if (strncmp(*e, keep[i], strlen(keep[i])) == 0) {
@@ -395,15 +448,12 @@ static int send_channel(struct child *to, unsigned peer, int fd)
     return rc;
 }
 
-/* Give a freshly started child a new channel to each running peer it talks to. */
+/* Give a freshly started child a new channel to each running peer its row links it to. */
 static void child_links_wire(struct child *c)
 {
-    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(links); i++) {
-        unsigned a = links[i][0], b = links[i][1];
-        if (a != c->peer && b != c->peer)
-            continue;
-        struct child *other = child_by_peer(a == c->peer ? b : a);
-        if (!other || !child_running(other))
+    for (size_t i = 0; i < N_CHILDREN; i++) {
+        struct child *other = &children[i];
+        if (other == c || !(c->row->links & other->peer) || !child_running(other))
             continue;
         int sv[2];
         if (ipc_channel_pair(sv) != 0) {
@@ -439,7 +489,7 @@ static int child_start(struct child *c)
         return SAFECAM_ERR_IO;
     char *argv[16];
     char bufs[4][PATH_MAX + 32];
-    char **env = child_env_build();
+    char **env = child_env_build(c);
     if (!env || child_argv_build(c, argv, bufs) != 0) {
         free(env);
         close(sv[0]);
@@ -468,6 +518,9 @@ static int child_start(struct child *c)
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(127);
         closefrom(CHILD_FD + 1);
+        /* its own user for good, before exec: the child raises the rest of its walls itself */
+        if (separated && sandbox_identity_switch(c->uid, c->gid) != 0)
+            _exit(127);
         execve(argv[0], argv, env);
         fprintf(stderr, "safecamd: cannot exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -530,6 +583,15 @@ static void children_reap(void)
             if (c->pid != pid)
                 continue;
             c->pid = -1;
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+                /* SECCOMP_RET_KILL_PROCESS: a call outside the row's allowlist (sandbox.h) */
+                char detail[128];
+                if (safecam_fmt(detail, sizeof detail, "process=%s killed by its syscall filter (SIGSYS)",
+                                c->name) != 0)
+                    detail[0] = '\0';
+                log_err("%s", detail);
+                audit_note(AUDIT_SANDBOX_VIOLATION, detail);
+            }
             char why[64];
             int frc = WIFSIGNALED(status)
                           ? safecam_fmt(why, sizeof why, "killed by signal %d", WTERMSIG(status))
@@ -1059,7 +1121,7 @@ int main(int argc, char **argv)
     int rc = options_parse(argc, argv);
     if (rc != 0)
         return rc;
-    if (state_dir_check() != 0)
+    if (state_dir_check() != 0 || children_init() != 0)
         return 1;
     if (exe_dir_find() != 0) {
         fprintf(stderr, "safecamd: cannot locate the helper executables\n");
@@ -1089,6 +1151,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (state_dir_walls() != 0)
+        return 1;
     if (config_load(opts.state_dir, &config) != 0)
         log_warn("config.json and its last-good copy are invalid: using defaults");
 

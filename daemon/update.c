@@ -30,6 +30,7 @@
 #include "safecam/core.h"
 #include "safecam/ipc.h"
 #include "safecam/proto.h"
+#include "safecam/sandbox.h"
 #include "safecam/statedir.h"
 #include "safecam/update.h"
 
@@ -993,6 +994,10 @@ int main(int argc, char **argv)
     a.sup = (int)ipc_fd;
     safecam_log_init("update", SAFECAM_LOG_INFO);
     umask(022);
+    /* Wall the process in before any thread starts or a bundle byte arrives (sandbox.h). */
+    const struct sandbox_paths walls = {.state_dir = a.state_dir};
+    if (sandbox_child_enter("update", &walls) != 0)
+        return 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;

@@ -14,13 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "safecam/audit.h"
 #include "safecam/ipc.h"
+#include "safecam/sandbox.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "safecam/vault.h"
@@ -170,14 +169,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    /* Keys and passwords live in this process: no core dumps, no ptrace by same-uid processes (a
-     * compromised web process runs as the same user today), no privilege gain through exec. */
-    struct rlimit no_core = {0, 0};
-    if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        log_err("vault: cannot restrict core dumps and tracing");
+    /* Keys and passwords live in this process: its own user, no core dumps, no ptrace, no privilege gain,
+     * only its own files (Landlock) and its syscall allowlist (the child table, sandbox.h). */
+    const struct sandbox_paths walls = {.state_dir = state_dir};
+    if (sandbox_child_enter("vault", &walls) != 0)
         goto out;
-    }
     if (sodium_init() < 0) {
         log_err("vault: libsodium cannot start");
         goto out;
@@ -201,7 +197,7 @@ int main(int argc, char **argv)
         log_err("vault: cannot open the audit log: %s", safecam_err_name(rc));
         goto out;
     }
-    rc = vault_open(state_dir, audit, &v);
+    rc = vault_open(state_dir, audit, key, &v);
     if (rc != 0) {
         log_err("vault: cannot open vault.db: %s", safecam_err_name(rc));
         goto out;

@@ -17,6 +17,7 @@
 #include "safecam/http.h"
 #include "safecam/ipc.h"
 #include "safecam/proto.h"
+#include "safecam/sandbox.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -134,6 +135,10 @@ int main(int argc, char **argv)
     }
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     safecam_log_init("web", SAFECAM_LOG_INFO);
+    /* First touch of untrusted input comes later: wall the process in now (sandbox.h). */
+    const struct sandbox_paths walls = {.state_dir = state_dir, .ui_dir = ui_dir};
+    if (sandbox_child_enter("web", &walls) != 0)
+        return 1;
     if (sodium_init() < 0) {
         log_err("libsodium could not be initialised");
         return 1;

@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct vault_service svc;
 static int chan[2] = {-1, -1};
 static char dir[64];
+static uint8_t fuzz_storage_key[32]; /* random per run: the CSRF key is sealed under it */
 
 static int write_text(const char *name, const char *text)
 {
@@ -40,9 +41,9 @@ static int write_text(const char *name, const char *text)
 
 static void cleanup(void)
 {
-    static const char *const names[] = {"vault.db",           "vault.db-wal",  "vault.db-shm",
-                                        "audit.db",           "audit.db-wal",  "audit.db-shm",
-                                        STATEDIR_DEVICE_JSON, STATEDIR_FACTORY};
+    static const char *const names[] = {STATEDIR_VAULT_DB,    STATEDIR_VAULT_DB "-wal", STATEDIR_VAULT_DB "-shm",
+                                        STATEDIR_AUDIT_DB,    STATEDIR_AUDIT_DB "-wal", STATEDIR_AUDIT_DB "-shm",
+                                        STATEDIR_DEVICE_JSON, STATEDIR_FACTORY,         STATEDIR_VAULT_DIR};
     char path[256];
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(names); i++)
         if (safecam_path_join(path, sizeof path, dir, names[i]) == 0 && unlink(path) != 0)
@@ -71,11 +72,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                    "{\"serial\":\"SC7Q2KX9\",\"model\":\"SC-100\",\"mac\":\"02:5c:aa:10:20:30\","
                    "\"product\":\"safecam\",\"provisioned_at\":1700000000}") != 0)
         abort();
+    randombytes_buf(fuzz_storage_key, sizeof fuzz_storage_key);
     if (vault_password_hash("Qx7#vLp2!mZr-fuzz", hash) != 0 ||
         vault_store_provision(dir, "admin", hash, 0) != 0)
         abort();
     if (safecam_path_join(path, sizeof path, dir, STATEDIR_AUDIT_DB) != 0 ||
-        audit_log_open(path, &audit) != 0 || vault_open(dir, audit, &v) != 0)
+        audit_log_open(path, &audit) != 0 || vault_open(dir, audit, fuzz_storage_key, &v) != 0)
         abort();
     if (ipc_channel_pair(chan) != 0)
         abort();

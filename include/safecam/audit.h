@@ -27,6 +27,7 @@
 #define AUDIT_DATA_DELETE "data_delete"
 #define AUDIT_FACTORY_RESET "factory_reset"
 #define AUDIT_DEVICE_START "device_start"
+#define AUDIT_SANDBOX_VIOLATION "sandbox_violation" /* a child killed by its syscall filter */
 
 #define AUDIT_FIELD_MAX_BYTES 256 /* actor, source; detail up to 1024 bytes */
 #define AUDIT_DETAIL_MAX_BYTES 1024

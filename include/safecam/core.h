@@ -58,9 +58,14 @@ int safecam_parse_long(const char *s, long min, long max, long *out) SAFECAM_WUR
 int safecam_utf8_valid(const char *s, size_t len);
 
 /* ---- files ---- */
-/* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600.
+/* Write data atomically: tmp file in the same dir, fsync, rename, fsync dir. mode e.g. 0600. Written by
+ * root, the file takes the owner of its directory (safecam_fd_owner_inherit).
  * On SAFECAM_ERR_IO errno tells why (ENOSPC when the disk is full). */
 int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) SAFECAM_WUR;
+/* When running as root, give the open file fd (created at path) the owner and group of path's directory,
+ * so a file the supervisor writes into a child's directory stays that child's (the walls,
+ * docs/ARCHITECTURE.md). Not root: nothing to do. 0, SAFECAM_ERR_INVAL or SAFECAM_ERR_IO. */
+int safecam_fd_owner_inherit(int fd, const char *path) SAFECAM_WUR;
 /* Remove path: a file, a link (never followed) or a whole directory tree (at most 16 levels deep,
  * SAFECAM_ERR_TOOBIG beyond). A path that does not exist is success. SAFECAM_ERR_IO otherwise. */
 int safecam_path_remove(const char *path) SAFECAM_WUR;

@@ -7,11 +7,16 @@
  *       tls.crt             device TLS certificate (PEM, ECDSA P-256), public
  *       tls.key.sealed      device TLS private key (PEM) sealed under storage.key (seal.h)
  *       initial_admin.json  {"username","hash"}: Argon2id hash of the label password, for factory reset
- *   DIR/vault.db            users, sessions (hashed IDs), lockout counters, security settings (SQLite)
- *   DIR/audit.db            audit log (SQLite)
+ *   DIR/vault/              the vault's own directory (user safecam-vault, 0700 when run as root)
+ *       vault.db            users, sessions (hashed IDs), lockout counters, security settings, the sealed
+ *                           CSRF key (SQLite)
+ *       audit.db            audit log (SQLite; the supervisor writes to it too)
  *   DIR/config.json         non-secret settings (stream, services), atomic writes + config.json.last-good
  *   DIR/captures/           stored snapshots, each <id>.sealed under storage.key (vault); gone at factory reset
  *   DIR/run/                runtime files (pid, sockets), 0700
+ *   DIR/media-cache/        the media process's GStreamer registry (user safecam-media)
+ * Cameras provisioned before the walls kept vault.db and audit.db in DIR itself; the supervisor moves
+ * them into DIR/vault/ at its first start (statedir_walls_apply).
  *   DIR/factory-reset.pending   present while a factory reset runs; the next start finishes it
  */
 #ifndef SAFECAM_STATEDIR_H
@@ -23,8 +28,12 @@
 #define STATEDIR_TLS_CERT "factory/tls.crt"
 #define STATEDIR_TLS_KEY_SEALED "factory/tls.key.sealed"
 #define STATEDIR_INITIAL_ADMIN "factory/initial_admin.json"
-#define STATEDIR_VAULT_DB "vault.db"
-#define STATEDIR_AUDIT_DB "audit.db"
+#define STATEDIR_VAULT_DIR "vault"
+#define STATEDIR_VAULT_DB "vault/vault.db"
+#define STATEDIR_AUDIT_DB "vault/audit.db"
+#define STATEDIR_LEGACY_VAULT_DB "vault.db" /* before the walls: migrated into DIR/vault/ */
+#define STATEDIR_LEGACY_AUDIT_DB "audit.db"
+#define STATEDIR_MEDIA_CACHE "media-cache"
 #define STATEDIR_CONFIG "config.json"
 #define STATEDIR_CAPTURES "captures"
 #define STATEDIR_RESET_PENDING "factory-reset.pending" /* a factory reset in progress (vault_factory_reset) */

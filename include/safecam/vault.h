@@ -94,12 +94,14 @@ struct vault_settings {
     long password_min_length;  /* 8 */
 };
 
-/* Open DIR/vault.db (must exist: made by vault_store_provision; mode forced to 0600, WAL), load the
- * device identity (factory/device.json, for the password policy context) and build the dummy Argon2id
- * hash used for unknown usernames. audit may be NULL (no events recorded); it stays owned by the caller
+/* Open DIR/vault/vault.db (must exist: made by vault_store_provision; mode forced to 0600, WAL), load the
+ * device identity (factory/device.json, for the password policy context), open the CSRF key sealed
+ * under storage_key (SEAL_KEY_BYTES, the caller's; a clear key from an older store is sealed now) and
+ * build the dummy Argon2id hash used for unknown usernames. audit may be NULL (no events recorded); it stays owned by the caller
  * and must outlive the vault. *out owned by caller (vault_close).
- * Errors: SAFECAM_ERR_NOTFOUND (not provisioned), SAFECAM_ERR_IO, SAFECAM_ERR_INTERNAL. */
-int vault_open(const char *state_dir, audit_log *audit, vault **out) SAFECAM_WUR;
+ * Errors: SAFECAM_ERR_NOTFOUND (not provisioned), SAFECAM_ERR_IO, SAFECAM_ERR_CRYPTO (the sealed key does
+ * not open), SAFECAM_ERR_INTERNAL. */
+int vault_open(const char *state_dir, audit_log *audit, const uint8_t *storage_key, vault **out) SAFECAM_WUR;
 void vault_close(vault *v);
 
 /* TEST ONLY: replace the wall clock (Unix seconds) used by lockout and sessions. fn NULL restores it. */

@@ -31,6 +31,7 @@ static const char *const audit_types[] = {
     AUDIT_CONFIG_CHANGE, AUDIT_PROCESS_RESTART, AUDIT_PROTOCOL_VIOLATION, AUDIT_UPDATE_INSTALL,
     AUDIT_UPDATE_REFUSED, AUDIT_STREAM_ERROR, AUDIT_DATA_DELETE,    AUDIT_FACTORY_RESET,
     AUDIT_DEVICE_START,
+    AUDIT_SANDBOX_VIOLATION,
 };
 
 int audit_type_valid(const char *type)
@@ -76,6 +77,10 @@ static int audit_file_prepare(const char *path)
         rc = SAFECAM_ERR_IO;
     } else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) {
         log_err("audit: cannot set mode 0600 on %s", path);
+        rc = SAFECAM_ERR_IO;
+    } else if (safecam_fd_owner_inherit(fd, path) != 0) {
+        /* opened first by the supervisor (root): the log stays the vault's, whose directory it is in */
+        log_err("audit: cannot give %s to the owner of its directory", path);
         rc = SAFECAM_ERR_IO;
     }
     close(fd);

@@ -194,6 +194,21 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+int safecam_fd_owner_inherit(int fd, const char *path)
+{
+    if (geteuid() != 0)
+        return 0;
+    char buf[PATH_MAX];
+    struct stat dir, own;
+    if (fd < 0 || !path || safecam_strlcpy(buf, path, sizeof buf) != 0)
+        return SAFECAM_ERR_INVAL;
+    if (stat(dirname(buf), &dir) != 0 || fstat(fd, &own) != 0)
+        return SAFECAM_ERR_IO;
+    if ((own.st_uid != dir.st_uid || own.st_gid != dir.st_gid) && fchown(fd, dir.st_uid, dir.st_gid) != 0)
+        return SAFECAM_ERR_IO;
+    return 0;
+}
+
 int safecam_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
     char tmp[PATH_MAX];
@@ -205,7 +220,7 @@ int safecam_file_write_atomic(const char *path, const void *data, size_t len, un
     if (fd < 0)
         return SAFECAM_ERR_IO;
     int rc = SAFECAM_ERR_IO;
-    if (fchmod(fd, (mode_t)mode) != 0)
+    if (fchmod(fd, (mode_t)mode) != 0 || safecam_fd_owner_inherit(fd, path) != 0)
         goto out;
     const unsigned char *p = data;
     size_t left = len;

@@ -248,6 +248,10 @@ static int lock_open(const char *state_dir, int blocking, int *fd_out)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return SAFECAM_ERR_IO;
+    if (safecam_fd_owner_inherit(fd, path) != 0) { /* the boot loader (root) may create it first */
+        close(fd);
+        return SAFECAM_ERR_IO;
+    }
     for (int i = 0;; i++) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
             break;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "vault_internal.h"
 
@@ -209,6 +210,13 @@ int vault_store_provision(const char *state_dir, const char *username, const cha
     rc = db_path(state_dir, path, sizeof path);
     if (rc != 0)
         return rc;
+    char dir[4096];
+    if ((rc = safecam_path_join(dir, sizeof dir, state_dir, STATEDIR_VAULT_DIR)) != 0)
+        return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        log_err("vault: cannot create %s: %s", STATEDIR_VAULT_DIR, strerror(errno));
+        return SAFECAM_ERR_IO;
+    }
 
     struct stat sb;
     if (lstat(path, &sb) == 0) {
@@ -269,48 +277,118 @@ out:
 
 /* ---------------- open / close ---------------- */
 
-/* The per-device CSRF key: created once with the store, kept in meta. CSRF tokens are derived from it and
- * the session id (session.c), so the vault can hand a reloaded page its token without storing tokens. */
-static int csrf_key_load(vault *v)
+/* The per-device CSRF key: created once with the store and kept in meta sealed under the storage key
+ * (label "csrf_key"), never in clear: a copy of vault.db alone forges no token. CSRF tokens are derived
+ * from it and the session id (session.c), so the vault can hand a reloaded page its token without
+ * storing tokens. A store from before the walls kept the key in clear ('csrf_key'): it is sealed and the
+ * clear row removed in one transaction, so existing sessions keep their tokens. */
+static int meta_get(vault *v, const char *key, char **out)
 {
-    uint8_t rnd[32];
-    char hex[65];
     sqlite3_stmt *st = NULL;
-    int rc = SAFECAM_ERR_IO;
-    randombytes_buf(rnd, sizeof rnd);
-    sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
-    if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO meta(key, value) VALUES('csrf_key', ?)", -1, &st,
-                           NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto out;
+    *out = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+        return SAFECAM_ERR_IO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = SAFECAM_ERR_NOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *val = (const char *)sqlite3_column_text(st, 0);
+        rc = val && (*out = strdup(val)) != NULL ? 0 : SAFECAM_ERR_NOMEM;
+    }
     sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT value FROM meta WHERE key = 'csrf_key'", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
-        goto out;
-    const char *val = (const char *)sqlite3_column_text(st, 0);
-    size_t bin_len = 0;
-    if (!val || strlen(val) != 64 ||
-        sodium_hex2bin(v->csrf_key, sizeof v->csrf_key, val, 64, NULL, &bin_len, NULL) != 0 ||
-        bin_len != sizeof v->csrf_key)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    sodium_memzero(rnd, sizeof rnd);
-    sodium_memzero(hex, sizeof hex);
     return rc;
 }
 
-int vault_open(const char *state_dir, audit_log *audit, vault **out)
+static int csrf_key_store_sealed(vault *v, const uint8_t *storage_key)
+{
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    char *hex = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = seal_data_seal(storage_key, "csrf_key", v->csrf_key, sizeof v->csrf_key, &sealed, &sealed_len);
+    if (rc != 0)
+        return rc;
+    rc = SAFECAM_ERR_NOMEM;
+    if (!(hex = malloc(sealed_len * 2 + 1)))
+        goto out;
+    sodium_bin2hex(hex, sealed_len * 2 + 1, sealed, sealed_len);
+    rc = SAFECAM_ERR_IO;
+    if (sqlite3_exec(v->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('csrf_key_sealed', ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE ||
+        sqlite3_exec(v->db, "DELETE FROM meta WHERE key = 'csrf_key'", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(st);
+    free(hex);
+    free(sealed);
+    return rc;
+}
+
+static int csrf_key_load(vault *v, const uint8_t *storage_key)
+{
+    char *val = NULL;
+    uint8_t *bin = NULL, *pt = NULL;
+    size_t bin_len = 0, pt_len = 0;
+    int rc = meta_get(v, "csrf_key_sealed", &val);
+    if (rc == 0) {
+        size_t n = strlen(val);
+        rc = SAFECAM_ERR_NOMEM;
+        if (!(bin = malloc(n / 2 + 1)))
+            goto out;
+        rc = SAFECAM_ERR_CRYPTO;
+        if (sodium_hex2bin(bin, n / 2 + 1, val, n, NULL, &bin_len, NULL) != 0 ||
+            seal_data_open(storage_key, "csrf_key", bin, bin_len, &pt, &pt_len) != 0 ||
+            pt_len != sizeof v->csrf_key) {
+            log_err("vault: the sealed CSRF key does not open under this device's storage key");
+            goto out;
+        }
+        memcpy(v->csrf_key, pt, sizeof v->csrf_key);
+        rc = 0;
+        goto out;
+    }
+    if (rc != SAFECAM_ERR_NOTFOUND)
+        goto out;
+    rc = meta_get(v, "csrf_key", &val);
+    if (rc == 0) {
+        /* a store from before the walls: seal the key it already has */
+        if (strlen(val) != 64 || sodium_hex2bin(v->csrf_key, sizeof v->csrf_key, val, 64, NULL, &bin_len, NULL) != 0 ||
+            bin_len != sizeof v->csrf_key) {
+            rc = SAFECAM_ERR_IO;
+            goto out;
+        }
+        log_info("vault: the CSRF key is now sealed under the storage key");
+    } else if (rc == SAFECAM_ERR_NOTFOUND) {
+        randombytes_buf(v->csrf_key, sizeof v->csrf_key);
+    } else {
+        goto out;
+    }
+    rc = csrf_key_store_sealed(v, storage_key);
+out:
+    if (val)
+        sodium_memzero(val, strlen(val));
+    free(val);
+    free(bin);
+    if (pt)
+        sodium_free(pt);
+    return rc;
+}
+
+int vault_open(const char *state_dir, audit_log *audit, const uint8_t *storage_key, vault **out)
 {
     char path[4096];
     vault *v = NULL;
     int rc;
 
-    if (!state_dir || !out)
+    if (!state_dir || !storage_key || !out)
         return SAFECAM_ERR_INVAL;
     *out = NULL;
     if (sodium_init() < 0)
@@ -344,7 +422,7 @@ int vault_open(const char *state_dir, audit_log *audit, vault **out)
         goto out;
     }
     v->have_device = 1;
-    rc = csrf_key_load(v);
+    rc = csrf_key_load(v, storage_key);
     if (rc != 0)
         goto out;
 

@@ -25,11 +25,26 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSa
 
 def bin_path(name):
     """Path of a built executable (daemon/ or tools/ in the build dir)."""
-    for sub in ("daemon", "tools", "tests/check", "bench"):
+    for sub in ("daemon", "tools", "tests/check", "tests/sandbox", "bench"):
         p = os.path.join(BUILD, sub, name)
         if os.path.exists(p):
             return p
     raise FileNotFoundError(f"{name} not built in {BUILD}")
+
+
+def make_reachable(path):
+    """Started as root, safecamd runs each child as its own user (the walls): those users must be able to
+    reach the state dir, so every directory from path up to / gets search permission for others (o+x).
+    A directory that is not ours is left alone (safecamd then says which one blocks)."""
+    p = os.path.abspath(path)
+    while True:
+        st = os.stat(p)
+        if not st.st_mode & 0o001 and st.st_uid == os.geteuid():
+            os.chmod(p, (st.st_mode & 0o7777) | 0o011)
+        parent = os.path.dirname(p)
+        if parent == p:
+            return
+        p = parent
 
 
 def free_port():
@@ -111,6 +126,7 @@ class Session:
 class Camera:
     def __init__(self, tmp, source=None, extra_args=None, provision_args=None):
         self.tmp = tmp
+        make_reachable(tmp)
         self.state_dir = os.path.join(tmp, "state")
         self.label_path = os.path.join(tmp, "label.json")
         self.log_path = os.path.join(tmp, "safecamd.log")
@@ -342,6 +358,13 @@ def camera_module(request):
     yield cam
     _finish(cam)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def camera_users():
+    """The per-process users safecamd's children run as when it is started as root (scripts/create-users,
+    the same step `make` runs through scripts/install-deps)."""
+    subprocess.run([os.path.join(REPO, "scripts", "create-users")], check=True, capture_output=True, timeout=60)
 
 
 def pytest_configure(config):

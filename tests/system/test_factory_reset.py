@@ -160,5 +160,5 @@ def test_no_factory_state_to_return_to_refuses_to_start(cam):
     assert r.returncode == 1, r
     assert b"the interrupted factory reset cannot be finished" in r.stderr
     assert file_bytes(cam, "factory/storage.key") == key0
-    assert os.path.exists(os.path.join(cam.state_dir, "vault.db"))
+    assert os.path.exists(os.path.join(cam.state_dir, "vault", "vault.db"))
     os.unlink(os.path.join(cam.state_dir, "factory-reset.pending"))

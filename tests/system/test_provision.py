@@ -167,7 +167,7 @@ def test_modes(two_devices):
         assert stat.S_IMODE(st.st_mode) == 0o600, f"{p}: {oct(st.st_mode)}"
         seen.add(os.path.relpath(p, state))
     for rel in ("factory/device.json", "factory/storage.key", "factory/tls.crt", "factory/tls.key.sealed",
-                "factory/initial_admin.json", "vault.db"):
+                "factory/initial_admin.json", "vault/vault.db"):
         assert rel in seen, rel
     assert os.path.getsize(state / "factory" / "storage.key") == 32
 

@@ -175,7 +175,7 @@ def test_login_answers_and_session(vault_env):
     assert web.call(SESSION_END, {"session_id": ok["session_id"], "source": "::1"}) == {"ok": True}
     assert web.call(SESSION_CHECK, {"session_id": ok["session_id"]}) == {"error": "no_session"}
     # the vault never stores the plaintext, and its db is private
-    db = os.path.join(v.state_dir, "vault.db")
+    db = os.path.join(v.state_dir, "vault", "vault.db")
     assert os.stat(db).st_mode & 0o777 == 0o600
     for name in os.listdir(v.state_dir):
         p = os.path.join(v.state_dir, name)

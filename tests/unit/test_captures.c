@@ -69,7 +69,7 @@ static int vault_reopen(struct fixture *f)
 {
     vault_close(f->v);
     f->v = NULL;
-    int rc = vault_open(f->dir, f->audit, &f->v);
+    int rc = vault_open(f->dir, f->audit, f->key, &f->v);
     if (rc == 0)
         vault_clock_set(f->v, clock_fake, NULL);
     f->svc.v = f->v;

@@ -14,9 +14,11 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "safecam/audit.h"
 #include "safecam/proto.h"
+#include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "safecam/vault.h"
 
@@ -31,6 +33,7 @@ struct fixture {
     char dir[256];
     audit_log *audit;
     vault *v;
+    uint8_t key[SEAL_KEY_BYTES]; /* the storage key the CSRF key is sealed under */
     struct vault_service svc;
 };
 
@@ -53,14 +56,17 @@ static void write_file(const char *dir, const char *name, const char *text)
 
 static void rm_rf(const char *dir)
 {
-    static const char *const names[] = {"vault.db",     "vault.db-wal", "vault.db-shm",       "audit.db",
-                                        "audit.db-wal", "audit.db-shm", "factory/device.json"};
+    static const char *const names[] = {STATEDIR_VAULT_DB,          STATEDIR_VAULT_DB "-wal", STATEDIR_VAULT_DB "-shm",
+                                        STATEDIR_AUDIT_DB,          STATEDIR_AUDIT_DB "-wal", STATEDIR_AUDIT_DB "-shm",
+                                        STATEDIR_DEVICE_JSON};
     char path[512];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         unlink(path);
     }
     snprintf(path, sizeof path, "%s/factory", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/%s", dir, STATEDIR_VAULT_DIR);
     rmdir(path);
     rmdir(dir);
 }
@@ -69,7 +75,7 @@ static int vault_reopen(struct fixture *f)
 {
     vault_close(f->v);
     f->v = NULL;
-    int rc = vault_open(f->dir, f->audit, &f->v);
+    int rc = vault_open(f->dir, f->audit, f->key, &f->v);
     if (rc == 0)
         vault_clock_set(f->v, clock_fake, NULL);
     f->svc.v = f->v;
@@ -97,8 +103,9 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_AUDIT_DB);
     if (audit_log_open(path, &f->audit) != 0)
         return -1;
+    randombytes_buf(f->key, sizeof f->key);
     fake_now = 1700000000;
-    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .new_fd = -1};
+    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .storage_key = f->key, .new_fd = -1};
     if (vault_reopen(f) != 0)
         return -1;
     *state = f;
@@ -980,6 +987,68 @@ static void test_service_peers_and_inputs(void **state)
     assert_int_equal(f->svc.stop, 1);
 }
 
+/* ---------------- the CSRF key at rest ---------------- */
+
+static int meta_rows(struct fixture *f, const char *key)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_VAULT_DB);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM meta WHERE key = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void meta_exec(struct fixture *f, const char *sql)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_VAULT_DB);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* The CSRF key is stored sealed under the storage key, never in clear: vault.db alone forges no token,
+ * another device's storage key does not open it, and a store from before the walls is migrated. */
+static void test_csrf_key_sealed(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    struct vault_session_info info;
+    assert_int_equal(meta_rows(f, "csrf_key"), 0);
+    assert_int_equal(meta_rows(f, "csrf_key_sealed"), 1);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    /* the key survives a restart: the token still checks */
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(vault_session_check(f->v, a.session_id, a.csrf_token, 0, &info), 0);
+    /* another storage key: the vault refuses to open rather than make up a new CSRF key */
+    uint8_t good[SEAL_KEY_BYTES];
+    memcpy(good, f->key, sizeof good);
+    f->key[0] ^= 1;
+    assert_int_equal(vault_reopen(f), SAFECAM_ERR_CRYPTO);
+    memcpy(f->key, good, sizeof good);
+    /* a store from before the walls: the clear key is sealed and removed, tokens derived from it hold */
+    vault_close(f->v);
+    f->v = NULL;
+    meta_exec(f, "DELETE FROM meta WHERE key = 'csrf_key_sealed';"
+                 "INSERT INTO meta(key, value) VALUES('csrf_key', "
+                 "'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff')");
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(meta_rows(f, "csrf_key"), 0);
+    assert_int_equal(meta_rows(f, "csrf_key_sealed"), 1);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    assert_int_equal(vault_reopen(f), 0);
+    assert_int_equal(vault_session_check(f->v, a.session_id, a.csrf_token, 0, &info), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1005,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_peers_and_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csrf_key_sealed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
