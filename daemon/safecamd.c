@@ -27,16 +27,14 @@
 #include "safecam/ipc.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
+#include "safecam/supervisor.h"
 #include "safecam/statedir.h"
 #include "safecam/update.h"
 #include "safecam/vault.h"
 
 #define HEARTBEAT_INTERVAL_MS 2000
-#define HEARTBEAT_MISSES_MAX 3
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
-#define STABLE_RUN_MS 60000
 #define SHUTDOWN_GRACE_MS 5000
+#define STABLE_RUN_MS SUPERVISOR_STABLE_RUN_MS /* the boot loader resets its image back-off after this */
 #define CHILD_FD 3
 #define BOOT_TIMEOUT_DEFAULT_S 120 /* a new slot image must pass its health check within this */
 #define BOOT_RETRY_MIN_MS 1000
@@ -71,13 +69,8 @@ struct child {
     gid_t gid;
     pid_t pid;
     int fd;                /* supervisor end of the child's channel, -1 when down */
-    int64_t started_ms;
-    int64_t next_start_ms; /* when a restart is due (0 = start now) */
-    int backoff_ms;
-    unsigned restarts;
-    uint32_t hb_id;        /* last heartbeat id sent, 0 = none outstanding */
-    int hb_missed;
-    int hb_answered;       /* answered at least one heartbeat since it started */
+    struct supervisor_restart restart; /* back-off (lib/supervisor) */
+    struct supervisor_heartbeat hb;     /* watchdog (lib/supervisor) */
 };
 
 /* One entry per row of the child table, in its order (vault first: the others depend on it). */
@@ -286,8 +279,8 @@ static int children_init(void)
     for (size_t i = 0; i < N_CHILDREN; i++) {
         struct child *c = &children[i];
         *c = (struct child){.row = &rows[i], .name = rows[i].role, .exe_name = rows[i].exe_name,
-                            .peer = rows[i].peer, .enabled = 1, .pid = -1, .fd = -1,
-                            .backoff_ms = BACKOFF_MIN_MS};
+                            .peer = rows[i].peer, .enabled = 1, .pid = -1, .fd = -1};
+        supervisor_restart_init(&c->restart);
         if (separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
             fprintf(stderr, "safecamd: user %s is missing or unfit (create the camera's users with "
                             "scripts/create-users, or install the package)\n", c->row->user);
@@ -529,10 +522,8 @@ static int child_start(struct child *c)
     close(sv[1]);
     c->pid = pid;
     c->fd = sv[0];
-    c->started_ms = safecam_time_mono_ms();
-    c->hb_id = 0;
-    c->hb_missed = 0;
-    c->hb_answered = 0;
+    supervisor_restart_started(&c->restart, safecam_time_mono_ms());
+    supervisor_heartbeat_reset(&c->hb);
     log_info("started %s (pid %d)", c->name, (int)pid);
     child_links_wire(c);
     child_config_push(c);
@@ -545,18 +536,13 @@ static void child_down(struct child *c, const char *why)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    int64_t now = safecam_time_mono_ms();
-    if (now - c->started_ms > STABLE_RUN_MS)
-        c->backoff_ms = BACKOFF_MIN_MS;
-    c->next_start_ms = now + c->backoff_ms;
-    c->restarts++;
+    int delay = supervisor_restart_down(&c->restart, safecam_time_mono_ms());
     char detail[256];
-    if (safecam_fmt(detail, sizeof detail, "%s %s; restart #%u in %d ms", c->name, why, c->restarts,
-                    c->backoff_ms) != 0)
+    if (safecam_fmt(detail, sizeof detail, "%s %s; restart #%u in %d ms", c->name, why, c->restart.restarts,
+                    delay) != 0)
         detail[0] = '\0';
     log_warn("%s", detail);
     audit_note(AUDIT_PROCESS_RESTART, detail);
-    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
 }
 
 static void child_kill(struct child *c, const char *why)
@@ -816,11 +802,8 @@ static void child_readable(struct child *c)
         return;
     }
     if (msg.flags & IPC_FLAG_REPLY) {
-        if (msg.type == PROTO_SUP_HEARTBEAT && msg.id == c->hb_id) {
-            c->hb_id = 0;
-            c->hb_missed = 0;
-            c->hb_answered = 1;
-        }
+        if (msg.type == PROTO_SUP_HEARTBEAT)
+            (void)supervisor_heartbeat_answer(&c->hb, msg.id);
         ipc_msg_clear(&msg);
         return;
     }
@@ -843,14 +826,17 @@ static void heartbeats_send(void)
         struct child *c = &children[i];
         if (!child_running(c))
             continue;
-        if (c->hb_id != 0 && ++c->hb_missed >= HEARTBEAT_MISSES_MAX) {
+        switch (supervisor_heartbeat_tick(&c->hb, next_msg_id)) {
+        case SUPERVISOR_HEARTBEAT_KILL:
             child_kill(c, "missed heartbeats");
-            continue;
-        }
-        if (c->hb_id == 0) {
-            c->hb_id = next_msg_id++;
-            if (ipc_send(c->fd, PROTO_SUP_HEARTBEAT, 0, c->hb_id, NULL, -1) != 0)
+            break;
+        case SUPERVISOR_HEARTBEAT_SEND:
+            next_msg_id++;
+            if (ipc_send(c->fd, PROTO_SUP_HEARTBEAT, 0, c->hb.id, NULL, -1) != 0)
                 child_kill(c, "heartbeat send failed");
+            break;
+        case SUPERVISOR_HEARTBEAT_WAIT:
+            break;
         }
     }
 }
@@ -881,7 +867,7 @@ static int all_children_healthy(void)
 {
     for (size_t i = 0; i < N_CHILDREN; i++)
         if (children[i].enabled &&
-            (!child_running(&children[i]) || !children[i].hb_answered || children[i].hb_missed > 0))
+            (!child_running(&children[i]) || !supervisor_heartbeat_healthy(&children[i].hb)))
             return 0;
     return 1;
 }
@@ -1199,10 +1185,10 @@ int main(int argc, char **argv)
         /* Start what is due: vault first (the others depend on it), in table order. */
         for (size_t i = 0; i < N_CHILDREN; i++) {
             struct child *c = &children[i];
-            if (c->enabled && c->pid < 0 && c->next_start_ms <= now) {
+            if (c->enabled && c->pid < 0 && supervisor_restart_due(&c->restart, now)) {
                 if (child_start(c) != 0) {
                     log_err("cannot start %s", c->name);
-                    c->next_start_ms = now + c->backoff_ms;
+                    supervisor_restart_retry(&c->restart, now);
                 }
             }
         }
@@ -1242,8 +1228,8 @@ int main(int argc, char **argv)
                 pfds[n] = (struct pollfd){.fd = c->fd, .events = POLLIN};
                 owners[n++] = c;
             }
-            if (c->enabled && c->pid < 0 && c->next_start_ms < wake)
-                wake = c->next_start_ms;
+            if (c->enabled && c->pid < 0 && c->restart.next_start_ms < wake)
+                wake = c->restart.next_start_ms;
         }
         int timeout = (int)(wake - safecam_time_mono_ms());
         if (timeout < 0)

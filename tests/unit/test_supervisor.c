@@ -1,0 +1,236 @@
+/* test_supervisor.c — the child table, the restart back-off and heartbeat watchdog with an injected clock,
+ * and the sandbox applied in a forked child with the product's own functions (lib/supervisor). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "safecam/ipc.h"
+#include "safecam/sandbox.h"
+#include "safecam/statedir.h"
+#include "safecam/supervisor.h"
+
+/* ---------------- the child table ---------------- */
+
+static int in_allowlist(const struct supervisor_row *row, const char *name)
+{
+    for (size_t s = 0; s < SAFECAM_ARRAY_LEN(row->syscalls) && row->syscalls[s]; s++)
+        for (const char *const *n = row->syscalls[s]; *n; n++)
+            if (strcmp(*n, name) == 0)
+                return 1;
+    return 0;
+}
+
+static void test_rows(void **state)
+{
+    (void)state;
+    const struct supervisor_row *rows = NULL;
+    size_t n = supervisor_rows(&rows);
+    assert_int_equal(n, 4);
+    static const char *const never[] = {"execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
+                                        "init_module", "finit_module", "delete_module", "kexec_load",
+                                        "kexec_file_load", "bpf", "mount", "umount2", "pivot_root", "chroot",
+                                        "setuid", "setresuid", "setgid", "unshare", "setns", "clone", "clone3",
+                                        "fork", "vfork", "perf_event_open", "userfaultfd", "keyctl", "add_key"};
+    unsigned peers = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct supervisor_row *r = &rows[i];
+        char user[64];
+        snprintf(user, sizeof user, "safecam-%s", r->role);
+        assert_string_equal(r->user, user);
+        assert_ptr_equal(supervisor_row_find(r->role), r);
+        assert_ptr_equal(supervisor_row_by_peer(r->peer), r);
+        assert_int_equal(peers & r->peer, 0); /* one row per peer */
+        peers |= r->peer;
+        for (size_t k = 0; k < SAFECAM_ARRAY_LEN(never); k++)
+            if (in_allowlist(r, never[k]))
+                fail_msg("%s may call %s", r->role, never[k]);
+        assert_true(supervisor_row_syscall_count(r) > 50);
+        /* channels are symmetric: a link is a socketpair with two ends */
+        for (size_t j = 0; j < n; j++)
+            assert_int_equal(!!(r->links & rows[j].peer), !!(rows[j].links & r->peer));
+        /* web and media (network-facing) write nothing of the state dir but media's own cache */
+        if (r->peer == IPC_PEER_WEB || r->peer == IPC_PEER_MEDIA) {
+            for (size_t k = 0; k < r->n_fs; k++)
+                if (r->fs[k].access & SANDBOX_FS_WRITE)
+                    assert_true(r->fs[k].base == SANDBOX_FS_ABSOLUTE ||
+                                (r->fs[k].base == SANDBOX_FS_STATE && strcmp(r->fs[k].path, STATEDIR_MEDIA_CACHE) == 0));
+            for (size_t k = 0; k < r->n_fs; k++)
+                if (r->fs[k].base == SANDBOX_FS_STATE)
+                    assert_true(strncmp(r->fs[k].path, STATEDIR_VAULT_DIR, strlen(STATEDIR_VAULT_DIR)) != 0 &&
+                                strcmp(r->fs[k].path, STATEDIR_STORAGE_KEY) != 0 &&
+                                strcmp(r->fs[k].path, STATEDIR_FACTORY) != 0);
+        }
+        printf("# %s: %zu system calls allowed\n", r->role, supervisor_row_syscall_count(r));
+    }
+    assert_null(supervisor_row_find("shell"));
+    assert_null(supervisor_row_by_peer(IPC_PEER_SUPERVISOR));
+    /* the vault talks to everyone, media and update never to each other */
+    assert_false(supervisor_row_find("media")->links & IPC_PEER_UPDATE);
+}
+
+/* ---------------- restart back-off and watchdog, with a fake clock ---------------- */
+
+static void test_restart_backoff(void **state)
+{
+    (void)state;
+    struct supervisor_restart r;
+    supervisor_restart_init(&r);
+    int64_t now = 1000;
+    supervisor_restart_started(&r, now);
+    assert_true(supervisor_restart_due(&r, now));
+    static const int want[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(want); i++) {
+        now += 10; /* crashes at once after each start */
+        assert_int_equal(supervisor_restart_down(&r, now), want[i]);
+        assert_false(supervisor_restart_due(&r, now + want[i] - 1));
+        assert_true(supervisor_restart_due(&r, now + want[i]));
+        now += want[i];
+        supervisor_restart_started(&r, now);
+    }
+    assert_int_equal(r.restarts, SAFECAM_ARRAY_LEN(want));
+    /* a run longer than the stable time starts the back-off again at the minimum */
+    now += SUPERVISOR_STABLE_RUN_MS + 1;
+    assert_int_equal(supervisor_restart_down(&r, now), SUPERVISOR_BACKOFF_MIN_MS);
+    /* a failed start attempt waits the current back-off */
+    supervisor_restart_retry(&r, now);
+    assert_false(supervisor_restart_due(&r, now + 1));
+}
+
+static void test_heartbeat_watchdog(void **state)
+{
+    (void)state;
+    struct supervisor_heartbeat hb;
+    supervisor_heartbeat_reset(&hb);
+    assert_false(supervisor_heartbeat_healthy(&hb));
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 7), SUPERVISOR_HEARTBEAT_SEND);
+    assert_int_equal(hb.id, 7);
+    assert_int_equal(supervisor_heartbeat_answer(&hb, 6), 0); /* stale */
+    assert_int_equal(supervisor_heartbeat_answer(&hb, 7), 1);
+    assert_true(supervisor_heartbeat_healthy(&hb));
+    /* a hung child: the third unanswered interval kills */
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 8), SUPERVISOR_HEARTBEAT_SEND);
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 9), SUPERVISOR_HEARTBEAT_WAIT);
+    assert_false(supervisor_heartbeat_healthy(&hb));
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 9), SUPERVISOR_HEARTBEAT_WAIT);
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 9), SUPERVISOR_HEARTBEAT_KILL);
+    /* a late answer to the outstanding one heals it */
+    supervisor_heartbeat_reset(&hb);
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 10), SUPERVISOR_HEARTBEAT_SEND);
+    assert_int_equal(supervisor_heartbeat_tick(&hb, 11), SUPERVISOR_HEARTBEAT_WAIT);
+    assert_int_equal(supervisor_heartbeat_answer(&hb, 10), 1);
+    assert_true(supervisor_heartbeat_healthy(&hb));
+}
+
+/* ---------------- the sandbox, in a forked child ---------------- */
+
+/* Fork, enter role's sandbox with the product's function, then run what(); returns the wait status. */
+static int in_sandbox(const char *role, const char *state_dir, int (*what)(const char *), const char *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const struct sandbox_paths p = {.state_dir = state_dir};
+        if (sandbox_child_enter(role, &p) != 0)
+            _exit(100);
+        _exit(what(arg));
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static int do_exec(const char *path)
+{
+    char *const av[] = {(char *)path, NULL};
+    execv(path, av);
+    return 101;
+}
+
+static int do_fork(const char *unused)
+{
+    (void)unused;
+    pid_t p = fork();
+    if (p == 0)
+        _exit(0);
+    return 102;
+}
+
+static int do_read(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        return 0;
+    return errno == EACCES ? 13 : 103;
+}
+
+static int do_write(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0)
+        return 0;
+    return errno == EACCES ? 13 : 104;
+}
+
+static void test_sandbox_in_child(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_supervisor.XXXXXX", outside[sizeof dir + 16], cert[sizeof dir + 32];
+    assert_non_null(mkdtemp(dir));
+    snprintf(outside, sizeof outside, "%s/outside", dir);
+    snprintf(cert, sizeof cert, "%s/%s", dir, STATEDIR_TLS_CERT);
+    char factory[sizeof dir + 16];
+    snprintf(factory, sizeof factory, "%s/%s", dir, STATEDIR_FACTORY);
+    assert_int_equal(mkdir(factory, 0755), 0);
+    FILE *f = fopen(outside, "w");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(cert, "w");
+    assert_non_null(f);
+    fclose(f);
+    for (const char *const *role = (const char *const[]){"vault", "web", "media", "update", NULL}; *role; role++) {
+        int st = in_sandbox(*role, dir, do_exec, "/bin/true");
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+        st = in_sandbox(*role, dir, do_fork, NULL);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+        if (sandbox_landlock_abi() > 0) {
+            /* a file in the state dir outside the row's view: Landlock says no, whatever the modes */
+            st = in_sandbox(*role, dir, do_read, outside);
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
+        }
+    }
+    if (sandbox_landlock_abi() > 0) {
+        int st = in_sandbox("web", dir, do_read, cert); /* in web's view: readable */
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        st = in_sandbox("web", dir, do_write, cert); /* but not writable */
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
+    }
+    unlink(cert);
+    rmdir(factory);
+    unlink(outside);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    safecam_log_init("test", SAFECAM_LOG_ERR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_restart_backoff),
+        cmocka_unit_test(test_heartbeat_watchdog),
+        cmocka_unit_test(test_sandbox_in_child),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
