@@ -25,6 +25,7 @@
 #include "safecam/media.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
+#include "safecam/statedir.h"
 
 #define VAULT_AUTH_TIMEOUT_MS 10000
 #define VAULT_SHORT_TIMEOUT_MS 3000
@@ -475,6 +476,16 @@ int main(int argc, char **argv)
     if (!bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
         fprintf(stderr, "safecam-media: --bind: not an IP address literal\n");
         return 2;
+    }
+    /* GStreamer scans plugins in this process (it may not start one: no fork or exec in its allowlist)
+     * and keeps its registry and caches in DIR/media-cache, the one directory of its own it may write. */
+    char gst_cache[PATH_MAX], registry[PATH_MAX + 32];
+    if (safecam_path_join(gst_cache, sizeof gst_cache, state_dir, STATEDIR_MEDIA_CACHE) != 0 ||
+        safecam_fmt(registry, sizeof registry, "%s/gst-registry.bin", gst_cache) != 0 ||
+        setenv("GST_REGISTRY_FORK", "no", 1) != 0 || setenv("GST_REGISTRY", registry, 1) != 0 ||
+        setenv("XDG_CACHE_HOME", gst_cache, 1) != 0 || setenv("HOME", gst_cache, 1) != 0) {
+        fprintf(stderr, "safecam-media: cannot set up the GStreamer environment\n");
+        return 1;
     }
     /* Wall the process in before GStreamer starts a thread or a byte arrives (sandbox.h). */
     const struct sandbox_paths walls = {.state_dir = state_dir,

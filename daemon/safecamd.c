@@ -354,38 +354,19 @@ static int child_running(const struct child *c)
     return c->pid > 0 && c->fd >= 0;
 }
 
-/* Environment for children: an allowlist, nothing else inherited. The media process also gets its
- * GStreamer registry and caches in its own directory (DIR/media-cache; its Landlock view), and scans
- * plugins in-process: it may not start a process (no fork or exec in its syscall allowlist). */
-static char **child_env_build(const struct child *c)
+/* Environment for children: an allowlist, nothing else inherited. */
+static char **child_env_build(void)
 {
     static const char *const keep[] = {"PATH=", "LANG=", "TZ=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
                                        "LSAN_OPTIONS=", "SAFECAM_", "GST_", "G_MESSAGES_DEBUG=",
                                        "G_TLS_GNUTLS_PRIORITY=", "XDG_RUNTIME_DIR="};
-    static char media_env[3][PATH_MAX + 32];
-    const char *extra[4] = {NULL};
-    size_t n_extra = 0;
-    if (c->peer == IPC_PEER_MEDIA) {
-        char cache[PATH_MAX];
-        if (safecam_path_join(cache, sizeof cache, opts.state_dir, STATEDIR_MEDIA_CACHE) != 0 ||
-            safecam_fmt(media_env[0], sizeof media_env[0], "GST_REGISTRY=%s/gst-registry.bin", cache) != 0 ||
-            safecam_fmt(media_env[1], sizeof media_env[1], "XDG_CACHE_HOME=%s", cache) != 0 ||
-            safecam_fmt(media_env[2], sizeof media_env[2], "HOME=%s", cache) != 0)
-            return NULL;
-        extra[n_extra++] = media_env[0];
-        extra[n_extra++] = media_env[1];
-        extra[n_extra++] = media_env[2];
-        extra[n_extra++] = "GST_REGISTRY_FORK=no";
-    }
     size_t n = 0;
     for (char **e = environ; *e; e++)
         n++;
-    char **env = calloc(n + n_extra + 1, sizeof *env);
+    char **env = calloc(n + 1, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
-    for (size_t i = 0; i < n_extra; i++)
-        env[k++] = (char *)extra[i];
     for (char **e = environ; *e; e++)
         for (size_t i = 0; i < SAFECAM_ARRAY_LEN(keep); i++)
             if (strncmp(*e, keep[i], strlen(keep[i])) == 0) {
@@ -482,7 +463,7 @@ static int child_start(struct child *c)
         return SAFECAM_ERR_IO;
     char *argv[16];
     char bufs[4][PATH_MAX + 32];
-    char **env = child_env_build(c);
+    char **env = child_env_build();
     if (!env || child_argv_build(c, argv, bufs) != 0) {
         free(env);
         close(sv[0]);
