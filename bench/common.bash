@@ -149,7 +149,7 @@ bench_wait_https() {
 # namespace on 127.0.0.1:8443 (HTTPS) and :8322 (RTSPS). Sets CAM_PID, CAM_STATE, CAM_LABEL, CAM_CACERT, CAM_LOG.
 bench_camera_start() {
     local cam=$BENCH_TMP/cam
-    mkdir -m 0700 "$cam"
+    mkdir -m 0711 "$cam" # the camera's per-process users (when run as root) must reach its state dir
     CAM_STATE=$cam/state
     CAM_LABEL=$cam/label.json
     CAM_LOG=$cam/safecamd.log

@@ -190,6 +190,11 @@ int sandbox_seccomp_lock(const struct supervisor_row *row)
 {
     if (!row)
         return SAFECAM_ERR_INVAL;
+#ifdef SAFECAM_SANDBOX_NO_SECCOMP
+    /* A measurement build (meson -Dseccomp=false, bench/seccomp.sh): never shipped. */
+    log_warn("%s: built without seccomp allowlists (measurement build)", row->role);
+    return 0;
+#endif
 #ifdef SAFECAM_SANDBOX_LEARN
     /* Development builds only (meson -Dsandbox_learn=true): log what the allowlist lacks instead of
      * killing, to derive the allowlists from the suite. Never in a product build. */
