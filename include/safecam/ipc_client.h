@@ -17,9 +17,13 @@
 
 typedef struct ipc_client ipc_client;
 
+/* ipc_client_new flags: a call waits for the channel at most its own reply timeout when shorter. */
+#define IPC_CLIENT_LOCK_WAIT_CAPPED 0x1u
+
 /* A client with no channel yet. lock_wait_ms (> 0): how long a call waits for the channel while another
- * call is in flight, in milliseconds. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM. Caller frees. */
-int ipc_client_new(int lock_wait_ms, ipc_client **out) SAFECAM_WUR;
+ * call is in flight, in milliseconds (flags: 0 or IPC_CLIENT_LOCK_WAIT_CAPPED).
+ * Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM. Caller frees with ipc_client_free. */
+int ipc_client_new(int lock_wait_ms, unsigned flags, ipc_client **out) SAFECAM_WUR;
 
 /* Close the channel (and a parked one) and free. NULL is a no-op. No call may be in flight. */
 void ipc_client_free(ipc_client *c);

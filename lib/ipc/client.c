@@ -17,11 +17,12 @@ struct ipc_client {
     int fd;
     int next_fd;
     int lock_wait_ms;
+    unsigned flags;
 };
 
-int ipc_client_new(int lock_wait_ms, ipc_client **out)
+int ipc_client_new(int lock_wait_ms, unsigned flags, ipc_client **out)
 {
-    if (!out || lock_wait_ms <= 0)
+    if (!out || lock_wait_ms <= 0 || (flags & ~IPC_CLIENT_LOCK_WAIT_CAPPED))
         return SAFECAM_ERR_INVAL;
     *out = NULL;
     ipc_client *c = calloc(1, sizeof(*c));
@@ -32,6 +33,7 @@ int ipc_client_new(int lock_wait_ms, ipc_client **out)
     c->fd = -1;
     c->next_fd = -1;
     c->lock_wait_ms = lock_wait_ms;
+    c->flags = flags;
     *out = c;
     return 0;
 }
@@ -86,7 +88,10 @@ int ipc_client_call(ipc_client *c, uint16_t type, const json_t *body, int fd_in,
     if (!c || !reply)
         return SAFECAM_ERR_INVAL;
     struct timespec ts;
-    deadline_after_ms(&ts, c->lock_wait_ms);
+    int wait_ms = c->lock_wait_ms;
+    if ((c->flags & IPC_CLIENT_LOCK_WAIT_CAPPED) && timeout_ms >= 0 && timeout_ms < wait_ms)
+        wait_ms = timeout_ms;
+    deadline_after_ms(&ts, wait_ms);
     int lr;
     while ((lr = pthread_mutex_timedlock(&c->mu, &ts)) == EINTR)
         ;

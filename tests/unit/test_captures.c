@@ -1,5 +1,5 @@
 /* test_captures.c — unit tests for captures (lib/vault/capture.c through the vault's real dispatch
- * table, and the web-side helpers of lib/http/capture_routes.c): sealed at rest, roles, fd passing,
+ * table, and the web-side helpers of lib/http/routes_captures.c): sealed at rest, roles, fd passing,
  * bounds (4 MiB, VAULT_CAPTURES_MAX), selective and full deletion with audit events, the captures table
  * added to an older vault.db on open. QCVN 135 G9, G10 / EN 303 645 5.4-1, 5.11-1. */
 #include <dirent.h>
@@ -20,7 +20,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "../../lib/http/capture_routes.h"
+#include "../../lib/http/routes_captures.h"
 #include "safecam/audit.h"
 #include "safecam/proto.h"
 #include "safecam/seal.h"
