@@ -83,7 +83,8 @@ int vault_client_settings_get(ipc_client *c, const char *session_id, json_t **se
 int vault_client_settings_set(ipc_client *c, const char *session_id, const json_t *settings,
                               json_t **refusal) SAFECAM_WUR;
 
-/* Record an audit event (QCVN 135 G6). A refusal counts as an error here (SAFECAM_ERR_DENIED). */
+/* Record an audit event (QCVN 135 G6). source may be NULL (none sent), detail NULL (""). A refusal counts as an
+ * error here (SAFECAM_ERR_DENIED). */
 int vault_client_audit_record(ipc_client *c, const char *type, const char *actor, const char *source,
                               const char *detail, int timeout_ms) SAFECAM_WUR;
 

@@ -204,13 +204,15 @@ int vault_client_settings_set(ipc_client *c, const char *session_id, const json_
 int vault_client_audit_record(ipc_client *c, const char *type, const char *actor, const char *source,
                               const char *detail, int timeout_ms)
 {
-    if (!type || !actor || !source)
+    if (!type || !actor)
         return SAFECAM_ERR_INVAL;
     json_t *reply = NULL, *refusal = NULL;
-    int rc = call(c, PROTO_VAULT_AUDIT_RECORD,
-                  json_pack("{s:s,s:s,s:s,s:s}", "type", type, "actor", actor, "source", source, "detail",
-                            detail ? detail : ""),
-                  timeout_ms, &reply, &refusal);
+    json_t *body = json_pack("{s:s,s:s,s:s}", "type", type, "actor", actor, "detail", detail ? detail : "");
+    if (body && source && json_object_set_new(body, "source", json_string(source)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    int rc = call(c, PROTO_VAULT_AUDIT_RECORD, body, timeout_ms, &reply, &refusal);
     if (rc == 0 && refusal)
         rc = SAFECAM_ERR_DENIED;
     json_decref(reply);

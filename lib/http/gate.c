@@ -75,7 +75,8 @@ int http_session_cookie(struct req *r, char out[HTTP_TOKEN_HEX_BYTES + 1])
 int http_req_body_parse(struct req *r, const struct http_field *schema, size_t n, json_t **out)
 {
     struct http_body_error err;
-    int rc = http_json_body_parse(r->body ? r->body : "", r->body_len, r->route->body_max, schema, n, out, &err);
+    int rc = http_json_body_parse(safecam_buf_str(&r->body), r->body.len, r->route->body_max, schema, n, out,
+                                  &err);
     if (rc == 0)
         return 0;
     if (rc == SAFECAM_ERR_TOOBIG)

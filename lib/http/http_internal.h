@@ -120,9 +120,7 @@ struct req {
     int is_head;
     int started;
     int answered;
-    char *body; /* sodium_malloc'd, body_cap + 1 bytes (the route's body_max) */
-    size_t body_len;
-    size_t body_cap;
+    struct safecam_buf body; /* at most the route's body_max bytes, wiped (passwords) */
     char source[INET6_ADDRSTRLEN];
     /* the session, once checked */
     char session_id[HTTP_TOKEN_HEX_BYTES + 1];
