@@ -4,8 +4,8 @@
  *
  * One call at a time per channel (a mutex taken with a deadline, so a stuck peer turns into
  * SAFECAM_ERR_TIMEOUT instead of a queue of blocked threads). The supervisor hands a fresh descriptor when a
- * peer restarts: ipc_client_channel_set() parks it, and the next call swaps it in (fd swap without waiting for
- * a call in flight). Request ids are unique in the process, so a late reply to a call that timed out is
+ * peer restarts: ipc_client_channel_set() parks it, and the next call swaps it in (fd swap without waiting
+ * for a call in flight). Request ids are unique in the process, so a late reply to a call that timed out is
  * recognised and dropped, never taken for another call's answer. */
 #ifndef SAFECAM_IPC_CLIENT_H
 #define SAFECAM_IPC_CLIENT_H
@@ -39,7 +39,8 @@ int ipc_client_channel_set(ipc_client *c, int fd);
  * closes); a received descriptor is closed when fd_out is NULL. A channel found dead (peer gone, protocol
  * error, I/O error) is dropped until the next ipc_client_channel_set().
  * Errors: SAFECAM_ERR_TIMEOUT (lock wait or reply deadline), SAFECAM_ERR_CLOSED (no channel / peer gone),
- * SAFECAM_ERR_PROTO (malformed reply or not an object), SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG, SAFECAM_ERR_INVAL. */
+ * SAFECAM_ERR_PROTO (malformed reply or not an object), SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG,
+ * SAFECAM_ERR_INVAL. */
 int ipc_client_call(ipc_client *c, uint16_t type, const json_t *body, int fd_in, json_t **reply, int *fd_out,
                     int timeout_ms) SAFECAM_WUR;
 
@@ -47,7 +48,7 @@ int ipc_client_call(ipc_client *c, uint16_t type, const json_t *body, int fd_in,
  * *refusal NULL; an answer without "ok":true (a refusal such as {"error":"locked",...}) -> 0 with *refusal
  * set (caller decrefs; lib/http/errors.c maps it) and *reply NULL. Transport errors as ipc_client_call,
  * with both outputs NULL. */
-int ipc_client_request(ipc_client *c, uint16_t type, const json_t *body, int fd_in, int timeout_ms, json_t **reply,
-                       int *fd_out, json_t **refusal) SAFECAM_WUR;
+int ipc_client_request(ipc_client *c, uint16_t type, const json_t *body, int fd_in, int timeout_ms,
+                       json_t **reply, int *fd_out, json_t **refusal) SAFECAM_WUR;
 
 #endif

@@ -16,12 +16,12 @@
 /* One JPEG snapshot: *fd (caller closes) is a pipe the media process writes the image into; ctype gets the
  * content type, which starts with "image/jpeg". Any refusal, a missing descriptor or another content type:
  * SAFECAM_ERR_PROTO. QCVN 135 G11 (the snapshot needs a viewer session, checked by the caller's gate). */
-int media_client_snapshot(ipc_client *c, const char *session_id, int *fd, char ctype[MEDIA_CLIENT_CTYPE_MAX + 1])
-    SAFECAM_WUR;
+int media_client_snapshot(ipc_client *c, const char *session_id, int *fd,
+                          char ctype[MEDIA_CLIENT_CTYPE_MAX + 1]) SAFECAM_WUR;
 
 /* The live fragmented-MP4 feed of stream "main" or "sub": as media_client_snapshot, ctype "video/mp4...". */
-int media_client_live_open(ipc_client *c, const char *stream, int *fd, char ctype[MEDIA_CLIENT_CTYPE_MAX + 1])
-    SAFECAM_WUR;
+int media_client_live_open(ipc_client *c, const char *stream, int *fd,
+                           char ctype[MEDIA_CLIENT_CTYPE_MAX + 1]) SAFECAM_WUR;
 
 /* The pipeline's status: *status is the {"ok":true,...} reply (new reference, untrusted: the caller
  * allowlists what it passes on). A refusal: SAFECAM_ERR_PROTO. */

@@ -1,5 +1,5 @@
-/* media_client.c — the typed calls from web to the media process (include/safecam/media_client.h). Runs in web
- * (network-facing, unprivileged); the reply's content type is allowlisted before it becomes a header. */
+/* media_client.c — the typed calls from web to the media process (include/safecam/media_client.h). Runs in
+ * web (network-facing, unprivileged); the reply's content type is allowlisted before it becomes a header. */
 #include "safecam/media_client.h"
 
 #include <string.h>
@@ -7,7 +7,8 @@
 
 #include "safecam/proto.h"
 
-/* ct starts with prefix and is 1..MEDIA_CLIENT_CTYPE_MAX printable ASCII bytes (no CR/LF: it becomes a header). */
+/* ct starts with prefix and is 1..MEDIA_CLIENT_CTYPE_MAX printable ASCII bytes (no CR/LF: it becomes a
+ * header). */
 static int ctype_ok(const char *ct, const char *prefix)
 {
     if (!ct || strncmp(ct, prefix, strlen(prefix)) != 0)
@@ -49,11 +50,13 @@ out:
     return rc;
 }
 
-int media_client_snapshot(ipc_client *c, const char *session_id, int *fd, char ctype[MEDIA_CLIENT_CTYPE_MAX + 1])
+int media_client_snapshot(ipc_client *c, const char *session_id, int *fd,
+                          char ctype[MEDIA_CLIENT_CTYPE_MAX + 1])
 {
     if (!session_id || !fd || !ctype)
         return SAFECAM_ERR_INVAL;
-    return call_feed(c, PROTO_MEDIA_SNAPSHOT, json_pack("{s:s}", "session_id", session_id), "image/jpeg", fd, ctype);
+    return call_feed(c, PROTO_MEDIA_SNAPSHOT, json_pack("{s:s}", "session_id", session_id), "image/jpeg", fd,
+                     ctype);
 }
 
 int media_client_live_open(ipc_client *c, const char *stream, int *fd, char ctype[MEDIA_CLIENT_CTYPE_MAX + 1])

@@ -17,7 +17,8 @@ static void body_wipe_free(json_t *obj)
         return;
     const char *key;
     json_t *val;
-    json_object_foreach(obj, key, val) {
+    json_object_foreach(obj, key, val)
+    {
         if (json_is_string(val) && json_string_length(val) > 0)
             sodium_memzero((char *)(uintptr_t)json_string_value(val), json_string_length(val));
     }
@@ -153,8 +154,8 @@ int vault_client_user_list(ipc_client *c, const char *session_id, json_t **users
 {
     if (!users || !refusal || !session_id)
         return SAFECAM_ERR_INVAL;
-    return call_member(c, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id", session_id), "users", 1, users,
-                       refusal);
+    return call_member(c, PROTO_VAULT_USER_LIST, json_pack("{s:s}", "session_id", session_id), "users", 1,
+                       users, refusal);
 }
 
 int vault_client_user_create(ipc_client *c, const char *session_id, const char *user, const char *password,
@@ -174,23 +175,24 @@ int vault_client_user_update(ipc_client *c, const char *session_id, const char *
     if (!refusal || !session_id || !user || !role)
         return SAFECAM_ERR_INVAL;
     return call_plain(c, PROTO_VAULT_USER_UPDATE,
-                      json_pack("{s:s,s:s,s:s}", "session_id", session_id, "role", role, "username", user), refusal);
+                      json_pack("{s:s,s:s,s:s}", "session_id", session_id, "role", role, "username", user),
+                      refusal);
 }
 
 int vault_client_user_delete(ipc_client *c, const char *session_id, const char *user, json_t **refusal)
 {
     if (!refusal || !session_id || !user)
         return SAFECAM_ERR_INVAL;
-    return call_plain(c, PROTO_VAULT_USER_DELETE, json_pack("{s:s,s:s}", "session_id", session_id, "username", user),
-                      refusal);
+    return call_plain(c, PROTO_VAULT_USER_DELETE,
+                      json_pack("{s:s,s:s}", "session_id", session_id, "username", user), refusal);
 }
 
 int vault_client_settings_get(ipc_client *c, const char *session_id, json_t **settings, json_t **refusal)
 {
     if (!settings || !refusal || !session_id)
         return SAFECAM_ERR_INVAL;
-    return call_member(c, PROTO_VAULT_SETTINGS_GET, json_pack("{s:s}", "session_id", session_id), "settings", 0,
-                       settings, refusal);
+    return call_member(c, PROTO_VAULT_SETTINGS_GET, json_pack("{s:s}", "session_id", session_id), "settings",
+                       0, settings, refusal);
 }
 
 int vault_client_settings_set(ipc_client *c, const char *session_id, const json_t *settings, json_t **refusal)
@@ -244,7 +246,8 @@ int vault_client_audit_query(ipc_client *c, const char *session_id, const struct
     return call_member(c, PROTO_VAULT_AUDIT_QUERY, body, "events", 1, events, refusal);
 }
 
-int vault_client_tls_credentials(ipc_client *c, int timeout_ms, char **cert_pem, char **key_pem, size_t *key_len)
+int vault_client_tls_credentials(ipc_client *c, int timeout_ms, char **cert_pem, char **key_pem,
+                                 size_t *key_len)
 {
     if (!cert_pem || !key_pem || !key_len)
         return SAFECAM_ERR_INVAL;
@@ -307,8 +310,8 @@ int vault_client_auth_check(ipc_client *c, const char *user, const char *passwor
 }
 
 int vault_client_capture_call(ipc_client *c, unsigned short type, const char *session_id, const char *actor,
-                              const char *source, const json_t *fields, int fd_in, json_t **reply, int *fd_out,
-                              json_t **refusal)
+                              const char *source, const json_t *fields, int fd_in, json_t **reply,
+                              int *fd_out, json_t **refusal)
 {
     if (!reply || !refusal || !session_id)
         return SAFECAM_ERR_INVAL;
@@ -316,8 +319,8 @@ int vault_client_capture_call(ipc_client *c, unsigned short type, const char *se
     *refusal = NULL;
     if (fd_out)
         *fd_out = -1;
-    if (type != PROTO_VAULT_CAPTURE_STORE && type != PROTO_VAULT_CAPTURE_LIST && type != PROTO_VAULT_CAPTURE_GET &&
-        type != PROTO_VAULT_CAPTURE_DELETE)
+    if (type != PROTO_VAULT_CAPTURE_STORE && type != PROTO_VAULT_CAPTURE_LIST &&
+        type != PROTO_VAULT_CAPTURE_GET && type != PROTO_VAULT_CAPTURE_DELETE)
         return SAFECAM_ERR_INVAL;
     json_t *body = json_pack("{s:s}", "session_id", session_id);
     int bad = !body;
@@ -331,7 +334,8 @@ int vault_client_capture_call(ipc_client *c, unsigned short type, const char *se
         body_wipe_free(body);
         return SAFECAM_ERR_NOMEM;
     }
-    int rc = ipc_client_request(c, type, body, fd_in, VAULT_CLIENT_CAPTURE_TIMEOUT_MS, reply, fd_out, refusal);
+    int rc =
+        ipc_client_request(c, type, body, fd_in, VAULT_CLIENT_CAPTURE_TIMEOUT_MS, reply, fd_out, refusal);
     body_wipe_free(body);
     return rc;
 }

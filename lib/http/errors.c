@@ -14,10 +14,10 @@
 #define PASS_RETRY_AFTER 0x08u /* "retry_after": 1..86400 s, also sent as the Retry-After header */
 
 struct http_error_row {
-    const char *code;   /* as the peer sends it */
-    unsigned status;    /* HTTP status */
-    const char *answer; /* "error" as the client sees it */
-    unsigned pass;      /* PASS_* */
+    const char *code;                    /* as the peer sends it */
+    unsigned status;                     /* HTTP status */
+    const char *answer;                  /* "error" as the client sees it */
+    unsigned pass;                       /* PASS_* */
     const char *fixed_key, *fixed_value; /* one constant field added, or NULL */
 };
 
@@ -34,7 +34,8 @@ static const struct http_error_row error_rows[] = {
     {"invalid_username", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_username", 0, NULL, NULL},
     {"invalid_role", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_role", 0, NULL, NULL},
     {"password_policy", MHD_HTTP_UNPROCESSABLE_CONTENT, "password_policy", PASS_REASONS, NULL, NULL},
-    {"invalid_setting", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_setting", PASS_FIELD | PASS_MIN_MAX, NULL, NULL},
+    {"invalid_setting", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_setting", PASS_FIELD | PASS_MIN_MAX, NULL,
+     NULL},
     {"unknown_field", MHD_HTTP_BAD_REQUEST, "unknown_field", PASS_FIELD, NULL, NULL},
     {"invalid_json", MHD_HTTP_BAD_REQUEST, "invalid_json", 0, NULL, NULL},
     /* The vault refused a value the gate let through (e.g. a password over PASSWORD_MAX_BYTES): the client's
@@ -74,7 +75,8 @@ static int error_fields_copy(const struct http_error_row *row, const json_t *ref
         json_t *reasons = json_array();
         size_t i;
         const json_t *v;
-        json_array_foreach(json_object_get(refusal, "reasons"), i, v) {
+        json_array_foreach(json_object_get(refusal, "reasons"), i, v)
+        {
             if (i >= 32)
                 break;
             if (reasons && json_is_string(v) && http_printable_ascii(json_string_value(v), 40))

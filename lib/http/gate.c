@@ -1,8 +1,8 @@
 /* gate.c — the one gate in front of every handler: the request-target decoded and normalised once, repeated
- * critical headers refused, the route table (the rows of every routes_<area>.c, deny by default), declared query
- * keys only, body framing and size before a byte is read, Origin, the session (asked of the vault, fail closed),
- * the role, the pending password change, CSRF and the content type. Trust level: network-facing; everything it
- * reads is untrusted. QCVN 135 G1, G6, G11 / EN 303 645 5.1-1, 5.6, 5.13-1. */
+ * critical headers refused, the route table (the rows of every routes_<area>.c, deny by default), declared
+ * query keys only, body framing and size before a byte is read, Origin, the session (asked of the vault, fail
+ * closed), the role, the pending password change, CSRF and the content type. Trust level: network-facing;
+ * everything it reads is untrusted. QCVN 135 G1, G6, G11 / EN 303 645 5.1-1, 5.6, 5.13-1. */
 #include <limits.h>
 #include <sodium.h>
 #include <string.h>
@@ -16,7 +16,6 @@ const char *http_jstr(const json_t *obj, const char *key)
     const json_t *v = json_object_get(obj, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
-
 
 static int role_level(const char *role)
 {
@@ -121,7 +120,7 @@ int http_req_confirm_parse(struct req *r)
 /* The route table: the concatenation of every area's rows, looked up in this order (a path's rows live in
  * one area, so the order between areas changes no answer). */
 static const struct route_set *const route_sets[] = {
-    &http_routes_session, &http_routes_users, &http_routes_settings, &http_routes_system,
+    &http_routes_session, &http_routes_users,  &http_routes_settings, &http_routes_system,
     &http_routes_video,   &http_routes_update, &http_routes_captures,
 };
 
@@ -197,8 +196,8 @@ static enum MHD_Result route_lookup(struct req *r, const char *method)
         if (al + 7 < sizeof(allow))
             memcpy(allow + al, ", HEAD", 7);
     }
-    return http_reply_json_h(r, MHD_HTTP_METHOD_NOT_ALLOWED, json_pack("{s:s}", "error", "method_not_allowed"), "Allow",
-                        allow);
+    return http_reply_json_h(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             json_pack("{s:s}", "error", "method_not_allowed"), "Allow", allow);
 }
 
 enum MHD_Result http_gate(struct req *r, const char *method)
@@ -223,7 +222,8 @@ enum MHD_Result http_gate(struct req *r, const char *method)
     struct hdr_count hc;
     memset(&hc, 0, sizeof(hc));
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
-    if (hc.cookie > 1 || hc.clen > 1 || hc.csrf > 1 || hc.ctype > 1 || hc.host > 1 || hc.origin > 1 || hc.te > 1)
+    if (hc.cookie > 1 || hc.clen > 1 || hc.csrf > 1 || hc.ctype > 1 || hc.host > 1 || hc.origin > 1 ||
+        hc.te > 1)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "repeated_header");
     /* 3. the route table */
     r->is_head = strcmp(method, "HEAD") == 0;
@@ -238,7 +238,7 @@ enum MHD_Result http_gate(struct req *r, const char *method)
                 ok = 1;
         if (!ok)
             return http_reply_error_field(r, MHD_HTTP_BAD_REQUEST, "unknown_parameter", "parameter",
-                                     r->query.params[i].key);
+                                          r->query.params[i].key);
     }
     /* 5. body framing and size, refused before a byte of the body is read */
     if (hc.te)
@@ -252,11 +252,14 @@ enum MHD_Result http_gate(struct req *r, const char *method)
     /* 6. cross-site requests: a foreign Origin never changes state (the login included) */
     int changes = method_changes_state(method);
     const char *origin = http_req_header(r, "Origin");
-    if (changes && !http_origin_allowed(origin, http_req_header(r, MHD_HTTP_HEADER_HOST), srv->bind_addr, srv->port))
+    if (changes &&
+        !http_origin_allowed(origin, http_req_header(r, MHD_HTTP_HEADER_HOST), srv->bind_addr, srv->port))
         return http_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf");
-    int need_json = (rt->flags & R_BODY) && !http_content_type_json(http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
+    int need_json =
+        (rt->flags & R_BODY) && !http_content_type_json(http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     if (rt->flags & R_PUBLIC)
-        return need_json ? http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type") : MHD_YES;
+        return need_json ? http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                         : MHD_YES;
     /* 7. the session (checked by the vault; fail closed when it cannot answer) */
     rc = http_session_cookie(r, r->session_id);
     if (rc == SAFECAM_ERR_INVAL)
@@ -267,8 +270,8 @@ enum MHD_Result http_gate(struct req *r, const char *method)
     int csrf_syntax_ok = csrf && http_token_hex_valid(csrf, strlen(csrf));
     struct vault_session_facts facts;
     json_t *refusal = NULL;
-    rc = vault_client_session_check(srv->vault, r->session_id, changes && csrf_syntax_ok ? csrf : NULL, 1, &facts,
-                                    &refusal);
+    rc = vault_client_session_check(srv->vault, r->session_id, changes && csrf_syntax_ok ? csrf : NULL, 1,
+                                    &facts, &refusal);
     if (rc != 0)
         return http_reply_unavailable(r);
     enum MHD_Result ret = MHD_YES;

@@ -22,7 +22,8 @@
 #endif
 
 #define SUP_TIMEOUT_MS 15000     /* a web -> supervisor call (settings, factory reset) */
-#define VAULT_LOCK_WAIT_MS 20000 /* a vault call waits this long for the channel while another is in flight */
+#define VAULT_LOCK_WAIT_MS 20000 /* a vault call waits this long for the channel while another is in flight  \
+                                  */
 #define MEDIA_LOCK_WAIT_MS 20000
 #define TLS_CREDENTIALS_TIMEOUT_MS 3000
 #define SESSION_COOKIE_ATTRS "; Path=/; Secure; HttpOnly; SameSite=Strict"
@@ -81,7 +82,7 @@ typedef enum MHD_Result (*handler_fn)(struct req *r);
 #define R_NO_CSRF 0x04u     /* state-changing but without a session yet (the login) */
 #define R_BODY 0x08u        /* takes a JSON body */
 #define R_STREAM 0x10u      /* streamed octet body relayed chunk by chunk (firmware upload), never buffered */
-#define R_SELF 0x20u        /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
+#define R_SELF 0x20u /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
 
 /* One row of the route table: deny by default, what no row names does not exist. Each routes_<area>.c
  * exports its rows as a route_set; gate.c looks them up in the order of its route_sets[]. */
@@ -142,7 +143,8 @@ enum MHD_Result http_reply_json(struct req *r, unsigned status, json_t *obj);
 enum MHD_Result http_reply_error(struct req *r, unsigned status, const char *code);
 enum MHD_Result http_reply_error_field(struct req *r, unsigned status, const char *code, const char *key,
                                        const char *value);
-enum MHD_Result http_reply_empty(struct req *r, unsigned status, const char *extra_name, const char *extra_value);
+enum MHD_Result http_reply_empty(struct req *r, unsigned status, const char *extra_name,
+                                 const char *extra_value);
 /* 503 {"error":"unavailable"}: a peer could not be asked (fail closed). */
 enum MHD_Result http_reply_unavailable(struct req *r);
 /* Stream fd (owned from here) as the body with ctype; max_bytes 0 = unbounded (live view). */

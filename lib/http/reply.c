@@ -1,6 +1,7 @@
-/* reply.c — the web process's answers: JSON, errors, empty, and a descriptor streamed as the body (media feeds),
- * each with the same security headers (HSTS, CSP, frame, sniffing, referrer, cache). Trust level: network-facing;
- * writes only what handlers built from allowlisted fields. QCVN 135 G5, G11 / EN 303 645 5.5, 5.13. */
+/* reply.c — the web process's answers: JSON, errors, empty, and a descriptor streamed as the body (media
+ * feeds), each with the same security headers (HSTS, CSP, frame, sniffing, referrer, cache). Trust level:
+ * network-facing; writes only what handlers built from allowlisted fields. QCVN 135 G5, G11 / EN 303
+ * 645 5.5, 5.13. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -9,9 +10,9 @@
 
 #include "http_internal.h"
 
-#define CSP_POLICY                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "             \
-    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "            \
+#define CSP_POLICY                                                                                           \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "                  \
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "                  \
     "form-action 'self'"
 
 #define STREAM_POLL_MS 1000
@@ -42,7 +43,7 @@ enum MHD_Result http_reply_queue(struct req *r, unsigned status, struct MHD_Resp
 
 /* Send obj (stolen) as JSON with status. extra_name/extra_value: one more header, or NULL. */
 enum MHD_Result http_reply_json_h(struct req *r, unsigned status, json_t *obj, const char *extra_name,
-                                    const char *extra_value)
+                                  const char *extra_value)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
@@ -72,13 +73,13 @@ enum MHD_Result http_reply_error(struct req *r, unsigned status, const char *cod
 }
 
 enum MHD_Result http_reply_error_field(struct req *r, unsigned status, const char *code, const char *key,
-                                         const char *value)
+                                       const char *value)
 {
     return http_reply_json(r, status, json_pack("{s:s,s:s}", "error", code, key, value));
 }
 
 enum MHD_Result http_reply_empty(struct req *r, unsigned status, const char *extra_name,
-                                   const char *extra_value)
+                                 const char *extra_value)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!resp)

@@ -1,5 +1,5 @@
-/* routes_session.c — log in, read the own session, log out. The vault decides (Argon2id, lockout, session ids);
- * this file only carries the answer into a Secure, HttpOnly, SameSite=Strict cookie and a CSRF token.
+/* routes_session.c — log in, read the own session, log out. The vault decides (Argon2id, lockout, session
+ * ids); this file only carries the answer into a Secure, HttpOnly, SameSite=Strict cookie and a CSRF token.
  * Trust level: network-facing; the login is the one state-changing route without a session.
  * QCVN 135 G1, G2, G6 / EN 303 645 5.1, 5.6. */
 #include <sodium.h>
@@ -33,8 +33,8 @@ static enum MHD_Result h_login(struct req *r)
         return r->answered ? MHD_YES : MHD_NO;
     struct vault_login_result res;
     json_t *refusal = NULL;
-    int rc = vault_client_login(r->srv->vault, http_jstr(in, "username"), http_jstr(in, "password"), r->source,
-                                &res, &refusal);
+    int rc = vault_client_login(r->srv->vault, http_jstr(in, "username"), http_jstr(in, "password"),
+                                r->source, &res, &refusal);
     http_json_wipe(in);
     enum MHD_Result ret;
     char cookie[160] = "";
@@ -52,8 +52,8 @@ static enum MHD_Result h_login(struct req *r)
         goto out;
     }
     login_previous_end(r, res.session_id);
-    if (safecam_fmt(cookie, sizeof(cookie), "%s=%s%s", HTTP_SESSION_COOKIE, res.session_id, SESSION_COOKIE_ATTRS) !=
-        0)
+    if (safecam_fmt(cookie, sizeof(cookie), "%s=%s%s", HTTP_SESSION_COOKIE, res.session_id,
+                    SESSION_COOKIE_ATTRS) != 0)
         cookie[0] = '\0';
     json_t *out = json_pack("{s:s,s:b}", "csrf_token", res.csrf_token, "password_change_required",
                             res.password_change_required);

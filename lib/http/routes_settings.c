@@ -1,8 +1,8 @@
 /* routes_settings.c — the camera's settings: security (lockout, sessions, password length: the vault), stream
- * (the media pipeline, kept by the supervisor), privacy notice and online update (the supervisor's config.json).
- * Every change is audited by the names of the settings changed, never their values. Trust level: network-facing;
- * types are checked here, values and ranges by the owner (422 invalid_setting with field, min, max).
- * QCVN 135 G3, G6, G7 / EN 303 645 5.3, 5.6. */
+ * (the media pipeline, kept by the supervisor), privacy notice and online update (the supervisor's
+ * config.json). Every change is audited by the names of the settings changed, never their values. Trust
+ * level: network-facing; types are checked here, values and ranges by the owner (422 invalid_setting with
+ * field, min, max). QCVN 135 G3, G6, G7 / EN 303 645 5.3, 5.6. */
 #include <string.h>
 
 #include "http_internal.h"
@@ -11,7 +11,7 @@
 #include "safecam/vault_client.h"
 
 static const char *const security_setting_keys[] = {
-    "lockout_threshold", "lockout_window_s", "lockout_duration_s", "account_hourly_limit",
+    "lockout_threshold", "lockout_window_s",   "lockout_duration_s",  "account_hourly_limit",
     "session_idle_s",    "session_absolute_s", "password_min_length",
 };
 
@@ -76,11 +76,12 @@ static enum MHD_Result h_stream_get(struct req *r)
     json_t *out = json_object();
     const char *key;
     json_t *val;
-    json_object_foreach(status, key, val) {
+    json_object_foreach(status, key, val)
+    {
         if (strcmp(key, "ok") == 0 || !http_printable_ascii(key, 32))
             continue;
-        if ((strcmp(key, "stream") == 0 && json_is_object(val)) || json_is_integer(val) || json_is_boolean(val) ||
-            (json_is_string(val) && http_printable_ascii(json_string_value(val), 64)))
+        if ((strcmp(key, "stream") == 0 && json_is_object(val)) || json_is_integer(val) ||
+            json_is_boolean(val) || (json_is_string(val) && http_printable_ascii(json_string_value(val), 64)))
             json_object_set_new(out, key, json_deep_copy(val));
     }
     json_decref(status);
@@ -122,7 +123,8 @@ static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, 
     size_t dl = strlen(out);
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)obj, key, val) {
+    json_object_foreach((json_t *)obj, key, val)
+    {
         size_t kl = strlen(key);
         if (dl + kl + 2 < out_size && http_printable_ascii(key, 32)) {
             out[dl++] = ' ';
@@ -152,7 +154,8 @@ static enum MHD_Result update_settings_relay(struct req *r, uint16_t type, json_
         for (size_t i = 0; out && i < SAFECAM_ARRAY_LEN(keys); i++) {
             const json_t *v = json_object_get(u, keys[i]);
             if (json_is_boolean(v) || json_is_integer(v) ||
-                (json_is_string(v) && (json_string_length(v) == 0 || http_printable_ascii(json_string_value(v), 255))))
+                (json_is_string(v) &&
+                 (json_string_length(v) == 0 || http_printable_ascii(json_string_value(v), 255))))
                 json_object_set_new(out, keys[i], json_deep_copy(v));
         }
         ret = http_reply_json(r, MHD_HTTP_OK, out);

@@ -1,6 +1,6 @@
-/* routes_system.c — the device (identity, firmware version, support period, A/B slots), the audit log (admin),
- * security.txt (RFC 9116) and the factory reset (admin, confirmed, done by the supervisor with every child
- * stopped). Trust level: network-facing. QCVN 135 G3, G6, G9, G12 / EN 303 645 5.2, 5.3-13, 5.11-1. */
+/* routes_system.c — the device (identity, firmware version, support period, A/B slots), the audit log
+ * (admin), security.txt (RFC 9116) and the factory reset (admin, confirmed, done by the supervisor with every
+ * child stopped). Trust level: network-facing. QCVN 135 G3, G6, G9, G12 / EN 303 645 5.2, 5.3-13, 5.11-1. */
 #include <string.h>
 
 #include "http_internal.h"
@@ -40,7 +40,8 @@ static enum MHD_Result h_events(struct req *r)
         if (!ok)
             return http_reply_error_field(r, MHD_HTTP_BAD_REQUEST, "invalid_parameter", "parameter", "type");
     }
-    struct vault_audit_filter filter = {.since = values[0], .until = values[1], .limit = values[2], .type = type};
+    struct vault_audit_filter filter = {
+        .since = values[0], .until = values[1], .limit = values[2], .type = type};
     json_t *events = NULL, *refusal = NULL;
     int rc = vault_client_audit_query(r->srv->vault, r->session_id, &filter, &events, &refusal);
     enum MHD_Result ret;
@@ -61,9 +62,10 @@ static enum MHD_Result h_device(struct req *r)
     memset(&id, 0, sizeof(id));
     if (device_identity_load(r->srv->state_dir, &id) != 0)
         return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
-    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "model", id.model, "serial", id.serial, "mac", id.mac,
-                            "firmware_version", SAFECAM_VERSION, "product", id.product[0] ? id.product : "safecam",
-                            "api_version", 1, "support_until", SAFECAM_SUPPORT_UNTIL);
+    json_t *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "model", id.model, "serial", id.serial, "mac", id.mac,
+                  "firmware_version", SAFECAM_VERSION, "product", id.product[0] ? id.product : "safecam",
+                  "api_version", 1, "support_until", SAFECAM_SUPPORT_UNTIL);
     if (out)
         http_update_device_fields(r->srv->update, out); /* slots A/B and the running one */
     return http_reply_json(r, MHD_HTTP_OK, out);
@@ -95,7 +97,8 @@ static enum MHD_Result h_security_txt(struct req *r)
     char hostbuf[300];
     if (!host_header_safe(host)) {
         int v6 = strchr(r->srv->bind_addr, ':') != NULL;
-        if (safecam_fmt(hostbuf, sizeof(hostbuf), v6 ? "[%s]:%u" : "%s:%u", r->srv->bind_addr, r->srv->port) != 0)
+        if (safecam_fmt(hostbuf, sizeof(hostbuf), v6 ? "[%s]:%u" : "%s:%u", r->srv->bind_addr,
+                        r->srv->port) != 0)
             return MHD_NO;
         host = hostbuf;
     }
@@ -122,13 +125,14 @@ static enum MHD_Result h_factory_reset(struct req *r)
         return r->answered ? MHD_YES : MHD_NO;
     enum MHD_Result ret;
     json_t *reply = http_sup_relay(r, PROTO_SUP_FACTORY_RESET,
-                              json_pack("{s:s, s:s}", "actor", r->username, "source", r->source), &ret);
+                                   json_pack("{s:s, s:s}", "actor", r->username, "source", r->source), &ret);
     if (!reply)
         return ret;
     json_decref(reply);
-    return http_reply_json(r, MHD_HTTP_ACCEPTED,
-                      json_pack("{s:s, s:s}", "state", "resetting", "message",
-                                "Erasing all data and keys; the camera restarts with the label's initial password"));
+    return http_reply_json(
+        r, MHD_HTTP_ACCEPTED,
+        json_pack("{s:s, s:s}", "state", "resetting", "message",
+                  "Erasing all data and keys; the camera restarts with the label's initial password"));
 }
 
 static const char *const events_keys[] = {"since", "until", "type", "limit", NULL};

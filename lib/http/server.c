@@ -1,9 +1,9 @@
-/* server.c — the web process's HTTPS server: libmicrohttpd + GnuTLS, connection limits, the request-head deadline
- * thread (slowloris), the callbacks that run every request through the gate (gate.c) to its route
+/* server.c — the web process's HTTPS server: libmicrohttpd + GnuTLS, connection limits, the request-head
+ * deadline thread (slowloris), the callbacks that run every request through the gate (gate.c) to its route
  * (routes_<area>.c), and the channels to the peers (vault and media: lib/ipc/client.c; the supervisor: one
- * pending call answered through http_server_sup_reply). Trust level: network-facing and unprivileged; it never
- * holds a password hash or the storage key and fails closed (503) when the vault cannot answer.
- * QCVN 135 G1, G4, G5, G6, G11 / EN 303 645 5.1, 5.5, 5.6, 5.13. */
+ * pending call answered through http_server_sup_reply). Trust level: network-facing and unprivileged; it
+ * never holds a password hash or the storage key and fails closed (503) when the vault cannot answer. QCVN
+ * 135 G1, G4, G5, G6, G11 / EN 303 645 5.1, 5.5, 5.6, 5.13. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -20,19 +20,19 @@
 /* TLS 1.2 and 1.3 only; ECDHE key exchange (TLS 1.3 groups: X25519, P-256, P-384); AEAD ciphers only
  * (AES-GCM, ChaCha20-Poly1305): no CBC, RC4, 3DES, NULL, no SHA-1 MAC, no RSA key transport, no DHE.
  * QCVN 135 G5 / EN 303 645 5.5-1. Checked by tests/system/test_web_tls.py. */
-#define HTTP_TLS_PRIORITIES                                                                               \
-    "NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"                \
-    "+CHACHA20-POLY1305:+AEAD:+COMP-NULL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"             \
-    "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512:"          \
-    "+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512:+SIGN-RSA-PSS-RSAE-SHA256:"              \
-    "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-EDDSA-ED25519:"                 \
+#define HTTP_TLS_PRIORITIES                                                                                  \
+    "NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"                      \
+    "+CHACHA20-POLY1305:+AEAD:+COMP-NULL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"                   \
+    "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512:"                \
+    "+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512:+SIGN-RSA-PSS-RSAE-SHA256:"                    \
+    "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-EDDSA-ED25519:"                       \
     "+CTYPE-X509:%SERVER_PRECEDENCE"
 
 /* Limits (QCVN 135 G11: request size, header size, body size, connections per source, slowloris). */
 #define CONN_LIMIT 64u
 #define CONN_PER_IP_LIMIT 16u
-#define CONN_TIMEOUT_S 10u          /* idle: no byte for this long */
-#define HEAD_DEADLINE_MS 10000      /* whole TLS handshake + request head, however slowly it trickles */
+#define CONN_TIMEOUT_S 10u     /* idle: no byte for this long */
+#define HEAD_DEADLINE_MS 10000 /* whole TLS handshake + request head, however slowly it trickles */
 #define CONN_MEMORY_LIMIT ((size_t)16 * 1024) /* request line + headers must fit, with buffers */
 #define THREAD_STACK_BYTES ((size_t)512 * 1024)
 
@@ -47,7 +47,6 @@ static void deadline_after_ms(struct timespec *ts, clockid_t clk, int ms)
         ts->tv_nsec -= 1000000000L;
     }
 }
-
 
 /* web -> supervisor: the supervisor socket has one reader (the caller's thread); the reply comes back
  * through http_server_sup_reply(). */
@@ -98,8 +97,8 @@ void http_server_sup_reply(http_server *srv, ipc_msg *msg)
     if (!srv || !msg)
         return;
     pthread_mutex_lock(&srv->sup_mu);
-    if (srv->sup_waiting && !srv->sup_reply && msg->id == srv->sup_wait_id && msg->type == srv->sup_wait_type &&
-        (msg->flags & IPC_FLAG_REPLY)) {
+    if (srv->sup_waiting && !srv->sup_reply && msg->id == srv->sup_wait_id &&
+        msg->type == srv->sup_wait_type && (msg->flags & IPC_FLAG_REPLY)) {
         srv->sup_reply = msg->body;
         msg->body = NULL;
         pthread_cond_broadcast(&srv->sup_cv);
@@ -128,10 +127,10 @@ json_t *http_sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Resu
     return reply;
 }
 
-
 void http_audit_record(struct req *r, const char *type, const char *detail)
 {
-    if (vault_client_audit_record(r->srv->vault, type, r->username, r->source, detail, VAULT_CLIENT_TIMEOUT_MS) != 0)
+    if (vault_client_audit_record(r->srv->vault, type, r->username, r->source, detail,
+                                  VAULT_CLIENT_TIMEOUT_MS) != 0)
         log_warn("audit record %s not stored: vault unreachable", type);
 }
 
@@ -188,7 +187,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     if (sa && sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->source, sizeof(r->source));
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->source,
+                  sizeof(r->source));
     } else if (sa && sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
         if (IN6_IS_ADDR_V4MAPPED(a))
@@ -286,7 +286,8 @@ static void *deadline_main(void *arg)
     return NULL;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)toe;
     if (cls && conn)
@@ -294,7 +295,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     struct req *r = *req_cls;
     if (!r)
         return;
-    safecam_buf_free(&r->body); /* wipes */
+    safecam_buf_free(&r->body);         /* wipes */
     http_update_upload_free(r->upload); /* an upload cut short ends as "truncated" */
     sodium_memzero(r->session_id, sizeof(r->session_id));
     sodium_memzero(r->csrf_echo, sizeof(r->csrf_echo));
@@ -399,8 +400,8 @@ int http_server_start(http_server *srv)
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, srv->bind_addr, &s4->sin_addr) == 1) {
@@ -416,12 +417,12 @@ int http_server_start(http_server *srv)
     }
     srv->mhd = MHD_start_daemon(
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
-        MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+        MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
+        MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
     /* GnuTLS has parsed the key into its own structures: wipe our PEM now. */
     sodium_memzero(key, key_len);

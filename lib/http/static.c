@@ -45,10 +45,15 @@ static const char *ctype_for(const char *name)
         const char *ext;
         const char *ctype;
     } types[] = {
-        {".html", "text/html; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"}, {".json", "application/json"},
-        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
-        {".woff2", "font/woff2"}, {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(name, '.');
     if (!dot)
@@ -103,7 +108,8 @@ static int static_load_dir(http_server *srv, int dir_fd, const char *prefix, int
         }
         const char *ct = ctype_for(e->d_name);
         if (!S_ISREG(st.st_mode) || !ct || (size_t)st.st_size > STATIC_FILE_MAX_BYTES ||
-            srv->files_bytes + (size_t)st.st_size > STATIC_TOTAL_MAX_BYTES || srv->n_files >= STATIC_FILES_MAX) {
+            srv->files_bytes + (size_t)st.st_size > STATIC_TOTAL_MAX_BYTES ||
+            srv->n_files >= STATIC_FILES_MAX) {
             close(fd);
             continue;
         }
@@ -137,8 +143,8 @@ static int static_load_dir(http_server *srv, int dir_fd, const char *prefix, int
 #endif
 
 /* The default UI directory into out: the source tree's ui/ (SAFECAM_SOURCE_UI_DIR) when the running program
- * lies under the build tree it was compiled in (SAFECAM_BUILD_ROOT), else the installed SAFECAM_UI_INSTALL_DIR.
- * Returns 0 or SAFECAM_ERR_TOOBIG. */
+ * lies under the build tree it was compiled in (SAFECAM_BUILD_ROOT), else the installed
+ * SAFECAM_UI_INSTALL_DIR. Returns 0 or SAFECAM_ERR_TOOBIG. */
 static int static_default_dir(char *out, size_t out_size)
 {
 #if defined(SAFECAM_BUILD_ROOT) && defined(SAFECAM_SOURCE_UI_DIR)

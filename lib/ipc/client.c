@@ -127,8 +127,8 @@ out:
     return rc;
 }
 
-int ipc_client_request(ipc_client *c, uint16_t type, const json_t *body, int fd_in, int timeout_ms, json_t **reply,
-                       int *fd_out, json_t **refusal)
+int ipc_client_request(ipc_client *c, uint16_t type, const json_t *body, int fd_in, int timeout_ms,
+                       json_t **reply, int *fd_out, json_t **refusal)
 {
     if (refusal)
         *refusal = NULL;

@@ -1,5 +1,5 @@
-/* test_client.c — the one IPC client (lib/ipc/client.c) and the typed vault/media calls (lib/client) against a stub
- * server: a socketpair with a thread answering as the peer would, late, wrongly or not at all. */
+/* test_client.c — the one IPC client (lib/ipc/client.c) and the typed vault/media calls (lib/client) against
+ * a stub server: a socketpair with a thread answering as the peer would, late, wrongly or not at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,10 +87,11 @@ static void *stub_main(void *arg)
             const char *u = json_string_value(json_object_get(m.body, "username"));
             const char *pw = json_string_value(json_object_get(m.body, "password"));
             const char *src = json_string_value(json_object_get(m.body, "source"));
-            s->login_shape_ok = m.type == PROTO_VAULT_LOGIN && json_object_size(m.body) == 3 && u && pw && src &&
-                                strcmp(u, "admin") == 0 && strcmp(pw, "pw") == 0 && strcmp(src, "127.0.0.1") == 0;
-            reply = json_pack("{s:b,s:s,s:s,s:s,s:s,s:b}", "ok", 1, "session_id", TOKEN_A, "csrf_token", TOKEN_B,
-                              "username", "admin", "role", "admin", "password_change_required", 1);
+            s->login_shape_ok = m.type == PROTO_VAULT_LOGIN && json_object_size(m.body) == 3 && u && pw &&
+                                src && strcmp(u, "admin") == 0 && strcmp(pw, "pw") == 0 &&
+                                strcmp(src, "127.0.0.1") == 0;
+            reply = json_pack("{s:b,s:s,s:s,s:s,s:s,s:b}", "ok", 1, "session_id", TOKEN_A, "csrf_token",
+                              TOKEN_B, "username", "admin", "role", "admin", "password_change_required", 1);
             break;
         }
         case STUB_LOCKED:
@@ -175,8 +176,8 @@ static void test_no_channel(void **state)
     ipc_client_free(c);
 }
 
-/* The reply deadline passes: TIMEOUT. The late reply that comes afterwards is dropped (its id is an old call's),
- * and the next call gets its own answer on the same channel. */
+/* The reply deadline passes: TIMEOUT. The late reply that comes afterwards is dropped (its id is an old
+ * call's), and the next call gets its own answer on the same channel. */
 static void test_timeout_then_late_reply(void **state)
 {
     (void)state;
@@ -346,10 +347,14 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_call_ok),          cmocka_unit_test(test_no_channel),
-        cmocka_unit_test(test_timeout_then_late_reply), cmocka_unit_test(test_lock_wait_timeout),
-        cmocka_unit_test(test_channel_swap),     cmocka_unit_test(test_peer_gone),
-        cmocka_unit_test(test_vault_client_login), cmocka_unit_test(test_vault_client_refusal),
+        cmocka_unit_test(test_call_ok),
+        cmocka_unit_test(test_no_channel),
+        cmocka_unit_test(test_timeout_then_late_reply),
+        cmocka_unit_test(test_lock_wait_timeout),
+        cmocka_unit_test(test_channel_swap),
+        cmocka_unit_test(test_peer_gone),
+        cmocka_unit_test(test_vault_client_login),
+        cmocka_unit_test(test_vault_client_refusal),
         cmocka_unit_test(test_media_client_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
