@@ -108,11 +108,13 @@ static int body_check(const ipc_msg *req, const char *const *allowed, json_t **r
         }                                                                                                    \
     } while (0)
 
-/* The admin the dispatcher checked for this request (IPC_ADMIN rows), as the audited actor. On failure *reply is
- * set and the function returns non-zero. */
-static int caller_actor(const struct vault_service *svc, char actor[VAULT_USERNAME_MAX + 1], json_t **reply)
+/* The admin the dispatcher checked for this request (IPC_ADMIN rows), as the audited actor; taken once (cleared),
+ * so no later request can inherit it. On failure *reply is set and the function returns non-zero. */
+static int caller_actor(struct vault_service *svc, char actor[VAULT_USERNAME_MAX + 1], json_t **reply)
 {
-    if (!svc->caller[0] || safecam_strlcpy(actor, svc->caller, VAULT_USERNAME_MAX + 1) != 0) {
+    int rc = !svc->caller[0] || safecam_strlcpy(actor, svc->caller, VAULT_USERNAME_MAX + 1) != 0;
+    svc->caller[0] = '\0';
+    if (rc) {
         *reply = reply_error("internal");
         return 1;
     }
