@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <glib-unix.h>
 #include <glib.h>
 #include <gst/gst.h>
@@ -22,10 +24,12 @@
 #include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
+#include "safecam/ipc_client.h"
 #include "safecam/media.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
 #include "safecam/statedir.h"
+#include "safecam/vault_client.h"
 
 #define VAULT_AUTH_TIMEOUT_MS 10000
 #define VAULT_SHORT_TIMEOUT_MS 3000
@@ -38,8 +42,7 @@ struct channel {
 static GMainLoop *loop;
 static media_service *svc;
 static struct channel sup = {-1, 0}, web = {-1, 0};
-static GMutex vault_lock; /* serialises every use of vault_fd (RTSP client threads + main loop) */
-static int vault_fd = -1;
+static ipc_client *vault; /* the channel to the vault, shared by RTSP client threads and the main loop */
 static guint tls_retry;
 static int exit_code;
 static struct config_stream current;
@@ -62,63 +65,26 @@ static int bind_addr_valid(const char *s)
     return 1;
 }
 
-static void wipe_json_string(json_t *s)
-{
-    if (json_is_string(s)) {
-        volatile char *p = (volatile char *)json_string_value(s);
-        size_t n = json_string_length(s);
-        for (size_t i = 0; i < n; i++)
-            p[i] = 0;
-    }
-}
-
 /* ---------------- vault client (callbacks for lib/media) ---------------- */
 
-static int vault_call(uint16_t type, const json_t *body, json_t **reply, int timeout_ms)
-{
-    g_mutex_lock(&vault_lock);
-    int rc = vault_fd >= 0 ? ipc_call(vault_fd, type, body, -1, reply, NULL, timeout_ms) : SAFECAM_ERR_CLOSED;
-    if (rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_TIMEOUT) {
-        /* A channel that timed out may deliver a late reply: drop it, the supervisor sends a fresh one. */
-        if (vault_fd >= 0) {
-            log_warn("vault channel unusable (%s): dropped", safecam_err_name(rc));
-            close(vault_fd);
-            vault_fd = -1;
-        }
-    }
-    g_mutex_unlock(&vault_lock);
-    return rc;
-}
+#define VAULT_LOCK_WAIT_MS 20000
 
 static int vault_auth_check(void *ctx, const char *username, const char *password, const char *source,
                             char *role, size_t role_size, int *pcr)
 {
     (void)ctx;
-    json_t *reply = NULL;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password", password, "source",
-                             source, "surface", "rtsp");
-    if (!body)
-        return SAFECAM_ERR_NOMEM;
-    int rc = vault_call(PROTO_VAULT_AUTH_CHECK, body, &reply, VAULT_AUTH_TIMEOUT_MS);
-    wipe_json_string(json_object_get(body, "password"));
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    const char *err = json_string_value(json_object_get(reply, "error"));
-    const char *r = json_string_value(json_object_get(reply, "role"));
-    json_t *p = json_object_get(reply, "password_change_required");
-    if (err) {
-        rc = strcmp(err, "locked") == 0                ? SAFECAM_ERR_LOCKED
+    json_t *refusal = NULL;
+    int rc = vault_client_auth_check(vault, username, password, source, "rtsp", VAULT_AUTH_TIMEOUT_MS, role, role_size,
+                                     pcr, &refusal);
+    if (rc == 0 && refusal) {
+        const char *err = json_string_value(json_object_get(refusal, "error"));
+        rc = !err                                      ? SAFECAM_ERR_PROTO
+             : strcmp(err, "locked") == 0              ? SAFECAM_ERR_LOCKED
              : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
              : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
                                                        : SAFECAM_ERR_INTERNAL;
-    } else if (json_is_true(json_object_get(reply, "ok")) && r && safecam_strlcpy(role, r, role_size) == 0) {
-        *pcr = json_is_true(p) ? 1 : 0;
-        rc = 0;
-    } else {
-        rc = SAFECAM_ERR_PROTO;
     }
-    json_decref(reply);
+    json_decref(refusal);
     return rc;
 }
 
@@ -130,21 +96,19 @@ static GThreadPool *audit_pool;
 static void audit_worker(gpointer data, gpointer user)
 {
     (void)user;
-    json_t *body = data;
-    json_t *reply = NULL;
-    int rc = vault_call(PROTO_VAULT_AUDIT_RECORD, body, &reply, VAULT_SHORT_TIMEOUT_MS);
-    if (rc != 0 || json_object_get(reply, "error"))
-        log_warn("audit: cannot record %s (%s)", json_string_value(json_object_get(body, "type")),
-                 rc ? safecam_err_name(rc) : "refused");
-    json_decref(body);
-    json_decref(reply);
+    json_t *ev = data;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int rc = vault_client_audit_record(vault, type, "media", json_string_value(json_object_get(ev, "source")),
+                                       json_string_value(json_object_get(ev, "detail")), VAULT_SHORT_TIMEOUT_MS);
+    if (rc != 0)
+        log_warn("audit: cannot record %s (%s)", type, rc == SAFECAM_ERR_DENIED ? "refused" : safecam_err_name(rc));
+    json_decref(ev);
 }
 
 static void vault_audit(void *ctx, const char *type, const char *source, const char *detail)
 {
     (void)ctx;
-    json_t *body = json_pack("{s:s,s:s,s:s?,s:s}", "type", type, "actor", "media", "source", source, "detail",
-                             detail ? detail : "");
+    json_t *body = json_pack("{s:s,s:s?,s:s}", "type", type, "source", source, "detail", detail ? detail : "");
     if (!body)
         return;
     if (!audit_pool || g_thread_pool_unprocessed(audit_pool) >= AUDIT_QUEUE_MAX ||
@@ -162,23 +126,19 @@ static gboolean tls_fetch(gpointer user)
         tls_retry = 0;
         return G_SOURCE_REMOVE;
     }
-    json_t *reply = NULL;
-    int rc = vault_call(PROTO_VAULT_TLS_CREDENTIALS, NULL, &reply, VAULT_SHORT_TIMEOUT_MS);
+    char *cert = NULL, *key = NULL;
+    size_t key_len = 0;
+    int rc = vault_client_tls_credentials(vault, VAULT_SHORT_TIMEOUT_MS, &cert, &key, &key_len);
     if (rc == 0) {
-        json_t *cert = json_object_get(reply, "cert_pem"), *key = json_object_get(reply, "key_pem");
-        if (json_is_string(cert) && json_is_string(key)) {
-            rc = media_service_tls_set(svc, json_string_value(cert), json_string_value(key));
-            if (rc == SAFECAM_ERR_IO) {
-                log_err("cannot listen for RTSPS: exiting");
-                exit_code = 1;
-                g_main_loop_quit(loop);
-            }
-        } else {
-            rc = SAFECAM_ERR_PROTO;
+        rc = media_service_tls_set(svc, cert, key);
+        if (rc == SAFECAM_ERR_IO) {
+            log_err("cannot listen for RTSPS: exiting");
+            exit_code = 1;
+            g_main_loop_quit(loop);
         }
-        wipe_json_string(key);
+        sodium_free(key); /* wipes */
+        free(cert);
     }
-    json_decref(reply);
     if (rc == 0) {
         tls_retry = 0;
         return G_SOURCE_REMOVE;
@@ -220,11 +180,8 @@ static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **repl
     if (fd < 0)
         return SAFECAM_ERR_IO;
     if (p == IPC_PEER_VAULT) {
-        g_mutex_lock(&vault_lock);
-        if (vault_fd >= 0)
-            close(vault_fd);
-        vault_fd = fd;
-        g_mutex_unlock(&vault_lock);
+        if (ipc_client_channel_set(vault, fd) != 0)
+            return SAFECAM_ERR_INVAL;
         log_info("vault channel connected");
         if (!media_service_rtsps_ready(svc) && !tls_retry)
             g_idle_add(tls_fetch, NULL);
@@ -531,7 +488,10 @@ int main(int argc, char **argv)
         }
         gst_object_unref(f);
     }
-    g_mutex_init(&vault_lock);
+    if (sodium_init() < 0 || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &vault) != 0) {
+        log_err("cannot set up the vault client");
+        return 1;
+    }
     audit_pool = g_thread_pool_new(audit_worker, NULL, 1, FALSE, NULL);
     struct config cfg;
     config_defaults(&cfg);
@@ -557,11 +517,8 @@ int main(int argc, char **argv)
         g_thread_pool_free(audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
     if (web.fd >= 0)
         close(web.fd);
-    g_mutex_lock(&vault_lock);
-    if (vault_fd >= 0)
-        close(vault_fd);
-    vault_fd = -1;
-    g_mutex_unlock(&vault_lock);
+    ipc_client_free(vault);
+    vault = NULL;
     g_main_loop_unref(loop);
     return exit_code;
 }

@@ -59,8 +59,12 @@ static void usage(void)
     fprintf(stderr, "usage: safecam-vault --state-dir DIR --ipc-fd N\n");
 }
 
+/* Per-channel dispatch state (IPC_ONCE rows), reset whenever a channel is closed or replaced. */
+static struct ipc_channel_state chan_state[CH_COUNT];
+
 static void channel_close(int ch[CH_COUNT], int i)
 {
+    chan_state[i] = (struct ipc_channel_state){0};
     if (ch[i] >= 0)
         close(ch[i]);
     ch[i] = -1;
@@ -69,15 +73,14 @@ static void channel_close(int ch[CH_COUNT], int i)
 /* Serve one message on channel i. Returns 0 to go on, 1 when the supervisor is gone. */
 static int channel_serve(struct vault_service *svc, int ch[CH_COUNT], int i)
 {
-    size_t n_routes = 0;
-    const struct ipc_route *routes = vault_service_routes(&n_routes);
+    const struct ipc_dispatcher *d = vault_service_dispatcher();
     const char *peer_name = ipc_peer_name(channel_peer[i]);
     ipc_msg msg = {.fd = -1};
     int rc = ipc_recv(ch[i], &msg, 0);
     if (rc == SAFECAM_ERR_TIMEOUT)
         return 0;
     if (rc == 0) {
-        rc = ipc_dispatch(routes, n_routes, svc, channel_peer[i], ch[i], &msg);
+        rc = ipc_dispatcher_run(d, &chan_state[i], svc, channel_peer[i], ch[i], &msg);
         if (rc != 0 && rc != SAFECAM_ERR_PROTO && rc != SAFECAM_ERR_CLOSED)
             log_warn("vault: cannot answer %s (type %u): %s", peer_name, (unsigned)msg.type,
                      safecam_err_name(rc));
@@ -108,6 +111,7 @@ static int channel_serve(struct vault_service *svc, int ch[CH_COUNT], int i)
             if (k != CH_SUPERVISOR && channel_peer[k] == svc->new_peer) {
                 channel_close(ch, k);
                 ch[k] = svc->new_fd;
+                chan_state[k] = (struct ipc_channel_state){0};
                 svc->new_fd = -1;
                 log_info("vault: new channel from %s", ipc_peer_name(svc->new_peer));
             }

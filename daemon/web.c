@@ -3,6 +3,7 @@
  * the TLS credentials and every decision about passwords and sessions from the vault over IPC. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +136,11 @@ int main(int argc, char **argv)
     }
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     safecam_log_init("web", SAFECAM_LOG_INFO);
-    /* First touch of untrusted input comes later: wall the process in now (sandbox.h). */
+    /* First touch of untrusted input comes later: wall the process in now (sandbox.h), with the UI
+     * directory it will serve in its view. */
+    char ui_default[PATH_MAX];
+    if (!ui_dir && http_ui_dir_default(ui_default, sizeof ui_default) == 0)
+        ui_dir = ui_default;
     const struct sandbox_paths walls = {.state_dir = state_dir, .ui_dir = ui_dir};
     if (sandbox_child_enter("web", &walls) != 0)
         return 1;

@@ -87,8 +87,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t n_routes = 0;
-    const struct ipc_route *routes = vault_service_routes(&n_routes);
+    const struct ipc_dispatcher *d = vault_service_dispatcher();
+    const struct ipc_rule *routes = d->rules;
+    size_t n_routes = d->n;
+    struct ipc_channel_state st = {0}; /* a fresh channel per input */
     if (size < 2 || size > 4096)
         return 0;
     uint16_t type = data[0] < n_routes ? routes[data[0]].type : data[0];
@@ -106,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (routes[i].type == type && (routes[i].allowed_peers & peer))
             allowed = 1;
     int stop_before = svc.stop;
-    int rc = ipc_dispatch(routes, n_routes, &svc, peer, chan[0], &req);
+    int rc = ipc_dispatcher_run(d, &st, &svc, peer, chan[0], &req);
     if (!allowed) {
         if (rc != SAFECAM_ERR_PROTO || svc.stop != stop_before)
             abort();

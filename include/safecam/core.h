@@ -84,6 +84,36 @@ int64_t safecam_time_mono_ms(void);
 /* Format t (Unix seconds, UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" into out (>= 21 bytes). */
 int safecam_time_rfc3339(int64_t t, char *out, size_t out_size) SAFECAM_WUR;
 
+/* ---- bounded buffers (in the manner of curl's dynbuf) ----
+ * A growable byte buffer created with its maximum: it never holds more than max bytes, its contents are always
+ * NUL-terminated (the NUL is not counted), and any failure to add frees it (so a caller's error path has
+ * nothing left to clean up). With SAFECAM_BUF_WIPE the old block is zeroed whenever the buffer moves and on
+ * free (request bodies with passwords). Owner: the struct's holder; release with safecam_buf_free(). */
+#define SAFECAM_BUF_WIPE 0x1u
+
+struct safecam_buf {
+    char *data; /* NULL until the first add */
+    size_t len; /* bytes held, without the terminating NUL */
+    size_t cap; /* bytes allocated (len + 1 <= cap) */
+    size_t max; /* hard cap on len, from safecam_buf_init */
+    unsigned flags;
+};
+
+/* An empty buffer that will hold at most max bytes. flags: 0 or SAFECAM_BUF_WIPE. */
+void safecam_buf_init(struct safecam_buf *b, size_t max, unsigned flags);
+/* Append len bytes. SAFECAM_ERR_TOOBIG when the result would exceed max, SAFECAM_ERR_NOMEM; on either the
+ * buffer is freed (empty, still usable with the same max). */
+int safecam_buf_add(struct safecam_buf *b, const void *data, size_t len) SAFECAM_WUR;
+/* Append a printf-formatted string (same errors; SAFECAM_ERR_INVAL on a format error). */
+int safecam_buf_addf(struct safecam_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) SAFECAM_WUR;
+/* The contents as a string ("" when empty); valid until the next add or free. */
+const char *safecam_buf_str(const struct safecam_buf *b);
+/* Hand the malloc'd contents to the caller (free() them; "" when empty) and leave the buffer empty. NULL when
+ * out of memory, and always for a SAFECAM_BUF_WIPE buffer (its contents are never handed out unwiped). */
+char *safecam_buf_take(struct safecam_buf *b);
+/* Release the contents (zeroed first with SAFECAM_BUF_WIPE); the buffer stays initialised and empty. */
+void safecam_buf_free(struct safecam_buf *b);
+
 #define SAFECAM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

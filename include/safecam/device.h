@@ -1,4 +1,5 @@
-/* device.h — the device's public identity (factory/device.json). Implemented in lib/vault/device.c.
+/* device.h — the device's public identity (factory/device.json). device_identity_load() is lib/device (a leaf
+ * the web process links without the vault); device_tls_identity_create() is lib/vault/factory.c.
  * Public data: served by GET /api/v1/device to authenticated users; never secret. */
 #ifndef SAFECAM_DEVICE_H
 #define SAFECAM_DEVICE_H

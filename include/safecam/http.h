@@ -164,4 +164,9 @@ void http_server_sup_reply(http_server *srv, ipc_msg *msg);
  * NULL is ignored. */
 void http_server_free(http_server *srv);
 
+/* The UI directory served when none is given: the source tree's ui/ when the running program lies under
+ * the build tree it was compiled in, else the installed <datadir>/safecam/ui. The web process computes it
+ * before it walls itself in, so its Landlock view holds it. Returns 0 or SAFECAM_ERR_TOOBIG. */
+int http_ui_dir_default(char *out, size_t out_size) SAFECAM_WUR;
+
 #endif

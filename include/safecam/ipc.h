@@ -77,12 +77,73 @@ int ipc_recv(int sock, ipc_msg *out, int timeout_ms) SAFECAM_WUR;
 int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply_out, int *fd_out,
              int timeout_ms) SAFECAM_WUR;
 
-/* A receiver's dispatch table row: which peers may send `type`, and the handler.
- * The handler fills *reply (a new JSON object; NULL means {"ok":true}) and may set *reply_fd to an
- * fd to pass back (the dispatcher closes it after sending). It returns 0, or a negative error which
- * the dispatcher turns into {"error":"internal"} unless *reply was set. */
+/* A receiver's handler. It fills *reply (a new JSON object; NULL means {"ok":true}) and may set *reply_fd to an
+ * fd to pass back (the dispatcher closes it after sending). It returns 0, or a negative error which the
+ * dispatcher turns into {"error":"internal"} unless *reply was set. */
 typedef int (*ipc_handler_fn)(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd);
 
+/* The policy a dispatch row carries, enforced by the dispatcher before the handler runs, in the manner of the
+ * flags of OpenSSH's monitor table:
+ *   IPC_NEEDS_SESSION  the body's "session_id" (a string of at most IPC_SESSION_ID_MAX bytes) names a live
+ *                      session (asked of the receiver's session hook) whose password is not pending change;
+ *                      refused with {"error":"no_session"}, {"error":"password_change_required"} or
+ *                      {"error":"internal"} (the hook failed), and the handler does not run;
+ *   IPC_ADMIN          the same, and the session's role is "admin" ({"error":"forbidden"} otherwise);
+ *   IPC_ONCE           at most once per channel (struct ipc_channel_state): a second time is a protocol
+ *                      violation (SAFECAM_ERR_PROTO: the caller closes the channel). */
+#define IPC_NEEDS_SESSION 0x1u
+#define IPC_ADMIN 0x2u
+#define IPC_ONCE 0x4u
+
+#define IPC_SESSION_ID_MAX 64
+#define IPC_SESSION_USER_MAX 64
+#define IPC_SESSION_ROLE_MAX 16
+
+/* What a receiver's session hook says of a session id. */
+struct ipc_session {
+    char username[IPC_SESSION_USER_MAX + 1];
+    char role[IPC_SESSION_ROLE_MAX];
+    int password_change_required;
+};
+
+/* The receiver's session hook: 0 and *out filled; SAFECAM_ERR_NOTFOUND (no such live session); any other
+ * negative error (the receiver could not tell). The receiver may keep what it learned in ctx for the handler
+ * (e.g. the actor of an audited request): the hook runs right before the handler, on the same thread. */
+typedef int (*ipc_session_fn)(void *ctx, const char *session_id, struct ipc_session *out);
+
+/* A dispatch row: the type, which peers may send it, its policy flags and the handler. */
+struct ipc_rule {
+    uint16_t type;
+    unsigned allowed_peers; /* OR of enum ipc_peer */
+    unsigned flags;         /* OR of IPC_NEEDS_SESSION, IPC_ADMIN, IPC_ONCE */
+    ipc_handler_fn handler;
+};
+
+/* A receiver: its rows (at most IPC_RULES_MAX) and its session hook (required when a row needs a session). */
+#define IPC_RULES_MAX 64
+struct ipc_dispatcher {
+    const struct ipc_rule *rules;
+    size_t n;
+    ipc_session_fn session_check;
+};
+
+/* Per-channel dispatch state (IPC_ONCE). Zero it when a channel is opened or replaced. */
+struct ipc_channel_state {
+    uint64_t used; /* bit i: rule i (IPC_ONCE) already served on this channel */
+};
+
+/* Look up req->type in d's rows and, when `peer` may send it and its policy holds, run its handler and send
+ * the reply on sock (a policy refusal is answered, see the flags above). st may be NULL only if no row has
+ * IPC_ONCE (a ONCE row without state is refused: fail closed).
+ * Returns 0 when answered; SAFECAM_ERR_PROTO when the type is unknown, not allowed for this peer, a reply
+ * flag is set or an IPC_ONCE row comes again — a protocol violation: the caller must close the channel (and
+ * the supervisor records an audit event); SAFECAM_ERR_INVAL for a bad table; ipc_send's errors. */
+int ipc_dispatcher_run(const struct ipc_dispatcher *d, struct ipc_channel_state *st, void *ctx, unsigned peer,
+                       int sock, const ipc_msg *req) SAFECAM_WUR;
+
+/* The flag-less row of the supervisor-protocol tables not yet moved to struct ipc_rule (daemon/safecamd.c,
+ * daemon/update.c, the children's supervisor rows): ipc_dispatch() is ipc_dispatcher_run() with every row's
+ * flags 0. */
 struct ipc_route {
     uint16_t type;
     unsigned allowed_peers; /* OR of enum ipc_peer */

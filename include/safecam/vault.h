@@ -243,11 +243,15 @@ struct vault_service {
     /* set by PROTO_SUP_CHANNEL: a new channel fd (owned by the caller from then on) for new_peer */
     int new_fd;
     unsigned new_peer;
+    /* the user of the session the dispatcher checked for the request being served (IPC_ADMIN and
+     * IPC_NEEDS_SESSION rows): the audited actor, never one the request claims */
+    char caller[VAULT_USERNAME_MAX + 1];
 };
 
-/* The dispatch table of the vault process: every PROTO_VAULT_* request plus the supervisor's
- * heartbeat/channel/shutdown, each with its narrowest allowed peers. ctx for ipc_dispatch is a
- * struct vault_service *. */
-const struct ipc_route *vault_service_routes(size_t *n_out);
+/* The dispatcher of the vault process: every PROTO_VAULT_* request plus the supervisor's
+ * heartbeat/channel/shutdown, each with its narrowest allowed peers and its policy flags (admin session,
+ * any session, once), and the session hook that enforces them. ctx for ipc_dispatcher_run is a
+ * struct vault_service *; keep one struct ipc_channel_state per channel. */
+const struct ipc_dispatcher *vault_service_dispatcher(void);
 
 #endif

@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define REPORT_MAX_BYTES ((size_t)64 * 1024 * 1024)
+
+/* A report being written: a bounded buffer (lib/core) and a sticky error, so the renderers below can write on
+ * and check once at the end (sb_done). */
 struct sb {
-    char *p;
-    size_t len, cap;
+    struct safecam_buf buf;
+    int started;
     int err;
 };
 
@@ -18,25 +22,12 @@ static void sb_add(struct sb *b, const char *s, size_t n)
 {
     if (b->err)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 8192;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        if (nc > 64u * 1024 * 1024) {
-            b->err = 1;
-            return;
-        }
-        char *np = realloc(b->p, nc);
-        if (np == NULL) {
-            b->err = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
+    if (!b->started) {
+        safecam_buf_init(&b->buf, REPORT_MAX_BYTES, 0);
+        b->started = 1;
     }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    if (safecam_buf_add(&b->buf, s, n) != 0)
+        b->err = 1; /* the buffer is already freed */
 }
 
 static void sb_puts(struct sb *b, const char *s)
@@ -80,11 +71,9 @@ static void sb_esc(struct sb *b, const char *s)
 
 static char *sb_done(struct sb *b)
 {
-    if (b->err) {
-        free(b->p);
+    if (b->err)
         return NULL;
-    }
-    return b->p;
+    return b->started ? safecam_buf_take(&b->buf) : NULL;
 }
 
 static const char *js(const json_t *o, const char *k)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,4 +368,115 @@ int safecam_path_remove(const char *path)
     if (!path || !*path)
         return SAFECAM_ERR_INVAL;
     return path_remove_at(AT_FDCWD, path, 0);
+}
+
+/* ---------------- bounded buffers ---------------- */
+
+#define SAFECAM_BUF_FIRST_BYTES 256u
+
+void safecam_buf_init(struct safecam_buf *b, size_t max, unsigned flags)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+    b->flags = flags;
+}
+
+void safecam_buf_free(struct safecam_buf *b)
+{
+    if (!b)
+        return;
+    if (b->data && (b->flags & SAFECAM_BUF_WIPE))
+        explicit_bzero(b->data, b->cap);
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+/* Make room for need bytes (content + NUL): double up to max + 1. Never realloc: with SAFECAM_BUF_WIPE the
+ * old block is zeroed before it is freed. */
+static int buf_grow(struct safecam_buf *b, size_t need)
+{
+    size_t nc = b->cap ? b->cap : SAFECAM_BUF_FIRST_BYTES;
+    while (nc < need)
+        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+    if (nc > b->max + 1)
+        nc = b->max + 1;
+    char *np = malloc(nc);
+    if (!np)
+        return SAFECAM_ERR_NOMEM;
+    if (b->data) {
+        memcpy(np, b->data, b->len + 1);
+        if (b->flags & SAFECAM_BUF_WIPE)
+            explicit_bzero(b->data, b->cap);
+        free(b->data);
+    }
+    b->data = np;
+    b->cap = nc;
+    return 0;
+}
+
+int safecam_buf_add(struct safecam_buf *b, const void *data, size_t len)
+{
+    if (!b || (!data && len))
+        return SAFECAM_ERR_INVAL;
+    int rc = 0;
+    if (len > b->max || b->len > b->max - len) {
+        rc = SAFECAM_ERR_TOOBIG;
+        goto out;
+    }
+    if (b->len + len + 1 > b->cap && (rc = buf_grow(b, b->len + len + 1)) != 0)
+        goto out;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+out:
+    if (rc != 0)
+        safecam_buf_free(b);
+    return rc;
+}
+
+int safecam_buf_addf(struct safecam_buf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        safecam_buf_free(b);
+        return SAFECAM_ERR_INVAL;
+    }
+    if ((size_t)n < sizeof(tmp))
+        return safecam_buf_add(b, tmp, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        safecam_buf_free(b);
+        return SAFECAM_ERR_NOMEM;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = safecam_buf_add(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+const char *safecam_buf_str(const struct safecam_buf *b)
+{
+    return b && b->data ? b->data : "";
+}
+
+char *safecam_buf_take(struct safecam_buf *b)
+{
+    if (!b || (b->flags & SAFECAM_BUF_WIPE))
+        return NULL;
+    char *out = b->data ? b->data : strdup("");
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    return out;
 }

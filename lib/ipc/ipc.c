@@ -367,6 +367,87 @@ int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply
     }
 }
 
+/* Answer req with body (stolen) on sock. */
+static int answer(int sock, const ipc_msg *req, json_t *body, int reply_fd)
+{
+    if (!body) {
+        if (reply_fd >= 0)
+            close(reply_fd);
+        return SAFECAM_ERR_NOMEM;
+    }
+    int rc = ipc_send(sock, req->type, IPC_FLAG_REPLY, req->id, body, reply_fd);
+    json_decref(body);
+    if (reply_fd >= 0)
+        close(reply_fd);
+    return rc;
+}
+
+/* The session policy of a row (IPC_NEEDS_SESSION, IPC_ADMIN): NULL when it holds, else the refusal code. */
+static const char *session_refusal(const struct ipc_dispatcher *d, unsigned flags, void *ctx, const ipc_msg *req)
+{
+    const json_t *v = json_object_get(req->body, "session_id");
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > IPC_SESSION_ID_MAX ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return "no_session";
+    struct ipc_session s;
+    memset(&s, 0, sizeof(s));
+    int rc = d->session_check(ctx, json_string_value(v), &s);
+    const char *code = NULL;
+    if (rc == SAFECAM_ERR_NOTFOUND)
+        code = "no_session";
+    else if (rc != 0)
+        code = "internal";
+    else if (s.password_change_required)
+        code = "password_change_required";
+    else if ((flags & IPC_ADMIN) && strcmp(s.role, "admin") != 0)
+        code = "forbidden";
+    explicit_bzero(&s, sizeof(s));
+    return code;
+}
+
+/* Run one row (type, flags, handler already chosen and allowed for peer). */
+static int run_row(const struct ipc_dispatcher *d, unsigned flags, ipc_handler_fn handler, void *ctx, unsigned peer,
+                   int sock, const ipc_msg *req)
+{
+    if (flags & (IPC_NEEDS_SESSION | IPC_ADMIN)) {
+        const char *code = session_refusal(d, flags, ctx, req);
+        if (code)
+            return answer(sock, req, json_pack("{s:s}", "error", code), -1);
+    }
+    json_t *reply = NULL;
+    int reply_fd = -1;
+    int hrc = handler(ctx, peer, req, &reply, &reply_fd);
+    if (!reply)
+        reply = hrc == 0 ? json_pack("{s:b}", "ok", 1) : json_pack("{s:s}", "error", "internal");
+    return answer(sock, req, reply, reply_fd);
+}
+
+int ipc_dispatcher_run(const struct ipc_dispatcher *d, struct ipc_channel_state *st, void *ctx, unsigned peer,
+                       int sock, const ipc_msg *req)
+{
+    if (!d || !d->rules || d->n > IPC_RULES_MAX || !req)
+        return SAFECAM_ERR_INVAL;
+    if (req->flags & IPC_FLAG_REPLY)
+        return SAFECAM_ERR_PROTO;
+    size_t i;
+    for (i = 0; i < d->n; i++)
+        if (d->rules[i].type == req->type)
+            break;
+    if (i == d->n)
+        return SAFECAM_ERR_PROTO;
+    const struct ipc_rule *row = &d->rules[i];
+    if (!(row->allowed_peers & peer) || !row->handler)
+        return SAFECAM_ERR_PROTO;
+    if ((row->flags & (IPC_NEEDS_SESSION | IPC_ADMIN)) && !d->session_check)
+        return SAFECAM_ERR_INVAL; /* a table that cannot enforce its own policy serves nothing */
+    if (row->flags & IPC_ONCE) {
+        if (!st || (st->used & (UINT64_C(1) << i)))
+            return SAFECAM_ERR_PROTO;
+        st->used |= UINT64_C(1) << i;
+    }
+    return run_row(d, row->flags, row->handler, ctx, peer, sock, req);
+}
+
 int ipc_dispatch(const struct ipc_route *table, size_t n, void *ctx, unsigned peer, int sock,
                  const ipc_msg *req)
 {
@@ -383,22 +464,7 @@ int ipc_dispatch(const struct ipc_route *table, size_t n, void *ctx, unsigned pe
     }
     if (!route || !(route->allowed_peers & peer) || !route->handler)
         return SAFECAM_ERR_PROTO;
-    json_t *reply = NULL;
-    int reply_fd = -1;
-    int hrc = route->handler(ctx, peer, req, &reply, &reply_fd);
-    if (!reply) {
-        reply = hrc == 0 ? json_pack("{s:b}", "ok", 1) : json_pack("{s:s}", "error", "internal");
-        if (!reply) {
-            if (reply_fd >= 0)
-                close(reply_fd);
-            return SAFECAM_ERR_NOMEM;
-        }
-    }
-    int rc = ipc_send(sock, req->type, IPC_FLAG_REPLY, req->id, reply, reply_fd);
-    json_decref(reply);
-    if (reply_fd >= 0)
-        close(reply_fd);
-    return rc;
+    return run_row(NULL, 0, route->handler, ctx, peer, sock, req);
 }
 
 int ipc_channel_pair(int fds[2])

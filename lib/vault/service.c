@@ -108,35 +108,13 @@ static int body_check(const ipc_msg *req, const char *const *allowed, json_t **r
         }                                                                                                    \
     } while (0)
 
-/* Check that session_id names a live admin session whose password is not pending change.
- * On refusal *reply is set and the function returns non-zero. actor gets the admin's name. */
-static int require_admin(struct vault_service *svc, const ipc_msg *req, json_t **reply,
-                         char actor[VAULT_USERNAME_MAX + 1])
+/* The admin the dispatcher checked for this request (IPC_ADMIN rows), as the audited actor; taken once (cleared),
+ * so no later request can inherit it. On failure *reply is set and the function returns non-zero. */
+static int caller_actor(struct vault_service *svc, char actor[VAULT_USERNAME_MAX + 1], json_t **reply)
 {
-    const char *sid = NULL;
-    struct vault_session_info info;
-    if (field_str(req->body, "session_id", VAULT_TOKEN_HEX, 1, &sid) != 0) {
-        *reply = reply_error("no_session");
-        return 1;
-    }
-    int rc = vault_session_check(svc->v, sid, NULL, 0, &info);
-    if (rc == SAFECAM_ERR_NOTFOUND) {
-        *reply = reply_error("no_session");
-        return 1;
-    }
-    if (rc != 0) {
-        *reply = reply_error("internal");
-        return 1;
-    }
-    if (info.password_change_required) {
-        *reply = reply_error("password_change_required");
-        return 1;
-    }
-    if (strcmp(info.role, "admin") != 0) {
-        *reply = reply_error("forbidden");
-        return 1;
-    }
-    if (safecam_strlcpy(actor, info.username, VAULT_USERNAME_MAX + 1) != 0) {
+    int rc = !svc->caller[0] || safecam_strlcpy(actor, svc->caller, VAULT_USERNAME_MAX + 1) != 0;
+    svc->caller[0] = '\0';
+    if (rc) {
         *reply = reply_error("internal");
         return 1;
     }
@@ -368,7 +346,7 @@ static int h_user_list(void *ctx, unsigned peer, const ipc_msg *req, json_t **re
     json_t *users = NULL;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     int rc = vault_user_list(svc->v, &users);
     if (rc != 0)
@@ -387,7 +365,7 @@ static int h_user_create(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     size_t n = 0;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
         *reply = reply_error("invalid_username");
@@ -432,7 +410,7 @@ static int h_user_update(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     const char *user = NULL, *role = NULL;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
         *reply = reply_error("not_found");
@@ -470,7 +448,7 @@ static int h_user_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     const char *user = NULL;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     if (field_str(req->body, "username", 64, 1, &user) != 0 || !vault_username_valid(user)) {
         *reply = reply_error("not_found");
@@ -504,7 +482,7 @@ static int h_settings_get(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     json_t *o = NULL;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     int rc = vault_settings_get(svc->v, &s);
     if (rc == 0)
@@ -524,7 +502,7 @@ static int h_settings_set(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     long min = 0, max = 0;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     json_t *subset = json_object_get(req->body, "settings");
     if (!json_is_object(subset)) {
@@ -610,7 +588,7 @@ static int h_audit_query(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     int rc;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0)
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
         return 0;
     if ((rc = field_int(req->body, "since", 0, INT64_MAX, &n)) < 0) {
         *reply = reply_field_error("invalid_request", "since");
@@ -697,32 +675,8 @@ out:
 
 /* ---------------- captures (capture.c; QCVN 135 G9, G10) ---------------- */
 
-/* Check that session_id names a live session (any role) whose password is not pending change.
- * On refusal *reply is set and the function returns non-zero. */
-static int require_session(struct vault_service *svc, const ipc_msg *req, json_t **reply)
-{
-    const char *sid = NULL;
-    struct vault_session_info info;
-    if (field_str(req->body, "session_id", VAULT_TOKEN_HEX, 1, &sid) != 0) {
-        *reply = reply_error("no_session");
-        return 1;
-    }
-    int rc = vault_session_check(svc->v, sid, NULL, 0, &info);
-    if (rc != 0) {
-        *reply = reply_error(rc == SAFECAM_ERR_NOTFOUND ? "no_session" : "internal");
-        return 1;
-    }
-    int pcr = info.password_change_required;
-    sodium_memzero(&info, sizeof info);
-    if (pcr) {
-        *reply = reply_error("password_change_required");
-        return 1;
-    }
-    return 0;
-}
-
 /* The optional "actor" and "source" of a capture request: strings, source an address as text.
- * The audited actor is the session's user (checked by require_admin), never the claimed one. */
+ * The audited actor is the session's user (checked by the dispatcher: IPC_ADMIN), never the claimed one. */
 static int capture_actor_source(const ipc_msg *req, json_t **reply, const char **source)
 {
     const char *actor = NULL;
@@ -747,7 +701,7 @@ static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t 
     struct vault_capture c;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0 ||
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0 ||
         capture_actor_source(req, reply, &source) != 0)
         return 0;
     if (req->fd < 0) {
@@ -785,7 +739,7 @@ static int h_capture_list(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     json_t *list = NULL;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_session(svc, req, reply) != 0)
+    if (body_check(req, keys, reply) != 0)
         return 0;
     int rc = vault_capture_list(svc->v, &list);
     if (rc != 0)
@@ -802,7 +756,7 @@ static int h_capture_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     int fd = -1;
     int64_t size = 0;
     (void)peer;
-    if (body_check(req, keys, reply) != 0 || require_session(svc, req, reply) != 0)
+    if (body_check(req, keys, reply) != 0)
         return 0;
     if (field_str(req->body, "id", VAULT_CAPTURE_ID_HEX, 1, &id) != 0 || !vault_capture_id_valid(id)) {
         *reply = reply_field_error("invalid_request", "id");
@@ -838,7 +792,7 @@ static int h_capture_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t
     long deleted = 0;
     (void)peer;
     (void)reply_fd;
-    if (body_check(req, keys, reply) != 0 || require_admin(svc, req, reply, actor) != 0 ||
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0 ||
         capture_actor_source(req, reply, &source) != 0)
         return 0;
     if (field_str(req->body, "id", VAULT_CAPTURE_ID_HEX, 0, &id) != 0 || (id && !vault_capture_id_valid(id))) {
@@ -875,33 +829,56 @@ static int h_capture_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t
 #define WEB IPC_PEER_WEB
 #define MEDIA IPC_PEER_MEDIA
 
-static const struct ipc_route vault_routes[] = {
-    {PROTO_SUP_HEARTBEAT, SUP, h_heartbeat},
-    {PROTO_SUP_CHANNEL, SUP, h_channel},
-    {PROTO_SUP_SHUTDOWN, SUP, h_shutdown},
-    {PROTO_VAULT_LOGIN, WEB, h_login},
-    {PROTO_VAULT_AUTH_CHECK, WEB | MEDIA, h_auth_check},
-    {PROTO_VAULT_SESSION_CHECK, WEB, h_session_check},
-    {PROTO_VAULT_SESSION_END, WEB, h_session_end},
-    {PROTO_VAULT_PASSWORD_CHANGE, WEB, h_password_change},
-    {PROTO_VAULT_USER_LIST, WEB, h_user_list},
-    {PROTO_VAULT_USER_CREATE, WEB, h_user_create},
-    {PROTO_VAULT_USER_UPDATE, WEB, h_user_update},
-    {PROTO_VAULT_USER_DELETE, WEB, h_user_delete},
-    {PROTO_VAULT_SETTINGS_GET, WEB, h_settings_get},
-    {PROTO_VAULT_SETTINGS_SET, WEB, h_settings_set},
-    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, h_audit_record},
-    {PROTO_VAULT_AUDIT_QUERY, WEB, h_audit_query},
-    {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, h_tls_credentials},
-    {PROTO_VAULT_CAPTURE_STORE, WEB, h_capture_store},
-    {PROTO_VAULT_CAPTURE_LIST, WEB, h_capture_list},
-    {PROTO_VAULT_CAPTURE_GET, WEB, h_capture_get},
-    {PROTO_VAULT_CAPTURE_DELETE, WEB, h_capture_delete},
+/* The session hook of the dispatcher (IPC_NEEDS_SESSION, IPC_ADMIN rows): the session's user and role, and the
+ * user kept in svc->caller for the handler that runs next (the audited actor). */
+static int service_session_check(void *ctx, const char *session_id, struct ipc_session *out)
+{
+    struct vault_service *svc = ctx;
+    struct vault_session_info info;
+    svc->caller[0] = '\0';
+    if (!svc->v)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_session_check(svc->v, session_id, NULL, 0, &info);
+    if (rc == 0 && (safecam_strlcpy(out->username, info.username, sizeof(out->username)) != 0 ||
+                    safecam_strlcpy(out->role, info.role, sizeof(out->role)) != 0 ||
+                    safecam_strlcpy(svc->caller, info.username, sizeof(svc->caller)) != 0))
+        rc = SAFECAM_ERR_INTERNAL;
+    if (rc == 0)
+        out->password_change_required = info.password_change_required;
+    sodium_memzero(&info, sizeof info);
+    return rc;
+}
+
+/* Who may ask what, and the policy the dispatcher enforces first (lib/ipc: IPC_ADMIN = a live admin session
+ * without a pending password change; IPC_NEEDS_SESSION = any such session; IPC_ONCE = once per channel). */
+static const struct ipc_rule vault_rules[] = {
+    {PROTO_SUP_HEARTBEAT, SUP, 0, h_heartbeat},
+    {PROTO_SUP_CHANNEL, SUP, 0, h_channel},
+    {PROTO_SUP_SHUTDOWN, SUP, IPC_ONCE, h_shutdown},
+    {PROTO_VAULT_LOGIN, WEB, 0, h_login},
+    {PROTO_VAULT_AUTH_CHECK, WEB | MEDIA, 0, h_auth_check},
+    {PROTO_VAULT_SESSION_CHECK, WEB, 0, h_session_check},
+    {PROTO_VAULT_SESSION_END, WEB, 0, h_session_end},
+    {PROTO_VAULT_PASSWORD_CHANGE, WEB, 0, h_password_change}, /* the own password also while its change is pending */
+    {PROTO_VAULT_USER_LIST, WEB, IPC_ADMIN, h_user_list},
+    {PROTO_VAULT_USER_CREATE, WEB, IPC_ADMIN, h_user_create},
+    {PROTO_VAULT_USER_UPDATE, WEB, IPC_ADMIN, h_user_update},
+    {PROTO_VAULT_USER_DELETE, WEB, IPC_ADMIN, h_user_delete},
+    {PROTO_VAULT_SETTINGS_GET, WEB, IPC_ADMIN, h_settings_get},
+    {PROTO_VAULT_SETTINGS_SET, WEB, IPC_ADMIN, h_settings_set},
+    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, 0, h_audit_record},
+    {PROTO_VAULT_AUDIT_QUERY, WEB, IPC_ADMIN, h_audit_query},
+    {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, 0, h_tls_credentials},
+    {PROTO_VAULT_CAPTURE_STORE, WEB, IPC_ADMIN, h_capture_store},
+    {PROTO_VAULT_CAPTURE_LIST, WEB, IPC_NEEDS_SESSION, h_capture_list},
+    {PROTO_VAULT_CAPTURE_GET, WEB, IPC_NEEDS_SESSION, h_capture_get},
+    {PROTO_VAULT_CAPTURE_DELETE, WEB, IPC_ADMIN, h_capture_delete},
 };
 
-const struct ipc_route *vault_service_routes(size_t *n_out)
+static const struct ipc_dispatcher vault_dispatcher = {vault_rules, SAFECAM_ARRAY_LEN(vault_rules),
+                                                       service_session_check};
+
+const struct ipc_dispatcher *vault_service_dispatcher(void)
 {
-    if (n_out)
-        *n_out = SAFECAM_ARRAY_LEN(vault_routes);
-    return vault_routes;
+    return &vault_dispatcher;
 }

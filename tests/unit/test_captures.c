@@ -1,5 +1,5 @@
 /* test_captures.c — unit tests for captures (lib/vault/capture.c through the vault's real dispatch
- * table, and the web-side helpers of lib/http/capture_routes.c): sealed at rest, roles, fd passing,
+ * table, and the web-side helpers of lib/http/routes_captures.c): sealed at rest, roles, fd passing,
  * bounds (4 MiB, VAULT_CAPTURES_MAX), selective and full deletion with audit events, the captures table
  * added to an older vault.db on open. QCVN 135 G9, G10 / EN 303 645 5.4-1, 5.11-1. */
 #include <dirent.h>
@@ -20,7 +20,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "../../lib/http/capture_routes.h"
+#include "../../lib/http/routes_captures.h"
 #include "safecam/audit.h"
 #include "safecam/proto.h"
 #include "safecam/seal.h"
@@ -131,11 +131,11 @@ static int teardown(void **state)
 static int call(struct fixture *f, unsigned peer, uint16_t type, json_t *body, int fd, json_t **reply, int *fd_out)
 {
     int fds[2];
-    size_t n = 0;
-    const struct ipc_route *routes = vault_service_routes(&n);
+    const struct ipc_dispatcher *d = vault_service_dispatcher();
+    struct ipc_channel_state st = {0};
     assert_int_equal(ipc_channel_pair(fds), 0);
     ipc_msg req = {.type = type, .flags = 0, .id = 9, .body = body, .fd = fd};
-    int rc = ipc_dispatch(routes, n, &f->svc, peer, fds[0], &req);
+    int rc = ipc_dispatcher_run(d, &st, &f->svc, peer, fds[0], &req);
     *reply = NULL;
     if (fd_out)
         *fd_out = -1;

@@ -115,12 +115,54 @@ static void test_path_remove(void **state)
     rmdir(keep);
 }
 
+/* The bounded buffer: grows up to its maximum, never past it, and is freed by the failing add. */
+static void test_buf(void **state)
+{
+    (void)state;
+    struct safecam_buf b;
+    safecam_buf_init(&b, 1000, SAFECAM_BUF_WIPE);
+    assert_string_equal(safecam_buf_str(&b), "");
+    char chunk[300];
+    memset(chunk, 'x', sizeof(chunk));
+    assert_int_equal(safecam_buf_add(&b, chunk, sizeof(chunk)), 0);
+    assert_int_equal(safecam_buf_add(&b, chunk, sizeof(chunk)), 0);
+    assert_int_equal(safecam_buf_add(&b, chunk, sizeof(chunk)), 0);
+    assert_int_equal(b.len, 900);
+    assert_true(b.cap <= 1001);
+    assert_int_equal(strlen(safecam_buf_str(&b)), 900);
+    assert_null(safecam_buf_take(&b)); /* a wiped buffer never hands its contents out */
+    assert_int_equal(safecam_buf_add(&b, chunk, 100), 0); /* exactly max */
+    assert_int_equal(b.len, 1000);
+    assert_int_equal(safecam_buf_add(&b, "y", 1), SAFECAM_ERR_TOOBIG);
+    assert_null(b.data); /* freed on failure */
+    assert_int_equal(b.len, 0);
+    assert_int_equal(safecam_buf_add(&b, "abc", 3), 0); /* still usable, same max */
+    safecam_buf_free(&b);
+    assert_null(b.data);
+    struct safecam_buf f;
+    safecam_buf_init(&f, 16, 0);
+    assert_int_equal(safecam_buf_addf(&f, "%s-%d", "ab", 12), 0);
+    assert_string_equal(safecam_buf_str(&f), "ab-12");
+    assert_int_equal(safecam_buf_addf(&f, "%0100d", 1), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(safecam_buf_add(&f, "ok", 2), 0);
+    char *t = safecam_buf_take(&f);
+    assert_string_equal(t, "ok");
+    free(t);
+    assert_int_equal(f.len, 0);
+    struct safecam_buf z;
+    safecam_buf_init(&z, 0, 0);
+    assert_int_equal(safecam_buf_add(&z, "", 0), 0);
+    assert_int_equal(safecam_buf_add(&z, "a", 1), SAFECAM_ERR_TOOBIG);
+    safecam_buf_free(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strlcpy_fmt), cmocka_unit_test(test_parse_long),
         cmocka_unit_test(test_utf8),        cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_path_remove),
+        cmocka_unit_test(test_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

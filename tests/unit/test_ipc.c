@@ -1,4 +1,5 @@
-/* test_ipc.c — framing, fd passing, dispatch allowlists and malformed-message refusal (lib/ipc). */
+/* test_ipc.c — framing, fd passing, dispatch allowlists, the dispatcher's policy flags (session, admin, once) and
+ * malformed-message refusal (lib/ipc). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,12 +161,134 @@ static void test_peer_names(void **state)
     assert_string_equal(ipc_peer_name(IPC_PEER_MEDIA), "media");
 }
 
+/* ---- the dispatcher's flags ---- */
+
+struct policy_ctx {
+    int handler_runs;
+    int hook_calls;
+};
+
+static int handler_count(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer, (void)req, (void)reply, (void)reply_fd;
+    ((struct policy_ctx *)ctx)->handler_runs++;
+    return 0;
+}
+
+/* Sessions known to the fake receiver: "s-admin" (admin), "s-viewer" (viewer), "s-pending" (admin whose
+ * password must be changed), "s-broken" (the hook fails). */
+static int fake_session_check(void *ctx, const char *sid, struct ipc_session *out)
+{
+    ((struct policy_ctx *)ctx)->hook_calls++;
+    if (strcmp(sid, "s-broken") == 0)
+        return SAFECAM_ERR_INTERNAL;
+    const char *role = strcmp(sid, "s-admin") == 0 || strcmp(sid, "s-pending") == 0 ? "admin"
+                       : strcmp(sid, "s-viewer") == 0                                ? "viewer"
+                                                                                      : NULL;
+    if (!role)
+        return SAFECAM_ERR_NOTFOUND;
+    memcpy(out->username, "u", 2);
+    memcpy(out->role, role, strlen(role) + 1);
+    out->password_change_required = strcmp(sid, "s-pending") == 0;
+    return 0;
+}
+
+enum { T_PLAIN = 10, T_SESSION = 11, T_ADMIN = 12, T_ONCE = 13 };
+
+static const struct ipc_rule policy_rules[] = {
+    {T_PLAIN, IPC_PEER_WEB, 0, handler_count},
+    {T_SESSION, IPC_PEER_WEB, IPC_NEEDS_SESSION, handler_count},
+    {T_ADMIN, IPC_PEER_WEB, IPC_ADMIN, handler_count},
+    {T_ONCE, IPC_PEER_SUPERVISOR, IPC_ONCE, handler_count},
+};
+
+/* Dispatch one request of type with session_id sid (NULL: none) from peer; the reply's "error" (or "ok") into
+ * out, or the dispatcher's return code when nothing was answered. */
+static int policy_run(const struct ipc_dispatcher *d, struct ipc_channel_state *st, struct policy_ctx *ctx,
+                      unsigned peer, uint16_t type, const char *sid, char out[32])
+{
+    int sv[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    json_t *body = sid ? json_pack("{s:s}", "session_id", sid) : json_object();
+    ipc_msg m = {.type = type, .flags = 0, .id = 5, .body = body, .fd = -1};
+    int rc = ipc_dispatcher_run(d, st, ctx, peer, sv[1], &m);
+    out[0] = '\0';
+    if (rc == 0) {
+        ipc_msg r;
+        assert_int_equal(ipc_recv(sv[0], &r, 1000), 0);
+        const char *e = json_string_value(json_object_get(r.body, "error"));
+        memcpy(out, e ? e : "ok", strlen(e ? e : "ok") + 1);
+        ipc_msg_clear(&r);
+    }
+    json_decref(body);
+    close(sv[0]);
+    close(sv[1]);
+    return rc;
+}
+
+static void test_dispatch_flags(void **state)
+{
+    (void)state;
+    const struct ipc_dispatcher d = {policy_rules, 4, fake_session_check};
+    struct ipc_channel_state st = {0};
+    struct policy_ctx ctx = {0, 0};
+    char out[32];
+    /* no flag: no session needed, the hook is not asked */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_PLAIN, NULL, out), 0);
+    assert_string_equal(out, "ok");
+    assert_int_equal(ctx.hook_calls, 0);
+    /* NEEDS_SESSION: none, unknown, over-long, pending password change, hook failure -> refused, handler not run */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, NULL, out), 0);
+    assert_string_equal(out, "no_session");
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, "s-nobody", out), 0);
+    assert_string_equal(out, "no_session");
+    char longsid[80];
+    memset(longsid, 'a', sizeof(longsid) - 1);
+    longsid[sizeof(longsid) - 1] = '\0';
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, longsid, out), 0);
+    assert_string_equal(out, "no_session");
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, "s-pending", out), 0);
+    assert_string_equal(out, "password_change_required");
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, "s-broken", out), 0);
+    assert_string_equal(out, "internal");
+    assert_int_equal(ctx.handler_runs, 1);
+    /* any live session passes NEEDS_SESSION */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_SESSION, "s-viewer", out), 0);
+    assert_string_equal(out, "ok");
+    assert_int_equal(ctx.handler_runs, 2);
+    /* ADMIN: a viewer is forbidden, an admin passes */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_ADMIN, "s-viewer", out), 0);
+    assert_string_equal(out, "forbidden");
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_ADMIN, NULL, out), 0);
+    assert_string_equal(out, "no_session");
+    assert_int_equal(ctx.handler_runs, 2);
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_WEB, T_ADMIN, "s-admin", out), 0);
+    assert_string_equal(out, "ok");
+    assert_int_equal(ctx.handler_runs, 3);
+    /* the peer allowlist still comes first: a session does not let another peer in */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_MEDIA, T_ADMIN, "s-admin", out), SAFECAM_ERR_PROTO);
+    /* ONCE: the first time answered, the second a protocol violation; a new channel's state starts afresh */
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_SUPERVISOR, T_ONCE, NULL, out), 0);
+    assert_string_equal(out, "ok");
+    assert_int_equal(policy_run(&d, &st, &ctx, IPC_PEER_SUPERVISOR, T_ONCE, NULL, out), SAFECAM_ERR_PROTO);
+    assert_int_equal(ctx.handler_runs, 4);
+    struct ipc_channel_state fresh = {0};
+    assert_int_equal(policy_run(&d, &fresh, &ctx, IPC_PEER_SUPERVISOR, T_ONCE, NULL, out), 0);
+    /* ONCE without a channel state, or session rows without a hook: refused (fail closed) */
+    assert_int_equal(policy_run(&d, NULL, &ctx, IPC_PEER_SUPERVISOR, T_ONCE, NULL, out), SAFECAM_ERR_PROTO);
+    const struct ipc_dispatcher no_hook = {policy_rules, 4, NULL};
+    assert_int_equal(policy_run(&no_hook, &st, &ctx, IPC_PEER_WEB, T_ADMIN, "s-admin", out), SAFECAM_ERR_INVAL);
+    assert_int_equal(policy_run(&no_hook, &st, &ctx, IPC_PEER_WEB, T_PLAIN, NULL, out), 0);
+    assert_int_equal(ctx.handler_runs, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_fd_passing),
         cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_dispatch_allowlist),
         cmocka_unit_test(test_closed_peer),   cmocka_unit_test(test_peer_names),
+        cmocka_unit_test(test_dispatch_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,11 +127,11 @@ static int teardown(void **state)
 static int service_call(struct fixture *f, unsigned peer, uint16_t type, json_t *body, json_t **reply)
 {
     int fds[2];
-    size_t n = 0;
-    const struct ipc_route *routes = vault_service_routes(&n);
+    const struct ipc_dispatcher *d = vault_service_dispatcher();
+    struct ipc_channel_state st = {0};
     assert_int_equal(ipc_channel_pair(fds), 0);
     ipc_msg req = {.type = type, .flags = 0, .id = 7, .body = body, .fd = -1};
-    int rc = ipc_dispatch(routes, n, &f->svc, peer, fds[0], &req);
+    int rc = ipc_dispatcher_run(d, &st, &f->svc, peer, fds[0], &req);
     *reply = NULL;
     if (rc == 0) {
         ipc_msg msg = {.fd = -1};

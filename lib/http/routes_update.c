@@ -1,16 +1,15 @@
-/* update_routes.c — the web side of firmware updates: relays an admin's upload, byte stream by byte
+/* routes_update.c — the web side of firmware updates (the /api/v1/system/update routes): relays an admin's upload, byte stream by byte
  * stream, into a pipe read by safecam-update (which verifies it while writing the inactive slot), and
  * relays status, online check and apply requests. Trust level: network-facing; it never parses or keeps
  * bundle bytes and passes on only allowlisted fields of the update process's answers.
  * QCVN 135 G3 / EN 303 645 5.3-2, 5.3-7, 5.3-16. */
-#include "update_routes.h"
+#include "routes_update.h"
+#include "http_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include "safecam/core.h"
 #include "safecam/ipc.h"
+#include "safecam/ipc_client.h"
 #include "safecam/proto.h"
 #include "safecam/update.h"
 
@@ -33,11 +33,7 @@
 #define UPD_PIPE_BYTES (256 * 1024)
 
 struct http_update {
-    pthread_mutex_t mu;      /* one call at a time on the channel */
-    pthread_mutex_t swap_mu; /* guards next_fd */
-    int fd;
-    int next_fd;
-    atomic_uint next_id;
+    ipc_client *ch; /* the channel to safecam-update (lib/ipc/client.c) */
 };
 
 struct http_update_upload {
@@ -57,10 +53,10 @@ http_update *http_update_new(void)
     http_update *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
-    pthread_mutex_init(&u->mu, NULL);
-    pthread_mutex_init(&u->swap_mu, NULL);
-    u->fd = u->next_fd = -1;
-    atomic_init(&u->next_id, 1u);
+    if (ipc_client_new(UPD_LOCK_WAIT_MS, IPC_CLIENT_LOCK_WAIT_CAPPED, &u->ch) != 0) {
+        free(u);
+        return NULL;
+    }
     return u;
 }
 
@@ -68,12 +64,7 @@ void http_update_free(http_update *u)
 {
     if (!u)
         return;
-    if (u->fd >= 0)
-        close(u->fd);
-    if (u->next_fd >= 0)
-        close(u->next_fd);
-    pthread_mutex_destroy(&u->mu);
-    pthread_mutex_destroy(&u->swap_mu);
+    ipc_client_free(u->ch);
     free(u);
 }
 
@@ -84,74 +75,14 @@ void http_update_channel_set(http_update *u, int fd)
             close(fd);
         return;
     }
-    pthread_mutex_lock(&u->swap_mu);
-    if (u->next_fd >= 0)
-        close(u->next_fd);
-    u->next_fd = fd;
-    pthread_mutex_unlock(&u->swap_mu);
+    (void)ipc_client_channel_set(u->ch, fd); /* takes fd, also on error */
 }
 
 /* One request/reply (with an optional fd to pass); late replies to timed-out calls are dropped. */
 static int upd_call(http_update *u, uint16_t type, const json_t *body, int pass_fd, json_t **reply,
                     int timeout_ms)
 {
-    *reply = NULL;
-    struct timespec ts;
-    int wait_ms = timeout_ms < UPD_LOCK_WAIT_MS ? timeout_ms : UPD_LOCK_WAIT_MS;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    if (pthread_mutex_timedlock(&u->mu, &ts) != 0)
-        return SAFECAM_ERR_TIMEOUT;
-    pthread_mutex_lock(&u->swap_mu);
-    if (u->next_fd >= 0) {
-        if (u->fd >= 0)
-            close(u->fd);
-        u->fd = u->next_fd;
-        u->next_fd = -1;
-    }
-    pthread_mutex_unlock(&u->swap_mu);
-    int rc = SAFECAM_ERR_CLOSED;
-    if (u->fd >= 0) {
-        uint32_t id = atomic_fetch_add(&u->next_id, 1u);
-        rc = ipc_send(u->fd, type, 0, id, body, pass_fd);
-        int64_t deadline = safecam_time_mono_ms() + timeout_ms;
-        while (rc == 0) {
-            int64_t left = deadline - safecam_time_mono_ms();
-            ipc_msg msg;
-            rc = ipc_recv(u->fd, &msg, left < 0 ? 0 : (int)left);
-            if (rc != 0)
-                break;
-            if (!(msg.flags & IPC_FLAG_REPLY)) {
-                ipc_msg_clear(&msg);
-                rc = SAFECAM_ERR_PROTO; /* the update process never sends requests to web */
-                break;
-            }
-            if (msg.id != id || msg.type != type) {
-                ipc_msg_clear(&msg);
-                continue;
-            }
-            *reply = msg.body;
-            msg.body = NULL;
-            ipc_msg_clear(&msg);
-            if (!json_is_object(*reply)) {
-                json_decref(*reply);
-                *reply = NULL;
-                rc = SAFECAM_ERR_PROTO;
-            }
-            break;
-        }
-        if (rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_IO) {
-            close(u->fd);
-            u->fd = -1;
-        }
-    }
-    pthread_mutex_unlock(&u->mu);
-    return rc;
+    return ipc_client_call(u->ch, type, body, pass_fd, reply, NULL, timeout_ms);
 }
 
 static json_t *err_obj(const char *code)
@@ -560,3 +491,60 @@ void http_update_upload_free(http_update_upload *up)
     json_decref(up->deferred_body);
     free(up);
 }
+
+/* ---------------------------------------------------------------- the routes */
+
+static enum MHD_Result h_update_get(struct req *r)
+{
+    json_t *out = NULL;
+    unsigned st = http_update_status_get(r->srv->update, &out);
+    return http_reply_json(r, st, out);
+}
+
+static enum MHD_Result h_update_check(struct req *r)
+{
+    if (http_req_body_empty(r) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    json_t *out = NULL;
+    unsigned st = http_update_check(r->srv->update, r->username, r->source, &out);
+    return http_reply_json(r, st, out);
+}
+
+static enum MHD_Result h_update_apply(struct req *r)
+{
+    if (http_req_body_empty(r) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    json_t *out = NULL;
+    unsigned st = http_update_apply(r->srv->update, r->username, r->source, &out);
+    return http_reply_json(r, st, out);
+}
+
+/* R_STREAM: the first call (after the gate) opens the relay, each chunk goes straight on, the last call
+ * answers with the verdict. MHD cannot answer mid-body: after a refusal the rest is discarded. */
+enum MHD_Result http_update_upload_step(struct req *r, const char *data, size_t *size, int first)
+{
+    json_t *out = NULL;
+    if (first) {
+        unsigned st = http_update_upload_begin(r->srv->update, http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                               http_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH),
+                                               http_req_header(r, MHD_HTTP_HEADER_EXPECT), r->username, r->source,
+                                               &r->upload, &out);
+        return st ? http_reply_json(r, st, out) : MHD_YES;
+    }
+    if (*size > 0) {
+        http_update_upload_data(r->upload, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    unsigned st = http_update_upload_finish(r->upload, &out);
+    return http_reply_json(r, st, out);
+}
+
+static const struct route rows[] = {
+    {"GET", "/api/v1/system/update", ROLE_ADMIN, 0, 0, NULL, h_update_get},
+    {"POST", "/api/v1/system/update", ROLE_ADMIN, R_STREAM, (size_t)UPDATE_BUNDLE_MAX_BYTES_DEFAULT, NULL, NULL},
+    {"POST", "/api/v1/system/update/check", ROLE_ADMIN, R_BODY, 64, NULL, h_update_check},
+    {"POST", "/api/v1/system/update/apply", ROLE_ADMIN, R_BODY, 64, NULL, h_update_apply},
+};
+
+const struct route_set http_routes_update = {rows, SAFECAM_ARRAY_LEN(rows)};

@@ -1,12 +1,12 @@
-/* capture_routes.h — private to lib/http: the web side of captures (stored snapshots, the camera's user
- * data). server.c's gate has checked the session, the role and (for POST/DELETE) the CSRF token and the
- * {"confirm":true} body; server.c does the IPC calls (media snapshot, vault PROTO_VAULT_CAPTURE_*) and
+/* routes_captures.h — private to lib/http: the web side of captures (stored snapshots, the camera's user
+ * data). The gate (gate.c) has checked the session, the role and (for POST/DELETE) the CSRF token; the
+ * routes in routes_captures.c do the IPC calls (lib/client: media snapshot, vault PROTO_VAULT_CAPTURE_*) and
  * these helpers do the rest: spooling the media JPEG into a memfd for the vault, checking the vault's
  * answers and fd, and building the JSON answers from allowlisted fields only.
  * Trust level: network-facing process; it never sees the storage key (the vault seals and unseals).
  * QCVN 135 G9, G10 / EN 303 645 5.11-1. Contract: include/safecam/proto.h (114..117). */
-#ifndef SAFECAM_HTTP_CAPTURE_ROUTES_H
-#define SAFECAM_HTTP_CAPTURE_ROUTES_H
+#ifndef SAFECAM_HTTP_ROUTES_CAPTURES_H
+#define SAFECAM_HTTP_ROUTES_CAPTURES_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -14,9 +14,6 @@
 
 #define HTTP_CAPTURE_ID_HEX 32                         /* = VAULT_CAPTURE_ID_HEX */
 #define HTTP_CAPTURE_MAX_BYTES (4u * 1024u * 1024u)    /* = VAULT_CAPTURE_MAX_BYTES */
-/* The vault seals/unseals up to 4 MiB and overwrites files on delete (all: up to VAULT_CAPTURES_MAX of
- * them) with an fsync each: a longer wait than a session check. */
-#define HTTP_CAPTURE_VAULT_TIMEOUT_MS 60000
 
 /* 1 if id is exactly HTTP_CAPTURE_ID_HEX lower-case hex digits (anything else is answered 404). */
 int http_capture_id_valid(const char *id);

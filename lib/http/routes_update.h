@@ -1,11 +1,11 @@
-/* update_routes.h — private to lib/http: the web side of firmware updates (channel to safecam-update,
+/* routes_update.h — private to lib/http: the web side of firmware updates (channel to safecam-update,
  * the streamed upload, status, online check and apply). server.c calls these after its gate has checked
  * the session, the admin role and the CSRF token; each returns an HTTP status and a JSON body for
  * server.c to send with its usual headers. Trust level: network-facing process; the bundle bytes are
  * only relayed (never buffered whole, never parsed here): safecam-update verifies them.
  * QCVN 135 G3 / EN 303 645 5.3. */
-#ifndef SAFECAM_HTTP_UPDATE_ROUTES_H
-#define SAFECAM_HTTP_UPDATE_ROUTES_H
+#ifndef SAFECAM_HTTP_ROUTES_UPDATE_H
+#define SAFECAM_HTTP_ROUTES_UPDATE_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* device.c — load the device's public identity from DIR/factory/device.json (written by
- * safecam-provision). The file is treated as untrusted input: size cap, duplicate keys refused,
+ * safecam-provision). Linked by web, vault and the tools; holds no secret. The file is treated as untrusted input: size cap, duplicate keys refused,
  * key allowlist, every field typed, length-checked and matched against its character set. */
 #include "safecam/device.h"
 

@@ -1,0 +1,223 @@
+/* routes_settings.c — the camera's settings: security (lockout, sessions, password length: the vault), stream
+ * (the media pipeline, kept by the supervisor), privacy notice and online update (the supervisor's
+ * config.json). Every change is audited by the names of the settings changed, never their values. Trust
+ * level: network-facing; types are checked here, values and ranges by the owner (422 invalid_setting with
+ * field, min, max). QCVN 135 G3, G6, G7 / EN 303 645 5.3, 5.6. */
+#include <string.h>
+
+#include "http_internal.h"
+#include "safecam/media_client.h"
+#include "safecam/proto.h"
+#include "safecam/vault_client.h"
+
+static const char *const security_setting_keys[] = {
+    "lockout_threshold", "lockout_window_s",   "lockout_duration_s",  "account_hourly_limit",
+    "session_idle_s",    "session_absolute_s", "password_min_length",
+};
+
+static const struct http_field security_schema[] = {
+    {"lockout_threshold", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"lockout_window_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"lockout_duration_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"account_hourly_limit", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"session_idle_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"session_absolute_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+    {"password_min_length", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+};
+
+static enum MHD_Result h_security_get(struct req *r)
+{
+    json_t *settings = NULL, *refusal = NULL;
+    int rc = vault_client_settings_get(r->srv->vault, r->session_id, &settings, &refusal);
+    enum MHD_Result ret;
+    if (rc != 0) {
+        ret = http_reply_unavailable(r);
+    } else if (refusal) {
+        ret = http_reply_refusal(r, refusal);
+    } else {
+        json_t *out = json_object();
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(security_setting_keys); i++) {
+            const json_t *v = json_object_get(settings, security_setting_keys[i]);
+            if (json_is_integer(v))
+                json_object_set_new(out, security_setting_keys[i], json_integer(json_integer_value(v)));
+        }
+        ret = http_reply_json(r, MHD_HTTP_OK, out);
+    }
+    json_decref(settings);
+    json_decref(refusal);
+    return ret;
+}
+
+static enum MHD_Result h_security_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, security_schema, SAFECAM_ARRAY_LEN(security_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    json_t *refusal = NULL;
+    int rc = vault_client_settings_set(r->srv->vault, r->session_id, in, &refusal);
+    json_decref(in);
+    enum MHD_Result ret;
+    if (rc != 0)
+        ret = http_reply_unavailable(r);
+    else if (refusal)
+        ret = http_reply_refusal(r, refusal);
+    else
+        ret = http_reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
+    json_decref(refusal);
+    return ret;
+}
+
+static enum MHD_Result h_stream_get(struct req *r)
+{
+    json_t *status = NULL;
+    if (media_client_status(r->srv->media, &status) != 0)
+        return http_reply_unavailable(r);
+    /* The stream object and the scalar status fields (state, source, client counts) pass on. */
+    json_t *out = json_object();
+    const char *key;
+    json_t *val;
+    json_object_foreach(status, key, val)
+    {
+        if (strcmp(key, "ok") == 0 || !http_printable_ascii(key, 32))
+            continue;
+        if ((strcmp(key, "stream") == 0 && json_is_object(val)) || json_is_integer(val) ||
+            json_is_boolean(val) || (json_is_string(val) && http_printable_ascii(json_string_value(val), 64)))
+            json_object_set_new(out, key, json_deep_copy(val));
+    }
+    json_decref(status);
+    return http_reply_json(r, MHD_HTTP_OK, out);
+}
+
+static enum MHD_Result privacy_relay(struct req *r, uint16_t type, json_t *body)
+{
+    enum MHD_Result ret;
+    json_t *reply = http_sup_relay(r, type, body, &ret);
+    if (!reply)
+        return ret;
+    if (type == PROTO_SUP_PRIVACY_SET)
+        http_audit_record(r, "config_change", "privacy notice settings");
+    ret = http_reply_json(r, MHD_HTTP_OK, json_pack("O", json_object_get(reply, "privacy")));
+    json_decref(reply);
+    return ret;
+}
+
+static enum MHD_Result h_privacy_get(struct req *r)
+{
+    return privacy_relay(r, PROTO_SUP_PRIVACY_GET, json_object());
+}
+
+static enum MHD_Result h_privacy_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, NULL, 0, &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    return privacy_relay(r, PROTO_SUP_PRIVACY_SET, json_pack("{s:o}", "privacy", in));
+}
+
+/* "PREFIX: key key ..." for a config_change audit event: the names of the settings changed (never their
+ * values), printable keys only, cut at out_size. */
+static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, size_t out_size)
+{
+    if (safecam_strlcpy(out, prefix, out_size) != 0)
+        return;
+    size_t dl = strlen(out);
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        size_t kl = strlen(key);
+        if (dl + kl + 2 < out_size && http_printable_ascii(key, 32)) {
+            out[dl++] = ' ';
+            memcpy(out + dl, key, kl + 1);
+            dl += kl;
+        }
+    }
+}
+
+/* Online update settings kept by the supervisor in config.json (QCVN 135 G3 / EN 303 645 5.3-4): the
+ * vendor CA is pinned at provisioning and never set here. */
+static enum MHD_Result update_settings_relay(struct req *r, uint16_t type, json_t *body, const char *detail)
+{
+    enum MHD_Result ret;
+    json_t *reply = http_sup_relay(r, type, body, &ret);
+    if (!reply)
+        return ret;
+    const json_t *u = json_object_get(reply, "update");
+    if (!json_is_object(u))
+        ret = http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    else {
+        if (detail)
+            http_audit_record(r, "config_change", detail);
+        json_t *out = json_object();
+        static const char *const keys[] = {"online_enabled", "server_url", "auto_install", "check_interval_s",
+                                           "ca_installed"};
+        for (size_t i = 0; out && i < SAFECAM_ARRAY_LEN(keys); i++) {
+            const json_t *v = json_object_get(u, keys[i]);
+            if (json_is_boolean(v) || json_is_integer(v) ||
+                (json_is_string(v) &&
+                 (json_string_length(v) == 0 || http_printable_ascii(json_string_value(v), 255))))
+                json_object_set_new(out, keys[i], json_deep_copy(v));
+        }
+        ret = http_reply_json(r, MHD_HTTP_OK, out);
+    }
+    json_decref(reply);
+    return ret;
+}
+
+static enum MHD_Result h_update_settings_get(struct req *r)
+{
+    return update_settings_relay(r, PROTO_SUP_UPDATE_CONFIG_GET, json_object(), NULL);
+}
+
+/* Types at the gate (400 invalid_field / unknown_field, e.g. ca_file); values and ranges are the
+ * supervisor's (config_update_apply_json: 422 invalid_setting with field, min, max). */
+static const struct http_field update_settings_schema[] = {
+    {"online_enabled", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+    {"server_url", HTTP_FIELD_STRING, 0, 0, 512, NULL},
+    {"auto_install", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+    {"check_interval_s", HTTP_FIELD_INT, 0, 0, 1000000000L, NULL},
+};
+
+static enum MHD_Result h_update_settings_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, update_settings_schema, SAFECAM_ARRAY_LEN(update_settings_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    char detail[128];
+    audit_detail_keys("update settings:", in, detail, sizeof(detail));
+    return update_settings_relay(r, PROTO_SUP_UPDATE_CONFIG_SET, json_pack("{s:o}", "update", in), detail);
+}
+
+static enum MHD_Result h_stream_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, NULL, 0, &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    char detail[256];
+    audit_detail_keys("stream settings:", in, detail, sizeof(detail));
+    enum MHD_Result ret;
+    json_t *reply = http_sup_relay(r, PROTO_SUP_MEDIA_CONFIG, json_pack("{s:o}", "stream", in), &ret);
+    if (!reply)
+        return ret;
+    http_audit_record(r, "config_change", detail);
+    const json_t *stream = json_object_get(reply, "stream");
+    if (json_is_object(stream))
+        ret = http_reply_json(r, MHD_HTTP_OK, json_pack("{s:O}", "stream", stream));
+    else
+        ret = http_reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
+    json_decref(reply);
+    return ret;
+}
+
+static const struct route rows[] = {
+    {"GET", "/api/v1/settings/security", ROLE_ADMIN, 0, 0, NULL, h_security_get},
+    {"PUT", "/api/v1/settings/security", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_security_put},
+    {"GET", "/api/v1/settings/stream", ROLE_VIEWER, 0, 0, NULL, h_stream_get},
+    {"PUT", "/api/v1/settings/stream", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_stream_put},
+    {"GET", "/api/v1/settings/privacy", ROLE_VIEWER, 0, 0, NULL, h_privacy_get},
+    {"PUT", "/api/v1/settings/privacy", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_privacy_put},
+    {"GET", "/api/v1/settings/update", ROLE_ADMIN, 0, 0, NULL, h_update_settings_get},
+    {"PUT", "/api/v1/settings/update", ROLE_ADMIN, R_BODY, 1024, NULL, h_update_settings_put},
+};
+
+const struct route_set http_routes_settings = {rows, SAFECAM_ARRAY_LEN(rows)};
