@@ -51,6 +51,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: safecam-media --state-dir DIR --ipc-fd N [--source SPEC] [--bind ADDR] [--rtsps-port N]\n"
+            "                     [--listen-fd N]\n"
             "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
 
@@ -366,11 +367,12 @@ int main(int argc, char **argv)
         {"source", required_argument, NULL, 'S'},
         {"bind", required_argument, NULL, 'b'},
         {"rtsps-port", required_argument, NULL, 'R'},
+        {"listen-fd", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *state_dir = NULL, *source = "testsrc", *bind = "127.0.0.1";
-    long ipc_fd = -1, port = MEDIA_RTSPS_PORT_DEFAULT;
+    long ipc_fd = -1, port = MEDIA_RTSPS_PORT_DEFAULT, listen_fd = -1;
     safecam_log_init("media", SAFECAM_LOG_INFO);
     opterr = 0;
     int c;
@@ -397,6 +399,12 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'L':
+            if (safecam_parse_long(optarg, 3, 1023, &listen_fd) != 0) {
+                fprintf(stderr, "safecam-media: --listen-fd: expected a descriptor number 3-1023\n");
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -412,6 +420,18 @@ int main(int argc, char **argv)
     }
     struct media_service_options opts;
     memset(&opts, 0, sizeof opts);
+    opts.listen_fd = -1;
+    if (listen_fd >= 0) {
+        int type = 0, listening = 0;
+        socklen_t tl = sizeof type, ll = sizeof listening;
+        if (getsockopt((int)listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+            getsockopt((int)listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 || !listening) {
+            fprintf(stderr, "safecam-media: --listen-fd %ld is not a listening TCP socket\n", listen_fd);
+            return 2;
+        }
+        (void)fcntl((int)listen_fd, F_SETFD, FD_CLOEXEC);
+        opts.listen_fd = (int)listen_fd;
+    }
     const char *why = NULL;
     if (media_source_parse(source, &opts.source, &why) != 0) {
         fprintf(stderr, "safecam-media: --source: %s\n", why);

@@ -4,10 +4,12 @@
  * Trust level: never parses network data; the only inputs it takes from children are typed settings
  * messages from web (stream, privacy, update settings — validated by lib/config, all-or-nothing) and a
  * restart request from update. QCVN 135 G8 (self-recovery) / EN 303 645 5.9-1. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +38,8 @@
 #define SHUTDOWN_GRACE_MS 5000
 #define STABLE_RUN_MS SUPERVISOR_STABLE_RUN_MS /* the boot loader resets its image back-off after this */
 #define CHILD_FD 3
+#define LISTEN_FD 4 /* a handed-down listening socket, in web and media */
+#define LISTEN_FD_ARG "4"
 #define BOOT_TIMEOUT_DEFAULT_S 120 /* a new slot image must pass its health check within this */
 #define BOOT_RETRY_MIN_MS 1000
 #define BOOT_RETRY_MAX_MS 30000
@@ -69,6 +73,7 @@ struct child {
     gid_t gid;
     pid_t pid;
     int fd;                /* supervisor end of the child's channel, -1 when down */
+    int listen_fd;         /* web, media: the listening socket the supervisor bound for it, or -1 */
     struct supervisor_restart restart; /* back-off (lib/supervisor) */
     struct supervisor_heartbeat hb;     /* watchdog (lib/supervisor) */
 };
@@ -267,6 +272,52 @@ static int state_dir_check(void)
     return 0;
 }
 
+/* Started as root, the supervisor binds the HTTPS and RTSPS ports itself and hands each listening socket
+ * down (fd 4): the children run without any capability, so a privileged port (443, 322) is bound here,
+ * and the socket outlives a child's restart. */
+static int listen_socket_open(const char *addr, long port, int *out)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        len = sizeof *s4;
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof *s6;
+    } else {
+        return SAFECAM_ERR_INVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+        log_err("cannot listen on %s port %ld: %s", addr, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return SAFECAM_ERR_IO;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int listen_sockets_open(void)
+{
+    for (size_t i = 0; separated && i < N_CHILDREN; i++) {
+        struct child *c = &children[i];
+        long port = c->peer == IPC_PEER_WEB ? opts.https_port : c->peer == IPC_PEER_MEDIA ? opts.rtsps_port : 0;
+        if (port && c->enabled && listen_socket_open(opts.bind, port, &c->listen_fd) != 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* The children, one per row of the child table; as root each gets its row's user (the walls). */
 static int children_init(void)
 {
@@ -279,7 +330,7 @@ static int children_init(void)
     for (size_t i = 0; i < N_CHILDREN; i++) {
         struct child *c = &children[i];
         *c = (struct child){.row = &rows[i], .name = rows[i].role, .exe_name = rows[i].exe_name,
-                            .peer = rows[i].peer, .enabled = 1, .pid = -1, .fd = -1};
+                            .peer = rows[i].peer, .enabled = 1, .pid = -1, .fd = -1, .listen_fd = -1};
         supervisor_restart_init(&c->restart);
         if (separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
             fprintf(stderr, "safecamd: user %s is missing or unfit (create the camera's users with "
@@ -408,6 +459,10 @@ static int child_argv_build(const struct child *c, char *argv[16], char bufs[4][
         argv[n++] = (char *)"--source";
         argv[n++] = opts.source;
     }
+    if (c->listen_fd >= 0) {
+        argv[n++] = (char *)"--listen-fd";
+        argv[n++] = (char *)LISTEN_FD_ARG;
+    }
     argv[n] = NULL;
     return 0;
 }
@@ -491,7 +546,9 @@ static int child_start(struct child *c)
         /* the child must not outlive its supervisor (a killed supervisor leaves no orphan on a port) */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(127);
-        closefrom(CHILD_FD + 1);
+        if (c->listen_fd >= 0 && dup2(c->listen_fd, LISTEN_FD) != LISTEN_FD)
+            _exit(127);
+        closefrom(c->listen_fd >= 0 ? LISTEN_FD + 1 : CHILD_FD + 1);
         /* its own user for good, before exec: the child raises the rest of its walls itself */
         if (separated && sandbox_identity_switch(c->uid, c->gid) != 0)
             _exit(127);
@@ -1151,6 +1208,10 @@ int main(int argc, char **argv)
     int rolled_back = 0;
     (void)boot_chain(argv, &mask, sfd, &booted_slot, &rolled_back);
     int slot_image = getenv(ENV_BOOTED_SLOT) != NULL;
+    if (listen_sockets_open() != 0) {
+        fprintf(stderr, "safecamd: cannot listen on the HTTPS or RTSPS port (see the line above)\n");
+        return 1;
+    }
     audit_note(AUDIT_DEVICE_START, slot_image ? "safecamd " SAFECAM_VERSION " (slot image)" : "safecamd " SAFECAM_VERSION);
     int slot_marked_good = 0;
     log_info("safecamd %s: state %s, https %s:%ld, rtsps %s:%ld, source %s", SAFECAM_VERSION, opts.state_dir,

@@ -86,7 +86,8 @@ static const struct ipc_route sup_routes[] = {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: safecam-web --state-dir DIR --ipc-fd N [--bind ADDR] [--https-port N] [--ui-dir DIR]\n");
+    fprintf(stderr, "usage: safecam-web --state-dir DIR --ipc-fd N [--bind ADDR] [--https-port N] [--ui-dir DIR]\n"
+                    "                   [--listen-fd N]\n");
 }
 
 int main(int argc, char **argv)
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
     const char *ui_dir = NULL;
     long port = HTTP_DEFAULT_PORT;
     long ipc_fd = -1;
+    long listen_fd = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -114,6 +116,17 @@ int main(int argc, char **argv)
                 fprintf(stderr, "safecam-web: --https-port must be 1..65535\n");
                 return 2;
             }
+        } else if (strcmp(a, "--listen-fd") == 0) {
+            /* a listening socket the supervisor bound (a privileged port) */
+            int type = 0, listening = 0;
+            socklen_t tl = sizeof type, ll = sizeof listening;
+            if (safecam_parse_long(v, 3, 1023, &listen_fd) != 0 ||
+                getsockopt((int)listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+                getsockopt((int)listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 || !listening) {
+                fprintf(stderr, "safecam-web: --listen-fd must be a listening TCP socket 3..1023\n");
+                return 2;
+            }
+            (void)fcntl((int)listen_fd, F_SETFD, FD_CLOEXEC);
         } else if (strcmp(a, "--ipc-fd") == 0) {
             if (safecam_parse_long(v, 3, 1023, &ipc_fd) != 0) {
                 fprintf(stderr, "safecam-web: --ipc-fd must be a descriptor number 3..1023\n");
@@ -163,6 +176,7 @@ int main(int argc, char **argv)
         .bind_addr = bind_addr,
         .port = (unsigned)port,
         .ui_dir = ui_dir,
+        .listen_fd = (int)listen_fd,
         .sup_fd = (int)ipc_fd,
     };
     struct web_ctx w = {0};

@@ -137,6 +137,8 @@ struct http_server_config {
     unsigned port;
     const char *ui_dir;      /* static UI files; NULL or missing -> no static files */
     int sup_fd;              /* supervisor channel (owned by the caller) */
+    int listen_fd;           /* listening socket bound by the supervisor (privileged port; owned by the
+                              * caller), or -1: bind bind_addr:port itself */
 };
 
 typedef struct http_server http_server;

@@ -133,6 +133,7 @@ struct media_service_options {
     struct media_source source;
     char bind[64];    /* address literal for RTSPS */
     int rtsps_port;   /* 1..65535 */
+    int listen_fd;    /* a listening socket bound by the supervisor (privileged port), or -1: bind itself */
     int auth_cache_s; /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
     struct media_vault_ops vault;
 };

@@ -46,6 +46,7 @@ struct http_server {
     char ui_dir[PATH_MAX];
     unsigned port;
     int sup_fd;
+    int listen_fd; /* handed down by the supervisor, or -1 */
 
     ipc_client *vault;
     ipc_client *media;

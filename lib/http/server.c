@@ -5,6 +5,7 @@
  * never holds a password hash or the storage key and fails closed (503) when the vault cannot answer. QCVN
  * 135 G1, G4, G5, G6, G11 / EN 303 645 5.1, 5.5, 5.6, 5.13. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -342,6 +343,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     }
     srv->port = cfg->port;
     srv->sup_fd = cfg->sup_fd;
+    srv->listen_fd = cfg->listen_fd;
     srv->update = http_update_new();
     if (!srv->update || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &srv->vault) != 0 ||
         ipc_client_new(MEDIA_LOCK_WAIT_MS, 0, &srv->media) != 0) {
@@ -415,9 +417,20 @@ int http_server_start(http_server *srv)
         rc = SAFECAM_ERR_INVAL;
         goto out;
     }
+    /* Where to listen: the socket the supervisor bound and handed down (a privileged port; MHD gets a copy
+     * and closes only that), or our own. */
+    struct MHD_OptionItem where[2] = {{MHD_OPTION_SOCK_ADDR, 0, &ss}, {MHD_OPTION_END, 0, NULL}};
+    if (srv->listen_fd >= 0) {
+        int fd = fcntl(srv->listen_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+            rc = SAFECAM_ERR_IO;
+            goto out;
+        }
+        where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+    }
     srv->mhd = MHD_start_daemon(
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_ARRAY, where, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
         MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
@@ -427,6 +440,8 @@ int http_server_start(http_server *srv)
     /* GnuTLS has parsed the key into its own structures: wipe our PEM now. */
     sodium_memzero(key, key_len);
     if (!srv->mhd) {
+        if (srv->listen_fd >= 0)
+            close((int)where[0].value);
         log_err("HTTPS could not start on %s port %u", srv->bind_addr, srv->port);
         rc = SAFECAM_ERR_IO;
         goto out;

@@ -4,6 +4,7 @@
  * gst-rtsp-server over a private loopback TCP pair. Nothing is served without TLS. Runs in the media
  * process, first to touch untrusted network bytes. QCVN 135 G5, G6, G11 / EN 303 645 5.5-1, 5.6-x, 5.13-1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -295,7 +296,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
     return TRUE;
 }
 
-int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port,
+int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port, int listen_fd,
                     struct media_front **out)
 {
     *out = NULL;
@@ -312,8 +313,20 @@ int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bi
     f->service = g_socket_service_new();
     g_socket_listener_set_backlog(G_SOCKET_LISTENER(f->service), 64);
     GError *err = NULL;
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(f->service), sa, G_SOCKET_TYPE_STREAM,
-                                       G_SOCKET_PROTOCOL_TCP, NULL, NULL, &err)) {
+    /* The supervisor may have bound the port (a privileged one) and handed the socket down: use a copy of
+     * it, so the supervisor's stays open for the next start of this process. */
+    GSocket *given = NULL;
+    if (listen_fd >= 0) {
+        int fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+        given = fd >= 0 ? g_socket_new_from_fd(fd, &err) : NULL;
+        if (!given && fd >= 0)
+            close(fd);
+    }
+    if (listen_fd >= 0 ? !given || !g_socket_listener_add_socket(G_SOCKET_LISTENER(f->service), given, NULL, &err)
+                       : !g_socket_listener_add_address(G_SOCKET_LISTENER(f->service), sa, G_SOCKET_TYPE_STREAM,
+                                                        G_SOCKET_PROTOCOL_TCP, NULL, NULL, &err)) {
+        if (given)
+            g_object_unref(given);
         log_err("rtsps: cannot listen on %s port %d: %s", bind, port, err ? err->message : "?");
         g_clear_error(&err);
         g_object_unref(sa);
@@ -325,6 +338,8 @@ int media_front_new(GstRTSPServer *server, GTlsCertificate *cert, const char *bi
         return SAFECAM_ERR_IO;
     }
     g_object_unref(sa);
+    if (given)
+        g_object_unref(given); /* the listener holds its own reference */
     g_signal_connect(f->service, "incoming", G_CALLBACK(on_incoming), f);
     g_socket_service_start(f->service);
     *out = f;

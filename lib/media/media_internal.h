@@ -33,14 +33,14 @@ const struct media_vault_ops *media_service_vault_ops(media_service *svc);
 /* ---- TLS front (front.c) ---- */
 struct media_front;
 struct _GstRTSPServer;
-int media_front_new(struct _GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port,
+int media_front_new(struct _GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port, int listen_fd,
                     struct media_front **out) SAFECAM_WUR;
 unsigned media_front_count(struct media_front *f);
 void media_front_stop(struct media_front *f);
 
 /* ---- RTSP server behind the front (rtsp.c) ---- */
 struct media_rtsp;
-int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
+int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int listen_fd, int sub_enabled,
                    int auth_cache_s, struct media_rtsp **out) SAFECAM_WUR;
 void media_rtsp_free(struct media_rtsp *r);
 /* Close every RTSP connection (settings changed). */

@@ -403,7 +403,7 @@ void media_rtsp_sub_set(struct media_rtsp *r, int enabled)
     }
 }
 
-int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int sub_enabled,
+int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int listen_fd, int sub_enabled,
                    int auth_cache_s, struct media_rtsp **out)
 {
     *out = NULL;
@@ -436,7 +436,7 @@ int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, 
     media_rtsp_sub_set(r, sub_enabled);
     g_signal_connect(r->server, "client-connected", G_CALLBACK(on_client_connected), r);
 
-    int rc = media_front_new(r->server, cert, bind, port, &r->front);
+    int rc = media_front_new(r->server, cert, bind, port, listen_fd, &r->front);
     if (rc != 0) {
         media_rtsp_free(r);
         return rc;

@@ -1054,7 +1054,7 @@ int media_service_tls_set(media_service *svc, const char *cert_pem, const char *
         g_clear_error(&err);
         return SAFECAM_ERR_CRYPTO;
     }
-    int rc = media_rtsp_new(svc, cert, svc->opts.bind, svc->opts.rtsps_port, svc->stream.sub_enabled,
+    int rc = media_rtsp_new(svc, cert, svc->opts.bind, svc->opts.rtsps_port, svc->opts.listen_fd, svc->stream.sub_enabled,
                             svc->opts.auth_cache_s, &svc->rtsp);
     if (rc != 0) {
         g_object_unref(cert);

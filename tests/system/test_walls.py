@@ -230,3 +230,53 @@ def test_unreachable_state_dir_is_named(tmp_path):
     r = subprocess.run(cam.command(), capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert f"{closed} (above the state dir) has mode 0700" in r.stderr, r.stderr
+
+
+def test_privileged_ports_are_handed_down(tmp_path):
+    """The children hold no capability, so the supervisor binds HTTPS on 443 and RTSPS on 322 and hands the
+    listening sockets down; the web process, restarted, serves on the same socket. In a network namespace
+    this test makes (nothing else listens there)."""
+    ns = f"safecam-walls-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        make_reachable(str(tmp_path))
+        cam = Camera(str(tmp_path))
+        cmd = [bin_path("safecamd"), "--state-dir", cam.state_dir, "--bind", "127.0.0.1", "--https-port", "443",
+               "--rtsps-port", "322"]
+        log = open(cam.log_path, "wb")
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=log, stderr=subprocess.STDOUT)
+        cam.proc = proc
+
+        def https_ok():
+            r = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sS", "--max-time", "5", "--cacert", cam.cacert,
+                                "-o", "/dev/null", "-w", "%{http_code}",
+                                "https://127.0.0.1:443/.well-known/security.txt"], capture_output=True, text=True)
+            return r.stdout == "200"
+
+        try:
+            deadline = time.monotonic() + 60
+            while not https_ok():
+                assert proc.poll() is None and time.monotonic() < deadline, cam.read_log()
+                time.sleep(0.3)
+            pids = cam.pids()
+            ss = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Htlnp"], capture_output=True, text=True).stdout
+            assert "127.0.0.1:443" in ss and "127.0.0.1:322" in ss, ss
+            for role in ("web", "media"):
+                assert int(status_fields(pids[role])["CapEff"], 16) == 0
+            os.kill(pids["web"], signal.SIGKILL)
+            cam.wait_restarted("web", pids["web"])
+            deadline = time.monotonic() + 60
+            while not https_ok():
+                assert time.monotonic() < deadline, cam.read_log()
+                time.sleep(0.3)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
