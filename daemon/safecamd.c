@@ -341,10 +341,25 @@ static int children_init(void)
     return 0;
 }
 
-/* The state directory's ownership (repaired as root, checked otherwise; a camera from before the walls
- * is migrated), then what provisioning must have made. */
+/* What provisioning must have made, then the state directory's ownership (repaired as root, checked
+ * otherwise; a camera from before the walls is migrated). */
 static int state_dir_walls(void)
 {
+    /* provisioning first (vault.db may still be where a camera from before the walls kept it) */
+    const char *needed[] = {STATEDIR_DEVICE_JSON, STATEDIR_STORAGE_KEY, STATEDIR_TLS_CERT, STATEDIR_TLS_KEY_SEALED,
+                            STATEDIR_VAULT_DB};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
+        char p[PATH_MAX], legacy[PATH_MAX];
+        int missing = safecam_path_join(p, sizeof p, opts.state_dir, needed[i]) != 0 || access(p, R_OK) != 0;
+        if (missing && strcmp(needed[i], STATEDIR_VAULT_DB) == 0)
+            missing = safecam_path_join(legacy, sizeof legacy, opts.state_dir, STATEDIR_LEGACY_VAULT_DB) != 0 ||
+                      access(legacy, R_OK) != 0;
+        if (missing) {
+            fprintf(stderr, "safecamd: state dir %s is not provisioned (missing %s; run safecam-provision)\n",
+                    opts.state_dir, needed[i]);
+            return 1;
+        }
+    }
     if (statedir_walls_apply(opts.state_dir, separated) != 0) {
         fprintf(stderr, "safecamd: the state dir %s does not have the ownership and modes the walls need "
                         "(see the line above)\n", opts.state_dir);
@@ -356,16 +371,6 @@ static int state_dir_walls(void)
     else
         log_warn("not started as root: running without privilege separation (every child shares uid %u; "
                  "seccomp, Landlock and no_new_privs still apply)", (unsigned)geteuid());
-    const char *needed[] = {STATEDIR_DEVICE_JSON, STATEDIR_STORAGE_KEY, STATEDIR_TLS_CERT,
-                            STATEDIR_TLS_KEY_SEALED, STATEDIR_VAULT_DB};
-    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
-        char p[PATH_MAX];
-        if (safecam_path_join(p, sizeof p, opts.state_dir, needed[i]) != 0 || access(p, R_OK) != 0) {
-            fprintf(stderr, "safecamd: state dir %s is not provisioned (missing %s; run safecam-provision)\n",
-                    opts.state_dir, needed[i]);
-            return 1;
-        }
-    }
     return 0;
 }
 

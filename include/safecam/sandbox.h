@@ -24,9 +24,9 @@
 /* Where a filesystem rule's path starts. */
 enum sandbox_fs_base {
     SANDBOX_FS_ABSOLUTE, /* path is absolute */
-    SANDBOX_FS_STATE,    /* relative to --state-dir */
+    SANDBOX_FS_STATE,    /* relative to --state-dir ("" = the state dir itself) */
     SANDBOX_FS_UI,       /* the UI directory (web); path ignored */
-    SANDBOX_FS_SOURCE,   /* the video source file or device (media); path ignored */
+    SANDBOX_FS_SOURCE,   /* the video source: a device node, or a file's directory (media); path ignored */
     SANDBOX_FS_PROC_SELF /* /proc/<own pid>; path ignored */
 };
 

@@ -340,7 +340,7 @@ int config_save(const char *state_dir, const struct config *cfg)
         char *old = NULL;
         size_t old_len = 0;
         if (safecam_file_read(path, CONFIG_MAX_BYTES, &old, &old_len) == 0) {
-            int grc = safecam_file_write_atomic(good, old, old_len, 0600);
+            int grc = safecam_file_write_atomic(good, old, old_len, 0644);
             free(old);
             if (grc != 0) {
                 free(text);
@@ -348,7 +348,7 @@ int config_save(const char *state_dir, const struct config *cfg)
             }
         }
     }
-    int rc = safecam_file_write_atomic(path, text, strlen(text), 0600);
+    int rc = safecam_file_write_atomic(path, text, strlen(text), 0644);
     free(text);
     return rc;
 }

@@ -107,7 +107,6 @@ static const struct sandbox_fs_rule fs_web[] = {
     {SANDBOX_FS_UI, NULL, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_TLS_CERT, SANDBOX_FS_READ},
-    {SANDBOX_FS_STATE, STATEDIR_CONFIG, SANDBOX_FS_READ},
 };
 
 static const struct sandbox_fs_rule fs_media[] = {
@@ -116,15 +115,15 @@ static const struct sandbox_fs_rule fs_media[] = {
     {SANDBOX_FS_ABSOLUTE, "/dev/dri", SANDBOX_FS_READ | SANDBOX_FS_DEVICE}, /* hardware encoders */
     {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_TLS_CERT, SANDBOX_FS_READ},
-    {SANDBOX_FS_STATE, STATEDIR_CONFIG, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_MEDIA_CACHE, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* GStreamer registry */
 };
 
+/* update re-reads config.json, which the supervisor replaces atomically (a new inode each time): a rule on the
+ * file itself would stop matching, so update may read the state dir; its owners and modes keep vault/,
+ * captures/ and the sealed secrets out of reach. */
 static const struct sandbox_fs_rule fs_update[] = {
     FS_SYSTEM,
-    {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
-    {SANDBOX_FS_STATE, UPDATE_DIR_KEYS, SANDBOX_FS_READ},
-    {SANDBOX_FS_STATE, STATEDIR_CONFIG, SANDBOX_FS_READ},
+    {SANDBOX_FS_STATE, "", SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, UPDATE_DIR_STATE, SANDBOX_FS_READ | SANDBOX_FS_WRITE},
     {SANDBOX_FS_STATE, UPDATE_DIR_SLOTS, SANDBOX_FS_READ | SANDBOX_FS_WRITE},
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
@@ -84,11 +85,24 @@ static int rule_path(const struct sandbox_fs_rule *r, const struct sandbox_paths
     case SANDBOX_FS_ABSOLUTE:
         return safecam_strlcpy(out, r->path, size);
     case SANDBOX_FS_STATE:
-        return p->state_dir ? safecam_path_join(out, size, p->state_dir, r->path) : SAFECAM_ERR_NOTFOUND;
+        if (!p->state_dir)
+            return SAFECAM_ERR_NOTFOUND;
+        return r->path[0] ? safecam_path_join(out, size, p->state_dir, r->path) : safecam_strlcpy(out, p->state_dir, size);
     case SANDBOX_FS_UI:
         return p->ui_dir ? safecam_strlcpy(out, p->ui_dir, size) : SAFECAM_ERR_NOTFOUND;
-    case SANDBOX_FS_SOURCE:
-        return p->source ? safecam_strlcpy(out, p->source, size) : SAFECAM_ERR_NOTFOUND;
+    case SANDBOX_FS_SOURCE: {
+        /* a device node itself; a file's directory, because a rule holds an inode and a file source may be
+         * replaced (moved away and back) while the camera runs */
+        struct stat st;
+        if (!p->source)
+            return SAFECAM_ERR_NOTFOUND;
+        if (stat(p->source, &st) == 0 && S_ISCHR(st.st_mode))
+            return safecam_strlcpy(out, p->source, size);
+        char tmp[PATH_MAX];
+        if (safecam_strlcpy(tmp, p->source, sizeof tmp) != 0)
+            return SAFECAM_ERR_TOOBIG;
+        return safecam_strlcpy(out, dirname(tmp), size);
+    }
     case SANDBOX_FS_PROC_SELF:
         return safecam_fmt(out, size, "/proc/%d", (int)getpid());
     }

@@ -361,10 +361,12 @@ def camera_module(request):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def camera_users():
+def camera_users(tmp_path_factory):
     """The per-process users safecamd's children run as when it is started as root (scripts/create-users,
-    the same step `make` runs through scripts/install-deps)."""
+    the same step `make` runs through scripts/install-deps), and pytest's temporary directories reachable
+    by them (tests that make a state dir under tmp_path)."""
     subprocess.run([os.path.join(REPO, "scripts", "create-users")], check=True, capture_output=True, timeout=60)
+    make_reachable(str(tmp_path_factory.getbasetemp()))
 
 
 def pytest_configure(config):
