@@ -18,27 +18,19 @@
 #include <glib.h>
 #include <gst/gst.h>
 
-#include "safecam/audit.h"
 #include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
+#include "safecam/ipc_child.h"
 #include "safecam/media.h"
 #include "safecam/proto.h"
 
-#define VAULT_AUTH_TIMEOUT_MS 10000
-#define VAULT_SHORT_TIMEOUT_MS 3000
-
-struct channel {
-    int fd;
-    guint watch;
-};
-
 static GMainLoop *loop;
 static media_service *svc;
-static struct channel sup = {-1, 0}, web = {-1, 0};
-static GMutex vault_lock; /* serialises every use of vault_fd (RTSP client threads + main loop) */
-static int vault_fd = -1;
-static guint tls_retry;
+static media_vault_link *vault;
+static ipc_child *child;
+static int web_fd = -1;
+static guint web_watch, tls_retry;
 static int exit_code;
 static struct config_stream current;
 
@@ -49,109 +41,6 @@ static void usage(FILE *f)
             "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
 
-static int bind_addr_valid(const char *s)
-{
-    if (!*s || strlen(s) > 45)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') || *p == '.' ||
-              *p == ':'))
-            return 0;
-    return 1;
-}
-
-static void wipe_json_string(json_t *s)
-{
-    if (json_is_string(s)) {
-        volatile char *p = (volatile char *)json_string_value(s);
-        size_t n = json_string_length(s);
-        for (size_t i = 0; i < n; i++)
-            p[i] = 0;
-    }
-}
-
-/* ---------------- vault client (callbacks for lib/media) ---------------- */
-
-static int vault_call(uint16_t type, const json_t *body, json_t **reply, int timeout_ms)
-{
-    g_mutex_lock(&vault_lock);
-    int rc = vault_fd >= 0 ? ipc_call(vault_fd, type, body, -1, reply, NULL, timeout_ms) : SAFECAM_ERR_CLOSED;
-    if (rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_TIMEOUT) {
-        /* A channel that timed out may deliver a late reply: drop it, the supervisor sends a fresh one. */
-        if (vault_fd >= 0) {
-            log_warn("vault channel unusable (%s): dropped", safecam_err_name(rc));
-            close(vault_fd);
-            vault_fd = -1;
-        }
-    }
-    g_mutex_unlock(&vault_lock);
-    return rc;
-}
-
-static int vault_auth_check(void *ctx, const char *username, const char *password, const char *source,
-                            char *role, size_t role_size, int *pcr)
-{
-    (void)ctx;
-    json_t *reply = NULL;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password", password, "source",
-                             source, "surface", "rtsp");
-    if (!body)
-        return SAFECAM_ERR_NOMEM;
-    int rc = vault_call(PROTO_VAULT_AUTH_CHECK, body, &reply, VAULT_AUTH_TIMEOUT_MS);
-    wipe_json_string(json_object_get(body, "password"));
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    const char *err = json_string_value(json_object_get(reply, "error"));
-    const char *r = json_string_value(json_object_get(reply, "role"));
-    json_t *p = json_object_get(reply, "password_change_required");
-    if (err) {
-        rc = strcmp(err, "locked") == 0                ? SAFECAM_ERR_LOCKED
-             : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
-             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
-                                                       : SAFECAM_ERR_INTERNAL;
-    } else if (json_is_true(json_object_get(reply, "ok")) && r && safecam_strlcpy(role, r, role_size) == 0) {
-        *pcr = json_is_true(p) ? 1 : 0;
-        rc = 0;
-    } else {
-        rc = SAFECAM_ERR_PROTO;
-    }
-    json_decref(reply);
-    return rc;
-}
-
-/* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
- * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
-#define AUDIT_QUEUE_MAX 64
-static GThreadPool *audit_pool;
-
-static void audit_worker(gpointer data, gpointer user)
-{
-    (void)user;
-    json_t *body = data;
-    json_t *reply = NULL;
-    int rc = vault_call(PROTO_VAULT_AUDIT_RECORD, body, &reply, VAULT_SHORT_TIMEOUT_MS);
-    if (rc != 0 || json_object_get(reply, "error"))
-        log_warn("audit: cannot record %s (%s)", json_string_value(json_object_get(body, "type")),
-                 rc ? safecam_err_name(rc) : "refused");
-    json_decref(body);
-    json_decref(reply);
-}
-
-static void vault_audit(void *ctx, const char *type, const char *source, const char *detail)
-{
-    (void)ctx;
-    json_t *body = json_pack("{s:s,s:s,s:s?,s:s}", "type", type, "actor", "media", "source", source, "detail",
-                             detail ? detail : "");
-    if (!body)
-        return;
-    if (!audit_pool || g_thread_pool_unprocessed(audit_pool) >= AUDIT_QUEUE_MAX ||
-        !g_thread_pool_push(audit_pool, body, NULL)) {
-        log_warn("audit: queue full, %s not recorded", type);
-        json_decref(body);
-    }
-}
-
 /* Fetch the device certificate + key from the vault and start RTSPS. Retried every second until done. */
 static gboolean tls_fetch(gpointer user)
 {
@@ -160,24 +49,13 @@ static gboolean tls_fetch(gpointer user)
         tls_retry = 0;
         return G_SOURCE_REMOVE;
     }
-    json_t *reply = NULL;
-    int rc = vault_call(PROTO_VAULT_TLS_CREDENTIALS, NULL, &reply, VAULT_SHORT_TIMEOUT_MS);
-    if (rc == 0) {
-        json_t *cert = json_object_get(reply, "cert_pem"), *key = json_object_get(reply, "key_pem");
-        if (json_is_string(cert) && json_is_string(key)) {
-            rc = media_service_tls_set(svc, json_string_value(cert), json_string_value(key));
-            if (rc == SAFECAM_ERR_IO) {
-                log_err("cannot listen for RTSPS: exiting");
-                exit_code = 1;
-                g_main_loop_quit(loop);
-            }
-        } else {
-            rc = SAFECAM_ERR_PROTO;
-        }
-        wipe_json_string(key);
+    int rc = media_vault_link_tls_load(vault, svc);
+    if (rc == SAFECAM_ERR_IO) {
+        log_err("cannot listen for RTSPS: exiting");
+        exit_code = 1;
+        g_main_loop_quit(loop);
     }
-    json_decref(reply);
-    if (rc == 0) {
+    if (rc == 0 || rc == SAFECAM_ERR_IO) {
         tls_retry = 0;
         return G_SOURCE_REMOVE;
     }
@@ -189,59 +67,46 @@ static gboolean tls_fetch(gpointer user)
     return G_SOURCE_CONTINUE;
 }
 
-/* ---------------- supervisor channel ---------------- */
+/* ---------------- channels ---------------- */
 
-static int shutdown_requested;
-
-static int h_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+static gboolean web_readable(gint fd, GIOCondition cond, gpointer user)
 {
-    (void)ctx, (void)peer, (void)req, (void)reply, (void)reply_fd;
-    return 0;
+    (void)cond, (void)user;
+    ipc_msg msg = {.fd = -1};
+    size_t n = 0;
+    const struct ipc_route *routes = media_service_web_routes(&n);
+    int rc = ipc_recv(fd, &msg, 0);
+    if (rc == SAFECAM_ERR_TIMEOUT)
+        return G_SOURCE_CONTINUE;
+    if (rc == 0 && !(msg.flags & IPC_FLAG_REPLY))
+        rc = ipc_dispatch(routes, n, svc, IPC_PEER_WEB, fd, &msg);
+    ipc_msg_clear(&msg);
+    if (rc != 0 && rc != SAFECAM_ERR_IO) {
+        log_warn("web channel %s: closed", rc == SAFECAM_ERR_CLOSED ? "closed by web" : "protocol violation");
+        close(web_fd);
+        web_fd = -1;
+        web_watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
 }
 
-static gboolean web_readable(gint fd, GIOCondition cond, gpointer user);
-
-static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+/* A new channel from the supervisor: the vault link or web's (watched by the main loop). */
+static int on_channel_take(void *ctx, unsigned peer, int fd)
 {
-    (void)ctx, (void)peer, (void)reply_fd;
-    const char *name = json_string_value(json_object_get(req->body, "peer"));
-    if (!name || req->fd < 0 || json_object_size(req->body) != 1) {
-        *reply = json_pack("{s:s}", "error", "invalid_channel");
-        return 0;
-    }
-    unsigned p = ipc_peer_from_name(name);
-    if (p != IPC_PEER_VAULT && p != IPC_PEER_WEB) {
-        *reply = json_pack("{s:s}", "error", "invalid_channel");
-        return 0;
-    }
-    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0)
-        return SAFECAM_ERR_IO;
-    if (p == IPC_PEER_VAULT) {
-        g_mutex_lock(&vault_lock);
-        if (vault_fd >= 0)
-            close(vault_fd);
-        vault_fd = fd;
-        g_mutex_unlock(&vault_lock);
-        log_info("vault channel connected");
+    (void)ctx;
+    if (peer == IPC_PEER_VAULT) {
+        media_vault_link_channel_set(vault, fd);
         if (!media_service_rtsps_ready(svc) && !tls_retry)
             g_idle_add(tls_fetch, NULL);
-    } else {
-        if (web.watch)
-            g_source_remove(web.watch);
-        if (web.fd >= 0)
-            close(web.fd);
-        web.fd = fd;
-        web.watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, web_readable, NULL);
-        log_info("web channel connected");
+        return 0;
     }
-    return 0;
-}
-
-static int h_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer, (void)req, (void)reply, (void)reply_fd;
-    shutdown_requested = 1;
+    if (web_watch)
+        g_source_remove(web_watch);
+    if (web_fd >= 0)
+        close(web_fd);
+    web_fd = fd;
+    web_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, web_readable, NULL);
     return 0;
 }
 
@@ -268,125 +133,21 @@ static int h_media_apply(void *ctx, unsigned peer, const ipc_msg *req, json_t **
 }
 
 static const struct ipc_route sup_routes[] = {
-    {PROTO_SUP_HEARTBEAT, IPC_PEER_SUPERVISOR, h_heartbeat},
-    {PROTO_SUP_CHANNEL, IPC_PEER_SUPERVISOR, h_channel},
-    {PROTO_SUP_SHUTDOWN, IPC_PEER_SUPERVISOR, h_shutdown},
-    {PROTO_SUP_MEDIA_APPLY, IPC_PEER_SUPERVISOR, h_media_apply},
+    {.type = PROTO_SUP_MEDIA_APPLY, .allowed_peers = IPC_PEER_SUPERVISOR, .handler = h_media_apply},
 };
 
 static gboolean sup_readable(gint fd, GIOCondition cond, gpointer user)
 {
-    (void)cond, (void)user;
-    ipc_msg msg;
-    memset(&msg, 0, sizeof msg);
-    int rc = ipc_recv(fd, &msg, 0);
-    if (rc == SAFECAM_ERR_TIMEOUT)
-        return G_SOURCE_CONTINUE;
+    (void)fd, (void)cond, (void)user;
+    int rc = ipc_child_sup_serve(child, 0);
     if (rc != 0) {
-        log_warn("supervisor channel %s: exiting", rc == SAFECAM_ERR_CLOSED ? "closed" : "broken");
         exit_code = rc == SAFECAM_ERR_CLOSED ? 0 : 1;
-        sup.watch = 0;
         g_main_loop_quit(loop);
         return G_SOURCE_REMOVE;
     }
-    if (msg.flags & IPC_FLAG_REPLY) {
-        ipc_msg_clear(&msg);
-        return G_SOURCE_CONTINUE;
-    }
-    rc = ipc_dispatch(sup_routes, SAFECAM_ARRAY_LEN(sup_routes), NULL, IPC_PEER_SUPERVISOR, fd, &msg);
-    ipc_msg_clear(&msg);
-    if (rc == SAFECAM_ERR_PROTO) {
-        log_err("protocol violation on the supervisor channel: exiting");
-        exit_code = 1;
-        g_main_loop_quit(loop);
-        sup.watch = 0;
-        return G_SOURCE_REMOVE;
-    }
-    if (shutdown_requested) {
+    if (ipc_child_stopping(child)) {
         log_info("shutdown requested");
         g_main_loop_quit(loop);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-/* ---------------- web channel (media serves web) ---------------- */
-
-static int h_snapshot(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer;
-    json_t *sid = json_object_get(req->body, "session_id");
-    if (json_object_size(req->body) > (sid ? 1u : 0u) || (sid && !json_is_string(sid))) {
-        *reply = json_pack("{s:s}", "error", "invalid_json");
-        return 0;
-    }
-    int fd = -1;
-    int rc = media_service_snapshot_open(svc, &fd);
-    if (rc != 0) {
-        *reply = json_pack("{s:s}", "error", rc == SAFECAM_ERR_TOOBIG ? "busy" : "unavailable");
-        return 0;
-    }
-    *reply = json_pack("{s:b,s:s}", "ok", 1, "content_type", "image/jpeg");
-    *reply_fd = fd;
-    return 0;
-}
-
-static int h_live_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer;
-    json_t *s = json_object_get(req->body, "stream");
-    json_t *sid = json_object_get(req->body, "session_id");
-    size_t allowed = (s ? 1u : 0u) + (sid ? 1u : 0u);
-    const char *name = s ? json_string_value(s) : "main";
-    int stream = name && strcmp(name, "main") == 0 ? 0 : name && strcmp(name, "sub") == 0 ? 1 : -1;
-    if (json_object_size(req->body) != allowed || stream < 0 || (sid && !json_is_string(sid))) {
-        *reply = json_pack("{s:s}", "error", "invalid_stream");
-        return 0;
-    }
-    char ctype[96];
-    int fd = -1;
-    int rc = media_service_live_open(svc, stream, &fd, ctype, sizeof ctype);
-    if (rc != 0) {
-        *reply = json_pack("{s:s}", "error",
-                           rc == SAFECAM_ERR_TOOBIG     ? "busy"
-                           : rc == SAFECAM_ERR_NOTFOUND ? "stream_off"
-                                                        : "unavailable");
-        return 0;
-    }
-    *reply = json_pack("{s:b,s:s}", "ok", 1, "content_type", ctype);
-    *reply_fd = fd;
-    return 0;
-}
-
-static int h_status(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer, (void)req, (void)reply_fd;
-    *reply = media_service_status(svc);
-    return *reply ? 0 : SAFECAM_ERR_NOMEM;
-}
-
-static const struct ipc_route web_routes[] = {
-    {PROTO_MEDIA_SNAPSHOT, IPC_PEER_WEB, h_snapshot},
-    {PROTO_MEDIA_LIVE_OPEN, IPC_PEER_WEB, h_live_open},
-    {PROTO_MEDIA_STATUS, IPC_PEER_WEB, h_status},
-};
-
-static gboolean web_readable(gint fd, GIOCondition cond, gpointer user)
-{
-    (void)cond, (void)user;
-    ipc_msg msg;
-    memset(&msg, 0, sizeof msg);
-    int rc = ipc_recv(fd, &msg, 0);
-    if (rc == SAFECAM_ERR_TIMEOUT)
-        return G_SOURCE_CONTINUE;
-    if (rc == 0 && !(msg.flags & IPC_FLAG_REPLY))
-        rc = ipc_dispatch(web_routes, SAFECAM_ARRAY_LEN(web_routes), NULL, IPC_PEER_WEB, fd, &msg);
-    ipc_msg_clear(&msg);
-    if (rc != 0 && rc != SAFECAM_ERR_IO) {
-        log_warn("web channel %s: closed", rc == SAFECAM_ERR_CLOSED ? "closed by web" : "protocol violation");
-        close(web.fd);
-        web.fd = -1;
-        web.watch = 0;
-        return G_SOURCE_REMOVE;
     }
     return G_SOURCE_CONTINUE;
 }
@@ -471,7 +232,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: --state-dir: %s is not a directory\n", state_dir);
         return 2;
     }
-    if (!bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
+    if (!media_bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
         fprintf(stderr, "safecam-media: --bind: not an IP address literal\n");
         return 2;
     }
@@ -491,8 +252,6 @@ int main(int argc, char **argv)
         return 2;
     }
     opts.auth_cache_s = (int)cache_s;
-    opts.vault.auth_check = vault_auth_check;
-    opts.vault.audit = vault_audit;
 
     /* TLS policy for every TLS object glib-networking creates in this process (before any exists). */
     if (setenv("G_TLS_GNUTLS_PRIORITY", MEDIA_TLS_PRIORITY, 1) != 0) {
@@ -502,20 +261,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     gst_init(NULL, NULL);
-    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
-                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
-                                         "videoconvert", "videoscale", "valve"};
-    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
-        GstElementFactory *f = gst_element_factory_find(needed[i]);
-        if (!f) {
-            fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n",
-                    needed[i]);
-            return 1;
-        }
-        gst_object_unref(f);
+    const char *missing = NULL;
+    if (media_elements_check(&missing) != 0) {
+        fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n", missing);
+        return 1;
     }
-    g_mutex_init(&vault_lock);
-    audit_pool = g_thread_pool_new(audit_worker, NULL, 1, FALSE, NULL);
+    if (media_vault_link_new(&vault) != 0)
+        return 1;
+    opts.vault = media_vault_link_ops(vault);
     struct config cfg;
     config_defaults(&cfg);
     current = cfg.stream;
@@ -525,8 +278,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: cannot start the media service\n");
         return 1;
     }
-    sup.fd = (int)ipc_fd;
-    sup.watch = g_unix_fd_add(sup.fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
+    const struct ipc_child_config cc = {
+        .role = "media",
+        .sup_fd = (int)ipc_fd,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_WEB,
+        .sup_routes = sup_routes,
+        .n_sup_routes = SAFECAM_ARRAY_LEN(sup_routes),
+        .channel_take = on_channel_take,
+    };
+    if (ipc_child_new(&cc, &child) != 0)
+        return 1;
+    g_unix_fd_add((int)ipc_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGINT, on_signal, NULL);
     log_info("safecam-media %s: source %s, rtsps %s:%ld", SAFECAM_VERSION,
@@ -536,15 +298,10 @@ int main(int argc, char **argv)
 
     media_service_free(svc);
     svc = NULL;
-    if (audit_pool)
-        g_thread_pool_free(audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
-    if (web.fd >= 0)
-        close(web.fd);
-    g_mutex_lock(&vault_lock);
-    if (vault_fd >= 0)
-        close(vault_fd);
-    vault_fd = -1;
-    g_mutex_unlock(&vault_lock);
+    media_vault_link_free(vault); /* waits for the event being sent (<= 3 s) */
+    if (web_fd >= 0)
+        close(web_fd);
+    ipc_child_free(child);
     g_main_loop_unref(loop);
     return exit_code;
 }

@@ -237,15 +237,11 @@ struct vault_service {
     audit_log *audit;
     const char *state_dir;
     const uint8_t *storage_key; /* SEAL_KEY_BYTES, sodium_malloc'd by the caller */
-    int stop;                   /* set to 1 by PROTO_SUP_SHUTDOWN */
-    /* set by PROTO_SUP_CHANNEL: a new channel fd (owned by the caller from then on) for new_peer */
-    int new_fd;
-    unsigned new_peer;
 };
 
-/* The dispatch table of the vault process: every PROTO_VAULT_* request plus the supervisor's
- * heartbeat/channel/shutdown, each with its narrowest allowed peers. ctx for ipc_dispatch is a
- * struct vault_service *. */
+/* The dispatch table of the vault process: every PROTO_VAULT_* request, each with its narrowest allowed
+ * peers (the supervisor's heartbeat/channel/shutdown are the child-side rows of include/safecam/ipc_child.h).
+ * ctx for ipc_dispatch is a struct vault_service *. */
 const struct ipc_route *vault_service_routes(size_t *n_out);
 
 #endif

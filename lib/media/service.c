@@ -1115,3 +1115,19 @@ json_t *media_service_status(media_service *svc)
                      "rtsp_clients", svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
                      (int)g_list_length(svc->lives));
 }
+
+int media_elements_check(const char **missing)
+{
+    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
+                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
+                                         "videoconvert", "videoscale", "valve"};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
+        GstElementFactory *f = gst_element_factory_find(needed[i]);
+        if (!f) {
+            *missing = needed[i];
+            return SAFECAM_ERR_NOTFOUND;
+        }
+        gst_object_unref(f);
+    }
+    return 0;
+}
