@@ -1,7 +1,7 @@
 /* vault.h — credentials, lockout, sessions, users/roles and security settings: the vault's state.
  * Runs only in the vault process (no network) and in safecam-provision. QCVN 135 G1, G4, brute force
- * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, store.c, lockout.c,
- * session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
+ * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, db.c, users.c, settings.c,
+ * lockout.c, session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
  * The vault is single-threaded: one `vault` object must not be used from two threads at once. */
 #ifndef SAFECAM_VAULT_H
 #define SAFECAM_VAULT_H
