@@ -1,7 +1,7 @@
 /* media.c — safecam-media, the video process: wiring only. Parses its options, sets the TLS policy,
- * runs the GLib main loop with the supervisor channel, the vault channel (media is the client: RTSP
- * credential checks, TLS credentials, audit events) and the web channel (media is the server: snapshot,
- * live view, status). Network-facing through lib/media's RTSPS server; trusts only the supervisor. */
+ * runs the GLib main loop with the supervisor channel (lib/ipc/child.c), the vault channel (media is the
+ * client: lib/media/vault_link.c) and the web channel (media is the server: lib/media/web_routes.c).
+ * Network-facing through lib/media's RTSPS server; trusts only the supervisor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -263,7 +263,8 @@ int main(int argc, char **argv)
     gst_init(NULL, NULL);
     const char *missing = NULL;
     if (media_elements_check(&missing) != 0) {
-        fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n", missing);
+        fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n",
+                missing);
         return 1;
     }
     if (media_vault_link_new(&vault) != 0)

@@ -63,7 +63,8 @@ static void on_violation(void *ctx, unsigned peer, const ipc_msg *msg)
     struct vault_service *svc = ctx;
     const char *peer_name = ipc_peer_name(peer);
     char detail[96];
-    if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name, (unsigned)msg->type) != 0)
+    if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name,
+                    (unsigned)msg->type) != 0)
         detail[0] = '\0';
     if (svc->audit && audit_event_record(svc->audit, AUDIT_PROTOCOL_VIOLATION, peer_name, NULL, detail) != 0)
         log_err("vault: cannot record a protocol violation");
@@ -201,7 +202,8 @@ int main(int argc, char **argv)
     }
     log_info("vault: ready");
     next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
-    const struct ipc_child_loop loop = {.signalled = &got_signal, .timeout_ms = POLL_TIMEOUT_MS, .tick = on_tick};
+    const struct ipc_child_loop loop = {
+        .signalled = &got_signal, .timeout_ms = POLL_TIMEOUT_MS, .tick = on_tick};
     rc = ipc_child_run(child, &loop);
     if (rc != 0) {
         log_err("vault: the supervisor channel is gone; exiting");

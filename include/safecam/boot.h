@@ -44,8 +44,8 @@ struct boot_ops {
 
 struct boot_config {
     const char *state_dir;
-    long boot_timeout_s; /* a slot on trial must be healthy within this (seconds) */
-    char **argv;         /* the image is started with these arguments (the loader's own) */
+    long boot_timeout_s;   /* a slot on trial must be healthy within this (seconds) */
+    char **argv;           /* the image is started with these arguments (the loader's own) */
     const sigset_t *mask;  /* signals blocked in the loader, unblocked in the image */
     int signal_fd;         /* signalfd of mask (SIGTERM, SIGINT, SIGHUP, SIGCHLD) */
     update_event_fn event; /* slot events (selection, rollback, good) for the audit log */
@@ -57,9 +57,9 @@ struct boot_config {
 };
 
 struct boot_result {
-    char booted;      /* 'A', 'B', or 0 when the slot state cannot be read */
-    int rolled_back;  /* a previous slot came back during this boot */
-    int exit_now;     /* 1: a slot image stopped for good; the caller exits with exit_status */
+    char booted;     /* 'A', 'B', or 0 when the slot state cannot be read */
+    int rolled_back; /* a previous slot came back during this boot */
+    int exit_now;    /* 1: a slot image stopped for good; the caller exits with exit_status */
     int exit_status;
 };
 
@@ -73,8 +73,8 @@ int boot_chain_run(const struct boot_config *cfg, struct boot_result *out) SAFEC
  * (update_slots_status: no longer `trying`) within cfg->boot_timeout_s, else it is stopped (SIGTERM, then
  * SIGKILL after BOOT_STOP_GRACE_MS) and an update_refused event is recorded. SIGTERM/SIGINT are forwarded
  * and set *stop; SIGHUP is forwarded. Returns the image's wait status, or -1 when it could not start. */
-int boot_image_watch(const struct boot_config *cfg, char slot, const char *dir, const char *entry, int on_trial,
-                     int *stop);
+int boot_image_watch(const struct boot_config *cfg, char slot, const char *dir, const char *entry,
+                     int on_trial, int *stop);
 
 /* The next back-off after retry_ms: doubled, at most BOOT_RETRY_MAX_MS (milliseconds). */
 int boot_retry_next(int retry_ms);

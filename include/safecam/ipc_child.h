@@ -13,8 +13,8 @@
 
 #include "safecam/ipc.h"
 
-#define IPC_CHILD_PEERS_MAX 4      /* peer channels a child serves from its own table */
-#define IPC_CHILD_EXTRA_FDS_MAX 4  /* extra descriptors polled by ipc_child_run (pipes) */
+#define IPC_CHILD_PEERS_MAX 4     /* peer channels a child serves from its own table */
+#define IPC_CHILD_EXTRA_FDS_MAX 4 /* extra descriptors polled by ipc_child_run (pipes) */
 
 /* A reply to one of the child's own requests arrived on a channel (peer: IPC_PEER_*). The hook may take
  * the body and fd out of msg (set them to NULL / -1); what is left is released after it returns. */
@@ -34,14 +34,14 @@ struct ipc_child_peer {
 };
 
 struct ipc_child_config {
-    const char *role;  /* log prefix ("vault"); not copied, must outlive the child */
-    int sup_fd;        /* the supervisor channel; owned by the ipc_child from ipc_child_new on */
+    const char *role;       /* log prefix ("vault"); not copied, must outlive the child */
+    int sup_fd;             /* the supervisor channel; owned by the ipc_child from ipc_child_new on */
     unsigned channel_peers; /* OR of the IPC_PEER_* bits PROTO_SUP_CHANNEL may hand over */
     /* Role-specific supervisor requests besides heartbeat/channel/shutdown (ctx as handler context);
      * NULL: none. A type in neither table is a protocol violation. */
     const struct ipc_route *sup_routes;
     size_t n_sup_routes;
-    ipc_child_reply_fn sup_reply; /* replies from the supervisor; NULL: dropped */
+    ipc_child_reply_fn sup_reply;       /* replies from the supervisor; NULL: dropped */
     const struct ipc_child_peer *peers; /* channels kept in the child's table (at most IPC_CHILD_PEERS_MAX) */
     size_t n_peers;
     /* Optional: takes a new channel of a peer not in `peers` (owns fd from then on); 0 or an error. */

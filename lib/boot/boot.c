@@ -137,8 +137,8 @@ static void boot_note(const struct boot_config *cfg, const char *type, const cha
 
 /* ---------------------------------------------------------------- the watchdog and the chain */
 
-int boot_image_watch(const struct boot_config *cfg, char slot, const char *dir, const char *entry, int on_trial,
-                     int *stop)
+int boot_image_watch(const struct boot_config *cfg, char slot, const char *dir, const char *entry,
+                     int on_trial, int *stop)
 {
     struct real_ctx real;
     struct boot_ops o = ops_resolve(cfg, &real);
@@ -213,10 +213,12 @@ int boot_chain_run(const struct boot_config *cfg, struct boot_result *out)
         int arc = update_slot_authenticate(cfg->state_dir, slot, &why);
         if (arc != 0) {
             log_err("boot: slot %c refused by verified boot: %s", slot, update_reason_name(why));
-            boot_note(cfg, AUDIT_UPDATE_REFUSED, "event=verified_boot", slot, "reason", update_reason_name(why));
+            boot_note(cfg, AUDIT_UPDATE_REFUSED, "event=verified_boot", slot, "reason",
+                      update_reason_name(why));
             if (on_trial) {
                 char back = 0;
-                if (update_boot_abandon(cfg->state_dir, "slot_damaged", &back, cfg->event, cfg->event_ctx) != 0)
+                if (update_boot_abandon(cfg->state_dir, "slot_damaged", &back, cfg->event, cfg->event_ctx) !=
+                    0)
                     return 0;
                 out->rolled_back = 1;
                 continue; /* boot the previous slot */
@@ -234,10 +236,9 @@ int boot_chain_run(const struct boot_config *cfg, struct boot_result *out)
         if (stop) {
             log_info("boot: slot %c image stopped", slot);
             out->exit_now = 1;
-            out->exit_status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status)
-                                                                 : 128 + (status >= 0 && WIFSIGNALED(status)
-                                                                              ? WTERMSIG(status)
-                                                                              : 0);
+            out->exit_status = status >= 0 && WIFEXITED(status)
+                                   ? WEXITSTATUS(status)
+                                   : 128 + (status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0);
             return 0;
         }
         if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == BOOT_EXIT_REBOOT) {

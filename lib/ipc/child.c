@@ -34,7 +34,8 @@ static const char *role_name(const ipc_child *c)
 
 int ipc_child_new(const struct ipc_child_config *cfg, ipc_child **out)
 {
-    if (!cfg || !out || cfg->sup_fd < 0 || cfg->n_peers > IPC_CHILD_PEERS_MAX || (cfg->n_peers && !cfg->peers))
+    if (!cfg || !out || cfg->sup_fd < 0 || cfg->n_peers > IPC_CHILD_PEERS_MAX ||
+        (cfg->n_peers && !cfg->peers))
         return SAFECAM_ERR_INVAL;
     ipc_child *c = calloc(1, sizeof *c);
     if (!c)
@@ -177,7 +178,8 @@ int ipc_child_sup_serve(ipc_child *c, int timeout_ms)
     else
         rc = SAFECAM_ERR_PROTO;
     if (rc == SAFECAM_ERR_PROTO) {
-        log_err("%s: protocol violation on the supervisor channel (type %u)", role_name(c), (unsigned)msg.type);
+        log_err("%s: protocol violation on the supervisor channel (type %u)", role_name(c),
+                (unsigned)msg.type);
         if (c->cfg.violation)
             c->cfg.violation(c->cfg.ctx, IPC_PEER_SUPERVISOR, &msg);
     } else if (rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_TIMEOUT) {
@@ -259,7 +261,8 @@ int ipc_child_run(ipc_child *c, const struct ipc_child_loop *loop)
         pfd[0] = (struct pollfd){.fd = c->cfg.sup_fd, .events = POLLIN};
         for (size_t i = 0; i < IPC_CHILD_PEERS_MAX; i++)
             pfd[1 + i] = (struct pollfd){.fd = c->fd[i], .events = POLLIN};
-        size_t n_extra = loop->extra_fds ? loop->extra_fds(c->cfg.ctx, &pfd[FIXED], IPC_CHILD_EXTRA_FDS_MAX) : 0;
+        size_t n_extra =
+            loop->extra_fds ? loop->extra_fds(c->cfg.ctx, &pfd[FIXED], IPC_CHILD_EXTRA_FDS_MAX) : 0;
         if (n_extra > IPC_CHILD_EXTRA_FDS_MAX)
             n_extra = IPC_CHILD_EXTRA_FDS_MAX;
         int n = poll(pfd, (nfds_t)(FIXED + n_extra), timeout < 0 ? 0 : timeout);

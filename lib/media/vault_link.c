@@ -45,8 +45,8 @@ static int vault_call(media_vault_link *l, uint16_t type, const json_t *body, js
     return rc;
 }
 
-static int link_auth_check(void *ctx, const char *username, const char *password, const char *source, char *role,
-                           size_t role_size, int *pcr)
+static int link_auth_check(void *ctx, const char *username, const char *password, const char *source,
+                           char *role, size_t role_size, int *pcr)
 {
     json_t *reply = NULL;
     json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password", password, "source",
@@ -64,8 +64,8 @@ static int link_auth_check(void *ctx, const char *username, const char *password
     if (err) {
         rc = strcmp(err, "locked") == 0                ? SAFECAM_ERR_LOCKED
              : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
-             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
-                                                       : SAFECAM_ERR_INTERNAL;
+             : strcmp(err, "invalid_request") == 0 ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
+                                                   : SAFECAM_ERR_INTERNAL;
     } else if (json_is_true(json_object_get(reply, "ok")) && r && safecam_strlcpy(role, r, role_size) == 0) {
         *pcr = json_is_true(p) ? 1 : 0;
         rc = 0;

@@ -21,15 +21,15 @@
 
 struct fake {
     int64_t now;
-    int64_t step_ms;   /* the clock advances this much per signal wait */
-    int sig_at_wait;   /* deliver this signal at wait number sig_wait_no (0: never) */
+    int64_t step_ms; /* the clock advances this much per signal wait */
+    int sig_at_wait; /* deliver this signal at wait number sig_wait_no (0: never) */
     int sig_wait_no;
     int waits;
     int starts;
-    int polls_left;    /* the image ends after this many polls ... */
-    int end_on_term;   /* ... or as soon as it got SIGTERM */
+    int polls_left;  /* the image ends after this many polls ... */
+    int end_on_term; /* ... or as soon as it got SIGTERM */
     int got_term, got_kill, got_hup;
-    int status;        /* its wait status */
+    int status; /* its wait status */
     int notes;
     char note_type[32];
     char note_detail[128];
@@ -125,8 +125,8 @@ static struct boot_config config_make(struct fake *f, struct boot_ops *ops)
                              .image_poll = f_poll,
                              .image_signal = f_signal,
                              .ctx = f};
-    return (struct boot_config){.state_dir = state_dir, .boot_timeout_s = 5, .note = f_note, .note_ctx = f,
-                                .ops = ops};
+    return (struct boot_config){
+        .state_dir = state_dir, .boot_timeout_s = 5, .note = f_note, .note_ctx = f, .ops = ops};
 }
 
 static void test_helpers(void **state)
@@ -200,7 +200,8 @@ static void test_watch_health_timeout(void **state)
 static void test_watch_kill_after_grace(void **state)
 {
     (void)state;
-    struct fake f = {.step_ms = 1000, .sig_at_wait = SIGTERM, .sig_wait_no = 2, .polls_left = 20, .status = 9};
+    struct fake f = {
+        .step_ms = 1000, .sig_at_wait = SIGTERM, .sig_wait_no = 2, .polls_left = 20, .status = 9};
     struct boot_ops ops;
     struct boot_config cfg = config_make(&f, &ops);
     int stop = 0;

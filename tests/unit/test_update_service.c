@@ -157,8 +157,8 @@ static void test_status_settings(void **state)
     config_defaults(&cfg);
     cfg.update.online_enabled = 1;
     cfg.update.auto_install = 1;
-    assert_int_equal(safecam_strlcpy(cfg.update.server_url, "https://127.0.0.1:9/u", sizeof cfg.update.server_url),
-                     0);
+    assert_int_equal(
+        safecam_strlcpy(cfg.update.server_url, "https://127.0.0.1:9/u", sizeof cfg.update.server_url), 0);
     assert_int_equal(config_save(f->state, &cfg), 0);
     service_open(f);
     assert_int_equal(update_service_online_enabled(f->svc), 1);
@@ -180,8 +180,8 @@ static void test_begin_refused(void **state)
     service_open(f);
     json_t *r = NULL;
     /* unknown key, missing key */
-    assert_int_equal(web_call(f, PROTO_UPDATE_BEGIN, json_pack("{s:i,s:s}", "size", 10, "actor", "admin"), -1, &r),
-                     0);
+    assert_int_equal(
+        web_call(f, PROTO_UPDATE_BEGIN, json_pack("{s:i,s:s}", "size", 10, "actor", "admin"), -1, &r), 0);
     assert_string_equal(reply_error(r), "invalid_request");
     json_decref(r);
     /* the upload must come as a pipe */
@@ -217,7 +217,8 @@ static void test_upload_garbage_refused(void **state)
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     json_t *r = NULL;
     assert_int_equal(web_call(f, PROTO_UPDATE_BEGIN,
-                              json_pack("{s:i,s:s,s:s}", "size", -1, "actor", "admin", "source", "::1"), p[0], &r),
+                              json_pack("{s:i,s:s,s:s}", "size", -1, "actor", "admin", "source", "::1"), p[0],
+                              &r),
                      0);
     assert_true(json_is_true(json_object_get(r, "ok")));
     json_int_t session = json_integer_value(json_object_get(r, "session"));
@@ -230,7 +231,8 @@ static void test_upload_garbage_refused(void **state)
     int q[2];
     assert_int_equal(pipe2(q, O_CLOEXEC), 0);
     assert_int_equal(web_call(f, PROTO_UPDATE_BEGIN,
-                              json_pack("{s:i,s:s,s:s}", "size", 5, "actor", "admin", "source", "::1"), q[0], &r),
+                              json_pack("{s:i,s:s,s:s}", "size", 5, "actor", "admin", "source", "::1"), q[0],
+                              &r),
                      0);
     assert_string_equal(reply_error(r), "busy");
     json_decref(r);
@@ -255,9 +257,9 @@ static void test_online_not_configured(void **state)
     struct fx *f = *state;
     service_open(f);
     json_t *r = NULL;
-    assert_int_equal(web_call(f, PROTO_UPDATE_APPLY, json_pack("{s:s,s:s}", "actor", "admin", "source", "::1"), -1,
-                              &r),
-                     0);
+    assert_int_equal(
+        web_call(f, PROTO_UPDATE_APPLY, json_pack("{s:s,s:s}", "actor", "admin", "source", "::1"), -1, &r),
+        0);
     assert_string_equal(reply_error(r), "no_update_available");
     json_decref(r);
     /* the check is answered by update_service_check_request (deferred when it runs) */
