@@ -1,7 +1,7 @@
 /* media.c — safecam-media, the video process: wiring only. Parses its options, sets the TLS policy,
- * runs the GLib main loop with the supervisor channel, the vault channel (media is the client: RTSP
- * credential checks, TLS credentials, audit events) and the web channel (media is the server: snapshot,
- * live view, status). Network-facing through lib/media's RTSPS server; trusts only the supervisor. */
+ * runs the GLib main loop with the supervisor channel (lib/ipc/child.c), the vault channel (media is the
+ * client: lib/media/vault_link.c) and the web channel (media is the server: lib/media/web_routes.c).
+ * Network-facing through lib/media's RTSPS server; trusts only the supervisor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,30 +20,21 @@
 #include <glib.h>
 #include <gst/gst.h>
 
-#include "safecam/audit.h"
 #include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
-#include "safecam/ipc_client.h"
+#include "safecam/ipc_child.h"
 #include "safecam/media.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
 #include "safecam/statedir.h"
-#include "safecam/vault_client.h"
-
-#define VAULT_AUTH_TIMEOUT_MS 10000
-#define VAULT_SHORT_TIMEOUT_MS 3000
-
-struct channel {
-    int fd;
-    guint watch;
-};
 
 static GMainLoop *loop;
 static media_service *svc;
-static struct channel sup = {-1, 0}, web = {-1, 0};
-static ipc_client *vault; /* the channel to the vault, shared by RTSP client threads and the main loop */
-static guint tls_retry;
+static media_vault_link *vault;
+static ipc_child *child;
+static int web_fd = -1;
+static guint web_watch, tls_retry;
 static int exit_code;
 static struct config_stream current;
 
@@ -55,70 +46,6 @@ static void usage(FILE *f)
             "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
 
-static int bind_addr_valid(const char *s)
-{
-    if (!*s || strlen(s) > 45)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') || *p == '.' ||
-              *p == ':'))
-            return 0;
-    return 1;
-}
-
-/* ---------------- vault client (callbacks for lib/media) ---------------- */
-
-#define VAULT_LOCK_WAIT_MS 20000
-
-static int vault_auth_check(void *ctx, const char *username, const char *password, const char *source,
-                            char *role, size_t role_size, int *pcr)
-{
-    (void)ctx;
-    json_t *refusal = NULL;
-    int rc = vault_client_auth_check(vault, username, password, source, "rtsp", VAULT_AUTH_TIMEOUT_MS, role, role_size,
-                                     pcr, &refusal);
-    if (rc == 0 && refusal) {
-        const char *err = json_string_value(json_object_get(refusal, "error"));
-        rc = !err                                      ? SAFECAM_ERR_PROTO
-             : strcmp(err, "locked") == 0              ? SAFECAM_ERR_LOCKED
-             : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
-             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
-                                                       : SAFECAM_ERR_INTERNAL;
-    }
-    json_decref(refusal);
-    return rc;
-}
-
-/* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
- * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
-#define AUDIT_QUEUE_MAX 64
-static GThreadPool *audit_pool;
-
-static void audit_worker(gpointer data, gpointer user)
-{
-    (void)user;
-    json_t *ev = data;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    int rc = vault_client_audit_record(vault, type, "media", json_string_value(json_object_get(ev, "source")),
-                                       json_string_value(json_object_get(ev, "detail")), VAULT_SHORT_TIMEOUT_MS);
-    if (rc != 0)
-        log_warn("audit: cannot record %s (%s)", type, rc == SAFECAM_ERR_DENIED ? "refused" : safecam_err_name(rc));
-    json_decref(ev);
-}
-
-static void vault_audit(void *ctx, const char *type, const char *source, const char *detail)
-{
-    (void)ctx;
-    json_t *body = json_pack("{s:s,s:s?,s:s}", "type", type, "source", source, "detail", detail ? detail : "");
-    if (!body)
-        return;
-    if (!audit_pool || g_thread_pool_unprocessed(audit_pool) >= AUDIT_QUEUE_MAX ||
-        !g_thread_pool_push(audit_pool, body, NULL)) {
-        log_warn("audit: queue full, %s not recorded", type);
-        json_decref(body);
-    }
-}
-
 /* Fetch the device certificate + key from the vault and start RTSPS. Retried every second until done. */
 static gboolean tls_fetch(gpointer user)
 {
@@ -127,20 +54,13 @@ static gboolean tls_fetch(gpointer user)
         tls_retry = 0;
         return G_SOURCE_REMOVE;
     }
-    char *cert = NULL, *key = NULL;
-    size_t key_len = 0;
-    int rc = vault_client_tls_credentials(vault, VAULT_SHORT_TIMEOUT_MS, &cert, &key, &key_len);
-    if (rc == 0) {
-        rc = media_service_tls_set(svc, cert, key);
-        if (rc == SAFECAM_ERR_IO) {
-            log_err("cannot listen for RTSPS: exiting");
-            exit_code = 1;
-            g_main_loop_quit(loop);
-        }
-        sodium_free(key); /* wipes */
-        free(cert);
+    int rc = media_vault_link_tls_load(vault, svc);
+    if (rc == SAFECAM_ERR_IO) {
+        log_err("cannot listen for RTSPS: exiting");
+        exit_code = 1;
+        g_main_loop_quit(loop);
     }
-    if (rc == 0) {
+    if (rc == 0 || rc == SAFECAM_ERR_IO) {
         tls_retry = 0;
         return G_SOURCE_REMOVE;
     }
@@ -152,56 +72,46 @@ static gboolean tls_fetch(gpointer user)
     return G_SOURCE_CONTINUE;
 }
 
-/* ---------------- supervisor channel ---------------- */
+/* ---------------- channels ---------------- */
 
-static int shutdown_requested;
-
-static int h_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+static gboolean web_readable(gint fd, GIOCondition cond, gpointer user)
 {
-    (void)ctx, (void)peer, (void)req, (void)reply, (void)reply_fd;
-    return 0;
+    (void)cond, (void)user;
+    ipc_msg msg = {.fd = -1};
+    size_t n = 0;
+    const struct ipc_route *routes = media_service_web_routes(&n);
+    int rc = ipc_recv(fd, &msg, 0);
+    if (rc == SAFECAM_ERR_TIMEOUT)
+        return G_SOURCE_CONTINUE;
+    if (rc == 0 && !(msg.flags & IPC_FLAG_REPLY))
+        rc = ipc_dispatch(routes, n, svc, IPC_PEER_WEB, fd, &msg);
+    ipc_msg_clear(&msg);
+    if (rc != 0 && rc != SAFECAM_ERR_IO) {
+        log_warn("web channel %s: closed", rc == SAFECAM_ERR_CLOSED ? "closed by web" : "protocol violation");
+        close(web_fd);
+        web_fd = -1;
+        web_watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
 }
 
-static gboolean web_readable(gint fd, GIOCondition cond, gpointer user);
-
-static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+/* A new channel from the supervisor: the vault link or web's (watched by the main loop). */
+static int on_channel_take(void *ctx, unsigned peer, int fd)
 {
-    (void)ctx, (void)peer, (void)reply_fd;
-    const char *name = json_string_value(json_object_get(req->body, "peer"));
-    if (!name || req->fd < 0 || json_object_size(req->body) != 1) {
-        *reply = json_pack("{s:s}", "error", "invalid_channel");
-        return 0;
-    }
-    unsigned p = ipc_peer_from_name(name);
-    if (p != IPC_PEER_VAULT && p != IPC_PEER_WEB) {
-        *reply = json_pack("{s:s}", "error", "invalid_channel");
-        return 0;
-    }
-    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0)
-        return SAFECAM_ERR_IO;
-    if (p == IPC_PEER_VAULT) {
-        if (ipc_client_channel_set(vault, fd) != 0)
-            return SAFECAM_ERR_INVAL;
-        log_info("vault channel connected");
+    (void)ctx;
+    if (peer == IPC_PEER_VAULT) {
+        media_vault_link_channel_set(vault, fd);
         if (!media_service_rtsps_ready(svc) && !tls_retry)
             g_idle_add(tls_fetch, NULL);
-    } else {
-        if (web.watch)
-            g_source_remove(web.watch);
-        if (web.fd >= 0)
-            close(web.fd);
-        web.fd = fd;
-        web.watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, web_readable, NULL);
-        log_info("web channel connected");
+        return 0;
     }
-    return 0;
-}
-
-static int h_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer, (void)req, (void)reply, (void)reply_fd;
-    shutdown_requested = 1;
+    if (web_watch)
+        g_source_remove(web_watch);
+    if (web_fd >= 0)
+        close(web_fd);
+    web_fd = fd;
+    web_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, web_readable, NULL);
     return 0;
 }
 
@@ -228,125 +138,21 @@ static int h_media_apply(void *ctx, unsigned peer, const ipc_msg *req, json_t **
 }
 
 static const struct ipc_route sup_routes[] = {
-    {PROTO_SUP_HEARTBEAT, IPC_PEER_SUPERVISOR, h_heartbeat},
-    {PROTO_SUP_CHANNEL, IPC_PEER_SUPERVISOR, h_channel},
-    {PROTO_SUP_SHUTDOWN, IPC_PEER_SUPERVISOR, h_shutdown},
-    {PROTO_SUP_MEDIA_APPLY, IPC_PEER_SUPERVISOR, h_media_apply},
+    {.type = PROTO_SUP_MEDIA_APPLY, .allowed_peers = IPC_PEER_SUPERVISOR, .handler = h_media_apply},
 };
 
 static gboolean sup_readable(gint fd, GIOCondition cond, gpointer user)
 {
-    (void)cond, (void)user;
-    ipc_msg msg;
-    memset(&msg, 0, sizeof msg);
-    int rc = ipc_recv(fd, &msg, 0);
-    if (rc == SAFECAM_ERR_TIMEOUT)
-        return G_SOURCE_CONTINUE;
+    (void)fd, (void)cond, (void)user;
+    int rc = ipc_child_sup_serve(child, 0);
     if (rc != 0) {
-        log_warn("supervisor channel %s: exiting", rc == SAFECAM_ERR_CLOSED ? "closed" : "broken");
         exit_code = rc == SAFECAM_ERR_CLOSED ? 0 : 1;
-        sup.watch = 0;
         g_main_loop_quit(loop);
         return G_SOURCE_REMOVE;
     }
-    if (msg.flags & IPC_FLAG_REPLY) {
-        ipc_msg_clear(&msg);
-        return G_SOURCE_CONTINUE;
-    }
-    rc = ipc_dispatch(sup_routes, SAFECAM_ARRAY_LEN(sup_routes), NULL, IPC_PEER_SUPERVISOR, fd, &msg);
-    ipc_msg_clear(&msg);
-    if (rc == SAFECAM_ERR_PROTO) {
-        log_err("protocol violation on the supervisor channel: exiting");
-        exit_code = 1;
-        g_main_loop_quit(loop);
-        sup.watch = 0;
-        return G_SOURCE_REMOVE;
-    }
-    if (shutdown_requested) {
+    if (ipc_child_stopping(child)) {
         log_info("shutdown requested");
         g_main_loop_quit(loop);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-/* ---------------- web channel (media serves web) ---------------- */
-
-static int h_snapshot(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer;
-    json_t *sid = json_object_get(req->body, "session_id");
-    if (json_object_size(req->body) > (sid ? 1u : 0u) || (sid && !json_is_string(sid))) {
-        *reply = json_pack("{s:s}", "error", "invalid_json");
-        return 0;
-    }
-    int fd = -1;
-    int rc = media_service_snapshot_open(svc, &fd);
-    if (rc != 0) {
-        *reply = json_pack("{s:s}", "error", rc == SAFECAM_ERR_TOOBIG ? "busy" : "unavailable");
-        return 0;
-    }
-    *reply = json_pack("{s:b,s:s}", "ok", 1, "content_type", "image/jpeg");
-    *reply_fd = fd;
-    return 0;
-}
-
-static int h_live_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer;
-    json_t *s = json_object_get(req->body, "stream");
-    json_t *sid = json_object_get(req->body, "session_id");
-    size_t allowed = (s ? 1u : 0u) + (sid ? 1u : 0u);
-    const char *name = s ? json_string_value(s) : "main";
-    int stream = name && strcmp(name, "main") == 0 ? 0 : name && strcmp(name, "sub") == 0 ? 1 : -1;
-    if (json_object_size(req->body) != allowed || stream < 0 || (sid && !json_is_string(sid))) {
-        *reply = json_pack("{s:s}", "error", "invalid_stream");
-        return 0;
-    }
-    char ctype[96];
-    int fd = -1;
-    int rc = media_service_live_open(svc, stream, &fd, ctype, sizeof ctype);
-    if (rc != 0) {
-        *reply = json_pack("{s:s}", "error",
-                           rc == SAFECAM_ERR_TOOBIG     ? "busy"
-                           : rc == SAFECAM_ERR_NOTFOUND ? "stream_off"
-                                                        : "unavailable");
-        return 0;
-    }
-    *reply = json_pack("{s:b,s:s}", "ok", 1, "content_type", ctype);
-    *reply_fd = fd;
-    return 0;
-}
-
-static int h_status(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx, (void)peer, (void)req, (void)reply_fd;
-    *reply = media_service_status(svc);
-    return *reply ? 0 : SAFECAM_ERR_NOMEM;
-}
-
-static const struct ipc_route web_routes[] = {
-    {PROTO_MEDIA_SNAPSHOT, IPC_PEER_WEB, h_snapshot},
-    {PROTO_MEDIA_LIVE_OPEN, IPC_PEER_WEB, h_live_open},
-    {PROTO_MEDIA_STATUS, IPC_PEER_WEB, h_status},
-};
-
-static gboolean web_readable(gint fd, GIOCondition cond, gpointer user)
-{
-    (void)cond, (void)user;
-    ipc_msg msg;
-    memset(&msg, 0, sizeof msg);
-    int rc = ipc_recv(fd, &msg, 0);
-    if (rc == SAFECAM_ERR_TIMEOUT)
-        return G_SOURCE_CONTINUE;
-    if (rc == 0 && !(msg.flags & IPC_FLAG_REPLY))
-        rc = ipc_dispatch(web_routes, SAFECAM_ARRAY_LEN(web_routes), NULL, IPC_PEER_WEB, fd, &msg);
-    ipc_msg_clear(&msg);
-    if (rc != 0 && rc != SAFECAM_ERR_IO) {
-        log_warn("web channel %s: closed", rc == SAFECAM_ERR_CLOSED ? "closed by web" : "protocol violation");
-        close(web.fd);
-        web.fd = -1;
-        web.watch = 0;
-        return G_SOURCE_REMOVE;
     }
     return G_SOURCE_CONTINUE;
 }
@@ -450,7 +256,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: --state-dir: %s is not a directory\n", state_dir);
         return 2;
     }
-    if (!bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
+    if (!media_bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
         fprintf(stderr, "safecam-media: --bind: not an IP address literal\n");
         return 2;
     }
@@ -485,8 +291,6 @@ int main(int argc, char **argv)
         return 2;
     }
     opts.auth_cache_s = (int)cache_s;
-    opts.vault.auth_check = vault_auth_check;
-    opts.vault.audit = vault_audit;
 
     /* TLS policy for every TLS object glib-networking creates in this process (before any exists). */
     if (setenv("G_TLS_GNUTLS_PRIORITY", MEDIA_TLS_PRIORITY, 1) != 0) {
@@ -496,23 +300,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     gst_init(NULL, NULL);
-    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
-                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
-                                         "videoconvert", "videoscale", "valve"};
-    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
-        GstElementFactory *f = gst_element_factory_find(needed[i]);
-        if (!f) {
-            fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n",
-                    needed[i]);
-            return 1;
-        }
-        gst_object_unref(f);
-    }
-    if (sodium_init() < 0 || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &vault) != 0) {
-        log_err("cannot set up the vault client");
+    const char *missing = NULL;
+    if (media_elements_check(&missing) != 0) {
+        fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n",
+                missing);
         return 1;
     }
-    audit_pool = g_thread_pool_new(audit_worker, NULL, 1, FALSE, NULL);
+    if (media_vault_link_new(&vault) != 0)
+        return 1;
+    opts.vault = media_vault_link_ops(vault);
     struct config cfg;
     config_defaults(&cfg);
     current = cfg.stream;
@@ -522,8 +318,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: cannot start the media service\n");
         return 1;
     }
-    sup.fd = (int)ipc_fd;
-    sup.watch = g_unix_fd_add(sup.fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
+    const struct ipc_child_config cc = {
+        .role = "media",
+        .sup_fd = (int)ipc_fd,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_WEB,
+        .sup_routes = sup_routes,
+        .n_sup_routes = SAFECAM_ARRAY_LEN(sup_routes),
+        .channel_take = on_channel_take,
+    };
+    if (ipc_child_new(&cc, &child) != 0)
+        return 1;
+    g_unix_fd_add((int)ipc_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGINT, on_signal, NULL);
     log_info("safecam-media %s: source %s, rtsps %s:%ld", SAFECAM_VERSION,
@@ -533,12 +338,10 @@ int main(int argc, char **argv)
 
     media_service_free(svc);
     svc = NULL;
-    if (audit_pool)
-        g_thread_pool_free(audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
-    if (web.fd >= 0)
-        close(web.fd);
-    ipc_client_free(vault);
-    vault = NULL;
+    media_vault_link_free(vault); /* waits for the event being sent (<= 3 s) */
+    if (web_fd >= 0)
+        close(web_fd);
+    ipc_child_free(child);
     g_main_loop_unref(loop);
     return exit_code;
 }

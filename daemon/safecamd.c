@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "safecam/audit.h"
+#include "safecam/boot.h"
 #include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
@@ -41,14 +42,6 @@
 #define LISTEN_FD 4 /* a handed-down listening socket, in web and media */
 #define LISTEN_FD_ARG "4"
 #define BOOT_TIMEOUT_DEFAULT_S 120 /* a new slot image must pass its health check within this */
-#define BOOT_RETRY_MIN_MS 1000
-#define BOOT_RETRY_MAX_MS 30000
-/* Exit status of a slot image's safecamd asking its boot loader for a restart ("reboot"). */
-#define SAFECAM_EXIT_REBOOT 75
-/* Set by the boot loader for the slot image it runs: the slot it chose (the image must not count a
- * boot attempt again) and where the image's helper executables are. */
-#define ENV_BOOTED_SLOT "SAFECAM_BOOTED_SLOT"
-#define ENV_LIBEXEC_DIR "SAFECAM_LIBEXEC_DIR"
 
 extern char **environ;
 
@@ -958,7 +951,7 @@ static void shutdown_children(void)
 
 static int exe_dir_find(void)
 {
-    const char *env = getenv("SAFECAM_LIBEXEC_DIR");
+    const char *env = getenv(BOOT_ENV_LIBEXEC);
     if (env && *env)
         return safecam_strlcpy(exe_dir, env, sizeof exe_dir);
     char self[PATH_MAX];
@@ -973,175 +966,12 @@ static int exe_dir_find(void)
     return safecam_strlcpy(exe_dir, self, sizeof exe_dir);
 }
 
-/* ---- the PC boot chain: boot loader + verified boot + boot watchdog ----
- * This process is the boot loader. It chooses the slot (update_boot_select: the boot counter), and
- * when that slot holds a bootable image (UPDATE_IMAGE_ENTRY among its payloads) it authenticates the
- * whole slot again (signature, model, every payload hash: update_slot_authenticate) and runs the
- * image's safecamd as its child with ENV_BOOTED_SLOT / ENV_LIBEXEC_DIR set. It stays as the image's
- * watchdog: an image that exits or is not healthy (marked good) within --boot-timeout counts as a
- * failed start, and the next round of the boot counter, after the last attempt, brings the previous
- * slot back by itself. A slot without an image (data-only bundle, or the factory slot) runs in this
- * process. QCVN 135 G3 / G8, EN 303 645 5.3-x, 5.9-1. docs/update-bundle.md "The PC boot chain". */
+/* ---- the PC boot chain (lib/boot): A/B slot choice, verified boot, the boot watchdog ---- */
 
-/* Wait up to ms for a signal on sfd; returns the signal number, or 0 on timeout. */
-static int boot_signal_wait(int sfd, int ms)
+static void boot_audit_note(void *ctx, const char *type, const char *detail)
 {
-    struct pollfd p = {.fd = sfd, .events = POLLIN};
-    if (poll(&p, 1, ms) <= 0)
-        return 0;
-    struct signalfd_siginfo si;
-    if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
-        return 0;
-    return (int)si.ssi_signo;
-}
-
-/* 1 when the slot image booted as `slot` has passed its health check (or was not on trial). */
-static int boot_slot_good(char slot)
-{
-    struct update_status st;
-    if (update_slots_status(opts.state_dir, &st) != 0)
-        return 0;
-    return st.trying != slot;
-}
-
-/* Audit `type` with detail "<key>=<value> slot=<slot> <what_key>=<what>" (value/what: short codes). */
-static void boot_note(const char *type, const char *event, char slot, const char *what_key, const char *what)
-{
-    char line[AUDIT_DETAIL_MAX_BYTES];
-    if (safecam_fmt(line, sizeof line, "%s slot=%c %s=%s", event, slot, what_key, what) != 0)
-        line[0] = '\0';
-    audit_note(type, line);
-}
-
-/* Run the image of `slot` (in dir) until it exits. Returns its wait status; *stop set when we were
- * asked to stop (SIGTERM/SIGINT: forwarded to the image). */
-static int boot_image_run(char **argv, const sigset_t *mask, int sfd, char slot, const char *dir,
-                          const char *entry, int on_trial, int *stop)
-{
-    char slot_s[2] = {slot, '\0'};
-    pid_t loader = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_err("boot: fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        sigprocmask(SIG_UNBLOCK, mask, NULL);
-        /* a boot loader killed outright takes its image down with it (SIGTERM: an orderly stop) */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != loader)
-            _exit(127);
-        if (setenv(ENV_BOOTED_SLOT, slot_s, 1) != 0 || setenv(ENV_LIBEXEC_DIR, dir, 1) != 0)
-            _exit(127);
-        char *const *av = argv;
-        execv(entry, av);
-        fprintf(stderr, "safecamd: boot: cannot exec %s: %s\n", entry, strerror(errno));
-        _exit(127);
-    }
-    log_info("boot: slot %c image running (pid %d)%s", slot, (int)pid, on_trial ? ", on trial" : "");
-    int64_t started = safecam_time_mono_ms(), kill_at = 0;
-    int status = 0, healthy = !on_trial, term_sent = 0;
-    for (;;) {
-        int sig = boot_signal_wait(sfd, 500);
-        if (sig == SIGTERM || sig == SIGINT) {
-            *stop = 1;
-            kill(pid, SIGTERM);
-            term_sent = 1;
-            kill_at = safecam_time_mono_ms() + SHUTDOWN_GRACE_MS + 3000;
-        } else if (sig == SIGHUP) {
-            kill(pid, SIGHUP);
-        }
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        int64_t now = safecam_time_mono_ms();
-        if (!healthy && boot_slot_good(slot)) {
-            healthy = 1;
-            log_info("boot: slot %c passed its health check after %lld ms", slot, (long long)(now - started));
-        }
-        if (!healthy && !term_sent && now - started > opts.boot_timeout_s * 1000) {
-            log_err("boot: slot %c not healthy within %ld s: stopping it", slot, opts.boot_timeout_s);
-            boot_note(AUDIT_UPDATE_REFUSED, "event=health_check", slot, "reason", "boot_timeout");
-            kill(pid, SIGTERM);
-            term_sent = 1;
-            kill_at = now + SHUTDOWN_GRACE_MS + 3000;
-        }
-        if (term_sent && now > kill_at) {
-            kill(pid, SIGKILL);
-            kill_at = now + 60000;
-        }
-    }
-    return status;
-}
-
-/* Choose and (for an image slot) run slots until one must run in this process. Returns 0 with the
- * slot in *booted and *rolled_back set, or exits the process when a slot image stopped for good. */
-static int boot_chain(char **argv, const sigset_t *mask, int sfd, char *booted, int *rolled_back)
-{
-    const char *pre = getenv(ENV_BOOTED_SLOT);
-    if (pre && (strcmp(pre, "A") == 0 || strcmp(pre, "B") == 0)) {
-        /* We are a slot image started by a boot loader: the attempt was already counted. */
-        *booted = pre[0];
-        return 0;
-    }
-    int retry_ms = BOOT_RETRY_MIN_MS;
-    for (;;) {
-        char slot = 0, dir[PATH_MAX], entry[PATH_MAX];
-        int rb = 0;
-        if (update_boot_select(opts.state_dir, &slot, &rb, update_event_note, NULL) != 0) {
-            log_warn("update: cannot read the slot state; running the current image");
-            return 0;
-        }
-        *rolled_back |= rb;
-        *booted = slot;
-        struct update_status st;
-        if (update_slots_status(opts.state_dir, &st) != 0 || st.slots[slot == 'B'].factory ||
-            update_slot_path(opts.state_dir, slot, dir, sizeof dir) != 0 ||
-            safecam_path_join(entry, sizeof entry, dir, UPDATE_IMAGE_ENTRY) != 0 || access(entry, F_OK) != 0)
-            return 0; /* factory slot or a data-only image: the binaries of this process run it */
-        int on_trial = st.trying == slot;
-        enum update_reason why = UPDATE_OK;
-        int arc = update_slot_authenticate(opts.state_dir, slot, &why);
-        if (arc != 0) {
-            log_err("boot: slot %c refused by verified boot: %s", slot, update_reason_name(why));
-            boot_note(AUDIT_UPDATE_REFUSED, "event=verified_boot", slot, "reason", update_reason_name(why));
-            if (on_trial) {
-                char back = 0;
-                if (update_boot_abandon(opts.state_dir, "slot_damaged", &back, update_event_note, NULL) != 0)
-                    return 0;
-                *rolled_back = 1;
-                continue; /* boot the previous slot */
-            }
-            /* The known-good slot itself no longer verifies: run the boot loader's own (factory)
-             * image rather than unverified code. */
-            log_err("boot: running the factory image instead of slot %c", slot);
-            return 0;
-        }
-        int stop = 0;
-        int64_t started = safecam_time_mono_ms();
-        int status = boot_image_run(argv, mask, sfd, slot, dir, entry, on_trial, &stop);
-        if (safecam_time_mono_ms() - started > STABLE_RUN_MS)
-            retry_ms = BOOT_RETRY_MIN_MS; /* it ran well for a while: a new crash starts the back-off again */
-        if (stop) {
-            log_info("boot: slot %c image stopped", slot);
-            exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-        }
-        if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == SAFECAM_EXIT_REBOOT) {
-            log_info("boot: slot %c asked for a restart", slot);
-            retry_ms = BOOT_RETRY_MIN_MS;
-            continue;
-        }
-        char what[64] = "fork_failed";
-        if (status >= 0 && safecam_fmt(what, sizeof what, "%s_%d", WIFEXITED(status) ? "exit" : "signal",
-                                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) != 0)
-            what[0] = '\0';
-        log_err("boot: slot %c image ended (%s)%s; starting again in %d ms", slot, what,
-                on_trial && !boot_slot_good(slot) ? " before its health check" : "", retry_ms);
-        boot_note(AUDIT_PROCESS_RESTART, "process=safecamd", slot, "status", what);
-        int sig = boot_signal_wait(sfd, retry_ms);
-        if (sig == SIGTERM || sig == SIGINT)
-            exit(0);
-        retry_ms = retry_ms * 2 > BOOT_RETRY_MAX_MS ? BOOT_RETRY_MAX_MS : retry_ms * 2;
-    }
+    (void)ctx;
+    audit_note(type, detail);
 }
 
 int main(int argc, char **argv)
@@ -1209,10 +1039,19 @@ int main(int argc, char **argv)
     /* A/B slots: count this start against a freshly installed slot, roll back when it never became
      * healthy (QCVN 135 G3 / EN 303 645 5.3-x); run a slot's own image when it has one. The slot is
      * marked good once every child answers. */
-    char booted_slot = 0;
-    int rolled_back = 0;
-    (void)boot_chain(argv, &mask, sfd, &booted_slot, &rolled_back);
-    int slot_image = getenv(ENV_BOOTED_SLOT) != NULL;
+    const struct boot_config boot = {
+        .state_dir = opts.state_dir,
+        .boot_timeout_s = opts.boot_timeout_s,
+        .argv = argv,
+        .mask = &mask,
+        .signal_fd = sfd,
+        .event = update_event_note,
+        .note = boot_audit_note,
+    };
+    struct boot_result booted;
+    if (boot_chain_run(&boot, &booted) == 0 && booted.exit_now)
+        exit(booted.exit_status); /* a slot image stopped for good */
+    int slot_image = getenv(BOOT_ENV_SLOT) != NULL;
     if (listen_sockets_open() != 0) {
         fprintf(stderr, "safecamd: cannot listen on the HTTPS or RTSPS port (see the line above)\n");
         return 1;
@@ -1319,7 +1158,7 @@ int main(int argc, char **argv)
     }
     if (reboot_requested && slot_image) {
         /* A slot image: its boot loader chooses the slot again. */
-        return SAFECAM_EXIT_REBOOT;
+        return BOOT_EXIT_REBOOT;
     }
     if (reboot_requested) {
         /* The "reboot" of this PC build: exec ourselves again with the same arguments. */

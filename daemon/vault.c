@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <malloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 
 #include "safecam/audit.h"
 #include "safecam/ipc.h"
+#include "safecam/ipc_child.h"
 #include "safecam/sandbox.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
@@ -26,9 +26,6 @@
 
 #define HOUSEKEEPING_INTERVAL_MS 30000
 #define POLL_TIMEOUT_MS 1000
-
-enum { CH_SUPERVISOR, CH_WEB, CH_MEDIA, CH_UPDATE, CH_COUNT };
-static const unsigned channel_peer[CH_COUNT] = {IPC_PEER_SUPERVISOR, IPC_PEER_WEB, IPC_PEER_MEDIA, IPC_PEER_UPDATE};
 
 static volatile sig_atomic_t got_signal;
 
@@ -59,67 +56,29 @@ static void usage(void)
     fprintf(stderr, "usage: safecam-vault --state-dir DIR --ipc-fd N\n");
 }
 
-/* Per-channel dispatch state (IPC_ONCE rows), reset whenever a channel is closed or replaced. */
-static struct ipc_channel_state chan_state[CH_COUNT];
-
-static void channel_close(int ch[CH_COUNT], int i)
+/* A peer (or the supervisor) broke the protocol: the channel is closed by lib/ipc; record it. */
+static void on_violation(void *ctx, unsigned peer, const ipc_msg *msg)
 {
-    chan_state[i] = (struct ipc_channel_state){0};
-    if (ch[i] >= 0)
-        close(ch[i]);
-    ch[i] = -1;
+    struct vault_service *svc = ctx;
+    const char *peer_name = ipc_peer_name(peer);
+    char detail[96];
+    if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name,
+                    (unsigned)msg->type) != 0)
+        detail[0] = '\0';
+    if (svc->audit && audit_event_record(svc->audit, AUDIT_PROTOCOL_VIOLATION, peer_name, NULL, detail) != 0)
+        log_err("vault: cannot record a protocol violation");
 }
 
-/* Serve one message on channel i. Returns 0 to go on, 1 when the supervisor is gone. */
-static int channel_serve(struct vault_service *svc, int ch[CH_COUNT], int i)
+static int64_t next_housekeeping;
+
+static int on_tick(void *ctx, int *timeout_ms)
 {
-    const struct ipc_dispatcher *d = vault_service_dispatcher();
-    const char *peer_name = ipc_peer_name(channel_peer[i]);
-    ipc_msg msg = {.fd = -1};
-    int rc = ipc_recv(ch[i], &msg, 0);
-    if (rc == SAFECAM_ERR_TIMEOUT)
-        return 0;
-    if (rc == 0) {
-        rc = ipc_dispatcher_run(d, &chan_state[i], svc, channel_peer[i], ch[i], &msg);
-        if (rc != 0 && rc != SAFECAM_ERR_PROTO && rc != SAFECAM_ERR_CLOSED)
-            log_warn("vault: cannot answer %s (type %u): %s", peer_name, (unsigned)msg.type,
-                     safecam_err_name(rc));
-    }
-    if (rc == SAFECAM_ERR_PROTO) {
-        char detail[96];
-        if (safecam_fmt(detail, sizeof detail, "receiver=vault peer=%s type=%u", peer_name,
-                        (unsigned)msg.type) != 0)
-            detail[0] = '\0';
-        log_warn("vault: protocol violation by %s (type %u): channel closed", peer_name, (unsigned)msg.type);
-        if (svc->audit &&
-            audit_event_record(svc->audit, AUDIT_PROTOCOL_VIOLATION, peer_name, NULL, detail) != 0)
-            log_err("vault: cannot record a protocol violation");
-    }
-    ipc_msg_clear(&msg);
-    if (rc == SAFECAM_ERR_PROTO || rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_TIMEOUT) {
-        if (rc == SAFECAM_ERR_CLOSED)
-            log_info("vault: %s closed its channel", peer_name);
-        if (rc == SAFECAM_ERR_TIMEOUT)
-            log_warn("vault: %s does not read its replies: channel closed", peer_name);
-        channel_close(ch, i);
-        if (i == CH_SUPERVISOR)
-            return 1;
-    }
-    /* A PROTO_SUP_CHANNEL handed over a new channel: it replaces any older one of that peer. */
-    if (svc->new_fd >= 0) {
-        for (int k = 0; k < CH_COUNT; k++) {
-            if (k != CH_SUPERVISOR && channel_peer[k] == svc->new_peer) {
-                channel_close(ch, k);
-                ch[k] = svc->new_fd;
-                chan_state[k] = (struct ipc_channel_state){0};
-                svc->new_fd = -1;
-                log_info("vault: new channel from %s", ipc_peer_name(svc->new_peer));
-            }
-        }
-        if (svc->new_fd >= 0) {
-            close(svc->new_fd);
-            svc->new_fd = -1;
-        }
+    struct vault_service *svc = ctx;
+    (void)timeout_ms;
+    if (safecam_time_mono_ms() >= next_housekeeping) {
+        if (vault_housekeeping(svc->v) != 0)
+            log_warn("vault: housekeeping failed");
+        next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
     }
     return 0;
 }
@@ -132,7 +91,7 @@ int main(int argc, char **argv)
     audit_log *audit = NULL;
     vault *v = NULL;
     char path[4096];
-    int ch[CH_COUNT] = {-1, -1, -1, -1};
+    ipc_child *child = NULL;
     int status = 1;
     int rc;
 
@@ -162,7 +121,6 @@ int main(int argc, char **argv)
         return 2;
     }
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
-    ch[CH_SUPERVISOR] = (int)ipc_fd;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -214,51 +172,43 @@ int main(int argc, char **argv)
         .audit = audit,
         .state_dir = state_dir,
         .storage_key = key,
-        .stop = 0,
-        .new_fd = -1,
-        .new_peer = 0,
     };
+    /* Every peer channel and the supervisor's own requests (audit records) go through the vault's
+     * dispatcher with its policy flags; ipc_child keeps one dispatch state per channel. */
+    const struct ipc_dispatcher *d = vault_service_dispatcher();
+    const struct ipc_child_peer peers[] = {
+        {.peer = IPC_PEER_WEB, .dispatcher = d},
+        {.peer = IPC_PEER_MEDIA, .dispatcher = d},
+        {.peer = IPC_PEER_UPDATE, .dispatcher = d},
+    };
+    const struct ipc_child_config cc = {
+        .role = "vault",
+        .sup_fd = (int)ipc_fd,
+        .channel_peers = IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE,
+        .sup_dispatcher = d, /* the supervisor records audit events too */
+        .peers = peers,
+        .n_peers = SAFECAM_ARRAY_LEN(peers),
+        .violation = on_violation,
+        .ctx = &svc,
+    };
+    rc = ipc_child_new(&cc, &child);
+    if (rc != 0) {
+        close((int)ipc_fd);
+        goto out;
+    }
     log_info("vault: ready");
-    int64_t next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
-    while (!svc.stop && !got_signal) {
-        struct pollfd pfd[CH_COUNT];
-        for (int i = 0; i < CH_COUNT; i++) {
-            pfd[i].fd = ch[i];
-            pfd[i].events = POLLIN;
-            pfd[i].revents = 0;
-        }
-        int n = poll(pfd, CH_COUNT, POLL_TIMEOUT_MS);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            log_err("vault: poll: %s", strerror(errno));
-            goto out;
-        }
-        for (int i = 0; i < CH_COUNT && !svc.stop; i++) {
-            if (pfd[i].fd < 0 || pfd[i].revents == 0 || ch[i] != pfd[i].fd)
-                continue;
-            if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                if (channel_serve(&svc, ch, i) != 0) {
-                    log_err("vault: the supervisor channel is gone; exiting");
-                    goto out;
-                }
-            } else if (pfd[i].revents & POLLNVAL) {
-                ch[i] = -1;
-                if (i == CH_SUPERVISOR)
-                    goto out;
-            }
-        }
-        if (safecam_time_mono_ms() >= next_housekeeping) {
-            if (vault_housekeeping(v) != 0)
-                log_warn("vault: housekeeping failed");
-            next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
-        }
+    next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
+    const struct ipc_child_loop loop = {
+        .signalled = &got_signal, .timeout_ms = POLL_TIMEOUT_MS, .tick = on_tick};
+    rc = ipc_child_run(child, &loop);
+    if (rc != 0) {
+        log_err("vault: the supervisor channel is gone; exiting");
+        goto out;
     }
     log_info("vault: stopping");
     status = 0;
 out:
-    for (int i = 0; i < CH_COUNT; i++)
-        channel_close(ch, i);
+    ipc_child_free(child);
     vault_close(v);
     audit_log_close(audit);
     if (key)

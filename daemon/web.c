@@ -17,6 +17,7 @@
 #include "safecam/core.h"
 #include "safecam/http.h"
 #include "safecam/ipc.h"
+#include "safecam/ipc_child.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
 
@@ -30,59 +31,42 @@ static void on_signal(int sig)
 
 struct web_ctx {
     http_server *srv;
-    int shutdown;
+    int started;
+    int64_t next_try;
 };
 
-static int on_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+/* A channel to vault, media or update: the server owns it from now on. */
+static int on_channel_take(void *ctx, unsigned peer, int fd)
 {
-    (void)ctx;
-    (void)peer;
-    (void)req;
-    (void)reply;
-    (void)reply_fd;
-    return 0;
-}
-
-static int on_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)peer;
-    (void)reply_fd;
     struct web_ctx *w = ctx;
-    const json_t *p = json_object_get(req->body, "peer");
-    const char *name = json_is_string(p) ? json_string_value(p) : NULL;
-    if (!name || req->fd < 0 || (strcmp(name, "vault") != 0 && strcmp(name, "media") != 0 && strcmp(name, "update") != 0)) {
-        *reply = json_pack("{s:s}", "error", "invalid_peer");
-        return SAFECAM_ERR_INVAL;
-    }
-    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
-        *reply = json_pack("{s:s}", "error", "internal");
-        return SAFECAM_ERR_IO;
-    }
-    if (http_server_channel_set(w->srv, name, fd) != 0) {
-        *reply = json_pack("{s:s}", "error", "internal");
-        return SAFECAM_ERR_INTERNAL;
-    }
-    log_info("channel to %s (re)connected", name);
-    return 0;
+    return http_server_channel_set(w->srv, ipc_peer_name(peer), fd);
 }
 
-static int on_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+/* A reply of the supervisor to one of the server's requests (settings). */
+static void on_sup_reply(void *ctx, unsigned peer, ipc_msg *msg)
 {
-    (void)peer;
-    (void)req;
-    (void)reply;
-    (void)reply_fd;
     struct web_ctx *w = ctx;
-    w->shutdown = 1;
-    return 0;
+    (void)peer;
+    http_server_sup_reply(w->srv, msg);
 }
 
-static const struct ipc_route sup_routes[] = {
-    {PROTO_SUP_HEARTBEAT, IPC_PEER_SUPERVISOR, on_heartbeat},
-    {PROTO_SUP_CHANNEL, IPC_PEER_SUPERVISOR, on_channel},
-    {PROTO_SUP_SHUTDOWN, IPC_PEER_SUPERVISOR, on_shutdown},
-};
+/* Start HTTPS once the vault answers (retried every second); a socket that cannot be bound ends the
+ * process, so the supervisor restarts it with back-off. */
+static int on_tick(void *ctx, int *timeout_ms)
+{
+    struct web_ctx *w = ctx;
+    if (!w->started && safecam_time_mono_ms() >= w->next_try) {
+        int rc = http_server_start(w->srv);
+        if (rc == 0)
+            w->started = 1;
+        else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL)
+            return 1; /* cannot bind */
+        else
+            w->next_try = safecam_time_mono_ms() + 1000; /* vault not reachable yet */
+    }
+    *timeout_ms = w->started ? 1000 : 200;
+    return 0;
+}
 
 static void usage(void)
 {
@@ -185,45 +169,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-web: invalid configuration (--bind must be an IP address)\n");
         return 2;
     }
-    int exit_code = 0;
-    int started = 0;
-    int64_t next_try = 0;
-    while (!stop_requested && !w.shutdown) {
-        if (!started && safecam_time_mono_ms() >= next_try) {
-            rc = http_server_start(w.srv);
-            if (rc == 0) {
-                started = 1;
-            } else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL) {
-                exit_code = 1; /* cannot bind: let the supervisor restart us with back-off */
-                break;
-            } else {
-                next_try = safecam_time_mono_ms() + 1000; /* vault not reachable yet */
-            }
-        }
-        ipc_msg msg;
-        rc = ipc_recv((int)ipc_fd, &msg, started ? 1000 : 200);
-        if (rc == SAFECAM_ERR_TIMEOUT)
-            continue;
-        if (rc != 0) {
-            if (stop_requested)
-                break;
-            log_err("supervisor channel: %s; exiting", safecam_err_name(rc));
-            exit_code = 1;
-            break;
-        }
-        if (msg.flags & IPC_FLAG_REPLY) {
-            http_server_sup_reply(w.srv, &msg);
-            continue;
-        }
-        rc = ipc_dispatch(sup_routes, SAFECAM_ARRAY_LEN(sup_routes), &w, IPC_PEER_SUPERVISOR, (int)ipc_fd, &msg);
-        ipc_msg_clear(&msg);
-        if (rc == SAFECAM_ERR_PROTO) {
-            log_err("protocol violation on the supervisor channel; exiting");
-            exit_code = 1;
-            break;
-        }
+    ipc_child *child = NULL;
+    const struct ipc_child_config cc = {
+        .role = "web",
+        .sup_fd = (int)ipc_fd,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE,
+        .sup_reply = on_sup_reply,
+        .channel_take = on_channel_take,
+        .ctx = &w,
+    };
+    if (ipc_child_new(&cc, &child) != 0) {
+        http_server_free(w.srv);
+        return 1;
     }
+    const struct ipc_child_loop loop = {.signalled = &stop_requested, .timeout_ms = 200, .tick = on_tick};
+    rc = ipc_child_run(child, &loop);
+    int exit_code = rc != 0 && !stop_requested ? 1 : 0;
     http_server_free(w.srv);
+    ipc_child_free(child);
     log_info("stopped");
     return exit_code;
 }

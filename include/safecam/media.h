@@ -16,6 +16,7 @@
 
 #include "safecam/config.h"
 #include "safecam/core.h"
+#include "safecam/ipc.h"
 
 #define MEDIA_RTSPS_PORT_DEFAULT 8322
 #define MEDIA_SOURCE_PATH_MAX 1024 /* bytes of a file:/v4l2: path, NUL included */
@@ -59,6 +60,10 @@ int media_source_parse(const char *spec, struct media_source *out, const char **
 
 /* Short name of a source kind: "testsrc", "file", "v4l2". */
 const char *media_source_kind_name(enum media_source_kind kind);
+
+/* 1 when s looks like an IPv4/IPv6 address literal (digits, hex letters, '.', ':'; at most 45 bytes), the
+ * only form --bind takes (never a host name to resolve). */
+int media_bind_addr_valid(const char *s);
 
 /* Parse an RTSP/HTTP `Authorization` header value of the Basic scheme ("Basic " + strict base64 of
  * "user:password"). The scheme is matched case-insensitively; the base64 must be canonical (padding,
@@ -149,6 +154,9 @@ void media_service_free(media_service *svc);
  * ignored). Errors: SAFECAM_ERR_CRYPTO (PEM refused), SAFECAM_ERR_IO (cannot bind). The caller wipes
  * the key PEM afterwards. */
 int media_service_tls_set(media_service *svc, const char *cert_pem, const char *key_pem) SAFECAM_WUR;
+/* Every GStreamer element the pipelines need is installed (after gst_init). Else SAFECAM_ERR_NOTFOUND
+ * with *missing naming the first one absent (a static string). */
+int media_elements_check(const char **missing) SAFECAM_WUR;
 /* 1 once RTSPS is listening. */
 int media_service_rtsps_ready(const media_service *svc);
 
@@ -172,5 +180,26 @@ int media_service_live_open(media_service *svc, int stream, int *fd_out, char *c
 /* PROTO_MEDIA_STATUS body: {"ok":true,"stream":{settings},"state":"starting"|"playing"|"retrying",
  * "source":"testsrc"|"file"|"v4l2","rtsp_clients":N,"live_viewers":N}. Caller decrefs. */
 json_t *media_service_status(media_service *svc);
+
+/* ---------------- the media process's channels (vault_link.c, web_routes.c) ---------------- */
+
+/* The channel to the vault, shared by RTSP client threads and the main loop (one lock), with a worker that
+ * sends audit events (bounded queue of 64; beyond it an event is dropped with a log line). */
+typedef struct media_vault_link media_vault_link;
+
+/* *out owned by the caller (media_vault_link_free, which waits for the event being sent, <= 3 s). */
+int media_vault_link_new(media_vault_link **out) SAFECAM_WUR;
+void media_vault_link_free(media_vault_link *l);
+/* Replace the channel by fd (owned by the link from now on; the old one is closed). Thread-safe. */
+void media_vault_link_channel_set(media_vault_link *l, int fd);
+/* The media_vault_ops that ask the vault through l (RTSP Basic checks: QCVN 135 G1 / EN 303 645 5.1). */
+struct media_vault_ops media_vault_link_ops(media_vault_link *l);
+/* Fetch the device certificate and key (PROTO_VAULT_TLS_CREDENTIALS) and start RTSPS with them. 0 when
+ * RTSPS listens; SAFECAM_ERR_IO when it cannot bind (the process must exit); another error (vault not
+ * reachable yet, SAFECAM_ERR_PROTO): retry later. The key PEM is wiped. QCVN 135 G4 / EN 303 645 5.5-1. */
+int media_vault_link_tls_load(media_vault_link *l, media_service *svc) SAFECAM_WUR;
+
+/* web's dispatch table (PROTO_MEDIA_SNAPSHOT, _LIVE_OPEN, _STATUS), ctx a media_service *. */
+const struct ipc_route *media_service_web_routes(size_t *n_out);
 
 #endif

@@ -1,7 +1,7 @@
 /* vault.h — credentials, lockout, sessions, users/roles and security settings: the vault's state.
  * Runs only in the vault process (no network) and in safecam-provision. QCVN 135 G1, G4, brute force
- * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, store.c, lockout.c,
- * session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
+ * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, db.c, users.c, settings.c,
+ * lockout.c, session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
  * The vault is single-threaded: one `vault` object must not be used from two threads at once. */
 #ifndef SAFECAM_VAULT_H
 #define SAFECAM_VAULT_H
@@ -239,19 +239,16 @@ struct vault_service {
     audit_log *audit;
     const char *state_dir;
     const uint8_t *storage_key; /* SEAL_KEY_BYTES, sodium_malloc'd by the caller */
-    int stop;                   /* set to 1 by PROTO_SUP_SHUTDOWN */
-    /* set by PROTO_SUP_CHANNEL: a new channel fd (owned by the caller from then on) for new_peer */
-    int new_fd;
-    unsigned new_peer;
     /* the user of the session the dispatcher checked for the request being served (IPC_ADMIN and
      * IPC_NEEDS_SESSION rows): the audited actor, never one the request claims */
     char caller[VAULT_USERNAME_MAX + 1];
 };
 
-/* The dispatcher of the vault process: every PROTO_VAULT_* request plus the supervisor's
- * heartbeat/channel/shutdown, each with its narrowest allowed peers and its policy flags (admin session,
- * any session, once), and the session hook that enforces them. ctx for ipc_dispatcher_run is a
- * struct vault_service *; keep one struct ipc_channel_state per channel. */
+/* The dispatcher of the vault process: every PROTO_VAULT_* request, each with its narrowest allowed peers
+ * and its policy flags (admin session, any session, once), and the session hook that enforces them (the
+ * supervisor's heartbeat/channel/shutdown are the child-side rows of include/safecam/ipc_child.h). ctx for
+ * ipc_dispatcher_run is a struct vault_service *; keep one struct ipc_channel_state per channel (the
+ * ipc_child does, for the channels it serves with it). */
 const struct ipc_dispatcher *vault_service_dispatcher(void);
 
 #endif

@@ -454,3 +454,14 @@ int media_rtsp_framer_feed(struct media_rtsp_framer *f, const uint8_t *in, size_
     *out_len = o;
     return 0;
 }
+
+int media_bind_addr_valid(const char *s)
+{
+    if (!s || !*s || strlen(s) > 45)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') || *p == '.' ||
+              *p == ':'))
+            return 0;
+    return 1;
+}

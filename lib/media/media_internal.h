@@ -27,8 +27,6 @@ int media_feeder_consumer_dead(media_service *svc, int stream, guint id);
 void media_feeder_request_keyframe(media_service *svc, int stream);
 /* Caps for a new consumer's appsrc (caller unrefs). */
 GstCaps *media_feeder_caps(media_service *svc, int stream);
-/* The vault callbacks. */
-const struct media_vault_ops *media_service_vault_ops(media_service *svc);
 
 /* ---- TLS front (front.c) ---- */
 struct media_front;
@@ -39,9 +37,26 @@ unsigned media_front_count(struct media_front *f);
 void media_front_stop(struct media_front *f);
 
 /* ---- RTSP server behind the front (rtsp.c) ---- */
+
+/* What the RTSP server takes from the encoded streams (the feeder of service.c), so that rtsp.c calls
+ * service.c only through this table (no file-level cycle). Every member is thread-safe. */
+struct media_feeder_ops {
+    /* media_feeder_attach: a consumer id > 0, or 0. */
+    guint (*attach)(void *ctx, int stream, GstElement *appsrc, guint64 max_bytes, gboolean cut_on_overflow);
+    void (*detach)(void *ctx, int stream, guint id);
+    void (*request_keyframe)(void *ctx, int stream);
+    void *ctx;
+};
+
+/* The feeder of svc as ops (ctx = svc). */
+struct media_feeder_ops media_feeder_ops_of(media_service *svc);
+
 struct media_rtsp;
-int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int listen_fd, int sub_enabled,
-                   int auth_cache_s, struct media_rtsp **out) SAFECAM_WUR;
+/* feed and vault are copied; their contexts must outlive the server. listen_fd >= 0: a listening socket
+ * handed down by the supervisor (bind/port are then only reported), else bind/port are bound here. */
+int media_rtsp_new(const struct media_feeder_ops *feed, const struct media_vault_ops *vault, GTlsCertificate *cert,
+                   const char *bind, int port, int listen_fd, int sub_enabled, int auth_cache_s,
+                   struct media_rtsp **out) SAFECAM_WUR;
 void media_rtsp_free(struct media_rtsp *r);
 /* Close every RTSP connection (settings changed). */
 void media_rtsp_close_all(struct media_rtsp *r);

@@ -18,7 +18,8 @@
 #define DIGEST_BYTES 32
 
 struct media_rtsp {
-    media_service *svc;
+    struct media_feeder_ops feed;
+    struct media_vault_ops vault;
     GstRTSPServer *server;
     GstRTSPMountPoints *mounts;
     GstRTSPAuth *auth;
@@ -179,7 +180,7 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     int pcr = 0;
     int rc = media_basic_auth_parse(hdr, user, sizeof user, pass, sizeof pass);
     if (rc == 0) {
-        const struct media_vault_ops *ops = media_service_vault_ops(self->r->svc);
+        const struct media_vault_ops *ops = &self->r->vault;
         rc = ops->auth_check ? ops->auth_check(ops->ctx, user, pass, cs->ip, role, sizeof role, &pcr)
                              : SAFECAM_ERR_INTERNAL;
     }
@@ -294,7 +295,7 @@ static void on_play(GstRTSPClient *client, GstRTSPContext *ctx, gpointer user)
     struct media_rtsp *r = user;
     int s = stream_of_uri(ctx->uri);
     if (s >= 0)
-        media_feeder_request_keyframe(r->svc, s); /* a new viewer starts decoding at once */
+        r->feed.request_keyframe(r->feed.ctx, s); /* a new viewer starts decoding at once */
 }
 
 static void on_client_closed(GstRTSPClient *client, gpointer user)
@@ -334,7 +335,7 @@ static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gp
 }
 
 struct media_link {
-    media_service *svc;
+    struct media_feeder_ops feed;
     int stream;
     guint consumer;
 };
@@ -344,7 +345,7 @@ static void on_media_unprepared(GstRTSPMedia *media, gpointer user)
     (void)media;
     struct media_link *ml = user;
     if (ml->consumer) {
-        media_feeder_detach(ml->svc, ml->stream, ml->consumer);
+        ml->feed.detach(ml->feed.ctx, ml->stream, ml->consumer);
         ml->consumer = 0;
     }
 }
@@ -354,7 +355,7 @@ static void media_link_free(gpointer data, GClosure *closure)
     (void)closure;
     struct media_link *ml = data;
     if (ml->consumer)
-        media_feeder_detach(ml->svc, ml->stream, ml->consumer);
+        ml->feed.detach(ml->feed.ctx, ml->stream, ml->consumer);
     g_free(ml);
 }
 
@@ -367,10 +368,10 @@ static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media
     GstElement *src = bin ? gst_bin_get_by_name(GST_BIN(bin), "src") : NULL;
     if (src) {
         struct media_link *ml = g_new0(struct media_link, 1);
-        ml->svc = r->svc;
+        ml->feed = r->feed;
         ml->stream = stream;
         /* RTSP viewers that fall behind skip to the next keyframe (2 MB of backlog). */
-        ml->consumer = media_feeder_attach(r->svc, stream, src, 2u << 20, FALSE);
+        ml->consumer = r->feed.attach(r->feed.ctx, stream, src, 2u << 20, FALSE);
         g_signal_connect_data(media, "unprepared", G_CALLBACK(on_media_unprepared), ml, media_link_free, 0);
         gst_object_unref(src);
     }
@@ -403,12 +404,13 @@ void media_rtsp_sub_set(struct media_rtsp *r, int enabled)
     }
 }
 
-int media_rtsp_new(media_service *svc, GTlsCertificate *cert, const char *bind, int port, int listen_fd, int sub_enabled,
-                   int auth_cache_s, struct media_rtsp **out)
+int media_rtsp_new(const struct media_feeder_ops *feed, const struct media_vault_ops *vault, GTlsCertificate *cert,
+                   const char *bind, int port, int listen_fd, int sub_enabled, int auth_cache_s, struct media_rtsp **out)
 {
     *out = NULL;
     struct media_rtsp *r = g_new0(struct media_rtsp, 1);
-    r->svc = svc;
+    r->feed = *feed;
+    r->vault = *vault;
     if (auth_cache_s < 1 || auth_cache_s > MEDIA_RTSP_AUTH_CACHE_S)
         auth_cache_s = MEDIA_RTSP_AUTH_CACHE_S;
     r->cache_us = (gint64)auth_cache_s * G_USEC_PER_SEC;

@@ -98,11 +98,6 @@ struct media_service {
 static void svc_fail(media_service *svc, const char *why);
 static void live_viewer_close(struct live_viewer *lv);
 
-const struct media_vault_ops *media_service_vault_ops(media_service *svc)
-{
-    return &svc->opts.vault;
-}
-
 static void audit_note(media_service *svc, const char *type, const char *detail)
 {
     if (svc->opts.vault.audit)
@@ -1054,8 +1049,9 @@ int media_service_tls_set(media_service *svc, const char *cert_pem, const char *
         g_clear_error(&err);
         return SAFECAM_ERR_CRYPTO;
     }
-    int rc = media_rtsp_new(svc, cert, svc->opts.bind, svc->opts.rtsps_port, svc->opts.listen_fd, svc->stream.sub_enabled,
-                            svc->opts.auth_cache_s, &svc->rtsp);
+    const struct media_feeder_ops feed = media_feeder_ops_of(svc);
+    int rc = media_rtsp_new(&feed, &svc->opts.vault, cert, svc->opts.bind, svc->opts.rtsps_port, svc->opts.listen_fd,
+                            svc->stream.sub_enabled, svc->opts.auth_cache_s, &svc->rtsp);
     if (rc != 0) {
         g_object_unref(cert);
         return rc;
@@ -1114,4 +1110,46 @@ json_t *media_service_status(media_service *svc)
                      "state", names[svc->state], "source", media_source_kind_name(svc->opts.source.kind),
                      "rtsp_clients", svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
                      (int)g_list_length(svc->lives));
+}
+
+int media_elements_check(const char **missing)
+{
+    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
+                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
+                                         "videoconvert", "videoscale", "valve"};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
+        GstElementFactory *f = gst_element_factory_find(needed[i]);
+        if (!f) {
+            *missing = needed[i];
+            return SAFECAM_ERR_NOTFOUND;
+        }
+        gst_object_unref(f);
+    }
+    return 0;
+}
+
+/* ---------------- the feeder as seen by the RTSP server (rtsp.c) ---------------- */
+
+static guint feeder_ops_attach(void *ctx, int stream, GstElement *appsrc, guint64 max_bytes,
+                               gboolean cut_on_overflow)
+{
+    return media_feeder_attach(ctx, stream, appsrc, max_bytes, cut_on_overflow);
+}
+
+static void feeder_ops_detach(void *ctx, int stream, guint id)
+{
+    media_feeder_detach(ctx, stream, id);
+}
+
+static void feeder_ops_request_keyframe(void *ctx, int stream)
+{
+    media_feeder_request_keyframe(ctx, stream);
+}
+
+struct media_feeder_ops media_feeder_ops_of(media_service *svc)
+{
+    return (struct media_feeder_ops){.attach = feeder_ops_attach,
+                                     .detach = feeder_ops_detach,
+                                     .request_keyframe = feeder_ops_request_keyframe,
+                                     .ctx = svc};
 }

@@ -130,61 +130,6 @@ static json_t *reasons_reply(const char *const *reasons, size_t n)
     return json_pack("{s:s, s:o}", "error", "password_policy", "reasons", arr ? arr : json_array());
 }
 
-/* ---------------- supervisor ---------------- */
-
-static int h_heartbeat(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    (void)ctx;
-    (void)peer;
-    (void)req;
-    (void)reply_fd;
-    *reply = reply_ok();
-    return 0;
-}
-
-static int h_shutdown(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    struct vault_service *svc = ctx;
-    (void)peer;
-    (void)req;
-    (void)reply_fd;
-    svc->stop = 1;
-    *reply = reply_ok();
-    return 0;
-}
-
-static int h_channel(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
-{
-    static const char *const keys[] = {"peer", NULL};
-    struct vault_service *svc = ctx;
-    const char *name = NULL;
-    (void)peer;
-    (void)reply_fd;
-    if (body_check(req, keys, reply) != 0)
-        return 0;
-    GET_STR("peer", 16, 1, name);
-    unsigned p = ipc_peer_from_name(name);
-    if (p != IPC_PEER_WEB && p != IPC_PEER_MEDIA && p != IPC_PEER_UPDATE) {
-        *reply = reply_field_error("invalid_request", "peer");
-        return 0;
-    }
-    if (req->fd < 0) {
-        *reply = reply_field_error("invalid_request", "fd");
-        return 0;
-    }
-    int fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
-        *reply = reply_error("internal");
-        return 0;
-    }
-    if (svc->new_fd >= 0)
-        close(svc->new_fd);
-    svc->new_fd = fd;
-    svc->new_peer = p;
-    *reply = reply_ok();
-    return 0;
-}
-
 /* ---------------- logins ---------------- */
 
 static json_t *auth_failure_reply(int rc, int64_t retry_after)
@@ -852,9 +797,6 @@ static int service_session_check(void *ctx, const char *session_id, struct ipc_s
 /* Who may ask what, and the policy the dispatcher enforces first (lib/ipc: IPC_ADMIN = a live admin session
  * without a pending password change; IPC_NEEDS_SESSION = any such session; IPC_ONCE = once per channel). */
 static const struct ipc_rule vault_rules[] = {
-    {PROTO_SUP_HEARTBEAT, SUP, 0, h_heartbeat},
-    {PROTO_SUP_CHANNEL, SUP, 0, h_channel},
-    {PROTO_SUP_SHUTDOWN, SUP, IPC_ONCE, h_shutdown},
     {PROTO_VAULT_LOGIN, WEB, 0, h_login},
     {PROTO_VAULT_AUTH_CHECK, WEB | MEDIA, 0, h_auth_check},
     {PROTO_VAULT_SESSION_CHECK, WEB, 0, h_session_check},

@@ -29,7 +29,10 @@ int vault_password_needs_rehash(const char *hash);
 /* Audit helper: records and logs (never fails the caller; a failing audit log is logged). */
 void vault_audit(vault *v, const char *type, const char *actor, const char *source, const char *detail);
 
-/* Store helpers (store.c). */
+/* An Argon2id PHC string that fits VAULT_HASH_BYTES (db.c). */
+int vault_hash_valid(const char *hash);
+
+/* Store helpers (db.c; users: users.c). */
 int vault_db_exec(vault *v, const char *sql) SAFECAM_WUR;
 int vault_db_begin(vault *v) SAFECAM_WUR;
 int vault_db_commit(vault *v) SAFECAM_WUR;

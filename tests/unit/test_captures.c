@@ -99,7 +99,7 @@ static int setup(void **state)
         return -1;
     randombytes_buf(f->key, sizeof f->key);
     fake_now = 1700000000;
-    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .storage_key = f->key, .new_fd = -1};
+    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .storage_key = f->key};
     if (vault_reopen(f) != 0)
         return -1;
     /* an admin whose initial password is changed */

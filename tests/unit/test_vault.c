@@ -105,7 +105,7 @@ static int setup(void **state)
         return -1;
     randombytes_buf(f->key, sizeof f->key);
     fake_now = 1700000000;
-    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .storage_key = f->key, .new_fd = -1};
+    f->svc = (struct vault_service){.audit = f->audit, .state_dir = f->dir, .storage_key = f->key};
     if (vault_reopen(f) != 0)
         return -1;
     *state = f;
@@ -865,7 +865,6 @@ static void test_service_peers_and_inputs(void **state)
                                   json_pack("{s:s}", "session_id", adm.session_id), &r),
                      SAFECAM_ERR_PROTO);
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_SUP_SHUTDOWN, json_object(), &r), SAFECAM_ERR_PROTO);
-    assert_int_equal(f->svc.stop, 0);
     assert_int_equal(service_call(f, IPC_PEER_WEB, 9999, json_object(), &r), SAFECAM_ERR_PROTO);
     assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_VAULT_USER_LIST,
                                   json_pack("{s:s}", "session_id", adm.session_id), &r),
@@ -978,13 +977,9 @@ static void test_service_peers_and_inputs(void **state)
                      0);
     assert_true(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
-    /* heartbeat and shutdown from the supervisor */
-    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_SUP_HEARTBEAT, json_object(), &r), 0);
-    assert_true(json_is_true(json_object_get(r, "ok")));
-    json_decref(r);
-    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_SUP_SHUTDOWN, json_object(), &r), 0);
-    json_decref(r);
-    assert_int_equal(f->svc.stop, 1);
+    /* heartbeat and shutdown are the child-side protocol rows (lib/ipc/child.c, test_ipc_child.c), not
+     * the vault's table; the supervisor may still record audit events */
+    assert_int_equal(service_call(f, IPC_PEER_SUPERVISOR, PROTO_SUP_HEARTBEAT, json_object(), &r), SAFECAM_ERR_PROTO);
 }
 
 /* ---------------- the CSRF key at rest ---------------- */

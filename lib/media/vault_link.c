@@ -1,0 +1,119 @@
+/* vault_link.c — the media process's channel to the vault: RTSP credential checks, the device TLS credentials
+ * and audit events (sent from a worker thread, bounded queue). Runs in safecam-media (network-facing); the
+ * vault decides, this file only asks, through the typed calls of lib/client over the one IPC client
+ * (lib/ipc/client.c: a timed lock shared by RTSP client threads and the main loop, and the channel swap). */
+#include <glib.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safecam/ipc_client.h"
+#include "safecam/media.h"
+#include "safecam/vault_client.h"
+
+#define VAULT_AUTH_TIMEOUT_MS 10000
+#define VAULT_SHORT_TIMEOUT_MS 3000
+#define VAULT_LOCK_WAIT_MS 20000
+#define AUDIT_QUEUE_MAX 64
+
+struct media_vault_link {
+    ipc_client *client; /* the channel to the vault, shared by RTSP client threads and the main loop */
+    GThreadPool *audit_pool;
+};
+
+static int link_auth_check(void *ctx, const char *username, const char *password, const char *source,
+                           char *role, size_t role_size, int *pcr)
+{
+    media_vault_link *l = ctx;
+    json_t *refusal = NULL;
+    int rc = vault_client_auth_check(l->client, username, password, source, "rtsp", VAULT_AUTH_TIMEOUT_MS, role,
+                                     role_size, pcr, &refusal);
+    if (rc == 0 && refusal) {
+        const char *err = json_string_value(json_object_get(refusal, "error"));
+        rc = !err                                      ? SAFECAM_ERR_PROTO
+             : strcmp(err, "locked") == 0              ? SAFECAM_ERR_LOCKED
+             : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
+             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
+                                                       : SAFECAM_ERR_INTERNAL;
+    }
+    json_decref(refusal);
+    return rc;
+}
+
+/* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
+ * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
+static void audit_worker(gpointer data, gpointer user)
+{
+    media_vault_link *l = user;
+    json_t *ev = data;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int rc = vault_client_audit_record(l->client, type, "media", json_string_value(json_object_get(ev, "source")),
+                                       json_string_value(json_object_get(ev, "detail")), VAULT_SHORT_TIMEOUT_MS);
+    if (rc != 0)
+        log_warn("audit: cannot record %s (%s)", type, rc == SAFECAM_ERR_DENIED ? "refused" : safecam_err_name(rc));
+    json_decref(ev);
+}
+
+static void link_audit(void *ctx, const char *type, const char *source, const char *detail)
+{
+    media_vault_link *l = ctx;
+    json_t *body = json_pack("{s:s,s:s?,s:s}", "type", type, "source", source, "detail", detail ? detail : "");
+    if (!body)
+        return;
+    if (!l->audit_pool || g_thread_pool_unprocessed(l->audit_pool) >= AUDIT_QUEUE_MAX ||
+        !g_thread_pool_push(l->audit_pool, body, NULL)) {
+        log_warn("audit: queue full, %s not recorded", type);
+        json_decref(body);
+    }
+}
+
+int media_vault_link_new(media_vault_link **out)
+{
+    *out = NULL;
+    media_vault_link *l = g_try_new0(media_vault_link, 1);
+    if (!l)
+        return SAFECAM_ERR_NOMEM;
+    if (sodium_init() < 0 || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &l->client) != 0) {
+        log_err("cannot set up the vault client");
+        g_free(l);
+        return SAFECAM_ERR_NOMEM;
+    }
+    l->audit_pool = g_thread_pool_new(audit_worker, l, 1, FALSE, NULL);
+    *out = l;
+    return 0;
+}
+
+void media_vault_link_free(media_vault_link *l)
+{
+    if (!l)
+        return;
+    if (l->audit_pool)
+        g_thread_pool_free(l->audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
+    ipc_client_free(l->client);
+    g_free(l);
+}
+
+void media_vault_link_channel_set(media_vault_link *l, int fd)
+{
+    if (ipc_client_channel_set(l->client, fd) != 0) /* the client owns fd, also on error */
+        log_warn("vault channel refused");
+}
+
+struct media_vault_ops media_vault_link_ops(media_vault_link *l)
+{
+    return (struct media_vault_ops){.auth_check = link_auth_check, .audit = link_audit, .ctx = l};
+}
+
+int media_vault_link_tls_load(media_vault_link *l, media_service *svc)
+{
+    char *cert = NULL, *key = NULL;
+    size_t key_len = 0;
+    int rc = vault_client_tls_credentials(l->client, VAULT_SHORT_TIMEOUT_MS, &cert, &key, &key_len);
+    if (rc == 0) {
+        rc = media_service_tls_set(svc, cert, key);
+        sodium_free(key); /* wipes */
+        free(cert);
+    }
+    return rc;
+}
