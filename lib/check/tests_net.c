@@ -308,6 +308,26 @@ out:
     free(list);
 }
 
+/* "accepted"/"refused"/"not tested: ..." for a version fact of check_tls_probe. */
+static const char *tls_version_word(const json_t *vers, const char *name, int obsolete)
+{
+    const json_t *v = json_object_get(vers, name);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_true(v))
+        return obsolete ? "ACCEPTED" : "accepted";
+    return "refused";
+}
+
+static int tls_version_untested(const json_t *vers)
+{
+    static const char *const names[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(names); i++)
+        if (!json_is_boolean(json_object_get(vers, names[i])))
+            return 1;
+    return 0;
+}
+
 static int is_tls_kind(enum check_service_kind k)
 {
     return k == CHECK_SVC_HTTPS || k == CHECK_SVC_RTSPS || k == CHECK_SVC_TLS;
@@ -315,7 +335,7 @@ static int is_tls_kind(enum check_service_kind k)
 
 void check_t_sc02(struct check_ctx *c, struct check_result *r)
 {
-    int endpoints = 0, fails = 0;
+    int endpoints = 0, fails = 0, untested = 0;
     int64_t now = safecam_time_now();
     for (size_t i = 0; i < c->n_ports; i++) {
         struct check_port *p = &c->ports[i];
@@ -333,16 +353,17 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
         json_object_set(c->tls, key, f);
         json_t *v = json_object_get(f, "versions");
         check_evidence(c, r, "tcp/%d %s: TLS1.0 %s, TLS1.1 %s, TLS1.2 %s, TLS1.3 %s (%lld handshakes, %lld ms)", p->port,
-                       check_service_kind_name(p->kind), json_is_true(json_object_get(v, "TLS1.0")) ? "ACCEPTED" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.1")) ? "ACCEPTED" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.2")) ? "accepted" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.3")) ? "accepted" : "refused",
+                       check_service_kind_name(p->kind), tls_version_word(v, "TLS1.0", 1),
+                       tls_version_word(v, "TLS1.1", 1), tls_version_word(v, "TLS1.2", 0),
+                       tls_version_word(v, "TLS1.3", 0),
                        (long long)json_integer_value(json_object_get(f, "handshakes")),
                        (long long)json_integer_value(json_object_get(f, "ms")));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
             check_evidence(c, r, "tcp/%d: FAIL obsolete protocol version accepted", p->port);
         }
+        if (tls_version_untested(v))
+            untested++;
         size_t k;
         json_t *s;
         json_array_foreach(json_object_get(f, "suites"), k, s) {
@@ -400,61 +421,109 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
     if (fails)
         check_verdict(r, CHECK_FAIL, "%d TLS weakness(es) on %d endpoint(s): obsolete versions, non-AEAD/non-forward-"
                       "secret suites or a weak certificate", fails, endpoints);
+    else if (untested)
+        check_verdict(r, CHECK_INCONCLUSIVE, "%d TLS endpoint(s) with a protocol version that could not be tested",
+                      untested);
     else
         check_verdict(r, CHECK_PASS, "%d TLS endpoint(s): only TLS 1.2/1.3 with forward-secret AEAD suites and a "
                       "strong, valid certificate", endpoints);
+}
+
+/* One TLS 1.2 handshake carrying TLS_FALLBACK_SCSV (RFC 7507) on port: 1 accepted, 0 refused (why
+ * gets the alert/error text), -1 not attempted (local error or no connection). */
+static int tls_fallback_scsv(struct check_ctx *c, int port, char *why, size_t why_size)
+{
+    gnutls_session_t s = NULL;
+    gnutls_certificate_credentials_t x = NULL;
+    int fd = -1, res = -1;
+    IGN_STRLCPY(why, "connection failed", why_size);
+    if (check_tcp_connect(c, port, c->opt->timeout_s * 1000, &fd) != 0)
+        goto out;
+    IGN_STRLCPY(why, "local TLS library error", why_size);
+    if (gnutls_certificate_allocate_credentials(&x) < 0 || gnutls_init(&s, GNUTLS_CLIENT) < 0 ||
+        gnutls_priority_set_direct(s, "NORMAL:-VERS-ALL:+VERS-TLS1.2:%FALLBACK_SCSV", NULL) < 0)
+        goto out;
+    (void)gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x);
+    gnutls_transport_set_int(s, fd);
+    gnutls_handshake_set_timeout(s, (unsigned)c->opt->timeout_s * 1000);
+    int hr;
+    do {
+        hr = gnutls_handshake(s);
+    } while (hr < 0 && !gnutls_error_is_fatal(hr));
+    if (hr >= 0) {
+        res = 1;
+        IGN_STRLCPY(why, "handshake completed", why_size);
+    } else {
+        res = 0;
+        if (hr == GNUTLS_E_WARNING_ALERT_RECEIVED || hr == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+            const char *an = gnutls_alert_get_name(gnutls_alert_get(s));
+            IGN_FMT(why, why_size, "refused with alert %s", an ? an : "?");
+        } else {
+            IGN_FMT(why, why_size, "refused: %s", gnutls_strerror(hr));
+        }
+    }
+out:
+    if (s)
+        gnutls_deinit(s);
+    if (x)
+        gnutls_certificate_free_credentials(x);
+    if (fd >= 0)
+        close(fd);
+    return res;
 }
 
 void check_t_sc08(struct check_ctx *c, struct check_result *r)
 {
     const char *key;
     json_t *f;
-    int n = 0, fails = 0;
+    int n = 0, fails = 0, undecided = 0, fallback_checked = 0;
     json_object_foreach(c->tls, key, f) {
         n++;
         json_t *v = json_object_get(f, "versions");
         int port = (int)json_integer_value(json_object_get(f, "port"));
+        check_evidence(c, r, "tcp/%d: versions offered alone: TLS1.0 %s, TLS1.1 %s, TLS1.2 %s, TLS1.3 %s (SC-02)", port,
+                       tls_version_word(v, "TLS1.0", 1), tls_version_word(v, "TLS1.1", 1),
+                       tls_version_word(v, "TLS1.2", 0), tls_version_word(v, "TLS1.3", 0));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
-            check_evidence(c, r, "tcp/%d: a client limited to TLS 1.0/1.1 is served (downgrade possible)", port);
+            check_evidence(c, r, "FAIL tcp/%d: a client limited to TLS 1.0/1.1 is served (downgrade possible)", port);
         }
-        if (json_is_true(json_object_get(v, "TLS1.3"))) {
-            /* a TLS 1.2 fallback carrying TLS_FALLBACK_SCSV must be refused by a TLS 1.3 server */
-            gnutls_session_t s = NULL;
-            gnutls_certificate_credentials_t x = NULL;
-            int fd = -1, ok = 0;
-            if (check_tcp_connect(c, port, c->opt->timeout_s * 1000, &fd) == 0 &&
-                gnutls_certificate_allocate_credentials(&x) >= 0 && gnutls_init(&s, GNUTLS_CLIENT) >= 0 &&
-                gnutls_priority_set_direct(s, "NORMAL:-VERS-TLS1.3:%FALLBACK_SCSV", NULL) >= 0) {
-                (void)gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x);
-                gnutls_transport_set_int(s, fd);
-                gnutls_handshake_set_timeout(s, (unsigned)c->opt->timeout_s * 1000);
-                int hr;
-                do {
-                    hr = gnutls_handshake(s);
-                } while (hr < 0 && !gnutls_error_is_fatal(hr));
-                ok = hr >= 0;
-                check_evidence(c, r, "tcp/%d: TLS 1.2 handshake with TLS_FALLBACK_SCSV -> %s", port,
-                               ok ? "ACCEPTED" : gnutls_strerror(hr));
-            }
-            if (s)
-                gnutls_deinit(s);
-            if (x)
-                gnutls_certificate_free_credentials(x);
-            if (fd >= 0)
-                close(fd);
-            if (ok) {
-                fails++;
-            }
+        if (tls_version_untested(v)) {
+            undecided++;
+            check_evidence(c, r, "tcp/%d: a protocol version could not be tested: downgrade resistance not established",
+                           port);
+            continue;
         }
+        if (!json_is_true(json_object_get(v, "TLS1.3"))) {
+            check_evidence(c, r, "tcp/%d: TLS 1.3 not offered: no newer version to fall back from", port);
+            continue;
+        }
+        /* a TLS 1.2 fallback carrying TLS_FALLBACK_SCSV must be refused by a TLS 1.3 server (RFC 7507; a
+         * TLS 1.3-only server refuses any TLS 1.2 handshake) */
+        char why[160];
+        int fb = tls_fallback_scsv(c, port, why, sizeof why);
+        check_evidence(c, r, "tcp/%d: TLS 1.2 ClientHello with TLS_FALLBACK_SCSV -> %s%s", port, why,
+                       fb == 1 ? "  <- FAIL fallback accepted" : "");
+        if (fb == 1)
+            fails++;
+        else if (fb < 0)
+            undecided++;
+        else
+            fallback_checked++;
     }
     if (n == 0)
         check_absent(c, r, CHECK_FEAT_TLS, "No TLS endpoint (SC-02)");
     else if (fails)
         check_verdict(r, CHECK_FAIL, "Protocol downgrade possible on %d check(s)", fails);
+    else if (undecided)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Downgrade resistance not established on %d TLS endpoint(s): see the "
+                      "evidence for what could not be tested", undecided);
+    else if (fallback_checked)
+        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1; %d TLS 1.3 endpoint(s) refused a TLS 1.2 "
+                      "handshake signalling fallback", fallback_checked);
     else
-        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1 and TLS 1.3 endpoints refuse a signalled "
-                      "fallback");
+        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1 (%d endpoint(s); none offers TLS 1.3, so no "
+                      "fallback to test)", n);
 }
 
 static int http_plain_port_check(struct check_ctx *c, struct check_result *r, int port)
