@@ -68,6 +68,9 @@ enum check_service_kind {
     CHECK_SVC_TLS,  /* TLS, inner protocol unknown */
     CHECK_SVC_ONVIF,
     CHECK_SVC_OTHER,
+    CHECK_SVC_MQTT,  /* MQTT in clear */
+    CHECK_SVC_MQTTS, /* MQTT inside TLS */
+    CHECK_SVC_SIP,   /* SIP over TCP */
 };
 const char *check_service_kind_name(enum check_service_kind k);
 /* -1 when the name is not one of the kinds above. */
@@ -215,6 +218,23 @@ int check_securitytxt_parse(const char *text, size_t len, int *has_contact, int 
 
 /* 1 when value looks like a version banner ("nginx/1.22.1", "Python/3.11", "Boa 0.94"). */
 int check_banner_has_version(const char *value);
+
+/* IF-02 (QCVN G6, EN 303 645 5.6-2): find a product version disclosed in the text of an HTML or plain
+ * page body (len bytes, untrusted, not NUL-terminated; only the first 256 KiB are read): "name/1.2"
+ * (not HTTP/ or RTSP/), "version 1.2" / "firmware 1.2" / "ver. 1.2" (any case), or a generator meta tag
+ * with a version. Markup inside <...> is skipped except the content attribute of a meta generator tag.
+ * Returns 1 and copies a printable excerpt (at most out_size-1 bytes) into out, or 0. */
+int check_body_version_find(const char *body, size_t len, char *out, size_t out_size);
+
+/* SC-01/SC-04/SC-05 (QCVN G5, EN 303 645 5.5-1, 5.5-4): parse an MQTT CONNACK (3.1.1 or 5) from the
+ * first len bytes a broker sent (untrusted). 0 with *return_code (0 = accepted; 3.1.1 codes 1..5 or an
+ * MQTT 5 reason code >= 0x80 = refused); SAFECAM_ERR_PROTO when it is not a CONNACK. */
+int check_mqtt_connack_parse(const unsigned char *buf, size_t len, int *return_code) SAFECAM_WUR;
+
+/* SC-04/SC-05 (QCVN G5, EN 303 645 5.5-4): the reply code of the last complete FTP reply in buf (len
+ * bytes, untrusted; multi-line replies "123-..." up to "123 ..." are skipped to their end). 0 with *code
+ * 100..599; SAFECAM_ERR_PROTO when no complete reply is found. */
+int check_ftp_reply_parse(const char *buf, size_t len, int *code) SAFECAM_WUR;
 
 /* TLS suite classification (SC-02): 1 when the IANA/GnuTLS suite name is weak (CBC, RC4, 3DES, NULL,
  * EXPORT, anon, static RSA key exchange). */

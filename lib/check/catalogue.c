@@ -294,7 +294,8 @@ int check_verdict_parse(const char *s)
 }
 
 static const char *const kind_names[] = {"unknown", "http", "https", "rtsp", "rtsps", "ssh",
-                                         "telnet", "ftp", "tls", "onvif", "other"};
+                                         "telnet", "ftp", "tls", "onvif", "other",
+                                         "mqtt", "mqtts", "sip"};
 
 const char *check_service_kind_name(enum check_service_kind k)
 {

@@ -40,6 +40,7 @@ struct check_ctx {
     int scan_all;             /* 1..65535 */
     int udp_probed;
     int web_port, web_tls;    /* the admin HTTP(S) surface (0 = none) */
+    int web_basic;            /* SC-01: GET / on the web surface asked for HTTP Basic (401) */
     char pin[CHECK_STR];      /* sha256//... of the web certificate, trust on first use */
     json_t *tls;              /* object: "port" -> facts (SC-02) */
     json_t *verdicts;         /* object: test id -> verdict name, for tests that build on others */
@@ -245,6 +246,10 @@ void check_t_del01(struct check_ctx *, struct check_result *);
 void check_t_del02(struct check_ctx *, struct check_result *);
 void check_t_del03(struct check_ctx *, struct check_result *);
 void check_t_del04(struct check_ctx *, struct check_result *);
+
+/* Exact two-sided Mann-Whitney U test (BF-03): p value of a[na] against b[nb] answer times (ms),
+ * na + nb <= 20 (else 1.0); *u gets U of a. */
+double check_mann_whitney_p(const int64_t *a, size_t na, const int64_t *b, size_t nb, double *u);
 
 /* Helpers for tests */
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp);

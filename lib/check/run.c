@@ -27,6 +27,11 @@ void check_secret_add(struct check_ctx *c, const char *s)
 {
     if (s == NULL || s[0] == '\0' || c->n_secrets >= CHECK_MAX_SECRETS)
         return;
+    /* a well-known default password is public (PW-01 shows it): redacting it would blank ordinary words
+     * such as "admin" in every evidence line */
+    for (size_t i = 0; i < check_default_creds_count(); i++)
+        if (strcmp(s, check_default_cred(i, 1)) == 0)
+            return;
     c->secrets[c->n_secrets++] = s;
 }
 
@@ -365,6 +370,9 @@ static void run_one(struct check_ctx *c, const struct check_test *t, struct chec
     if (t->run == NULL) {
         check_verdict(r, CHECK_NEEDS_EVIDENCE, "Not testable over the network by qcvn-check; ask the vendor for: %s",
                       t->ask_vendor ? t->ask_vendor : "documentation");
+    } else if ((t->needs & (CHECK_NEEDS_ADMIN | CHECK_NEEDS_USER | CHECK_NEEDS_INITIAL)) &&
+               !(t->needs & CHECK_NEEDS_DESTRUCTIVE) && check_declared_absent(c, CHECK_FEAT_LOGIN)) {
+        check_verdict(r, CHECK_NOT_APPLICABLE, "No login to test: the profile declares auth.login.type none");
     } else if ((t->needs & CHECK_NEEDS_DESTRUCTIVE) && !(c->opt->allow_destructive && c->prof->consent_destructive)) {
         check_verdict(r, CHECK_NEEDS_EVIDENCE,
                       "Destructive test not run (needs --allow-destructive and the profile's consent); ask the vendor for: %s",

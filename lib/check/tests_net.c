@@ -6,15 +6,16 @@
 
 #include <ctype.h>
 #include <gnutls/gnutls.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-static const int common_ports[] = {21,   22,   23,   80,   81,   88,   443,  554,  1935, 5000,  7070,
-                                   8000, 8001, 8080, 8081, 8088, 8322, 8443, 8554, 8899, 9000,  34567,
-                                   37777, 49152};
+static const int common_ports[] = {21,   22,   23,   80,   81,   88,   443,  554,  1883, 1935, 5000,  5060,
+                                   7070, 8000, 8001, 8080, 8081, 8088, 8322, 8443, 8554, 8883, 8899,  9000,
+                                   34567, 37777, 49152};
 
 static int scan_timeout_ms(const struct check_ctx *c)
 {
@@ -57,6 +58,68 @@ static int raw_http_status(const char *raw)
     return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
 }
 
+/* MQTT 3.1.1 CONNECT without user name or password (clean session, client id "qcvn-check"), then
+ * DISCONNECT. 1 the broker accepted it, 0 it refused (CONNACK code in *code), -1 no CONNACK. */
+static int mqtt_connect_anon(struct check_ctx *c, int port, int tls, int *code)
+{
+    static const unsigned char connect[] = {0x10, 0x16, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
+                                            0x00, 0x0a, 'q',  'c',  'v', 'n', '-', 'c', 'h', 'e', 'c', 'k'};
+    static const unsigned char disconnect[] = {0xe0, 0x00};
+    struct check_conn k;
+    char buf[64];
+    size_t got = 0;
+    *code = -1;
+    if (check_conn_open(c, port, tls, &k) != 0)
+        return -1;
+    int res = -1;
+    if (check_conn_write(&k, connect, sizeof connect) == 0) {
+        (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+        if (check_mqtt_connack_parse((const unsigned char *)buf, got, code) == 0) {
+            res = *code == 0;
+            if (res == 1 && check_conn_write(&k, disconnect, sizeof disconnect) != 0) {
+            }
+        }
+    }
+    check_conn_close(&k);
+    return res;
+}
+
+/* FTP: read the greeting, send USER anonymous / PASS, read the reply. 1 logged in (230), 0 refused,
+ * -1 no usable answer; last gets the printable last reply line. Bounded: 3 reads of the scan timeout. */
+static int ftp_login_anon(struct check_ctx *c, int port, char *last, size_t last_size)
+{
+    struct check_conn k;
+    char buf[1024];
+    size_t got = 0;
+    int code = 0, res = -1;
+    last[0] = '\0';
+    if (check_conn_open(c, port, 0, &k) != 0)
+        return -1;
+    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+    if (check_ftp_reply_parse(buf, got, &code) != 0 || code != 220)
+        goto out;
+    static const char user[] = "USER anonymous\r\n", pass[] = "PASS qcvn-check@example.invalid\r\n";
+    if (check_conn_write(&k, user, sizeof user - 1) != 0)
+        goto out;
+    got = 0;
+    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+    if (check_ftp_reply_parse(buf, got, &code) != 0)
+        goto out;
+    if (code == 331) {
+        if (check_conn_write(&k, pass, sizeof pass - 1) != 0)
+            goto out;
+        got = 0;
+        (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+        if (check_ftp_reply_parse(buf, got, &code) != 0)
+            goto out;
+    }
+    check_printable(last, last_size, buf, strcspn(buf, "\r\n") < 80 ? strcspn(buf, "\r\n") : 80);
+    res = code == 230;
+out:
+    check_conn_close(&k);
+    return res;
+}
+
 /* Identify what speaks on an open TCP port: banner first, then RTSP/HTTP in clear, then TLS. */
 static void classify(struct check_ctx *c, struct check_port *p)
 {
@@ -92,6 +155,11 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_FMT(p->banner, sizeof p->banner, "RTSP in clear: OPTIONS -> %d", rr.status);
         return;
     }
+    if (strncmp(raw, "SIP/2.0", 7) == 0) {
+        p->kind = CHECK_SVC_SIP;
+        IGN_FMT(p->banner, sizeof p->banner, "SIP in clear: %.60s", raw);
+        return;
+    }
     /* a TLS port may answer a cleartext request with an HTTP 400 ("plain HTTP request sent to HTTPS
      * port", nginx): that is a TLS endpoint, not HTTP in clear */
     if (strncmp(raw, "HTTP/", 5) == 0 && !(raw_http_status(raw) == 400 && check_tls_detect(c, p->port))) {
@@ -109,9 +177,14 @@ static void classify(struct check_ctx *c, struct check_port *p)
         }
         if (strncmp(raw, "HTTP/", 5) != 0)
             (void)check_raw_probe(c, p->port, 1, "GET / HTTP/1.0\r\n\r\n", tmo, &rr, raw, sizeof raw);
+        int mc = -1;
         if (strncmp(raw, "HTTP/", 5) == 0) {
             p->kind = CHECK_SVC_HTTPS;
             IGN_FMT(p->banner, sizeof p->banner, "TLS; HTTP inside: %.60s", raw);
+        } else if (mqtt_connect_anon(c, p->port, 1, &mc) >= 0) {
+            p->kind = CHECK_SVC_MQTTS;
+            IGN_FMT(p->banner, sizeof p->banner, "TLS; MQTT inside: anonymous CONNECT -> CONNACK %d%s", mc,
+                    mc == 0 ? " (accepted)" : " (refused)");
         } else {
             IGN_STRLCPY(p->banner, "TLS; inner protocol not identified", sizeof p->banner);
         }
@@ -124,8 +197,15 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
         return;
     }
+    int mc = -1;
+    if (mqtt_connect_anon(c, p->port, 0, &mc) >= 0) {
+        p->kind = CHECK_SVC_MQTT;
+        IGN_FMT(p->banner, sizeof p->banner, "MQTT in clear: anonymous CONNECT -> CONNACK %d%s", mc,
+                mc == 0 ? " (accepted)" : " (refused)");
+        return;
+    }
     p->kind = CHECK_SVC_UNKNOWN;
-    IGN_STRLCPY(p->banner, "no banner, not RTSP/HTTP/TLS", sizeof p->banner);
+    IGN_STRLCPY(p->banner, "no banner; not RTSP, SIP, HTTP, TLS or MQTT", sizeof p->banner);
 }
 
 static const unsigned char snmp_get[] = {0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, 'p',  'u',  'b',  'l',
@@ -296,8 +376,20 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
         if (c->ports[i].open && dk > 0 && (c->ports[i].kind == CHECK_SVC_UNKNOWN || c->ports[i].kind == CHECK_SVC_TLS))
             c->ports[i].kind = (enum check_service_kind)dk;
     }
-    if (c->web_port)
+    if (c->web_port) {
         check_evidence(c, r, "web surface: %s port %d", c->web_tls ? "HTTPS" : "HTTP (cleartext)", c->web_port);
+        /* an HTTP Basic surface is a login surface too (PW-01, BF-03), declared or not */
+        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/"};
+        struct check_http_resp h;
+        if (check_http(c, &q, &h) == 0 && h.status == 401) {
+            char wa[64];
+            if (check_http_header(&h, "WWW-Authenticate", 0, wa, sizeof wa) && strncasecmp(wa, "Basic", 5) == 0) {
+                c->web_basic = 1;
+                check_evidence(c, r, "web surface: GET / -> 401, WWW-Authenticate: %s (HTTP Basic login)", wa);
+            }
+        }
+        check_http_resp_free(&h);
+    }
     if (n_open == 0)
         check_verdict(r, CHECK_INCONCLUSIVE, "No TCP port answered on %s: host down, filtered or wrong address", c->host);
     else
@@ -547,7 +639,15 @@ static int http_plain_port_check(struct check_ctx *c, struct check_result *r, in
         check_http_header(&h, "Location", 0, loc, sizeof loc);
         check_evidence(c, r, "GET http://%s:%d%s -> %ld%s%s%s%s", c->url_host, port, paths[i], h.status,
                        wa[0] ? ", WWW-Authenticate: " : "", wa, loc[0] ? ", Location: " : "", loc);
-        if (h.status == 401 && strncasecmp(wa, "Basic", 5) == 0) {
+        char ct[96];
+        check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
+        if (h.status >= 200 && h.status < 300 &&
+            (strcasestr(ct, "multipart/x-mixed-replace") || strncasecmp(ct, "image/", 6) == 0 ||
+             strncasecmp(ct, "video/", 6) == 0)) {
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d serves video/images in clear: Content-Type %s, %zu bytes read%s", port, ct,
+                           h.body_len, h.body_truncated ? " (endless stream, cut)" : "");
+        } else if (h.status == 401 && strncasecmp(wa, "Basic", 5) == 0) {
             bad++;
             check_evidence(c, r, "FAIL tcp/%d asks for HTTP Basic credentials over cleartext HTTP", port);
         } else if (h.status == 401 || (h.status >= 200 && h.status < 300)) {
@@ -571,7 +671,7 @@ static int http_plain_port_check(struct check_ctx *c, struct check_result *r, in
 
 void check_t_sc04(struct check_ctx *c, struct check_result *r)
 {
-    int bad = 0, checked = 0;
+    int bad = 0, checked = 0, unnamed = 0;
     for (size_t i = 0; i < c->n_ports; i++) {
         struct check_port *p = &c->ports[i];
         if (!p->open)
@@ -613,6 +713,21 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
         case CHECK_SVC_HTTP:
             bad += http_plain_port_check(c, r, p->port);
             break;
+        case CHECK_SVC_MQTT:
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d MQTT without TLS (events, control and any credentials in clear): %s",
+                           p->port, p->banner);
+            break;
+        case CHECK_SVC_SIP:
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d SIP without TLS (digest credentials and call control in clear): %s",
+                           p->port, p->banner);
+            break;
+        case CHECK_SVC_UNKNOWN:
+            unnamed++;
+            check_evidence(c, r, "tcp/%d: protocol not recognised (%s): its channel could not be judged", p->port,
+                           p->banner);
+            break;
         default:
             if (p->port == 23 || p->port == 21) {
                 bad++;
@@ -641,9 +756,12 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_INCONCLUSIVE, "No open service to examine");
     else if (bad)
         check_verdict(r, CHECK_FAIL, "%d cleartext management or credential channel(s) found", bad);
+    else if (unnamed)
+        check_verdict(r, CHECK_INCONCLUSIVE, "%d open port(s) speak a protocol qcvn-check could not name; their "
+                      "channel is not judged (no cleartext channel among the %d others)", unnamed, checked - unnamed);
     else
-        check_verdict(r, CHECK_PASS, "No telnet, FTP, TFTP, SNMP v1/v2c, cleartext RTSP or cleartext HTTP login on %d "
-                      "open service(s)", checked);
+        check_verdict(r, CHECK_PASS, "No telnet, FTP, TFTP, SNMP v1/v2c, MQTT, SIP, cleartext RTSP or cleartext HTTP "
+                      "login on %d open service(s)", checked);
 }
 
 void check_t_if01(struct check_ctx *c, struct check_result *r)
@@ -730,6 +848,13 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
                 check_evidence(c, r, "  %s: %s%s", leak_hdrs[k], v, (ver || always) ? "  <- version/product disclosed" : "");
                 if (ver || always)
                     bad++;
+            }
+            char ct[96], ex[64];
+            check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
+            if ((ct[0] == '\0' || strcasestr(ct, "text/")) && h.body &&
+                check_body_version_find(h.body, h.body_len, ex, sizeof ex)) {
+                bad++;
+                check_evidence(c, r, "  FAIL the page body discloses a version: \"%s\"", ex);
             }
             const char *what = identifier_in(c, h.hdrs, h.hdrs_len);
             if (what == NULL)
@@ -980,6 +1105,9 @@ static const char *const default_probe_paths[] = {
     "/ISAPI/System/deviceInfo", "/ISAPI/Security/users",
     "/cgi-bin/configManager.cgi?action=getConfig&name=General", "/System/configurationFile?auth=YWRtaW46MTEK",
     "/onvif-http/snapshot", "/snapshot.jpg", "/cgi-bin/snapshot.cgi", "/config.json",
+    /* the paths streaming servers and webcams use */
+    "/snapshot", "/stream", "/?action=stream", "/?action=snapshot", "/mjpeg", "/mjpg/video.mjpg", "/video.mjpg",
+    "/video", "/videostream.cgi", "/image.jpg", "/live.jpg", "/cgi-bin/mjpg/video.cgi",
 };
 static const char *const default_rtsp_paths[] = {"/stream1", "/live", "/h264", "/Streaming/Channels/101", "/"};
 
@@ -989,8 +1117,26 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
     const struct check_profile *p = c->prof;
     if (c->web_port) {
         size_t n = p->n_endpoints ? p->n_endpoints : SAFECAM_ARRAY_LEN(default_probe_paths);
-        if (p->n_endpoints == 0)
-            check_evidence(c, r, "no protected endpoints declared: probing well-known camera paths (GET only)");
+        /* the UI's own fallback pages (a single-page app answers every path with its index): a 2xx HTML
+         * answer equal to one of these is the fallback, anything else is content */
+        unsigned char fb[2][crypto_generichash_BYTES];
+        int have_fb[2] = {0, 0};
+        if (p->n_endpoints == 0) {
+            check_evidence(c, r, "no protected endpoints declared: probing well-known camera and streaming paths "
+                           "(GET only)");
+            const char *base[2] = {"/", "/qcvn-check-no-such-page"};
+            for (int b = 0; b < 2; b++) {
+                struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = base[b]};
+                struct check_http_resp h;
+                check_pace(c);
+                if (check_http(c, &q, &h) == 0 && h.status >= 200 && h.status < 300 && h.body) {
+                    crypto_generichash(fb[b], sizeof fb[b], (const unsigned char *)h.body, h.body_len, NULL, 0);
+                    have_fb[b] = 1;
+                    check_evidence(c, r, "fallback reference: GET %s -> %ld, %zu bytes", base[b], h.status, h.body_len);
+                }
+                check_http_resp_free(&h);
+            }
+        }
         for (size_t i = 0; i < n; i++) {
             struct check_http_req q = {.port = c->web_port, .tls = c->web_tls};
             if (p->n_endpoints) {
@@ -1012,11 +1158,19 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
                 if (h.status == 401 || h.status == 403) {
                     refused++;
                 } else if (h.status >= 200 && h.status < 300) {
-                    if (p->n_endpoints || !strcasestr(ct, "text/html")) {
-                        bad++;
-                        check_evidence(c, r, "  FAIL served without authentication (%s, %zu bytes)", ct, h.body_len);
+                    int fallback = 0;
+                    if (!p->n_endpoints && strcasestr(ct, "text/html") && h.body) {
+                        unsigned char hh[crypto_generichash_BYTES];
+                        crypto_generichash(hh, sizeof hh, (const unsigned char *)h.body, h.body_len, NULL, 0);
+                        fallback = (have_fb[0] && memcmp(hh, fb[0], sizeof hh) == 0) ||
+                                   (have_fb[1] && memcmp(hh, fb[1], sizeof hh) == 0);
+                    }
+                    if (fallback) {
+                        check_evidence(c, r, "  note: 2xx HTML identical to the UI's index/fallback page: not counted");
                     } else {
-                        check_evidence(c, r, "  note: 2xx HTML (UI fallback page?) not counted");
+                        bad++;
+                        check_evidence(c, r, "  FAIL served without authentication (%s, %zu bytes%s)", ct[0] ? ct : "-",
+                                       h.body_len, h.body_truncated ? ", endless stream cut" : "");
                     }
                 }
             }
@@ -1051,6 +1205,41 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
             } else {
                 check_evidence(c, r, "  note: neither served nor refused as unauthenticated: this path is not "
                                "counted (check rtsp.paths)");
+            }
+        }
+    }
+    /* MQTT brokers and FTP servers: anonymous access is control or data without authentication */
+    for (size_t i = 0; i < c->n_ports; i++) {
+        const struct check_port *pt = &c->ports[i];
+        if (!pt->open || pt->udp)
+            continue;
+        if (pt->kind == CHECK_SVC_MQTT || pt->kind == CHECK_SVC_MQTTS) {
+            int code = -1;
+            check_pace(c);
+            int a = mqtt_connect_anon(c, pt->port, pt->kind == CHECK_SVC_MQTTS, &code);
+            check_evidence(c, r, "MQTT CONNECT tcp/%d without user name or password -> %s (CONNACK code %d)", pt->port,
+                           a == 1 ? "ACCEPTED" : a == 0 ? "refused" : "no CONNACK", code);
+            if (a >= 0)
+                probed++;
+            if (a == 1) {
+                bad++;
+                check_evidence(c, r, "  FAIL the broker accepts anonymous clients (events and control without "
+                               "authentication)");
+            } else if (a == 0) {
+                refused++;
+            }
+        } else if (pt->kind == CHECK_SVC_FTP) {
+            char last[96];
+            check_pace(c);
+            int a = ftp_login_anon(c, pt->port, last, sizeof last);
+            check_evidence(c, r, "FTP USER anonymous on tcp/%d -> %s", pt->port, a < 0 ? "no usable answer" : last);
+            if (a >= 0)
+                probed++;
+            if (a == 1) {
+                bad++;
+                check_evidence(c, r, "  FAIL anonymous FTP login accepted");
+            } else if (a == 0) {
+                refused++;
             }
         }
     }
