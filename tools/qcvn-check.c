@@ -145,10 +145,12 @@ static int audit_one(struct check_options *o, const char *profile_path, const ch
     const json_t *t = json_object_get(rep, "timing");
     if (o->progress || code)
         fprintf(stderr,
-                "qcvn-check: %s: PASS %lld, FAIL %lld (mandatory %lld), INCONCLUSIVE %lld, NOT_APPLICABLE %lld, "
-                "NEEDS_EVIDENCE %lld; %lld s (waits %lld s); report in %s\n",
-                o->target, json_integer_value(json_object_get(s, "PASS")), json_integer_value(json_object_get(s, "FAIL")),
-                json_integer_value(json_object_get(s, "mandatory_fail")),
+                "qcvn-check: %s: mandatory FAIL %lld / undecided %lld / PASS %lld; all: PASS %lld, FAIL %lld, "
+                "INCONCLUSIVE %lld, NOT_APPLICABLE %lld, NEEDS_EVIDENCE %lld; %lld s (waits %lld s); report in %s\n",
+                o->target, json_integer_value(json_object_get(s, "mandatory_fail")),
+                json_integer_value(json_object_get(s, "mandatory_undecided")),
+                json_integer_value(json_object_get(s, "mandatory_pass")),
+                json_integer_value(json_object_get(s, "PASS")), json_integer_value(json_object_get(s, "FAIL")),
                 json_integer_value(json_object_get(s, "INCONCLUSIVE")),
                 json_integer_value(json_object_get(s, "NOT_APPLICABLE")),
                 json_integer_value(json_object_get(s, "NEEDS_EVIDENCE")),

@@ -520,7 +520,7 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     json_t *summary = json_object();
     json_t *groups = json_object();
     int counts[CHECK_VERDICT_COUNT] = {0};
-    int mandatory_fail = 0;
+    int mandatory_fail = 0, mandatory_undecided = 0, mandatory_pass = 0;
     for (size_t i = 0; i < n; i++) {
         if (!done[i])
             continue;
@@ -531,6 +531,11 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
         counts[res[i].verdict]++;
         if (res[i].verdict == CHECK_FAIL && cat[i].level == CHECK_MANDATORY)
             mandatory_fail++;
+        if ((res[i].verdict == CHECK_INCONCLUSIVE || res[i].verdict == CHECK_NEEDS_EVIDENCE) &&
+            cat[i].level == CHECK_MANDATORY)
+            mandatory_undecided++;
+        if (res[i].verdict == CHECK_PASS && cat[i].level == CHECK_MANDATORY)
+            mandatory_pass++;
         json_t *g = json_object_get(groups, cat[i].group);
         if (g == NULL) {
             g = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i}", "title_en", check_group_title(cat[i].group, "en"),
@@ -544,6 +549,12 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     for (int v = 0; v < CHECK_VERDICT_COUNT; v++)
         json_object_set_new(summary, check_verdict_name((enum check_verdict)v), json_integer(counts[v]));
     json_object_set_new(summary, "mandatory_fail", json_integer(mandatory_fail));
+    /* the headline: FAIL, not yet decided (INCONCLUSIVE + NEEDS_EVIDENCE) and PASS side by side */
+    json_object_set_new(summary, "mandatory_undecided", json_integer(mandatory_undecided));
+    json_object_set_new(summary, "mandatory_pass", json_integer(mandatory_pass));
+    json_object_set_new(summary, "undecided", json_integer(counts[CHECK_INCONCLUSIVE] + counts[CHECK_NEEDS_EVIDENCE]));
+    json_object_set_new(summary, "state", json_string(mandatory_fail ? "FAIL" : mandatory_undecided ? "UNDECIDED"
+                                                                                                    : "PASS"));
     json_object_set_new(summary, "groups", groups);
 
     json_t *svcs = json_array();
