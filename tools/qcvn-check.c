@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: qcvn-check --target HOST [--profile FILE] [--out DIR] [--format json,html,sarif,junit]\n"
-          "                  [--https-port N] [--rtsps-port N] [--ports LIST|declared|all] [--udp]\n"
+          "                  [--https-port N] [--rtsps-port N] [--ports all|common|declared|LIST] [--udp]\n"
           "                  [--delay MS] [--timeout S] [--allow-destructive] [--lang vi|en]\n"
           "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--quiet]\n"
           "       qcvn-check --targets FILE [--parallel N] [same options]   (fleet: one report per line of FILE)\n"
@@ -79,6 +79,10 @@ static int parse_ports(const char *s, struct check_options *o)
     }
     if (strcmp(s, "declared") == 0) {
         o->ports_mode = CHECK_PORTS_DECLARED;
+        return 0;
+    }
+    if (strcmp(s, "common") == 0) {
+        o->ports_mode = CHECK_PORTS_COMMON;
         return 0;
     }
     o->ports_mode = CHECK_PORTS_LIST;
@@ -338,7 +342,7 @@ int main(int argc, char **argv)
             break;
         case O_PORTS:
             if (parse_ports(optarg, &o) != 0)
-                return die2("--ports: expected all, declared or a list like 80,443,8000-8100, got \"%s\"", optarg);
+                return die2("--ports: expected all, common, declared or a list like 80,443,8000-8100, got \"%s\"", optarg);
             break;
         case O_DELAY:
             if (safecam_parse_long(optarg, 0, 60000, &v) != 0)

@@ -276,7 +276,9 @@ const char *check_default_cred(size_t i, int field);
 /* Title of a QCVN group in the language ("vi" or "en"). */
 const char *check_group_title(const char *group, const char *lang);
 
-enum check_ports_mode { CHECK_PORTS_DEFAULT = 0, CHECK_PORTS_DECLARED, CHECK_PORTS_LIST, CHECK_PORTS_ALL };
+/* DEFAULT = ALL: every TCP port 1-65535 plus the UDP probes; COMMON: the common camera ports + declared */
+enum check_ports_mode { CHECK_PORTS_DEFAULT = 0, CHECK_PORTS_DECLARED, CHECK_PORTS_LIST, CHECK_PORTS_ALL,
+                        CHECK_PORTS_COMMON };
 
 #define CHECK_FMT_JSON 1u
 #define CHECK_FMT_HTML 2u

@@ -66,7 +66,7 @@ static int mqtt_connect_anon(struct check_ctx *c, int port, int tls, int *code)
                                             0x00, 0x0a, 'q',  'c',  'v', 'n', '-', 'c', 'h', 'e', 'c', 'k'};
     static const unsigned char disconnect[] = {0xe0, 0x00};
     struct check_conn k;
-    char buf[64];
+    char buf[5]; /* a 3.1.1 CONNACK is 4 bytes: the read ends there, not at the timeout */
     size_t got = 0;
     *code = -1;
     if (check_conn_open(c, port, tls, &k) != 0)
@@ -95,21 +95,21 @@ static int ftp_login_anon(struct check_ctx *c, int port, char *last, size_t last
     last[0] = '\0';
     if (check_conn_open(c, port, 0, &k) != 0)
         return -1;
-    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
     if (check_ftp_reply_parse(buf, got, &code) != 0 || code != 220)
         goto out;
     static const char user[] = "USER anonymous\r\n", pass[] = "PASS qcvn-check@example.invalid\r\n";
     if (check_conn_write(&k, user, sizeof user - 1) != 0)
         goto out;
     got = 0;
-    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
     if (check_ftp_reply_parse(buf, got, &code) != 0)
         goto out;
     if (code == 331) {
         if (check_conn_write(&k, pass, sizeof pass - 1) != 0)
             goto out;
         got = 0;
-        (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+        (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
         if (check_ftp_reply_parse(buf, got, &code) != 0)
             goto out;
     }
@@ -131,7 +131,7 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_STRLCPY(p->banner, "connect failed on second look", sizeof p->banner);
         return;
     }
-    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, tmo < 600 ? tmo : 600);
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_LINE, tmo < 600 ? tmo : 600);
     check_conn_close(&k);
     if (got > 0) {
         check_printable(p->banner, sizeof p->banner, buf, got < 60 ? got : 60);
@@ -274,7 +274,8 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
     int *list = NULL;
     size_t n = 0;
     unsigned char *open = NULL;
-    size_t cap = o->ports_mode == CHECK_PORTS_ALL ? 65535 : 1024 + CHECK_MAX_SERVICES + SAFECAM_ARRAY_LEN(common_ports) + 2;
+    int full = o->ports_mode == CHECK_PORTS_ALL || o->ports_mode == CHECK_PORTS_DEFAULT;
+    size_t cap = full ? 65535 : 1024 + CHECK_MAX_SERVICES + SAFECAM_ARRAY_LEN(common_ports) + 2;
     list = calloc(cap, sizeof *list);
     if (list == NULL) {
         check_verdict(r, CHECK_INCONCLUSIVE, "out of memory");
@@ -291,13 +292,13 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
             list[n++] = _p;                                                                                          \
     } while (0)
     const char *scope;
-    if (o->ports_mode == CHECK_PORTS_ALL) {
+    if (full) {
         for (int p = 1; p <= 65535; p++)
             list[n++] = p;
         c->scan_all = 1;
         scope = "all TCP ports 1-65535";
     } else {
-        if (o->ports_mode == CHECK_PORTS_DEFAULT)
+        if (o->ports_mode == CHECK_PORTS_COMMON)
             for (size_t i = 0; i < SAFECAM_ARRAY_LEN(common_ports); i++)
                 ADD(common_ports[i]);
         if (o->ports_mode == CHECK_PORTS_LIST)
@@ -308,18 +309,25 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                 ADD(c->prof->services[i].port);
         ADD(o->https_port);
         ADD(o->rtsps_port);
-        scope = o->ports_mode == CHECK_PORTS_DEFAULT
+        scope = o->ports_mode == CHECK_PORTS_COMMON
                     ? "common camera ports + declared ports"
                     : (o->ports_mode == CHECK_PORTS_LIST ? "the --ports list + declared ports" : "declared ports only");
     }
 #undef ADD
     open = calloc(n ? n : 1, 1);
-    if (open == NULL || check_scan_tcp(c, list, n, open, scan_timeout_ms(c)) != 0) {
+    size_t scanned = 0;
+    int64_t scan_t0 = safecam_time_mono_ms();
+    if (open == NULL || check_scan_tcp(c, list, n, open, scan_timeout_ms(c), &scanned) != 0) {
         check_verdict(r, CHECK_INCONCLUSIVE, "port scan failed locally");
         goto out;
     }
+    int64_t scan_ms = safecam_time_mono_ms() - scan_t0;
     c->scanned = 1;
-    c->scan_count = (int)n;
+    c->scan_count = (int)scanned;
+    if (scanned < n) {
+        c->scan_all = 0;
+        check_evidence(c, r, "scan stopped at its time bound after %zu of %zu ports", scanned, n);
+    }
     size_t n_open = 0;
     for (size_t i = 0; i < n; i++) {
         int dk = declared_kind(c, list[i], 0);
@@ -336,7 +344,8 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                 classify(c, p);
         }
     }
-    check_evidence(c, r, "TCP connect scan of %zu ports (%s) on %s: %zu open", n, scope, c->host, n_open);
+    check_evidence(c, r, "TCP connect scan of %zu ports (%s) on %s: %zu open, %lld ms", scanned, scope, c->host, n_open,
+                   (long long)scan_ms);
     for (size_t i = 0; i < c->n_ports; i++) {
         const struct check_port *p = &c->ports[i];
         if (p->udp)
@@ -345,7 +354,7 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                        p->declared ? " (declared)" : "", check_service_kind_name(p->kind), p->banner[0] ? " — " : "",
                        p->banner);
     }
-    if (o->udp || o->ports_mode == CHECK_PORTS_ALL)
+    if (o->udp || full)
         udp_probes(c, r);
     else
         check_evidence(c, r, "UDP probes not sent (use --udp)");
@@ -390,11 +399,23 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
         }
         check_http_resp_free(&h);
     }
+    size_t unnamed = 0;
+    for (size_t i = 0; i < c->n_ports; i++)
+        if (c->ports[i].open && !c->ports[i].udp && c->ports[i].kind == CHECK_SVC_UNKNOWN) {
+            unnamed++;
+            check_evidence(c, r, "tcp/%d open, protocol NOT recognised: the inventory is incomplete", c->ports[i].port);
+        }
     if (n_open == 0)
         check_verdict(r, CHECK_INCONCLUSIVE, "No TCP port answered on %s: host down, filtered or wrong address", c->host);
+    else if (!c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: %d of 65535 TCP ports probed (%s); %zu open. Run the "
+                      "default full scan for a complete inventory", c->scan_count, scope, n_open);
+    else if (unnamed)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory incomplete: %zu of %zu open TCP port(s) speak a protocol "
+                      "qcvn-check could not name", unnamed, n_open);
     else
-        check_verdict(r, CHECK_PASS, "Inventory complete: %zu open TCP port(s); see IF-01 for the comparison with the "
-                      "declared services", n_open);
+        check_verdict(r, CHECK_PASS, "Inventory complete: all 65535 TCP ports probed, %zu open, each protocol named; "
+                      "see IF-01 for the comparison with the declared services", n_open);
 out:
     free(open);
     free(list);
@@ -422,7 +443,7 @@ static int tls_version_untested(const json_t *vers)
 
 static int is_tls_kind(enum check_service_kind k)
 {
-    return k == CHECK_SVC_HTTPS || k == CHECK_SVC_RTSPS || k == CHECK_SVC_TLS;
+    return k == CHECK_SVC_HTTPS || k == CHECK_SVC_RTSPS || k == CHECK_SVC_TLS || k == CHECK_SVC_MQTTS;
 }
 
 void check_t_sc02(struct check_ctx *c, struct check_result *r)
@@ -789,6 +810,9 @@ void check_t_if01(struct check_ctx *c, struct check_result *r)
                    c->udp_probed ? ", UDP probes sent" : "");
     if (undeclared)
         check_verdict(r, CHECK_FAIL, "%d undeclared open port(s)", undeclared);
+    else if (!c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Every open port found is declared, but only %d of 65535 TCP ports were "
+                      "probed: an undeclared service elsewhere is not excluded", c->scan_count);
     else
         check_verdict(r, CHECK_PASS, "Every open port found is declared%s", missing ? " (some declared ports are closed)" : "");
 }
