@@ -248,6 +248,7 @@ struct check_ctx;
 struct check_result {
     enum check_verdict verdict;
     char reason[768];
+    char reason_vi[1024]; /* the same reason in Vietnamese ("" when its phrase has no translation) */
     json_t *evidence;    /* array of strings, redacted; owned by the result */
     json_t *data;        /* optional structured facts (object) or NULL */
     int64_t duration_ms;
@@ -272,6 +273,13 @@ const struct check_test *check_catalogue_find(const char *id);
  * entry i's user (field 0) or password (field 1, "" = empty); NULL past the end. Static strings. */
 size_t check_default_creds_count(void);
 const char *check_default_cred(size_t i, int field);
+
+/* Report language: the Vietnamese text of a fixed English phrase or reason format (a key of the table in
+ * lib/check/i18n_vi.c), or NULL when there is none. Static strings. check_i18n_vi_count/_key walk the
+ * table (vi 0 = English key, 1 = Vietnamese text) for the unit test. */
+const char *check_i18n_vi(const char *en);
+size_t check_i18n_vi_count(void);
+const char *check_i18n_vi_key(size_t i, int vi);
 
 /* Title of a QCVN group in the language ("vi" or "en"). */
 const char *check_group_title(const char *group, const char *lang);

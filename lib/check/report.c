@@ -227,7 +227,9 @@ char *check_report_html(const json_t *rep, const char *lang)
     }
     if (said == NULL && js(dev, "reported_unavailable")[0]) {
         sb_printf(&b, "<tr><th></th><td colspan=\"2\">%s: ", L(lang, "Not asked to the device", "Chưa hỏi thiết bị"));
-        sb_esc(&b, js(dev, "reported_unavailable"));
+        const char *why = js(dev, "reported_unavailable");
+        const char *why_vi = check_i18n_vi(why);
+        sb_esc(&b, lang && strcmp(lang, "vi") == 0 && why_vi ? why_vi : why);
         sb_puts(&b, "</td></tr>\n");
     }
     sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Target", "Địa chỉ thử nghiệm"));
@@ -314,7 +316,9 @@ char *check_report_html(const json_t *rep, const char *lang)
         sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
         sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
         sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
-        if (vi)
+        if (vi && js(t, "reason_vi")[0])
+            sb_esc(&b, js(t, "reason_vi"));
+        else if (vi)
             reason_vi(&b, js(t, "reason"));
         else
             sb_esc(&b, js(t, "reason"));

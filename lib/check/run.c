@@ -81,12 +81,26 @@ void check_evidence(struct check_ctx *c, struct check_result *r, const char *fmt
 void check_verdict(struct check_result *r, enum check_verdict v, const char *fmt, ...)
 {
     r->verdict = v;
-    va_list ap;
+    va_list ap, ap2;
     va_start(ap, fmt);
+    va_copy(ap2, ap);
     int n = vsnprintf(r->reason, sizeof r->reason, fmt, ap);
     va_end(ap);
     if (n < 0)
         r->reason[0] = '\0';
+    /* the same reason in Vietnamese: the translated format gets the same arguments (same conversions,
+     * checked by test_check) */
+    const char *vi = check_i18n_vi(fmt);
+    r->reason_vi[0] = '\0';
+    if (vi != NULL) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        n = vsnprintf(r->reason_vi, sizeof r->reason_vi, vi, ap2);
+#pragma GCC diagnostic pop
+        if (n < 0)
+            r->reason_vi[0] = '\0';
+    }
+    va_end(ap2);
 }
 
 void check_sleep_ms(int64_t ms, int64_t *bucket)
@@ -146,11 +160,18 @@ void check_absent(struct check_ctx *c, struct check_result *r, enum check_featur
         [CHECK_FEAT_RTSP] = "declare the RTSP service in the profile (services) or give --rtsps-port",
         [CHECK_FEAT_AUTH] = "declare the web login (auth.login) or the RTSP service in the profile",
     };
-    if (check_declared_absent(c, f))
+    const char *what_vi = check_i18n_vi(what), *hint_vi = check_i18n_vi(hint[f]);
+    if (check_declared_absent(c, f)) {
         check_verdict(r, CHECK_NOT_APPLICABLE, "%s (the profile declares none)", what);
-    else
+        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s (hồ sơ khai báo là không có)", what_vi ? what_vi : what);
+    } else {
         check_verdict(r, CHECK_INCONCLUSIVE, "%s, but the profile does not declare it absent: discovery did not find "
                       "or could not use it; %s", what, hint[f]);
+        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s, nhưng hồ sơ không khai báo là không có: quá trình dò tìm "
+                "không thấy hoặc không dùng được; %s", what_vi ? what_vi : what, hint_vi ? hint_vi : hint[f]);
+    }
+    if (what_vi == NULL || hint_vi == NULL)
+        r->reason_vi[0] = '\0';
 }
 
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp)
@@ -394,6 +415,8 @@ static json_t *result_json(const struct check_test *t, struct check_result *r)
                           t->ts103701, "level", t->level == CHECK_MANDATORY ? "mandatory" : "recommended", "needs",
                           needs_json(t->needs), "verdict", check_verdict_name(r->verdict), "reason", r->reason,
                           "evidence", r->evidence, "duration_ms", (json_int_t)r->duration_ms);
+    if (o && r->reason_vi[0])
+        json_object_set_new(o, "reason_vi", json_string(r->reason_vi));
     if (o && t->run == NULL && t->ask_vendor)
         json_object_set_new(o, "ask_vendor", json_string(t->ask_vendor));
     if (o && r->data)

@@ -23,7 +23,8 @@ NOT_AUTOMATED_OK = {"NEEDS_EVIDENCE", "NOT_APPLICABLE"}
 def run(camera, out, env, *extra, timeout=600):
     p = subprocess.run([camera.bin("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--profile", PROFILE,
                         "--https-port", str(camera.https_port), "--rtsps-port", str(camera.rtsps_port),
-                        "--ports", "declared", "--out", out, "--format", "json,html,sarif,junit", *extra],
+                        "--ports", "declared", "--out", out, "--format", "json,html,sarif,junit", "--timeout", "15",
+                        *extra],
                        capture_output=True, text=True, env=env, timeout=timeout)
     rep_path = os.path.join(out, "report.json")
     assert os.path.exists(rep_path), p.stderr
