@@ -47,6 +47,18 @@ enum check_needs {
     CHECK_NEEDS_DOCS = 1u << 7,        /* vendor documents */
 };
 
+/* When a test runs (the run order is derived from it, then catalogue order): discovery first, then the
+ * tests that need no credentials, then the authenticated ones, then those that spend deliberate failed
+ * logins (paced), and the lockout test last (it locks an account). */
+enum check_phase {
+    CHECK_PHASE_DISCOVERY = 0,
+    CHECK_PHASE_UNAUTHENTICATED,
+    CHECK_PHASE_AUTHENTICATED,
+    CHECK_PHASE_FAILED_LOGINS,
+    CHECK_PHASE_LOCKS,
+    CHECK_PHASE_COUNT
+};
+
 /* ------------------------------------------------------------------------------------------------
  * Profile (ICS/IXIT), schema "qcvn-check-profile/1", documented in docs/qcvn-check.md.
  * ---------------------------------------------------------------------------------------------- */
@@ -265,8 +277,11 @@ struct check_test {
     unsigned needs;          /* enum check_needs bits */
     const char *ask_vendor;  /* what the lab asks for when NEEDS_EVIDENCE */
     void (*run)(struct check_ctx *ctx, struct check_result *r); /* NULL: NEEDS_EVIDENCE */
+    enum check_phase phase;  /* when it runs */
+    const char *prereq;      /* the test whose discoveries it builds on (runs first, even when not
+                                selected), or NULL */
 };
-/* The catalogue in run order; *n gets its length. Static data. */
+/* The catalogue (by QCVN group; the run order derives from each row's phase); *n gets its length. Static data. */
 const struct check_test *check_catalogue(size_t *n);
 const struct check_test *check_catalogue_find(const char *id);
 /* PW-01's built-in list of well-known defaults (data/check/default-credentials.txt): entry count, and

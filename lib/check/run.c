@@ -1,5 +1,5 @@
-/* run.c — runs the catalogue against one target: resolves the target once, orders the tests (the
- * lockout test last), applies the "needs" rules, redacts secrets from every evidence line, paces the
+/* run.c — runs the catalogue against one target: resolves the target once, orders the tests by the
+ * phase of their catalogue rows (the locking phase last), applies the "needs" rules, redacts secrets from every evidence line, paces the
  * requests and assembles the versioned JSON report. Trust level: orchestration; no device parsing. */
 #include "check_internal.h"
 
@@ -217,13 +217,6 @@ static int resolve(struct check_ctx *c, const char *target)
     return rc;
 }
 
-/* Run order: discovery first, then unauthenticated tests, then authenticated ones, then the tests
- * that spend failed logins, and the lockout test last (it locks the account). */
-static const char *const run_order[] = {
-    "SC-01", "SC-02", "SC-04", "SC-08", "IF-01", "IF-02", "VM-02", "VM-01", "SC-05", "UP-05", "IV-01", "IV-02",
-    "PW-02", "PW-03", "IF-04", "SM-01", "SM-02", "SM-03", "SM-04", "SM-05", "PW-06", "SC-06", "SM-06", "PW-05", "PW-04",
-    "PW-01", "BF-03", "BF-05", "BF-01",
-};
 
 static int in_list(const char *list, const char *id)
 {
@@ -248,17 +241,13 @@ static int selected(const struct check_options *o, const char *id)
     return o->only == NULL || o->only[0] == '\0' || in_list(o->only, id);
 }
 
-/* Tests whose discoveries other tests build on: SC-01 finds the services and chooses the web (login)
- * and RTSP surfaces every network test works on; SC-02 collects the TLS facts SC-08 judges. When a
- * selection (--only/--skip) leaves such a test out but needs it, it runs anyway, first, and is reported
- * with a note saying it ran as a prerequisite. Returns the id of t's prerequisite, or NULL. */
+/* Tests whose discoveries other tests build on (a catalogue row's prereq: SC-01 finds the services and
+ * chooses the web (login) and RTSP surfaces every network test works on; SC-02 collects the TLS facts
+ * SC-08 judges). When a selection (--only/--skip) leaves such a test out but needs it, it runs anyway,
+ * first, and is reported with a note saying it ran as a prerequisite. */
 static const char *prereq_of(const struct check_test *t)
 {
-    if (t->run == NULL || strcmp(t->id, "SC-01") == 0)
-        return NULL;
-    if (strcmp(t->id, "SC-08") == 0)
-        return "SC-02";
-    return "SC-01";
+    return t->run != NULL ? t->prereq : NULL;
 }
 
 /* --https-port / --rtsps-port replace the port of the profile's (first) service of that kind, or add
@@ -293,7 +282,7 @@ static void override_port(struct check_profile *p, int port, enum check_service_
 /* What the camera itself says it is (GET auth.authenticated_probe, default /api/v1/device, with the
  * lab's admin session; safecamd-like answer {"model","serial","firmware_version",...}), compared with
  * the profile's declarations. Asked last (after PW-03 may have set the lab's password) but before
- * BF-01 locks the account; only with the profile's credentials. Returns a new object for the report's device.reported, or NULL with *why set;
+ * a test of the locking phase (BF-01) locks the account; only with the profile's credentials. Returns a new object for the report's device.reported, or NULL with *why set;
  * evidence (and any mismatch, flagged) goes into r. */
 static json_t *device_reported(struct check_ctx *c, struct check_result *r, json_t *mismatches, const char **why)
 {
@@ -504,22 +493,22 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
         if (required[i])
             json_array_append_new(prereqs, json_string(cat[i].id));
     }
-    /* ordered tests first, then the rest in catalogue order */
-    for (size_t pass = 0; pass < 2; pass++) {
-        size_t lim = pass == 0 ? SAFECAM_ARRAY_LEN(run_order) : n;
-        for (size_t k = 0; k < lim; k++) {
-            const struct check_test *t = pass == 0 ? check_catalogue_find(run_order[k]) : &cat[k];
-            if (t == NULL)
+    /* the run order follows the rows: phase by phase (discovery, unauthenticated, authenticated, failed
+     * logins, locks), catalogue order inside a phase */
+    for (int phase = 0; phase < CHECK_PHASE_COUNT; phase++) {
+        for (size_t k = 0; k < n; k++) {
+            const struct check_test *t = &cat[k];
+            if ((int)t->phase != phase)
                 continue;
-            size_t i = (size_t)(t - cat);
+            size_t i = k;
             if (done[i] || !(selected(opt, t->id) || required[i]))
                 continue;
             done[i] = 1;
             c->test_index++;
             if (opt->progress)
                 fprintf(stderr, "[%2zu/%2zu] %-6s %s ...", c->test_index, c->test_total, t->id, t->title_en);
-            /* ask the device who it is last, but before BF-01 locks the admin account */
-            if (strcmp(t->id, "BF-01") == 0 && sc01 != NULL && dev_why == NULL && dev_reported == NULL)
+            /* ask the device who it is last, but before a test of the locking phase may lock the admin */
+            if (t->phase == CHECK_PHASE_LOCKS && sc01 != NULL && dev_why == NULL && dev_reported == NULL)
                 dev_reported = device_reported(c, sc01, dev_mismatch, &dev_why);
             run_one(c, t, &res[i]);
             if (strcmp(t->id, "SC-01") == 0)

@@ -67,8 +67,14 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     for i in ("SC-01", "IF-01"):
         assert r[i]["verdict"] == "INCONCLUSIVE" and "65535" in r[i]["reason"], r[i]
         assert "tcp/%d open" % camera.https_port in "\n".join(r[i]["evidence"]), r[i]["evidence"]
+    # BF-03's timing rule: PASS, or on a machine so loaded that the answer times spread over more than
+    # their median, INCONCLUSIVE saying so with the numbers — never a FAIL from noise
+    bf03 = r["BF-03"]
+    noisy = bf03["verdict"] == "INCONCLUSIVE" and "too noisy" in bf03["reason"]
+    assert bf03["verdict"] == "PASS" or noisy, show(r)
+    assert "Mann-Whitney U" in "\n".join(bf03["evidence"]), bf03["evidence"]
     failing = {i: x for i, x in r.items()
-               if x["verdict"] not in {"PASS"} | NOT_AUTOMATED_OK and i not in ("SC-01", "IF-01")}
+               if x["verdict"] not in {"PASS"} | NOT_AUTOMATED_OK and i not in ("SC-01", "IF-01", "BF-03")}
     assert not failing, show(r)
     # the headline counts the undecided tests beside FAIL and PASS
     assert rep["summary"]["mandatory_fail"] == 0 and rep["summary"]["mandatory_undecided"] > 0, rep["summary"]
@@ -82,6 +88,8 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     for must in ("SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-02", "IF-04", "VM-02", "IV-01",
                  "IV-02", "PW-01", "PW-04", "PW-05", "PW-06", "BF-01", "BF-03", "BF-05", "SM-01", "SM-02", "SM-03", "SM-04",
                  "SM-06"):
+        if must == "BF-03" and noisy:
+            continue
         assert must in automated, f"{must}: {r[must]['verdict']} {r[must]['reason']}"
     # PW-05: the change made over HTTPS was checked on RTSPS (old refused, new accepted), then undone
     ev5 = "\n".join(r["PW-05"]["evidence"])

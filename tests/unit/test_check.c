@@ -227,6 +227,17 @@ static void test_catalogue(void **state)
         else
             automated++;
         assert_ptr_equal(check_catalogue_find(t[i].id), &t[i]);
+        /* phases and prerequisites: a prerequisite exists, runs, and comes no later than its dependant */
+        assert_true(t[i].phase < CHECK_PHASE_COUNT);
+        if (t[i].run != NULL && strcmp(t[i].id, "SC-01") != 0) {
+            const struct check_test *pre = check_catalogue_find(t[i].prereq);
+            assert_non_null(pre);
+            assert_non_null(pre->run);
+            assert_true(pre->phase <= t[i].phase);
+            assert_true(pre < &t[i] || pre->phase < t[i].phase);
+        }
+        /* only the lockout test locks an account, and nothing runs after it */
+        assert_int_equal(t[i].phase == CHECK_PHASE_LOCKS, strcmp(t[i].id, "BF-01") == 0);
         for (size_t j = i + 1; j < n; j++)
             assert_string_not_equal(t[i].id, t[j].id);
     }
