@@ -1,5 +1,6 @@
 /* fuzz_check_device_answers.c — libFuzzer target for the parsers of device answers qcvn-check added for
- * SC-01/SC-04/SC-05/IF-02: the MQTT CONNACK parser, the FTP reply parser and the page-body version finder.
+ * SC-01/SC-04/SC-05/IF-02: the MQTT CONNACK parser, the FTP reply parser, the SNMP GetResponse string parser and the page-body
+ * version finder.
  * Invariants: no crash, no read past the input (exact-size heap copies), outputs in range and
  * NUL-terminated. */
 #include <stddef.h>
@@ -27,6 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(ex, 'x', sizeof ex);
     int found = check_body_version_find((const char *)buf, size, ex, sizeof ex);
     if (strnlen(ex, sizeof ex) >= sizeof ex || (found != 0 && found != 1))
+        abort();
+    char descr[96];
+    memset(descr, 'x', sizeof descr);
+    if (check_snmp_first_string_parse(buf, size, descr, sizeof descr) == 0 && strnlen(descr, sizeof descr) >= sizeof descr)
         abort();
     free(buf);
     return 0;

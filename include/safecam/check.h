@@ -248,6 +248,11 @@ int check_mqtt_connack_parse(const unsigned char *buf, size_t len, int *return_c
  * 100..599; SAFECAM_ERR_PROTO when no complete reply is found. */
 int check_ftp_reply_parse(const char *buf, size_t len, int *code) SAFECAM_WUR;
 
+/* IF-02 (QCVN G6, EN 303 645 5.6-2): the value of the first variable binding of an SNMP v1/v2c
+ * GetResponse (len bytes, untrusted BER) when it is an OCTET STRING (sysDescr), copied printable into out
+ * (at most out_size-1 bytes). 0, or SAFECAM_ERR_PROTO when the datagram is not such an answer. */
+int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size) SAFECAM_WUR;
+
 /* TLS suite classification (SC-02): 1 when the IANA/GnuTLS suite name is weak (CBC, RC4, 3DES, NULL,
  * EXPORT, anon, static RSA key exchange). */
 int check_tls_suite_weak(const char *name);

@@ -462,3 +462,72 @@ int check_ftp_reply_parse(const char *buf, size_t len, int *code)
     *code = last;
     return 0;
 }
+
+/* One BER TLV at buf[*pos] (bounded by end): tag, content start and length. 0 or -1. */
+static int ber_tlv(const unsigned char *buf, size_t end, size_t *pos, unsigned *tag, size_t *start, size_t *clen)
+{
+    size_t p = *pos;
+    if (p + 2 > end)
+        return -1;
+    *tag = buf[p++];
+    size_t l = buf[p++];
+    if (l & 0x80) {
+        size_t nb = l & 0x7f;
+        if (nb == 0 || nb > 3 || p + nb > end)
+            return -1;
+        l = 0;
+        for (size_t i = 0; i < nb; i++)
+            l = (l << 8) | buf[p++];
+    }
+    if (l > end - p)
+        return -1;
+    *start = p;
+    *clen = l;
+    *pos = p + l;
+    return 0;
+}
+
+int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size)
+{
+    if (out_size > 0)
+        out[0] = '\0';
+    if (buf == NULL || out == NULL || out_size == 0)
+        return SAFECAM_ERR_PROTO;
+    unsigned tag;
+    size_t pos = 0, st, cl;
+    /* Message ::= SEQUENCE { version INTEGER, community OCTET STRING, GetResponse-PDU [2] } */
+    if (ber_tlv(buf, len, &pos, &tag, &st, &cl) != 0 || tag != 0x30)
+        return SAFECAM_ERR_PROTO;
+    size_t end = st + cl;
+    pos = st;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x02)
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x04)
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0xa2)
+        return SAFECAM_ERR_PROTO;
+    end = st + cl;
+    pos = st;
+    for (int i = 0; i < 3; i++) /* request-id, error-status, error-index */
+        if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x02)
+            return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x30) /* VarBindList */
+        return SAFECAM_ERR_PROTO;
+    pos = st;
+    end = st + cl;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x30) /* VarBind */
+        return SAFECAM_ERR_PROTO;
+    pos = st;
+    end = st + cl;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x06) /* name */
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x04) /* value */
+        return SAFECAM_ERR_PROTO;
+    size_t o = 0;
+    for (size_t i = 0; i < cl && o + 1 < out_size; i++) {
+        unsigned char ch = buf[st + i];
+        out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
+    }
+    out[o] = '\0';
+    return 0;
+}

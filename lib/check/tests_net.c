@@ -258,8 +258,14 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
             if (p) {
                 p->open = 1;
                 p->declared = declared_kind(c, probes[i].port, 1) >= 0;
-                check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
-                IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
+                char descr[120];
+                if (probes[i].port == 161 &&
+                    check_snmp_first_string_parse((const unsigned char *)ans, got, descr, sizeof descr) == 0) {
+                    IGN_FMT(p->banner, sizeof p->banner, "SNMP sysDescr: %s", descr);
+                } else {
+                    check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
+                    IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
+                }
             }
             check_evidence(c, r, "udp/%d: %s -> answered (%zu bytes)", probes[i].port, probes[i].what, got);
         } else {
@@ -913,6 +919,16 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
                 bad++;
                 check_evidence(c, r, "FAIL tcp/%d banner discloses version or identity: %s", p->port, p->banner);
             }
+        }
+    }
+    /* SNMP sysDescr read with community "public" (SC-01's UDP probe) */
+    const struct check_port *snmp = check_port_find(c, 161, 1);
+    if (snmp != NULL && snmp->open && strncmp(snmp->banner, "SNMP sysDescr: ", 15) == 0) {
+        looked++;
+        check_evidence(c, r, "udp/161 %s", snmp->banner);
+        if (check_banner_has_version(snmp->banner + 15)) {
+            bad++;
+            check_evidence(c, r, "  FAIL SNMP sysDescr discloses a version without authentication");
         }
     }
     if (c->prof->serial[0] == '\0' && c->prof->mac[0] == '\0')

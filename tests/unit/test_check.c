@@ -524,6 +524,25 @@ static void test_ftp_reply(void **state)
     assert_int_equal(code, 230);
 }
 
+static void test_snmp_sysdescr(void **state)
+{
+    (void)state;
+    /* GetResponse, community public, sysDescr.0 = "Linux cam 5.10.110" */
+    const unsigned char ans[] = {0x30, 0x37, 0x02, 0x01, 0x01, 0x04, 0x06, 'p', 'u', 'b', 'l', 'i', 'c', 0xa2, 0x2a,
+                                 0x02, 0x04, 0x00, 0x00, 0x00, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x1c,
+                                 0x30, 0x1a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x04, 0x0e,
+                                 'L', 'i', 'n', 'u', 'x', ' ', 'c', 'a', 'm', ' ', '5', '.', '1', '0'};
+    char out[64];
+    assert_int_equal(check_snmp_first_string_parse(ans, sizeof ans, out, sizeof out), 0);
+    assert_string_equal(out, "Linux cam 5.10");
+    assert_true(check_banner_has_version(out));
+    assert_int_not_equal(check_snmp_first_string_parse(ans, sizeof ans - 3, out, sizeof out), 0); /* truncated */
+    unsigned char bad[sizeof ans];
+    memcpy(bad, ans, sizeof ans);
+    bad[13] = 0xa0; /* a GetRequest, not a response */
+    assert_int_not_equal(check_snmp_first_string_parse(bad, sizeof bad, out, sizeof out), 0);
+}
+
 static void test_body_version(void **state)
 {
     (void)state;
@@ -555,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_i18n_table_conversions_match), cmocka_unit_test(test_i18n_every_reason_translated),
         cmocka_unit_test(test_mann_whitney),    cmocka_unit_test(test_mqtt_connack),
         cmocka_unit_test(test_ftp_reply),       cmocka_unit_test(test_body_version),
+        cmocka_unit_test(test_snmp_sysdescr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
