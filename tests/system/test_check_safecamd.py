@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import tempfile
 
+import pytest
+
 from conftest import REPO, Camera, strong_password
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
@@ -38,6 +40,7 @@ def show(r):
                      for i, x in sorted(r.items()) if x["verdict"] in ("FAIL", "INCONCLUSIVE"))
 
 
+@pytest.mark.slow(80)
 def test_safecamd_passes_every_automated_test(camera, tmp_path):
     admin_pw = strong_password()
     viewer_pw = strong_password()

@@ -199,6 +199,7 @@ def test_image_whose_safecamd_fails_to_start_rolls_back(cam, vendor):
     cam.session = s
 
 
+@pytest.mark.slow(40)
 def test_image_that_never_becomes_healthy_rolls_back(cam, vendor):
     """A real safecamd whose web helper dies at every start: the supervisor keeps restarting it with
     back-off, the slot is never marked good, and the boot watchdog stops it after --boot-timeout."""
