@@ -364,6 +364,13 @@ def camera_users(tmp_path_factory):
     make_reachable(str(tmp_path_factory.getbasetemp()))
 
 
+@pytest.fixture
+def tmp_path(tmp_path):
+    """pytest's tmp_path, reachable by the camera's per-process users (tests make state dirs in it)."""
+    make_reachable(str(tmp_path))
+    return tmp_path
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "camera_args(**kw): arguments for the Camera fixture (source=..., "
                                        "extra_args=[...] for safecamd, provision_args=[...] for safecam-provision)")

@@ -144,9 +144,11 @@ def write_config(cam, update):
 @pytest.fixture(scope="module")
 def cam(vendor, update_server):
     tmp = tempfile.mkdtemp(prefix="safecam-test-")
-    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub"])
+    # the vendor's CA where a camera keeps it (factory/update-ca.pem, installed by provisioning): the update
+    # process's own user and filesystem view reach it there, not in the test's directory
+    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub", "--update-ca", update_server["ca"]])
     c.online = {"online_enabled": True, "server_url": f"https://127.0.0.1:{update_server['ports']['good']}",
-                "ca_file": str(update_server["ca"]), "auto_install": False, "max_bundle_bytes": CAP}
+                "ca_file": "", "auto_install": False, "max_bundle_bytes": CAP}
     write_config(c, c.online)
     c.start()
     if "update" not in c.pids():
