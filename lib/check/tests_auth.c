@@ -957,12 +957,14 @@ void check_t_sm06(struct check_ctx *c, struct check_result *r)
  * the answer times with a false-positive rate of 1 %; a difference counts only when also at least
  * BF03_MIN_EFFECT_MS between the medians. The difference looked for is a skipped password check for
  * unknown users, which makes their answers faster by about the check's time, at most the median answer
- * time: when the spread of all samples (interquartile range) exceeds their median, more pairs are taken
- * (up to BF03_SAMPLES_MAX), and if it still does the verdict is INCONCLUSIVE. */
+ * time: when the spread of all samples (interquartile range) exceeds their median (and
+ * BF03_NOISE_FLOOR_MS), more pairs are taken (up to BF03_SAMPLES_MAX), and if it still does the verdict
+ * is INCONCLUSIVE. */
 #define BF03_SAMPLES 6          /* per class; the smallest exact two-sided p with 6+6 is 2/924 = 0.0022 */
 #define BF03_SAMPLES_MAX 10     /* per class, when the first BF03_SAMPLES are too noisy */
 #define BF03_ALPHA 0.01
 #define BF03_MIN_EFFECT_MS 25
+#define BF03_NOISE_FLOOR_MS 100 /* a spread below this never makes the sample too noisy */
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -1061,7 +1063,7 @@ static int bf03_attempt(struct check_ctx *c, const char *user, long *status, int
 
 void check_t_bf03(struct check_ctx *c, struct check_result *r)
 {
-    int basic = !login_declared(c) && c->web_port && c->web_basic;
+    int basic = !login_declared(c) && c->web_port && c->web_basic && !check_declared_absent(c, CHECK_FEAT_LOGIN);
     if (!login_declared(c) && !basic) {
         check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
         return;
@@ -1073,8 +1075,8 @@ void check_t_bf03(struct check_ctx *c, struct check_result *r)
     check_evidence(c, r, "rule: %d (up to %d when noisy) interleaved wrong-password attempts per class (unknown user "
                    "/ existing user), exact two-sided Mann-Whitney U test at a false-positive rate of %.0f %%, a "
                    "difference counts when p < %.2f and the medians differ by >= %d ms; INCONCLUSIVE when the "
-                   "interquartile range of all samples exceeds their median", BF03_SAMPLES, BF03_SAMPLES_MAX,
-                   BF03_ALPHA * 100, BF03_ALPHA, BF03_MIN_EFFECT_MS);
+                   "interquartile range of all samples exceeds their median and %d ms", BF03_SAMPLES,
+                   BF03_SAMPLES_MAX, BF03_ALPHA * 100, BF03_ALPHA, BF03_MIN_EFFECT_MS, BF03_NOISE_FLOOR_MS);
     int64_t t[2][BF03_SAMPLES_MAX];
     int samples = BF03_SAMPLES;
     double pooled_med = 0, pooled_iqr = 0;
@@ -1121,7 +1123,7 @@ void check_t_bf03(struct check_ctx *c, struct check_result *r)
             memcpy(all, t[0], (size_t)samples * sizeof all[0]);
             memcpy(all + samples, t[1], (size_t)samples * sizeof all[0]);
             med_iqr(all, 2 * (size_t)samples, &pooled_med, &pooled_iqr);
-            if (pooled_iqr > pooled_med && samples < BF03_SAMPLES_MAX) {
+            if (pooled_iqr > pooled_med && pooled_iqr > BF03_NOISE_FLOOR_MS && samples < BF03_SAMPLES_MAX) {
                 check_evidence(c, r, "noisy after %d pairs (interquartile range %.0f ms > median %.0f ms): %d more "
                                "pairs", samples, pooled_iqr, pooled_med, BF03_SAMPLES_MAX - samples);
                 samples = BF03_SAMPLES_MAX;
@@ -1151,7 +1153,7 @@ void check_t_bf03(struct check_ctx *c, struct check_result *r)
     else if (pval < BF03_ALPHA && diff >= BF03_MIN_EFFECT_MS)
         check_verdict(r, CHECK_FAIL, "Failure answers differ in timing (medians %.0f vs %.0f ms, p = %.4f): user names "
                       "can be enumerated", mu, me, pval);
-    else if (pooled_iqr > pooled_med)
+    else if (pooled_iqr > pooled_med && pooled_iqr > BF03_NOISE_FLOOR_MS)
         check_verdict(r, CHECK_INCONCLUSIVE, "Answer times too noisy to judge timing (interquartile range %.0f ms over "
                       "a median of %.0f ms, %d pairs); status and body are the same", pooled_iqr, pooled_med, samples);
     else
