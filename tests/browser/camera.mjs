@@ -58,6 +58,8 @@ export class Camera {
   constructor(opts = {}) {
     this.opts = opts;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'safecam-ui-'));
+    // Started as root, safecamd runs each process as its own user (the walls): they must reach the state dir.
+    fs.chmodSync(this.tmp, 0o711);
     this.stateDir = path.join(this.tmp, 'state');
     this.labelPath = path.join(this.tmp, 'label.json');
     this.logPath = path.join(this.tmp, 'safecamd.log');
