@@ -386,4 +386,6 @@ def pytest_collection_modifyitems(config, items):
     quarter of the collected tests out round-robin, so each long test starts at once on its own worker instead
     of one of them ending up as the tail of the run. Serial runs keep the file order (module fixtures)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda it: -_slow_seconds(it))  # stable: the rest keep their order
+        # stable: the rest keep their order. Tests of an xdist_group (order-dependent, one shared camera) are
+        # never marked slow, so their file order holds.
+        items.sort(key=lambda it: -_slow_seconds(it))

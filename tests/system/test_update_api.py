@@ -36,6 +36,11 @@ def run(*args):
 # ---------------------------------------------------------------- the vendor's side
 
 
+# The tests share one module camera and build on each other's slots (A, then B...): under xdist they stay
+# together on one worker, in file order.
+pytestmark = pytest.mark.xdist_group("update_api")
+
+
 @pytest.fixture(scope="module")
 def vendor(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor")

@@ -25,6 +25,11 @@ BOOT_TIMEOUT = 8
 HELPERS = ("safecam-vault", "safecam-web", "safecam-media", "safecam-update")
 
 
+# The tests share one module camera and build on each other's slots (A, then B...): under xdist they stay
+# together on one worker, in file order.
+pytestmark = pytest.mark.xdist_group("update_boot")
+
+
 @pytest.fixture(scope="module")
 def vendor(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor-img")
@@ -199,7 +204,6 @@ def test_image_whose_safecamd_fails_to_start_rolls_back(cam, vendor):
     cam.session = s
 
 
-@pytest.mark.slow(40)
 def test_image_that_never_becomes_healthy_rolls_back(cam, vendor):
     """A real safecamd whose web helper dies at every start: the supervisor keeps restarting it with
     back-off, the slot is never marked good, and the boot watchdog stops it after --boot-timeout."""
