@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: qcvn-check --target HOST [--profile FILE] [--out DIR] [--format json,html,sarif,junit]\n"
-          "                  [--https-port N] [--rtsps-port N] [--ports LIST|declared|all] [--udp]\n"
+          "                  [--https-port N] [--rtsps-port N] [--ports all|common|declared|LIST] [--udp]\n"
           "                  [--delay MS] [--timeout S] [--allow-destructive] [--lang vi|en]\n"
           "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--quiet]\n"
           "       qcvn-check --targets FILE [--parallel N] [same options]   (fleet: one report per line of FILE)\n"
@@ -79,6 +79,10 @@ static int parse_ports(const char *s, struct check_options *o)
     }
     if (strcmp(s, "declared") == 0) {
         o->ports_mode = CHECK_PORTS_DECLARED;
+        return 0;
+    }
+    if (strcmp(s, "common") == 0) {
+        o->ports_mode = CHECK_PORTS_COMMON;
         return 0;
     }
     o->ports_mode = CHECK_PORTS_LIST;
@@ -145,10 +149,12 @@ static int audit_one(struct check_options *o, const char *profile_path, const ch
     const json_t *t = json_object_get(rep, "timing");
     if (o->progress || code)
         fprintf(stderr,
-                "qcvn-check: %s: PASS %lld, FAIL %lld (mandatory %lld), INCONCLUSIVE %lld, NOT_APPLICABLE %lld, "
-                "NEEDS_EVIDENCE %lld; %lld s (waits %lld s); report in %s\n",
-                o->target, json_integer_value(json_object_get(s, "PASS")), json_integer_value(json_object_get(s, "FAIL")),
-                json_integer_value(json_object_get(s, "mandatory_fail")),
+                "qcvn-check: %s: mandatory FAIL %lld / undecided %lld / PASS %lld; all: PASS %lld, FAIL %lld, "
+                "INCONCLUSIVE %lld, NOT_APPLICABLE %lld, NEEDS_EVIDENCE %lld; %lld s (waits %lld s); report in %s\n",
+                o->target, json_integer_value(json_object_get(s, "mandatory_fail")),
+                json_integer_value(json_object_get(s, "mandatory_undecided")),
+                json_integer_value(json_object_get(s, "mandatory_pass")),
+                json_integer_value(json_object_get(s, "PASS")), json_integer_value(json_object_get(s, "FAIL")),
                 json_integer_value(json_object_get(s, "INCONCLUSIVE")),
                 json_integer_value(json_object_get(s, "NOT_APPLICABLE")),
                 json_integer_value(json_object_get(s, "NEEDS_EVIDENCE")),
@@ -336,7 +342,7 @@ int main(int argc, char **argv)
             break;
         case O_PORTS:
             if (parse_ports(optarg, &o) != 0)
-                return die2("--ports: expected all, declared or a list like 80,443,8000-8100, got \"%s\"", optarg);
+                return die2("--ports: expected all, common, declared or a list like 80,443,8000-8100, got \"%s\"", optarg);
             break;
         case O_DELAY:
             if (safecam_parse_long(optarg, 0, 60000, &v) != 0)

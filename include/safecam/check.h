@@ -47,6 +47,18 @@ enum check_needs {
     CHECK_NEEDS_DOCS = 1u << 7,        /* vendor documents */
 };
 
+/* When a test runs (the run order is derived from it, then catalogue order): discovery first, then the
+ * tests that need no credentials, then the authenticated ones, then those that spend deliberate failed
+ * logins (paced), and the lockout test last (it locks an account). */
+enum check_phase {
+    CHECK_PHASE_DISCOVERY = 0,
+    CHECK_PHASE_UNAUTHENTICATED,
+    CHECK_PHASE_AUTHENTICATED,
+    CHECK_PHASE_FAILED_LOGINS,
+    CHECK_PHASE_LOCKS,
+    CHECK_PHASE_COUNT
+};
+
 /* ------------------------------------------------------------------------------------------------
  * Profile (ICS/IXIT), schema "qcvn-check-profile/1", documented in docs/qcvn-check.md.
  * ---------------------------------------------------------------------------------------------- */
@@ -68,6 +80,9 @@ enum check_service_kind {
     CHECK_SVC_TLS,  /* TLS, inner protocol unknown */
     CHECK_SVC_ONVIF,
     CHECK_SVC_OTHER,
+    CHECK_SVC_MQTT,  /* MQTT in clear */
+    CHECK_SVC_MQTTS, /* MQTT inside TLS */
+    CHECK_SVC_SIP,   /* SIP over TCP */
 };
 const char *check_service_kind_name(enum check_service_kind k);
 /* -1 when the name is not one of the kinds above. */
@@ -216,6 +231,28 @@ int check_securitytxt_parse(const char *text, size_t len, int *has_contact, int 
 /* 1 when value looks like a version banner ("nginx/1.22.1", "Python/3.11", "Boa 0.94"). */
 int check_banner_has_version(const char *value);
 
+/* IF-02 (QCVN G6, EN 303 645 5.6-2): find a product version disclosed in the text of an HTML or plain
+ * page body (len bytes, untrusted, not NUL-terminated; only the first 256 KiB are read): "name/1.2"
+ * (not HTTP/ or RTSP/), "version 1.2" / "firmware 1.2" / "ver. 1.2" (any case), or a generator meta tag
+ * with a version. Markup inside <...> is skipped except the content attribute of a meta generator tag.
+ * Returns 1 and copies a printable excerpt (at most out_size-1 bytes) into out, or 0. */
+int check_body_version_find(const char *body, size_t len, char *out, size_t out_size);
+
+/* SC-01/SC-04/SC-05 (QCVN G5, EN 303 645 5.5-1, 5.5-4): parse an MQTT CONNACK (3.1.1 or 5) from the
+ * first len bytes a broker sent (untrusted). 0 with *return_code (0 = accepted; 3.1.1 codes 1..5 or an
+ * MQTT 5 reason code >= 0x80 = refused); SAFECAM_ERR_PROTO when it is not a CONNACK. */
+int check_mqtt_connack_parse(const unsigned char *buf, size_t len, int *return_code) SAFECAM_WUR;
+
+/* SC-04/SC-05 (QCVN G5, EN 303 645 5.5-4): the reply code of the last complete FTP reply in buf (len
+ * bytes, untrusted; multi-line replies "123-..." up to "123 ..." are skipped to their end). 0 with *code
+ * 100..599; SAFECAM_ERR_PROTO when no complete reply is found. */
+int check_ftp_reply_parse(const char *buf, size_t len, int *code) SAFECAM_WUR;
+
+/* IF-02 (QCVN G6, EN 303 645 5.6-2): the value of the first variable binding of an SNMP v1/v2c
+ * GetResponse (len bytes, untrusted BER) when it is an OCTET STRING (sysDescr), copied printable into out
+ * (at most out_size-1 bytes). 0, or SAFECAM_ERR_PROTO when the datagram is not such an answer. */
+int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size) SAFECAM_WUR;
+
 /* TLS suite classification (SC-02): 1 when the IANA/GnuTLS suite name is weak (CBC, RC4, 3DES, NULL,
  * EXPORT, anon, static RSA key exchange). */
 int check_tls_suite_weak(const char *name);
@@ -228,6 +265,7 @@ struct check_ctx;
 struct check_result {
     enum check_verdict verdict;
     char reason[768];
+    char reason_vi[1024]; /* the same reason in Vietnamese ("" when its phrase has no translation) */
     json_t *evidence;    /* array of strings, redacted; owned by the result */
     json_t *data;        /* optional structured facts (object) or NULL */
     int64_t duration_ms;
@@ -244,8 +282,11 @@ struct check_test {
     unsigned needs;          /* enum check_needs bits */
     const char *ask_vendor;  /* what the lab asks for when NEEDS_EVIDENCE */
     void (*run)(struct check_ctx *ctx, struct check_result *r); /* NULL: NEEDS_EVIDENCE */
+    enum check_phase phase;  /* when it runs */
+    const char *prereq;      /* the test whose discoveries it builds on (runs first, even when not
+                                selected), or NULL */
 };
-/* The catalogue in run order; *n gets its length. Static data. */
+/* The catalogue (by QCVN group; the run order derives from each row's phase); *n gets its length. Static data. */
 const struct check_test *check_catalogue(size_t *n);
 const struct check_test *check_catalogue_find(const char *id);
 /* PW-01's built-in list of well-known defaults (data/check/default-credentials.txt): entry count, and
@@ -253,10 +294,19 @@ const struct check_test *check_catalogue_find(const char *id);
 size_t check_default_creds_count(void);
 const char *check_default_cred(size_t i, int field);
 
+/* Report language: the Vietnamese text of a fixed English phrase or reason format (a key of the table in
+ * lib/check/i18n_vi.c), or NULL when there is none. Static strings. check_i18n_vi_count/_key walk the
+ * table (vi 0 = English key, 1 = Vietnamese text) for the unit test. */
+const char *check_i18n_vi(const char *en);
+size_t check_i18n_vi_count(void);
+const char *check_i18n_vi_key(size_t i, int vi);
+
 /* Title of a QCVN group in the language ("vi" or "en"). */
 const char *check_group_title(const char *group, const char *lang);
 
-enum check_ports_mode { CHECK_PORTS_DEFAULT = 0, CHECK_PORTS_DECLARED, CHECK_PORTS_LIST, CHECK_PORTS_ALL };
+/* DEFAULT = ALL: every TCP port 1-65535 plus the UDP probes; COMMON: the common camera ports + declared */
+enum check_ports_mode { CHECK_PORTS_DEFAULT = 0, CHECK_PORTS_DECLARED, CHECK_PORTS_LIST, CHECK_PORTS_ALL,
+                        CHECK_PORTS_COMMON };
 
 #define CHECK_FMT_JSON 1u
 #define CHECK_FMT_HTML 2u

@@ -40,6 +40,7 @@ struct check_ctx {
     int scan_all;             /* 1..65535 */
     int udp_probed;
     int web_port, web_tls;    /* the admin HTTP(S) surface (0 = none) */
+    int web_basic;            /* SC-01: GET / on the web surface asked for HTTP Basic (401) */
     char pin[CHECK_STR];      /* sha256//... of the web certificate, trust on first use */
     json_t *tls;              /* object: "port" -> facts (SC-02) */
     json_t *verdicts;         /* object: test id -> verdict name, for tests that build on others */
@@ -100,9 +101,15 @@ int check_conn_write(struct check_conn *k, const void *buf, size_t len) SAFECAM_
  * end of a header block. *got gets the byte count. 0 when anything or nothing was read before close;
  * SAFECAM_ERR_TIMEOUT when nothing came before the timeout. */
 int check_conn_read(struct check_conn *k, char *buf, size_t cap, size_t *got, int stop_hdr, int timeout_ms);
+/* stop_hdr values: 0 read to close/timeout/cap; CHECK_READ_HDR end of a header block; CHECK_READ_LINE
+ * the first complete line (banners); CHECK_READ_FTP a complete FTP reply (multi-line replies included) */
+enum { CHECK_READ_HDR = 1, CHECK_READ_LINE = 2, CHECK_READ_FTP = 3 };
 void check_conn_close(struct check_conn *k);
-/* Nonblocking TCP connect scan of ports[n]; open[i] set to 1 when the connect succeeded. */
-int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsigned char *open, int timeout_ms) SAFECAM_WUR;
+/* Nonblocking TCP connect scan of ports[n] (SC-01), only to the resolved target: open[i] set to 1 when
+ * the connect succeeded. Bounded in rate (512 in flight, at most 512 per 25 ms) and time (3 min);
+ * *scanned gets how many of the ports were probed. */
+int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsigned char *open, int timeout_ms,
+                   size_t *scanned) SAFECAM_WUR;
 /* Send one UDP datagram and wait for an answer; 1 answered, 0 no answer / refused, <0 error. */
 int check_udp_probe(const struct check_ctx *c, int port, const void *pkt, size_t len, char *ans, size_t cap,
                     size_t *got, int timeout_ms);
@@ -245,6 +252,10 @@ void check_t_del01(struct check_ctx *, struct check_result *);
 void check_t_del02(struct check_ctx *, struct check_result *);
 void check_t_del03(struct check_ctx *, struct check_result *);
 void check_t_del04(struct check_ctx *, struct check_result *);
+
+/* Exact two-sided Mann-Whitney U test (BF-03): p value of a[na] against b[nb] answer times (ms),
+ * na + nb <= 20 (else 1.0); *u gets U of a. */
+double check_mann_whitney_p(const int64_t *a, size_t na, const int64_t *b, size_t nb, double *u);
 
 /* Helpers for tests */
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp);

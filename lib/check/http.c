@@ -24,7 +24,12 @@ struct sink {
     char *buf;
     size_t len, cap;
     int truncated;
+    const struct sink *hdrs; /* body sink: the header block, to recognise an endless multipart stream */
 };
+
+/* An endless multipart/x-mixed-replace answer (MJPEG) is cut after this many body bytes: enough to show
+ * the first part's headers and bytes, bounded in time by the first frames. */
+#define CHECK_MULTIPART_CUT (16 * 1024)
 
 static size_t sink_write(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -37,7 +42,14 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *ud)
     memcpy(s->buf + s->len, data, take);
     s->len += take;
     s->buf[s->len] = '\0';
-    return n; /* keep reading, discard the excess */
+    if (take < n)
+        return 0; /* over the cap: stop reading (check_http reports a truncated body) */
+    if (s->hdrs != NULL && s->len >= CHECK_MULTIPART_CUT && s->hdrs->buf != NULL &&
+        strcasestr(s->hdrs->buf, "multipart/x-mixed-replace") != NULL) {
+        s->truncated = 1;
+        return 0;
+    }
+    return n;
 }
 
 static size_t hdr_write(char *data, size_t size, size_t nmemb, void *ud)
@@ -78,8 +90,8 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
         return SAFECAM_ERR_INTERNAL;
     if (q->path == NULL || q->path[0] != '/' || q->port < 1 || q->port > 65535)
         return SAFECAM_ERR_INVAL;
-    struct sink hs = {malloc(CHECK_HDRS_MAX), 0, CHECK_HDRS_MAX, 0};
-    struct sink bs = {malloc(CHECK_BODY_MAX), 0, CHECK_BODY_MAX, 0};
+    struct sink hs = {malloc(CHECK_HDRS_MAX), 0, CHECK_HDRS_MAX, 0, NULL};
+    struct sink bs = {malloc(CHECK_BODY_MAX), 0, CHECK_BODY_MAX, 0, &hs};
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
     int rc = SAFECAM_ERR_NOMEM;
@@ -152,7 +164,17 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
     curl_off_t us = 0;
     (void)curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
     r->ms = (int64_t)(us / 1000);
-    if (cr != CURLE_OK) {
+    long st = 0;
+    (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+    if ((cr == CURLE_WRITE_ERROR && bs.truncated) || (cr == CURLE_OPERATION_TIMEDOUT && st > 0 && bs.len > 0)) {
+        /* an endless or oversized body: the status and the first bytes are the answer */
+        bs.truncated = 1;
+        IGN_FMT(r->err, sizeof r->err, "body cut after %zu bytes (%s)", bs.len,
+                cr == CURLE_WRITE_ERROR ? "endless stream or over the cap" : "still sending at the timeout");
+        r->status = st;
+        r->ok = 1;
+        rc = 0;
+    } else if (cr != CURLE_OK) {
         IGN_FMT(r->err, sizeof r->err, "%s", curl_easy_strerror(cr));
         rc = SAFECAM_ERR_IO;
     } else {

@@ -201,8 +201,15 @@ int check_conn_read(struct check_conn *k, char *buf, size_t cap, size_t *got, in
         }
         have += (size_t)n;
         buf[have] = '\0';
-        if (stop_hdr && (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL))
+        if (stop_hdr == CHECK_READ_HDR && (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL))
             break;
+        if (stop_hdr == CHECK_READ_LINE && memchr(buf, '\n', have) != NULL)
+            break;
+        if (stop_hdr == CHECK_READ_FTP) {
+            int code;
+            if (check_ftp_reply_parse(buf, have, &code) == 0)
+                break;
+        }
     }
     buf[have] = '\0';
     *got = have;
@@ -236,13 +243,21 @@ static int self_connected(int fd, int port)
     return lp == port;
 }
 
-int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsigned char *open, int timeout_ms)
+int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsigned char *open, int timeout_ms,
+                   size_t *scanned)
 {
-    enum { BATCH = 512 };
+    /* rate: at most BATCH connection attempts in flight and at most BATCH per BATCH_MIN_MS (20 480 per
+     * second); time: the whole scan stops at SCAN_MAX_MS (*scanned says how far it got) */
+    enum { BATCH = 512, BATCH_MIN_MS = 25, SCAN_MAX_MS = 180000 };
     struct pollfd pfd[BATCH];
     size_t idx[BATCH];
     memset(open, 0, n);
+    *scanned = 0;
+    int64_t scan_end = safecam_time_mono_ms() + SCAN_MAX_MS;
     for (size_t base = 0; base < n; base += BATCH) {
+        int64_t batch_t0 = safecam_time_mono_ms();
+        if (batch_t0 >= scan_end)
+            break;
         size_t m = 0;
         for (size_t i = base; i < n && i < base + BATCH; i++) {
             struct sockaddr_storage ss;
@@ -293,6 +308,10 @@ int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsign
         for (size_t j = 0; j < m; j++)
             if (pfd[j].fd >= 0)
                 close(pfd[j].fd);
+        *scanned = base + BATCH < n ? base + BATCH : n;
+        int64_t spent = safecam_time_mono_ms() - batch_t0;
+        if (spent < BATCH_MIN_MS && *scanned < n)
+            check_sleep_ms(BATCH_MIN_MS - spent, NULL);
     }
     return 0;
 }

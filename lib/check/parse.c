@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -312,5 +313,221 @@ int check_tls_suite_weak(const char *name)
     /* static RSA key exchange: no forward secrecy */
     if (strncmp(name, "TLS_RSA_", 8) == 0 || strncmp(name, "RSA_", 4) == 0)
         return 1;
+    return 0;
+}
+
+static int is_ver_at(const char *t, size_t len, size_t j)
+{
+    /* digits '.' digit at t[j] */
+    size_t k = j;
+    while (k < len && k < j + 6 && isdigit((unsigned char)t[k]))
+        k++;
+    return k > j && k + 1 < len && t[k] == '.' && isdigit((unsigned char)t[k + 1]);
+}
+
+static void excerpt(const char *t, size_t len, size_t at, char *out, size_t out_size)
+{
+    size_t s = at > 24 ? at - 24 : 0;
+    size_t e = at + 24 < len ? at + 24 : len;
+    size_t o = 0;
+    for (size_t i = s; i < e && o + 1 < out_size; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
+    }
+    out[o] = '\0';
+}
+
+int check_body_version_find(const char *body, size_t len, char *out, size_t out_size)
+{
+    if (out_size > 0)
+        out[0] = '\0';
+    if (body == NULL || out == NULL || out_size == 0)
+        return 0;
+    if (len > 256 * 1024)
+        len = 256 * 1024;
+    /* text without markup, positions kept for the excerpt */
+    char *t = malloc(len + 1);
+    if (t == NULL)
+        return 0;
+    int in_tag = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = body[i];
+        if (ch == '<') {
+            in_tag = 1;
+            /* <meta name="generator" content="X 1.2">: keep the content attribute */
+            if (i + 5 < len && strncasecmp(body + i, "<meta", 5) == 0) {
+                const char *end = memchr(body + i, '>', len - i);
+                size_t tl = end ? (size_t)(end - (body + i)) : len - i;
+                char tag[512];
+                size_t cl = tl < sizeof tag - 1 ? tl : sizeof tag - 1;
+                memcpy(tag, body + i, cl);
+                tag[cl] = '\0';
+                if (strcasestr(tag, "generator") != NULL) {
+                    const char *cv = strcasestr(tag, "content=");
+                    if (cv != NULL && check_banner_has_version(cv + 8)) {
+                        excerpt(body, len, i + (size_t)(cv - tag), out, out_size);
+                        free(t);
+                        return 1;
+                    }
+                }
+            }
+        }
+        t[i] = in_tag ? ' ' : ch;
+        if (ch == '>')
+            in_tag = 0;
+    }
+    t[len] = '\0';
+    int found = 0;
+    for (size_t i = 1; i + 2 < len && !found; i++) {
+        if (t[i] == '/' && is_ver_at(t, len, i + 1) && isalpha((unsigned char)t[i - 1])) {
+            size_t s = i;
+            while (s > 0 && (isalnum((unsigned char)t[s - 1]) || t[s - 1] == '-' || t[s - 1] == '_'))
+                s--;
+            if (i - s >= 2 && !((i - s == 4 && (strncasecmp(t + s, "HTTP", 4) == 0 || strncasecmp(t + s, "RTSP", 4) == 0)))) {
+                excerpt(t, len, i, out, out_size);
+                found = 1;
+            }
+            continue;
+        }
+        static const char *const words[] = {"version", "firmware", "ver.", "build"};
+        for (size_t w = 0; w < sizeof words / sizeof words[0] && !found; w++) {
+            size_t wl = strlen(words[w]);
+            if (i + wl >= len || strncasecmp(t + i, words[w], wl) != 0 || isalpha((unsigned char)t[i - 1]))
+                continue;
+            size_t j = i + wl;
+            while (j < len && j < i + wl + 3 && (t[j] == ' ' || t[j] == ':' || t[j] == 'v' || t[j] == 'V'))
+                j++;
+            if (is_ver_at(t, len, j)) {
+                excerpt(t, len, i, out, out_size);
+                found = 1;
+            }
+        }
+    }
+    free(t);
+    return found;
+}
+
+int check_mqtt_connack_parse(const unsigned char *buf, size_t len, int *return_code)
+{
+    *return_code = -1;
+    if (buf == NULL || len < 4 || buf[0] != 0x20)
+        return SAFECAM_ERR_PROTO;
+    /* remaining length: variable byte integer, at most 4 bytes */
+    size_t rem = 0, i = 1;
+    for (unsigned shift = 0; i < len && i < 5; i++, shift += 7) {
+        rem |= (size_t)(buf[i] & 0x7f) << shift;
+        if ((buf[i] & 0x80) == 0)
+            break;
+    }
+    if (i >= len || i >= 5 || (buf[i] & 0x80))
+        return SAFECAM_ERR_PROTO;
+    i++;
+    if (rem < 2 || rem > 256 || i + 2 > len)
+        return SAFECAM_ERR_PROTO;
+    if (buf[i] & 0xfe) /* connect acknowledge flags: only session present may be set */
+        return SAFECAM_ERR_PROTO;
+    *return_code = buf[i + 1];
+    return 0;
+}
+
+int check_ftp_reply_parse(const char *buf, size_t len, int *code)
+{
+    *code = 0;
+    if (buf == NULL)
+        return SAFECAM_ERR_PROTO;
+    size_t pos = 0;
+    int open_multi = 0, last = 0;
+    while (pos < len) {
+        const char *eol = memchr(buf + pos, '\n', len - pos);
+        if (eol == NULL)
+            break; /* an incomplete line is not a reply */
+        size_t l = (size_t)(eol - (buf + pos));
+        const char *ln = buf + pos;
+        if (l >= 3 && isdigit((unsigned char)ln[0]) && isdigit((unsigned char)ln[1]) && isdigit((unsigned char)ln[2])) {
+            int c = (ln[0] - '0') * 100 + (ln[1] - '0') * 10 + (ln[2] - '0');
+            char sep = l > 3 ? ln[3] : ' ';
+            if (c >= 100 && c < 600) {
+                if (sep == '-' && open_multi == 0)
+                    open_multi = c;
+                else if ((sep == ' ' || sep == '\r') && (open_multi == 0 || open_multi == c)) {
+                    open_multi = 0;
+                    last = c;
+                }
+            }
+        }
+        pos += l + 1;
+    }
+    if (last == 0)
+        return SAFECAM_ERR_PROTO;
+    *code = last;
+    return 0;
+}
+
+/* One BER TLV at buf[*pos] (bounded by end): tag, content start and length. 0 or -1. */
+static int ber_tlv(const unsigned char *buf, size_t end, size_t *pos, unsigned *tag, size_t *start, size_t *clen)
+{
+    size_t p = *pos;
+    if (p + 2 > end)
+        return -1;
+    *tag = buf[p++];
+    size_t l = buf[p++];
+    if (l & 0x80) {
+        size_t nb = l & 0x7f;
+        if (nb == 0 || nb > 3 || p + nb > end)
+            return -1;
+        l = 0;
+        for (size_t i = 0; i < nb; i++)
+            l = (l << 8) | buf[p++];
+    }
+    if (l > end - p)
+        return -1;
+    *start = p;
+    *clen = l;
+    *pos = p + l;
+    return 0;
+}
+
+int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size)
+{
+    if (out_size > 0)
+        out[0] = '\0';
+    if (buf == NULL || out == NULL || out_size == 0)
+        return SAFECAM_ERR_PROTO;
+    unsigned tag;
+    size_t pos = 0, st, cl;
+    /* Message ::= SEQUENCE { version INTEGER, community OCTET STRING, GetResponse-PDU [2] } */
+    if (ber_tlv(buf, len, &pos, &tag, &st, &cl) != 0 || tag != 0x30)
+        return SAFECAM_ERR_PROTO;
+    size_t end = st + cl;
+    pos = st;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x02)
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x04)
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0xa2)
+        return SAFECAM_ERR_PROTO;
+    end = st + cl;
+    pos = st;
+    for (int i = 0; i < 3; i++) /* request-id, error-status, error-index */
+        if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x02)
+            return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x30) /* VarBindList */
+        return SAFECAM_ERR_PROTO;
+    pos = st;
+    end = st + cl;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x30) /* VarBind */
+        return SAFECAM_ERR_PROTO;
+    pos = st;
+    end = st + cl;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x06) /* name */
+        return SAFECAM_ERR_PROTO;
+    if (ber_tlv(buf, end, &pos, &tag, &st, &cl) != 0 || tag != 0x04) /* value */
+        return SAFECAM_ERR_PROTO;
+    size_t o = 0;
+    for (size_t i = 0; i < cl && o + 1 < out_size; i++) {
+        unsigned char ch = buf[st + i];
+        out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
+    }
+    out[o] = '\0';
     return 0;
 }

@@ -216,7 +216,9 @@ char *check_report_html(const json_t *rep, const char *lang)
     }
     if (said == NULL && js(dev, "reported_unavailable")[0]) {
         sb_printf(&b, "<tr><th></th><td colspan=\"2\">%s: ", L(lang, "Not asked to the device", "Chưa hỏi thiết bị"));
-        sb_esc(&b, js(dev, "reported_unavailable"));
+        const char *why = js(dev, "reported_unavailable");
+        const char *why_vi = check_i18n_vi(why);
+        sb_esc(&b, lang && strcmp(lang, "vi") == 0 && why_vi ? why_vi : why);
         sb_puts(&b, "</td></tr>\n");
     }
     sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Target", "Địa chỉ thử nghiệm"));
@@ -235,12 +237,25 @@ char *check_report_html(const json_t *rep, const char *lang)
     sb_puts(&b, "</table>\n");
 
     sb_printf(&b, "<h2>2. %s</h2>\n", L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
-    sb_printf(&b, "<p class=\"v %s\">%s: %s</p>\n",
-              json_integer_value(json_object_get(sum, "mandatory_fail")) ? "FAIL" : "PASS",
-              L(lang, "Overall", "Kết luận chung"),
-              json_integer_value(json_object_get(sum, "mandatory_fail"))
-                  ? L(lang, "at least one mandatory test FAILED", "có ít nhất một phép thử bắt buộc KHÔNG ĐẠT")
-                  : L(lang, "no mandatory test failed", "không có phép thử bắt buộc nào không đạt"));
+    {
+        long long mf = json_integer_value(json_object_get(sum, "mandatory_fail"));
+        long long mu = json_integer_value(json_object_get(sum, "mandatory_undecided"));
+        long long mp = json_integer_value(json_object_get(sum, "mandatory_pass"));
+        /* green only when no mandatory test FAILs or is undecided */
+        const char *cls = mf ? "FAIL" : mu ? "INCONCLUSIVE" : "PASS";
+        sb_printf(&b, "<p class=\"v %s\">%s: ", cls, L(lang, "Overall (mandatory tests)", "Kết luận chung (phép thử bắt buộc)"));
+        sb_printf(&b, "%lld %s · %lld %s · %lld %s</p>\n", mf, L(lang, "FAIL", "KHÔNG ĐẠT"), mu,
+                  L(lang, "not yet decided (INCONCLUSIVE + NEEDS_EVIDENCE)", "chưa kết luận (CHƯA KẾT LUẬN + CẦN BẰNG CHỨNG)"),
+                  mp, L(lang, "PASS", "ĐẠT"));
+        sb_printf(&b, "<p>%s</p>\n",
+                  mf ? L(lang, "At least one mandatory test FAILED: the device does not conform.",
+                         "Có ít nhất một phép thử bắt buộc KHÔNG ĐẠT: thiết bị không phù hợp.")
+                     : mu ? L(lang, "No mandatory test failed, but conformity is NOT established: the undecided tests "
+                                    "need the evidence or inputs named in their results.",
+                              "Không có phép thử bắt buộc nào không đạt, nhưng CHƯA xác lập được sự phù hợp: các phép "
+                              "thử chưa kết luận cần bằng chứng hoặc dữ liệu nêu trong kết quả của chúng.")
+                          : L(lang, "Every mandatory test passed.", "Mọi phép thử bắt buộc đều đạt."));
+    }
     sb_puts(&b, "<table><tr><th>");
     sb_esc(&b, L(lang, "Group", "Nhóm"));
     static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
@@ -290,7 +305,9 @@ char *check_report_html(const json_t *rep, const char *lang)
         sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
         sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
         sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
-        if (vi)
+        if (vi && js(t, "reason_vi")[0])
+            sb_esc(&b, js(t, "reason_vi"));
+        else if (vi)
             reason_vi(&b, js(t, "reason"));
         else
             sb_esc(&b, js(t, "reason"));
@@ -473,8 +490,9 @@ int check_fleet_write(json_t *entries, const char *dir, const char *lang)
         if (json_is_object(rep)) {
             json_t *sum = json_object_get(rep, "summary");
             int mf = json_integer_value(json_object_get(sum, "mandatory_fail")) > 0;
+            int mu = json_integer_value(json_object_get(sum, "mandatory_undecided")) > 0;
             failing += mf;
-            json_object_set_new(d, "result", json_string(mf ? "FAIL" : "PASS"));
+            json_object_set_new(d, "result", json_string(mf ? "FAIL" : mu ? "UNDECIDED" : "PASS"));
             json_object_set(d, "summary", sum);
             json_object_set(d, "device", json_object_get(rep, "device"));
             json_object_set(d, "total_ms", json_object_get(json_object_get(rep, "timing"), "total_ms"));

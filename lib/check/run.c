@@ -1,5 +1,5 @@
-/* run.c — runs the catalogue against one target: resolves the target once, orders the tests (the
- * lockout test last), applies the "needs" rules, redacts secrets from every evidence line, paces the
+/* run.c — runs the catalogue against one target: resolves the target once, orders the tests by the
+ * phase of their catalogue rows (the locking phase last), applies the "needs" rules, redacts secrets from every evidence line, paces the
  * requests and assembles the versioned JSON report. Trust level: orchestration; no device parsing. */
 #include "check_internal.h"
 
@@ -21,84 +21,6 @@ void check_options_defaults(struct check_options *o)
     o->delay_ms = 0;
     o->max_wait_s = 60;
     o->lang = "en";
-}
-
-void check_secret_add(struct check_ctx *c, const char *s)
-{
-    if (s == NULL || s[0] == '\0' || c->n_secrets >= CHECK_MAX_SECRETS)
-        return;
-    c->secrets[c->n_secrets++] = s;
-}
-
-static void redact(const struct check_ctx *c, char *buf, size_t size)
-{
-    for (size_t i = 0; i < c->n_secrets; i++) {
-        const char *s = c->secrets[i];
-        size_t sl = strlen(s);
-        if (sl == 0)
-            continue;
-        char *p;
-        while ((p = strstr(buf, s)) != NULL) {
-            static const char mark[] = "[redacted]";
-            size_t tail = strlen(p + sl);
-            size_t ml = sizeof mark - 1;
-            if ((size_t)(p - buf) + ml + tail + 1 > size) {
-                /* no room: cut the line at the secret */
-                memset(p, '*', 1);
-                p[1] = '\0';
-                break;
-            }
-            memmove(p + ml, p + sl, tail + 1);
-            memcpy(p, mark, ml);
-        }
-    }
-}
-
-void check_evidence(struct check_ctx *c, struct check_result *r, const char *fmt, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    redact(c, buf, sizeof buf);
-    if (!safecam_utf8_valid(buf, strlen(buf))) {
-        char tmp[2048];
-        check_printable(tmp, sizeof tmp, buf, strlen(buf));
-        memcpy(buf, tmp, sizeof buf);
-    }
-    if (json_array_size(r->evidence) < 400)
-        json_array_append_new(r->evidence, json_string(buf));
-}
-
-void check_verdict(struct check_result *r, enum check_verdict v, const char *fmt, ...)
-{
-    r->verdict = v;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->reason, sizeof r->reason, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        r->reason[0] = '\0';
-}
-
-void check_sleep_ms(int64_t ms, int64_t *bucket)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-    if (bucket)
-        *bucket += ms;
-}
-
-void check_pace(struct check_ctx *c)
-{
-    if (c->opt->delay_ms > 0)
-        check_sleep_ms(c->opt->delay_ms, &c->wait_other_ms);
 }
 
 static int declares_kind(const struct check_profile *p, int k1, int k2, int k3)
@@ -141,11 +63,18 @@ void check_absent(struct check_ctx *c, struct check_result *r, enum check_featur
         [CHECK_FEAT_RTSP] = "declare the RTSP service in the profile (services) or give --rtsps-port",
         [CHECK_FEAT_AUTH] = "declare the web login (auth.login) or the RTSP service in the profile",
     };
-    if (check_declared_absent(c, f))
+    const char *what_vi = check_i18n_vi(what), *hint_vi = check_i18n_vi(hint[f]);
+    if (check_declared_absent(c, f)) {
         check_verdict(r, CHECK_NOT_APPLICABLE, "%s (the profile declares none)", what);
-    else
+        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s (hồ sơ khai báo là không có)", what_vi ? what_vi : what);
+    } else {
         check_verdict(r, CHECK_INCONCLUSIVE, "%s, but the profile does not declare it absent: discovery did not find "
                       "or could not use it; %s", what, hint[f]);
+        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s, nhưng hồ sơ không khai báo là không có: quá trình dò tìm "
+                "không thấy hoặc không dùng được; %s", what_vi ? what_vi : what, hint_vi ? hint_vi : hint[f]);
+    }
+    if (what_vi == NULL || hint_vi == NULL)
+        r->reason_vi[0] = '\0';
 }
 
 const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp)
@@ -191,13 +120,6 @@ static int resolve(struct check_ctx *c, const char *target)
     return rc;
 }
 
-/* Run order: discovery first, then unauthenticated tests, then authenticated ones, then the tests
- * that spend failed logins, and the lockout test last (it locks the account). */
-static const char *const run_order[] = {
-    "SC-01", "SC-02", "SC-04", "SC-08", "IF-01", "IF-02", "VM-02", "VM-01", "SC-05", "UP-05", "IV-01", "IV-02",
-    "PW-02", "PW-03", "IF-04", "SM-01", "SM-02", "SM-03", "SM-04", "SM-05", "PW-06", "SC-06", "SM-06", "PW-05", "PW-04",
-    "PW-01", "BF-03", "BF-05", "BF-01",
-};
 
 static int in_list(const char *list, const char *id)
 {
@@ -222,17 +144,13 @@ static int selected(const struct check_options *o, const char *id)
     return o->only == NULL || o->only[0] == '\0' || in_list(o->only, id);
 }
 
-/* Tests whose discoveries other tests build on: SC-01 finds the services and chooses the web (login)
- * and RTSP surfaces every network test works on; SC-02 collects the TLS facts SC-08 judges. When a
- * selection (--only/--skip) leaves such a test out but needs it, it runs anyway, first, and is reported
- * with a note saying it ran as a prerequisite. Returns the id of t's prerequisite, or NULL. */
+/* Tests whose discoveries other tests build on (a catalogue row's prereq: SC-01 finds the services and
+ * chooses the web (login) and RTSP surfaces every network test works on; SC-02 collects the TLS facts
+ * SC-08 judges). When a selection (--only/--skip) leaves such a test out but needs it, it runs anyway,
+ * first, and is reported with a note saying it ran as a prerequisite. */
 static const char *prereq_of(const struct check_test *t)
 {
-    if (t->run == NULL || strcmp(t->id, "SC-01") == 0)
-        return NULL;
-    if (strcmp(t->id, "SC-08") == 0)
-        return "SC-02";
-    return "SC-01";
+    return t->run != NULL ? t->prereq : NULL;
 }
 
 /* --https-port / --rtsps-port replace the port of the profile's (first) service of that kind, or add
@@ -267,7 +185,7 @@ static void override_port(struct check_profile *p, int port, enum check_service_
 /* What the camera itself says it is (GET auth.authenticated_probe, default /api/v1/device, with the
  * lab's admin session; safecamd-like answer {"model","serial","firmware_version",...}), compared with
  * the profile's declarations. Asked last (after PW-03 may have set the lab's password) but before
- * BF-01 locks the account; only with the profile's credentials. Returns a new object for the report's device.reported, or NULL with *why set;
+ * a test of the locking phase (BF-01) locks the account; only with the profile's credentials. Returns a new object for the report's device.reported, or NULL with *why set;
  * evidence (and any mismatch, flagged) goes into r. */
 static json_t *device_reported(struct check_ctx *c, struct check_result *r, json_t *mismatches, const char **why)
 {
@@ -365,6 +283,9 @@ static void run_one(struct check_ctx *c, const struct check_test *t, struct chec
     if (t->run == NULL) {
         check_verdict(r, CHECK_NEEDS_EVIDENCE, "Not testable over the network by qcvn-check; ask the vendor for: %s",
                       t->ask_vendor ? t->ask_vendor : "documentation");
+    } else if ((t->needs & (CHECK_NEEDS_ADMIN | CHECK_NEEDS_USER | CHECK_NEEDS_INITIAL)) &&
+               !(t->needs & CHECK_NEEDS_DESTRUCTIVE) && check_declared_absent(c, CHECK_FEAT_LOGIN)) {
+        check_verdict(r, CHECK_NOT_APPLICABLE, "No login to test: the profile declares auth.login.type none");
     } else if ((t->needs & CHECK_NEEDS_DESTRUCTIVE) && !(c->opt->allow_destructive && c->prof->consent_destructive)) {
         check_verdict(r, CHECK_NEEDS_EVIDENCE,
                       "Destructive test not run (needs --allow-destructive and the profile's consent); ask the vendor for: %s",
@@ -386,6 +307,8 @@ static json_t *result_json(const struct check_test *t, struct check_result *r)
                           t->ts103701, "level", t->level == CHECK_MANDATORY ? "mandatory" : "recommended", "needs",
                           needs_json(t->needs), "verdict", check_verdict_name(r->verdict), "reason", r->reason,
                           "evidence", r->evidence, "duration_ms", (json_int_t)r->duration_ms);
+    if (o && r->reason_vi[0])
+        json_object_set_new(o, "reason_vi", json_string(r->reason_vi));
     if (o && t->run == NULL && t->ask_vendor)
         json_object_set_new(o, "ask_vendor", json_string(t->ask_vendor));
     if (o && r->data)
@@ -473,22 +396,22 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
         if (required[i])
             json_array_append_new(prereqs, json_string(cat[i].id));
     }
-    /* ordered tests first, then the rest in catalogue order */
-    for (size_t pass = 0; pass < 2; pass++) {
-        size_t lim = pass == 0 ? SAFECAM_ARRAY_LEN(run_order) : n;
-        for (size_t k = 0; k < lim; k++) {
-            const struct check_test *t = pass == 0 ? check_catalogue_find(run_order[k]) : &cat[k];
-            if (t == NULL)
+    /* the run order follows the rows: phase by phase (discovery, unauthenticated, authenticated, failed
+     * logins, locks), catalogue order inside a phase */
+    for (int phase = 0; phase < CHECK_PHASE_COUNT; phase++) {
+        for (size_t k = 0; k < n; k++) {
+            const struct check_test *t = &cat[k];
+            if ((int)t->phase != phase)
                 continue;
-            size_t i = (size_t)(t - cat);
+            size_t i = k;
             if (done[i] || !(selected(opt, t->id) || required[i]))
                 continue;
             done[i] = 1;
             c->test_index++;
             if (opt->progress)
                 fprintf(stderr, "[%2zu/%2zu] %-6s %s ...", c->test_index, c->test_total, t->id, t->title_en);
-            /* ask the device who it is last, but before BF-01 locks the admin account */
-            if (strcmp(t->id, "BF-01") == 0 && sc01 != NULL && dev_why == NULL && dev_reported == NULL)
+            /* ask the device who it is last, but before a test of the locking phase may lock the admin */
+            if (t->phase == CHECK_PHASE_LOCKS && sc01 != NULL && dev_why == NULL && dev_reported == NULL)
                 dev_reported = device_reported(c, sc01, dev_mismatch, &dev_why);
             run_one(c, t, &res[i]);
             if (strcmp(t->id, "SC-01") == 0)
@@ -512,7 +435,7 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     json_t *summary = json_object();
     json_t *groups = json_object();
     int counts[CHECK_VERDICT_COUNT] = {0};
-    int mandatory_fail = 0;
+    int mandatory_fail = 0, mandatory_undecided = 0, mandatory_pass = 0;
     for (size_t i = 0; i < n; i++) {
         if (!done[i])
             continue;
@@ -523,6 +446,11 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
         counts[res[i].verdict]++;
         if (res[i].verdict == CHECK_FAIL && cat[i].level == CHECK_MANDATORY)
             mandatory_fail++;
+        if ((res[i].verdict == CHECK_INCONCLUSIVE || res[i].verdict == CHECK_NEEDS_EVIDENCE) &&
+            cat[i].level == CHECK_MANDATORY)
+            mandatory_undecided++;
+        if (res[i].verdict == CHECK_PASS && cat[i].level == CHECK_MANDATORY)
+            mandatory_pass++;
         json_t *g = json_object_get(groups, cat[i].group);
         if (g == NULL) {
             g = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i}", "title_en", check_group_title(cat[i].group, "en"),
@@ -536,6 +464,12 @@ int check_run(const struct check_options *opt, struct check_profile *prof, json_
     for (int v = 0; v < CHECK_VERDICT_COUNT; v++)
         json_object_set_new(summary, check_verdict_name((enum check_verdict)v), json_integer(counts[v]));
     json_object_set_new(summary, "mandatory_fail", json_integer(mandatory_fail));
+    /* the headline: FAIL, not yet decided (INCONCLUSIVE + NEEDS_EVIDENCE) and PASS side by side */
+    json_object_set_new(summary, "mandatory_undecided", json_integer(mandatory_undecided));
+    json_object_set_new(summary, "mandatory_pass", json_integer(mandatory_pass));
+    json_object_set_new(summary, "undecided", json_integer(counts[CHECK_INCONCLUSIVE] + counts[CHECK_NEEDS_EVIDENCE]));
+    json_object_set_new(summary, "state", json_string(mandatory_fail ? "FAIL" : mandatory_undecided ? "UNDECIDED"
+                                                                                                    : "PASS"));
     json_object_set_new(summary, "groups", groups);
 
     json_t *svcs = json_array();

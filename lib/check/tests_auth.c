@@ -52,6 +52,21 @@ static int rtsp_endpoint(const struct check_ctx *c, int *tls)
     return 0;
 }
 
+/* One attempt's outcome: accepted (2xx), refused (401/403: the credentials were judged), or unclear
+ * (anything else, e.g. 404: the path was wrong and says nothing about the credentials). */
+enum attempt { ATT_ACCEPTED, ATT_REFUSED, ATT_UNCLEAR, ATT_LOCKED };
+
+static enum attempt attempt_of_status(long st)
+{
+    if (st >= 200 && st < 300)
+        return ATT_ACCEPTED;
+    if (st == 401 || st == 403)
+        return ATT_REFUSED;
+    if (st == 429)
+        return ATT_LOCKED;
+    return ATT_UNCLEAR;
+}
+
 void check_t_pw01(struct check_ctx *c, struct check_result *r)
 {
     size_t n = c->opt->pw_full ? SAFECAM_ARRAY_LEN(default_creds) : PW01_TOP;
@@ -59,19 +74,9 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
     int rtls = 0;
     int rport = rtsp_endpoint(c, &rtls);
     const char *rpath = c->prof->n_rtsp_paths ? c->prof->rtsp_paths[0] : "/stream1";
-    int accepted = 0, tried = 0, locked = 0;
-    /* without a declared login, a Basic-protected web surface is still a surface */
-    int basic_web = 0;
-    if (!web && c->web_port) {
-        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/"};
-        struct check_http_resp h;
-        if (check_http(c, &q, &h) == 0 && h.status == 401) {
-            char wa[64];
-            check_http_header(&h, "WWW-Authenticate", 0, wa, sizeof wa);
-            basic_web = strncasecmp(wa, "Basic", 5) == 0;
-        }
-        check_http_resp_free(&h);
-    }
+    int accepted = 0, tried = 0, refused = 0, unclear = 0, locked = 0;
+    /* without a declared login, a Basic-protected web surface (SC-01) is still a surface */
+    int basic_web = !web && c->web_port && c->web_basic;
     if (!web && !basic_web && rport == 0) {
         check_absent(c, r, CHECK_FEAT_AUTH, "No authentication surface found (web login or RTSP)");
         return;
@@ -81,21 +86,22 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
                    c->prof->lockout_threshold > 1 ? c->prof->lockout_threshold - 1 : 1, c->prof->lockout_window_s);
     for (size_t i = 0; i < n && !locked; i++) {
         const char *u = default_creds[i][0], *pw = default_creds[i][1];
+        enum attempt a = ATT_UNCLEAR;
         if (web) {
             check_fail_budget_wait(c, u);
             struct check_session s;
             int rc = check_login(c, NULL, u, pw, NULL, &s, NULL);
             tried++;
             check_fail_record(c, u);
-            check_evidence(c, r, "web login %s / %s -> %ld%s", u, pw[0] ? "(well-known)" : "(empty)", s.status,
-                           rc == 0 ? "  ACCEPTED" : "");
-            check_evidence(c, r, "  (password tried: \"%s\")", pw);
-            if (rc == 0) {
-                accepted++;
+            a = rc == 0 ? ATT_ACCEPTED
+                        : rc == SAFECAM_ERR_DENIED ? ATT_REFUSED : rc == SAFECAM_ERR_LOCKED ? ATT_LOCKED : ATT_UNCLEAR;
+            /* an empty password refused as invalid input (400/422) was not accepted either */
+            if (a == ATT_UNCLEAR && pw[0] == '\0' && (s.status == 400 || s.status == 422))
+                a = ATT_REFUSED;
+            check_evidence(c, r, "web login %s / \"%s\" -> %ld%s", u, pw, s.status,
+                           a == ATT_ACCEPTED ? "  ACCEPTED" : a == ATT_UNCLEAR ? "  (neither accepted nor refused)" : "");
+            if (rc == 0)
                 (void)check_logout(c, &s);
-            } else if (rc == SAFECAM_ERR_LOCKED) {
-                locked = 1;
-            }
         } else if (basic_web) {
             check_fail_budget_wait(c, u);
             struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/",
@@ -104,11 +110,16 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
             int rc = check_http(c, &q, &h);
             tried++;
             check_fail_record(c, u);
-            check_evidence(c, r, "HTTP Basic %s / \"%s\" -> %ld%s", u, pw, h.status,
-                           rc == 0 && h.status >= 200 && h.status < 300 ? "  ACCEPTED" : "");
-            if (rc == 0 && h.status >= 200 && h.status < 300)
-                accepted++;
+            a = rc == 0 ? attempt_of_status(h.status) : ATT_UNCLEAR;
+            check_evidence(c, r, "HTTP Basic GET / %s / \"%s\" -> %ld%s", u, pw, h.status,
+                           a == ATT_ACCEPTED ? "  ACCEPTED" : a == ATT_UNCLEAR ? "  (neither accepted nor refused)" : "");
             check_http_resp_free(&h);
+        }
+        if (web || basic_web) {
+            accepted += a == ATT_ACCEPTED;
+            refused += a == ATT_REFUSED;
+            unclear += a == ATT_UNCLEAR;
+            locked |= a == ATT_LOCKED;
         }
         if (rport && !locked) {
             check_fail_budget_wait(c, u);
@@ -116,20 +127,26 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
             (void)check_rtsp_describe(c, rport, rtls, rpath, u, pw, &d);
             tried++;
             check_fail_record(c, u);
-            if (d.ok) {
+            enum attempt ra = d.ok ? attempt_of_status(d.status) : ATT_UNCLEAR;
+            if (d.ok)
                 check_evidence(c, r, "RTSP DESCRIBE %s %s / \"%s\" -> %d%s", rpath, u, pw, d.status,
-                               d.status >= 200 && d.status < 300 ? "  ACCEPTED" : "");
-                if (d.status >= 200 && d.status < 300)
-                    accepted++;
-            } else {
+                               ra == ATT_ACCEPTED ? "  ACCEPTED" : ra == ATT_UNCLEAR ? "  (neither accepted nor refused)" : "");
+            else
                 check_evidence(c, r, "RTSP DESCRIBE %s %s -> no answer (%s)", rpath, u, d.err);
-            }
+            accepted += ra == ATT_ACCEPTED;
+            refused += ra == ATT_REFUSED;
+            unclear += ra == ATT_UNCLEAR;
         }
     }
+    check_evidence(c, r, "attempts: %d, accepted %d, refused (401/403, or 400/422 to an empty password) %d, "
+                   "neither %d", tried, accepted, refused, unclear);
     if (accepted)
         check_verdict(r, CHECK_FAIL, "%d well-known default credential(s) accepted", accepted);
     else if (locked)
         check_verdict(r, CHECK_INCONCLUSIVE, "The device locked the login before the list was done (%d tried)", tried);
+    else if (unclear)
+        check_verdict(r, CHECK_INCONCLUSIVE, "%d of %d attempts got neither acceptance nor a 401/403 refusal (e.g. 404: "
+                      "wrong path): the credentials were not judged there", unclear, tried);
     else
         check_verdict(r, CHECK_PASS, "None of %d attempts with well-known defaults was accepted", tried);
 }
@@ -518,6 +535,59 @@ static int b64_contains(const char *hay, size_t hay_len, const char *s)
     return found;
 }
 
+/* Is pw one of the string values of j (equal, or its base64; a long password also inside a value)? */
+static int json_value_has(json_t *j, const char *pw, int depth)
+{
+    if (depth > 32)
+        return 0;
+    if (json_is_string(j)) {
+        const char *v = json_string_value(j);
+        size_t vl = json_string_length(j);
+        return strcmp(v, pw) == 0 || (strlen(pw) >= 8 && memmem(v, vl, pw, strlen(pw)) != NULL) ||
+               b64_contains(v, vl, pw);
+    }
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) if (json_value_has(v, pw, depth + 1)) return 1;
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) if (json_value_has(v, pw, depth + 1)) return 1;
+    }
+    return 0;
+}
+
+/* PW-06: does an answer return the password pw? A JSON answer: a string value is the password (or its
+ * base64). Another answer: a password of 8+ characters anywhere (plain or base64); a shorter one only
+ * as an assigned value (=pw followed by & " ' < or the end, or "pw" after a colon), since a short
+ * password such as "admin" is also an ordinary word of any page. */
+static int pw_returned(const char *body, size_t len, json_t *j, const char *pw)
+{
+    size_t pl = strlen(pw);
+    if (body == NULL || pl == 0)
+        return 0;
+    if (j != NULL)
+        return json_value_has(j, pw, 0);
+    if (pl >= 8)
+        return memmem(body, len, pw, pl) != NULL || b64_contains(body, len, pw);
+    for (const char *p = memmem(body, len, pw, pl); p != NULL;
+         p = memmem(p + 1, len - (size_t)(p + 1 - body), pw, pl)) {
+        size_t off = (size_t)(p - body);
+        char before = off > 0 ? body[off - 1] : '\0';
+        char before2 = off > 1 ? body[off - 2] : '\0';
+        char after = off + pl < len ? body[off + pl] : '\0';
+        int assigned = before == '=' || ((before == '"' || before == '\'') && (before2 == '=' || before2 == ':'));
+        int ends = after == '\0' || after == '&' || after == '"' || after == '\'' || after == '<' || after == '\r' ||
+                   after == '\n' || after == ' ';
+        if (assigned && ends)
+            return 1;
+        if (off + 1 >= len)
+            break;
+    }
+    return 0;
+}
+
 static int json_password_value(json_t *j, int depth)
 {
     if (depth > 32)
@@ -568,13 +638,13 @@ void check_t_pw06(struct check_ctx *c, struct check_result *r)
         }
         read++;
         int found = 0;
+        json_t *j = h.body ? json_loadb(h.body, h.body_len, 0, NULL) : NULL;
         for (size_t k = 0; k < SAFECAM_ARRAY_LEN(pws); k++) {
             if (pws[k] == NULL || pws[k][0] == '\0' || h.body == NULL)
                 continue;
-            if (memmem(h.body, h.body_len, pws[k], strlen(pws[k])) || b64_contains(h.body, h.body_len, pws[k]))
+            if (pw_returned(h.body, h.body_len, j, pws[k]))
                 found = 1;
         }
-        json_t *j = h.body ? json_loadb(h.body, h.body_len, 0, NULL) : NULL;
         int field = json_password_value(j, 0);
         json_decref(j);
         check_evidence(c, r, "GET %s [admin session] -> %ld, %zu bytes%s%s", paths[i], h.status, h.body_len,
@@ -882,42 +952,160 @@ void check_t_sm06(struct check_ctx *c, struct check_result *r)
 
 /* ---- brute force ---- */
 
+/* BF-03 timing rule. Interleaved samples (unknown, existing, unknown, ...) so that load on the device or
+ * the lab machine falls on both classes alike; an exact two-sided Mann-Whitney U (permutation) test on
+ * the answer times with a false-positive rate of 1 %; a difference counts only when also at least
+ * BF03_MIN_EFFECT_MS between the medians. The difference looked for is a skipped password check for
+ * unknown users, which makes their answers faster by about the check's time, at most the median answer
+ * time: when the spread of all samples (interquartile range) exceeds their median (and
+ * BF03_NOISE_FLOOR_MS), more pairs are taken (up to BF03_SAMPLES_MAX), and if it still does the verdict
+ * is INCONCLUSIVE. */
+#define BF03_SAMPLES 6          /* per class; the smallest exact two-sided p with 6+6 is 2/924 = 0.0022 */
+#define BF03_SAMPLES_MAX 10     /* per class, when the first BF03_SAMPLES are too noisy */
+#define BF03_ALPHA 0.01
+#define BF03_MIN_EFFECT_MS 25
+#define BF03_NOISE_FLOOR_MS 100 /* a spread below this never makes the sample too noisy */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median and interquartile range (ms) of n values (copied, n <= 32). */
+static void med_iqr(const int64_t *v, size_t n, double *med, double *iqr)
+{
+    int64_t s[32];
+    n = n < 32 ? n : 32;
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_i64);
+    *med = n % 2 ? (double)s[n / 2] : ((double)s[n / 2 - 1] + (double)s[n / 2]) / 2.0;
+    *iqr = (double)(s[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] - s[n / 4]);
+}
+
+/* Exact two-sided Mann-Whitney U test of a[na] against b[nb] (na + nb <= 20): *u gets U of a, returns
+ * the p value: the share of all splits of the pooled ranks whose U is at least as far from na*nb/2. Ties
+ * get mid-ranks. Bounded: at most 2^20 subsets. */
+double check_mann_whitney_p(const int64_t *a, size_t na, const int64_t *b, size_t nb, double *u)
+{
+    size_t n = na + nb;
+    if (na == 0 || nb == 0 || n > 20) {
+        *u = 0;
+        return 1.0;
+    }
+    int64_t all[20];
+    double rank[20];
+    memcpy(all, a, na * sizeof *a);
+    memcpy(all + na, b, nb * sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        double less = 0, equal = 0;
+        for (size_t j = 0; j < n; j++) {
+            less += all[j] < all[i];
+            equal += all[j] == all[i];
+        }
+        rank[i] = less + (equal + 1.0) / 2.0;
+    }
+    double ra = 0;
+    for (size_t i = 0; i < na; i++)
+        ra += rank[i];
+    double ua = ra - (double)(na * (na + 1)) / 2.0, mid = (double)(na * nb) / 2.0;
+    double dev = ua > mid ? ua - mid : mid - ua;
+    unsigned long total = 0, extreme = 0;
+    for (uint32_t m = 0; m < (1u << n); m++) {
+        if ((size_t)__builtin_popcount(m) != na)
+            continue;
+        double r = 0;
+        for (size_t i = 0; i < n; i++)
+            if (m & (1u << i))
+                r += rank[i];
+        double um = r - (double)(na * (na + 1)) / 2.0;
+        double d = um > mid ? um - mid : mid - um;
+        total++;
+        if (d >= dev - 1e-9)
+            extreme++;
+    }
+    *u = ua;
+    return total ? (double)extreme / (double)total : 1.0;
+}
+
+/* One deliberate failed login as user on the BF-03 surface (the declared login, or HTTP Basic on GET /).
+ * 0 failed as wanted, 1 accepted, SAFECAM_ERR_LOCKED, or SAFECAM_ERR_IO. */
+static int bf03_attempt(struct check_ctx *c, const char *user, long *status, int64_t *ms, char *body, size_t bsz,
+                        char *ctype, size_t csz)
+{
+    static const char wrong[] = "Wr0ng#Passw0rd-qcvn";
+    struct check_http_resp raw;
+    int ret;
+    check_fail_budget_wait(c, user);
+    if (login_declared(c)) {
+        struct check_session s;
+        int rc = check_login(c, NULL, user, wrong, NULL, &s, &raw);
+        if (rc == 0)
+            (void)check_logout(c, &s);
+        ret = rc == 0 ? 1 : rc == SAFECAM_ERR_LOCKED ? SAFECAM_ERR_LOCKED : rc == SAFECAM_ERR_IO ? SAFECAM_ERR_IO : 0;
+    } else {
+        check_pace(c);
+        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/",
+                                   .basic_user = user, .basic_pass = wrong};
+        int rc = check_http(c, &q, &raw);
+        ret = rc != 0 ? SAFECAM_ERR_IO
+                      : raw.status >= 200 && raw.status < 300 ? 1 : raw.status == 429 ? SAFECAM_ERR_LOCKED : 0;
+    }
+    check_fail_record(c, user);
+    *status = raw.status;
+    *ms = raw.ms;
+    check_printable(body, bsz, raw.body ? raw.body : "", raw.body_len < 120 ? raw.body_len : 120);
+    ctype[0] = '\0';
+    check_http_header(&raw, "Content-Type", 0, ctype, csz);
+    check_http_resp_free(&raw);
+    return ret;
+}
+
 void check_t_bf03(struct check_ctx *c, struct check_result *r)
 {
-    if (!login_declared(c)) {
+    int basic = !login_declared(c) && c->web_port && c->web_basic && !check_declared_absent(c, CHECK_FEAT_LOGIN);
+    if (!login_declared(c) && !basic) {
         check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
         return;
     }
     const char *user = c->prof->admin.present ? c->prof->admin.username : "admin";
-    char unknown[64];
-    unsigned char rnd[6];
-    randombytes_buf(rnd, sizeof rnd);
-    IGN_FMT(unknown, sizeof unknown, "qcvn%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-                      rnd[5]);
-    struct sample {
-        long status;
-        int64_t ms;
-        char body[256];
-        char ctype[96];
-    } smp[2][2];
-    for (int round = 0; round < 2; round++) {
+    if (basic)
+        check_evidence(c, r, "surface: HTTP Basic on GET / (found by SC-01)%s", c->prof->admin.present ? "" :
+                       "; existing user assumed: \"admin\" (no profile credentials)");
+    check_evidence(c, r, "rule: %d (up to %d when noisy) interleaved wrong-password attempts per class (unknown user "
+                   "/ existing user), exact two-sided Mann-Whitney U test at a false-positive rate of %.0f %%, a "
+                   "difference counts when p < %.2f and the medians differ by >= %d ms; INCONCLUSIVE when the "
+                   "interquartile range of all samples exceeds their median and %d ms", BF03_SAMPLES,
+                   BF03_SAMPLES_MAX, BF03_ALPHA * 100, BF03_ALPHA, BF03_MIN_EFFECT_MS, BF03_NOISE_FLOOR_MS);
+    int64_t t[2][BF03_SAMPLES_MAX];
+    int samples = BF03_SAMPLES;
+    double pooled_med = 0, pooled_iqr = 0;
+    long st0[2] = {0, 0};
+    char body0[2][256], ct0[2][96];
+    int differ = 0;
+    for (int round = 0; round < samples; round++) {
         for (int kind = 0; kind < 2; kind++) {
-            const char *u = kind == 0 ? unknown : user;
-            check_fail_budget_wait(c, u);
-            struct check_session s;
-            struct check_http_resp raw;
-            int rc = check_login(c, NULL, u, "Wr0ng#Passw0rd-qcvn", NULL, &s, &raw);
-            check_fail_record(c, u);
-            smp[kind][round].status = raw.status;
-            smp[kind][round].ms = raw.ms;
-            check_printable(smp[kind][round].body, sizeof smp[kind][round].body, raw.body ? raw.body : "",
-                            raw.body_len < 120 ? raw.body_len : 120);
-            check_http_header(&raw, "Content-Type", 0, smp[kind][round].ctype, sizeof smp[kind][round].ctype);
-            check_http_resp_free(&raw);
-            check_evidence(c, r, "%s user, wrong password -> %ld, %lld ms, body %s", kind == 0 ? "unknown" : "existing",
-                           smp[kind][round].status, (long long)smp[kind][round].ms, smp[kind][round].body);
-            if (rc == 0) {
-                (void)check_logout(c, &s);
+            char unknown[64];
+            unsigned char rnd[6];
+            randombytes_buf(rnd, sizeof rnd);
+            IGN_FMT(unknown, sizeof unknown, "qcvn%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                    rnd[5]);
+            long st;
+            char body[256], ct[96];
+            int rc = bf03_attempt(c, kind == 0 ? unknown : user, &st, &t[kind][round], body, sizeof body, ct,
+                                  sizeof ct);
+            if (round == 0) {
+                st0[kind] = st;
+                memcpy(body0[kind], body, sizeof body);
+                memcpy(ct0[kind], ct, sizeof ct);
+                check_evidence(c, r, "%s user, wrong password -> %ld, %lld ms, Content-Type %s, body %s",
+                               kind == 0 ? "unknown" : "existing", st, (long long)t[kind][round], ct[0] ? ct : "-",
+                               body);
+            } else if (st != st0[kind] || strcmp(body, body0[kind]) != 0) {
+                check_evidence(c, r, "%s user, attempt %d -> %ld, body %s", kind == 0 ? "unknown" : "existing",
+                               round + 1, st, body);
+            }
+            if (rc == 1) {
                 check_verdict(r, CHECK_INCONCLUSIVE, "A wrong password was accepted");
                 return;
             }
@@ -925,31 +1113,52 @@ void check_t_bf03(struct check_ctx *c, struct check_result *r)
                 check_verdict(r, CHECK_INCONCLUSIVE, "Locked before the samples were complete");
                 return;
             }
+            if (rc == SAFECAM_ERR_IO) {
+                check_verdict(r, CHECK_INCONCLUSIVE, "A failed-login attempt got no answer");
+                return;
+            }
+        }
+        if (round + 1 == samples) {
+            int64_t all[2 * BF03_SAMPLES_MAX];
+            memcpy(all, t[0], (size_t)samples * sizeof all[0]);
+            memcpy(all + samples, t[1], (size_t)samples * sizeof all[0]);
+            med_iqr(all, 2 * (size_t)samples, &pooled_med, &pooled_iqr);
+            if (pooled_iqr > pooled_med && pooled_iqr > BF03_NOISE_FLOOR_MS && samples < BF03_SAMPLES_MAX) {
+                check_evidence(c, r, "noisy after %d pairs (interquartile range %.0f ms > median %.0f ms): %d more "
+                               "pairs", samples, pooled_iqr, pooled_med, BF03_SAMPLES_MAX - samples);
+                samples = BF03_SAMPLES_MAX;
+            }
         }
     }
-    int differ = 0;
-    for (int round = 0; round < 2; round++) {
-        if (smp[0][round].status != smp[1][round].status || strcmp(smp[0][round].body, smp[1][round].body) != 0 ||
-            strcmp(smp[0][round].ctype, smp[1][round].ctype) != 0)
-            differ = 1;
+    if (st0[0] != st0[1] || strcmp(body0[0], body0[1]) != 0 || strcmp(ct0[0], ct0[1]) != 0)
+        differ = 1;
+    double mu, iu, me, ie, u;
+    med_iqr(t[0], (size_t)samples, &mu, &iu);
+    med_iqr(t[1], (size_t)samples, &me, &ie);
+    double pval = check_mann_whitney_p(t[0], (size_t)samples, t[1], (size_t)samples, &u);
+    char list[2][160];
+    for (int k = 0; k < 2; k++) {
+        size_t o = 0;
+        list[k][0] = '\0';
+        for (int i = 0; i < samples && o + 12 < sizeof list[k]; i++)
+            o += (size_t)snprintf(list[k] + o, sizeof list[k] - o, "%s%lld", i ? " " : "", (long long)t[k][i]);
     }
-    int64_t u_min = smp[0][0].ms < smp[0][1].ms ? smp[0][0].ms : smp[0][1].ms;
-    int64_t u_max = smp[0][0].ms > smp[0][1].ms ? smp[0][0].ms : smp[0][1].ms;
-    int64_t e_min = smp[1][0].ms < smp[1][1].ms ? smp[1][0].ms : smp[1][1].ms;
-    int64_t e_max = smp[1][0].ms > smp[1][1].ms ? smp[1][0].ms : smp[1][1].ms;
-    /* a finding needs separated samples and a large factor: hash-time jitter on a busy device is
-     * hundreds of ms, while a skipped password hash for unknown users is a factor of ten or more */
-    int timing = (u_max * 2 < e_min && e_min - u_max > 30) || (e_max * 2 < u_min && u_min - e_max > 30);
-    int64_t diff = u_min > e_min ? u_min - e_min : e_min - u_min;
-    check_evidence(c, r, "answer times: unknown user %lld..%lld ms, existing user %lld..%lld ms", (long long)u_min,
-                   (long long)u_max, (long long)e_min, (long long)e_max);
+    check_evidence(c, r, "answer times (ms, in order): unknown user [%s], existing user [%s]", list[0], list[1]);
+    check_evidence(c, r, "medians %.0f / %.0f ms (difference %.0f ms), interquartile ranges %.0f / %.0f ms, "
+                   "Mann-Whitney U = %.1f, exact two-sided p = %.4f", mu, me, me > mu ? me - mu : mu - me, iu, ie, u,
+                   pval);
+    double diff = me > mu ? me - mu : mu - me;
     if (differ)
         check_verdict(r, CHECK_FAIL, "Failure answers differ between an unknown user and a wrong password (status/body)");
-    else if (timing)
-        check_verdict(r, CHECK_FAIL, "Failure answers differ in timing (%lld ms): user names can be enumerated",
-                      (long long)diff);
+    else if (pval < BF03_ALPHA && diff >= BF03_MIN_EFFECT_MS)
+        check_verdict(r, CHECK_FAIL, "Failure answers differ in timing (medians %.0f vs %.0f ms, p = %.4f): user names "
+                      "can be enumerated", mu, me, pval);
+    else if (pooled_iqr > pooled_med && pooled_iqr > BF03_NOISE_FLOOR_MS)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Answer times too noisy to judge timing (interquartile range %.0f ms over "
+                      "a median of %.0f ms, %d pairs); status and body are the same", pooled_iqr, pooled_med, samples);
     else
-        check_verdict(r, CHECK_PASS, "Unknown user and wrong password get the same status, body and timing");
+        check_verdict(r, CHECK_PASS, "Unknown user and wrong password get the same status and body, and no timing "
+                      "difference (p = %.4f, medians %.0f / %.0f ms)", pval, mu, me);
 }
 
 void check_t_bf05(struct check_ctx *c, struct check_result *r)

@@ -6,15 +6,16 @@
 
 #include <ctype.h>
 #include <gnutls/gnutls.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-static const int common_ports[] = {21,   22,   23,   80,   81,   88,   443,  554,  1935, 5000,  7070,
-                                   8000, 8001, 8080, 8081, 8088, 8322, 8443, 8554, 8899, 9000,  34567,
-                                   37777, 49152};
+static const int common_ports[] = {21,   22,   23,   80,   81,   88,   443,  554,  1883, 1935, 5000,  5060,
+                                   7070, 8000, 8001, 8080, 8081, 8088, 8322, 8443, 8554, 8883, 8899,  9000,
+                                   34567, 37777, 49152};
 
 static int scan_timeout_ms(const struct check_ctx *c)
 {
@@ -57,6 +58,68 @@ static int raw_http_status(const char *raw)
     return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
 }
 
+/* MQTT 3.1.1 CONNECT without user name or password (clean session, client id "qcvn-check"), then
+ * DISCONNECT. 1 the broker accepted it, 0 it refused (CONNACK code in *code), -1 no CONNACK. */
+static int mqtt_connect_anon(struct check_ctx *c, int port, int tls, int *code)
+{
+    static const unsigned char connect[] = {0x10, 0x16, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
+                                            0x00, 0x0a, 'q',  'c',  'v', 'n', '-', 'c', 'h', 'e', 'c', 'k'};
+    static const unsigned char disconnect[] = {0xe0, 0x00};
+    struct check_conn k;
+    char buf[5]; /* a 3.1.1 CONNACK is 4 bytes: the read ends there, not at the timeout */
+    size_t got = 0;
+    *code = -1;
+    if (check_conn_open(c, port, tls, &k) != 0)
+        return -1;
+    int res = -1;
+    if (check_conn_write(&k, connect, sizeof connect) == 0) {
+        (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
+        if (check_mqtt_connack_parse((const unsigned char *)buf, got, code) == 0) {
+            res = *code == 0;
+            if (res == 1 && check_conn_write(&k, disconnect, sizeof disconnect) != 0) {
+            }
+        }
+    }
+    check_conn_close(&k);
+    return res;
+}
+
+/* FTP: read the greeting, send USER anonymous / PASS, read the reply. 1 logged in (230), 0 refused,
+ * -1 no usable answer; last gets the printable last reply line. Bounded: 3 reads of the scan timeout. */
+static int ftp_login_anon(struct check_ctx *c, int port, char *last, size_t last_size)
+{
+    struct check_conn k;
+    char buf[1024];
+    size_t got = 0;
+    int code = 0, res = -1;
+    last[0] = '\0';
+    if (check_conn_open(c, port, 0, &k) != 0)
+        return -1;
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
+    if (check_ftp_reply_parse(buf, got, &code) != 0 || code != 220)
+        goto out;
+    static const char user[] = "USER anonymous\r\n", pass[] = "PASS qcvn-check@example.invalid\r\n";
+    if (check_conn_write(&k, user, sizeof user - 1) != 0)
+        goto out;
+    got = 0;
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
+    if (check_ftp_reply_parse(buf, got, &code) != 0)
+        goto out;
+    if (code == 331) {
+        if (check_conn_write(&k, pass, sizeof pass - 1) != 0)
+            goto out;
+        got = 0;
+        (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
+        if (check_ftp_reply_parse(buf, got, &code) != 0)
+            goto out;
+    }
+    check_printable(last, last_size, buf, strcspn(buf, "\r\n") < 80 ? strcspn(buf, "\r\n") : 80);
+    res = code == 230;
+out:
+    check_conn_close(&k);
+    return res;
+}
+
 /* Identify what speaks on an open TCP port: banner first, then RTSP/HTTP in clear, then TLS. */
 static void classify(struct check_ctx *c, struct check_port *p)
 {
@@ -68,7 +131,7 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_STRLCPY(p->banner, "connect failed on second look", sizeof p->banner);
         return;
     }
-    (void)check_conn_read(&k, buf, sizeof buf, &got, 0, tmo < 600 ? tmo : 600);
+    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_LINE, tmo < 600 ? tmo : 600);
     check_conn_close(&k);
     if (got > 0) {
         check_printable(p->banner, sizeof p->banner, buf, got < 60 ? got : 60);
@@ -92,6 +155,11 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_FMT(p->banner, sizeof p->banner, "RTSP in clear: OPTIONS -> %d", rr.status);
         return;
     }
+    if (strncmp(raw, "SIP/2.0", 7) == 0) {
+        p->kind = CHECK_SVC_SIP;
+        IGN_FMT(p->banner, sizeof p->banner, "SIP in clear: %.60s", raw);
+        return;
+    }
     /* a TLS port may answer a cleartext request with an HTTP 400 ("plain HTTP request sent to HTTPS
      * port", nginx): that is a TLS endpoint, not HTTP in clear */
     if (strncmp(raw, "HTTP/", 5) == 0 && !(raw_http_status(raw) == 400 && check_tls_detect(c, p->port))) {
@@ -109,9 +177,14 @@ static void classify(struct check_ctx *c, struct check_port *p)
         }
         if (strncmp(raw, "HTTP/", 5) != 0)
             (void)check_raw_probe(c, p->port, 1, "GET / HTTP/1.0\r\n\r\n", tmo, &rr, raw, sizeof raw);
+        int mc = -1;
         if (strncmp(raw, "HTTP/", 5) == 0) {
             p->kind = CHECK_SVC_HTTPS;
             IGN_FMT(p->banner, sizeof p->banner, "TLS; HTTP inside: %.60s", raw);
+        } else if (mqtt_connect_anon(c, p->port, 1, &mc) >= 0) {
+            p->kind = CHECK_SVC_MQTTS;
+            IGN_FMT(p->banner, sizeof p->banner, "TLS; MQTT inside: anonymous CONNECT -> CONNACK %d%s", mc,
+                    mc == 0 ? " (accepted)" : " (refused)");
         } else {
             IGN_STRLCPY(p->banner, "TLS; inner protocol not identified", sizeof p->banner);
         }
@@ -124,8 +197,15 @@ static void classify(struct check_ctx *c, struct check_port *p)
         IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
         return;
     }
+    int mc = -1;
+    if (mqtt_connect_anon(c, p->port, 0, &mc) >= 0) {
+        p->kind = CHECK_SVC_MQTT;
+        IGN_FMT(p->banner, sizeof p->banner, "MQTT in clear: anonymous CONNECT -> CONNACK %d%s", mc,
+                mc == 0 ? " (accepted)" : " (refused)");
+        return;
+    }
     p->kind = CHECK_SVC_UNKNOWN;
-    IGN_STRLCPY(p->banner, "no banner, not RTSP/HTTP/TLS", sizeof p->banner);
+    IGN_STRLCPY(p->banner, "no banner; not RTSP, SIP, HTTP, TLS or MQTT", sizeof p->banner);
 }
 
 static const unsigned char snmp_get[] = {0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, 'p',  'u',  'b',  'l',
@@ -178,8 +258,14 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
             if (p) {
                 p->open = 1;
                 p->declared = declared_kind(c, probes[i].port, 1) >= 0;
-                check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
-                IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
+                char descr[120];
+                if (probes[i].port == 161 &&
+                    check_snmp_first_string_parse((const unsigned char *)ans, got, descr, sizeof descr) == 0) {
+                    IGN_FMT(p->banner, sizeof p->banner, "SNMP sysDescr: %s", descr);
+                } else {
+                    check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
+                    IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
+                }
             }
             check_evidence(c, r, "udp/%d: %s -> answered (%zu bytes)", probes[i].port, probes[i].what, got);
         } else {
@@ -194,7 +280,8 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
     int *list = NULL;
     size_t n = 0;
     unsigned char *open = NULL;
-    size_t cap = o->ports_mode == CHECK_PORTS_ALL ? 65535 : 1024 + CHECK_MAX_SERVICES + SAFECAM_ARRAY_LEN(common_ports) + 2;
+    int full = o->ports_mode == CHECK_PORTS_ALL || o->ports_mode == CHECK_PORTS_DEFAULT;
+    size_t cap = full ? 65535 : 1024 + CHECK_MAX_SERVICES + SAFECAM_ARRAY_LEN(common_ports) + 2;
     list = calloc(cap, sizeof *list);
     if (list == NULL) {
         check_verdict(r, CHECK_INCONCLUSIVE, "out of memory");
@@ -211,13 +298,13 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
             list[n++] = _p;                                                                                          \
     } while (0)
     const char *scope;
-    if (o->ports_mode == CHECK_PORTS_ALL) {
+    if (full) {
         for (int p = 1; p <= 65535; p++)
             list[n++] = p;
         c->scan_all = 1;
         scope = "all TCP ports 1-65535";
     } else {
-        if (o->ports_mode == CHECK_PORTS_DEFAULT)
+        if (o->ports_mode == CHECK_PORTS_COMMON)
             for (size_t i = 0; i < SAFECAM_ARRAY_LEN(common_ports); i++)
                 ADD(common_ports[i]);
         if (o->ports_mode == CHECK_PORTS_LIST)
@@ -228,18 +315,25 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                 ADD(c->prof->services[i].port);
         ADD(o->https_port);
         ADD(o->rtsps_port);
-        scope = o->ports_mode == CHECK_PORTS_DEFAULT
+        scope = o->ports_mode == CHECK_PORTS_COMMON
                     ? "common camera ports + declared ports"
                     : (o->ports_mode == CHECK_PORTS_LIST ? "the --ports list + declared ports" : "declared ports only");
     }
 #undef ADD
     open = calloc(n ? n : 1, 1);
-    if (open == NULL || check_scan_tcp(c, list, n, open, scan_timeout_ms(c)) != 0) {
+    size_t scanned = 0;
+    int64_t scan_t0 = safecam_time_mono_ms();
+    if (open == NULL || check_scan_tcp(c, list, n, open, scan_timeout_ms(c), &scanned) != 0) {
         check_verdict(r, CHECK_INCONCLUSIVE, "port scan failed locally");
         goto out;
     }
+    int64_t scan_ms = safecam_time_mono_ms() - scan_t0;
     c->scanned = 1;
-    c->scan_count = (int)n;
+    c->scan_count = (int)scanned;
+    if (scanned < n) {
+        c->scan_all = 0;
+        check_evidence(c, r, "scan stopped at its time bound after %zu of %zu ports", scanned, n);
+    }
     size_t n_open = 0;
     for (size_t i = 0; i < n; i++) {
         int dk = declared_kind(c, list[i], 0);
@@ -256,7 +350,8 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                 classify(c, p);
         }
     }
-    check_evidence(c, r, "TCP connect scan of %zu ports (%s) on %s: %zu open", n, scope, c->host, n_open);
+    check_evidence(c, r, "TCP connect scan of %zu ports (%s) on %s: %zu open, %lld ms", scanned, scope, c->host, n_open,
+                   (long long)scan_ms);
     for (size_t i = 0; i < c->n_ports; i++) {
         const struct check_port *p = &c->ports[i];
         if (p->udp)
@@ -265,7 +360,7 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
                        p->declared ? " (declared)" : "", check_service_kind_name(p->kind), p->banner[0] ? " — " : "",
                        p->banner);
     }
-    if (o->udp || o->ports_mode == CHECK_PORTS_ALL)
+    if (o->udp || full)
         udp_probes(c, r);
     else
         check_evidence(c, r, "UDP probes not sent (use --udp)");
@@ -296,26 +391,70 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
         if (c->ports[i].open && dk > 0 && (c->ports[i].kind == CHECK_SVC_UNKNOWN || c->ports[i].kind == CHECK_SVC_TLS))
             c->ports[i].kind = (enum check_service_kind)dk;
     }
-    if (c->web_port)
+    if (c->web_port) {
         check_evidence(c, r, "web surface: %s port %d", c->web_tls ? "HTTPS" : "HTTP (cleartext)", c->web_port);
+        /* an HTTP Basic surface is a login surface too (PW-01, BF-03), declared or not */
+        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/"};
+        struct check_http_resp h;
+        if (check_http(c, &q, &h) == 0 && h.status == 401) {
+            char wa[64];
+            if (check_http_header(&h, "WWW-Authenticate", 0, wa, sizeof wa) && strncasecmp(wa, "Basic", 5) == 0) {
+                c->web_basic = 1;
+                check_evidence(c, r, "web surface: GET / -> 401, WWW-Authenticate: %s (HTTP Basic login)", wa);
+            }
+        }
+        check_http_resp_free(&h);
+    }
+    size_t unnamed = 0;
+    for (size_t i = 0; i < c->n_ports; i++)
+        if (c->ports[i].open && !c->ports[i].udp && c->ports[i].kind == CHECK_SVC_UNKNOWN) {
+            unnamed++;
+            check_evidence(c, r, "tcp/%d open, protocol NOT recognised: the inventory is incomplete", c->ports[i].port);
+        }
     if (n_open == 0)
         check_verdict(r, CHECK_INCONCLUSIVE, "No TCP port answered on %s: host down, filtered or wrong address", c->host);
+    else if (!c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: %d of 65535 TCP ports probed (%s); %zu open. Run the "
+                      "default full scan for a complete inventory", c->scan_count, scope, n_open);
+    else if (unnamed)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory incomplete: %zu of %zu open TCP port(s) speak a protocol "
+                      "qcvn-check could not name", unnamed, n_open);
     else
-        check_verdict(r, CHECK_PASS, "Inventory complete: %zu open TCP port(s); see IF-01 for the comparison with the "
-                      "declared services", n_open);
+        check_verdict(r, CHECK_PASS, "Inventory complete: all 65535 TCP ports probed, %zu open, each protocol named; "
+                      "see IF-01 for the comparison with the declared services", n_open);
 out:
     free(open);
     free(list);
 }
 
+/* "accepted"/"refused"/"not tested: ..." for a version fact of check_tls_probe. */
+static const char *tls_version_word(const json_t *vers, const char *name, int obsolete)
+{
+    const json_t *v = json_object_get(vers, name);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_true(v))
+        return obsolete ? "ACCEPTED" : "accepted";
+    return "refused";
+}
+
+static int tls_version_untested(const json_t *vers)
+{
+    static const char *const names[] = {"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"};
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(names); i++)
+        if (!json_is_boolean(json_object_get(vers, names[i])))
+            return 1;
+    return 0;
+}
+
 static int is_tls_kind(enum check_service_kind k)
 {
-    return k == CHECK_SVC_HTTPS || k == CHECK_SVC_RTSPS || k == CHECK_SVC_TLS;
+    return k == CHECK_SVC_HTTPS || k == CHECK_SVC_RTSPS || k == CHECK_SVC_TLS || k == CHECK_SVC_MQTTS;
 }
 
 void check_t_sc02(struct check_ctx *c, struct check_result *r)
 {
-    int endpoints = 0, fails = 0;
+    int endpoints = 0, fails = 0, untested = 0;
     int64_t now = safecam_time_now();
     for (size_t i = 0; i < c->n_ports; i++) {
         struct check_port *p = &c->ports[i];
@@ -333,16 +472,17 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
         json_object_set(c->tls, key, f);
         json_t *v = json_object_get(f, "versions");
         check_evidence(c, r, "tcp/%d %s: TLS1.0 %s, TLS1.1 %s, TLS1.2 %s, TLS1.3 %s (%lld handshakes, %lld ms)", p->port,
-                       check_service_kind_name(p->kind), json_is_true(json_object_get(v, "TLS1.0")) ? "ACCEPTED" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.1")) ? "ACCEPTED" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.2")) ? "accepted" : "refused",
-                       json_is_true(json_object_get(v, "TLS1.3")) ? "accepted" : "refused",
+                       check_service_kind_name(p->kind), tls_version_word(v, "TLS1.0", 1),
+                       tls_version_word(v, "TLS1.1", 1), tls_version_word(v, "TLS1.2", 0),
+                       tls_version_word(v, "TLS1.3", 0),
                        (long long)json_integer_value(json_object_get(f, "handshakes")),
                        (long long)json_integer_value(json_object_get(f, "ms")));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
             check_evidence(c, r, "tcp/%d: FAIL obsolete protocol version accepted", p->port);
         }
+        if (tls_version_untested(v))
+            untested++;
         size_t k;
         json_t *s;
         json_array_foreach(json_object_get(f, "suites"), k, s) {
@@ -400,61 +540,109 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
     if (fails)
         check_verdict(r, CHECK_FAIL, "%d TLS weakness(es) on %d endpoint(s): obsolete versions, non-AEAD/non-forward-"
                       "secret suites or a weak certificate", fails, endpoints);
+    else if (untested)
+        check_verdict(r, CHECK_INCONCLUSIVE, "%d TLS endpoint(s) with a protocol version that could not be tested",
+                      untested);
     else
         check_verdict(r, CHECK_PASS, "%d TLS endpoint(s): only TLS 1.2/1.3 with forward-secret AEAD suites and a "
                       "strong, valid certificate", endpoints);
+}
+
+/* One TLS 1.2 handshake carrying TLS_FALLBACK_SCSV (RFC 7507) on port: 1 accepted, 0 refused (why
+ * gets the alert/error text), -1 not attempted (local error or no connection). */
+static int tls_fallback_scsv(struct check_ctx *c, int port, char *why, size_t why_size)
+{
+    gnutls_session_t s = NULL;
+    gnutls_certificate_credentials_t x = NULL;
+    int fd = -1, res = -1;
+    IGN_STRLCPY(why, "connection failed", why_size);
+    if (check_tcp_connect(c, port, c->opt->timeout_s * 1000, &fd) != 0)
+        goto out;
+    IGN_STRLCPY(why, "local TLS library error", why_size);
+    if (gnutls_certificate_allocate_credentials(&x) < 0 || gnutls_init(&s, GNUTLS_CLIENT) < 0 ||
+        gnutls_priority_set_direct(s, "NORMAL:-VERS-ALL:+VERS-TLS1.2:%FALLBACK_SCSV", NULL) < 0)
+        goto out;
+    (void)gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x);
+    gnutls_transport_set_int(s, fd);
+    gnutls_handshake_set_timeout(s, (unsigned)c->opt->timeout_s * 1000);
+    int hr;
+    do {
+        hr = gnutls_handshake(s);
+    } while (hr < 0 && !gnutls_error_is_fatal(hr));
+    if (hr >= 0) {
+        res = 1;
+        IGN_STRLCPY(why, "handshake completed", why_size);
+    } else {
+        res = 0;
+        if (hr == GNUTLS_E_WARNING_ALERT_RECEIVED || hr == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+            const char *an = gnutls_alert_get_name(gnutls_alert_get(s));
+            IGN_FMT(why, why_size, "refused with alert %s", an ? an : "?");
+        } else {
+            IGN_FMT(why, why_size, "refused: %s", gnutls_strerror(hr));
+        }
+    }
+out:
+    if (s)
+        gnutls_deinit(s);
+    if (x)
+        gnutls_certificate_free_credentials(x);
+    if (fd >= 0)
+        close(fd);
+    return res;
 }
 
 void check_t_sc08(struct check_ctx *c, struct check_result *r)
 {
     const char *key;
     json_t *f;
-    int n = 0, fails = 0;
+    int n = 0, fails = 0, undecided = 0, fallback_checked = 0;
     json_object_foreach(c->tls, key, f) {
         n++;
         json_t *v = json_object_get(f, "versions");
         int port = (int)json_integer_value(json_object_get(f, "port"));
+        check_evidence(c, r, "tcp/%d: versions offered alone: TLS1.0 %s, TLS1.1 %s, TLS1.2 %s, TLS1.3 %s (SC-02)", port,
+                       tls_version_word(v, "TLS1.0", 1), tls_version_word(v, "TLS1.1", 1),
+                       tls_version_word(v, "TLS1.2", 0), tls_version_word(v, "TLS1.3", 0));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
-            check_evidence(c, r, "tcp/%d: a client limited to TLS 1.0/1.1 is served (downgrade possible)", port);
+            check_evidence(c, r, "FAIL tcp/%d: a client limited to TLS 1.0/1.1 is served (downgrade possible)", port);
         }
-        if (json_is_true(json_object_get(v, "TLS1.3"))) {
-            /* a TLS 1.2 fallback carrying TLS_FALLBACK_SCSV must be refused by a TLS 1.3 server */
-            gnutls_session_t s = NULL;
-            gnutls_certificate_credentials_t x = NULL;
-            int fd = -1, ok = 0;
-            if (check_tcp_connect(c, port, c->opt->timeout_s * 1000, &fd) == 0 &&
-                gnutls_certificate_allocate_credentials(&x) >= 0 && gnutls_init(&s, GNUTLS_CLIENT) >= 0 &&
-                gnutls_priority_set_direct(s, "NORMAL:-VERS-TLS1.3:%FALLBACK_SCSV", NULL) >= 0) {
-                (void)gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x);
-                gnutls_transport_set_int(s, fd);
-                gnutls_handshake_set_timeout(s, (unsigned)c->opt->timeout_s * 1000);
-                int hr;
-                do {
-                    hr = gnutls_handshake(s);
-                } while (hr < 0 && !gnutls_error_is_fatal(hr));
-                ok = hr >= 0;
-                check_evidence(c, r, "tcp/%d: TLS 1.2 handshake with TLS_FALLBACK_SCSV -> %s", port,
-                               ok ? "ACCEPTED" : gnutls_strerror(hr));
-            }
-            if (s)
-                gnutls_deinit(s);
-            if (x)
-                gnutls_certificate_free_credentials(x);
-            if (fd >= 0)
-                close(fd);
-            if (ok) {
-                fails++;
-            }
+        if (tls_version_untested(v)) {
+            undecided++;
+            check_evidence(c, r, "tcp/%d: a protocol version could not be tested: downgrade resistance not established",
+                           port);
+            continue;
         }
+        if (!json_is_true(json_object_get(v, "TLS1.3"))) {
+            check_evidence(c, r, "tcp/%d: TLS 1.3 not offered: no newer version to fall back from", port);
+            continue;
+        }
+        /* a TLS 1.2 fallback carrying TLS_FALLBACK_SCSV must be refused by a TLS 1.3 server (RFC 7507; a
+         * TLS 1.3-only server refuses any TLS 1.2 handshake) */
+        char why[160];
+        int fb = tls_fallback_scsv(c, port, why, sizeof why);
+        check_evidence(c, r, "tcp/%d: TLS 1.2 ClientHello with TLS_FALLBACK_SCSV -> %s%s", port, why,
+                       fb == 1 ? "  <- FAIL fallback accepted" : "");
+        if (fb == 1)
+            fails++;
+        else if (fb < 0)
+            undecided++;
+        else
+            fallback_checked++;
     }
     if (n == 0)
         check_absent(c, r, CHECK_FEAT_TLS, "No TLS endpoint (SC-02)");
     else if (fails)
         check_verdict(r, CHECK_FAIL, "Protocol downgrade possible on %d check(s)", fails);
+    else if (undecided)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Downgrade resistance not established on %d TLS endpoint(s): see the "
+                      "evidence for what could not be tested", undecided);
+    else if (fallback_checked)
+        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1; %d TLS 1.3 endpoint(s) refused a TLS 1.2 "
+                      "handshake signalling fallback", fallback_checked);
     else
-        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1 and TLS 1.3 endpoints refuse a signalled "
-                      "fallback");
+        check_verdict(r, CHECK_PASS, "No TLS endpoint serves TLS 1.0/1.1 (%d endpoint(s); none offers TLS 1.3, so no "
+                      "fallback to test)", n);
 }
 
 static int http_plain_port_check(struct check_ctx *c, struct check_result *r, int port)
@@ -478,7 +666,15 @@ static int http_plain_port_check(struct check_ctx *c, struct check_result *r, in
         check_http_header(&h, "Location", 0, loc, sizeof loc);
         check_evidence(c, r, "GET http://%s:%d%s -> %ld%s%s%s%s", c->url_host, port, paths[i], h.status,
                        wa[0] ? ", WWW-Authenticate: " : "", wa, loc[0] ? ", Location: " : "", loc);
-        if (h.status == 401 && strncasecmp(wa, "Basic", 5) == 0) {
+        char ct[96];
+        check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
+        if (h.status >= 200 && h.status < 300 &&
+            (strcasestr(ct, "multipart/x-mixed-replace") || strncasecmp(ct, "image/", 6) == 0 ||
+             strncasecmp(ct, "video/", 6) == 0)) {
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d serves video/images in clear: Content-Type %s, %zu bytes read%s", port, ct,
+                           h.body_len, h.body_truncated ? " (endless stream, cut)" : "");
+        } else if (h.status == 401 && strncasecmp(wa, "Basic", 5) == 0) {
             bad++;
             check_evidence(c, r, "FAIL tcp/%d asks for HTTP Basic credentials over cleartext HTTP", port);
         } else if (h.status == 401 || (h.status >= 200 && h.status < 300)) {
@@ -502,7 +698,7 @@ static int http_plain_port_check(struct check_ctx *c, struct check_result *r, in
 
 void check_t_sc04(struct check_ctx *c, struct check_result *r)
 {
-    int bad = 0, checked = 0;
+    int bad = 0, checked = 0, unnamed = 0;
     for (size_t i = 0; i < c->n_ports; i++) {
         struct check_port *p = &c->ports[i];
         if (!p->open)
@@ -544,6 +740,21 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
         case CHECK_SVC_HTTP:
             bad += http_plain_port_check(c, r, p->port);
             break;
+        case CHECK_SVC_MQTT:
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d MQTT without TLS (events, control and any credentials in clear): %s",
+                           p->port, p->banner);
+            break;
+        case CHECK_SVC_SIP:
+            bad++;
+            check_evidence(c, r, "FAIL tcp/%d SIP without TLS (digest credentials and call control in clear): %s",
+                           p->port, p->banner);
+            break;
+        case CHECK_SVC_UNKNOWN:
+            unnamed++;
+            check_evidence(c, r, "tcp/%d: protocol not recognised (%s): its channel could not be judged", p->port,
+                           p->banner);
+            break;
         default:
             if (p->port == 23 || p->port == 21) {
                 bad++;
@@ -572,9 +783,12 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_INCONCLUSIVE, "No open service to examine");
     else if (bad)
         check_verdict(r, CHECK_FAIL, "%d cleartext management or credential channel(s) found", bad);
+    else if (unnamed)
+        check_verdict(r, CHECK_INCONCLUSIVE, "%d open port(s) speak a protocol qcvn-check could not name; their "
+                      "channel is not judged (no cleartext channel among the %d others)", unnamed, checked - unnamed);
     else
-        check_verdict(r, CHECK_PASS, "No telnet, FTP, TFTP, SNMP v1/v2c, cleartext RTSP or cleartext HTTP login on %d "
-                      "open service(s)", checked);
+        check_verdict(r, CHECK_PASS, "No telnet, FTP, TFTP, SNMP v1/v2c, MQTT, SIP, cleartext RTSP or cleartext HTTP "
+                      "login on %d open service(s)", checked);
 }
 
 void check_t_if01(struct check_ctx *c, struct check_result *r)
@@ -602,6 +816,9 @@ void check_t_if01(struct check_ctx *c, struct check_result *r)
                    c->udp_probed ? ", UDP probes sent" : "");
     if (undeclared)
         check_verdict(r, CHECK_FAIL, "%d undeclared open port(s)", undeclared);
+    else if (!c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Every open port found is declared, but only %d of 65535 TCP ports were "
+                      "probed: an undeclared service elsewhere is not excluded", c->scan_count);
     else
         check_verdict(r, CHECK_PASS, "Every open port found is declared%s", missing ? " (some declared ports are closed)" : "");
 }
@@ -662,6 +879,13 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
                 if (ver || always)
                     bad++;
             }
+            char ct[96], ex[64];
+            check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
+            if ((ct[0] == '\0' || strcasestr(ct, "text/")) && h.body &&
+                check_body_version_find(h.body, h.body_len, ex, sizeof ex)) {
+                bad++;
+                check_evidence(c, r, "  FAIL the page body discloses a version: \"%s\"", ex);
+            }
             const char *what = identifier_in(c, h.hdrs, h.hdrs_len);
             if (what == NULL)
                 what = identifier_in(c, h.body, h.body_len);
@@ -695,6 +919,16 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
                 bad++;
                 check_evidence(c, r, "FAIL tcp/%d banner discloses version or identity: %s", p->port, p->banner);
             }
+        }
+    }
+    /* SNMP sysDescr read with community "public" (SC-01's UDP probe) */
+    const struct check_port *snmp = check_port_find(c, 161, 1);
+    if (snmp != NULL && snmp->open && strncmp(snmp->banner, "SNMP sysDescr: ", 15) == 0) {
+        looked++;
+        check_evidence(c, r, "udp/161 %s", snmp->banner);
+        if (check_banner_has_version(snmp->banner + 15)) {
+            bad++;
+            check_evidence(c, r, "  FAIL SNMP sysDescr discloses a version without authentication");
         }
     }
     if (c->prof->serial[0] == '\0' && c->prof->mac[0] == '\0')
@@ -911,6 +1145,9 @@ static const char *const default_probe_paths[] = {
     "/ISAPI/System/deviceInfo", "/ISAPI/Security/users",
     "/cgi-bin/configManager.cgi?action=getConfig&name=General", "/System/configurationFile?auth=YWRtaW46MTEK",
     "/onvif-http/snapshot", "/snapshot.jpg", "/cgi-bin/snapshot.cgi", "/config.json",
+    /* the paths streaming servers and webcams use */
+    "/snapshot", "/stream", "/?action=stream", "/?action=snapshot", "/mjpeg", "/mjpg/video.mjpg", "/video.mjpg",
+    "/video", "/videostream.cgi", "/image.jpg", "/live.jpg", "/cgi-bin/mjpg/video.cgi",
 };
 static const char *const default_rtsp_paths[] = {"/stream1", "/live", "/h264", "/Streaming/Channels/101", "/"};
 
@@ -920,8 +1157,26 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
     const struct check_profile *p = c->prof;
     if (c->web_port) {
         size_t n = p->n_endpoints ? p->n_endpoints : SAFECAM_ARRAY_LEN(default_probe_paths);
-        if (p->n_endpoints == 0)
-            check_evidence(c, r, "no protected endpoints declared: probing well-known camera paths (GET only)");
+        /* the UI's own fallback pages (a single-page app answers every path with its index): a 2xx HTML
+         * answer equal to one of these is the fallback, anything else is content */
+        unsigned char fb[2][crypto_generichash_BYTES];
+        int have_fb[2] = {0, 0};
+        if (p->n_endpoints == 0) {
+            check_evidence(c, r, "no protected endpoints declared: probing well-known camera and streaming paths "
+                           "(GET only)");
+            const char *base[2] = {"/", "/qcvn-check-no-such-page"};
+            for (int b = 0; b < 2; b++) {
+                struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = base[b]};
+                struct check_http_resp h;
+                check_pace(c);
+                if (check_http(c, &q, &h) == 0 && h.status >= 200 && h.status < 300 && h.body) {
+                    crypto_generichash(fb[b], sizeof fb[b], (const unsigned char *)h.body, h.body_len, NULL, 0);
+                    have_fb[b] = 1;
+                    check_evidence(c, r, "fallback reference: GET %s -> %ld, %zu bytes", base[b], h.status, h.body_len);
+                }
+                check_http_resp_free(&h);
+            }
+        }
         for (size_t i = 0; i < n; i++) {
             struct check_http_req q = {.port = c->web_port, .tls = c->web_tls};
             if (p->n_endpoints) {
@@ -943,11 +1198,19 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
                 if (h.status == 401 || h.status == 403) {
                     refused++;
                 } else if (h.status >= 200 && h.status < 300) {
-                    if (p->n_endpoints || !strcasestr(ct, "text/html")) {
-                        bad++;
-                        check_evidence(c, r, "  FAIL served without authentication (%s, %zu bytes)", ct, h.body_len);
+                    int fallback = 0;
+                    if (!p->n_endpoints && strcasestr(ct, "text/html") && h.body) {
+                        unsigned char hh[crypto_generichash_BYTES];
+                        crypto_generichash(hh, sizeof hh, (const unsigned char *)h.body, h.body_len, NULL, 0);
+                        fallback = (have_fb[0] && memcmp(hh, fb[0], sizeof hh) == 0) ||
+                                   (have_fb[1] && memcmp(hh, fb[1], sizeof hh) == 0);
+                    }
+                    if (fallback) {
+                        check_evidence(c, r, "  note: 2xx HTML identical to the UI's index/fallback page: not counted");
                     } else {
-                        check_evidence(c, r, "  note: 2xx HTML (UI fallback page?) not counted");
+                        bad++;
+                        check_evidence(c, r, "  FAIL served without authentication (%s, %zu bytes%s)", ct[0] ? ct : "-",
+                                       h.body_len, h.body_truncated ? ", endless stream cut" : "");
                     }
                 }
             }
@@ -982,6 +1245,41 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
             } else {
                 check_evidence(c, r, "  note: neither served nor refused as unauthenticated: this path is not "
                                "counted (check rtsp.paths)");
+            }
+        }
+    }
+    /* MQTT brokers and FTP servers: anonymous access is control or data without authentication */
+    for (size_t i = 0; i < c->n_ports; i++) {
+        const struct check_port *pt = &c->ports[i];
+        if (!pt->open || pt->udp)
+            continue;
+        if (pt->kind == CHECK_SVC_MQTT || pt->kind == CHECK_SVC_MQTTS) {
+            int code = -1;
+            check_pace(c);
+            int a = mqtt_connect_anon(c, pt->port, pt->kind == CHECK_SVC_MQTTS, &code);
+            check_evidence(c, r, "MQTT CONNECT tcp/%d without user name or password -> %s (CONNACK code %d)", pt->port,
+                           a == 1 ? "ACCEPTED" : a == 0 ? "refused" : "no CONNACK", code);
+            if (a >= 0)
+                probed++;
+            if (a == 1) {
+                bad++;
+                check_evidence(c, r, "  FAIL the broker accepts anonymous clients (events and control without "
+                               "authentication)");
+            } else if (a == 0) {
+                refused++;
+            }
+        } else if (pt->kind == CHECK_SVC_FTP) {
+            char last[96];
+            check_pace(c);
+            int a = ftp_login_anon(c, pt->port, last, sizeof last);
+            check_evidence(c, r, "FTP USER anonymous on tcp/%d -> %s", pt->port, a < 0 ? "no usable answer" : last);
+            if (a >= 0)
+                probed++;
+            if (a == 1) {
+                bad++;
+                check_evidence(c, r, "  FAIL anonymous FTP login accepted");
+            } else if (a == 0) {
+                refused++;
             }
         }
     }

@@ -37,17 +37,71 @@ export function unavailableReason() {
   return null;
 }
 
-// A TCP port free on 127.0.0.1 right now.
-export function freePort() {
-  return new Promise((resolve, reject) => {
+// Loopback ports for parallel test files without a race (binding port 0 and closing it again lets two files,
+// or a client connection's source port, get the same port). Ports come from 32000-32767: below the kernel's
+// ephemeral range (so no client connection takes one as its source port) and apart from the system tests'
+// blocks (20000-31999, tests/system/ports.py). A port belongs to this process while it holds the lock file
+// PORT_LOCK_DIR/ui-<port>, created exclusively and holding its pid; a file whose process is gone is stale
+// and taken over. This process's files are removed when it exits. Each file starts at its own offset.
+const PORT_LOW = 32000;
+const PORT_COUNT = 768;
+const PORT_LOCK_DIR = process.env.SAFECAM_PORT_LOCK_DIR || '/tmp/safecam-test-ports';
+const ownedPortLocks = [];
+let portCursor = (process.pid * 37) % PORT_COUNT;
+process.on('exit', () => {
+  for (const f of ownedPortLocks) {
+    try { fs.unlinkSync(f); } catch (_) { /* already gone */ }
+  }
+});
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+// Take the lock file of a port: true when this process now owns it.
+function lockPort(port) {
+  const f = path.join(PORT_LOCK_DIR, `ui-${port}`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(f, 'wx', 0o666);
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      ownedPortLocks.push(f);
+      return true;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let owner = 0;
+    try { owner = parseInt(fs.readFileSync(f, 'utf8'), 10) || 0; } catch (_) { continue; }
+    if (owner === 0 || pidAlive(owner)) return false; // in use (or being written right now)
+    try { fs.unlinkSync(f); } catch (_) { /* another process took it over first */ }
+  }
+  return false;
+}
+
+function bindable(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+// A TCP port on 127.0.0.1, free now and not handed to any other test process.
+export async function freePort() {
+  fs.mkdirSync(PORT_LOCK_DIR, { recursive: true, mode: 0o1777 });
+  for (let i = 0; i < PORT_COUNT; i++) {
+    const port = PORT_LOW + portCursor;
+    portCursor = (portCursor + 1) % PORT_COUNT;
+    if (lockPort(port) && await bindable(port)) return port;
+  }
+  throw new Error(`no free test port left in ${PORT_LOW}-${PORT_LOW + PORT_COUNT - 1} (lock files in ${PORT_LOCK_DIR})`);
 }
 
 function sleep(ms) {
@@ -58,6 +112,8 @@ export class Camera {
   constructor(opts = {}) {
     this.opts = opts;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'safecam-ui-'));
+    // Started as root, safecamd runs each process as its own user (the walls): they must reach the state dir.
+    fs.chmodSync(this.tmp, 0o711);
     this.stateDir = path.join(this.tmp, 'state');
     this.labelPath = path.join(this.tmp, 'label.json');
     this.logPath = path.join(this.tmp, 'safecamd.log');

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from ports import free_port  # noqa: F401 - race-free between xdist workers; the tests import it from here
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("SAFECAM_BUILD", os.path.join(REPO, "build"))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
@@ -45,13 +47,6 @@ def make_reachable(path):
         if parent == p:
             return
         p = parent
-
-
-def free_port():
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def strong_password():
@@ -369,6 +364,28 @@ def camera_users(tmp_path_factory):
     make_reachable(str(tmp_path_factory.getbasetemp()))
 
 
+@pytest.fixture
+def tmp_path(tmp_path):
+    """pytest's tmp_path, reachable by the camera's per-process users (tests make state dirs in it)."""
+    make_reachable(str(tmp_path))
+    return tmp_path
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "camera_args(**kw): arguments for the Camera fixture (source=..., "
                                        "extra_args=[...] for safecamd, provision_args=[...] for safecam-provision)")
+
+
+def _slow_seconds(item):
+    m = item.get_closest_marker("slow")
+    return float(m.args[0]) if m and m.args else 0.0
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the long tests (marker slow(seconds)) go first, longest first: xdist deals the first
+    quarter of the collected tests out round-robin, so each long test starts at once on its own worker instead
+    of one of them ending up as the tail of the run. Serial runs keep the file order (module fixtures)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # stable: the rest keep their order. Tests of an xdist_group (order-dependent, one shared camera) are
+        # never marked slow, so their file order holds.
+        items.sort(key=lambda it: -_slow_seconds(it))

@@ -6,6 +6,8 @@ import json
 import ssl
 import threading
 
+from ports import free_port
+
 SESSION_COOKIE = "sid=" + "s" * 43 + "; Secure; HttpOnly; SameSite=Strict; Path=/"
 
 
@@ -40,13 +42,16 @@ class JsonHandler(http.server.BaseHTTPRequestHandler):
 
 
 class TlsServer:
-    """handler_class served over TLS (crt/key files) on 127.0.0.1:port (0 = a free one, kept across restarts)."""
+    """handler_class served over TLS (crt/key files) on 127.0.0.1:port (0 = a free one from ports.free_port, kept
+    across restarts: outside the ephemeral range, so no client connection takes it while the device is down)."""
 
     def __init__(self, handler_class, crt, key, port=0):
         self.handler_class, self.crt, self.key, self.port = handler_class, crt, key, port
         self.srv = None
 
     def start(self):
+        if not self.port:
+            self.port = free_port()
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self.handler_class)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.crt, self.key)

@@ -14,6 +14,8 @@ import tempfile
 import threading
 import time
 
+from ports import free_port  # noqa: F401 - race-free between xdist workers; bench/media_rtsps.py imports it from here
+
 MAGIC = 0x31494353
 HDR = struct.Struct("<IIHHI")
 FLAG_REPLY = 1
@@ -298,12 +300,6 @@ def read_all(fd, timeout=10, limit=64 << 20):
     finally:
         os.close(fd)
     return bytes(out)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def jpeg_size(data):

@@ -202,6 +202,7 @@ time.sleep(120)
 def test_supervisor_survives_a_child_that_never_reads(tmp_path):
     libexec = tmp_path / "libexec"
     libexec.mkdir()
+    libexec.chmod(0o777)  # the fake child (safecam-web's user when run as root) writes evil.out here
     evil = libexec / "safecam-web"
     evil.write_text(EVIL_WEB)
     evil.chmod(0o755)

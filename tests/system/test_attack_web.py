@@ -118,6 +118,7 @@ def test_overlong_current_password_is_a_4xx_not_500(cam, admin):
     assert cam.login(cam.label["admin_user"], cam.admin_password).last.status == 200
 
 
+@pytest.mark.slow(30)
 def test_user_ceiling_answers_4xx_and_changes_nothing(camera):
     """Resource exhaustion: VAULT_USERS_MAX (100) accounts; the 101st was answered 500 "internal"."""
     s = camera.admin()

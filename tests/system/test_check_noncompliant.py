@@ -116,7 +116,8 @@ def test_tls10_cbc_server_fails_sc02_and_reports_render(weak_tls, tmp):
     facts = rep["tls_endpoints"][str(weak_tls.port)]
     assert facts["versions"] == {"TLS1.0": True, "TLS1.1": False, "TLS1.2": False, "TLS1.3": False}
     assert r["SC-08"]["verdict"] == "FAIL"
-    assert r["SC-01"]["verdict"] == "PASS"
+    # one port probed (--ports): the inventory is honest about its scope
+    assert r["SC-01"]["verdict"] == "INCONCLUSIVE" and "Inventory partial" in r["SC-01"]["reason"], r["SC-01"]
     # the other formats are well formed and carry the same verdicts
     with open(os.path.join(out, "report.sarif")) as f:
         sarif = json.load(f)
@@ -306,7 +307,7 @@ def test_fleet_mode_writes_summary(basic_http, tmp):
     fleet = json.load(open(os.path.join(out, "fleet.json")))
     assert fleet["devices"] == 2 and fleet["failing"] == 1
     by = {d["target"]: d for d in fleet["results"]}
-    assert by["127.0.0.1"]["result"] == "FAIL" and by["127.0.0.2"]["result"] == "PASS"
+    assert by["127.0.0.1"]["result"] == "FAIL" and by["127.0.0.2"]["result"] == "UNDECIDED"  # nothing answers there: SC-01 is INCONCLUSIVE
     assert os.path.exists(os.path.join(out, "127.0.0.1", "report.json"))
     assert os.path.exists(os.path.join(out, "fleet.html"))
 
@@ -349,11 +350,13 @@ def test_not_applicable_only_when_the_profile_declares_the_feature_absent(basic_
     INCONCLUSIVE with the reason; a profile declaring only cleartext HTTP and no login makes them
     NOT_APPLICABLE."""
     out = os.path.join(tmp, "noprof")
-    p = qcvn("--target", "127.0.0.1", "--ports", str(basic_http.port), "--only", "SC-02,SC-08,BF-03",
+    # (BF-03 is not in this run: without a profile it now judges the HTTP Basic surface SC-01 found,
+    # see test_check_corpus.py, instead of saying there is no login)
+    p = qcvn("--target", "127.0.0.1", "--ports", str(basic_http.port), "--only", "SC-02,SC-08",
              "--out", out)
     assert p.returncode in (0, 1), p.stderr
     _, r = results(out)
-    for i in ("SC-02", "SC-08", "BF-03"):
+    for i in ("SC-02", "SC-08"):
         assert r[i]["verdict"] == "INCONCLUSIVE", (i, r[i]["reason"])
         assert "does not declare it absent" in r[i]["reason"], (i, r[i]["reason"])
     prof = os.path.join(tmp, "p.json")
@@ -380,7 +383,8 @@ def test_port_options_replace_the_profile_ports_and_count_as_declared(weak_tls, 
              "--ports", "declared", "--only", "IF-01", "--out", out)
     assert p.returncode in (0, 1), p.stderr
     rep, r = results(out)
-    assert r["IF-01"]["verdict"] == "PASS", r["IF-01"]["reason"]
+    # declared ports only: nothing undeclared found, but the rest of the range was not probed
+    assert r["IF-01"]["verdict"] == "INCONCLUSIVE" and "only 2 of 65535" in r["IF-01"]["reason"], r["IF-01"]
     assert f"tcp/{weak_tls.port} open and declared" in ev(r["IF-01"])
     svcs = {(s["port"], s["service"]) for s in rep["profile"]["services"]}
     assert svcs == {(weak_tls.port, "https"), (rtsps, "rtsps")}, rep["profile"]["services"]
@@ -396,5 +400,5 @@ def test_port_options_replace_the_profile_ports_and_count_as_declared(weak_tls, 
     rep, r = results(out)
     svcs = {(s["port"], s["service"]) for s in rep["profile"]["services"]}
     assert svcs == {(weak_tls.port, "https"), (rtsps, "rtsps")}, rep["profile"]["services"]
-    assert r["IF-01"]["verdict"] == "PASS", r["IF-01"]["reason"]
+    assert r["IF-01"]["verdict"] == "INCONCLUSIVE", r["IF-01"]["reason"]
     assert "tcp/443 " not in ev(r["IF-01"]) and "tcp/322 " not in ev(r["IF-01"]), ev(r["IF-01"])

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import tempfile
 
+import pytest
+
 from conftest import REPO, Camera, strong_password
 
 PROFILE = os.path.join(REPO, "data", "check", "profiles", "safecamd-demo.json")
@@ -23,7 +25,8 @@ NOT_AUTOMATED_OK = {"NEEDS_EVIDENCE", "NOT_APPLICABLE"}
 def run(camera, out, env, *extra, timeout=600):
     p = subprocess.run([camera.bin("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--profile", PROFILE,
                         "--https-port", str(camera.https_port), "--rtsps-port", str(camera.rtsps_port),
-                        "--ports", "declared", "--out", out, "--format", "json,html,sarif,junit", *extra],
+                        "--ports", "declared", "--out", out, "--format", "json,html,sarif,junit", "--timeout", "15",
+                        *extra],
                        capture_output=True, text=True, env=env, timeout=timeout)
     rep_path = os.path.join(out, "report.json")
     assert os.path.exists(rep_path), p.stderr
@@ -37,6 +40,7 @@ def show(r):
                      for i, x in sorted(r.items()) if x["verdict"] in ("FAIL", "INCONCLUSIVE"))
 
 
+@pytest.mark.slow(80)
 def test_safecamd_passes_every_automated_test(camera, tmp_path):
     admin_pw = strong_password()
     viewer_pw = strong_password()
@@ -61,13 +65,34 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     # run 2: the full audit
     p2, rep, r = run(camera, str(tmp_path / "full"), env, "--skip", "PW-03")
     print(json.dumps(rep["timing"]), json.dumps({k: v for k, v in rep["summary"].items() if k != "groups"}))
-    failing = {i: x for i, x in r.items() if x["verdict"] not in {"PASS"} | NOT_AUTOMATED_OK}
+    # --ports declared (this machine's loopback carries other services): the inventory and the port
+    # comparison say honestly that the rest of the range was not probed
+    for i in ("SC-01", "IF-01"):
+        assert r[i]["verdict"] == "INCONCLUSIVE" and "65535" in r[i]["reason"], r[i]
+        assert "tcp/%d open" % camera.https_port in "\n".join(r[i]["evidence"]), r[i]["evidence"]
+    # BF-03's timing rule: PASS, or on a machine so loaded that the answer times spread over more than
+    # their median, INCONCLUSIVE saying so with the numbers — never a FAIL from noise
+    bf03 = r["BF-03"]
+    noisy = bf03["verdict"] == "INCONCLUSIVE" and "too noisy" in bf03["reason"]
+    assert bf03["verdict"] == "PASS" or noisy, show(r)
+    assert "Mann-Whitney U" in "\n".join(bf03["evidence"]), bf03["evidence"]
+    failing = {i: x for i, x in r.items()
+               if x["verdict"] not in {"PASS"} | NOT_AUTOMATED_OK and i not in ("SC-01", "IF-01", "BF-03")}
     assert not failing, show(r)
+    # the headline counts the undecided tests beside FAIL and PASS
+    assert rep["summary"]["mandatory_fail"] == 0 and rep["summary"]["mandatory_undecided"] > 0, rep["summary"]
+    assert rep["summary"]["state"] == "UNDECIDED"
+    # TLS 1.3 is seen on both endpoints and SC-08 judged the signalled fallback
+    for port in (camera.https_port, camera.rtsps_port):
+        assert rep["tls_endpoints"][str(port)]["versions"]["TLS1.3"] is True, rep["tls_endpoints"][str(port)]
+    assert any("TLS_FALLBACK_SCSV -> refused" in e for e in r["SC-08"]["evidence"]), r["SC-08"]["evidence"]
     assert p2.returncode == 0, p2.stderr
     automated = [i for i, x in r.items() if x["verdict"] == "PASS"]
-    for must in ("SC-01", "SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-01", "IF-02", "IF-04", "VM-02", "IV-01",
+    for must in ("SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-02", "IF-04", "VM-02", "IV-01",
                  "IV-02", "PW-01", "PW-04", "PW-05", "PW-06", "BF-01", "BF-03", "BF-05", "SM-01", "SM-02", "SM-03", "SM-04",
                  "SM-06"):
+        if must == "BF-03" and noisy:
+            continue
         assert must in automated, f"{must}: {r[must]['verdict']} {r[must]['reason']}"
     # PW-05: the change made over HTTPS was checked on RTSPS (old refused, new accepted), then undone
     ev5 = "\n".join(r["PW-05"]["evidence"])

@@ -55,6 +55,7 @@ def parse_testssl(entries):
     return versions, suites, weak_categories, cert
 
 
+@pytest.mark.slow(100)
 def test_sc02_agrees_with_testssl(netns):  # noqa: F811
     with tempfile.TemporaryDirectory(prefix="qcvn-testssl-") as d:
         key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")

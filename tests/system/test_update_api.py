@@ -36,6 +36,11 @@ def run(*args):
 # ---------------------------------------------------------------- the vendor's side
 
 
+# The tests share one module camera and build on each other's slots (A, then B...): under xdist they stay
+# together on one worker, in file order.
+pytestmark = pytest.mark.xdist_group("update_api")
+
+
 @pytest.fixture(scope="module")
 def vendor(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor")
@@ -144,9 +149,11 @@ def write_config(cam, update):
 @pytest.fixture(scope="module")
 def cam(vendor, update_server):
     tmp = tempfile.mkdtemp(prefix="safecam-test-")
-    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub"])
+    # the vendor's CA where a camera keeps it (factory/update-ca.pem, installed by provisioning): the update
+    # process's own user and filesystem view reach it there, not in the test's directory
+    c = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub", "--update-ca", update_server["ca"]])
     c.online = {"online_enabled": True, "server_url": f"https://127.0.0.1:{update_server['ports']['good']}",
-                "ca_file": str(update_server["ca"]), "auto_install": False, "max_bundle_bytes": CAP}
+                "ca_file": "", "auto_install": False, "max_bundle_bytes": CAP}
     write_config(c, c.online)
     c.start()
     if "update" not in c.pids():

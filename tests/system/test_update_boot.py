@@ -25,6 +25,11 @@ BOOT_TIMEOUT = 8
 HELPERS = ("safecam-vault", "safecam-web", "safecam-media", "safecam-update")
 
 
+# The tests share one module camera and build on each other's slots (A, then B...): under xdist they stay
+# together on one worker, in file order.
+pytestmark = pytest.mark.xdist_group("update_boot")
+
+
 @pytest.fixture(scope="module")
 def vendor(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor-img")

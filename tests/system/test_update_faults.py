@@ -14,8 +14,10 @@ safecamd -> safecam-web -> safecam-update chain.
    ppid) at random moments of upload / install / restart, then a cold start: HTTPS answers, the admin logs
    in, the running slot is the old or the new version (the new one exactly when the install had been
    committed), update/state.json parses, no staging dir or temp file is left, health is "ok".
-   SAFECAM_KILL9_RUNS (default 50; 12 when SAFECAM_BUILD contains "asan"), SAFECAM_KILL9_WORKERS
-   (cameras in parallel, default 2), SAFECAM_KILL9_SEED. Run with -s to see where the kills landed.
+   `make check` runs KILL9_QUICK_RUNS (6) rounds; the soak test (marker `soak`, run once by CI with
+   `scripts/run-tests --soak`) runs SAFECAM_KILL9_RUNS (default 50; 12 when SAFECAM_BUILD contains "asan").
+   SAFECAM_KILL9_WORKERS (cameras in parallel, default 2), SAFECAM_KILL9_SEED. Run with -s to see where the
+   kills landed.
 
 Needs root for mount(8) (tmpfs); the disk tests skip with the reason when the mount is refused.
 QCVN 135 G3 (signed updates, EN 303 645 5.3: a refused install changes nothing) and G8 / EN 303 645 5.9-1
@@ -48,6 +50,7 @@ DISK_BYTES = 8 * 1024 * 1024  # the tmpfs the state dir lives on
 PAYLOAD_BYTES = 600_000  # payload of the kill -9 bundles
 UPLOAD_RATE = "500k"  # curl --limit-rate of the kill -9 uploads: ~1.2 s per upload
 ASAN = "asan" in BUILD
+KILL9_QUICK_RUNS = 6  # rounds of test_kill9_at_random_moments_through_the_api; the soak test runs 50
 
 
 # ---------------------------------------------------------------- vendor, clients
@@ -567,14 +570,13 @@ def test_status_after_power_cut_mid_upload(vendor):
     assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20])
 
 
-def test_kill9_at_random_moments_through_the_api(vendor):
+def kill9_rounds(vendor, runs):
     """Power loss at random moments of an install through the API, on SAFECAM_KILL9_WORKERS cameras at once.
     Each camera first installs one bundle without a kill to measure its upload time and its window (first
     byte to the new slot's health check); then each round uploads a new version with curl --limit-rate and
     cuts the power at a random moment: a third of the moments inside the upload, the rest anywhere in the
     window. Where each cut landed is read from the frozen camera (the client's answer, the children's pids,
     the staging dir, state.json) and printed with -s."""
-    runs = int(os.environ.get("SAFECAM_KILL9_RUNS", "12" if ASAN else "50"))
     workers = max(1, min(int(os.environ.get("SAFECAM_KILL9_WORKERS", "2")), runs))
     seed = int(os.environ.get("SAFECAM_KILL9_SEED", str(random.SystemRandom().randrange(1 << 30))))
     t_start = time.monotonic()
@@ -637,3 +639,16 @@ def test_kill9_at_random_moments_through_the_api(vendor):
           f"  GET said \"receiving\" after a cold start with no upload running: {stale} times "
           f"(see test_status_after_power_cut_mid_upload)")
     assert mid >= (3 if runs >= 9 else 1), f"too few kills landed mid-upload: {count}, mid-upload {mid}"
+
+
+@pytest.mark.slow(60)
+def test_kill9_at_random_moments_through_the_api(vendor):
+    """kill9_rounds, a few rounds (KILL9_QUICK_RUNS): every phase of the install can be hit in `make check`."""
+    kill9_rounds(vendor, KILL9_QUICK_RUNS)
+
+
+@pytest.mark.soak
+@pytest.mark.slow(350)
+def test_kill9_soak_at_random_moments_through_the_api(vendor):
+    """kill9_rounds in full: SAFECAM_KILL9_RUNS rounds (default 50; 12 under ASan). Run by CI once (-m soak)."""
+    kill9_rounds(vendor, int(os.environ.get("SAFECAM_KILL9_RUNS", "12" if ASAN else "50")))

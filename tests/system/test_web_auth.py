@@ -383,6 +383,7 @@ def hydra(camera, user, words, name):
 
 
 @pytest.mark.skipif(shutil.which("hydra") is None, reason="hydra not installed")
+@pytest.mark.slow(25)
 def test_hydra_is_throttled_by_lockout(camera):
     """hydra with a 20-word list holding the right password at position 12 finds nothing: after five
     failures the account is locked for this source and every later answer is 429 'locked'. A control run

@@ -1,6 +1,7 @@
 /* test_check.c — unit tests of lib/check: device-answer parsers (RTSP, Set-Cookie, security.txt,
  * banners), verdict rules (weak TLS suites, token entropy), the strict profile parser, the
  * catalogue, the default-credential data file and the report renderers. Trust level: test code. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +227,17 @@ static void test_catalogue(void **state)
         else
             automated++;
         assert_ptr_equal(check_catalogue_find(t[i].id), &t[i]);
+        /* phases and prerequisites: a prerequisite exists, runs, and comes no later than its dependant */
+        assert_true(t[i].phase < CHECK_PHASE_COUNT);
+        if (t[i].run != NULL && strcmp(t[i].id, "SC-01") != 0) {
+            const struct check_test *pre = check_catalogue_find(t[i].prereq);
+            assert_non_null(pre);
+            assert_non_null(pre->run);
+            assert_true(pre->phase <= t[i].phase);
+            assert_true(pre < &t[i] || pre->phase < t[i].phase);
+        }
+        /* only the lockout test locks an account, and nothing runs after it */
+        assert_int_equal(t[i].phase == CHECK_PHASE_LOCKS, strcmp(t[i].id, "BF-01") == 0);
         for (size_t j = i + 1; j < n; j++)
             assert_string_not_equal(t[i].id, t[j].id);
     }
@@ -331,6 +343,225 @@ static void test_reports(void **state)
     json_decref(rep);
 }
 
+/* ---- Vietnamese report: every fixed phrase of a reason has a translation ---- */
+
+/* The printf conversions of fmt ("%d", "%.0f", "%zu", ...) concatenated into out. */
+static void conversions(const char *fmt, char *out, size_t size)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%')
+            continue;
+        const char *q = p + 1;
+        while (*q && strchr("-+ #0123456789.hlzjt", *q))
+            q++;
+        if (*q == '\0')
+            break;
+        size_t l = (size_t)(q - p + 1);
+        if (o + l + 1 < size) {
+            memcpy(out + o, p, l);
+            o += l;
+            out[o] = '\0';
+        }
+        p = q;
+    }
+}
+
+static void test_i18n_table_conversions_match(void **state)
+{
+    (void)state;
+    assert_true(check_i18n_vi_count() > 150);
+    for (size_t i = 0; i < check_i18n_vi_count(); i++) {
+        char a[128], b[128];
+        conversions(check_i18n_vi_key(i, 0), a, sizeof a);
+        conversions(check_i18n_vi_key(i, 1), b, sizeof b);
+        if (strcmp(a, b) != 0)
+            fail_msg("conversions differ: \"%s\" vs \"%s\"", check_i18n_vi_key(i, 0), check_i18n_vi_key(i, 1));
+        assert_string_not_equal(check_i18n_vi_key(i, 0), check_i18n_vi_key(i, 1));
+    }
+}
+
+/* Reads the string-literal argument that starts at p (adjacent literals concatenated) into out;
+ * returns the position after it, or NULL when p does not start with a literal. */
+static const char *literal_at(const char *p, char *out, size_t size)
+{
+    size_t o = 0;
+    int any = 0;
+    out[0] = '\0';
+    for (;;) {
+        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+            p++;
+        if (*p != '"')
+            return any ? p : NULL;
+        any = 1;
+        for (p++; *p && *p != '"'; p++) {
+            char ch = *p;
+            if (ch == '\\' && p[1]) {
+                p++;
+                ch = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+            }
+            if (o + 1 < size)
+                out[o++] = ch;
+        }
+        out[o] = '\0';
+        if (*p == '"')
+            p++;
+    }
+}
+
+/* Every reason format given to check_verdict() and every phrase given to check_absent() in lib/check
+ * has a Vietnamese entry: the Vietnamese report has no English sentence. */
+static void test_i18n_every_reason_translated(void **state)
+{
+    (void)state;
+    const char *src = getenv("SAFECAM_SRCDIR");
+    if (src == NULL)
+        skip();
+    static const char *const files[] = {"run.c", "tests_auth.c", "tests_net.c", "tests_deletion.c",
+                                        "tests_recovery.c", "tests_update.c"};
+    size_t seen = 0, missing = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/lib/check/%s", src, files[f]);
+        FILE *fp = fopen(path, "r");
+        assert_non_null(fp);
+        static char text[1 << 20];
+        size_t n = fread(text, 1, sizeof text - 1, fp);
+        fclose(fp);
+        text[n] = '\0';
+        static const char *const calls[] = {"check_verdict(", "check_absent("};
+        for (size_t k = 0; k < 2; k++) {
+            for (const char *p = strstr(text, calls[k]); p; p = strstr(p + 1, calls[k])) {
+                /* skip the declaration/definition and argument lists: the literal after the 2nd (verdict)
+                 * or 3rd (absent) comma at depth 1 */
+                const char *q = p + strlen(calls[k]);
+                int commas = 0, depth = 1, need = k == 0 ? 2 : 3;
+                while (*q && depth > 0 && commas < need) {
+                    if (*q == '(')
+                        depth++;
+                    else if (*q == ')')
+                        depth--;
+                    else if (*q == ',' && depth == 1)
+                        commas++;
+                    else if (*q == '"')
+                        break;
+                    q++;
+                }
+                if (commas < need)
+                    continue;
+                char lit[1024];
+                if (literal_at(q, lit, sizeof lit) == NULL)
+                    continue; /* a variable (e.g. check_absent's own formats) */
+                seen++;
+                if (check_i18n_vi(lit) == NULL) {
+                    missing++;
+                    print_error("untranslated reason key in %s: \"%s\"\n", files[f], lit);
+                }
+            }
+        }
+    }
+    assert_true(seen > 150);
+    assert_int_equal(missing, 0);
+}
+
+/* ---- BF-03 statistics, device-answer parsers ---- */
+
+double check_mann_whitney_p(const int64_t *a, size_t na, const int64_t *b, size_t nb, double *u);
+
+static void test_mann_whitney(void **state)
+{
+    (void)state;
+    double u;
+    const int64_t lo[6] = {10, 11, 12, 13, 14, 15}, hi[6] = {100, 101, 102, 103, 104, 105};
+    /* complete separation of 6+6: the smallest two-sided exact p, 2 / C(12,6) */
+    assert_true(fabs(check_mann_whitney_p(lo, 6, hi, 6, &u) - 2.0 / 924.0) < 1e-9);
+    assert_true(u == 0.0);
+    const int64_t a[6] = {10, 30, 50, 70, 90, 110}, b[6] = {20, 40, 60, 80, 100, 120};
+    assert_true(check_mann_whitney_p(a, 6, b, 6, &u) > 0.5); /* interleaved: no difference */
+    const int64_t same[6] = {5, 5, 5, 5, 5, 5};
+    assert_true(check_mann_whitney_p(same, 6, same, 6, &u) > 0.99); /* ties */
+    int64_t big[11] = {0};
+    assert_true(check_mann_whitney_p(big, 11, big, 11, &u) == 1.0); /* over 20 samples: not computed */
+}
+
+static void test_mqtt_connack(void **state)
+{
+    (void)state;
+    int code;
+    const unsigned char ok[] = {0x20, 0x02, 0x00, 0x00}, refused[] = {0x20, 0x02, 0x00, 0x05};
+    const unsigned char v5[] = {0x20, 0x03, 0x00, 0x87, 0x00};
+    assert_int_equal(check_mqtt_connack_parse(ok, sizeof ok, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(check_mqtt_connack_parse(refused, sizeof refused, &code), 0);
+    assert_int_equal(code, 5);
+    assert_int_equal(check_mqtt_connack_parse(v5, sizeof v5, &code), 0);
+    assert_int_equal(code, 0x87);
+    const unsigned char http[] = "HTTP/1.1 400";
+    assert_int_not_equal(check_mqtt_connack_parse(http, sizeof http - 1, &code), 0);
+    const unsigned char shortp[] = {0x20, 0x02, 0x00};
+    assert_int_not_equal(check_mqtt_connack_parse(shortp, sizeof shortp, &code), 0);
+    const unsigned char badlen[] = {0x20, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00};
+    assert_int_not_equal(check_mqtt_connack_parse(badlen, sizeof badlen, &code), 0);
+}
+
+static void test_ftp_reply(void **state)
+{
+    (void)state;
+    int code;
+    const char one[] = "220 (vsFTPd 3.0.3)\r\n";
+    assert_int_equal(check_ftp_reply_parse(one, strlen(one), &code), 0);
+    assert_int_equal(code, 220);
+    const char multi[] = "220-Welcome\r\n220-to the camera\r\n220 ready\r\n";
+    assert_int_equal(check_ftp_reply_parse(multi, strlen(multi), &code), 0);
+    assert_int_equal(code, 220);
+    const char open_multi[] = "220-Welcome\r\n220-more\r\n";
+    assert_int_not_equal(check_ftp_reply_parse(open_multi, strlen(open_multi), &code), 0);
+    const char partial[] = "230 Login succ";
+    assert_int_not_equal(check_ftp_reply_parse(partial, strlen(partial), &code), 0);
+    const char two[] = "331 Please specify the password.\r\n230 Login successful.\r\n";
+    assert_int_equal(check_ftp_reply_parse(two, strlen(two), &code), 0);
+    assert_int_equal(code, 230);
+}
+
+static void test_snmp_sysdescr(void **state)
+{
+    (void)state;
+    /* GetResponse, community public, sysDescr.0 = "Linux cam 5.10.110" */
+    const unsigned char ans[] = {0x30, 0x37, 0x02, 0x01, 0x01, 0x04, 0x06, 'p', 'u', 'b', 'l', 'i', 'c', 0xa2, 0x2a,
+                                 0x02, 0x04, 0x00, 0x00, 0x00, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x1c,
+                                 0x30, 0x1a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x04, 0x0e,
+                                 'L', 'i', 'n', 'u', 'x', ' ', 'c', 'a', 'm', ' ', '5', '.', '1', '0'};
+    char out[64];
+    assert_int_equal(check_snmp_first_string_parse(ans, sizeof ans, out, sizeof out), 0);
+    assert_string_equal(out, "Linux cam 5.10");
+    assert_true(check_banner_has_version(out));
+    assert_int_not_equal(check_snmp_first_string_parse(ans, sizeof ans - 3, out, sizeof out), 0); /* truncated */
+    unsigned char bad[sizeof ans];
+    memcpy(bad, ans, sizeof ans);
+    bad[13] = 0xa0; /* a GetRequest, not a response */
+    assert_int_not_equal(check_snmp_first_string_parse(bad, sizeof bad, out, sizeof out), 0);
+}
+
+static void test_body_version(void **state)
+{
+    (void)state;
+    char ex[64];
+    const char a[] = "<html><p>Firmware version 2.4.1</p></html>";
+    assert_int_equal(check_body_version_find(a, strlen(a), ex, sizeof ex), 1);
+    assert_non_null(strstr(ex, "2.4.1"));
+    const char b[] = "<hr><center>nginx/1.22.1</center>";
+    assert_int_equal(check_body_version_find(b, strlen(b), ex, sizeof ex), 1);
+    const char c[] = "<html><head><title>Camera admin</title></head><body>Log in</body></html>";
+    assert_int_equal(check_body_version_find(c, strlen(c), ex, sizeof ex), 0);
+    const char d[] = "<html><a href=\"HTTP/1.1\">x</a> HTTP/1.1 was used</html>"; /* protocol names are not products */
+    assert_int_equal(check_body_version_find(d, strlen(d), ex, sizeof ex), 0);
+    const char e[] = "<meta name=\"generator\" content=\"CamOS 5.2\">";
+    assert_int_equal(check_body_version_find(e, strlen(e), ex, sizeof ex), 1);
+    const char f[] = "<img src=\"/img/logo-2.png\">"; /* markup only */
+    assert_int_equal(check_body_version_find(f, strlen(f), ex, sizeof ex), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +571,10 @@ int main(void)
         cmocka_unit_test(test_profile_errors),  cmocka_unit_test(test_profile_demo_and_echo),
         cmocka_unit_test(test_catalogue),       cmocka_unit_test(test_default_creds_file_in_sync),
         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_i18n_table_conversions_match), cmocka_unit_test(test_i18n_every_reason_translated),
+        cmocka_unit_test(test_mann_whitney),    cmocka_unit_test(test_mqtt_connack),
+        cmocka_unit_test(test_ftp_reply),       cmocka_unit_test(test_body_version),
+        cmocka_unit_test(test_snmp_sysdescr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,28 +187,38 @@ static int do_write(const char *path)
 static void test_sandbox_in_child(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_supervisor.XXXXXX", outside[sizeof dir + 16], cert[sizeof dir + 32];
-    assert_non_null(mkdtemp(dir));
-    snprintf(outside, sizeof outside, "%s/outside", dir);
-    snprintf(cert, sizeof cert, "%s/%s", dir, STATEDIR_TLS_CERT);
-    char factory[sizeof dir + 16];
+    /* base/state is the state dir; base/outside is a file beside it, in no role's view;
+       base/state/stray is a file in the state dir that only update's view (the whole dir, read) holds */
+    char base[] = "/tmp/test_supervisor.XXXXXX";
+    assert_non_null(mkdtemp(base));
+    char dir[sizeof base + 8], outside[sizeof base + 16], stray[sizeof base + 16], factory[sizeof base + 32],
+        cert[sizeof base + 48];
+    snprintf(dir, sizeof dir, "%s/state", base);
+    snprintf(outside, sizeof outside, "%s/outside", base);
+    snprintf(stray, sizeof stray, "%s/stray", dir);
     snprintf(factory, sizeof factory, "%s/%s", dir, STATEDIR_FACTORY);
+    snprintf(cert, sizeof cert, "%s/%s", dir, STATEDIR_TLS_CERT);
+    assert_int_equal(mkdir(dir, 0711), 0);
     assert_int_equal(mkdir(factory, 0755), 0);
-    FILE *f = fopen(outside, "w");
-    assert_non_null(f);
-    fclose(f);
-    f = fopen(cert, "w");
-    assert_non_null(f);
-    fclose(f);
+    for (const char *const *file = (const char *const[]){outside, stray, cert, NULL}; *file; file++) {
+        FILE *f = fopen(*file, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
     for (const char *const *role = (const char *const[]){"vault", "web", "media", "update", NULL}; *role; role++) {
         int st = in_sandbox(*role, dir, do_exec, "/bin/true");
         assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
         st = in_sandbox(*role, dir, do_fork, NULL);
         assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
         if (sandbox_landlock_abi() > 0) {
-            /* a file in the state dir outside the row's view: Landlock says no, whatever the modes */
+            /* outside the state dir and the row's view: Landlock says no, whatever the modes */
             st = in_sandbox(*role, dir, do_read, outside);
             assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
+            st = in_sandbox(*role, dir, do_read, stray);
+            if (strcmp(*role, "update") == 0)
+                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            else
+                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
         }
     }
     if (sandbox_landlock_abi() > 0) {
@@ -216,11 +226,15 @@ static void test_sandbox_in_child(void **state)
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         st = in_sandbox("web", dir, do_write, cert); /* but not writable */
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
+        st = in_sandbox("update", dir, do_write, stray); /* update reads the state dir; it writes only its own */
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
     }
     unlink(cert);
+    unlink(stray);
     rmdir(factory);
-    unlink(outside);
     rmdir(dir);
+    unlink(outside);
+    rmdir(base);
 }
 
 int main(void)

@@ -1,0 +1,132 @@
+"""corpus.py — real third-party servers from Debian, configured like the camera-like devices a test lab
+meets, for tests/system/test_check_corpus.py. Each server runs inside a network namespace the test
+creates (ip netns add; its own loopback), with configuration and keys generated at test time into a
+temporary directory. Test fixtures, never shipped.
+
+Servers: mosquitto (MQTT, anonymous in clear; MQTT over TLS with a password file), lighttpd (an
+unauthenticated webcam with an endless MJPEG stream and a version in its page; HTTP Basic on /),
+vsftpd (anonymous FTP)."""
+import os
+import subprocess
+
+JPEG = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + b"\0" * 3000 + bytes([0xFF, 0xD9])
+
+# an endless multipart/x-mixed-replace answer like mjpg-streamer's /?action=stream (CGI under lighttpd)
+STREAM_CGI = r'''import sys, time
+out = sys.stdout.buffer
+out.write(b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n")
+jpg = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + b"\0" * 4000 + bytes([0xFF, 0xD9])
+while True:
+    out.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpg) + jpg + b"\r\n")
+    out.flush()
+    time.sleep(0.05)
+'''
+
+
+def ns_popen(ns, *argv, **kw):
+    return subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, **kw)
+
+
+def make_cert(d, cn="corpus-device"):
+    key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha256",
+                    "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", f"/CN={cn}"],
+                   check=True, capture_output=True)
+    return key, crt
+
+
+def mosquitto_anonymous(ns, d, port=1883):
+    conf = os.path.join(d, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write(f"user root\npersistence false\nlog_dest none\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
+    return ns_popen(ns, "mosquitto", "-c", conf)
+
+
+def mosquitto_tls_password(ns, d, port=8883):
+    key, crt = make_cert(d)
+    pw = os.path.join(d, "passwd")
+    open(pw, "w").close()
+    subprocess.run(["mosquitto_passwd", "-b", pw, "camera", os.urandom(12).hex()], check=True, capture_output=True)
+    conf = os.path.join(d, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write(f"user root\npersistence false\nlog_dest none\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                f"password_file {pw}\ncertfile {crt}\nkeyfile {key}\ntls_version tlsv1.2\n"
+                "ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305\n")
+    return ns_popen(ns, "mosquitto", "-c", conf)
+
+
+def lighttpd_webcam(ns, d, port=80, stream_port=8081):
+    """port: an index page naming the product and its firmware version, /snapshot.jpg and an endless
+    MJPEG /stream, no authentication; stream_port: the stream on / (like mjpg-streamer)."""
+    www, sw = os.path.join(d, "www"), os.path.join(d, "www-stream")
+    os.makedirs(www)
+    os.makedirs(sw)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("<html><head><title>NetCam</title></head><body><h1>NetCam Pro</h1>"
+                "<p>Firmware version 2.4.1 (build 2023-05-02)</p><img src=\"/stream\"></body></html>")
+    with open(os.path.join(www, "snapshot.jpg"), "wb") as f:
+        f.write(JPEG)
+    for dd in (www, sw):
+        with open(os.path.join(dd, "stream"), "w") as f:
+            f.write(STREAM_CGI)
+    conf = os.path.join(d, "lighttpd.conf")
+    with open(conf, "w") as f:
+        f.write(f'''server.modules = ("mod_cgi")
+server.document-root = "{www}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.tag = "camera"
+server.stream-response-body = 2
+server.errorlog = "{d}/error.log"
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html", ".jpg" => "image/jpeg")
+cgi.assign = ("/stream" => "/usr/bin/python3")
+$SERVER["socket"] == "127.0.0.1:{stream_port}" {{
+    server.document-root = "{sw}"
+    index-file.names = ("stream")
+}}
+''')
+    return ns_popen(ns, "lighttpd", "-D", "-f", conf)
+
+
+def lighttpd_basic(ns, d, port=8080, password=None):
+    """HTTP Basic on every path (user admin, a random password: not a well-known default)."""
+    www = os.path.join(d, "www-basic")
+    os.makedirs(www)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("<html><body>camera admin</body></html>")
+    users = os.path.join(d, "users")
+    with open(users, "w") as f:
+        f.write(f"admin:{password or os.urandom(12).hex()}\n")
+    conf = os.path.join(d, "lighttpd-basic.conf")
+    with open(conf, "w") as f:
+        f.write(f'''server.modules = ("mod_auth", "mod_authn_file")
+server.document-root = "{www}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.tag = "camera"
+server.errorlog = "{d}/error-basic.log"
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html")
+auth.backend = "plain"
+auth.backend.plain.userfile = "{users}"
+auth.require = ("/" => ("method" => "basic", "realm" => "camera", "require" => "valid-user"))
+''')
+    return ns_popen(ns, "lighttpd", "-D", "-f", conf)
+
+
+def vsftpd_anonymous(ns, d, port=21):
+    root, empty = os.path.join(d, "ftproot"), os.path.join(d, "empty")
+    os.makedirs(root)
+    os.makedirs(empty)
+    os.chmod(d, 0o755)
+    os.chmod(root, 0o755)
+    with open(os.path.join(root, "record-0001.mp4"), "wb") as f:
+        f.write(b"\0" * 64)
+    conf = os.path.join(d, "vsftpd.conf")
+    with open(conf, "w") as f:
+        f.write(f"listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n"
+                f"anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=NO\nanon_root={root}\n"
+                f"secure_chroot_dir={empty}\nseccomp_sandbox=NO\nxferlog_enable=NO\nconnect_from_port_20=NO\n")
+    return ns_popen(ns, "vsftpd", conf)
