@@ -20,6 +20,7 @@
 #include "safecam/sandbox.h"
 #include "safecam/statedir.h"
 #include "safecam/supervisor.h"
+#include "safecam/supervisor_run.h"
 
 /* ---------------- the child table ---------------- */
 
@@ -38,11 +39,34 @@ static void test_rows(void **state)
     const struct supervisor_row *rows = NULL;
     size_t n = supervisor_rows(&rows);
     assert_int_equal(n, 4);
-    static const char *const never[] = {"execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
-                                        "init_module", "finit_module", "delete_module", "kexec_load",
-                                        "kexec_file_load", "bpf", "mount", "umount2", "pivot_root", "chroot",
-                                        "setuid", "setresuid", "setgid", "unshare", "setns", "clone", "clone3",
-                                        "fork", "vfork", "perf_event_open", "userfaultfd", "keyctl", "add_key"};
+    static const char *const never[] = {"execve",
+                                        "execveat",
+                                        "ptrace",
+                                        "process_vm_readv",
+                                        "process_vm_writev",
+                                        "init_module",
+                                        "finit_module",
+                                        "delete_module",
+                                        "kexec_load",
+                                        "kexec_file_load",
+                                        "bpf",
+                                        "mount",
+                                        "umount2",
+                                        "pivot_root",
+                                        "chroot",
+                                        "setuid",
+                                        "setresuid",
+                                        "setgid",
+                                        "unshare",
+                                        "setns",
+                                        "clone",
+                                        "clone3",
+                                        "fork",
+                                        "vfork",
+                                        "perf_event_open",
+                                        "userfaultfd",
+                                        "keyctl",
+                                        "add_key"};
     unsigned peers = 0;
     for (size_t i = 0; i < n; i++) {
         const struct supervisor_row *r = &rows[i];
@@ -65,7 +89,8 @@ static void test_rows(void **state)
             for (size_t k = 0; k < r->n_fs; k++)
                 if (r->fs[k].access & SANDBOX_FS_WRITE)
                     assert_true(r->fs[k].base == SANDBOX_FS_ABSOLUTE ||
-                                (r->fs[k].base == SANDBOX_FS_STATE && strcmp(r->fs[k].path, STATEDIR_MEDIA_CACHE) == 0));
+                                (r->fs[k].base == SANDBOX_FS_STATE &&
+                                 strcmp(r->fs[k].path, STATEDIR_MEDIA_CACHE) == 0));
             for (size_t k = 0; k < r->n_fs; k++)
                 if (r->fs[k].base == SANDBOX_FS_STATE)
                     assert_true(strncmp(r->fs[k].path, STATEDIR_VAULT_DIR, strlen(STATEDIR_VAULT_DIR)) != 0 &&
@@ -131,6 +156,78 @@ static void test_heartbeat_watchdog(void **state)
     assert_int_equal(supervisor_heartbeat_tick(&hb, 11), SUPERVISOR_HEARTBEAT_WAIT);
     assert_int_equal(supervisor_heartbeat_answer(&hb, 10), 1);
     assert_true(supervisor_heartbeat_healthy(&hb));
+}
+
+/* ---------------- safecamd's options ---------------- */
+
+static int parse(struct supervisor_options *o, const char *const *args)
+{
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = (char *)"safecamd";
+    for (; *args && argc < 15; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w"); /* the refusal's one line is not the test's output */
+    int rc = supervisor_options_parse(argc, argv, o);
+    fclose(stderr);
+    stderr = saved;
+    return rc;
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct supervisor_options o;
+    assert_int_equal(parse(&o, (const char *const[]){"--state-dir", "/x", NULL}), SUPERVISOR_OPTIONS_OK);
+    assert_string_equal(o.state_dir, "/x");
+    assert_string_equal(o.bind, "127.0.0.1");
+    assert_string_equal(o.source, "testsrc");
+    assert_int_equal(o.https_port, 8443);
+    assert_int_equal(o.rtsps_port, 8322);
+    assert_int_equal(o.boot_timeout_s, SUPERVISOR_BOOT_TIMEOUT_DEFAULT_S);
+
+    /* a --config file, with the command line over it */
+    char cfg[] = "/tmp/test_supervisor_cfg.XXXXXX";
+    int fd = mkstemp(cfg);
+    assert_true(fd >= 0);
+    const char *text =
+        "{\"bind\": \"::1\", \"https_port\": 443, \"rtsps_port\": 322, \"source\": \"testsrc\"}";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(
+        parse(&o, (const char *const[]){"--state-dir", "/x", "--config", cfg, "--https-port", "8443", NULL}),
+        SUPERVISOR_OPTIONS_OK);
+    assert_string_equal(o.bind, "::1");
+    assert_int_equal(o.https_port, 8443);
+    assert_int_equal(o.rtsps_port, 322);
+    /* an unknown field in the file is refused, not ignored */
+    fd = open(cfg, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    text = "{\"bind\": \"127.0.0.1\", \"admin_password\": \"x\"}";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(parse(&o, (const char *const[]){"--state-dir", "/x", "--config", cfg, NULL}),
+                     SUPERVISOR_OPTIONS_USAGE);
+    unlink(cfg);
+
+    /* bad input: one line and exit 2, whatever the order */
+    const char *const *bad[] = {
+        (const char *const[]){NULL}, /* no state dir */
+        (const char *const[]){"--state-dir", "/x", "--bind", "camera.local",
+                              NULL}, /* a name, not a literal */
+        (const char *const[]){"--state-dir", "/x", "--https-port", "0", NULL},
+        (const char *const[]){"--state-dir", "/x", "--https-port", "65536", NULL},
+        (const char *const[]){"--state-dir", "/x", "--https-port", "8322", NULL}, /* same as RTSPS */
+        (const char *const[]){"--state-dir", "/x", "--source", "rtsp://elsewhere", NULL},
+        (const char *const[]){"--state-dir", "/x", "--source", "file:/nonexistent/clip.mp4", NULL},
+        (const char *const[]){"--state-dir", "/x", "--boot-timeout", "1", NULL},
+        (const char *const[]){"--state-dir", "/x", "--frobnicate", NULL},
+        (const char *const[]){"--state-dir", "/x", "stray", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(parse(&o, bad[i]), SUPERVISOR_OPTIONS_USAGE);
 }
 
 /* ---------------- the sandbox, in a forked child ---------------- */
@@ -205,7 +302,8 @@ static void test_sandbox_in_child(void **state)
         assert_non_null(f);
         fclose(f);
     }
-    for (const char *const *role = (const char *const[]){"vault", "web", "media", "update", NULL}; *role; role++) {
+    for (const char *const *role = (const char *const[]){"vault", "web", "media", "update", NULL}; *role;
+         role++) {
         int st = in_sandbox(*role, dir, do_exec, "/bin/true");
         assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
         st = in_sandbox(*role, dir, do_fork, NULL);
@@ -226,7 +324,8 @@ static void test_sandbox_in_child(void **state)
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         st = in_sandbox("web", dir, do_write, cert); /* but not writable */
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
-        st = in_sandbox("update", dir, do_write, stray); /* update reads the state dir; it writes only its own */
+        st = in_sandbox("update", dir, do_write,
+                        stray); /* update reads the state dir; it writes only its own */
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 13);
     }
     unlink(cert);
@@ -242,6 +341,7 @@ int main(void)
     safecam_log_init("test", SAFECAM_LOG_ERR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_options),
         cmocka_unit_test(test_restart_backoff),
         cmocka_unit_test(test_heartbeat_watchdog),
         cmocka_unit_test(test_sandbox_in_child),

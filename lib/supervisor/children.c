@@ -1,0 +1,547 @@
+/* children.c — the supervisor's children: one per row of the child table, started with fork + exec under
+ * the row's user (as root), wired to the peers their row links them to, watched by heartbeat, restarted
+ * with back-off (supervisor.h) and stopped in reverse order. A child that breaks the protocol is killed
+ * and audited; one killed by its syscall filter is audited as sandbox_violation.
+ * QCVN 135 G8 (self-recovery) / EN 303 645 5.9-1; the walls: QCVN 135 G5 / EN 303 645 5.6-x. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "safecam/boot.h"
+#include "safecam/core.h"
+#include "safecam/proto.h"
+#include "safecam/supervisor_run.h"
+
+extern char **environ;
+
+#define LISTEN_FD_ARG "4" /* SUPERVISOR_LISTEN_FD, as the children's --listen-fd argument */
+_Static_assert(SUPERVISOR_LISTEN_FD == 4, "LISTEN_FD_ARG spells SUPERVISOR_LISTEN_FD");
+
+/* Started as root, the supervisor binds the HTTPS and RTSPS ports itself and hands each listening socket
+ * down (fd 4): the children run without any capability, so a privileged port (443, 322) is bound here,
+ * and the socket outlives a child's restart. */
+static int listen_socket_open(const char *addr, long port, int *out)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        len = sizeof *s4;
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof *s6;
+    } else {
+        return SAFECAM_ERR_INVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+        log_err("cannot listen on %s port %ld: %s", addr, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return SAFECAM_ERR_IO;
+    }
+    *out = fd;
+    return 0;
+}
+
+int supervisor_listen_open(struct supervisor *s)
+{
+    for (size_t i = 0; s->separated && i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *c = &s->children[i];
+        long port = c->row->peer == IPC_PEER_WEB     ? s->opts.https_port
+                    : c->row->peer == IPC_PEER_MEDIA ? s->opts.rtsps_port
+                                                     : 0;
+        if (port && c->enabled && listen_socket_open(s->opts.bind, port, &c->listen_fd) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int children_rows_init(struct supervisor *s)
+{
+    const struct supervisor_row *rows = NULL;
+    if (supervisor_rows(&rows) != SUPERVISOR_CHILDREN) {
+        fprintf(stderr, "safecamd: the child table has an unexpected number of rows\n");
+        return 1;
+    }
+    s->separated = geteuid() == 0;
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *c = &s->children[i];
+        *c = (struct supervisor_child){
+            .row = &rows[i], .name = rows[i].role, .enabled = 1, .pid = -1, .fd = -1, .listen_fd = -1};
+        supervisor_restart_init(&c->restart);
+        if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
+            fprintf(stderr,
+                    "safecamd: user %s is missing or unfit (create the camera's users with "
+                    "scripts/create-users, or install the package)\n",
+                    c->row->user);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void supervisor_audit_note(struct supervisor *s, const char *type, const char *detail)
+{
+    if (!s->audit)
+        return;
+    if (audit_event_record(s->audit, type, "supervisor", NULL, detail) != 0)
+        log_warn("audit: cannot record %s", type);
+}
+
+/* ---- child processes ---- */
+
+static struct supervisor_child *child_by_peer(struct supervisor *s, unsigned peer)
+{
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++)
+        if (s->children[i].row->peer == peer)
+            return &s->children[i];
+    return NULL;
+}
+
+static int child_running(const struct supervisor_child *c)
+{
+    return c->pid > 0 && c->fd >= 0;
+}
+
+/* Environment for children: an allowlist, nothing else inherited. */
+static char **child_env_build(void)
+{
+    static const char *const keep[] = {
+        "PATH=",           "LANG=",    "TZ=",  "ASAN_OPTIONS=",     "UBSAN_OPTIONS=",
+        "LSAN_OPTIONS=",   "SAFECAM_", "GST_", "G_MESSAGES_DEBUG=", "G_TLS_GNUTLS_PRIORITY=",
+        "XDG_RUNTIME_DIR="};
+    size_t n = 0;
+    for (char **e = environ; *e; e++)
+        n++;
+    char **env = calloc(n + 1, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (char **e = environ; *e; e++)
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(keep); i++)
+            if (strncmp(*e, keep[i], strlen(keep[i])) == 0) {
+                env[k++] = *e;
+                break;
+            }
+    env[k] = NULL;
+    return env;
+}
+
+static int child_argv_build(struct supervisor *s, const struct supervisor_child *c, char *argv[16],
+                            char bufs[4][PATH_MAX + 32])
+{
+    int n = 0;
+    if (safecam_path_join(bufs[0], sizeof bufs[0], s->exe_dir, c->row->exe_name) != 0)
+        return -1;
+    argv[n++] = bufs[0];
+    argv[n++] = (char *)"--state-dir";
+    argv[n++] = s->opts.state_dir;
+    argv[n++] = (char *)"--ipc-fd";
+    argv[n++] = (char *)"3";
+    if (c->row->peer == IPC_PEER_WEB) {
+        if (safecam_fmt(bufs[1], sizeof bufs[1], "%ld", s->opts.https_port) != 0)
+            return -1;
+        argv[n++] = (char *)"--bind";
+        argv[n++] = s->opts.bind;
+        argv[n++] = (char *)"--https-port";
+        argv[n++] = bufs[1];
+        if (s->opts.ui_dir[0]) {
+            argv[n++] = (char *)"--ui-dir";
+            argv[n++] = s->opts.ui_dir;
+        }
+    } else if (c->row->peer == IPC_PEER_MEDIA) {
+        if (safecam_fmt(bufs[1], sizeof bufs[1], "%ld", s->opts.rtsps_port) != 0)
+            return -1;
+        argv[n++] = (char *)"--bind";
+        argv[n++] = s->opts.bind;
+        argv[n++] = (char *)"--rtsps-port";
+        argv[n++] = bufs[1];
+        argv[n++] = (char *)"--source";
+        argv[n++] = s->opts.source;
+    }
+    if (c->listen_fd >= 0) {
+        argv[n++] = (char *)"--listen-fd";
+        argv[n++] = (char *)LISTEN_FD_ARG;
+    }
+    argv[n] = NULL;
+    return 0;
+}
+
+static int send_channel(struct supervisor *s, struct supervisor_child *to, unsigned peer, int fd)
+{
+    json_t *body = json_pack("{s:s}", "peer", ipc_peer_name(peer));
+    if (!body)
+        return SAFECAM_ERR_NOMEM;
+    int rc = ipc_send(to->fd, PROTO_SUP_CHANNEL, 0, s->next_msg_id++, body, fd);
+    json_decref(body);
+    return rc;
+}
+
+/* Give a freshly started child a new channel to each running peer its row links it to. */
+static void child_links_wire(struct supervisor *s, struct supervisor_child *c)
+{
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *other = &s->children[i];
+        if (other == c || !(c->row->links & other->row->peer) || !child_running(other))
+            continue;
+        int sv[2];
+        if (ipc_channel_pair(sv) != 0) {
+            log_err("socketpair failed: %s", strerror(errno));
+            continue;
+        }
+        int rc1 = send_channel(s, c, other->row->peer, sv[0]);
+        int rc2 = send_channel(s, other, c->row->peer, sv[1]);
+        if (rc1 != 0 || rc2 != 0)
+            log_warn("could not wire %s <-> %s", c->name, other->name);
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+static void child_config_push(struct supervisor *s, struct supervisor_child *c)
+{
+    if (c->row->peer != IPC_PEER_MEDIA || !child_running(c))
+        return;
+    json_t *stream = config_stream_to_json(&s->config.stream);
+    json_t *body = stream ? json_pack("{s:o}", "stream", stream) : NULL;
+    if (!body)
+        return;
+    if (ipc_send(c->fd, PROTO_SUP_MEDIA_APPLY, 0, s->next_msg_id++, body, -1) != 0)
+        log_warn("could not send stream settings to media");
+    json_decref(body);
+}
+
+static int child_start(struct supervisor *s, struct supervisor_child *c)
+{
+    int sv[2];
+    if (ipc_channel_pair(sv) != 0)
+        return SAFECAM_ERR_IO;
+    char *argv[16];
+    char bufs[4][PATH_MAX + 32];
+    char **env = child_env_build();
+    if (!env || child_argv_build(s, c, argv, bufs) != 0) {
+        free(env);
+        close(sv[0]);
+        close(sv[1]);
+        return SAFECAM_ERR_INTERNAL;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(env);
+        close(sv[0]);
+        close(sv[1]);
+        return SAFECAM_ERR_IO;
+    }
+    if (pid == 0) {
+        /* Child: channel on fd 3, stdin from /dev/null, every other descriptor closed. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        if (dup2(sv[1], SUPERVISOR_CHILD_FD) < 0)
+            _exit(127);
+        /* the child must not outlive its supervisor (a killed supervisor leaves no orphan on a port) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+        if (c->listen_fd >= 0 && dup2(c->listen_fd, SUPERVISOR_LISTEN_FD) != SUPERVISOR_LISTEN_FD)
+            _exit(127);
+        closefrom(c->listen_fd >= 0 ? SUPERVISOR_LISTEN_FD + 1 : SUPERVISOR_CHILD_FD + 1);
+        /* its own user for good, before exec: the child raises the rest of its walls itself */
+        if (s->separated && sandbox_identity_switch(c->uid, c->gid) != 0)
+            _exit(127);
+        execve(argv[0], argv, env);
+        fprintf(stderr, "safecamd: cannot exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(env);
+    close(sv[1]);
+    c->pid = pid;
+    c->fd = sv[0];
+    supervisor_restart_started(&c->restart, safecam_time_mono_ms());
+    supervisor_heartbeat_reset(&c->hb);
+    log_info("started %s (pid %d)", c->name, (int)pid);
+    child_links_wire(s, c);
+    child_config_push(s, c);
+    return 0;
+}
+
+/* A child went away (exit, signal, protocol violation or missed heartbeats): schedule its restart. */
+static void child_down(struct supervisor *s, struct supervisor_child *c, const char *why)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    int delay = supervisor_restart_down(&c->restart, safecam_time_mono_ms());
+    char detail[256];
+    if (safecam_fmt(detail, sizeof detail, "%s %s; restart #%u in %d ms", c->name, why, c->restart.restarts,
+                    delay) != 0)
+        detail[0] = '\0';
+    log_warn("%s", detail);
+    supervisor_audit_note(s, AUDIT_PROCESS_RESTART, detail);
+}
+
+static void child_kill(struct supervisor_child *c, const char *why)
+{
+    if (c->pid > 0)
+        kill(c->pid, SIGKILL);
+    /* The reap in children_reap() finishes the bookkeeping; close the channel now. */
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    log_warn("killed %s: %s", c->name, why);
+}
+
+void supervisor_children_reap(struct supervisor *s)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+            struct supervisor_child *c = &s->children[i];
+            if (c->pid != pid)
+                continue;
+            c->pid = -1;
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+                /* SECCOMP_RET_KILL_PROCESS: a call outside the row's allowlist (sandbox.h) */
+                char detail[128];
+                if (safecam_fmt(detail, sizeof detail, "process=%s killed by its syscall filter (SIGSYS)",
+                                c->name) != 0)
+                    detail[0] = '\0';
+                log_err("%s", detail);
+                supervisor_audit_note(s, AUDIT_SANDBOX_VIOLATION, detail);
+            }
+            char why[64];
+            int frc = WIFSIGNALED(status)
+                          ? safecam_fmt(why, sizeof why, "killed by signal %d", WTERMSIG(status))
+                          : safecam_fmt(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+            if (frc != 0)
+                why[0] = '\0';
+            child_down(s, c, why);
+        }
+    }
+}
+
+void supervisor_child_readable(struct supervisor *s, struct supervisor_child *c)
+{
+    ipc_msg msg;
+    int rc = ipc_recv(c->fd, &msg, 0);
+    if (rc == SAFECAM_ERR_TIMEOUT)
+        return;
+    if (rc != 0) {
+        if (rc == SAFECAM_ERR_PROTO) {
+            supervisor_audit_note(s, AUDIT_PROTOCOL_VIOLATION, c->name);
+            child_kill(c, "malformed message");
+        } else {
+            /* Channel closed: the child is exiting; SIGCHLD does the rest. */
+            close(c->fd);
+            c->fd = -1;
+            if (c->pid > 0)
+                kill(c->pid, SIGKILL);
+        }
+        return;
+    }
+    if (msg.flags & IPC_FLAG_REPLY) {
+        if (msg.type == PROTO_SUP_HEARTBEAT)
+            (void)supervisor_heartbeat_answer(&c->hb, msg.id);
+        ipc_msg_clear(&msg);
+        return;
+    }
+    rc = ipc_dispatch(supervisor_settings_routes, supervisor_settings_routes_len, s, c->row->peer, c->fd,
+                      &msg);
+    ipc_msg_clear(&msg);
+    if (rc == SAFECAM_ERR_PROTO) {
+        supervisor_audit_note(s, AUDIT_PROTOCOL_VIOLATION, c->name);
+        child_kill(c, "message type not allowed");
+    } else if (rc == SAFECAM_ERR_TIMEOUT) {
+        supervisor_audit_note(s, AUDIT_PROTOCOL_VIOLATION, c->name);
+        child_kill(c, "does not read its replies");
+    } else if (rc != 0) {
+        child_kill(c, "channel error");
+    }
+}
+
+void supervisor_heartbeats_tick(struct supervisor *s)
+{
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *c = &s->children[i];
+        if (!child_running(c))
+            continue;
+        switch (supervisor_heartbeat_tick(&c->hb, s->next_msg_id)) {
+        case SUPERVISOR_HEARTBEAT_KILL:
+            child_kill(c, "missed heartbeats");
+            break;
+        case SUPERVISOR_HEARTBEAT_SEND:
+            s->next_msg_id++;
+            if (ipc_send(c->fd, PROTO_SUP_HEARTBEAT, 0, c->hb.id, NULL, -1) != 0)
+                child_kill(c, "heartbeat send failed");
+            break;
+        case SUPERVISOR_HEARTBEAT_WAIT:
+            break;
+        }
+    }
+}
+
+/* systemd watchdog / readiness (sd_notify protocol), only when NOTIFY_SOCKET is set.
+ * The watchdog is fed only while every enabled child answers its heartbeat. */
+void supervisor_notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@'))
+        return;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof sa.sun_path)
+        return;
+    memcpy(sa.sun_path, path, len);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    (void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+    close(fd);
+}
+
+int supervisor_children_healthy(const struct supervisor *s)
+{
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++)
+        if (s->children[i].enabled &&
+            (!child_running(&s->children[i]) || !supervisor_heartbeat_healthy(&s->children[i].hb)))
+            return 0;
+    return 1;
+}
+
+void supervisor_children_shutdown(struct supervisor *s)
+{
+    for (size_t i = SUPERVISOR_CHILDREN; i-- > 0;) {
+        struct supervisor_child *c = &s->children[i];
+        if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) != 0)
+            kill(c->pid, SIGTERM);
+        else if (c->pid > 0)
+            kill(c->pid, SIGTERM);
+    }
+    int64_t deadline = safecam_time_mono_ms() + SUPERVISOR_SHUTDOWN_GRACE_MS;
+    for (;;) {
+        int alive = 0;
+        for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+            struct supervisor_child *c = &s->children[i];
+            if (c->pid > 0) {
+                if (waitpid(c->pid, NULL, WNOHANG) == c->pid)
+                    c->pid = -1;
+                else
+                    alive++;
+            }
+        }
+        if (!alive)
+            break;
+        if (safecam_time_mono_ms() > deadline) {
+            for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++)
+                if (s->children[i].pid > 0) {
+                    kill(s->children[i].pid, SIGKILL);
+                    waitpid(s->children[i].pid, NULL, 0);
+                    s->children[i].pid = -1;
+                }
+            break;
+        }
+        usleep(20000);
+    }
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++)
+        if (s->children[i].fd >= 0) {
+            close(s->children[i].fd);
+            s->children[i].fd = -1;
+        }
+}
+
+static int exe_dir_find(struct supervisor *s)
+{
+    const char *env = getenv(BOOT_ENV_LIBEXEC);
+    if (env && *env)
+        return safecam_strlcpy(s->exe_dir, env, sizeof s->exe_dir);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return SAFECAM_ERR_IO;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return SAFECAM_ERR_IO;
+    *slash = '\0';
+    return safecam_strlcpy(s->exe_dir, self, sizeof s->exe_dir);
+}
+
+/* ---- the PC boot chain (lib/boot): A/B slot choice, verified boot, the boot watchdog ---- */
+
+int supervisor_children_init(struct supervisor *s)
+{
+    if (children_rows_init(s) != 0)
+        return 1;
+    if (exe_dir_find(s) != 0) {
+        fprintf(stderr, "safecamd: cannot locate the helper executables\n");
+        return 1;
+    }
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *c = &s->children[i];
+        char p[PATH_MAX];
+        if (c->row->peer == IPC_PEER_MEDIA && s->opts.no_media) {
+            c->enabled = 0;
+            continue;
+        }
+        if (safecam_path_join(p, sizeof p, s->exe_dir, c->row->exe_name) != 0 || access(p, X_OK) != 0) {
+            if (c->row->peer == IPC_PEER_MEDIA || c->row->peer == IPC_PEER_UPDATE) {
+                log_warn("%s not found: running without it", c->row->exe_name);
+                c->enabled = 0;
+                continue;
+            }
+            fprintf(stderr, "safecamd: missing helper executable %s\n", p);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void supervisor_children_start_due(struct supervisor *s, int64_t now_ms)
+{
+    for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
+        struct supervisor_child *c = &s->children[i];
+        if (c->enabled && c->pid < 0 && supervisor_restart_due(&c->restart, now_ms) &&
+            child_start(s, c) != 0) {
+            log_err("cannot start %s", c->name);
+            supervisor_restart_retry(&c->restart, now_ms);
+        }
+    }
+}
+
+void supervisor_media_config_push(struct supervisor *s)
+{
+    child_config_push(s, child_by_peer(s, IPC_PEER_MEDIA));
+}

@@ -1,0 +1,208 @@
+/* settings.c — the requests children send the supervisor, which owns config.json: stream settings (pushed
+ * to media), privacy and online-update settings, factory reset (web) and the restart after an install
+ * (update). Each setting is validated by lib/config all-or-nothing and saved before it is answered; a
+ * refusal changes nothing. QCVN 135 G3 (update settings), G9 (factory reset), G10 (privacy) /
+ * EN 303 645 5.3-4, 5.11-1, 6-x. */
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "safecam/config.h"
+#include "safecam/core.h"
+#include "safecam/proto.h"
+#include "safecam/supervisor_run.h"
+
+static int handle_media_config(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *stream = json_object_get(req->body, "stream");
+    struct config next = s->config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || config_stream_apply_json(&next.stream, stream, &err) != 0) {
+        if (json_object_size(req->body) != 1 || !stream)
+            *reply = json_pack("{s:s}", "error", "invalid_json");
+        else if (strcmp(err.code, "invalid_setting") == 0)
+            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "min",
+                               (json_int_t)err.min, "max", (json_int_t)err.max);
+        else
+            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (config_save(s->opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    s->config = next;
+    supervisor_media_config_push(s);
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "stream", config_stream_to_json(&s->config.stream));
+    return 0;
+}
+
+static int handle_privacy_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "privacy", config_privacy_to_json(&s->config.privacy));
+    return 0;
+}
+
+static int handle_privacy_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *in = json_object_get(req->body, "privacy");
+    struct config next = s->config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in) || json_object_get(in, "acknowledged_at")) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    if (config_privacy_apply_json(&next.privacy, in, safecam_time_now(), &err) != 0) {
+        *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (config_save(s->opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    s->config = next;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "privacy", config_privacy_to_json(&s->config.privacy));
+    return 0;
+}
+
+/* The online update settings as the API shows them: no CA path, no bundle cap (provisioning only). */
+static json_t *update_settings_json(const struct supervisor *s)
+{
+    char ca[PATH_MAX];
+    int have_ca = (s->config.update.ca_file[0] ? safecam_strlcpy(ca, s->config.update.ca_file, sizeof ca)
+                                               : safecam_path_join(ca, sizeof ca, s->opts.state_dir,
+                                                                   CONFIG_UPDATE_CA_DEFAULT)) == 0 &&
+                  access(ca, R_OK) == 0;
+    return json_pack("{s:b,s:s,s:b,s:I,s:b}", "online_enabled", s->config.update.online_enabled, "server_url",
+                     s->config.update.server_url, "auto_install", s->config.update.auto_install,
+                     "check_interval_s", (json_int_t)s->config.update.check_interval_s, "ca_installed",
+                     have_ca);
+}
+
+static int handle_update_config_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply,
+                                    int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "update", update_settings_json(s));
+    return 0;
+}
+
+/* web -> sup: online_enabled, server_url, auto_install, check_interval_s (QCVN 135 G3 / EN 303 645 5.3-4).
+ * The CA file and the bundle cap are provisioning-only; a refusal changes nothing. */
+static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply,
+                                    int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    static const char *const settable[] = {"online_enabled", "server_url", "auto_install",
+                                           "check_interval_s"};
+    json_t *in = json_object_get(req->body, "update");
+    struct config next = s->config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(in, key, val)
+    {
+        int ok = 0;
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(settable); i++)
+            ok |= strcmp(key, settable[i]) == 0;
+        if (!ok) {
+            *reply = json_pack("{s:s,s:s}", "error", "unknown_field", "field", key);
+            return 0;
+        }
+    }
+    if (config_update_apply_json(&next.update, in, &err) != 0) {
+        if (strcmp(err.code, "invalid_setting") == 0 && err.max > err.min)
+            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min",
+                               (json_int_t)err.min, "max", (json_int_t)err.max);
+        else
+            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (next.update.online_enabled) {
+        char ca[PATH_MAX];
+        int rc = next.update.ca_file[0]
+                     ? safecam_strlcpy(ca, next.update.ca_file, sizeof ca)
+                     : safecam_path_join(ca, sizeof ca, s->opts.state_dir, CONFIG_UPDATE_CA_DEFAULT);
+        if (rc != 0 || access(ca, R_OK) != 0) {
+            *reply = json_pack("{s:s}", "error", "ca_not_installed");
+            return 0;
+        }
+    }
+    if (config_save(s->opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    s->config = next;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "update", update_settings_json(s));
+    return 0;
+}
+
+/* The update process installed a new slot: restart everything so the new slot boots and is counted. */
+static int handle_reboot(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    s->reboot_requested = 1;
+    supervisor_audit_note(s, AUDIT_UPDATE_INSTALL, "restarting to boot the new slot");
+    *reply = json_pack("{s:b}", "ok", 1);
+    return 0;
+}
+
+/* Factory reset (QCVN 135 G9): answered now, carried out a moment later (so web can send its 202) with
+ * every child stopped: vault_factory_reset(), then a restart. */
+
+static int handle_factory_reset(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *a = json_object_get(req->body, "actor"), *src = json_object_get(req->body, "source");
+    if (json_object_size(req->body) != 2 || !json_is_string(a) || !json_is_string(src) ||
+        safecam_strlcpy(s->factory_reset_actor, json_string_value(a), sizeof s->factory_reset_actor) != 0 ||
+        safecam_strlcpy(s->factory_reset_source, json_string_value(src), sizeof s->factory_reset_source) !=
+            0) {
+        *reply = json_pack("{s:s}", "error", "invalid_request");
+        return 0;
+    }
+    if (!s->factory_reset_at_ms) {
+        s->factory_reset_at_ms = safecam_time_mono_ms() + SUPERVISOR_FACTORY_RESET_DELAY_MS;
+        log_warn("factory reset requested by %s from %s", s->factory_reset_actor, s->factory_reset_source);
+        supervisor_audit_note(s, AUDIT_FACTORY_RESET, "requested: erasing everything and restarting");
+    }
+    *reply = json_pack("{s:b}", "ok", 1);
+    return 0;
+}
+
+const struct ipc_route supervisor_settings_routes[] = {
+    {PROTO_SUP_FACTORY_RESET, IPC_PEER_WEB, handle_factory_reset},
+    {PROTO_SUP_MEDIA_CONFIG, IPC_PEER_WEB, handle_media_config},
+    {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},
+    {PROTO_SUP_PRIVACY_GET, IPC_PEER_WEB, handle_privacy_get},
+    {PROTO_SUP_PRIVACY_SET, IPC_PEER_WEB, handle_privacy_set},
+    {PROTO_SUP_UPDATE_CONFIG_GET, IPC_PEER_WEB, handle_update_config_get},
+    {PROTO_SUP_UPDATE_CONFIG_SET, IPC_PEER_WEB, handle_update_config_set},
+};
+const size_t supervisor_settings_routes_len = SAFECAM_ARRAY_LEN(supervisor_settings_routes);
