@@ -252,6 +252,22 @@ void ipc_child_peer_serve(ipc_child *c, unsigned peer)
 
 /* ---------------------------------------------------------------- the loop */
 
+#define DRAIN_MAX 64 /* messages answered per channel after SHUTDOWN */
+
+/* Stopping on the supervisor's SHUTDOWN: answer what peers had already sent (an audit record a peer wrote
+ * just before it asked the supervisor to restart, say), without waiting for more: the peer's message was
+ * queued before the SHUTDOWN was sent, so it is there now or never. At most DRAIN_MAX per channel. */
+static void peers_drain(ipc_child *c)
+{
+    for (size_t i = 0; i < c->cfg.n_peers; i++)
+        for (int k = 0; k < DRAIN_MAX && c->fd[i] >= 0; k++) {
+            struct pollfd p = {.fd = c->fd[i], .events = POLLIN};
+            if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+                break;
+            ipc_child_peer_serve(c, c->cfg.peers[i].peer);
+        }
+}
+
 int ipc_child_run(ipc_child *c, const struct ipc_child_loop *loop)
 {
     if (!c || !loop)
@@ -302,6 +318,8 @@ int ipc_child_run(ipc_child *c, const struct ipc_child_loop *loop)
         if (n_extra && loop->extra_ready)
             loop->extra_ready(c->cfg.ctx, &pfd[FIXED], n_extra);
     }
+    if (c->stop)
+        peers_drain(c);
     rc = 0;
 out:
     return rc;

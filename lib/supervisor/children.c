@@ -445,9 +445,12 @@ void supervisor_children_shutdown(struct supervisor *s)
 {
     for (size_t i = SUPERVISOR_CHILDREN; i-- > 0;) {
         struct supervisor_child *c = &s->children[i];
-        if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) != 0)
-            kill(c->pid, SIGTERM);
-        else if (c->pid > 0)
+        /* SHUTDOWN is queued behind what the child has still to read (its channels, say), so it answers
+         * its peers' last requests first; SIGTERM only when the channel is gone. (It used to get both,
+         * and SIGTERM overtook the queue: the vault dropped an audit record update sent just before.) */
+        if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
+            continue;
+        if (c->pid > 0)
             kill(c->pid, SIGTERM);
     }
     int64_t deadline = safecam_time_mono_ms() + SUPERVISOR_SHUTDOWN_GRACE_MS;

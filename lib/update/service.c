@@ -38,6 +38,8 @@
 #define REBOOT_DELAY_MS 1500               /* lets web answer the upload before the restart */
 #define DAMAGED_REBOOT_DELAY_MS 300        /* the channels arrive; well before the first health round */
 #define AUDIT_QUEUE_MAX 64
+#define REBOOT_AUDIT_WAIT_MS 5000 /* a restart waits at most this long for the vault channel to take its events */
+#define REBOOT_AUDIT_POLL_MS 100
 #define FIRST_CHECK_MIN_S 300 /* first periodic online check 5..10 min after start */
 #define ONLINE_TIMEOUT_S 600
 #define ONLINE_CONNECT_TIMEOUT_S 10
@@ -792,9 +794,17 @@ static void health_check(struct update_service *a)
 
 static void maybe_reboot(struct update_service *a)
 {
-    if (!a->reboot_at_ms || a->reboot_sent || safecam_time_mono_ms() < a->reboot_at_ms)
+    int64_t now = safecam_time_mono_ms();
+    if (!a->reboot_at_ms || a->reboot_sent || now < a->reboot_at_ms)
         return;
     audit_flush(a);
+    pthread_mutex_lock(&a->q_mu);
+    unsigned unsent = a->q_len;
+    pthread_mutex_unlock(&a->q_mu);
+    if (unsent && now < a->reboot_at_ms + REBOOT_AUDIT_WAIT_MS)
+        return; /* no vault channel yet (just started): the events must not be lost with the restart */
+    if (unsent)
+        log_warn("update: restarting with %u audit event(s) the vault never took", unsent);
     json_t *body = json_pack("{s:s}", "reason", a->slot_damaged ? "slot_damaged" : "update_installed");
     int rc = body ? ipc_send(a->sup, PROTO_SUP_REBOOT, 0, a->next_id++, body, -1) : SAFECAM_ERR_NOMEM;
     json_decref(body);
@@ -947,7 +957,9 @@ int update_service_tick(update_service *a, int *timeout_ms)
     }
     if (a->reboot_at_ms && !a->reboot_sent) {
         int64_t left = a->reboot_at_ms - now;
-        *timeout_ms = left < 0 ? 0 : left < *timeout_ms ? (int)left : *timeout_ms;
+        if (left < REBOOT_AUDIT_POLL_MS) /* due: waiting (bounded) for the vault channel, without spinning */
+            left = left < 0 ? REBOOT_AUDIT_POLL_MS : left;
+        *timeout_ms = left < *timeout_ms ? (int)left : *timeout_ms;
     }
     return 0;
 }

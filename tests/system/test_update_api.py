@@ -481,7 +481,8 @@ def test_health_check_rollback(cam, vendor):
     details = [e["detail"] for e in r.json()["events"]]
     assert any("event=rollback" in d and "reason=health_check_failed" in d for d in details), details
     r = s2.request("GET", "/api/v1/events?type=update_refused&limit=20")
-    assert any("event=health_check" in e["detail"] and "slot_damaged" in e["detail"] for e in r.json()["events"])
+    assert any("event=health_check" in e["detail"] and "slot_damaged" in e["detail"] for e in r.json()["events"]), \
+        (r.json(), cam.read_log()[-4000:])
     assert ev is not None
 
 
