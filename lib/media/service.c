@@ -77,6 +77,9 @@ struct media_service {
     GstElement *rawsrc;
     GstElement *snapvalve;
     gboolean idle;          /* pipeline (and source pipeline) paused: nobody consumes video */
+    gboolean passthrough;   /* file source's H.264 matches the main stream: parsed, not re-encoded */
+    char reencode_reason[128]; /* why a file source is re-encoded ("" when passed through / not a file) */
+    gint decode_gate;       /* atomic, pass-through only: 0 closed, 1 waiting for a keyframe, 2 open */
     gint64 last_demand_us;  /* last time a consumer, live viewer or snapshot existed */
     gint demand_pending;    /* atomic: a demand check is queued on the main loop */
     guint bus_watch;
@@ -610,6 +613,41 @@ static GstFlowReturn raw_on_sample(GstAppSink *sink, gpointer user)
     return GST_FLOW_OK;
 }
 
+/* Pass-through: the decoder behind the tee sees buffers only while decode_gate is open (the sub stream or
+ * a snapshot needs raw frames), and starts at a keyframe. */
+static GstPadProbeReturn decode_gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+    (void)pad;
+    media_service *svc = user;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    gint gate = g_atomic_int_get(&svc->decode_gate);
+    if (gate == 0 || !buf)
+        return GST_PAD_PROBE_DROP;
+    if (gate == 1) {
+        if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+            return GST_PAD_PROBE_DROP;
+        g_atomic_int_set(&svc->decode_gate, 2);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn frame_count_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user);
+
+/* Add probe (fn, svc) on element name's pad padname in bin p. */
+static void probe_add(GstElement *p, const char *name, const char *padname, GstPadProbeCallback fn,
+                      media_service *svc)
+{
+    GstElement *e = gst_bin_get_by_name(GST_BIN(p), name);
+    if (!e)
+        return;
+    GstPad *pad = gst_element_get_static_pad(e, padname);
+    if (pad) {
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, fn, svc, NULL);
+        gst_object_unref(pad);
+    }
+    gst_object_unref(e);
+}
+
 static int srcpipe_start(media_service *svc)
 {
     const char *desc = svc->opts.source.kind == MEDIA_SOURCE_FILE
@@ -617,6 +655,13 @@ static int srcpipe_start(media_service *svc)
                              "appsink name=rawout sync=true max-buffers=2 drop=false"
                            : "v4l2src name=src ! decodebin ! videoconvert ! video/x-raw,format=I420 ! "
                              "appsink name=rawout sync=false max-buffers=2 drop=true";
+    if (svc->passthrough)
+        desc = "filesrc name=src ! parsebin ! video/x-h264 ! h264parse config-interval=-1 ! "
+               "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=pt "
+               "pt. ! appsink name=out0 sync=true max-buffers=4 drop=false "
+               "pt. ! queue name=decq max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! avdec_h264 ! "
+               "videoconvert ! video/x-raw,format=I420 ! appsink name=rawout sync=false async=false "
+               "max-buffers=2 drop=true";
     GError *err = NULL;
     GstElement *p = gst_parse_launch(desc, &err);
     if (!p || err) {
@@ -644,6 +689,17 @@ static int srcpipe_start(media_service *svc)
     gst_app_sink_set_callbacks(GST_APP_SINK(out), &cb, svc, NULL);
     gst_object_unref(src);
     gst_object_unref(out);
+    if (svc->passthrough) {
+        /* No valve: out0 paces the file (sync=true) and holds it while paused; the feeder drops what no
+         * consumer takes. */
+        GstElement *o0 = gst_bin_get_by_name(GST_BIN(p), "out0");
+        if (o0) {
+            feeder_bind(&svc->feeders[MEDIA_STREAM_MAIN], o0, NULL);
+            gst_object_unref(o0);
+        }
+        probe_add(p, "decq", "sink", decode_gate_probe, svc);
+        probe_add(p, "pt", "sink", frame_count_probe, svc);
+    }
     GstBus *bus = gst_element_get_bus(p);
     svc->srcbus_watch = gst_bus_add_watch(bus, srcbus_cb, svc);
     gst_object_unref(bus);
@@ -657,6 +713,8 @@ static void srcpipe_stop(media_service *svc)
 {
     if (!svc->srcpipe)
         return;
+    if (svc->passthrough)
+        feeder_bind(&svc->feeders[MEDIA_STREAM_MAIN], NULL, NULL);
     gst_element_set_state(svc->srcpipe, GST_STATE_NULL);
     GstBus *bus = gst_element_get_bus(svc->srcpipe);
     gst_bus_remove_watch(bus);
@@ -741,6 +799,13 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
     } else {
         sub[0] = '\0';
     }
+    if (svc->passthrough) /* the main stream comes parsed from the source pipeline (out0 there) */
+        return safecam_fmt(out, out_size,
+                           "%s tee name=t %s"
+                           "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
+                           "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
+                           "appsink name=snap sync=false async=false max-buffers=1 drop=true",
+                           head, sub);
     return safecam_fmt(
         out, out_size,
         "%s tee name=t "
@@ -788,9 +853,84 @@ static void pipeline_stop(media_service *svc)
     }
 }
 
+/* A file source is passed through when its H.264 matches the main stream settings: resolution, frame rate,
+ * constrained-baseline profile (what the encoder would produce). Otherwise svc->reencode_reason says why.
+ * Reads the file's headers only (parsebin to PAUSED), bounded to 3 s. Main loop. */
+static void passthrough_decide(media_service *svc)
+{
+    const struct config_stream *s = &svc->stream;
+    svc->passthrough = FALSE;
+    svc->reencode_reason[0] = '\0';
+    if (svc->opts.source.kind != MEDIA_SOURCE_FILE)
+        return;
+    GError *err = NULL;
+    GstElement *p = gst_parse_launch("filesrc name=src ! parsebin ! fakesink name=sink sync=false", &err);
+    if (!p || err) {
+        g_clear_error(&err);
+        if (p)
+            gst_object_unref(p);
+        if (safecam_strlcpy(svc->reencode_reason, "cannot inspect the file", sizeof svc->reencode_reason) != 0)
+            svc->reencode_reason[0] = '\0';
+        return;
+    }
+    GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+    GstCaps *caps = NULL;
+    if (src && sink) {
+        g_object_set(src, "location", svc->opts.source.path, NULL);
+        if (gst_element_set_state(p, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE &&
+            gst_element_get_state(p, NULL, NULL, 3 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS) {
+            GstPad *pad = gst_element_get_static_pad(sink, "sink");
+            if (pad) {
+                caps = gst_pad_get_current_caps(pad);
+                gst_object_unref(pad);
+            }
+        }
+    }
+    gst_element_set_state(p, GST_STATE_NULL);
+    if (src)
+        gst_object_unref(src);
+    if (sink)
+        gst_object_unref(sink);
+    gst_object_unref(p);
+    const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
+    int w = 0, h = 0, fn = 0, fd = 1;
+    const char *profile = st ? gst_structure_get_string(st, "profile") : NULL;
+    int rc;
+    if (!st)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "cannot read the file's video format");
+    else if (!gst_structure_has_name(st, "video/x-h264"))
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "codec %.40s is not H.264",
+                         gst_structure_get_name(st));
+    else if (!gst_structure_get_int(st, "width", &w) || !gst_structure_get_int(st, "height", &h) ||
+             w != s->width || h != s->height)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "resolution %dx%d != %dx%d", w, h,
+                         s->width, s->height);
+    else if (!gst_structure_get_fraction(st, "framerate", &fn, &fd) || fd <= 0 || fn != s->fps * fd)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "frame rate %d/%d != %d/1", fn, fd,
+                         s->fps);
+    else if (!profile || strcmp(profile, "constrained-baseline") != 0)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "profile %.32s != constrained-baseline",
+                         profile ? profile : "unknown");
+    else {
+        rc = 0;
+        svc->passthrough = TRUE;
+    }
+    if (rc != 0)
+        svc->reencode_reason[0] = '\0';
+    if (caps)
+        gst_caps_unref(caps);
+    if (svc->passthrough)
+        log_info("video: file source passed through (H.264 %dx%d at %d fps, constrained-baseline: matches)", w,
+                 h, s->fps);
+    else
+        log_info("video: file source re-encoded: %s", svc->reencode_reason);
+}
+
 static int pipeline_start(media_service *svc)
 {
     char desc[4096];
+    passthrough_decide(svc);
     GstElementFactory *encf = gst_element_factory_find(encoder_element(svc->stream.encoder));
     if (!encf) {
         log_err("video: the configured encoder %s is not available on this device",
@@ -844,16 +984,10 @@ static int pipeline_start(media_service *svc)
         if (valve)
             gst_object_unref(valve);
     }
-    /* Source progress (stall detection) counts raw frames into the tee, whether or not an encoder runs. */
-    GstElement *tee = gst_bin_get_by_name(GST_BIN(p), "t");
-    if (tee) {
-        GstPad *pad = gst_element_get_static_pad(tee, "sink");
-        if (pad) {
-            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, frame_count_probe, svc, NULL);
-            gst_object_unref(pad);
-        }
-        gst_object_unref(tee);
-    }
+    /* Source progress (stall detection) counts raw frames into the tee, whether or not an encoder runs
+     * (pass-through: parsed access units, counted in the source pipeline). */
+    if (!svc->passthrough)
+        probe_add(p, "t", "sink", frame_count_probe, svc);
     if (svc->opts.source.kind == MEDIA_SOURCE_TESTSRC) {
         GstElement *stamp = gst_bin_get_by_name(GST_BIN(p), "stamp");
         if (stamp) {
@@ -1087,6 +1221,14 @@ static void svc_demand_check(media_service *svc)
     guint demand = svc_demand(svc);
     if (demand)
         svc->last_demand_us = now;
+    if (svc->passthrough) {
+        /* raw frames are needed by the sub stream's encoder and by snapshots only */
+        gboolean want = feeder_consumers(&svc->feeders[MEDIA_STREAM_SUB]) > 0 || svc->snaps != NULL;
+        if (!want)
+            g_atomic_int_set(&svc->decode_gate, 0);
+        else
+            (void)g_atomic_int_compare_and_exchange(&svc->decode_gate, 0, 1);
+    }
     if (!svc->pipeline || svc->state != SVC_PLAYING || svc->fail_idle)
         return;
     if (demand && svc->idle)
@@ -1292,15 +1434,17 @@ json_t *media_service_status(media_service *svc)
         struct feeder *f = &svc->feeders[i];
         g_mutex_lock(&f->lock);
         guint consumers = f->consumers->len;
-        gboolean has_encoder = f->valve != NULL;
+        gboolean has_encoder = f->valve != NULL; /* pass-through main: no encoder */
         g_mutex_unlock(&f->lock);
-        if (!has_encoder && consumers == 0)
+        gboolean pt = i == MEDIA_STREAM_MAIN && svc->passthrough;
+        if (!has_encoder && !pt && consumers == 0)
             continue;
         gboolean on = has_encoder && consumers > 0 && svc->pipeline && !svc->idle;
         running += on ? 1 : 0;
         json_object_set_new(streams, stream_names[i],
-                            json_pack("{s:i,s:s}", "consumers", (int)consumers, "encoder",
-                                      on ? "running" : "stopped"));
+                            json_pack("{s:i,s:s,s:s}", "consumers", (int)consumers, "encoder",
+                                      pt ? "none" : on ? "running" : "stopped", "mode",
+                                      pt ? "passthrough" : "encode"));
     }
     json_t *st = json_pack("{s:b,s:o,s:s,s:s,s:i,s:i,s:s,s:i,s:s,s:o}", "ok", 1, "stream",
                            config_stream_to_json(&svc->stream), "state", names[svc->state], "source",
@@ -1308,6 +1452,11 @@ json_t *media_service_status(media_service *svc)
                            svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
                            (int)g_list_length(svc->lives), "pipeline", pipeline, "encoders_running", running,
                            "encoder", encoder_element(svc->stream.encoder), "streams", streams);
+    if (st) {
+        json_object_set_new(st, "main_mode", json_string(svc->passthrough ? "passthrough" : "encode"));
+        if (svc->reencode_reason[0])
+            json_object_set_new(st, "reencode_reason", json_string(svc->reencode_reason));
+    }
     if (st && svc->state == SVC_RETRYING && svc->fail_reason[0])
         json_object_set_new(st, "error", json_string(svc->fail_reason));
     return st;
