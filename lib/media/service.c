@@ -704,7 +704,8 @@ static int srcpipe_start(media_service *svc)
     svc->srcbus_watch = gst_bus_add_watch(bus, srcbus_cb, svc);
     gst_object_unref(bus);
     svc->srcpipe = p;
-    if (gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    /* A file reopened at its end while the pipeline was being paused stays paused with it. */
+    if (gst_element_set_state(p, svc->idle ? GST_STATE_PAUSED : GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
         return SAFECAM_ERR_IO;
     return 0;
 }

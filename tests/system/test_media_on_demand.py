@@ -220,3 +220,25 @@ def test_encoder_setting(stop_list):
     assert reply == {"ok": True}, reply
     st = m.wait_playing(timeout=40)
     assert st["encoder"] == "x264enc"
+
+
+def test_source_file_gone_while_idle_is_noticed(stop_list, tmp_path):
+    """Nothing reads an idle source: a file that goes away meanwhile is still reported and retried (G8)."""
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", FOOTAGE, "-t", "3", "-c", "copy", str(clip)], check=True,
+                   timeout=30)
+    saved = tmp_path / "saved.mp4"
+    saved.write_bytes(clip.read_bytes())
+    m = MediaProcess(BUILD, source=f"file:{clip}", users=USERS)
+    stop_list.append(m)
+    m.wait_rtsps()
+    m.wait_playing()
+    wait_status(m, idle)
+    os.unlink(clip)
+    st = wait_status(m, lambda s: s["state"] == "retrying")
+    assert st.get("error"), st  # "source file is gone", then the failed restarts
+    assert any(a["type"] == "stream_error" for a in m.vault.audit), m.vault.audit
+    clip.write_bytes(saved.read_bytes())
+    m.wait_playing(timeout=40)
+    r = record(m, "/stream1", 2, tmp_path / "back.ts")
+    assert r.returncode == 0 and len(frames_of(tmp_path / "back.ts")) >= 25, r.stderr
