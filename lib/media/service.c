@@ -1,7 +1,9 @@
 /* service.c — the media service: one capture + encode pipeline (main H.264, optional 640x360 sub
  * stream, on-demand JPEG branch) whose encoded output is fanned out to every consumer (shared RTSP
  * media, browser live-view fMP4 muxers); source failure detection with back-off retry; snapshots and
- * live-view feeds handed out as pipe fds. Runs in the media process on the GLib main loop; it never
+ * live-view feeds handed out as pipe fds. Encoders run on demand (a stream's valve opens with its first
+ * consumer, the pipelines pause when nothing consumes video) and a file source that already matches the
+ * main stream is passed through (docs/ARCHITECTURE.md, "The media pipeline"). Runs in the media process on the GLib main loop; it never
  * parses network data itself (gst-rtsp-server does, see rtsp.c). QCVN 135 G7, G8; EN 303 645 5.8, 5.9. */
 #include <errno.h>
 #include <fcntl.h>
