@@ -9,6 +9,12 @@
 
 #define CONFIG_MAX_BYTES (64u * 1024u)
 
+/* The H.264 encoder element the media pipeline uses (config.json "stream": {"encoder": NAME}). */
+enum config_encoder {
+    CONFIG_ENCODER_X264 = 0, /* "x264": x264enc, software (default) */
+    CONFIG_ENCODER_V4L2 = 1, /* "v4l2h264enc": a V4L2 stateful (memory-to-memory) hardware encoder */
+};
+
 /* Video stream settings. Ranges (inclusive) are in config.c's table and reported on refusal. */
 struct config_stream {
     int width;           /* pixels, 160..1920, even */
@@ -17,7 +23,13 @@ struct config_stream {
     int bitrate_kbps;    /* main stream kbit/s, 100..8000 */
     int keyframe_interval_s; /* seconds between keyframes, 1..10 */
     int sub_enabled;     /* 0/1: 640x360 sub stream on /stream2 */
+    int encoder;         /* enum config_encoder; JSON "x264" (default) or "v4l2h264enc" */
 };
+
+/* "x264" / "v4l2h264enc" for an enum config_encoder value (NULL for an unknown one). */
+const char *config_encoder_name(int encoder);
+/* The enum config_encoder value named name, or -1 (unknown names are refused, never guessed). */
+int config_encoder_parse(const char *name);
 
 /* Firmware updates: the online check against the vendor's update server (docs/update-bundle.md section 6).
  * Off unless configured. config.json: "update": {"online_enabled": bool, "server_url": "https://...",
@@ -66,7 +78,8 @@ struct config_error {
 void config_defaults(struct config *cfg);
 
 /* Apply a partial stream settings object onto *stream (all-or-nothing: *stream is unchanged on error).
- * Accepted keys: width, height, fps, bitrate_kbps, keyframe_interval_s, sub_enabled (bool).
+ * Accepted keys: width, height, fps, bitrate_kbps, keyframe_interval_s, sub_enabled (bool), encoder
+ * (string: "x264" or "v4l2h264enc"; anything else is code "invalid_setting", field "encoder", min 0, max 0).
  * Errors: SAFECAM_ERR_INVAL with *err filled. */
 int config_stream_apply_json(struct config_stream *stream, const json_t *obj, struct config_error *err) SAFECAM_WUR;
 /* New JSON object for the stream settings (caller decrefs). */

@@ -178,7 +178,12 @@ int media_service_live_open(media_service *svc, int stream, int *fd_out, char *c
                             size_t content_type_size) SAFECAM_WUR;
 
 /* PROTO_MEDIA_STATUS body: {"ok":true,"stream":{settings},"state":"starting"|"playing"|"retrying",
- * "source":"testsrc"|"file"|"v4l2","rtsp_clients":N,"live_viewers":N}. Caller decrefs. */
+ * "source":"testsrc"|"file"|"v4l2","rtsp_clients":N,"live_viewers":N,"pipeline":"idle"|"playing"|"stopped",
+ * "encoders_running":N,"encoder":"x264enc"|"v4l2h264enc","main_mode":"encode"|"passthrough",
+ * ["reencode_reason":"..." for a file source that is re-encoded,] ["error":"..." while retrying,]
+ * "streams":{"main"|"sub":{"consumers":N,"encoder":"running"|"stopped"|"none","mode":"encode"|"passthrough"}}}.
+ * An encoder runs only while its stream has a consumer; the pipeline idles 2 s after the last consumer or
+ * snapshot (docs/ARCHITECTURE.md, "The media pipeline"). Caller decrefs. */
 json_t *media_service_status(media_service *svc);
 
 /* ---------------- the media process's channels (vault_link.c, web_routes.c) ---------------- */

@@ -43,6 +43,27 @@ void config_defaults(struct config *cfg)
     memcpy(cfg->privacy.data_location, "device_only", sizeof "device_only");
 }
 
+const char *config_encoder_name(int encoder)
+{
+    switch (encoder) {
+    case CONFIG_ENCODER_X264:
+        return "x264";
+    case CONFIG_ENCODER_V4L2:
+        return "v4l2h264enc";
+    }
+    return NULL;
+}
+
+int config_encoder_parse(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int e = CONFIG_ENCODER_X264; e <= CONFIG_ENCODER_V4L2; e++)
+        if (strcmp(name, config_encoder_name(e)) == 0)
+            return e;
+    return -1;
+}
+
 static void set_err(struct config_error *err, const char *code, const char *field, long min, long max)
 {
     if (!err)
@@ -74,6 +95,15 @@ int config_stream_apply_json(struct config_stream *stream, const json_t *obj, st
             next.sub_enabled = json_is_true(val);
             continue;
         }
+        if (strcmp(key, "encoder") == 0) {
+            int e = json_is_string(val) ? config_encoder_parse(json_string_value(val)) : -1;
+            if (e < 0) {
+                set_err(err, "invalid_setting", key, 0, 0);
+                return SAFECAM_ERR_INVAL;
+            }
+            next.encoder = e;
+            continue;
+        }
         const struct int_field *f = NULL;
         for (size_t i = 0; i < SAFECAM_ARRAY_LEN(stream_fields); i++)
             if (strcmp(key, stream_fields[i].name) == 0)
@@ -95,9 +125,10 @@ int config_stream_apply_json(struct config_stream *stream, const json_t *obj, st
 
 json_t *config_stream_to_json(const struct config_stream *s)
 {
-    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:b}", "width", s->width, "height", s->height, "fps", s->fps,
+    const char *enc = config_encoder_name(s->encoder);
+    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:s}", "width", s->width, "height", s->height, "fps", s->fps,
                      "bitrate_kbps", s->bitrate_kbps, "keyframe_interval_s", s->keyframe_interval_s,
-                     "sub_enabled", s->sub_enabled);
+                     "sub_enabled", s->sub_enabled, "encoder", enc ? enc : "x264");
 }
 
 /* "https://" + printable ASCII without spaces, quotes or backslashes. */

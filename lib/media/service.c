@@ -1,7 +1,9 @@
 /* service.c — the media service: one capture + encode pipeline (main H.264, optional 640x360 sub
  * stream, on-demand JPEG branch) whose encoded output is fanned out to every consumer (shared RTSP
  * media, browser live-view fMP4 muxers); source failure detection with back-off retry; snapshots and
- * live-view feeds handed out as pipe fds. Runs in the media process on the GLib main loop; it never
+ * live-view feeds handed out as pipe fds. Encoders run on demand (a stream's valve opens with its first
+ * consumer, the pipelines pause when nothing consumes video) and a file source that already matches the
+ * main stream is passed through (docs/ARCHITECTURE.md, "The media pipeline"). Runs in the media process on the GLib main loop; it never
  * parses network data itself (gst-rtsp-server does, see rtsp.c). QCVN 135 G7, G8; EN 303 645 5.8, 5.9. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #define STALL_US (5 * G_USEC_PER_SEC)
 #define HOUSEKEEPING_MS 200
 #define KEY_REQUEST_MIN_US (100 * 1000)
+#define IDLE_AFTER_US (2 * G_USEC_PER_SEC) /* no consumer for this long: the pipeline pauses */
 
 enum svc_state { SVC_STARTING, SVC_PLAYING, SVC_RETRYING };
 
@@ -42,6 +45,7 @@ struct feeder {
     GPtrArray *consumers; /* struct consumer * */
     GstCaps *caps;        /* current encoded caps (ref) */
     GstElement *appsink;  /* current encoder output (ref), NULL while stopped */
+    GstElement *valve;    /* in front of the encoder (ref): open iff consumers->len > 0 */
     gint64 last_key_request_us;
     guint next_id;
 };
@@ -74,9 +78,15 @@ struct media_service {
     GstElement *srcpipe;  /* file / v4l2 decode pipeline feeding `rawsrc` */
     GstElement *rawsrc;
     GstElement *snapvalve;
+    gboolean idle;          /* pipeline (and source pipeline) paused: nobody consumes video */
+    gboolean passthrough;   /* file source's H.264 matches the main stream: parsed, not re-encoded */
+    char reencode_reason[128]; /* why a file source is re-encoded ("" when passed through / not a file) */
+    gint decode_gate;       /* atomic, pass-through only: 0 closed, 1 waiting for a keyframe, 2 open */
+    gint64 last_demand_us;  /* last time a consumer, live viewer or snapshot existed */
+    gint demand_pending;    /* atomic: a demand check is queued on the main loop */
     guint bus_watch;
     guint srcbus_watch;
-    gint frames; /* atomic: main-stream access units since (re)start */
+    gint frames; /* atomic: raw frames into the encoders' tee since (re)start */
     gint last_frames;
     gint64 last_progress_us;
     enum svc_state state;
@@ -97,6 +107,7 @@ struct media_service {
 
 static void svc_fail(media_service *svc, const char *why);
 static void live_viewer_close(struct live_viewer *lv);
+static void svc_demand_check(media_service *svc);
 
 static void audit_note(media_service *svc, const char *type, const char *detail)
 {
@@ -129,8 +140,6 @@ static GstFlowReturn feeder_on_sample(GstAppSink *sink, gpointer user)
         return GST_FLOW_OK;
     }
     gboolean key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-    if (f == &f->svc->feeders[MEDIA_STREAM_MAIN])
-        g_atomic_int_inc(&f->svc->frames);
 
     g_mutex_lock(&f->lock);
     if (caps && (!f->caps || !gst_caps_is_equal(caps, f->caps)))
@@ -209,6 +218,37 @@ void media_feeder_request_keyframe(media_service *svc, int stream)
     gst_object_unref(sink);
 }
 
+/* Open the encoder's valve iff the stream has a consumer. Called with f->lock held. */
+static void feeder_valve_sync_locked(struct feeder *f)
+{
+    if (f->valve)
+        g_object_set(f->valve, "drop", f->consumers->len == 0 ? TRUE : FALSE, NULL);
+}
+
+static guint feeder_consumers(struct feeder *f)
+{
+    g_mutex_lock(&f->lock);
+    guint n = f->consumers->len;
+    g_mutex_unlock(&f->lock);
+    return n;
+}
+
+static gboolean demand_idle_cb(gpointer user)
+{
+    media_service *svc = user;
+    g_atomic_int_set(&svc->demand_pending, 0);
+    svc_demand_check(svc);
+    return G_SOURCE_REMOVE;
+}
+
+/* From any thread: have the main loop wake the pipeline (or let it idle) now rather than at the next
+ * housekeeping tick. */
+static void svc_demand_changed(media_service *svc)
+{
+    if (g_atomic_int_compare_and_exchange(&svc->demand_pending, 0, 1))
+        g_idle_add(demand_idle_cb, svc);
+}
+
 guint media_feeder_attach(media_service *svc, int stream, GstElement *appsrc, guint64 max_bytes,
                           gboolean cut_on_overflow)
 {
@@ -230,9 +270,17 @@ guint media_feeder_attach(media_service *svc, int stream, GstElement *appsrc, gu
         c->id = ++f->next_id;
     g_ptr_array_add(f->consumers, c);
     guint id = c->id;
+    /* The first consumer starts the encoder; the keyframe request below makes its first frame an IDR
+     * (and the consumer takes nothing before a keyframe anyway: need_key). */
+    feeder_valve_sync_locked(f);
     g_mutex_unlock(&f->lock);
     gst_caps_unref(caps);
+    /* Not rate-limited: a consumer must never wait a whole GOP because another one just asked. */
+    g_mutex_lock(&f->lock);
+    f->last_key_request_us = 0;
+    g_mutex_unlock(&f->lock);
     media_feeder_request_keyframe(svc, stream);
+    svc_demand_changed(svc);
     return id;
 }
 
@@ -250,8 +298,11 @@ void media_feeder_detach(media_service *svc, int stream, guint id)
             break;
         }
     }
+    feeder_valve_sync_locked(f); /* the last consumer gone: the encoder stops */
     g_mutex_unlock(&f->lock);
     consumer_free(gone);
+    if (gone)
+        svc_demand_changed(svc);
 }
 
 int media_feeder_consumer_dead(media_service *svc, int stream, guint id)
@@ -272,7 +323,7 @@ int media_feeder_consumer_dead(media_service *svc, int stream, guint id)
     return dead;
 }
 
-static void feeder_bind(struct feeder *f, GstElement *appsink)
+static void feeder_bind(struct feeder *f, GstElement *appsink, GstElement *valve)
 {
     if (appsink) {
         GstAppSinkCallbacks cb;
@@ -282,6 +333,8 @@ static void feeder_bind(struct feeder *f, GstElement *appsink)
     }
     g_mutex_lock(&f->lock);
     gst_object_replace((GstObject **)&f->appsink, (GstObject *)appsink);
+    gst_object_replace((GstObject **)&f->valve, (GstObject *)valve);
+    feeder_valve_sync_locked(f);
     g_mutex_unlock(&f->lock);
 }
 
@@ -454,6 +507,7 @@ int media_service_snapshot_open(media_service *svc, int *fd_out)
     r->deadline_us = g_get_monotonic_time() + SNAPSHOT_WAIT_US;
     svc->snaps = g_list_append(svc->snaps, r);
     g_object_set(svc->snapvalve, "drop", FALSE, NULL);
+    svc_demand_check(svc); /* an idle pipeline wakes for the snapshot */
     *fd_out = p[0];
     return 0;
 }
@@ -561,6 +615,41 @@ static GstFlowReturn raw_on_sample(GstAppSink *sink, gpointer user)
     return GST_FLOW_OK;
 }
 
+/* Pass-through: the decoder behind the tee sees buffers only while decode_gate is open (the sub stream or
+ * a snapshot needs raw frames), and starts at a keyframe. */
+static GstPadProbeReturn decode_gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+    (void)pad;
+    media_service *svc = user;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    gint gate = g_atomic_int_get(&svc->decode_gate);
+    if (gate == 0 || !buf)
+        return GST_PAD_PROBE_DROP;
+    if (gate == 1) {
+        if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+            return GST_PAD_PROBE_DROP;
+        g_atomic_int_set(&svc->decode_gate, 2);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn frame_count_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user);
+
+/* Add probe (fn, svc) on element name's pad padname in bin p. */
+static void probe_add(GstElement *p, const char *name, const char *padname, GstPadProbeCallback fn,
+                      media_service *svc)
+{
+    GstElement *e = gst_bin_get_by_name(GST_BIN(p), name);
+    if (!e)
+        return;
+    GstPad *pad = gst_element_get_static_pad(e, padname);
+    if (pad) {
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, fn, svc, NULL);
+        gst_object_unref(pad);
+    }
+    gst_object_unref(e);
+}
+
 static int srcpipe_start(media_service *svc)
 {
     const char *desc = svc->opts.source.kind == MEDIA_SOURCE_FILE
@@ -568,6 +657,13 @@ static int srcpipe_start(media_service *svc)
                              "appsink name=rawout sync=true max-buffers=2 drop=false"
                            : "v4l2src name=src ! decodebin ! videoconvert ! video/x-raw,format=I420 ! "
                              "appsink name=rawout sync=false max-buffers=2 drop=true";
+    if (svc->passthrough)
+        desc = "filesrc name=src ! parsebin ! video/x-h264 ! h264parse config-interval=-1 ! "
+               "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=pt "
+               "pt. ! appsink name=out0 sync=true max-buffers=4 drop=false "
+               "pt. ! queue name=decq max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! avdec_h264 ! "
+               "videoconvert ! video/x-raw,format=I420 ! appsink name=rawout sync=false async=false "
+               "max-buffers=2 drop=true";
     GError *err = NULL;
     GstElement *p = gst_parse_launch(desc, &err);
     if (!p || err) {
@@ -595,11 +691,23 @@ static int srcpipe_start(media_service *svc)
     gst_app_sink_set_callbacks(GST_APP_SINK(out), &cb, svc, NULL);
     gst_object_unref(src);
     gst_object_unref(out);
+    if (svc->passthrough) {
+        /* No valve: out0 paces the file (sync=true) and holds it while paused; the feeder drops what no
+         * consumer takes. */
+        GstElement *o0 = gst_bin_get_by_name(GST_BIN(p), "out0");
+        if (o0) {
+            feeder_bind(&svc->feeders[MEDIA_STREAM_MAIN], o0, NULL);
+            gst_object_unref(o0);
+        }
+        probe_add(p, "decq", "sink", decode_gate_probe, svc);
+        probe_add(p, "pt", "sink", frame_count_probe, svc);
+    }
     GstBus *bus = gst_element_get_bus(p);
     svc->srcbus_watch = gst_bus_add_watch(bus, srcbus_cb, svc);
     gst_object_unref(bus);
     svc->srcpipe = p;
-    if (gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    /* A file reopened at its end while the pipeline was being paused stays paused with it. */
+    if (gst_element_set_state(p, svc->idle ? GST_STATE_PAUSED : GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
         return SAFECAM_ERR_IO;
     return 0;
 }
@@ -608,6 +716,8 @@ static void srcpipe_stop(media_service *svc)
 {
     if (!svc->srcpipe)
         return;
+    if (svc->passthrough)
+        feeder_bind(&svc->feeders[MEDIA_STREAM_MAIN], NULL, NULL);
     gst_element_set_state(svc->srcpipe, GST_STATE_NULL);
     GstBus *bus = gst_element_get_bus(svc->srcpipe);
     gst_bus_remove_watch(bus);
@@ -615,6 +725,28 @@ static void srcpipe_stop(media_service *svc)
     svc->srcbus_watch = 0;
     gst_object_unref(svc->srcpipe);
     svc->srcpipe = NULL;
+}
+
+/* The element of encoder (enum config_encoder) for the pipeline. */
+static const char *encoder_element(int encoder)
+{
+    return encoder == CONFIG_ENCODER_V4L2 ? "v4l2h264enc" : "x264enc";
+}
+
+/* "ENCODER name=encN ...": the configured encoder at kbps and a keyframe every kint frames, no B-frames
+ * (the consumers' latency), constrained baseline downstream. */
+static int encoder_describe(const media_service *svc, int n, int kbps, int kint, char *out, size_t out_size)
+{
+    if (svc->stream.encoder == CONFIG_ENCODER_V4L2)
+        return safecam_fmt(out, out_size,
+                           "videoconvert ! v4l2h264enc name=enc%d "
+                           "extra-controls=\"controls,video_bitrate=%d,h264_i_frame_period=%d,"
+                           "video_b_frames=0\"",
+                           n, kbps * 1000, kint);
+    return safecam_fmt(out, out_size,
+                       "x264enc name=enc%d tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
+                       "bframes=0",
+                       n, kbps, kint);
 }
 
 static int pipeline_describe(const media_service *svc, char *out, size_t out_size)
@@ -626,8 +758,12 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
         sub_kbps = 128;
     if (sub_kbps > 1000)
         sub_kbps = 1000;
-    char head[768], sub[768];
-    int rc;
+    char head[768], sub[768], enc0[256], enc1[256];
+    int rc = encoder_describe(svc, 0, s->bitrate_kbps, kint, enc0, sizeof enc0);
+    if (rc == 0)
+        rc = encoder_describe(svc, 1, sub_kbps, kint, enc1, sizeof enc1);
+    if (rc != 0)
+        return rc;
     if (svc->opts.source.kind == MEDIA_SOURCE_TESTSRC) {
         GstElementFactory *clock = gst_element_factory_find("clockoverlay");
         rc = safecam_fmt(head, sizeof head,
@@ -654,38 +790,55 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
     if (s->sub_enabled) {
         rc = safecam_fmt(
             sub, sizeof sub,
-            "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+            "t. ! valve name=encvalve1 drop=true drop-mode=forward-sticky-events ! "
+            "queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
             "videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 ! "
-            "x264enc name=enc1 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
-            "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
+            "%s ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
             "video/x-h264,stream-format=byte-stream,alignment=au ! "
             "appsink name=out1 sync=false async=false max-buffers=4 drop=true ",
-            MEDIA_SUB_WIDTH, MEDIA_SUB_HEIGHT, sub_kbps, kint);
+            MEDIA_SUB_WIDTH, MEDIA_SUB_HEIGHT, enc1);
         if (rc != 0)
             return rc;
     } else {
         sub[0] = '\0';
     }
+    if (svc->passthrough) /* the main stream comes parsed from the source pipeline (out0 there) */
+        return safecam_fmt(out, out_size,
+                           "%s tee name=t %s"
+                           "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
+                           "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
+                           "appsink name=snap sync=false async=false max-buffers=1 drop=true",
+                           head, sub);
     return safecam_fmt(
         out, out_size,
         "%s tee name=t "
-        "t. ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
-        "x264enc name=enc0 tune=zerolatency speed-preset=ultrafast bitrate=%d key-int-max=%d "
-        "bframes=0 ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
+        "t. ! valve name=encvalve0 drop=true drop-mode=forward-sticky-events ! "
+        "queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! "
+        "%s ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
         "video/x-h264,stream-format=byte-stream,alignment=au ! "
         "appsink name=out0 sync=false async=false max-buffers=4 drop=true "
         "%s"
         "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
         "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
         "appsink name=snap sync=false async=false max-buffers=1 drop=true",
-        head, s->bitrate_kbps, kint, sub);
+        head, enc0, sub);
+}
+
+static GstPadProbeReturn frame_count_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+    (void)pad;
+    (void)info;
+    media_service *svc = user;
+    g_atomic_int_inc(&svc->frames);
+    return GST_PAD_PROBE_OK;
 }
 
 static void pipeline_stop(media_service *svc)
 {
     srcpipe_stop(svc);
     for (int i = 0; i < MEDIA_STREAMS; i++)
-        feeder_bind(&svc->feeders[i], NULL);
+        feeder_bind(&svc->feeders[i], NULL, NULL);
+    svc->idle = FALSE;
     if (svc->pipeline) {
         gst_element_set_state(svc->pipeline, GST_STATE_NULL);
         GstBus *bus = gst_element_get_bus(svc->pipeline);
@@ -703,9 +856,91 @@ static void pipeline_stop(media_service *svc)
     }
 }
 
+/* A file source is passed through when its H.264 matches the main stream settings: resolution, frame rate,
+ * constrained-baseline profile (what the encoder would produce). Otherwise svc->reencode_reason says why.
+ * Reads the file's headers only (parsebin to PAUSED), bounded to 3 s. Main loop. */
+static void passthrough_decide(media_service *svc)
+{
+    const struct config_stream *s = &svc->stream;
+    svc->passthrough = FALSE;
+    svc->reencode_reason[0] = '\0';
+    if (svc->opts.source.kind != MEDIA_SOURCE_FILE)
+        return;
+    GError *err = NULL;
+    GstElement *p = gst_parse_launch("filesrc name=src ! parsebin ! fakesink name=sink sync=false", &err);
+    if (!p || err) {
+        g_clear_error(&err);
+        if (p)
+            gst_object_unref(p);
+        if (safecam_strlcpy(svc->reencode_reason, "cannot inspect the file", sizeof svc->reencode_reason) != 0)
+            svc->reencode_reason[0] = '\0';
+        return;
+    }
+    GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+    GstCaps *caps = NULL;
+    if (src && sink) {
+        g_object_set(src, "location", svc->opts.source.path, NULL);
+        if (gst_element_set_state(p, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE &&
+            gst_element_get_state(p, NULL, NULL, 3 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS) {
+            GstPad *pad = gst_element_get_static_pad(sink, "sink");
+            if (pad) {
+                caps = gst_pad_get_current_caps(pad);
+                gst_object_unref(pad);
+            }
+        }
+    }
+    gst_element_set_state(p, GST_STATE_NULL);
+    if (src)
+        gst_object_unref(src);
+    if (sink)
+        gst_object_unref(sink);
+    gst_object_unref(p);
+    const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
+    int w = 0, h = 0, fn = 0, fd = 1;
+    const char *profile = st ? gst_structure_get_string(st, "profile") : NULL;
+    int rc;
+    if (!st)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "cannot read the file's video format");
+    else if (!gst_structure_has_name(st, "video/x-h264"))
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "codec %.40s is not H.264",
+                         gst_structure_get_name(st));
+    else if (!gst_structure_get_int(st, "width", &w) || !gst_structure_get_int(st, "height", &h) ||
+             w != s->width || h != s->height)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "resolution %dx%d != %dx%d", w, h,
+                         s->width, s->height);
+    else if (!gst_structure_get_fraction(st, "framerate", &fn, &fd) || fd <= 0 || fn != s->fps * fd)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "frame rate %d/%d != %d/1", fn, fd,
+                         s->fps);
+    else if (!profile || strcmp(profile, "constrained-baseline") != 0)
+        rc = safecam_fmt(svc->reencode_reason, sizeof svc->reencode_reason, "profile %.32s != constrained-baseline",
+                         profile ? profile : "unknown");
+    else {
+        rc = 0;
+        svc->passthrough = TRUE;
+    }
+    if (rc != 0)
+        svc->reencode_reason[0] = '\0';
+    if (caps)
+        gst_caps_unref(caps);
+    if (svc->passthrough)
+        log_info("video: file source passed through (H.264 %dx%d at %d fps, constrained-baseline: matches)", w,
+                 h, s->fps);
+    else
+        log_info("video: file source re-encoded: %s", svc->reencode_reason);
+}
+
 static int pipeline_start(media_service *svc)
 {
     char desc[4096];
+    passthrough_decide(svc);
+    GstElementFactory *encf = gst_element_factory_find(encoder_element(svc->stream.encoder));
+    if (!encf) {
+        log_err("video: the configured encoder %s is not available on this device",
+                encoder_element(svc->stream.encoder));
+        return SAFECAM_ERR_NOTFOUND;
+    }
+    gst_object_unref(encf);
     int rc = pipeline_describe(svc, desc, sizeof desc);
     if (rc != 0)
         return rc;
@@ -740,15 +975,22 @@ static int pipeline_start(media_service *svc)
     gst_object_unref(snap);
 
     for (int i = 0; i < MEDIA_STREAMS; i++) {
-        char name[8];
-        if (safecam_fmt(name, sizeof name, "out%d", i) != 0)
+        char name[8], vname[16];
+        if (safecam_fmt(name, sizeof name, "out%d", i) != 0 || safecam_fmt(vname, sizeof vname, "encvalve%d", i) != 0)
             return SAFECAM_ERR_INTERNAL;
         GstElement *out = gst_bin_get_by_name(GST_BIN(p), name);
-        if (out) {
-            feeder_bind(&svc->feeders[i], out);
+        GstElement *valve = gst_bin_get_by_name(GST_BIN(p), vname);
+        if (out && valve)
+            feeder_bind(&svc->feeders[i], out, valve);
+        if (out)
             gst_object_unref(out);
-        }
+        if (valve)
+            gst_object_unref(valve);
     }
+    /* Source progress (stall detection) counts raw frames into the tee, whether or not an encoder runs
+     * (pass-through: parsed access units, counted in the source pipeline). */
+    if (!svc->passthrough)
+        probe_add(p, "t", "sink", frame_count_probe, svc);
     if (svc->opts.source.kind == MEDIA_SOURCE_TESTSRC) {
         GstElement *stamp = gst_bin_get_by_name(GST_BIN(p), "stamp");
         if (stamp) {
@@ -771,15 +1013,23 @@ static int pipeline_start(media_service *svc)
     return 0;
 }
 
+static void pipeline_start_or_fail(media_service *svc)
+{
+    int rc = pipeline_start(svc);
+    if (rc == SAFECAM_ERR_NOTFOUND)
+        svc_fail(svc, svc->stream.encoder == CONFIG_ENCODER_V4L2 ? "encoder v4l2h264enc is not available"
+                                                                 : "encoder x264enc is not available");
+    else if (rc != 0)
+        svc_fail(svc, "cannot start the pipeline");
+}
+
 static gboolean retry_cb(gpointer user)
 {
     media_service *svc = user;
     svc->retry_timer = 0;
     log_info("retrying the video source");
     svc->state = SVC_STARTING;
-    int rc = pipeline_start(svc);
-    if (rc != 0)
-        svc_fail(svc, "cannot start the pipeline");
+    pipeline_start_or_fail(svc);
     return G_SOURCE_REMOVE;
 }
 
@@ -926,8 +1176,77 @@ int media_service_live_open(media_service *svc, int stream, int *fd_out, char *c
         close(p[0]);
         return rc;
     }
+    svc_demand_check(svc); /* the pipeline wakes now, not at the next housekeeping tick */
     *fd_out = p[0];
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* On demand: the pipeline runs only while something consumes video                                 */
+
+/* RTSP consumers, live viewers and pending snapshots. Main loop. */
+static guint svc_demand(media_service *svc)
+{
+    guint n = g_list_length(svc->snaps) + g_list_length(svc->lives);
+    for (int i = 0; i < MEDIA_STREAMS; i++)
+        n += feeder_consumers(&svc->feeders[i]);
+    return n;
+}
+
+/* Pause (idle) or play the capture pipeline and the source pipeline. Paused live sources produce
+ * nothing and a paused file source holds its position, so an idle camera decodes and encodes nothing. */
+static void pipeline_idle_set(media_service *svc, gboolean idle)
+{
+    if (!svc->pipeline || svc->idle == idle)
+        return;
+    GstState target = idle ? GST_STATE_PAUSED : GST_STATE_PLAYING;
+    if (idle && svc->srcpipe)
+        gst_element_set_state(svc->srcpipe, target);
+    if (gst_element_set_state(svc->pipeline, target) == GST_STATE_CHANGE_FAILURE) {
+        svc_fail(svc, idle ? "cannot pause the pipeline" : "cannot resume the pipeline");
+        return;
+    }
+    if (!idle && svc->srcpipe && gst_element_set_state(svc->srcpipe, target) == GST_STATE_CHANGE_FAILURE) {
+        svc_fail(svc, "cannot resume the source");
+        return;
+    }
+    svc->idle = idle;
+    svc->last_frames = g_atomic_int_get(&svc->frames);
+    svc->last_progress_us = g_get_monotonic_time();
+    log_info("video: pipeline %s", idle ? "idle (no viewer, no encoder runs)" : "playing (a consumer came)");
+}
+
+/* Main loop: wake the pipeline for a consumer, let it idle IDLE_AFTER_US after the last one left. Only a
+ * source known to work (state playing) idles, so a failing source keeps being detected and retried. */
+static void svc_demand_check(media_service *svc)
+{
+    gint64 now = g_get_monotonic_time();
+    guint demand = svc_demand(svc);
+    if (demand)
+        svc->last_demand_us = now;
+    if (svc->passthrough) {
+        /* raw frames are needed by the sub stream's encoder and by snapshots only */
+        gboolean want = feeder_consumers(&svc->feeders[MEDIA_STREAM_SUB]) > 0 || svc->snaps != NULL;
+        if (!want)
+            g_atomic_int_set(&svc->decode_gate, 0);
+        else
+            (void)g_atomic_int_compare_and_exchange(&svc->decode_gate, 0, 1);
+    }
+    if (!svc->pipeline || svc->state != SVC_PLAYING || svc->fail_idle)
+        return;
+    if (demand && svc->idle)
+        pipeline_idle_set(svc, FALSE);
+    else if (!demand && !svc->idle && now - svc->last_demand_us > IDLE_AFTER_US)
+        pipeline_idle_set(svc, TRUE);
+}
+
+/* While idle nothing reads the source: notice a file or device that went away anyway. */
+static void svc_idle_source_check(media_service *svc)
+{
+    if (!svc->idle || svc->opts.source.kind == MEDIA_SOURCE_TESTSRC)
+        return;
+    if (access(svc->opts.source.path, R_OK) != 0)
+        svc_fail(svc, svc->opts.source.kind == MEDIA_SOURCE_FILE ? "source file is gone" : "source device is gone");
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -937,7 +1256,9 @@ static gboolean housekeeping_cb(gpointer user)
 {
     media_service *svc = user;
     gint64 now = g_get_monotonic_time();
-    if (svc->pipeline && svc->state != SVC_RETRYING) {
+    if (svc->pipeline && svc->state != SVC_RETRYING && svc->idle) {
+        svc_idle_source_check(svc);
+    } else if (svc->pipeline && svc->state != SVC_RETRYING) {
         gint frames = g_atomic_int_get(&svc->frames);
         if (frames != svc->last_frames) {
             svc->last_frames = frames;
@@ -965,6 +1286,7 @@ static gboolean housekeeping_cb(gpointer user)
         l = next;
     }
     snaps_expire(svc, FALSE);
+    svc_demand_check(svc);
     return G_SOURCE_CONTINUE;
 }
 
@@ -988,8 +1310,7 @@ int media_service_new(const struct media_service_options *opts, const struct con
     }
     svc->housekeeping = g_timeout_add(HOUSEKEEPING_MS, housekeeping_cb, svc);
     svc->state = SVC_STARTING;
-    if (pipeline_start(svc) != 0)
-        svc_fail(svc, "cannot start the pipeline");
+    pipeline_start_or_fail(svc);
     *out = svc;
     return 0;
 }
@@ -1012,6 +1333,9 @@ void media_service_free(media_service *svc)
         g_source_remove(svc->retry_timer);
     if (svc->fail_idle)
         g_source_remove(svc->fail_idle);
+    /* A demand check queued by an RTSP thread must not run on a freed service. */
+    for (int k = 0; k < 64 && g_idle_remove_by_data(svc); k++)
+        ;
     for (int i = 0; i < MEDIA_STREAMS; i++) {
         struct feeder *f = &svc->feeders[i];
         for (guint k = 0; k < f->consumers->len; k++)
@@ -1098,23 +1422,53 @@ int media_service_apply(media_service *svc, const struct config_stream *stream)
     }
     svc->state = SVC_STARTING;
     svc->backoff_ms = MEDIA_BACKOFF_MIN_MS;
-    if (pipeline_start(svc) != 0)
-        svc_fail(svc, "cannot start the pipeline");
+    pipeline_start_or_fail(svc);
     return 0;
 }
 
 json_t *media_service_status(media_service *svc)
 {
     static const char *const names[] = {"starting", "playing", "retrying"};
-    return json_pack("{s:b,s:o,s:s,s:s,s:i,s:i}", "ok", 1, "stream", config_stream_to_json(&svc->stream),
-                     "state", names[svc->state], "source", media_source_kind_name(svc->opts.source.kind),
-                     "rtsp_clients", svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
-                     (int)g_list_length(svc->lives));
+    static const char *const stream_names[MEDIA_STREAMS] = {"main", "sub"};
+    const char *pipeline = !svc->pipeline ? "stopped" : svc->idle ? "idle" : "playing";
+    json_t *streams = json_object();
+    int running = 0;
+    for (int i = 0; i < MEDIA_STREAMS; i++) {
+        struct feeder *f = &svc->feeders[i];
+        g_mutex_lock(&f->lock);
+        guint consumers = f->consumers->len;
+        gboolean has_encoder = f->valve != NULL; /* pass-through main: no encoder */
+        g_mutex_unlock(&f->lock);
+        gboolean pt = i == MEDIA_STREAM_MAIN && svc->passthrough;
+        if (!has_encoder && !pt && consumers == 0)
+            continue;
+        gboolean on = has_encoder && consumers > 0 && svc->pipeline && !svc->idle;
+        running += on ? 1 : 0;
+        json_object_set_new(streams, stream_names[i],
+                            json_pack("{s:i,s:s,s:s}", "consumers", (int)consumers, "encoder",
+                                      pt ? "none" : on ? "running" : "stopped", "mode",
+                                      pt ? "passthrough" : "encode"));
+    }
+    json_t *st = json_pack("{s:b,s:o,s:s,s:s,s:i,s:i,s:s,s:i,s:s,s:o}", "ok", 1, "stream",
+                           config_stream_to_json(&svc->stream), "state", names[svc->state], "source",
+                           media_source_kind_name(svc->opts.source.kind), "rtsp_clients",
+                           svc->rtsp ? (int)media_rtsp_client_count(svc->rtsp) : 0, "live_viewers",
+                           (int)g_list_length(svc->lives), "pipeline", pipeline, "encoders_running", running,
+                           "encoder", encoder_element(svc->stream.encoder), "streams", streams);
+    if (st) {
+        json_object_set_new(st, "main_mode", json_string(svc->passthrough ? "passthrough" : "encode"));
+        if (svc->reencode_reason[0])
+            json_object_set_new(st, "reencode_reason", json_string(svc->reencode_reason));
+    }
+    if (st && svc->state == SVC_RETRYING && svc->fail_reason[0])
+        json_object_set_new(st, "error", json_string(svc->fail_reason));
+    return st;
 }
 
 int media_elements_check(const char **missing)
 {
-    static const char *const needed[] = {"x264enc",      "h264parse",  "rtph264pay", "mp4mux",
+    /* The encoder is a setting (x264enc or v4l2h264enc): pipeline_start checks the configured one. */
+    static const char *const needed[] = {"h264parse",  "rtph264pay", "mp4mux",
                                          "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
                                          "videoconvert", "videoscale", "valve"};
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {

@@ -66,7 +66,11 @@ def test_stream_settings(cam):
     r = admin.request("GET", "/api/v1/settings/stream")
     assert r.status == 200, r
     cur = r.json()["stream"]
-    assert "fps" in cur
+    assert "fps" in cur and cur["encoder"] == "x264"
+    # the media status rides along: whether the pipeline runs and how many encoders (issue 9: on demand)
+    assert r.json()["pipeline"] in ("idle", "playing", "stopped") and r.json()["encoders_running"] in (0, 1, 2), r
+    r = admin.request("PUT", "/api/v1/settings/stream", json_body={"encoder": "x265"})
+    assert (r.status, r.json()["error"], r.json()["field"]) == (422, "invalid_setting", "encoder"), r
     r = admin.request("PUT", "/api/v1/settings/stream", json_body={"fps": 100000})
     assert r.status == 422, r
     j = r.json()

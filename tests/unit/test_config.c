@@ -46,6 +46,48 @@ static void test_apply_ranges(void **state)
     assert_int_equal(config_stream_apply_json(&cfg.stream, NULL, &err), SAFECAM_ERR_INVAL);
 }
 
+static void test_encoder_setting(void **state)
+{
+    (void)state;
+    struct config cfg;
+    config_defaults(&cfg);
+    struct config_error err;
+    assert_int_equal(cfg.stream.encoder, CONFIG_ENCODER_X264);
+    json_t *j = config_stream_to_json(&cfg.stream);
+    assert_string_equal(json_string_value(json_object_get(j, "encoder")), "x264");
+    json_decref(j);
+
+    j = json_loads("{\"encoder\":\"v4l2h264enc\"}", 0, NULL);
+    assert_int_equal(config_stream_apply_json(&cfg.stream, j, &err), 0);
+    json_decref(j);
+    assert_int_equal(cfg.stream.encoder, CONFIG_ENCODER_V4L2);
+    j = config_stream_to_json(&cfg.stream);
+    assert_string_equal(json_string_value(json_object_get(j, "encoder")), "v4l2h264enc");
+    json_decref(j);
+
+    /* refused, all-or-nothing, with the field named */
+    const char *bad[] = {"{\"encoder\":\"x265\"}", "{\"encoder\":\"X264\"}", "{\"encoder\":\"\"}",
+                         "{\"encoder\":1}", "{\"encoder\":null}", "{\"encoder\":\"x264enc\"}",
+                         "{\"fps\":10,\"encoder\":\"vaapih264enc\"}", "{\"encoder\":\"v4l2h264enc \"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config_stream before = cfg.stream;
+        j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(config_stream_apply_json(&cfg.stream, j, &err), SAFECAM_ERR_INVAL);
+        assert_string_equal(err.field, "encoder");
+        assert_string_equal(err.code, "invalid_setting");
+        assert_memory_equal(&before, &cfg.stream, sizeof before);
+        json_decref(j);
+    }
+    j = json_loads("{\"encoder\":\"x264\"}", 0, NULL);
+    assert_int_equal(config_stream_apply_json(&cfg.stream, j, &err), 0);
+    json_decref(j);
+    assert_int_equal(cfg.stream.encoder, CONFIG_ENCODER_X264);
+    assert_string_equal(config_encoder_name(CONFIG_ENCODER_V4L2), "v4l2h264enc");
+    assert_null(config_encoder_name(7));
+    assert_int_equal(config_encoder_parse(NULL), -1);
+}
+
 static void test_save_load_last_good(void **state)
 {
     (void)state;
@@ -188,6 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_ranges),
+        cmocka_unit_test(test_encoder_setting),
         cmocka_unit_test(test_save_load_last_good),
         cmocka_unit_test(test_privacy),
         cmocka_unit_test(test_update_settings),
