@@ -9,7 +9,6 @@
 
 #include "vault_internal.h"
 
-#define LOGIN_NAME_MAX_BYTES 64 /* longer names are refused as malformed input (never a user) */
 
 static int surface_valid(const char *surface)
 {
@@ -121,40 +120,156 @@ static int login_args_valid(const char *username, const char *password, const ch
     return vault_source_valid(source);
 }
 
-int vault_login(vault *v, const char *username, const char *password, const char *source, const char *surface,
-                int create_session, struct vault_auth *out)
+/* ---------------- a login in three steps (the service runs the middle one on a hash worker) ---------------- */
+
+int vault_login_begin(vault *v, const char *username, const char *password, const char *source,
+                      const char *surface, int create_session, struct vault_login_work *w, int64_t *retry_after)
 {
     struct vault_settings s;
     int rc;
-    if (!v || !out)
+    if (!v || !w || !retry_after)
         return SAFECAM_ERR_INVAL;
-    memset(out, 0, sizeof *out);
+    memset(w, 0, sizeof *w);
+    *retry_after = 0;
     if (!login_args_valid(username, password, source) || !surface_valid(surface))
         return SAFECAM_ERR_INVAL;
     rc = vault_settings_get(v, &s);
     if (rc != 0)
         return rc;
-    rc = credentials_check(v, &s, username, password, source, surface, out->role,
-                           &out->password_change_required, &out->retry_after);
-    if (rc != 0) {
-        int64_t retry = out->retry_after;
-        memset(out, 0, sizeof *out);
-        out->retry_after = retry;
-        return rc;
+    if (safecam_strlcpy(w->username, username, sizeof w->username) != 0 ||
+        safecam_strlcpy(w->source, source, sizeof w->source) != 0 ||
+        safecam_strlcpy(w->surface, surface ? surface : "web", sizeof w->surface) != 0 ||
+        safecam_strlcpy(w->password, password, sizeof w->password) != 0) {
+        sodium_memzero(w, sizeof *w);
+        return SAFECAM_ERR_INVAL;
     }
-    rc = safecam_strlcpy(out->username, username, sizeof out->username);
-    if (rc == 0 && create_session)
-        rc = session_create(v, username, out->session_id, out->csrf_token);
-    if (rc != 0) {
-        sodium_memzero(out, sizeof *out);
-        return rc;
+    w->create_session = create_session;
+    account_key(username, w->key);
+    source_key(source, w->src);
+    rc = lockout_check(v, &s, w->key, w->src, retry_after);
+    if (rc == 0 && vault_username_valid(username)) {
+        rc = vault_user_get(v, username, w->hash, w->role, &w->pcr);
+        if (rc == 0)
+            w->known = 1;
+        else if (rc == SAFECAM_ERR_NOTFOUND)
+            rc = 0;
     }
+    if (rc == 0)
+        rc = lockout_source_known(v, w->key, w->src, &w->trusted);
+    if (rc != 0) {
+        sodium_memzero(w, sizeof *w);
+        return rc; /* locked: the password is not even looked at */
+    }
+    /* Exactly one Argon2id verify on every path: unknown names use the dummy hash. */
+    if (!w->known && safecam_strlcpy(w->hash, v->dummy_hash, sizeof w->hash) != 0) {
+        sodium_memzero(w, sizeof *w);
+        return SAFECAM_ERR_INTERNAL;
+    }
+    return 0;
+}
+
+void vault_login_work_run(struct vault_login_work *w)
+{
+    w->verify_rc = vault_password_verify(w->hash, w->password);
+    w->rehashed = 0;
+    /* Upgrade a hash made with other parameters while the plaintext is at hand (stored by the finish). */
+    if (w->known && w->verify_rc == 0 && vault_password_needs_rehash(w->hash) &&
+        vault_password_hash(w->password, w->fresh) == 0)
+        w->rehashed = 1;
+    sodium_memzero(w->password, sizeof w->password);
+}
+
+int vault_login_finish(vault *v, struct vault_login_work *w, struct vault_auth *out)
+{
+    struct vault_settings s;
     char detail[64];
-    if (safecam_fmt(detail, sizeof detail, "surface=%s%s", surface ? surface : "web",
+    char now_hash[VAULT_HASH_BYTES];
+    int rc, match;
+    if (!v || !w || !out)
+        return SAFECAM_ERR_INVAL;
+    memset(out, 0, sizeof *out);
+    sodium_memzero(w->password, sizeof w->password);
+    rc = vault_settings_get(v, &s);
+    if (rc != 0)
+        goto out;
+    /* The loop served other requests meanwhile: a lock that began since (a concurrent failure of the same
+     * pair) wins, and a password changed or an account deleted since makes this verify moot — the client asks
+     * again (busy: counted neither as failure nor success). */
+    rc = lockout_check(v, &s, w->key, w->src, &out->retry_after);
+    if (rc != 0)
+        goto out;
+    if (w->known) {
+        rc = vault_user_get(v, w->username, now_hash, w->role, &w->pcr);
+        if (rc == 0 && strncmp(now_hash, w->hash, sizeof now_hash) != 0)
+            rc = SAFECAM_ERR_NOTFOUND;
+        sodium_memzero(now_hash, sizeof now_hash);
+        if (rc == SAFECAM_ERR_NOTFOUND) {
+            out->retry_after = 1;
+            rc = SAFECAM_ERR_BUSY;
+        }
+        if (rc != 0)
+            goto out;
+    }
+    if (safecam_fmt(detail, sizeof detail, "surface=%s", w->surface) != 0)
+        detail[0] = '\0';
+    match = w->known && w->verify_rc == 0;
+    if (w->verify_rc != 0 && w->verify_rc != SAFECAM_ERR_DENIED)
+        log_err("vault: a stored hash is malformed");
+    if (!match) {
+        rc = lockout_record_failure(v, &s, w->key, w->src);
+        if (rc != 0)
+            goto out;
+        vault_audit(v, AUDIT_LOGIN_FAILURE, w->key, w->source, detail);
+        rc = SAFECAM_ERR_DENIED;
+        goto out;
+    }
+    rc = lockout_record_success(v, w->key, w->src);
+    if (rc != 0)
+        goto out;
+    if (w->rehashed && vault_user_set_hash(v, w->username, w->fresh, w->pcr) != 0)
+        log_warn("vault: cannot store a rehashed password");
+    out->password_change_required = w->pcr;
+    rc = safecam_strlcpy(out->role, w->role, sizeof out->role);
+    if (rc == 0)
+        rc = safecam_strlcpy(out->username, w->username, sizeof out->username);
+    if (rc == 0 && w->create_session)
+        rc = session_create(v, w->username, out->session_id, out->csrf_token);
+    if (rc != 0)
+        goto out;
+    if (safecam_fmt(detail, sizeof detail, "surface=%s%s", w->surface,
                     out->password_change_required ? " password_change_required" : "") != 0)
         detail[0] = '\0';
-    vault_audit(v, AUDIT_LOGIN_SUCCESS, username, source, detail);
-    return 0;
+    vault_audit(v, AUDIT_LOGIN_SUCCESS, w->username, w->source, detail);
+out:
+    if (rc != 0) {
+        int64_t retry = out->retry_after;
+        sodium_memzero(out, sizeof *out);
+        out->retry_after = retry;
+    }
+    sodium_memzero(w, sizeof *w);
+    return rc;
+}
+
+int vault_login(vault *v, const char *username, const char *password, const char *source, const char *surface,
+                int create_session, struct vault_auth *out)
+{
+    struct vault_login_work *w;
+    int64_t retry = 0;
+    if (!v || !out)
+        return SAFECAM_ERR_INVAL;
+    memset(out, 0, sizeof *out);
+    w = sodium_malloc(sizeof *w);
+    if (!w)
+        return SAFECAM_ERR_NOMEM;
+    int rc = vault_login_begin(v, username, password, source, surface, create_session, w, &retry);
+    if (rc == 0) {
+        vault_login_work_run(w);
+        rc = vault_login_finish(v, w, out);
+    } else {
+        out->retry_after = retry;
+    }
+    sodium_free(w);
+    return rc;
 }
 
 int vault_password_change(vault *v, const char *session_id, const char *username,

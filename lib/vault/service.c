@@ -13,6 +13,7 @@
 #include "safecam/proto.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
+#include "safecam/vault_workers.h"
 #include "vault_internal.h"
 
 #define TLS_FILE_MAX_BYTES (64u * 1024u)
@@ -138,12 +139,83 @@ static json_t *auth_failure_reply(int rc, int64_t retry_after)
         return reply_error("invalid_credentials");
     if (rc == SAFECAM_ERR_LOCKED)
         return json_pack("{s:s, s:I}", "error", "locked", "retry_after", (json_int_t)retry_after);
+    if (rc == SAFECAM_ERR_BUSY)
+        return json_pack("{s:s, s:I}", "error", "busy", "retry_after",
+                         (json_int_t)(retry_after > 0 ? retry_after : 1));
     if (rc == SAFECAM_ERR_INVAL)
         return reply_error("invalid_request");
     return reply_error("internal");
 }
 
-static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **reply, int create_session)
+static json_t *login_reply(const struct vault_auth *a, int create_session)
+{
+    if (create_session)
+        return json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a->session_id, "csrf_token",
+                         a->csrf_token, "username", a->username, "role", a->role, "password_change_required",
+                         a->password_change_required);
+    return json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a->username, "role", a->role,
+                     "password_change_required", a->password_change_required);
+}
+
+/* A login or RTSP check on its way through the hash workers: where its answer goes, what it holds of the
+ * admission budget, and the login itself (password inside until the worker wiped it). */
+struct login_job {
+    unsigned peer;
+    uint16_t type;
+    uint32_t id;
+    struct vault_admission_ticket ticket;
+    struct vault_login_work w;
+};
+
+static void login_job_free(struct login_job *job)
+{
+    if (!job)
+        return;
+    sodium_memzero(job, sizeof *job);
+    free(job);
+}
+
+static void login_job_run(void *p)
+{
+    struct login_job *job = p;
+    vault_login_work_run(&job->w);
+}
+
+static void login_job_discard(void *p)
+{
+    login_job_free(p);
+}
+
+/* The deferred path: checks and lockout now, admission, then the verify on a worker. */
+static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_msg *req, const char *user,
+                          const char *pw, const char *source, const char *surface, int create_session,
+                          json_t **reply)
+{
+    int64_t retry = 0;
+    struct login_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return SAFECAM_ERR_NOMEM;
+    int rc = vault_login_begin(svc->v, user, pw, source, surface, create_session, &job->w, &retry);
+    if (rc == 0)
+        rc = vault_admission_enter(svc->admission, job->w.src, job->w.trusted, &job->ticket, &retry);
+    if (rc == 0) {
+        job->peer = peer;
+        job->type = req->type;
+        job->id = req->id;
+        rc = vault_workers_submit(svc->workers, job);
+        if (rc == 0)
+            return IPC_HANDLER_DEFERRED;
+        vault_admission_leave(svc->admission, job->w.src, &job->ticket);
+        retry = 1;
+    }
+    /* Refused at once (invalid, locked, busy): counted neither as a failure nor as a success. */
+    login_job_free(job);
+    *reply = auth_failure_reply(rc, retry);
+    return 0;
+}
+
+static int login_common(struct vault_service *svc, unsigned peer, const ipc_msg *req, json_t **reply,
+                        int create_session)
 {
     static const char *const keys[] = {"username", "password", "source", "surface", NULL};
     const char *user = NULL, *pw = NULL, *source = NULL, *surface = NULL;
@@ -154,35 +226,86 @@ static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **
     GET_STR("password", PASSWORD_MAX_BYTES, 1, pw);
     GET_STR("source", VAULT_SOURCE_MAX, 1, source);
     GET_STR("surface", 16, 0, surface);
-    int rc = vault_login(svc->v, user, pw, source, surface ? surface : (create_session ? "web" : "rtsp"),
-                         create_session, &a);
+    const char *surf = surface ? surface : (create_session ? "web" : "rtsp");
+    if (svc->workers && svc->admission)
+        return login_deferred(svc, peer, req, user, pw, source, surf, create_session, reply);
+    int rc = vault_login(svc->v, user, pw, source, surf, create_session, &a);
     if (rc != 0) {
         *reply = auth_failure_reply(rc, a.retry_after);
         return 0;
     }
-    if (create_session)
-        *reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a.session_id,
-                           "csrf_token", a.csrf_token, "username", a.username, "role", a.role,
-                           "password_change_required", a.password_change_required);
-    else
-        *reply = json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a.username, "role", a.role,
-                           "password_change_required", a.password_change_required);
+    *reply = login_reply(&a, create_session);
     sodium_memzero(&a, sizeof a);
     return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
+int vault_service_workers_start(struct vault_service *svc)
+{
+    if (!svc || !svc->v || !svc->channel_fd || svc->workers)
+        return SAFECAM_ERR_INVAL;
+    const struct vault_admission_limits lim = {
+        .per_source = VAULT_ADMIT_PER_SOURCE, .global = VAULT_ADMIT_GLOBAL, .reserve = VAULT_ADMIT_RESERVE};
+    int rc = vault_admission_new(&lim, NULL, NULL, &svc->admission);
+    if (rc == 0)
+        rc = vault_workers_new(VAULT_HASH_WORKERS, VAULT_ADMIT_GLOBAL + VAULT_ADMIT_RESERVE, login_job_run,
+                               &svc->workers);
+    if (rc != 0) {
+        vault_admission_free(svc->admission);
+        svc->admission = NULL;
+    }
+    return rc;
+}
+
+int vault_service_workers_fd(const struct vault_service *svc)
+{
+    return svc ? vault_workers_fd(svc->workers) : -1;
+}
+
+#define FINISH_BATCH 16
+
+void vault_service_workers_finish(struct vault_service *svc)
+{
+    void *done[FINISH_BATCH];
+    if (!svc || !svc->workers)
+        return;
+    size_t n = vault_workers_take(svc->workers, done, FINISH_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        struct login_job *job = done[i];
+        struct vault_auth a;
+        int create_session = job->w.create_session;
+        vault_admission_leave(svc->admission, job->w.src, &job->ticket);
+        int rc = vault_login_finish(svc->v, &job->w, &a); /* wipes job->w */
+        json_t *reply = rc == 0 ? login_reply(&a, create_session) : auth_failure_reply(rc, a.retry_after);
+        sodium_memzero(&a, sizeof a);
+        int fd = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, job->peer) : -1;
+        rc = ipc_reply_send(fd, job->type, job->id, reply ? reply : json_pack("{s:s}", "error", "internal"));
+        if (rc != 0)
+            log_warn("vault: cannot answer %s (type %u): %s", ipc_peer_name(job->peer), (unsigned)job->type,
+                     safecam_err_name(rc));
+        login_job_free(job);
+    }
+}
+
+void vault_service_workers_stop(struct vault_service *svc)
+{
+    if (!svc)
+        return;
+    vault_workers_free(svc->workers, login_job_discard);
+    svc->workers = NULL;
+    vault_admission_free(svc->admission);
+    svc->admission = NULL;
+}
+
 static int h_login(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    (void)peer;
     (void)reply_fd;
-    return login_common(ctx, req, reply, 1);
+    return login_common(ctx, peer, req, reply, 1);
 }
 
 static int h_auth_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    (void)peer;
     (void)reply_fd;
-    return login_common(ctx, req, reply, 0);
+    return login_common(ctx, peer, req, reply, 0);
 }
 
 /* ---------------- sessions ---------------- */
