@@ -22,8 +22,8 @@
  * uses p = 1): with VAULT_HASH_WORKERS = 2 verifying at once the vault's hashing peaks at ~38 MiB. Stored
  * hashes carry their own cost; one made at another cost is re-hashed at this one at its next successful login.
  * Measured in bench/argon2id.md. */
-#define VAULT_ARGON2_OPSLIMIT 3ull
-#define VAULT_ARGON2_MEMLIMIT (64u * 1024u * 1024u) /* bytes */
+#define VAULT_ARGON2_OPSLIMIT 2ull
+#define VAULT_ARGON2_MEMLIMIT (19u * 1024u * 1024u) /* bytes */
 
 #define VAULT_USERNAME_MAX 32 /* characters [a-z0-9._-], first one a letter */
 #define VAULT_SOURCE_MAX 64   /* bytes of a client address text */
