@@ -21,7 +21,7 @@
 typedef struct ipc_client ipc_client;
 
 /* Calls in flight at once on one client; one more waits as for a lock that never comes (SAFECAM_ERR_TIMEOUT). */
-#define IPC_CLIENT_IN_FLIGHT_MAX 32
+#define IPC_CLIENT_IN_FLIGHT_MAX 128 /* above the web's 64 connections and media's RTSP threads */
 
 /* ipc_client_new flags: a call waits for the channel at most its own reply timeout when shorter. */
 #define IPC_CLIENT_LOCK_WAIT_CAPPED 0x1u
