@@ -34,13 +34,15 @@ enum {
 enum {
     /* web. {"username","password","source"}
      * -> {"ok":true,"session_id":hex64,"csrf_token":hex64,"username","role","password_change_required":bool}
-     *  | {"error":"invalid_credentials"} | {"error":"locked","retry_after":N}
-     * Unknown user and wrong password answer alike (a dummy Argon2id verify runs). Records
+     *  | {"error":"invalid_credentials"} | {"error":"locked","retry_after":N} | {"error":"busy","retry_after":N}
+     * Unknown user and wrong password answer alike (a dummy Argon2id verify runs). The verify runs on the
+     * vault's hash workers: the answer may come after answers to later requests (match it by id); busy =
+     * beyond the admission budget, nothing verified or counted (docs/lockout.md). Records
      * login_success / login_failure / lockout audit events. QCVN 135 G1, brute force; EN 303 645 5.1-5. */
     PROTO_VAULT_LOGIN = 100,
     /* media (RTSP Basic), web. {"username","password","source","surface":"rtsp"}
-     * -> {"ok":true,"username","role","password_change_required":bool} | invalid_credentials | locked.
-     * Same lockout counters as PROTO_VAULT_LOGIN. No session is created. */
+     * -> {"ok":true,"username","role","password_change_required":bool} | invalid_credentials | locked | busy.
+     * Same lockout counters and admission budget as PROTO_VAULT_LOGIN. No session is created. */
     PROTO_VAULT_AUTH_CHECK = 101,
     /* web. {"session_id", "csrf_token"?: str, "touch": bool}
      * -> {"ok":true,"username","role","password_change_required":bool,"csrf_ok":bool,"csrf_token":hex64}
