@@ -106,6 +106,12 @@ static int channel_fd_of(void *ctx, unsigned peer)
     return ipc_child_fd(ctx, peer);
 }
 
+static void on_channel_changed(void *ctx, unsigned peer, int fd)
+{
+    (void)fd;
+    vault_service_channel_changed(ctx, peer);
+}
+
 int main(int argc, char **argv)
 {
     const char *state_dir = NULL;
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
         .peers = peers,
         .n_peers = SAFECAM_ARRAY_LEN(peers),
         .violation = on_violation,
+        .channel_changed = on_channel_changed,
         .ctx = &svc,
     };
     rc = ipc_child_new(&cc, &child);

@@ -252,7 +252,15 @@ struct vault_service {
     /* The channel a late answer goes to now (the ipc_child's table: ipc_child_fd), or -1 when gone. */
     int (*channel_fd)(void *ctx, unsigned peer);
     void *channel_ctx;
+    /* Bumped by the caller whenever the channel of a peer is replaced or closed (index: the peer's bit
+     * number, vault_service_channel_changed): a late answer goes only to the channel its request came on,
+     * never to a restarted peer that may use the same request id for another call. */
+    unsigned channel_gen[8];
 };
+
+/* A peer's channel was replaced or closed (ipc_child_config.channel_changed): answers still owed on the old
+ * channel are dropped when their verify is done. */
+void vault_service_channel_changed(struct vault_service *svc, unsigned peer);
 
 /* Start the hash workers (VAULT_HASH_WORKERS threads) and the admission budget (VAULT_ADMIT_*) of svc: from
  * then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late (IPC_HANDLER_DEFERRED): the request

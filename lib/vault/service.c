@@ -161,6 +161,7 @@ static json_t *login_reply(const struct vault_auth *a, int create_session)
  * admission budget, and the login itself (password inside until the worker wiped it). */
 struct login_job {
     unsigned peer;
+    unsigned gen; /* svc->channel_gen of the peer when the request came */
     uint16_t type;
     uint32_t id;
     struct vault_admission_ticket ticket;
@@ -186,6 +187,27 @@ static void login_job_discard(void *p)
     login_job_free(p);
 }
 
+static int peer_bit(unsigned peer)
+{
+    for (int i = 0; i < 8; i++)
+        if (peer == (1u << i))
+            return i;
+    return -1;
+}
+
+static unsigned channel_gen_of(const struct vault_service *svc, unsigned peer)
+{
+    int b = peer_bit(peer);
+    return b < 0 ? 0 : svc->channel_gen[b];
+}
+
+void vault_service_channel_changed(struct vault_service *svc, unsigned peer)
+{
+    int b = svc ? peer_bit(peer) : -1;
+    if (b >= 0)
+        svc->channel_gen[b]++;
+}
+
 /* The deferred path: checks and lockout now, admission, then the verify on a worker. */
 static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_msg *req, const char *user,
                           const char *pw, const char *source, const char *surface, int create_session,
@@ -200,6 +222,7 @@ static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_ms
         rc = vault_admission_enter(svc->admission, job->w.src, job->w.trusted, &job->ticket, &retry);
     if (rc == 0) {
         job->peer = peer;
+        job->gen = channel_gen_of(svc, peer);
         job->type = req->type;
         job->id = req->id;
         rc = vault_workers_submit(svc->workers, job);
@@ -277,9 +300,16 @@ void vault_service_workers_finish(struct vault_service *svc)
         int rc = vault_login_finish(svc->v, &job->w, &a); /* wipes job->w */
         json_t *reply = rc == 0 ? login_reply(&a, create_session) : auth_failure_reply(rc, a.retry_after);
         sodium_memzero(&a, sizeof a);
-        int fd = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, job->peer) : -1;
+        /* Only on the channel the request came on: a restarted peer numbers its requests anew. The login is
+         * complete either way (audited; a session nobody received expires by itself). */
+        int fd = -1;
+        if (svc->channel_fd && job->gen == channel_gen_of(svc, job->peer))
+            fd = svc->channel_fd(svc->channel_ctx, job->peer);
         rc = ipc_reply_send(fd, job->type, job->id, reply ? reply : json_pack("{s:s}", "error", "internal"));
-        if (rc != 0)
+        if (rc == SAFECAM_ERR_CLOSED)
+            log_info("vault: the channel of %s changed before its answer was ready; answer dropped",
+                     ipc_peer_name(job->peer));
+        else if (rc != 0)
             log_warn("vault: cannot answer %s (type %u): %s", ipc_peer_name(job->peer), (unsigned)job->type,
                      safecam_err_name(rc));
         login_job_free(job);

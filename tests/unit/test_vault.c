@@ -1163,6 +1163,14 @@ static void test_service_deferred_logins(void **state)
     }
     struct vault_auth a;
     assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
+    /* the peer's channel is replaced while a verify runs (web restarted): the answer is not sent to the new
+     * channel, where the same request id may belong to another call */
+    dispatch_only(f, fds[0], 21, PROTO_VAULT_LOGIN, login_body("admin", ADMIN_PW, SRC_A));
+    vault_service_channel_changed(&f->svc, IPC_PEER_WEB);
+    struct pollfd wp = {.fd = vault_service_workers_fd(&f->svc), .events = POLLIN};
+    assert_int_equal(poll(&wp, 1, 10000), 1);
+    vault_service_workers_finish(&f->svc);
+    assert_int_equal(ipc_recv(fds[1], &m, 200), SAFECAM_ERR_TIMEOUT);
     vault_service_workers_stop(&f->svc);
     close(fds[0]);
     close(fds[1]);
