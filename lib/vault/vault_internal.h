@@ -98,6 +98,36 @@ int vault_login_begin(vault *v, const char *username, const char *password, cons
 void vault_login_work_run(struct vault_login_work *work);
 int vault_login_finish(vault *v, struct vault_login_work *work, struct vault_auth *out) SAFECAM_WUR;
 
+/* auth.c: a password change in three steps, like a login (the re-authentication with the actor's current
+ * password is the verify; the new password's comparison with the target's hash and its new hash are done by
+ * the same worker, only after the current password matched). begin: session, rights, target, lockout;
+ * finish: session, lockout and both hashes checked again (busy when a hash changed meanwhile), failure or
+ * success recorded, policy, same_as_current, store, sessions ended, audit. Wipes *work. */
+#define VAULT_NEW_PASSWORD_MAX 4096 /* longer is refused as invalid; the policy answers too_long below it */
+struct vault_pwchange_work {
+    char session_id[VAULT_TOKEN_HEX + 1];
+    char me[VAULT_USERNAME_MAX + 1];
+    char target[VAULT_USERNAME_MAX + 1];
+    char key[VAULT_USERNAME_MAX + 2];
+    char src[VAULT_SOURCE_MAX + 1];
+    char source[VAULT_SOURCE_MAX + 1];
+    int self;
+    char actor_hash[VAULT_HASH_BYTES];
+    char target_hash[VAULT_HASH_BYTES];
+    char current[PASSWORD_MAX_BYTES + 1];
+    char fresh_pw[VAULT_NEW_PASSWORD_MAX + 1];
+    int verify_rc; /* run: the current password against the actor's hash */
+    int same_rc;   /* run: the new password against the target's hash (0: the same) */
+    int hash_rc;   /* run: new_hash made */
+    char new_hash[VAULT_HASH_BYTES];
+};
+int vault_pwchange_begin(vault *v, const char *session_id, const char *username, const char *current_password,
+                         const char *new_password, const char *source, struct vault_pwchange_work *work,
+                         int64_t *retry_after, int *not_found_user) SAFECAM_WUR;
+void vault_pwchange_work_run(struct vault_pwchange_work *work);
+int vault_pwchange_finish(vault *v, struct vault_pwchange_work *work, const char *reasons[PASSWORD_REASONS_MAX + 1],
+                          size_t *n_reasons, int64_t *retry_after, int *not_found_user) SAFECAM_WUR;
+
 /* Sessions (session.c). */
 int session_create(vault *v, const char *username, char id_hex[VAULT_TOKEN_HEX + 1],
                    char csrf_hex[VAULT_TOKEN_HEX + 1]) SAFECAM_WUR;

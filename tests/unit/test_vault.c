@@ -1171,6 +1171,33 @@ static void test_service_deferred_logins(void **state)
     assert_int_equal(poll(&wp, 1, 10000), 1);
     vault_service_workers_finish(&f->svc);
     assert_int_equal(ipc_recv(fds[1], &m, 200), SAFECAM_ERR_TIMEOUT);
+    /* a password change is verified and hashed on the workers too, and answered late: wrong current password
+     * (invalid_credentials), then the right one (ok: the new password works, the old one not) */
+    struct vault_auth sess;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &sess), 0);
+    const char *cases[2][2] = {{"wrong-current", "invalid_credentials"}, {ADMIN_PW, NULL}};
+    for (int k = 0; k < 2; k++) {
+        dispatch_only(f, fds[0], 31 + (uint32_t)k, PROTO_VAULT_PASSWORD_CHANGE,
+                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", sess.session_id, "username", "admin",
+                                "current_password", cases[k][0], "new_password", GOOD_PW, "source", SRC_A));
+        assert_int_equal(ipc_recv(fds[1], &m, 0), SAFECAM_ERR_TIMEOUT); /* not answered in the loop */
+        int got = 0;
+        for (int round = 0; round < 200 && !got; round++) {
+            assert_int_equal(poll(&wp, 1, 100) >= 0, 1);
+            vault_service_workers_finish(&f->svc);
+            if (ipc_recv(fds[1], &m, 0) == 0)
+                got = 1;
+        }
+        assert_true(got);
+        assert_int_equal(m.id, 31 + (uint32_t)k);
+        if (cases[k][1])
+            assert_string_equal(json_string_value(json_object_get(m.body, "error")), cases[k][1]);
+        else
+            assert_true(json_is_true(json_object_get(m.body, "ok")));
+        ipc_msg_clear(&m);
+    }
+    assert_int_equal(vault_login(f->v, "admin", GOOD_PW, SRC_A, "web", 0, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
     vault_service_workers_stop(&f->svc);
     close(fds[0]);
     close(fds[1]);
