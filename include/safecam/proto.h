@@ -56,8 +56,9 @@ enum {
     /* web. {"session_id","username","current_password","new_password","source"}
      * current_password is the acting user's own password (re-authentication).
      * -> {"ok":true} | invalid_credentials | locked | no_session | forbidden (non-admin, other user)
-     *  | not_found | {"error":"password_policy","reasons":[codes]}
-     * Ends every other session of `username`; clears password_change_required. */
+     *  | not_found | {"error":"password_policy","reasons":[codes]} | busy (+ retry_after)
+     * Ends every other session of `username`; clears password_change_required. Hashed on the vault's hash
+     * workers: answered late, like PROTO_VAULT_LOGIN. */
     PROTO_VAULT_PASSWORD_CHANGE = 104,
     /* web. {"session_id"} -> {"ok":true,"users":[{"username","role","password_change_required"}]}
      * admin only (forbidden otherwise). */
