@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +84,34 @@ static int on_tick(void *ctx, int *timeout_ms)
     return 0;
 }
 
+/* The hash workers' wake-up descriptor joins the loop's poll; finished verifications are answered there. */
+static size_t workers_fds(void *ctx, struct pollfd *pfd, size_t max)
+{
+    struct vault_service *svc = ctx;
+    int fd = vault_service_workers_fd(svc);
+    if (fd < 0 || max < 1)
+        return 0;
+    pfd[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+    return 1;
+}
+
+static void workers_ready(void *ctx, const struct pollfd *pfd, size_t n)
+{
+    if (n >= 1 && (pfd[0].revents & POLLIN))
+        vault_service_workers_finish(ctx);
+}
+
+static int channel_fd_of(void *ctx, unsigned peer)
+{
+    return ipc_child_fd(ctx, peer);
+}
+
+static void on_channel_changed(void *ctx, unsigned peer, int fd)
+{
+    (void)fd;
+    vault_service_channel_changed(ctx, peer);
+}
+
 int main(int argc, char **argv)
 {
     const char *state_dir = NULL;
@@ -92,6 +121,7 @@ int main(int argc, char **argv)
     vault *v = NULL;
     char path[4096];
     ipc_child *child = NULL;
+    struct vault_service *svc_started = NULL;
     int status = 1;
     int rc;
 
@@ -189,6 +219,7 @@ int main(int argc, char **argv)
         .peers = peers,
         .n_peers = SAFECAM_ARRAY_LEN(peers),
         .violation = on_violation,
+        .channel_changed = on_channel_changed,
         .ctx = &svc,
     };
     rc = ipc_child_new(&cc, &child);
@@ -196,10 +227,23 @@ int main(int argc, char **argv)
         close((int)ipc_fd);
         goto out;
     }
+    /* Argon2id runs on the hash workers, never in this loop (docs/lockout.md "Hash workers and admission"). */
+    svc.channel_fd = channel_fd_of;
+    svc.channel_ctx = child;
+    rc = vault_service_workers_start(&svc);
+    if (rc != 0) {
+        log_err("vault: cannot start the hash workers: %s", safecam_err_name(rc));
+        goto out;
+    }
+    svc_started = &svc;
     log_info("vault: ready");
     next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
     const struct ipc_child_loop loop = {
-        .signalled = &got_signal, .timeout_ms = POLL_TIMEOUT_MS, .tick = on_tick};
+        .signalled = &got_signal,
+        .timeout_ms = POLL_TIMEOUT_MS,
+        .tick = on_tick,
+        .extra_fds = workers_fds,
+        .extra_ready = workers_ready};
     rc = ipc_child_run(child, &loop);
     if (rc != 0) {
         log_err("vault: the supervisor channel is gone; exiting");
@@ -208,6 +252,7 @@ int main(int argc, char **argv)
     log_info("vault: stopping");
     status = 0;
 out:
+    vault_service_workers_stop(svc_started);
     ipc_child_free(child);
     vault_close(v);
     audit_log_close(audit);

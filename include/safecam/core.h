@@ -27,6 +27,7 @@ enum safecam_err {
     SAFECAM_ERR_TIMEOUT = -13,   /* deadline passed */
     SAFECAM_ERR_STATE = -14,     /* operation not allowed in this state */
     SAFECAM_ERR_INTERNAL = -15,  /* a dependency failed unexpectedly */
+    SAFECAM_ERR_BUSY = -16,      /* over an admission budget: nothing done, try again later */
 };
 
 /* Return a short static lower_snake_case name for an error code ("inval", "nomem", ...). */

@@ -77,9 +77,16 @@ int ipc_recv(int sock, ipc_msg *out, int timeout_ms) SAFECAM_WUR;
 int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply_out, int *fd_out,
              int timeout_ms) SAFECAM_WUR;
 
+/* A new request id, unique in the process (never 0): what ipc_call and lib/ipc/client.c put on a request. */
+uint32_t ipc_call_id_new(void);
+
 /* A receiver's handler. It fills *reply (a new JSON object; NULL means {"ok":true}) and may set *reply_fd to an
  * fd to pass back (the dispatcher closes it after sending). It returns 0, or a negative error which the
- * dispatcher turns into {"error":"internal"} unless *reply was set. */
+ * dispatcher turns into {"error":"internal"} unless *reply was set, or IPC_HANDLER_DEFERRED: the handler
+ * took the request and will answer it later with ipc_reply_send (req->type, req->id) once slow work done
+ * elsewhere (the vault's Argon2id workers) finished; the dispatcher sends nothing now and the channel goes
+ * on serving other requests. Replies can therefore come out of order: callers match them by id. */
+#define IPC_HANDLER_DEFERRED 1
 typedef int (*ipc_handler_fn)(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd);
 
 /* The policy a dispatch row carries, enforced by the dispatcher before the handler runs, in the manner of the
@@ -155,6 +162,11 @@ struct ipc_route {
  * violation: the caller must close the channel (and the supervisor records an audit event). */
 int ipc_dispatch(const struct ipc_route *table, size_t n, void *ctx, unsigned peer, int sock,
                  const ipc_msg *req) SAFECAM_WUR;
+
+/* Send the late answer to a deferred request (type and id of the request, IPC_FLAG_REPLY): body is stolen
+ * (decref'd also on error; NULL answers SAFECAM_ERR_NOMEM). sock < 0 (the channel went away meanwhile)
+ * returns SAFECAM_ERR_CLOSED. Errors as ipc_send. */
+int ipc_reply_send(int sock, uint16_t type, uint32_t id, json_t *body) SAFECAM_WUR;
 
 /* Make a SOCK_SEQPACKET socketpair with CLOEXEC on both ends. */
 int ipc_channel_pair(int fds[2]) SAFECAM_WUR;

@@ -2,11 +2,14 @@
  * Trust level: used by web and media (unprivileged) to call the vault and media; replies are untrusted input
  * (framing and strict JSON checked by lib/ipc, meaning checked by the typed wrappers in lib/client).
  *
- * One call at a time per channel (a mutex taken with a deadline, so a stuck peer turns into
- * SAFECAM_ERR_TIMEOUT instead of a queue of blocked threads). The supervisor hands a fresh descriptor when a
- * peer restarts: ipc_client_channel_set() parks it, and the next call swaps it in (fd swap without waiting
- * for a call in flight). Request ids are unique in the process, so a late reply to a call that timed out is
- * recognised and dropped, never taken for another call's answer. */
+ * Several calls at a time per channel (at most IPC_CLIENT_IN_FLIGHT_MAX): each request carries a process-unique
+ * id and its caller waits for the reply with that id; one waiting thread at a time reads the channel and hands
+ * the other replies to their callers, so a slow request (a login the vault verifies on its hash workers)
+ * never holds up a quick one (a session check) behind it. The client's lock is taken with a deadline and held
+ * only to send (bounded by IPC_SEND_TIMEOUT_MS) and to hand replies over, never while waiting. The supervisor
+ * hands a fresh descriptor when a peer restarts: ipc_client_channel_set() parks it, and the next call swaps it in
+ * once no call waits on the old one (or at once when the old one is dead). A late reply to a call that timed out
+ * is recognised by its id and dropped, never taken for another call's answer. */
 #ifndef SAFECAM_IPC_CLIENT_H
 #define SAFECAM_IPC_CLIENT_H
 
@@ -17,11 +20,14 @@
 
 typedef struct ipc_client ipc_client;
 
+/* Calls in flight at once on one client; one more waits as for a lock that never comes (SAFECAM_ERR_TIMEOUT). */
+#define IPC_CLIENT_IN_FLIGHT_MAX 128 /* above the web's 64 connections and media's RTSP threads */
+
 /* ipc_client_new flags: a call waits for the channel at most its own reply timeout when shorter. */
 #define IPC_CLIENT_LOCK_WAIT_CAPPED 0x1u
 
-/* A client with no channel yet. lock_wait_ms (> 0): how long a call waits for the channel while another
- * call is in flight, in milliseconds (flags: 0 or IPC_CLIENT_LOCK_WAIT_CAPPED).
+/* A client with no channel yet. lock_wait_ms (> 0): how long a call waits for the client's lock (held by
+ * another call's send), in milliseconds (flags: 0 or IPC_CLIENT_LOCK_WAIT_CAPPED).
  * Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM. Caller frees with ipc_client_free. */
 int ipc_client_new(int lock_wait_ms, unsigned flags, ipc_client **out) SAFECAM_WUR;
 

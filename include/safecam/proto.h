@@ -34,13 +34,15 @@ enum {
 enum {
     /* web. {"username","password","source"}
      * -> {"ok":true,"session_id":hex64,"csrf_token":hex64,"username","role","password_change_required":bool}
-     *  | {"error":"invalid_credentials"} | {"error":"locked","retry_after":N}
-     * Unknown user and wrong password answer alike (a dummy Argon2id verify runs). Records
+     *  | {"error":"invalid_credentials"} | {"error":"locked","retry_after":N} | {"error":"busy","retry_after":N}
+     * Unknown user and wrong password answer alike (a dummy Argon2id verify runs). The verify runs on the
+     * vault's hash workers: the answer may come after answers to later requests (match it by id); busy =
+     * beyond the admission budget, nothing verified or counted (docs/lockout.md). Records
      * login_success / login_failure / lockout audit events. QCVN 135 G1, brute force; EN 303 645 5.1-5. */
     PROTO_VAULT_LOGIN = 100,
     /* media (RTSP Basic), web. {"username","password","source","surface":"rtsp"}
-     * -> {"ok":true,"username","role","password_change_required":bool} | invalid_credentials | locked.
-     * Same lockout counters as PROTO_VAULT_LOGIN. No session is created. */
+     * -> {"ok":true,"username","role","password_change_required":bool} | invalid_credentials | locked | busy.
+     * Same lockout counters and admission budget as PROTO_VAULT_LOGIN. No session is created. */
     PROTO_VAULT_AUTH_CHECK = 101,
     /* web. {"session_id", "csrf_token"?: str, "touch": bool}
      * -> {"ok":true,"username","role","password_change_required":bool,"csrf_ok":bool,"csrf_token":hex64}
@@ -54,8 +56,9 @@ enum {
     /* web. {"session_id","username","current_password","new_password","source"}
      * current_password is the acting user's own password (re-authentication).
      * -> {"ok":true} | invalid_credentials | locked | no_session | forbidden (non-admin, other user)
-     *  | not_found | {"error":"password_policy","reasons":[codes]}
-     * Ends every other session of `username`; clears password_change_required. */
+     *  | not_found | {"error":"password_policy","reasons":[codes]} | busy (+ retry_after)
+     * Ends every other session of `username`; clears password_change_required. Hashed on the vault's hash
+     * workers: answered late, like PROTO_VAULT_LOGIN. */
     PROTO_VAULT_PASSWORD_CHANGE = 104,
     /* web. {"session_id"} -> {"ok":true,"users":[{"username","role","password_change_required"}]}
      * admin only (forbidden otherwise). */

@@ -2,7 +2,8 @@
  * Runs only in the vault process (no network) and in safecam-provision. QCVN 135 G1, G4, brute force
  * and sessions; EN 303 645 5.1-1..5.1-5, 5.4-1. Implemented in lib/vault/ (hash.c, db.c, users.c, settings.c,
  * lockout.c, session.c, auth.c, service.c). Design of the lockout: docs/lockout.md. Argon2id cost: bench/argon2id.md.
- * The vault is single-threaded: one `vault` object must not be used from two threads at once. */
+ * One `vault` object must not be used from two threads at once: the vault process uses it from its request loop
+ * only; its hash workers (vault_workers.h) run Argon2id on copies. */
 #ifndef SAFECAM_VAULT_H
 #define SAFECAM_VAULT_H
 
@@ -17,9 +18,12 @@
 
 #define VAULT_HASH_BYTES 128 /* crypto_pwhash_STRBYTES: an encoded Argon2id string, NUL-terminated */
 
-/* Argon2id cost used for every stored hash (measured in bench/argon2id.md). */
-#define VAULT_ARGON2_OPSLIMIT 3ull
-#define VAULT_ARGON2_MEMLIMIT (64u * 1024u * 1024u) /* bytes */
+/* Argon2id cost of every new hash (OWASP's minimum for Argon2id: m = 19 MiB, t = 2, p = 1; libsodium always
+ * uses p = 1): with VAULT_HASH_WORKERS = 2 verifying at once the vault's hashing peaks at ~38 MiB. Stored
+ * hashes carry their own cost; one made at another cost is re-hashed at this one at its next successful login.
+ * Measured in bench/argon2id.md. */
+#define VAULT_ARGON2_OPSLIMIT 2ull
+#define VAULT_ARGON2_MEMLIMIT (19u * 1024u * 1024u) /* bytes */
 
 #define VAULT_USERNAME_MAX 32 /* characters [a-z0-9._-], first one a letter */
 #define VAULT_SOURCE_MAX 64   /* bytes of a client address text */
@@ -242,7 +246,36 @@ struct vault_service {
     /* the user of the session the dispatcher checked for the request being served (IPC_ADMIN and
      * IPC_NEEDS_SESSION rows): the audited actor, never one the request claims */
     char caller[VAULT_USERNAME_MAX + 1];
+    /* Set by vault_service_workers_start (NULL: logins are verified inline, as unit tests dispatch them). */
+    struct vault_workers *workers;
+    struct vault_admission *admission;
+    /* The channel a late answer goes to now (the ipc_child's table: ipc_child_fd), or -1 when gone. */
+    int (*channel_fd)(void *ctx, unsigned peer);
+    void *channel_ctx;
+    /* Bumped by the caller whenever the channel of a peer is replaced or closed (index: the peer's bit
+     * number, vault_service_channel_changed): a late answer goes only to the channel its request came on,
+     * never to a restarted peer that may use the same request id for another call. */
+    unsigned channel_gen[8];
 };
+
+/* A peer's channel was replaced or closed (ipc_child_config.channel_changed): answers still owed on the old
+ * channel are dropped when their verify is done. */
+void vault_service_channel_changed(struct vault_service *svc, unsigned peer);
+
+/* Start the hash workers (VAULT_HASH_WORKERS threads) and the admission budget (VAULT_ADMIT_*) of svc: from
+ * then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late (IPC_HANDLER_DEFERRED): the request
+ * loop checks the request and the lockout, admits it or answers {"error":"busy","retry_after":N} at once, and
+ * a worker runs the Argon2id verify; vault_service_workers_finish sends the answers. svc->channel_fd must be
+ * set. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO, SAFECAM_ERR_INTERNAL (threads).
+ * QCVN 135 brute force / EN 303 645 5.1-5 (docs/lockout.md "Hash workers and admission"). */
+int vault_service_workers_start(struct vault_service *svc) SAFECAM_WUR;
+/* The descriptor that polls readable when verifications finished (-1 without workers). */
+int vault_service_workers_fd(const struct vault_service *svc);
+/* Finish what the workers verified (lockout, audit, session, re-hash) and send each answer to its channel. */
+void vault_service_workers_finish(struct vault_service *svc);
+/* Stop the workers (the verify in progress completes; queued requests get no answer: the callers time out or
+ * see the channel close) and free them. */
+void vault_service_workers_stop(struct vault_service *svc);
 
 /* The dispatcher of the vault process: every PROTO_VAULT_* request, each with its narrowest allowed peers
  * and its policy flags (admin session, any session, once), and the session hook that enforces them (the

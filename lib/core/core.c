@@ -32,6 +32,7 @@ const char *safecam_err_name(int err)
     case SAFECAM_ERR_CLOSED: return "closed";
     case SAFECAM_ERR_TIMEOUT: return "timeout";
     case SAFECAM_ERR_STATE: return "state";
+    case SAFECAM_ERR_BUSY: return "busy";
     default: return "internal";
     }
 }

@@ -25,6 +25,8 @@ static const struct http_error_row error_rows[] = {
     {"invalid_credentials", MHD_HTTP_UNAUTHORIZED, "invalid_credentials", 0, NULL, NULL},
     {"no_session", MHD_HTTP_UNAUTHORIZED, "unauthorized", 0, NULL, NULL},
     {"locked", MHD_HTTP_TOO_MANY_REQUESTS, "locked", PASS_RETRY_AFTER, NULL, NULL},
+    /* The vault's hash workers are at their admission budget (docs/lockout.md): nothing was verified or counted. */
+    {"busy", MHD_HTTP_TOO_MANY_REQUESTS, "busy", PASS_RETRY_AFTER, NULL, NULL},
     {"forbidden", MHD_HTTP_FORBIDDEN, "forbidden", 0, NULL, NULL},
     {"not_found", MHD_HTTP_NOT_FOUND, "not_found", 0, NULL, NULL},
     {"exists", MHD_HTTP_CONFLICT, "exists", 0, NULL, NULL},

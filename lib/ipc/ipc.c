@@ -310,7 +310,7 @@ out:
 }
 
 /* Process-wide request ids: unique across threads, so a reply can never be taken for another call's. */
-static uint32_t next_call_id(void)
+uint32_t ipc_call_id_new(void)
 {
     static _Atomic uint32_t counter;
     uint32_t id;
@@ -328,7 +328,7 @@ int ipc_call(int sock, uint16_t type, const json_t *body, int fd, json_t **reply
     *reply_out = NULL;
     if (fd_out)
         *fd_out = -1;
-    uint32_t id = next_call_id();
+    uint32_t id = ipc_call_id_new();
     int rc = ipc_send(sock, type, 0, id, body, fd);
     if (rc != 0)
         return rc;
@@ -382,6 +382,17 @@ static int answer(int sock, const ipc_msg *req, json_t *body, int reply_fd)
     return rc;
 }
 
+int ipc_reply_send(int sock, uint16_t type, uint32_t id, json_t *body)
+{
+    if (sock < 0 || type == 0) {
+        if (body)
+            json_decref(body);
+        return SAFECAM_ERR_CLOSED;
+    }
+    const ipc_msg req = {.type = type, .id = id, .fd = -1};
+    return answer(sock, &req, body, -1);
+}
+
 /* The session policy of a row (IPC_NEEDS_SESSION, IPC_ADMIN): NULL when it holds, else the refusal code. */
 static const char *session_refusal(const struct ipc_dispatcher *d, unsigned flags, void *ctx, const ipc_msg *req)
 {
@@ -417,6 +428,14 @@ static int run_row(const struct ipc_dispatcher *d, unsigned flags, ipc_handler_f
     json_t *reply = NULL;
     int reply_fd = -1;
     int hrc = handler(ctx, peer, req, &reply, &reply_fd);
+    if (hrc == IPC_HANDLER_DEFERRED) {
+        /* The handler answers later (ipc_reply_send); it must not have filled a reply now. */
+        if (reply)
+            json_decref(reply);
+        if (reply_fd >= 0)
+            close(reply_fd);
+        return 0;
+    }
     if (!reply)
         reply = hrc == 0 ? json_pack("{s:b}", "ok", 1) : json_pack("{s:s}", "error", "internal");
     return answer(sock, req, reply, reply_fd);

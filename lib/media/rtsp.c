@@ -14,6 +14,7 @@
 #include "media_internal.h"
 
 #define REALM "safecam"
+#define RTSP_BUSY_RETRY_AFTER_S "2" /* seconds, on every 503: about two Argon2id verifies queued ahead */
 #define CLIENT_THREADS 4
 #define DIGEST_BYTES 32
 
@@ -102,6 +103,8 @@ static void send_status(GstRTSPContext *ctx, GstRTSPStatusCode code)
     if (code == GST_RTSP_STS_UNAUTHORIZED)
         gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE,
                                     "Basic realm=\"" REALM "\"");
+    if (code == GST_RTSP_STS_SERVICE_UNAVAILABLE)
+        gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_RETRY_AFTER, RTSP_BUSY_RETRY_AFTER_S);
     gst_rtsp_client_send_message(ctx->client, ctx->session, ctx->response);
 }
 
@@ -192,6 +195,13 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
         send_status(ctx, GST_RTSP_STS_UNAUTHORIZED);
         if (had_token)
             client_close_later(ctx->client); /* its credentials no longer hold: end its stream too */
+        return FALSE;
+    }
+    if (rc == SAFECAM_ERR_BUSY) {
+        /* The vault's hash workers are at their admission budget: answered at once, nothing counted. RTSP/1.0
+         * has no 429: 503 with Retry-After (RFC 2326 12.39) is its "come back later" (docs/lockout.md). */
+        log_info("rtsp: credential check for a client at %s deferred (vault busy)", cs->ip);
+        send_status(ctx, GST_RTSP_STS_SERVICE_UNAVAILABLE);
         return FALSE;
     }
     if (rc != 0) {

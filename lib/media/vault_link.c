@@ -33,6 +33,7 @@ static int link_auth_check(void *ctx, const char *username, const char *password
         const char *err = json_string_value(json_object_get(refusal, "error"));
         rc = !err                                      ? SAFECAM_ERR_PROTO
              : strcmp(err, "locked") == 0              ? SAFECAM_ERR_LOCKED
+             : strcmp(err, "busy") == 0                ? SAFECAM_ERR_BUSY /* the vault's hash workers are full */
              : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
              : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL /* e.g. an over-long password: 401 */
                                                        : SAFECAM_ERR_INTERNAL;

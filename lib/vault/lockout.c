@@ -99,6 +99,12 @@ static int source_known(vault *v, const char *account, const char *source, int64
     return rc;
 }
 
+int lockout_source_known(vault *v, const char *account, const char *source, int *known)
+{
+    *known = 0;
+    return source_known(v, account, source, vault_now(v), known);
+}
+
 int lockout_check(vault *v, const struct vault_settings *s, const char *account, const char *source,
                   int64_t *retry_after)
 {

@@ -13,6 +13,7 @@
 #include "safecam/proto.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
+#include "safecam/vault_workers.h"
 #include "vault_internal.h"
 
 #define TLS_FILE_MAX_BYTES (64u * 1024u)
@@ -138,12 +139,141 @@ static json_t *auth_failure_reply(int rc, int64_t retry_after)
         return reply_error("invalid_credentials");
     if (rc == SAFECAM_ERR_LOCKED)
         return json_pack("{s:s, s:I}", "error", "locked", "retry_after", (json_int_t)retry_after);
+    if (rc == SAFECAM_ERR_BUSY)
+        return json_pack("{s:s, s:I}", "error", "busy", "retry_after",
+                         (json_int_t)(retry_after > 0 ? retry_after : 1));
     if (rc == SAFECAM_ERR_INVAL)
         return reply_error("invalid_request");
     return reply_error("internal");
 }
 
-static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **reply, int create_session)
+static json_t *login_reply(const struct vault_auth *a, int create_session)
+{
+    if (create_session)
+        return json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a->session_id, "csrf_token",
+                         a->csrf_token, "username", a->username, "role", a->role, "password_change_required",
+                         a->password_change_required);
+    return json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a->username, "role", a->role,
+                     "password_change_required", a->password_change_required);
+}
+
+/* The answer to a password change (the same for the inline and the deferred path). */
+static json_t *pwchange_reply(int rc, const char *const *reasons, size_t n, int not_found_user, int64_t retry)
+{
+    switch (rc) {
+    case 0:
+        return reply_ok();
+    case SAFECAM_ERR_POLICY:
+        return reasons_reply(reasons, n);
+    case SAFECAM_ERR_NOTFOUND:
+        return reply_error(not_found_user ? "not_found" : "no_session");
+    case SAFECAM_ERR_STATE:
+        return reply_error("forbidden");
+    default:
+        return auth_failure_reply(rc, retry);
+    }
+}
+
+static json_t *pwchange_finish_reply(struct vault_service *svc, struct vault_pwchange_work *w)
+{
+    const char *reasons[PASSWORD_REASONS_MAX + 1];
+    size_t n = 0;
+    int64_t retry = 0;
+    int nf = 0;
+    int rc = vault_pwchange_finish(svc->v, w, reasons, &n, &retry, &nf);
+    return pwchange_reply(rc, reasons, n, nf, retry);
+}
+
+/* A login or RTSP check on its way through the hash workers: where its answer goes, what it holds of the
+ * admission budget, and the login itself (password inside until the worker wiped it). */
+struct login_job {
+    unsigned peer;
+    unsigned gen; /* svc->channel_gen of the peer when the request came */
+    uint16_t type;
+    uint32_t id;
+    int pwchange; /* 1: p holds a password change, else w a login */
+    struct vault_admission_ticket ticket;
+    char adm_src[VAULT_SOURCE_MAX + 1]; /* the admission key (the source key) */
+    struct vault_login_work w;
+    struct vault_pwchange_work p;
+};
+
+static void login_job_free(struct login_job *job)
+{
+    if (!job)
+        return;
+    sodium_memzero(job, sizeof *job);
+    free(job);
+}
+
+static void login_job_run(void *p)
+{
+    struct login_job *job = p;
+    if (job->pwchange)
+        vault_pwchange_work_run(&job->p);
+    else
+        vault_login_work_run(&job->w);
+}
+
+static void login_job_discard(void *p)
+{
+    login_job_free(p);
+}
+
+static int peer_bit(unsigned peer)
+{
+    for (int i = 0; i < 8; i++)
+        if (peer == (1u << i))
+            return i;
+    return -1;
+}
+
+static unsigned channel_gen_of(const struct vault_service *svc, unsigned peer)
+{
+    int b = peer_bit(peer);
+    return b < 0 ? 0 : svc->channel_gen[b];
+}
+
+void vault_service_channel_changed(struct vault_service *svc, unsigned peer)
+{
+    int b = svc ? peer_bit(peer) : -1;
+    if (b >= 0)
+        svc->channel_gen[b]++;
+}
+
+/* The deferred path: checks and lockout now, admission, then the verify on a worker. */
+static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_msg *req, const char *user,
+                          const char *pw, const char *source, const char *surface, int create_session,
+                          json_t **reply)
+{
+    int64_t retry = 0;
+    struct login_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return SAFECAM_ERR_NOMEM;
+    int rc = vault_login_begin(svc->v, user, pw, source, surface, create_session, &job->w, &retry);
+    if (rc == 0 && safecam_strlcpy(job->adm_src, job->w.src, sizeof job->adm_src) != 0)
+        rc = SAFECAM_ERR_INVAL;
+    if (rc == 0)
+        rc = vault_admission_enter(svc->admission, job->adm_src, job->w.trusted, &job->ticket, &retry);
+    if (rc == 0) {
+        job->peer = peer;
+        job->gen = channel_gen_of(svc, peer);
+        job->type = req->type;
+        job->id = req->id;
+        rc = vault_workers_submit(svc->workers, job);
+        if (rc == 0)
+            return IPC_HANDLER_DEFERRED;
+        vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
+        retry = 1;
+    }
+    /* Refused at once (invalid, locked, busy): counted neither as a failure nor as a success. */
+    login_job_free(job);
+    *reply = auth_failure_reply(rc, retry);
+    return 0;
+}
+
+static int login_common(struct vault_service *svc, unsigned peer, const ipc_msg *req, json_t **reply,
+                        int create_session)
 {
     static const char *const keys[] = {"username", "password", "source", "surface", NULL};
     const char *user = NULL, *pw = NULL, *source = NULL, *surface = NULL;
@@ -154,35 +284,98 @@ static int login_common(struct vault_service *svc, const ipc_msg *req, json_t **
     GET_STR("password", PASSWORD_MAX_BYTES, 1, pw);
     GET_STR("source", VAULT_SOURCE_MAX, 1, source);
     GET_STR("surface", 16, 0, surface);
-    int rc = vault_login(svc->v, user, pw, source, surface ? surface : (create_session ? "web" : "rtsp"),
-                         create_session, &a);
+    const char *surf = surface ? surface : (create_session ? "web" : "rtsp");
+    if (svc->workers && svc->admission)
+        return login_deferred(svc, peer, req, user, pw, source, surf, create_session, reply);
+    int rc = vault_login(svc->v, user, pw, source, surf, create_session, &a);
     if (rc != 0) {
         *reply = auth_failure_reply(rc, a.retry_after);
         return 0;
     }
-    if (create_session)
-        *reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "session_id", a.session_id,
-                           "csrf_token", a.csrf_token, "username", a.username, "role", a.role,
-                           "password_change_required", a.password_change_required);
-    else
-        *reply = json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "username", a.username, "role", a.role,
-                           "password_change_required", a.password_change_required);
+    *reply = login_reply(&a, create_session);
     sodium_memzero(&a, sizeof a);
     return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
+int vault_service_workers_start(struct vault_service *svc)
+{
+    if (!svc || !svc->v || !svc->channel_fd || svc->workers)
+        return SAFECAM_ERR_INVAL;
+    const struct vault_admission_limits lim = {
+        .per_source = VAULT_ADMIT_PER_SOURCE, .global = VAULT_ADMIT_GLOBAL, .reserve = VAULT_ADMIT_RESERVE};
+    int rc = vault_admission_new(&lim, NULL, NULL, &svc->admission);
+    if (rc == 0)
+        rc = vault_workers_new(VAULT_HASH_WORKERS, VAULT_ADMIT_GLOBAL + VAULT_ADMIT_RESERVE, login_job_run,
+                               &svc->workers);
+    if (rc != 0) {
+        vault_admission_free(svc->admission);
+        svc->admission = NULL;
+    }
+    return rc;
+}
+
+int vault_service_workers_fd(const struct vault_service *svc)
+{
+    return svc ? vault_workers_fd(svc->workers) : -1;
+}
+
+#define FINISH_BATCH 16
+
+void vault_service_workers_finish(struct vault_service *svc)
+{
+    void *done[FINISH_BATCH];
+    if (!svc || !svc->workers)
+        return;
+    size_t n = vault_workers_take(svc->workers, done, FINISH_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        struct login_job *job = done[i];
+        json_t *reply;
+        vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
+        if (job->pwchange) {
+            reply = pwchange_finish_reply(svc, &job->p); /* wipes job->p */
+        } else {
+            struct vault_auth a;
+            int create_session = job->w.create_session;
+            int frc = vault_login_finish(svc->v, &job->w, &a); /* wipes job->w */
+            reply = frc == 0 ? login_reply(&a, create_session) : auth_failure_reply(frc, a.retry_after);
+            sodium_memzero(&a, sizeof a);
+        }
+        /* Only on the channel the request came on: a restarted peer numbers its requests anew. The work is
+         * complete either way (audited; a session nobody received expires by itself). */
+        int fd = -1;
+        if (svc->channel_fd && job->gen == channel_gen_of(svc, job->peer))
+            fd = svc->channel_fd(svc->channel_ctx, job->peer);
+        int rc = ipc_reply_send(fd, job->type, job->id, reply ? reply : json_pack("{s:s}", "error", "internal"));
+        if (rc == SAFECAM_ERR_CLOSED)
+            log_info("vault: the channel of %s changed before its answer was ready; answer dropped",
+                     ipc_peer_name(job->peer));
+        else if (rc != 0)
+            log_warn("vault: cannot answer %s (type %u): %s", ipc_peer_name(job->peer), (unsigned)job->type,
+                     safecam_err_name(rc));
+        login_job_free(job);
+    }
+}
+
+void vault_service_workers_stop(struct vault_service *svc)
+{
+    if (!svc)
+        return;
+    vault_workers_free(svc->workers, login_job_discard);
+    svc->workers = NULL;
+    vault_admission_free(svc->admission);
+    svc->admission = NULL;
+}
+
 static int h_login(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    (void)peer;
     (void)reply_fd;
-    return login_common(ctx, req, reply, 1);
+    return login_common(ctx, peer, req, reply, 1);
 }
 
 static int h_auth_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    (void)peer;
     (void)reply_fd;
-    return login_common(ctx, req, reply, 0);
+    return login_common(ctx, peer, req, reply, 0);
 }
 
 /* ---------------- sessions ---------------- */
@@ -249,8 +442,7 @@ static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_
     const char *reasons[PASSWORD_REASONS_MAX + 1];
     size_t n = 0;
     int64_t retry = 0;
-    int nf = 0;
-    (void)peer;
+    int nf = 0, rc;
     (void)reply_fd;
     if (body_check(req, keys, reply) != 0)
         return 0;
@@ -258,26 +450,37 @@ static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_
     GET_STR("username", 64, 1, user);
     GET_STR("current_password", PASSWORD_MAX_BYTES, 1, cur);
     /* new_password: any length up to the IPC cap reaches the policy, which answers too_long */
-    GET_STR("new_password", 4096, 1, fresh);
+    GET_STR("new_password", VAULT_NEW_PASSWORD_MAX, 1, fresh);
     GET_STR("source", VAULT_SOURCE_MAX, 1, source);
-    int rc = vault_password_change(svc->v, sid, user, cur, fresh, source, reasons, &n, &retry, &nf);
-    switch (rc) {
-    case 0:
-        *reply = reply_ok();
-        break;
-    case SAFECAM_ERR_POLICY:
-        *reply = reasons_reply(reasons, n);
-        break;
-    case SAFECAM_ERR_NOTFOUND:
-        *reply = reply_error(nf ? "not_found" : "no_session");
-        break;
-    case SAFECAM_ERR_STATE:
-        *reply = reply_error("forbidden");
-        break;
-    default:
-        *reply = auth_failure_reply(rc, retry);
-        break;
+    if (svc->workers && svc->admission) {
+        /* The three Argon2id operations (current password, same-as-current, new hash) on a hash worker. */
+        struct login_job *job = calloc(1, sizeof *job);
+        if (!job)
+            return SAFECAM_ERR_NOMEM;
+        job->pwchange = 1;
+        rc = vault_pwchange_begin(svc->v, sid, user, cur, fresh, source, &job->p, &retry, &nf);
+        if (rc == 0 && safecam_strlcpy(job->adm_src, job->p.src, sizeof job->adm_src) != 0)
+            rc = SAFECAM_ERR_INVAL;
+        if (rc == 0) /* an authenticated request: it may use the reserve */
+            rc = vault_admission_enter(svc->admission, job->adm_src, 1, &job->ticket, &retry);
+        if (rc == 0) {
+            job->peer = peer;
+            job->gen = channel_gen_of(svc, peer);
+            job->type = req->type;
+            job->id = req->id;
+            rc = vault_workers_submit(svc->workers, job);
+            if (rc == 0)
+                return IPC_HANDLER_DEFERRED;
+            vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
+            retry = 1;
+        }
+        login_job_free(job);
+        reasons[0] = NULL;
+        *reply = pwchange_reply(rc, reasons, 0, nf, retry);
+        return 0;
     }
+    rc = vault_password_change(svc->v, sid, user, cur, fresh, source, reasons, &n, &retry, &nf);
+    *reply = pwchange_reply(rc, reasons, n, nf, retry);
     return 0;
 }
 

@@ -8,6 +8,9 @@
 
 #include "safecam/device.h"
 #include "safecam/vault.h"
+#include "safecam/vault_workers.h"
+
+#define LOGIN_NAME_MAX_BYTES 64 /* longer names are refused as malformed input (never a user) */
 
 struct vault {
     sqlite3 *db;
@@ -56,6 +59,74 @@ int lockout_record_success(vault *v, const char *account, const char *source) SA
 int lockout_housekeeping(vault *v, const struct vault_settings *s) SAFECAM_WUR;
 /* Forget everything about an account (user deleted). */
 int lockout_forget_account(vault *v, const char *account) SAFECAM_WUR;
+
+/* 1 in *known when source logged in to account successfully within VAULT_KNOWN_SOURCE_TTL_S (keys as the
+ * lockout counts them). */
+int lockout_source_known(vault *v, const char *account, const char *source, int *known) SAFECAM_WUR;
+
+/* auth.c: a login in three steps around its one Argon2id verify, so the service can run the verify on a hash
+ * worker (vault_workers.h) while the request loop answers other requests.
+ *   vault_login_begin   loop thread: checks the arguments and the lockout (SAFECAM_ERR_LOCKED, *retry_after),
+ *                       fetches the stored hash (the dummy hash for an unknown name: the same cost) and whether
+ *                       the source is known for the account (work->trusted, for the admission reserve);
+ *   vault_login_work_run  any thread, touches nothing but *work: the verify, and a new hash when the stored
+ *                       one carries other parameters than the configured ones; wipes the password;
+ *   vault_login_finish  loop thread: lockout re-checked, failure or success recorded, audit, the new hash
+ *                       stored, the session started; SAFECAM_ERR_BUSY (retry_after 1) when the account's hash
+ *                       changed meanwhile. Wipes *work.
+ * vault_login() is the three in a row. */
+struct vault_login_work {
+    char username[LOGIN_NAME_MAX_BYTES + 1];
+    char key[VAULT_USERNAME_MAX + 2]; /* the account key the lockout counts */
+    char src[VAULT_SOURCE_MAX + 1];   /* the source key (IPv6 per /64) */
+    char source[VAULT_SOURCE_MAX + 1];
+    char surface[16];
+    int create_session;
+    int known;   /* the name is a user: hash is theirs, else the dummy hash */
+    int trusted; /* source is known for the account */
+    char role[VAULT_ROLE_MAX];
+    int pcr;
+    char hash[VAULT_HASH_BYTES];
+    char password[PASSWORD_MAX_BYTES + 1];
+    int verify_rc; /* set by run */
+    int rehashed;  /* set by run: fresh holds the hash at the configured cost */
+    char fresh[VAULT_HASH_BYTES];
+};
+int vault_login_begin(vault *v, const char *username, const char *password, const char *source,
+                      const char *surface, int create_session, struct vault_login_work *work,
+                      int64_t *retry_after) SAFECAM_WUR;
+void vault_login_work_run(struct vault_login_work *work);
+int vault_login_finish(vault *v, struct vault_login_work *work, struct vault_auth *out) SAFECAM_WUR;
+
+/* auth.c: a password change in three steps, like a login (the re-authentication with the actor's current
+ * password is the verify; the new password's comparison with the target's hash and its new hash are done by
+ * the same worker, only after the current password matched). begin: session, rights, target, lockout;
+ * finish: session, lockout and both hashes checked again (busy when a hash changed meanwhile), failure or
+ * success recorded, policy, same_as_current, store, sessions ended, audit. Wipes *work. */
+#define VAULT_NEW_PASSWORD_MAX 4096 /* longer is refused as invalid; the policy answers too_long below it */
+struct vault_pwchange_work {
+    char session_id[VAULT_TOKEN_HEX + 1];
+    char me[VAULT_USERNAME_MAX + 1];
+    char target[VAULT_USERNAME_MAX + 1];
+    char key[VAULT_USERNAME_MAX + 2];
+    char src[VAULT_SOURCE_MAX + 1];
+    char source[VAULT_SOURCE_MAX + 1];
+    int self;
+    char actor_hash[VAULT_HASH_BYTES];
+    char target_hash[VAULT_HASH_BYTES];
+    char current[PASSWORD_MAX_BYTES + 1];
+    char fresh_pw[VAULT_NEW_PASSWORD_MAX + 1];
+    int verify_rc; /* run: the current password against the actor's hash */
+    int same_rc;   /* run: the new password against the target's hash (0: the same) */
+    int hash_rc;   /* run: new_hash made */
+    char new_hash[VAULT_HASH_BYTES];
+};
+int vault_pwchange_begin(vault *v, const char *session_id, const char *username, const char *current_password,
+                         const char *new_password, const char *source, struct vault_pwchange_work *work,
+                         int64_t *retry_after, int *not_found_user) SAFECAM_WUR;
+void vault_pwchange_work_run(struct vault_pwchange_work *work);
+int vault_pwchange_finish(vault *v, struct vault_pwchange_work *work, const char *reasons[PASSWORD_REASONS_MAX + 1],
+                          size_t *n_reasons, int64_t *retry_after, int *not_found_user) SAFECAM_WUR;
 
 /* Sessions (session.c). */
 int session_create(vault *v, const char *username, char id_hex[VAULT_TOKEN_HEX + 1],

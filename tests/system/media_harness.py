@@ -100,7 +100,9 @@ class FakeVault(threading.Thread):
             if mtype == VAULT_AUTH_CHECK:
                 user = body.get("username")
                 u = self.users.get(user)
-                if self.failures.get(user, 0) >= LOCK_AFTER:
+                if u and u.get("busy"):  # the vault's hash workers at their admission budget
+                    result = {"error": "busy", "retry_after": 3}
+                elif self.failures.get(user, 0) >= LOCK_AFTER:
                     result = {"error": "locked", "retry_after": 60}
                 elif u and u["password"] == body.get("password"):
                     self.failures[user] = 0

@@ -22,6 +22,7 @@ USERS = {
     "viewer": {"password": VIEWER_PW, "role": "viewer"},
     "fresh": {"password": "Fresh-Initial-9", "role": "admin", "pcr": True},
     "victim": {"password": "Victim-Secret-7", "role": "viewer"},
+    "crowded": {"password": "Crowded-Secret-5", "role": "viewer", "busy": True},
 }
 # Validate everything about the server certificate except the CA (rtspsrc's CA store cannot be set from
 # gst-launch; the python ssl checks below validate the chain against the device certificate itself).
@@ -179,6 +180,17 @@ def test_wrong_passwords_count_toward_lockout(media):
         st, _, _ = rtsp_request(s, "DESCRIBE", url(media), 1, {"Authorization": basic("victim", "Victim-Secret-7")})
         assert st == 401  # locked: the right password no longer opens the stream
     assert media.vault.checks[-1][0] == "victim" and media.vault.checks[-1][3] == "locked"
+
+
+def test_vault_busy_answers_503_with_retry_after_at_once(media):
+    """The vault's hash workers are at their admission budget: RTSP/1.0 has no 429, so the answer is 503 with
+    Retry-After (docs/lockout.md), not 401 (nothing was verified) and not a wait."""
+    with tls_connect(media.port, media.cacert) as s:
+        st, hd, _ = rtsp_request(s, "DESCRIBE", url(media), 1, {"Authorization": basic("crowded", "Crowded-Secret-5")})
+    assert st == 503, (st, hd)
+    assert hd.get("retry-after", "").isdigit() and int(hd["retry-after"]) >= 1, hd
+    assert "www-authenticate" not in hd, hd
+    assert media.vault.checks[-1][0] == "crowded" and media.vault.checks[-1][3] == "busy"
 
 
 def test_credentials_cached_per_connection_only(media):

@@ -1,6 +1,7 @@
 /* test_vault.c — unit tests for lib/vault (hashing, provisioning, logins, lockout, sessions, users,
  * settings, the IPC service table). Uses a temp state dir, the real audit log and an injected clock.
  * QCVN 135 G1, brute force and sessions / EN 303 645 5.1-1..5.1-5. */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "safecam/vault.h"
+#include "safecam/vault_workers.h"
 
 #define ADMIN_PW "Qx7#vLp2!mZr-initial"
 #define GOOD_PW "Hk4$wNc9@tRv-second"
@@ -192,10 +194,10 @@ static void test_hash(void **state)
     assert_int_equal(vault_password_verify(h1, "correct horse"), 0);
     assert_int_equal(vault_password_verify(h1, "correct horsf"), SAFECAM_ERR_DENIED);
     assert_int_equal(vault_password_verify("$2y$10$notargon", "x"), SAFECAM_ERR_INVAL);
-    /* The product parameters: m=64 MiB, t=3. */
+    /* The product parameters: m=19 MiB (19456 KiB), t=2, p=1 (OWASP's minimum for Argon2id). */
     vault_argon2_cost_set_for_tests(0, 0);
     assert_int_equal(vault_password_hash("pw", h1), 0);
-    assert_non_null(strstr(h1, "$m=65536,t=3,"));
+    assert_non_null(strstr(h1, "$m=19456,t=2,p=1$"));
     vault_argon2_cost_set_for_tests(1, 8 * 1024);
 }
 
@@ -1044,10 +1046,170 @@ static void test_csrf_key_sealed(void **state)
     assert_int_equal(vault_session_check(f->v, a.session_id, a.csrf_token, 0, &info), 0);
 }
 
+/* ---------------- Argon2id cost upgrade ---------------- */
+
+static void stored_hash(struct fixture *f, const char *user, char out[VAULT_HASH_BYTES])
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(path, sizeof path, "%s/%s", f->dir, STATEDIR_VAULT_DB);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT hash FROM users WHERE username = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, VAULT_HASH_BYTES, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A hash stored at an older cost keeps working; the next successful login stores one at the configured cost
+ * (the cost travels in the PHC string); a failed login changes nothing. */
+static void test_rehash_on_login(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    char h[VAULT_HASH_BYTES];
+    stored_hash(f, "admin", h); /* provisioned at the fixture's cost: m=8 KiB, t=1 */
+    assert_non_null(strstr(h, "$m=8,t=1,p=1$"));
+    vault_argon2_cost_set_for_tests(2, 16 * 1024); /* "the product's cost changed" */
+    assert_int_equal(vault_login(f->v, "admin", GOOD_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    stored_hash(f, "admin", h);
+    assert_non_null(strstr(h, "$m=8,t=1,p=1$"));
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    stored_hash(f, "admin", h);
+    assert_non_null(strstr(h, "$m=16,t=2,p=1$"));
+    assert_true(a.password_change_required); /* the flag is kept with the new hash */
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), 0);
+    char h2[VAULT_HASH_BYTES];
+    stored_hash(f, "admin", h2);
+    assert_string_equal(h, h2); /* same cost now: no re-hash */
+}
+
+/* ---------------- the hash workers through the real dispatch table ---------------- */
+
+static int test_channel_fd = -1;
+static int channel_of(void *ctx, unsigned peer)
+{
+    (void)ctx;
+    return peer == IPC_PEER_WEB ? test_channel_fd : -1;
+}
+
+static void dispatch_only(struct fixture *f, int sock, uint32_t id, uint16_t type, json_t *body)
+{
+    struct ipc_channel_state st = {0};
+    ipc_msg req = {.type = type, .id = id, .body = body, .fd = -1};
+    assert_int_equal(ipc_dispatcher_run(vault_service_dispatcher(), &st, &f->svc, IPC_PEER_WEB, sock, &req), 0);
+    json_decref(body);
+}
+
+static json_t *login_body(const char *user, const char *pw, const char *source)
+{
+    return json_pack("{s:s,s:s,s:s}", "username", user, "password", pw, "source", source);
+}
+
+/* A login is answered late (by id) once a worker verified it; meanwhile the loop answers other requests;
+ * beyond the per-source budget the answer is busy at once, and busy counts as no failure. */
+static void test_service_deferred_logins(void **state)
+{
+    struct fixture *f = *state;
+    int fds[2];
+    assert_int_equal(ipc_channel_pair(fds), 0);
+    test_channel_fd = fds[0];
+    f->svc.channel_fd = channel_of;
+    assert_int_equal(vault_service_workers_start(&f->svc), 0);
+
+    dispatch_only(f, fds[0], 11, PROTO_VAULT_LOGIN, login_body("admin", "wrong-1", SRC_B));
+    dispatch_only(f, fds[0], 12, PROTO_VAULT_LOGIN, login_body("nobody", "wrong-2", SRC_B));
+    /* nothing answered yet: both wait for (or run on) the workers */
+    ipc_msg m = {.fd = -1};
+    assert_int_equal(ipc_recv(fds[1], &m, 50), SAFECAM_ERR_TIMEOUT);
+    /* a third from the same source: busy at once, with a Retry-After */
+    dispatch_only(f, fds[0], 13, PROTO_VAULT_LOGIN, login_body("admin", "wrong-3", SRC_B));
+    assert_int_equal(ipc_recv(fds[1], &m, 1000), 0);
+    assert_int_equal(m.id, 13);
+    assert_string_equal(json_string_value(json_object_get(m.body, "error")), "busy");
+    assert_true(json_integer_value(json_object_get(m.body, "retry_after")) >= 1);
+    ipc_msg_clear(&m);
+    /* another source still gets in */
+    dispatch_only(f, fds[0], 14, PROTO_VAULT_LOGIN, login_body("admin", ADMIN_PW, SRC_A));
+    /* the workers finish; the loop answers each by its id */
+    int answered = 0, seen[3] = {0, 0, 0};
+    for (int round = 0; round < 200 && answered < 3; round++) {
+        struct pollfd p = {.fd = vault_service_workers_fd(&f->svc), .events = POLLIN};
+        if (poll(&p, 1, 100) == 1)
+            vault_service_workers_finish(&f->svc);
+        while (ipc_recv(fds[1], &m, 0) == 0) {
+            assert_true(m.flags & IPC_FLAG_REPLY);
+            assert_true(m.id >= 11 && m.id <= 14 && m.id != 13);
+            const char *err = json_string_value(json_object_get(m.body, "error"));
+            if (m.id == 14) {
+                assert_true(json_is_true(json_object_get(m.body, "ok")));
+                seen[2] = 1;
+            } else {
+                assert_string_equal(err, "invalid_credentials");
+                seen[m.id - 11] = 1;
+            }
+            answered++;
+            ipc_msg_clear(&m);
+        }
+    }
+    assert_int_equal(answered, 3);
+    assert_true(seen[0] && seen[1] && seen[2]);
+    /* two failures counted for SRC_B (not three: busy is no failure): three more lock, two do not */
+    for (int i = 0; i < 2; i++) {
+        struct vault_auth a;
+        assert_int_equal(vault_login(f->v, "admin", "wrong-x", SRC_B, "web", 0, &a), SAFECAM_ERR_DENIED);
+    }
+    struct vault_auth a;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_B, "web", 0, &a), 0);
+    /* the peer's channel is replaced while a verify runs (web restarted): the answer is not sent to the new
+     * channel, where the same request id may belong to another call */
+    dispatch_only(f, fds[0], 21, PROTO_VAULT_LOGIN, login_body("admin", ADMIN_PW, SRC_A));
+    vault_service_channel_changed(&f->svc, IPC_PEER_WEB);
+    struct pollfd wp = {.fd = vault_service_workers_fd(&f->svc), .events = POLLIN};
+    assert_int_equal(poll(&wp, 1, 10000), 1);
+    vault_service_workers_finish(&f->svc);
+    assert_int_equal(ipc_recv(fds[1], &m, 200), SAFECAM_ERR_TIMEOUT);
+    /* a password change is verified and hashed on the workers too, and answered late: wrong current password
+     * (invalid_credentials), then the right one (ok: the new password works, the old one not) */
+    struct vault_auth sess;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &sess), 0);
+    const char *cases[2][2] = {{"wrong-current", "invalid_credentials"}, {ADMIN_PW, NULL}};
+    for (int k = 0; k < 2; k++) {
+        dispatch_only(f, fds[0], 31 + (uint32_t)k, PROTO_VAULT_PASSWORD_CHANGE,
+                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "session_id", sess.session_id, "username", "admin",
+                                "current_password", cases[k][0], "new_password", GOOD_PW, "source", SRC_A));
+        assert_int_equal(ipc_recv(fds[1], &m, 0), SAFECAM_ERR_TIMEOUT); /* not answered in the loop */
+        int got = 0;
+        for (int round = 0; round < 200 && !got; round++) {
+            assert_int_equal(poll(&wp, 1, 100) >= 0, 1);
+            vault_service_workers_finish(&f->svc);
+            if (ipc_recv(fds[1], &m, 0) == 0)
+                got = 1;
+        }
+        assert_true(got);
+        assert_int_equal(m.id, 31 + (uint32_t)k);
+        if (cases[k][1])
+            assert_string_equal(json_string_value(json_object_get(m.body, "error")), cases[k][1]);
+        else
+            assert_true(json_is_true(json_object_get(m.body, "ok")));
+        ipc_msg_clear(&m);
+    }
+    assert_int_equal(vault_login(f->v, "admin", GOOD_PW, SRC_A, "web", 0, &a), 0);
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 0, &a), SAFECAM_ERR_DENIED);
+    vault_service_workers_stop(&f->svc);
+    close(fds[0]);
+    close(fds[1]);
+    test_channel_fd = -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rehash_on_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_deferred_logins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provision_force, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_ok_fail, setup, teardown),

@@ -43,6 +43,7 @@ export const STRINGS = {
     'login.locked': 'Too many failed login attempts. Logging in is blocked for {time}.',
     'login.locked_unknown': 'Too many failed login attempts. Logging in is blocked for a few minutes.',
     'login.unlocked': 'You can try to log in again.',
+    'login.busy': 'The camera is checking many logins right now. Try again in {time}.',
     'login.session_ended': 'Your session has ended. Please log in again.',
     'login.logged_out': 'You have logged out.',
 
@@ -527,6 +528,7 @@ export const STRINGS = {
     'login.locked': 'Đăng nhập sai quá nhiều lần. Việc đăng nhập bị khóa trong {time}.',
     'login.locked_unknown': 'Đăng nhập sai quá nhiều lần. Việc đăng nhập bị khóa trong vài phút.',
     'login.unlocked': 'Bạn có thể thử đăng nhập lại.',
+    'login.busy': 'Camera đang kiểm tra nhiều lượt đăng nhập. Hãy thử lại sau {time}.',
     'login.session_ended': 'Phiên làm việc đã kết thúc. Vui lòng đăng nhập lại.',
     'login.logged_out': 'Bạn đã đăng xuất.',
 

@@ -58,7 +58,11 @@ export async function render(ctx) {
     } catch (e) {
       pass.input.value = '';
       submit.disabled = false;
-      if (e.status === 429 || e.code === 'locked') {
+      if (e.code === 'busy') {
+        // the camera's password checks are at their budget (a login flood): nothing was counted, try again
+        const ra = e.headers ? parseInt(e.headers.get('Retry-After') || '', 10) : NaN;
+        showStatus(status, 'error', 'login.busy', { time: formatDuration(Number.isFinite(ra) && ra > 0 ? ra : 1) });
+      } else if (e.status === 429 || e.code === 'locked') {
         const ra = e.headers ? parseInt(e.headers.get('Retry-After') || '', 10) : NaN;
         if (Number.isFinite(ra) && ra > 0) lockedCountdown(ra);
         else showStatus(status, 'error', 'login.locked_unknown');

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Authenticated GET /api/v1/device latency (p50/p99, one TLS connection per request) on the whole camera, quiet
+and during login bursts, all in one run inside a private network namespace (needs root):
+  quiet        the owner's reads alone;
+  good x20     20 right-password logins at once from 20 addresses;
+  failed x200  200 wrong-password logins from 50 addresses, 40 at once.
+The owner reads from 127.0.0.1 (a source it logged in from). Results go to bench/README.md "Login burst".
+Usage: SAFECAM_BUILD=build /usr/bin/python3 bench/login_burst.py [--quiet-seconds 8]"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "system"))
+from conftest import Camera  # noqa: E402
+
+TOOL = os.path.join(REPO, "tests", "system", "login_burst_tool.py")
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quiet-seconds", type=float, default=8)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("needs root (ip netns add)", file=sys.stderr)
+        return 2
+    ns = f"safecam-bench-{os.getpid()}"
+    tmp = tempfile.mkdtemp(prefix="safecam-bench-")
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=10)
+    proc = None
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True, timeout=10)
+        cam = Camera(tmp, extra_args=["--no-media"])
+        cam.curl = lambda *args, timeout=60, **kw: subprocess.run(
+            ["ip", "netns", "exec", ns, "curl", "-sS", "--cacert", cam.cacert, "--max-time", str(timeout), *args],
+            capture_output=True, timeout=timeout + 10, **kw)
+        log = open(cam.log_path, "ab")
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cam.command()], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 40
+        while cam.curl("-o", "/dev/null", "-w", "%{http_code}", f"{cam.base_url}/.well-known/security.txt",
+                       timeout=2).stdout != b"200":
+            if proc.poll() is not None or time.monotonic() > deadline:
+                print(cam.read_log(), file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        cam.admin()
+        base = ["ip", "netns", "exec", ns, "/usr/bin/python3", TOOL, "--port", str(cam.https_port), "--cacert",
+                cam.cacert, "--user", cam.label["admin_user"], "--password", cam.admin_password, "--interval", "0.05"]
+        phases = [
+            ("quiet", ["--no-flood", "--quiet-seconds", str(a.quiet_seconds)]),
+            ("good x20 (20 addresses)", ["--sources", "20", "--per-source", "1", "--good-every", "1", "--threads", "20"]),
+            ("failed x200 (50 addresses, 40 at once)",
+             ["--sources", "50", "--per-source", "4", "--good-every", "0", "--threads", "40"]),
+        ]
+        rows = []
+        for name, extra in phases:
+            r = subprocess.run(base + extra, capture_output=True, timeout=600)
+            if r.returncode != 0:
+                print(r.stdout.decode(), r.stderr.decode(), file=sys.stderr)
+                return 1
+            out = json.loads(r.stdout)
+            lat = [dt * 1000 for st, dt in out["device"] if st == 200]
+            bad = sum(1 for st, _ in out["device"] if st != 200)
+            rows.append((name, len(lat), bad, pct(lat, 50), pct(lat, 99), out["status"], out["flood_seconds"]))
+            time.sleep(1)
+        q50, q99 = rows[0][3], rows[0][4]
+        print(f"{'phase':42} {'GETs':>5} {'non-200':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50 x':>6} {'p99 x':>6}"
+              f"  logins (status:count), seconds")
+        for name, n, bad, p50, p99, status, secs in rows:
+            print(f"{name:42} {n:5d} {bad:7d} {p50:8.1f} {p99:8.1f} {p50 / q50:6.2f} {p99 / q99:6.2f}  "
+                  f"{json.dumps(status) if status else '-'}, {secs:.1f}")
+        return 0
+    finally:
+        if proc and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        subprocess.run(["ip", "netns", "del", ns], timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+/* workers.c — a bounded pool of threads for the vault's slow work (Argon2id verifications), outside the
+ * vault's request loop: the loop submits a job and goes on answering other requests; a worker runs it and
+ * puts it on the done list, and an eventfd wakes the loop to finish it (database, audit, reply). A job never
+ * touches the vault object: only the loop's thread does. Runs in the vault process. Design: docs/lockout.md
+ * "Hash workers and admission". QCVN 135 brute force / EN 303 645 5.1-5 (the protection must not become a
+ * denial of service). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vault_internal.h"
+
+struct vault_workers {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a job was queued, or stop */
+    pthread_t th[VAULT_WORKERS_THREADS_MAX];
+    size_t n_threads;
+    void (*run)(void *job);
+    void **queue; /* ring of jobs waiting for a worker */
+    size_t head, queued;
+    void **done; /* jobs finished, not yet taken by the loop */
+    size_t n_done;
+    size_t cap;         /* jobs queued + running + done at most */
+    size_t outstanding; /* jobs queued + running + done */
+    int stop;
+    int efd;
+};
+
+static void *worker_main(void *arg)
+{
+    vault_workers *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->stop && w->queued == 0)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->stop)
+            break;
+        void *job = w->queue[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->queued--;
+        pthread_mutex_unlock(&w->mu);
+        w->run(job);
+        pthread_mutex_lock(&w->mu);
+        w->done[w->n_done++] = job; /* n_done < cap: outstanding counts it */
+        uint64_t one = 1;
+        ssize_t wr = write(w->efd, &one, sizeof one);
+        (void)wr; /* an eventfd counter cannot overflow with at most cap completions pending */
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int vault_workers_new(size_t threads, size_t cap, void (*run)(void *job), vault_workers **out)
+{
+    if (!out || !run || threads == 0 || threads > VAULT_WORKERS_THREADS_MAX || cap < threads ||
+        cap > VAULT_WORKERS_CAP_MAX)
+        return SAFECAM_ERR_INVAL;
+    *out = NULL;
+    vault_workers *w = calloc(1, sizeof *w);
+    if (!w)
+        return SAFECAM_ERR_NOMEM;
+    w->queue = calloc(cap, sizeof *w->queue);
+    w->done = calloc(cap, sizeof *w->done);
+    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!w->queue || !w->done || w->efd < 0) {
+        int rc = w->efd < 0 ? SAFECAM_ERR_IO : SAFECAM_ERR_NOMEM;
+        if (w->efd >= 0)
+            close(w->efd);
+        free(w->queue);
+        free(w->done);
+        free(w);
+        return rc;
+    }
+    w->cap = cap;
+    w->run = run;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    /* Workers take no signals: SIGTERM and friends stay with the request loop. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = 0;
+    for (size_t i = 0; i < threads; i++) {
+        if (pthread_create(&w->th[i], NULL, worker_main, w) != 0) {
+            rc = SAFECAM_ERR_INTERNAL;
+            break;
+        }
+        w->n_threads++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        vault_workers_free(w, NULL);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int vault_workers_submit(vault_workers *w, void *job)
+{
+    if (!w || !job)
+        return SAFECAM_ERR_INVAL;
+    pthread_mutex_lock(&w->mu);
+    int rc = SAFECAM_ERR_BUSY;
+    if (!w->stop && w->outstanding < w->cap) {
+        w->queue[(w->head + w->queued) % w->cap] = job;
+        w->queued++;
+        w->outstanding++;
+        pthread_cond_signal(&w->cv);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+int vault_workers_fd(const vault_workers *w)
+{
+    return w ? w->efd : -1;
+}
+
+size_t vault_workers_take(vault_workers *w, void **out, size_t max)
+{
+    if (!w || !out || max == 0)
+        return 0;
+    uint64_t n;
+    ssize_t r = read(w->efd, &n, sizeof n); /* clear the wake-up; what is done is counted below */
+    (void)r;
+    pthread_mutex_lock(&w->mu);
+    size_t k = w->n_done < max ? w->n_done : max;
+    for (size_t i = 0; i < k; i++)
+        out[i] = w->done[i];
+    for (size_t i = k; i < w->n_done; i++)
+        w->done[i - k] = w->done[i];
+    w->n_done -= k;
+    w->outstanding -= k;
+    if (w->n_done > 0) { /* more than max were done: wake the loop again */
+        uint64_t one = 1;
+        ssize_t wr = write(w->efd, &one, sizeof one);
+        (void)wr;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return k;
+}
+
+size_t vault_workers_outstanding(vault_workers *w)
+{
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->outstanding;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+void vault_workers_free(vault_workers *w, void (*discard)(void *job))
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < w->n_threads; i++)
+        pthread_join(w->th[i], NULL); /* a running job finishes first (one Argon2id verify) */
+    for (size_t i = 0; discard && i < w->queued; i++)
+        discard(w->queue[(w->head + i) % w->cap]);
+    for (size_t i = 0; discard && i < w->n_done; i++)
+        discard(w->done[i]);
+    close(w->efd);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->queue);
+    free(w->done);
+    free(w);
+}

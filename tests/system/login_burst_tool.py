@@ -1,0 +1,166 @@
+"""A login burst against a camera, run inside a network namespace the caller created (ip netns exec NS python3
+login_burst_tool.py ...): many source addresses (127.0.N.M, all local in the namespace's loopback) send logins
+with wrong (and some right) passwords, while the owner, from 127.0.0.1 (a source it logged in from before),
+keeps reading GET /api/v1/device with its session and, optionally, opens an RTSPS viewer (ffprobe).
+Prints one JSON object with what each side saw. Used by tests/system/test_attack_login_burst.py and
+bench/login_burst.py. Sends traffic only to 127.0.0.1 inside the namespace."""
+import argparse
+import http.client
+import json
+import queue
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import quote
+
+
+def context(cacert):
+    ctx = ssl.create_default_context(cafile=cacert)
+    return ctx
+
+
+def request(ctx, port, method, path, body=None, source="127.0.0.1", cookie=None, timeout=30):
+    """One HTTPS request on a fresh connection from `source`. Returns (status, headers dict, body, seconds)."""
+    t0 = time.monotonic()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=timeout, source_address=(source, 0))
+    hdrs = {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    if cookie:
+        hdrs["Cookie"] = cookie
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        payload = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, payload, time.monotonic() - t0
+    except (OSError, http.client.HTTPException) as e:
+        return 0, {}, str(e).encode(), time.monotonic() - t0
+    finally:
+        conn.close()
+
+
+def owner_login(ctx, port, user, pw):
+    st, h, body, _ = request(ctx, port, "POST", "/api/v1/session", {"username": user, "password": pw})
+    cookie = None
+    for part in h.get("set-cookie", "").split(";"):
+        if part.strip().startswith("safecam_session="):
+            cookie = part.strip()
+    return st, cookie
+
+
+def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out):
+    """sources x per_source logins, the attempts of one source adjacent in the queue (so they overlap)."""
+    q = queue.Queue()
+    n = 0
+    for s in range(sources):
+        src = f"127.0.{1 + s // 250}.{1 + s % 250}"
+        for k in range(per_source):
+            n += 1
+            right = good_every and n % good_every == 0
+            q.put((src, pw if right else f"wrong-{s}-{k}", right))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            try:
+                src, p, right = q.get_nowait()
+            except queue.Empty:
+                return
+            st, h, body, dt = request(ctx, port, "POST", "/api/v1/session", {"username": user, "password": p},
+                                      source=src)
+            err = None
+            try:
+                err = json.loads(body).get("error")
+            except (ValueError, AttributeError):
+                pass
+            with lock:
+                key = f"{st}:{err or 'ok'}"
+                out["status"][key] = out["status"].get(key, 0) + 1
+                if err == "busy" and h.get("retry-after", "").isdigit():
+                    out["busy_with_retry_after"] += 1
+                if right and st == 200:
+                    out["good_ok"] += 1
+                out["latencies"].append(dt)
+
+    ts = [threading.Thread(target=work) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def owner_reads(ctx, port, cookie, stop, out, interval):
+    while not stop.is_set():
+        st, _, _, dt = request(ctx, port, "GET", "/api/v1/device", cookie=cookie)
+        out["device"].append([st, dt])
+        stop.wait(interval)
+
+
+def viewer(rtsps_port, user, pw, out, attempts=3):
+    """ffprobe through RTSPS (TLS verification: ffmpeg's default, none; the Python checks elsewhere verify)."""
+    url = f"rtsps://{quote(user, safe='')}:{quote(pw, safe='')}@127.0.0.1:{rtsps_port}/stream1"
+    for i in range(attempts):
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                                "stream=codec_name", "-of", "default=nw=1", url], capture_output=True, timeout=60)
+            ok = r.returncode == 0 and b"codec_name=h264" in r.stdout
+            err = r.stderr.decode(errors="replace")[-300:]
+        except subprocess.TimeoutExpired:
+            ok, err = False, "timeout"
+        out["viewer"].append({"ok": ok, "seconds": time.monotonic() - t0, "stderr": "" if ok else err})
+        if ok:
+            return
+        time.sleep(2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--rtsps-port", type=int, default=0)
+    ap.add_argument("--cacert", required=True)
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--sources", type=int, default=50)
+    ap.add_argument("--per-source", type=int, default=4)
+    ap.add_argument("--good-every", type=int, default=20, help="every Nth flood login uses the right password (0: none)")
+    ap.add_argument("--threads", type=int, default=40)
+    ap.add_argument("--no-flood", action="store_true", help="only the owner's reads (a quiet baseline)")
+    ap.add_argument("--quiet-seconds", type=float, default=0, help="with --no-flood: how long to read")
+    ap.add_argument("--interval", type=float, default=0.1)
+    a = ap.parse_args()
+    ctx = context(a.cacert)
+    out = {"status": {}, "busy_with_retry_after": 0, "good_ok": 0, "latencies": [], "device": [], "viewer": []}
+    st, cookie = owner_login(ctx, a.port, a.user, a.password)  # makes 127.0.0.1 a known source of the owner
+    out["owner_login_before"] = st
+    if st != 200 or not cookie:
+        print(json.dumps(out))
+        return 1
+    stop = threading.Event()
+    reader = threading.Thread(target=owner_reads, args=(ctx, a.port, cookie, stop, out, a.interval))
+    t0 = time.monotonic()
+    reader.start()
+    v = None
+    if a.no_flood:
+        time.sleep(a.quiet_seconds)
+    else:
+        if a.rtsps_port:
+            v = threading.Thread(target=lambda: (time.sleep(1.0), viewer(a.rtsps_port, a.user, a.password, out)))
+            v.start()
+        flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out)
+        if v:
+            v.join()
+    out["flood_seconds"] = time.monotonic() - t0
+    stop.set()
+    reader.join()
+    out["owner_login_after"], _ = owner_login(ctx, a.port, a.user, a.password)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

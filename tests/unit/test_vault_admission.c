@@ -1,0 +1,235 @@
+/* test_vault_admission.c — the admission budget of the vault's hash workers (lib/vault/admission.c) and the
+ * pool itself (lib/vault/workers.c): per-source and global bounds, the reserve for known sources, busy
+ * refusals that count nothing, the Retry-After estimate on an injected clock. docs/lockout.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "safecam/vault.h"
+#include "safecam/vault_workers.h"
+
+static int64_t now_ms;
+static int64_t clock_fake(void *ctx)
+{
+    (void)ctx;
+    return now_ms;
+}
+
+static vault_admission *make(unsigned per_source, unsigned global, unsigned reserve)
+{
+    const struct vault_admission_limits lim = {.per_source = per_source, .global = global, .reserve = reserve};
+    vault_admission *a = NULL;
+    assert_int_equal(vault_admission_new(&lim, clock_fake, NULL, &a), 0);
+    return a;
+}
+
+static void test_bad_limits(void **state)
+{
+    (void)state;
+    vault_admission *a = NULL;
+    const struct vault_admission_limits zero_src = {.per_source = 0, .global = 8, .reserve = 0};
+    const struct vault_admission_limits zero_glob = {.per_source = 2, .global = 0, .reserve = 0};
+    const struct vault_admission_limits huge = {.per_source = 2, .global = VAULT_WORKERS_CAP_MAX + 1, .reserve = 0};
+    assert_int_equal(vault_admission_new(&zero_src, NULL, NULL, &a), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_admission_new(&zero_glob, NULL, NULL, &a), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_admission_new(&huge, NULL, NULL, &a), SAFECAM_ERR_INVAL);
+    assert_null(a);
+}
+
+/* At most per_source in flight from one source; leaving frees the slot; other sources are not affected. */
+static void test_per_source(void **state)
+{
+    (void)state;
+    vault_admission *a = make(2, 8, 0);
+    struct vault_admission_ticket t[3];
+    int64_t ra = -1;
+    assert_int_equal(vault_admission_enter(a, "10.0.0.1", 0, &t[0], &ra), 0);
+    assert_int_equal(ra, 0);
+    assert_int_equal(vault_admission_enter(a, "10.0.0.1", 0, &t[1], &ra), 0);
+    assert_int_equal(vault_admission_enter(a, "10.0.0.1", 0, &t[2], &ra), SAFECAM_ERR_BUSY);
+    assert_true(ra >= 1 && ra <= 30);
+    assert_false(t[2].admitted);
+    /* trusted or not, the per-source bound holds */
+    assert_int_equal(vault_admission_enter(a, "10.0.0.1", 1, &t[2], &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(vault_admission_in_flight(a, "10.0.0.1"), 2);
+    assert_int_equal(vault_admission_enter(a, "10.0.0.2", 0, &t[2], &ra), 0);
+    assert_int_equal(vault_admission_in_flight(a, NULL), 3);
+    vault_admission_leave(a, "10.0.0.1", &t[0]);
+    vault_admission_leave(a, "10.0.0.1", &t[0]); /* twice: the second is ignored */
+    assert_int_equal(vault_admission_in_flight(a, "10.0.0.1"), 1);
+    assert_int_equal(vault_admission_enter(a, "10.0.0.1", 0, &t[0], &ra), 0);
+    vault_admission_leave(a, "10.0.0.1", &t[0]);
+    vault_admission_leave(a, "10.0.0.1", &t[1]);
+    vault_admission_leave(a, "10.0.0.2", &t[2]);
+    assert_int_equal(vault_admission_in_flight(a, NULL), 0);
+    vault_admission_free(a);
+}
+
+/* Many sources fill the global budget; beyond it only trusted requests get in, into the reserve; a refusal
+ * counts nothing. */
+static void test_global_and_reserve(void **state)
+{
+    (void)state;
+    vault_admission *a = make(2, 8, 4);
+    struct vault_admission_ticket t[16];
+    char src[32];
+    int64_t ra = 0;
+    for (int i = 0; i < 8; i++) {
+        snprintf(src, sizeof src, "192.0.2.%d", i + 1);
+        assert_int_equal(vault_admission_enter(a, src, 0, &t[i], &ra), 0);
+    }
+    assert_int_equal(vault_admission_enter(a, "192.0.2.100", 0, &t[8], &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(vault_admission_in_flight(a, NULL), 8);
+    for (int i = 8; i < 12; i++) {
+        snprintf(src, sizeof src, "198.51.100.%d", i);
+        assert_int_equal(vault_admission_enter(a, src, 1, &t[i], &ra), 0);
+    }
+    assert_int_equal(vault_admission_enter(a, "198.51.100.99", 1, &t[12], &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(vault_admission_in_flight(a, NULL), 12);
+    /* one untrusted leaves: still over the global bound for the untrusted (11 >= 8) */
+    vault_admission_leave(a, "192.0.2.1", &t[0]);
+    assert_int_equal(vault_admission_enter(a, "192.0.2.100", 0, &t[0], &ra), SAFECAM_ERR_BUSY);
+    /* but a trusted one gets the freed slot */
+    assert_int_equal(vault_admission_enter(a, "198.51.100.99", 1, &t[0], &ra), 0);
+    vault_admission_leave(a, "198.51.100.99", &t[0]);
+    for (int i = 1; i < 8; i++) {
+        snprintf(src, sizeof src, "192.0.2.%d", i + 1);
+        vault_admission_leave(a, src, &t[i]);
+    }
+    for (int i = 8; i < 12; i++) {
+        snprintf(src, sizeof src, "198.51.100.%d", i);
+        vault_admission_leave(a, src, &t[i]);
+    }
+    assert_int_equal(vault_admission_in_flight(a, NULL), 0);
+    assert_int_equal(vault_admission_enter(a, "192.0.2.100", 0, &t[0], &ra), 0);
+    vault_admission_leave(a, "192.0.2.100", &t[0]);
+    vault_admission_free(a);
+}
+
+/* Retry-After follows how long admitted work stayed in flight (injected clock), within 1..30 s. */
+static void test_retry_after_estimate(void **state)
+{
+    (void)state;
+    vault_admission *a = make(1, 1, 0);
+    struct vault_admission_ticket t, u;
+    int64_t ra = 0;
+    now_ms = 1000;
+    for (int i = 0; i < 40; i++) { /* work that takes 4.5 s each */
+        assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+        now_ms += 4500;
+        vault_admission_leave(a, "h", &t);
+    }
+    assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+    assert_int_equal(vault_admission_enter(a, "i", 0, &u, &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(ra, 5);
+    vault_admission_leave(a, "h", &t);
+    for (int i = 0; i < 60; i++) { /* then fast work: 10 ms */
+        assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+        now_ms += 10;
+        vault_admission_leave(a, "h", &t);
+    }
+    assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+    assert_int_equal(vault_admission_enter(a, "i", 0, &u, &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(ra, 1);
+    vault_admission_leave(a, "h", &t);
+    for (int i = 0; i < 60; i++) { /* very slow work: capped */
+        assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+        now_ms += 120000;
+        vault_admission_leave(a, "h", &t);
+    }
+    assert_int_equal(vault_admission_enter(a, "h", 0, &t, &ra), 0);
+    assert_int_equal(vault_admission_enter(a, "i", 0, &u, &ra), SAFECAM_ERR_BUSY);
+    assert_int_equal(ra, 30);
+    vault_admission_leave(a, "h", &t);
+    vault_admission_free(a);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    vault_admission *a = make(2, 2, 0);
+    struct vault_admission_ticket t;
+    int64_t ra = 0;
+    char longsrc[VAULT_SOURCE_MAX + 2];
+    memset(longsrc, 'a', sizeof longsrc - 1);
+    longsrc[sizeof longsrc - 1] = '\0';
+    assert_int_equal(vault_admission_enter(a, longsrc, 0, &t, &ra), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_admission_enter(a, NULL, 0, &t, &ra), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_admission_in_flight(a, NULL), 0);
+    vault_admission_leave(a, "never", &t); /* not admitted: ignored */
+    vault_admission_free(a);
+}
+
+/* ---------------- the pool ---------------- */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+
+static void job_run(void *p)
+{
+    pthread_mutex_lock(&gate_mu);
+    while (!gate_open)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    (*(int *)p)++;
+}
+
+static int discarded;
+static void job_discard(void *p)
+{
+    (void)p;
+    discarded++;
+}
+
+/* Jobs run off the caller's thread; the pool holds at most cap; finished jobs come back through the fd. */
+static void test_pool(void **state)
+{
+    (void)state;
+    vault_workers *w = NULL;
+    int job[5] = {0};
+    assert_int_equal(vault_workers_new(0, 4, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 1, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 4, job_run, &w), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vault_workers_submit(w, &job[i]), 0);
+    assert_int_equal(vault_workers_submit(w, &job[4]), SAFECAM_ERR_BUSY);
+    assert_int_equal(vault_workers_outstanding(w), 4);
+    pthread_mutex_lock(&gate_mu);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    void *done[8];
+    size_t got = 0;
+    for (int round = 0; round < 100 && got < 4; round++) {
+        struct pollfd p = {.fd = vault_workers_fd(w), .events = POLLIN};
+        if (poll(&p, 1, 100) == 1)
+            got += vault_workers_take(w, done + got, 8 - got);
+    }
+    assert_int_equal(got, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(job[i], 1);
+    assert_int_equal(vault_workers_outstanding(w), 0);
+    /* finished jobs not taken go to discard at stop */
+    assert_int_equal(vault_workers_submit(w, &job[4]), 0);
+    struct pollfd p = {.fd = vault_workers_fd(w), .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 10000), 1); /* done (the eventfd says so), not taken */
+    vault_workers_free(w, job_discard);
+    assert_int_equal(discarded, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_limits),       cmocka_unit_test(test_per_source),
+        cmocka_unit_test(test_global_and_reserve), cmocka_unit_test(test_retry_after_estimate),
+        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_pool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
