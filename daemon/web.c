@@ -82,7 +82,8 @@ int main(int argc, char **argv)
     long port = HTTP_DEFAULT_PORT;
     long ipc_fd = -1;
     long listen_fd = -1;
-    for (int i = 1; i < argc; i++) {
+    /* every option takes a value: step over both */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -120,7 +121,6 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     if (!state_dir || ipc_fd < 0) {
         usage();
