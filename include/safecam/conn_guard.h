@@ -1,7 +1,7 @@
 /* conn_guard.h — connection slots shared fairly between sources, for the network front doors (HTTPS in
- * lib/http/server.c, RTSPS in lib/media/front.c). A fixed table of slots, a per-source share, and an
- * eviction order in which the owner always wins: when a newcomer finds no free slot (or its source is at
- * its share), the guard evicts, in order,
+ * lib/http/server.c, RTSPS in lib/media/front.c). A fixed table of slots, a per-source share (a source at
+ * its share is refused), and an eviction order in which the owner always wins: when a newcomer finds no
+ * free slot, the guard evicts, in order,
  *   1. a connection that has not completed TLS and a request (state CONN_GUARD_NEW),
  *   2. then one that has sent a request but never authenticated (CONN_GUARD_ACTIVE),
  * from the source holding the most slots first, the oldest first within that source. Authenticated
@@ -52,10 +52,16 @@ void conn_guard_clock_set(conn_guard *g, conn_guard_clock_fn fn, void *ctx);
 void conn_guard_source_key(const struct sockaddr *sa, char out[CONN_GUARD_SOURCE_BYTES]);
 
 /* Admit a new connection with socket fd (>= 0; the caller's) from source (a key, 1..63 bytes), in state
- * CONN_GUARD_NEW. May evict one other connection (shutdown of its fd) as described above. Returns 0 and
- * *out, or SAFECAM_ERR_DENIED (every candidate trusted: the caller closes fd; tallied as a refusal),
- * SAFECAM_ERR_INVAL. */
+ * CONN_GUARD_NEW. A source already holding its share is refused (cheap: a flooder re-opens at once, and
+ * evicting its own would only feed that churn; its slots free up at the deadlines). When the table is
+ * full, one other connection is evicted (shutdown of its fd) as described above. Returns 0 and *out, or
+ * SAFECAM_ERR_DENIED (the caller closes fd; tallied as a refusal), SAFECAM_ERR_INVAL. */
 int conn_guard_admit(conn_guard *g, const char *source, int fd, conn_guard_handle *out) SAFECAM_WUR;
+
+/* Before accepting: SAFECAM_ERR_DENIED (tallied as a refusal) when source already holds its share, so
+ * the caller can close it before spending a thread or a TLS session on it; else 0. conn_guard_admit still
+ * decides (two may pass the check at once). */
+int conn_guard_precheck(conn_guard *g, const char *source) SAFECAM_WUR;
 
 /* Raise (never lower) a connection's state; a stale or NONE handle is ignored. TRUSTED also clears the
  * connection's deadlines. */

@@ -169,17 +169,14 @@ static int victim_better(const struct slot *a, unsigned a_count, const struct sl
     return a->start_ms < b->start_ms;
 }
 
-/* Under g->mu: pick and cut a victim. only_hash/only_source: restrict to that source (it is at its share).
- * Returns the freed index, or -1 when every candidate is trusted. */
-static int evict_locked(conn_guard *g, int restrict_source, uint64_t only_hash, const char *only_source)
+/* Under g->mu: pick and cut a victim. Returns the freed index, or -1 when every slot is trusted. */
+static int evict_locked(conn_guard *g)
 {
     int best = -1;
     unsigned best_count = 0;
     for (unsigned i = 0; i < g->slots; i++) {
         struct slot *s = &g->s[i];
         if (!s->used || s->state == CONN_GUARD_TRUSTED)
-            continue;
-        if (restrict_source && (s->src_hash != only_hash || strcmp(s->source, only_source) != 0))
             continue;
         unsigned c = count_locked(g, s->src_hash, s->source);
         if (best < 0 || victim_better(s, c, &g->s[best], best_count)) {
@@ -215,9 +212,9 @@ int conn_guard_admit(conn_guard *g, const char *source, int fd, conn_guard_handl
     pthread_mutex_lock(&g->mu);
     int idx = -1;
     if (count_locked(g, h, source) >= g->per_source)
-        idx = evict_locked(g, 1, h, source); /* at its share: it can only displace its own */
+        idx = -1; /* at its share: refused, cheaply (it re-opens at once: evicting would feed a churn) */
     else if (g->used >= g->slots)
-        idx = evict_locked(g, 0, 0, NULL);
+        idx = evict_locked(g);
     else
         for (unsigned i = 0; i < g->slots; i++)
             if (!g->s[i].used) {
@@ -310,6 +307,23 @@ unsigned conn_guard_expire(conn_guard *g, int64_t new_ms, int64_t silent_ms)
     }
     pthread_mutex_unlock(&g->mu);
     return n;
+}
+
+int conn_guard_precheck(conn_guard *g, const char *source)
+{
+    if (!g || !source)
+        return SAFECAM_ERR_INVAL;
+    pthread_mutex_lock(&g->mu);
+    int rc = 0;
+    if (count_locked(g, hash_source(source), source) >= g->per_source) {
+        struct conn_guard_tally_source *e = tally_for(g, source);
+        if (e)
+            e->refused++;
+        g->tally.refused++;
+        rc = SAFECAM_ERR_DENIED;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return rc;
 }
 
 unsigned conn_guard_count(conn_guard *g)

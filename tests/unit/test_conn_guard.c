@@ -88,40 +88,40 @@ static void test_new_refuses_bad_sizes(void **state)
     conn_guard_free(g);
 }
 
-/* A source at its share displaces its own oldest untrusted connection, never another source's. */
+/* A source at its share is refused (nothing cut); it never takes another source's slot. */
 static void test_per_source_share(void **state)
 {
     (void)state;
     struct pairs p = {0};
     conn_guard *g = guard(8, 2);
-    conn_guard_handle h[4];
+    conn_guard_handle h[3];
     unsigned other = pair_new(&p);
     conn_guard_handle ho;
     assert_int_equal(conn_guard_admit(g, "10.0.0.9", p.ours[other], &ho), 0);
-    for (unsigned i = 0; i < 3; i++) {
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.1"), 0);
+    for (unsigned i = 0; i < 2; i++) {
         fake_now += 10;
         unsigned k = pair_new(&p);
         assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[k], &h[i]), 0);
     }
-    assert_int_equal(conn_guard_count_source(g, "10.0.0.1"), 2);
-    assert_true(was_cut(&p, 1));  /* its oldest */
-    assert_false(was_cut(&p, 2));
-    assert_false(was_cut(&p, 3));
-    assert_false(was_cut(&p, other));
-    /* Both its slots trusted: the next one from it is refused, nothing is cut. */
-    conn_guard_state_set(g, h[1], CONN_GUARD_TRUSTED);
-    conn_guard_state_set(g, h[2], CONN_GUARD_TRUSTED);
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.1"), SAFECAM_ERR_DENIED);
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.9"), 0);
     unsigned k = pair_new(&p);
-    conn_guard_handle hx;
-    assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[k], &hx), SAFECAM_ERR_DENIED);
-    assert_int_equal(hx, CONN_GUARD_HANDLE_NONE);
-    assert_false(was_cut(&p, 2));
-    assert_false(was_cut(&p, 3));
+    assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[k], &h[2]), SAFECAM_ERR_DENIED);
+    assert_int_equal(h[2], CONN_GUARD_HANDLE_NONE);
+    assert_int_equal(conn_guard_count_source(g, "10.0.0.1"), 2);
+    for (unsigned i = 0; i < p.n; i++)
+        assert_false(was_cut(&p, i));
     struct conn_guard_tally t;
     assert_true(conn_guard_tally_take(g, &t));
-    assert_int_equal(t.refused, 1);
-    assert_int_equal(t.evicted, 1);
+    assert_int_equal(t.refused, 2);
+    assert_int_equal(t.evicted, 0);
+    assert_int_equal(t.n, 1);
+    assert_string_equal(t.by_source[0].source, "10.0.0.1");
     assert_false(conn_guard_tally_take(g, &t)); /* reset */
+    /* One released: it may come back. */
+    conn_guard_release(g, h[0]);
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.1"), 0);
     conn_guard_free(g);
     pairs_close(&p);
 }
