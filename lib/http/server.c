@@ -32,7 +32,8 @@
 
 /* Limits (QCVN 135 G11: request size, header size, body size, connections per source, slowloris).
  * Who gets a connection is decided by the guard (conn_guard.h, docs/connections.md): GUARD_SLOTS in total,
- * GUARD_PER_SOURCE per source; a newcomer pushes out unauthenticated connections, never a session.
+ * GUARD_PER_SOURCE per source (refused beyond it); in a full table a newcomer pushes out an
+ * unauthenticated connection, never a session.
  * libmicrohttpd's own limits only sit above them (evicted connections take a moment to close): MHD
  * checks its limits before any callback, so they must never be the ones that bind. */
 #define GUARD_SLOTS 96u
@@ -253,7 +254,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         char source[CONN_GUARD_SOURCE_BYTES];
         conn_guard_source_key(ai ? ai->client_addr : NULL, source);
         if (conn_guard_admit(srv->guard, source, t->fd, &t->slot) != 0) {
-            /* Every slot it could take is an authenticated session: turned away (counted, not logged). */
+            /* Its source is at its share (two passed on_accept at once), or every slot is an authenticated
+             * session: turned away (counted, not logged). */
             (void)shutdown(t->fd, SHUT_RDWR);
             t->cut = 1;
         }

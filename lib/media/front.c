@@ -260,11 +260,12 @@ static int wait_record(struct front_conn *fc, GInputStream *tin, int fd)
             continue;
         if (n != 1)
             return 0;
-        unsigned char type = 0;
-        ssize_t r = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT);
+        unsigned char hdr[2] = {0, 0};
+        ssize_t r = recv(fd, hdr, sizeof hdr, MSG_PEEK | MSG_DONTWAIT);
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (r == 1 && type == TLS_RECORD_HANDSHAKE) {
+        /* Content type 22 and the major version byte 3 of a record header (one byte alone: type only). */
+        if (r >= 1 && hdr[0] == TLS_RECORD_HANDSHAKE && (r < 2 || hdr[1] == 3)) {
             g_mutex_lock(&fc->front->lock);
             fc->front->renegotiations++;
             g_mutex_unlock(&fc->front->lock);
