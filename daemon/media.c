@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,9 @@ int main(int argc, char **argv)
     const char *state_dir = NULL, *source = "testsrc", *bind = "127.0.0.1";
     long ipc_fd = -1, port = MEDIA_RTSPS_PORT_DEFAULT, listen_fd = -1;
     safecam_log_init("media", SAFECAM_LOG_INFO);
+    /* Two malloc arenas, not eight per core: a connection flood's threads otherwise leave each its own
+     * arena (64 MiB reserved, pages kept) and the process stays grown after it (docs/connections.md). */
+    (void)mallopt(M_ARENA_MAX, 2);
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

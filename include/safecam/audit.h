@@ -28,6 +28,7 @@
 #define AUDIT_FACTORY_RESET "factory_reset"
 #define AUDIT_DEVICE_START "device_start"
 #define AUDIT_SANDBOX_VIOLATION "sandbox_violation" /* a child killed by its syscall filter */
+#define AUDIT_CONNECTION_FLOOD "connection_flood"   /* connections refused or cut, summed per interval */
 
 #define AUDIT_FIELD_MAX_BYTES 256 /* actor, source; detail up to 1024 bytes */
 #define AUDIT_DETAIL_MAX_BYTES 1024

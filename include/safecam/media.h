@@ -26,8 +26,8 @@
 #define MEDIA_RTSP_PASSWORD_MAX 256          /* bytes, without NUL */
 #define MEDIA_RTSP_AUTH_HEADER_MAX 512       /* bytes of an Authorization header value */
 #define MEDIA_RTSP_CONTENT_LENGTH_MAX 4096   /* bytes of an RTSP request body; larger -> 413 */
-#define MEDIA_RTSP_CLIENTS_MAX 40            /* RTSPS connections in total */
-#define MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX 20 /* RTSPS connections from one address */
+#define MEDIA_RTSP_CLIENTS_MAX 64           /* RTSPS connection slots in total (docs/connections.md) */
+#define MEDIA_RTSP_CLIENTS_PER_SOURCE_MAX 8 /* slots one address (IPv6: one /64) may hold */
 #define MEDIA_RTSP_VIEWERS_PER_STREAM_MAX 32 /* connections that SETUP one stream */
 #define MEDIA_LIVE_VIEWERS_MAX 4             /* browser live-view feeds at once */
 #define MEDIA_SNAPSHOTS_PENDING_MAX 8        /* snapshot requests waiting for a frame */

@@ -283,6 +283,7 @@ enum MHD_Result http_gate(struct req *r, const char *method)
         ret = http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
         goto out;
     }
+    http_conn_trust(srv, r->conn); /* an authenticated session: never evicted by newcomers */
     memcpy(r->username, facts.username, sizeof(r->username));
     memcpy(r->role, facts.role, sizeof(r->role));
     r->pw_change = facts.password_change_required;

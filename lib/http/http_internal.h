@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "safecam/conn_guard.h"
 #include "safecam/http.h"
 #include "safecam/ipc_client.h"
 #include "routes_update.h"
@@ -67,6 +68,7 @@ struct http_server {
     /* Request-head deadline (slowloris): every open connection, and a thread that cuts the slow ones. */
     pthread_mutex_t conns_mu;
     struct conn_track *conns;
+    conn_guard *guard; /* fair slots: the owner's session is never pushed out by unauthenticated ones */
     pthread_t deadline_thread;
     int deadline_running;
 
@@ -183,6 +185,8 @@ void http_audit_record(struct req *r, const char *type, const char *detail);
 json_t *http_sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Result *ret);
 /* Mark the request head of conn as complete (1) or awaited again (0) for the deadline thread. */
 void http_conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head_done);
+/* The request on conn carried a valid session: its connection slot becomes trusted (conn_guard.h). */
+void http_conn_trust(http_server *srv, struct MHD_Connection *conn);
 
 /* ---- static.c: the static UI ---- */
 /* Load every allowed file under srv->ui_dir (or the default UI directory when it is ""), bounded. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "http_internal.h"
+#include "safecam/audit.h"
 #include "safecam/proto.h"
 #include "safecam/vault_client.h"
 
@@ -29,9 +30,17 @@
     "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-EDDSA-ED25519:"                       \
     "+CTYPE-X509:%SERVER_PRECEDENCE"
 
-/* Limits (QCVN 135 G11: request size, header size, body size, connections per source, slowloris). */
-#define CONN_LIMIT 64u
-#define CONN_PER_IP_LIMIT 16u
+/* Limits (QCVN 135 G11: request size, header size, body size, connections per source, slowloris).
+ * Who gets a connection is decided by the guard (conn_guard.h, docs/connections.md): GUARD_SLOTS in total,
+ * GUARD_PER_SOURCE per source (refused beyond it); in a full table a newcomer pushes out an
+ * unauthenticated connection, never a session.
+ * libmicrohttpd's own limits only sit above them (evicted connections take a moment to close): MHD
+ * checks its limits before any callback, so they must never be the ones that bind. */
+#define GUARD_SLOTS 96u
+#define GUARD_PER_SOURCE 12u
+#define CONN_LIMIT (GUARD_SLOTS + 32u)
+#define CONN_PER_IP_LIMIT (2u * GUARD_PER_SOURCE)
+#define FLOOD_REPORT_MS 10000 /* at most one summary line (and one audit event) per this interval */
 #define CONN_TIMEOUT_S 10u     /* idle: no byte for this long */
 #define HEAD_DEADLINE_MS 10000 /* whole TLS handshake + request head, however slowly it trickles */
 #define CONN_MEMORY_LIMIT ((size_t)16 * 1024) /* request line + headers must fit, with buffers */
@@ -209,11 +218,23 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
  * connection starts a new head deadline after each answer. Bodies (firmware uploads) are not cut here. */
 struct conn_track {
     struct conn_track *next, *prev;
+    conn_guard_handle slot;
     int fd;
     int64_t head_start_ms;
     int head_done;
     int cut;
 };
+
+/* libmicrohttpd's accept policy: a source already at its share is closed here, before MHD spends a thread
+ * and a TLS session on it (a flooder re-opens at once; this keeps that loop cheap). Tallied, not logged. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    http_server *srv = cls;
+    char source[CONN_GUARD_SOURCE_BYTES];
+    conn_guard_source_key(addr, source);
+    return conn_guard_precheck(srv->guard, source) == 0 ? MHD_YES : MHD_NO;
+}
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
@@ -229,6 +250,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         }
         t->fd = ci->connect_fd;
         t->head_start_ms = safecam_time_mono_ms();
+        const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char source[CONN_GUARD_SOURCE_BYTES];
+        conn_guard_source_key(ai ? ai->client_addr : NULL, source);
+        if (conn_guard_admit(srv->guard, source, t->fd, &t->slot) != 0) {
+            /* Its source is at its share (two passed on_accept at once), or every slot is an authenticated
+             * session: turned away (counted, not logged). */
+            (void)shutdown(t->fd, SHUT_RDWR);
+            t->cut = 1;
+        }
         pthread_mutex_lock(&srv->conns_mu);
         t->next = srv->conns;
         if (srv->conns)
@@ -248,6 +278,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         if (t->next)
             t->next->prev = t->prev;
         pthread_mutex_unlock(&srv->conns_mu);
+        conn_guard_release(srv->guard, t->slot); /* before MHD closes the fd */
         free(t);
         *socket_context = NULL;
     }
@@ -265,12 +296,44 @@ void http_conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head
     if (!head_done)
         t->head_start_ms = safecam_time_mono_ms();
     pthread_mutex_unlock(&srv->conns_mu);
+    if (head_done)
+        conn_guard_state_set(srv->guard, t->slot, CONN_GUARD_ACTIVE);
+}
+
+void http_conn_trust(http_server *srv, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    struct conn_track *t = ci ? ci->socket_context : NULL;
+    if (t)
+        conn_guard_state_set(srv->guard, t->slot, CONN_GUARD_TRUSTED);
+}
+
+/* One summary of what the guard turned away or cut since the last one: one log line and one
+ * connection_flood audit event per FLOOD_REPORT_MS at most, however many connections it was. */
+static void flood_report(http_server *srv)
+{
+    struct conn_guard_tally t;
+    if (!conn_guard_tally_take(srv->guard, &t))
+        return;
+    char line[AUDIT_DETAIL_MAX_BYTES];
+    if (conn_guard_tally_format(&t, line, sizeof line) != 0)
+        return;
+    log_warn("https: connection flood: %s", line);
+    if (vault_client_audit_record(srv->vault, AUDIT_CONNECTION_FLOOD, "web", NULL, line,
+                                  VAULT_CLIENT_TIMEOUT_MS) != 0)
+        log_warn("audit record %s not stored: vault unreachable", AUDIT_CONNECTION_FLOOD);
 }
 
 static void *deadline_main(void *arg)
 {
     http_server *srv = arg;
+    int64_t next_report = safecam_time_mono_ms() + FLOOD_REPORT_MS;
     while (!atomic_load(&srv->stopping)) {
+        if (safecam_time_mono_ms() >= next_report) {
+            flood_report(srv);
+            next_report = safecam_time_mono_ms() + FLOOD_REPORT_MS;
+        }
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
         int64_t now = safecam_time_mono_ms();
@@ -355,6 +418,16 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     pthread_mutex_init(&srv->sup_call_mu, NULL);
     pthread_mutex_init(&srv->sup_mu, NULL);
     pthread_mutex_init(&srv->conns_mu, NULL);
+    if (conn_guard_new(GUARD_SLOTS, GUARD_PER_SOURCE, &srv->guard) != 0) {
+        http_update_free(srv->update);
+        ipc_client_free(srv->vault);
+        ipc_client_free(srv->media);
+        pthread_mutex_destroy(&srv->conns_mu);
+        pthread_mutex_destroy(&srv->sup_mu);
+        pthread_mutex_destroy(&srv->sup_call_mu);
+        free(srv);
+        return SAFECAM_ERR_NOMEM;
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -429,7 +502,7 @@ int http_server_start(http_server *srv)
         where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     }
     srv->mhd = MHD_start_daemon(
-        flags, (uint16_t)srv->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        flags, (uint16_t)srv->port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_ARRAY, where, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
         MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP_LIMIT,
@@ -473,6 +546,7 @@ void http_server_free(http_server *srv)
         MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
     pthread_mutex_destroy(&srv->conns_mu);
+    conn_guard_free(srv->guard);
     ipc_client_free(srv->vault);
     ipc_client_free(srv->media);
     http_update_free(srv->update);

@@ -31,9 +31,12 @@ GstCaps *media_feeder_caps(media_service *svc, int stream);
 /* ---- TLS front (front.c) ---- */
 struct media_front;
 struct _GstRTSPServer;
-int media_front_new(struct _GstRTSPServer *server, GTlsCertificate *cert, const char *bind, int port, int listen_fd,
-                    struct media_front **out) SAFECAM_WUR;
+int media_front_new(struct _GstRTSPServer *server, GTlsCertificate *cert, const struct media_vault_ops *vault,
+                    const char *bind, int port, int listen_fd, struct media_front **out) SAFECAM_WUR;
 unsigned media_front_count(struct media_front *f);
+/* The RTSP layer authenticated the client whose connection to gst-rtsp-server is inner_fd: its slot is
+ * trusted from now on (never evicted by a newcomer, no silence deadline). Unknown fd: ignored. */
+void media_front_trust(struct media_front *f, int inner_fd);
 void media_front_stop(struct media_front *f);
 
 /* ---- RTSP server behind the front (rtsp.c) ---- */

@@ -222,6 +222,11 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     if (safecam_strlcpy(cs->username, user, sizeof cs->username) != 0)
         cs->username[0] = '\0';
     ctx->token = cs->token;
+    /* The front door keeps this connection from now on, whatever floods arrive. */
+    GstRTSPConnection *rc_conn = gst_rtsp_client_get_connection(ctx->client);
+    GSocket *rc_sock = rc_conn ? gst_rtsp_connection_get_read_socket(rc_conn) : NULL;
+    if (rc_sock)
+        media_front_trust(self->r->front, g_socket_get_fd(rc_sock));
     return TRUE;
 }
 
@@ -448,7 +453,7 @@ int media_rtsp_new(const struct media_feeder_ops *feed, const struct media_vault
     media_rtsp_sub_set(r, sub_enabled);
     g_signal_connect(r->server, "client-connected", G_CALLBACK(on_client_connected), r);
 
-    int rc = media_front_new(r->server, cert, bind, port, listen_fd, &r->front);
+    int rc = media_front_new(r->server, cert, &r->vault, bind, port, listen_fd, &r->front);
     if (rc != 0) {
         media_rtsp_free(r);
         return rc;

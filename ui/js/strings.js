@@ -334,6 +334,7 @@ export const STRINGS = {
     'event.factory_reset': 'Factory reset',
     'event.device_start': 'Camera started',
     'event.sandbox_violation': 'Process stopped by its sandbox',
+    'event.connection_flood': 'Connection flood held off',
 
     'captures.title': 'Captures',
     'captures.intro': 'Snapshots saved on the camera. They are stored encrypted and a factory reset erases them. Download a capture to keep a copy.',
@@ -819,6 +820,7 @@ export const STRINGS = {
     'event.factory_reset': 'Khôi phục cài đặt gốc',
     'event.device_start': 'Camera khởi động',
     'event.sandbox_violation': 'Tiến trình bị hộp cát dừng',
+    'event.connection_flood': 'Chặn tràn kết nối',
 
     'captures.title': 'Ảnh chụp lưu trữ',
     'captures.intro': 'Ảnh chụp được lưu trên camera. Ảnh được lưu ở dạng mã hóa và sẽ bị xóa khi khôi phục cài đặt gốc. Hãy tải ảnh về nếu muốn giữ một bản.',

@@ -6,7 +6,8 @@ import { formatTime, has, tx } from '../i18n.js';
 
 export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'session_end', 'password_change', 'user_create',
   'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
-  'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start', 'sandbox_violation'];
+  'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start', 'sandbox_violation',
+  'connection_flood'];
 
 function toUnix(value) {
   if (!value) return 0;
