@@ -92,13 +92,18 @@ class SlowUpload:
         self.cam, self.sess, self.bundle, self.rate = cam, sess, bundle, rate
         fd, self.body_file = tempfile.mkstemp(prefix="upbody-", dir=cam.tmp)
         os.close(fd)
+        # curl reads the jar while the test's status polls (curl -b JAR -c JAR) rewrite it: the upload once
+        # went without its cookie (401 unauthorized) under parallel load. It gets its own read-only copy.
+        fd, self.jar = tempfile.mkstemp(prefix="upjar-", dir=cam.tmp)
+        os.close(fd)
+        shutil.copyfile(sess.cookie_jar, self.jar)
         self.result = None
         self.done_at = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         try:
-            r = self.cam.curl("-X", "POST", "-b", self.sess.cookie_jar, "-H", f"X-CSRF-Token: {self.sess.csrf}",
+            r = self.cam.curl("-X", "POST", "-b", self.jar, "-H", f"X-CSRF-Token: {self.sess.csrf}",
                               "-H", "Content-Type: application/octet-stream", "--data-binary", f"@{self.bundle}",
                               "--limit-rate", self.rate, "-o", self.body_file, "-w", "%{http_code}",
                               self.cam.base_url + PATH, timeout=120)
