@@ -5,7 +5,7 @@ resolves them (ldd), then to the Debian package that owns each file (dpkg-query 
 (dpkg-query -W); the libraries those load in turn are listed too. safecam itself is the BOM's subject, with
 its version and commit. A library no Debian package owns fails the build with the library's name.
 
-Usage: sbom.py --out FILE --version V --source-root DIR EXECUTABLE...
+Usage: sbom.py --out FILE --version V --source-root DIR [--commit-file FILE] EXECUTABLE...
 Run by meson at build time (meson.build, target sbom); served by GET /api/v1/system/sbom (docs/api)."""
 import argparse
 import datetime
@@ -114,12 +114,18 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--version", required=True)
     ap.add_argument("--source-root", required=True)
+    ap.add_argument("--commit-file", help="a file holding the commit (meson's vcs_tag); else git or .commit")
     ap.add_argument("executables", nargs="+")
     a = ap.parse_args()
 
     distro, distro_ver = debian_release()
     distro_q = f"&distro={distro}-{distro_ver}" if distro_ver else ""
     commit = commit_of(a.source_root)
+    if a.commit_file:
+        with open(a.commit_file) as f:
+            c = f.read().strip()
+        if re.fullmatch(r"[0-9a-f]{40}", c):
+            commit = c
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch else \
         datetime.datetime.now(datetime.timezone.utc)
