@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 PYTHON     ?= /usr/bin/python3
 MESON_SETUP = meson setup --wrap-mode=nodownload
 
-.PHONY: all deps build check test unit system asan fuzz demo bench clean
+.PHONY: all deps build check test unit system asan fuzz demo bench clean package check-package
 
 all: build
 
@@ -46,5 +46,13 @@ demo: build
 bench: build
 	scripts/run-bench $(BUILD)
 
+# The Debian packages (debian/, dpkg-buildpackage) into dist/, lintian-checked.
+package: deps
+	scripts/build-package dist
+
+# Build the packages, install them into a clean Debian 12 root, provision, run, log in (needs root).
+check-package: deps
+	scripts/test-package
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) dist

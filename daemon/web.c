@@ -138,11 +138,23 @@ int main(int argc, char **argv)
     char ui_default[PATH_MAX];
     if (!ui_dir && http_ui_dir_default(ui_default, sizeof ui_default) == 0)
         ui_dir = ui_default;
+    /* the SBOM lies outside the walls' view: read it now (absent in a build without one: 404 then) */
+    char sbom_path[PATH_MAX];
+    char *sbom = NULL;
+    size_t sbom_len = 0;
+    int sbom_rc = http_sbom_path_default(sbom_path, sizeof sbom_path);
+    if (sbom_rc == 0)
+        sbom_rc = http_sbom_read(sbom_path, &sbom, &sbom_len);
     const struct sandbox_paths walls = {.state_dir = state_dir, .ui_dir = ui_dir};
-    if (sandbox_child_enter("web", &walls) != 0)
+    if (sandbox_child_enter("web", &walls) != 0) {
+        free(sbom);
         return 1;
+    }
+    if (sbom_rc != 0)
+        log_warn("SBOM %s not served: %s", sbom_path, safecam_err_name(sbom_rc));
     if (sodium_init() < 0) {
         log_err("libsodium could not be initialised");
+        free(sbom);
         return 1;
     }
 
@@ -162,11 +174,14 @@ int main(int argc, char **argv)
         .ui_dir = ui_dir,
         .listen_fd = (int)listen_fd,
         .sup_fd = (int)ipc_fd,
+        .sbom = sbom,
+        .sbom_len = sbom_len,
     };
     struct web_ctx w = {0};
     int rc = http_server_new(&cfg, &w.srv);
     if (rc != 0) {
         fprintf(stderr, "safecam-web: invalid configuration (--bind must be an IP address)\n");
+        free(sbom);
         return 2;
     }
     ipc_child *child = NULL;
@@ -180,6 +195,7 @@ int main(int argc, char **argv)
     };
     if (ipc_child_new(&cc, &child) != 0) {
         http_server_free(w.srv);
+        free(sbom);
         return 1;
     }
     const struct ipc_child_loop loop = {.signalled = &stop_requested, .timeout_ms = 200, .tick = on_tick};
@@ -187,6 +203,7 @@ int main(int argc, char **argv)
     int exit_code = rc != 0 && !stop_requested ? 1 : 0;
     http_server_free(w.srv);
     ipc_child_free(child);
+    free(sbom); /* after the server: it served the buffer */
     log_info("stopped");
     return exit_code;
 }

@@ -139,6 +139,9 @@ struct http_server_config {
     int sup_fd;              /* supervisor channel (owned by the caller) */
     int listen_fd;           /* listening socket bound by the supervisor (privileged port; owned by the
                               * caller), or -1: bind bind_addr:port itself */
+    const char *sbom;        /* the SBOM (CycloneDX JSON, http_sbom_read), borrowed: it must outlive the server;
+                              * NULL: GET /api/v1/system/sbom answers 404 not_found */
+    size_t sbom_len;         /* its length in bytes */
 };
 
 typedef struct http_server http_server;
@@ -170,5 +173,20 @@ void http_server_free(http_server *srv);
  * the build tree it was compiled in, else the installed <datadir>/safecam/ui. The web process computes it
  * before it walls itself in, so its Landlock view holds it. Returns 0 or SAFECAM_ERR_TOOBIG. */
 int http_ui_dir_default(char *out, size_t out_size) SAFECAM_WUR;
+
+/* Largest SBOM document served (bytes). */
+#define HTTP_SBOM_MAX_BYTES (4u * 1024u * 1024u)
+
+/* The SBOM file served when none is given, chosen like http_ui_dir_default: <build>/sbom.cdx.json when the
+ * running program lies under the build tree, else the installed <datadir>/safecam/sbom.cdx.json. Returns 0 or
+ * SAFECAM_ERR_TOOBIG. */
+int http_sbom_path_default(char *out, size_t out_size) SAFECAM_WUR;
+
+/* Read the SBOM at path into *out (malloc'd, NUL-terminated, owned by the caller; *out_len its length without
+ * the NUL) and check that it is a CycloneDX JSON object (bomFormat "CycloneDX"). The web process reads it
+ * before it walls itself in. Errors: SAFECAM_ERR_NOTFOUND (no file), SAFECAM_ERR_TOOBIG (larger than
+ * HTTP_SBOM_MAX_BYTES), SAFECAM_ERR_INVAL (not a CycloneDX JSON object), SAFECAM_ERR_IO, SAFECAM_ERR_NOMEM.
+ * QCVN 135 G3 / EN 303 645 5.3-x (the software's components are known and can be checked for flaws). */
+int http_sbom_read(const char *path, char **out, size_t *out_len) SAFECAM_WUR;
 
 #endif

@@ -48,6 +48,8 @@ struct http_server {
     unsigned port;
     int sup_fd;
     int listen_fd; /* handed down by the supervisor, or -1 */
+    const char *sbom; /* borrowed from the caller (http_server_config), or NULL */
+    size_t sbom_len;
 
     ipc_client *vault;
     ipc_client *media;

@@ -119,6 +119,43 @@ static enum MHD_Result h_security_txt(struct req *r)
     return http_reply_queue(r, MHD_HTTP_OK, resp);
 }
 
+/* The software bill of materials (CycloneDX 1.5, made at build time from what the executables link: tools/sbom.py),
+ * read by the web process before its walls. QCVN 135 G3 / EN 303 645 5.3-x: an admin can check the camera's
+ * components against published vulnerabilities. */
+static enum MHD_Result h_sbom(struct req *r)
+{
+    if (!r->srv->sbom)
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->srv->sbom_len, (void *)r->srv->sbom, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    http_security_headers_add(resp, 0);
+    MHD_add_response_header(resp, "Content-Type", "application/vnd.cyclonedx+json; version=1.5");
+    return http_reply_queue(r, MHD_HTTP_OK, resp);
+}
+
+/* CSAF 2.0 provider metadata (security/provider-metadata.json, the same content; tests/system/test_csaf.py keeps
+ * them equal): where the vendor publishes its machine-readable advisories. Public, like security.txt.
+ * QCVN 135 G2 / EN 303 645 5.2-1. */
+static const char csaf_provider_metadata[] =
+    "{\"canonical_url\":\"https://safecam.invalid/.well-known/csaf/provider-metadata.json\",\"distributions\":["
+    "{\"directory_url\":\"https://safecam.invalid/.well-known/csaf/white/\"}],\"last_updated\":\"2026-12-06T00:0"
+    "0:00.000Z\",\"list_on_CSAF_aggregators\":true,\"metadata_version\":\"2.0\",\"mirror_on_CSAF_aggregators\":tru"
+    "e,\"publisher\":{\"category\":\"vendor\",\"name\":\"safecam developers\",\"namespace\":\"https://safecam.invalid\""
+    ",\"contact_details\":\"security@safecam.invalid\"},\"role\":\"csaf_publisher\"}";
+
+static enum MHD_Result h_csaf_provider_metadata(struct req *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        sizeof(csaf_provider_metadata) - 1, (void *)csaf_provider_metadata, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    http_security_headers_add(resp, 0);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    return http_reply_queue(r, MHD_HTTP_OK, resp);
+}
+
 static enum MHD_Result h_factory_reset(struct req *r)
 {
     if (http_req_confirm_parse(r) != 0)
@@ -141,6 +178,8 @@ static const struct route rows[] = {
     {"GET", "/api/v1/events", ROLE_ADMIN, 0, 0, events_keys, h_events},
     {"GET", "/api/v1/device", ROLE_VIEWER, 0, 0, NULL, h_device},
     {"GET", "/.well-known/security.txt", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_security_txt},
+    {"GET", "/.well-known/csaf/provider-metadata.json", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_csaf_provider_metadata},
+    {"GET", "/api/v1/system/sbom", ROLE_ADMIN, 0, 0, NULL, h_sbom},
     {"POST", "/api/v1/system/factory-reset", ROLE_ADMIN, R_BODY, 64, NULL, h_factory_reset},
 };
 

@@ -407,6 +407,8 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     srv->port = cfg->port;
     srv->sup_fd = cfg->sup_fd;
     srv->listen_fd = cfg->listen_fd;
+    srv->sbom = cfg->sbom;
+    srv->sbom_len = cfg->sbom ? cfg->sbom_len : 0;
     srv->update = http_update_new();
     if (!srv->update || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &srv->vault) != 0 ||
         ipc_client_new(MEDIA_LOCK_WAIT_MS, 0, &srv->media) != 0) {

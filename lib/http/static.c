@@ -4,6 +4,7 @@
  * when the program runs from its build tree, else the installed one (SAFECAM_UI_INSTALL_DIR).
  * Trust level: network-facing; a request only selects among the loaded files. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,52 @@ int http_ui_dir_default(char *out, size_t out_size)
     }
 #endif
     return safecam_strlcpy(out, SAFECAM_UI_INSTALL_DIR, out_size);
+}
+
+#ifndef SAFECAM_SBOM_INSTALL_PATH
+#define SAFECAM_SBOM_INSTALL_PATH "/usr/share/safecam/sbom.cdx.json"
+#endif
+
+int http_sbom_path_default(char *out, size_t out_size)
+{
+#if defined(SAFECAM_BUILD_ROOT)
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    size_t root_len = strlen(SAFECAM_BUILD_ROOT);
+    if (n > 0) {
+        exe[n] = '\0';
+        if ((size_t)n > root_len && strncmp(exe, SAFECAM_BUILD_ROOT, root_len) == 0 && exe[root_len] == '/')
+            return safecam_path_join(out, out_size, SAFECAM_BUILD_ROOT, "sbom.cdx.json");
+    }
+#endif
+    return safecam_strlcpy(out, SAFECAM_SBOM_INSTALL_PATH, out_size);
+}
+
+int http_sbom_read(const char *path, char **out, size_t *out_len)
+{
+    if (!path || !out || !out_len)
+        return SAFECAM_ERR_INVAL;
+    *out = NULL;
+    *out_len = 0;
+    if (access(path, F_OK) != 0)
+        return errno == ENOENT ? SAFECAM_ERR_NOTFOUND : SAFECAM_ERR_IO;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = safecam_file_read(path, HTTP_SBOM_MAX_BYTES, &data, &len);
+    if (rc != 0)
+        return rc;
+    json_error_t jerr;
+    json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *fmt = json_is_object(doc) ? json_string_value(json_object_get(doc, "bomFormat")) : NULL;
+    int ok = fmt && strcmp(fmt, "CycloneDX") == 0;
+    json_decref(doc);
+    if (!ok) {
+        free(data);
+        return SAFECAM_ERR_INVAL;
+    }
+    *out = data;
+    *out_len = len;
+    return 0;
 }
 
 void http_static_load(http_server *srv)

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "safecam/http.h"
 
@@ -413,6 +415,54 @@ static void test_json_wipe(void **state)
     http_json_wipe(NULL);
 }
 
+/* http_sbom_read: a CycloneDX JSON object is read; a missing file, a file over the cap, invalid JSON, duplicate
+ * keys or another JSON document are refused with their codes and no buffer. */
+static void sbom_file_write(const char *path, const char *text, size_t pad)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    for (size_t i = 0; i < pad; i++)
+        fputc(' ', f);
+    fclose(f);
+}
+
+static void test_sbom_read(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/safecam-sbom-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/sbom.cdx.json", dir);
+    char *data = (char *)1;
+    size_t len = 1;
+    assert_int_equal(http_sbom_read(path, &data, &len), SAFECAM_ERR_NOTFOUND);
+    assert_null(data);
+    assert_int_equal(len, 0);
+
+    const char *good = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\"}";
+    sbom_file_write(path, good, 0);
+    assert_int_equal(http_sbom_read(path, &data, &len), 0);
+    assert_int_equal(len, strlen(good));
+    assert_string_equal(data, good);
+    free(data);
+
+    const char *bad[] = {"{\"bomFormat\":\"SPDX\"}", "[\"CycloneDX\"]", "{\"bomFormat\":\"CycloneDX\"",
+                         "{\"bomFormat\":\"CycloneDX\",\"bomFormat\":\"CycloneDX\"}", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sbom_file_write(path, bad[i], 0);
+        data = (char *)1;
+        assert_int_equal(http_sbom_read(path, &data, &len), SAFECAM_ERR_INVAL);
+        assert_null(data);
+    }
+    sbom_file_write(path, good, HTTP_SBOM_MAX_BYTES); /* valid JSON, one byte per space, over the cap */
+    assert_int_equal(http_sbom_read(path, &data, &len), SAFECAM_ERR_TOOBIG);
+    assert_null(data);
+    assert_int_equal(http_sbom_read(NULL, &data, &len), SAFECAM_ERR_INVAL);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_origin),       cmocka_unit_test(test_content_type),
         cmocka_unit_test(test_body),         cmocka_unit_test(test_body_nested),
         cmocka_unit_test(test_body_open),    cmocka_unit_test(test_json_wipe),
+        cmocka_unit_test(test_sbom_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Write the software bill of materials (CycloneDX 1.5 JSON) of the executables just built, from what they
+actually link: each executable's ELF NEEDED entries (readelf -d), resolved to files the way the dynamic loader
+resolves them (ldd), then to the Debian package that owns each file (dpkg-query -S) and its version
+(dpkg-query -W); the libraries those load in turn are listed too. safecam itself is the BOM's subject, with
+its version and commit. A library no Debian package owns fails the build with the library's name.
+
+Usage: sbom.py --out FILE --version V --source-root DIR [--commit-file FILE] EXECUTABLE...
+Run by meson at build time (meson.build, target sbom); served by GET /api/v1/system/sbom (docs/api)."""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+ENV = dict(os.environ, LC_ALL="C")
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
+
+
+def needed(path):
+    """The DT_NEEDED entries of an ELF file, in order."""
+    r = run(["readelf", "-d", "--wide", path])
+    if r.returncode != 0:
+        sys.exit(f"sbom: readelf -d {path}: {r.stderr.strip()}")
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
+
+
+def resolved(path):
+    """{soname: file} of everything the dynamic loader maps for path (ldd), and the interpreter's file."""
+    r = run(["ldd", path])
+    if r.returncode != 0:
+        sys.exit(f"sbom: ldd {path}: {r.stderr.strip() or r.stdout.strip()}")
+    out, interp = {}, None
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*(\S+) => (\S+) \(0x", line)
+        if m:
+            if m.group(2) == "not":
+                sys.exit(f"sbom: {os.path.basename(path)}: library {m.group(1)} not found")
+            out[m.group(1)] = m.group(2)
+            continue
+        m = re.match(r"\s*(/\S+) \(0x", line)
+        if m:
+            interp = m.group(1)
+    return out, interp
+
+
+_owner_cache = {}
+
+
+def owner(soname, path):
+    """(package, arch) owning path, trying the /usr-merged spellings dpkg may have recorded."""
+    real = os.path.realpath(path)
+    candidates = []
+    for p in (path, real):
+        candidates += [p, p[4:] if p.startswith("/usr/") else "/usr" + p]
+    for p in candidates:
+        if p in _owner_cache:
+            return _owner_cache[p]
+        r = run(["dpkg-query", "-S", p])
+        if r.returncode == 0:
+            for line in r.stdout.splitlines():
+                pkgs, _, _ = line.partition(": ")
+                if "diversion" in line or "," in pkgs:
+                    continue
+                pkg, _, arch = pkgs.strip().partition(":")
+                _owner_cache[p] = (pkg, arch)
+                return pkg, arch
+    sys.exit(f"sbom: no Debian package owns the library {soname} ({path}): install it from Debian's archive")
+
+
+def package_info(pkg, arch):
+    q = f"{pkg}:{arch}" if arch else pkg
+    r = run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${source:Package}\t"
+             "${source:Version}\t${Homepage}", q])
+    if r.returncode != 0:
+        sys.exit(f"sbom: dpkg-query -W {q}: {r.stderr.strip()}")
+    name, version, arch, src, srcver, homepage = r.stdout.split("\t")
+    return {"name": name, "version": version, "arch": arch, "source": src, "source_version": srcver,
+            "homepage": homepage.strip()}
+
+
+def debian_release():
+    try:
+        with open("/etc/os-release") as f:
+            kv = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        return kv.get("ID", "debian").strip('"'), kv.get("VERSION_ID", "").strip('"')
+    except OSError:
+        return "debian", ""
+
+
+def commit_of(root):
+    r = run(["git", "-C", root, "rev-parse", "HEAD"])
+    if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", r.stdout.strip()):
+        return r.stdout.strip()
+    try:  # a copy of the tree without .git (scripts/build-package writes .commit)
+        with open(os.path.join(root, ".commit")) as f:
+            c = f.read().strip()
+        if re.fullmatch(r"[0-9a-f]{40}", c):
+            return c
+    except OSError:
+        pass
+    return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--source-root", required=True)
+    ap.add_argument("--commit-file", help="a file holding the commit (meson's vcs_tag); else git or .commit")
+    ap.add_argument("executables", nargs="+")
+    a = ap.parse_args()
+
+    distro, distro_ver = debian_release()
+    distro_q = f"&distro={distro}-{distro_ver}" if distro_ver else ""
+    commit = commit_of(a.source_root)
+    if a.commit_file:
+        with open(a.commit_file) as f:
+            c = f.read().strip()
+        if re.fullmatch(r"[0-9a-f]{40}", c):
+            commit = c
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch else \
+        datetime.datetime.now(datetime.timezone.utc)
+    subject = f"pkg:generic/safecam@{a.version}"
+
+    packages = {}   # purl -> component
+    files = {}      # purl -> set of library files
+    deps = {}       # bom-ref -> set of bom-refs
+    components = []
+    for exe in sorted(a.executables, key=os.path.basename):
+        name = os.path.basename(exe)
+        ref = f"safecam:{name}"
+        sha = hashlib.sha256(open(exe, "rb").read()).hexdigest()
+        components.append({
+            "type": "application", "bom-ref": ref, "name": name, "version": a.version,
+            "hashes": [{"alg": "SHA-256", "content": sha}],
+            "properties": [{"name": "safecam:build-hash-note",
+                            "value": "hash of the unstripped build output; the package ships it stripped"}],
+        })
+        sonames, interp = resolved(exe)
+        direct = needed(exe)
+        deps[ref] = set()
+        libs = [(s, sonames[s]) for s in sonames] + ([(os.path.basename(interp), interp)] if interp else [])
+        for soname in direct:
+            if soname not in sonames and not (interp and os.path.basename(interp) == soname):
+                sys.exit(f"sbom: {name}: NEEDED {soname} not resolved by the loader")
+        for soname, path in libs:
+            pkg, arch = owner(soname, path)
+            info = package_info(pkg, arch)
+            purl = f"pkg:deb/{distro}/{info['name']}@{info['version']}?arch={info['arch']}{distro_q}"
+            if purl not in packages:
+                comp = {"type": "library", "bom-ref": purl, "name": info["name"], "version": info["version"],
+                        "purl": purl, "properties": []}
+                if info["source"]:
+                    comp["properties"].append({"name": "debian:source", "value": info["source"]})
+                    comp["properties"].append({"name": "debian:source-version",
+                                               "value": info["source_version"] or info["version"]})
+                if info["homepage"]:
+                    comp["externalReferences"] = [{"type": "website", "url": info["homepage"]}]
+                packages[purl] = comp
+                files[purl] = set()
+            files[purl].add(path)
+            if soname in direct:
+                deps[ref].add(purl)
+
+    for purl, comp in packages.items():
+        for f in sorted(files[purl]):
+            comp["properties"].append({"name": "safecam:linked-file", "value": f})
+        components.append(comp)
+
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subject}#{commit}")),
+        "version": 1,
+        "metadata": {
+            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tools": {"components": [{"type": "application", "name": "safecam tools/sbom.py",
+                                      "version": a.version}]},
+            "component": {
+                "type": "firmware", "bom-ref": subject, "name": "safecam", "version": a.version,
+                "purl": subject,
+                "licenses": [{"license": {"id": "GPL-2.0-or-later"}}],
+                "properties": [{"name": "safecam:commit", "value": commit}],
+            },
+        },
+        "components": components,
+        "dependencies": [{"ref": subject, "dependsOn": sorted(c["bom-ref"] for c in components
+                                                               if c["type"] == "application")}] +
+                        [{"ref": r, "dependsOn": sorted(d)} for r, d in sorted(deps.items())],
+    }
+    tmp = a.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(bom, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, a.out)
+
+
+if __name__ == "__main__":
+    main()
