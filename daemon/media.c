@@ -4,7 +4,6 @@
  * Network-facing through lib/media's RTSPS server; trusts only the supervisor. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -38,14 +36,6 @@ static int web_fd = -1;
 static guint web_watch, tls_retry;
 static int exit_code;
 static struct config_stream current;
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: safecam-media --state-dir DIR --ipc-fd N [--source SPEC] [--bind ADDR] [--rtsps-port N]\n"
-            "                     [--listen-fd N]\n"
-            "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
-}
 
 /* Fetch the device certificate + key from the vault and start RTSPS. Retried every second until done. */
 static gboolean tls_fetch(gpointer user)
@@ -168,102 +158,25 @@ static gboolean on_signal(gpointer user)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"state-dir", required_argument, NULL, 's'},
-        {"ipc-fd", required_argument, NULL, 'i'},
-        {"source", required_argument, NULL, 'S'},
-        {"bind", required_argument, NULL, 'b'},
-        {"rtsps-port", required_argument, NULL, 'R'},
-        {"listen-fd", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *state_dir = NULL, *source = "testsrc", *bind = "127.0.0.1";
-    long ipc_fd = -1, port = MEDIA_RTSPS_PORT_DEFAULT, listen_fd = -1;
     safecam_log_init("media", SAFECAM_LOG_INFO);
     /* Two malloc arenas, not eight per core: a connection flood's threads otherwise leave each its own
      * arena (64 MiB reserved, pages kept) and the process stays grown after it (docs/connections.md). */
     (void)mallopt(M_ARENA_MAX, 2);
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            state_dir = optarg;
-            break;
-        case 'i':
-            if (safecam_parse_long(optarg, 3, 1023, &ipc_fd) != 0) {
-                fprintf(stderr, "safecam-media: --ipc-fd: expected a descriptor number 3-1023\n");
-                return 2;
-            }
-            break;
-        case 'S':
-            source = optarg;
-            break;
-        case 'b':
-            bind = optarg;
-            break;
-        case 'R':
-            if (safecam_parse_long(optarg, 1, 65535, &port) != 0) {
-                fprintf(stderr, "safecam-media: --rtsps-port: expected a port number 1-65535\n");
-                return 2;
-            }
-            break;
-        case 'L':
-            if (safecam_parse_long(optarg, 3, 1023, &listen_fd) != 0) {
-                fprintf(stderr, "safecam-media: --listen-fd: expected a descriptor number 3-1023\n");
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "safecam-media: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "safecam-media: unexpected argument '%s'\n", argv[optind]);
+    struct media_process_options po;
+    switch (media_process_options_parse(argc, argv, &po)) {
+    case MEDIA_OPTIONS_OK:
+        break;
+    case MEDIA_OPTIONS_HELP:
+        media_process_options_usage(stdout);
+        return 0;
+    default:
         return 2;
     }
-    struct media_service_options opts;
-    memset(&opts, 0, sizeof opts);
-    opts.listen_fd = -1;
-    if (listen_fd >= 0) {
-        int type = 0, listening = 0;
-        socklen_t tl = sizeof type, ll = sizeof listening;
-        if (getsockopt((int)listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
-            getsockopt((int)listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 || !listening) {
-            fprintf(stderr, "safecam-media: --listen-fd %ld is not a listening TCP socket\n", listen_fd);
-            return 2;
-        }
-        (void)fcntl((int)listen_fd, F_SETFD, FD_CLOEXEC);
-        opts.listen_fd = (int)listen_fd;
-    }
-    const char *why = NULL;
-    if (media_source_parse(source, &opts.source, &why) != 0) {
-        fprintf(stderr, "safecam-media: --source: %s\n", why);
-        return 2;
-    }
-    if (opts.source.kind == MEDIA_SOURCE_FILE && access(opts.source.path, R_OK) != 0) {
-        fprintf(stderr, "safecam-media: --source: cannot read %s\n", opts.source.path);
-        return 2;
-    }
-    if (!state_dir || ipc_fd < 0) {
-        fprintf(stderr, "safecam-media: --state-dir DIR and --ipc-fd N are required\n");
-        return 2;
-    }
-    struct stat st;
-    if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "safecam-media: --state-dir: %s is not a directory\n", state_dir);
-        return 2;
-    }
-    if (!media_bind_addr_valid(bind) || safecam_strlcpy(opts.bind, bind, sizeof opts.bind) != 0) {
-        fprintf(stderr, "safecam-media: --bind: not an IP address literal\n");
-        return 2;
-    }
+    const char *state_dir = po.state_dir;
+    struct media_service_options opts = po.service;
+    if (opts.listen_fd >= 0)
+        (void)fcntl(opts.listen_fd, F_SETFD, FD_CLOEXEC);
+    (void)fcntl(po.ipc_fd, F_SETFD, FD_CLOEXEC);
     /* GStreamer scans plugins in this process (it may not start one: no fork or exec in its allowlist)
      * and keeps its registry and caches in DIR/media-cache, the one directory of its own it may write. */
     char gst_cache[PATH_MAX], registry[PATH_MAX + 32];
@@ -279,22 +192,6 @@ int main(int argc, char **argv)
                                         .source = opts.source.path[0] ? opts.source.path : NULL};
     if (sandbox_child_enter("media", &walls) != 0)
         return 1;
-    int type = 0;
-    socklen_t tl = sizeof type;
-    if (getsockopt((int)ipc_fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_SEQPACKET) {
-        fprintf(stderr, "safecam-media: --ipc-fd %ld is not a SOCK_SEQPACKET channel\n", ipc_fd);
-        return 2;
-    }
-    opts.rtsps_port = (int)port;
-    /* Tests shorten the per-connection credential cache (never beyond the built-in maximum). */
-    const char *cache = getenv("SAFECAM_MEDIA_AUTH_CACHE_S");
-    long cache_s = 0;
-    if (cache && safecam_parse_long(cache, 1, MEDIA_RTSP_AUTH_CACHE_S, &cache_s) != 0) {
-        fprintf(stderr, "safecam-media: SAFECAM_MEDIA_AUTH_CACHE_S: expected 1-%d\n",
-                MEDIA_RTSP_AUTH_CACHE_S);
-        return 2;
-    }
-    opts.auth_cache_s = (int)cache_s;
 
     /* TLS policy for every TLS object glib-networking creates in this process (before any exists). */
     if (setenv("G_TLS_GNUTLS_PRIORITY", MEDIA_TLS_PRIORITY, 1) != 0) {
@@ -302,7 +199,6 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
     gst_init(NULL, NULL);
     const char *missing = NULL;
     if (media_elements_check(&missing) != 0) {
@@ -324,7 +220,7 @@ int main(int argc, char **argv)
     }
     const struct ipc_child_config cc = {
         .role = "media",
-        .sup_fd = (int)ipc_fd,
+        .sup_fd = po.ipc_fd,
         .channel_peers = IPC_PEER_VAULT | IPC_PEER_WEB,
         .sup_routes = sup_routes,
         .n_sup_routes = SAFECAM_ARRAY_LEN(sup_routes),
@@ -332,11 +228,11 @@ int main(int argc, char **argv)
     };
     if (ipc_child_new(&cc, &child) != 0)
         return 1;
-    g_unix_fd_add((int)ipc_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
+    g_unix_fd_add(po.ipc_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGINT, on_signal, NULL);
-    log_info("safecam-media %s: source %s, rtsps %s:%ld", SAFECAM_VERSION,
-             media_source_kind_name(opts.source.kind), opts.bind, port);
+    log_info("safecam-media %s: source %s, rtsps %s:%d", SAFECAM_VERSION,
+             media_source_kind_name(opts.source.kind), opts.bind, opts.rtsps_port);
 
     g_main_loop_run(loop);
 

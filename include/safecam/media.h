@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "safecam/config.h"
 #include "safecam/core.h"
@@ -142,6 +143,23 @@ struct media_service_options {
     int auth_cache_s; /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
     struct media_vault_ops vault;
 };
+
+/* safecam-media's command line (lib/media/options.c). state_dir points into argv. */
+struct media_process_options {
+    const char *state_dir;                 /* --state-dir: an existing directory */
+    int ipc_fd;                            /* --ipc-fd: the supervisor's SOCK_SEQPACKET channel */
+    struct media_service_options service;  /* source, bind, rtsps_port, listen_fd, auth_cache_s (vault: unset) */
+};
+enum media_options_result {
+    MEDIA_OPTIONS_OK = 0,
+    MEDIA_OPTIONS_HELP = 1,  /* --help: print media_process_options_usage to stdout, exit 0 */
+    MEDIA_OPTIONS_USAGE = 2, /* refused: one line on stderr already, exit 2 */
+};
+/* Parse and check argv (and SAFECAM_MEDIA_AUTH_CACHE_S) into *out before anything starts: descriptors 3-1023
+ * of the right socket kind, a known source (a file source readable), an existing state dir, an address
+ * literal, a port 1-65535. Returns an enum media_options_result; never exits. */
+int media_process_options_parse(int argc, char **argv, struct media_process_options *out);
+void media_process_options_usage(FILE *f);
 
 /* Create the service and start capturing/encoding with `stream` settings (GLib main loop of the calling
  * thread: call from the thread that runs the default main context). RTSPS does not listen until

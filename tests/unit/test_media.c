@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -238,6 +240,84 @@ static void test_framer_refusals(void **state)
     assert_int_equal(media_rtsp_framer_feed(&fr, (const uint8_t *)"x", 1, outbuf, 10, &olen), 400);
 }
 
+/* safecam-media's command line: defaults, every value, --help, and each refusal (exit 2, nothing started). */
+static int parse_argv(struct media_process_options *o, const char *const *args)
+{
+    char *argv[24];
+    int argc = 0;
+    argv[argc++] = (char *)"safecam-media";
+    for (; *args && argc < 23; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    return media_process_options_parse(argc, argv, o);
+}
+
+static void test_process_options(void **state)
+{
+    (void)state;
+    int chan[2], tcp, pipefd[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, chan), 0);
+    tcp = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(tcp >= 0);
+    assert_int_equal(pipe(pipefd), 0);
+    char ipc[16], notsock[16], unbound[16];
+    snprintf(ipc, sizeof ipc, "%d", chan[0]);
+    snprintf(notsock, sizeof notsock, "%d", pipefd[0]);
+    snprintf(unbound, sizeof unbound, "%d", tcp); /* a TCP socket that is not listening */
+    struct media_process_options o;
+
+    const char *const plain[] = {"--state-dir", "/tmp", "--ipc-fd", ipc, NULL};
+    assert_int_equal(parse_argv(&o, plain), MEDIA_OPTIONS_OK);
+    assert_string_equal(o.state_dir, "/tmp");
+    assert_int_equal(o.ipc_fd, chan[0]);
+    assert_int_equal(o.service.source.kind, MEDIA_SOURCE_TESTSRC);
+    assert_string_equal(o.service.bind, "127.0.0.1");
+    assert_int_equal(o.service.rtsps_port, MEDIA_RTSPS_PORT_DEFAULT);
+    assert_int_equal(o.service.listen_fd, -1);
+    assert_int_equal(o.service.auth_cache_s, 0);
+
+    const char *const all[] = {"--state-dir", "/tmp", "--ipc-fd", ipc, "--bind", "::1", "--rtsps-port", "8322",
+                               "--source", "testsrc", NULL};
+    assert_int_equal(parse_argv(&o, all), MEDIA_OPTIONS_OK);
+    assert_string_equal(o.service.bind, "::1");
+    assert_int_equal(o.service.rtsps_port, 8322);
+
+    const char *const help[] = {"--help", NULL};
+    assert_int_equal(parse_argv(&o, help), MEDIA_OPTIONS_HELP);
+
+    const char *const refused[][12] = {
+        {NULL},                                                      /* nothing required given */
+        {"--state-dir", "/tmp", NULL},                               /* no --ipc-fd */
+        {"--ipc-fd", ipc, NULL},                                     /* no --state-dir */
+        {"--state-dir", "/nonexistent-dir", "--ipc-fd", ipc, NULL},  /* not a directory */
+        {"--state-dir", "/tmp", "--ipc-fd", notsock, NULL},          /* a pipe, not a channel */
+        {"--state-dir", "/tmp", "--ipc-fd", "2", NULL},              /* below 3 */
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--listen-fd", unbound, NULL}, /* not listening */
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--rtsps-port", "0", NULL},
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--rtsps-port", "65536", NULL},
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--bind", "camera.local", NULL}, /* a name, never resolved */
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--source", "rtsp://elsewhere", NULL},
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--source", "file:/nonexistent.mp4", NULL},
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "--frobnicate", "1", NULL},
+        {"--state-dir", "/tmp", "--ipc-fd", ipc, "stray", NULL},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (parse_argv(&o, refused[i]) != MEDIA_OPTIONS_USAGE)
+            fail_msg("refusal %zu accepted", i);
+
+    assert_int_equal(setenv("SAFECAM_MEDIA_AUTH_CACHE_S", "999999", 1), 0); /* above the built-in maximum */
+    assert_int_equal(parse_argv(&o, plain), MEDIA_OPTIONS_USAGE);
+    assert_int_equal(setenv("SAFECAM_MEDIA_AUTH_CACHE_S", "2", 1), 0);
+    assert_int_equal(parse_argv(&o, plain), MEDIA_OPTIONS_OK);
+    assert_int_equal(o.service.auth_cache_s, 2);
+    assert_int_equal(unsetenv("SAFECAM_MEDIA_AUTH_CACHE_S"), 0);
+    close(chan[0]);
+    close(chan[1]);
+    close(tcp);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_timecode_geometry),
         cmocka_unit_test(test_framer_passes_valid_traffic),
         cmocka_unit_test(test_framer_refusals),
+        cmocka_unit_test(test_process_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
