@@ -2,7 +2,8 @@
 against real servers: the real safecamd (its provider metadata at /.well-known/csaf/provider-metadata.json,
 served without login), and Debian's nginx in a network namespace this test creates, serving files written
 here: no feed (404), a provider metadata without publisher.namespace, a feed with an on-device directory
-distribution whose advisory is valid, and one whose advisory lacks document.tracking.id. lighttpd without
+distribution whose advisory is valid, one whose advisory lacks document.tracking.id, and an on-device ROLIE
+feed; and a profile that declares no web service (NOT_APPLICABLE). lighttpd without
 TLS (the corpus webcam) is covered in test_check_corpus.py."""
 import json
 import os
@@ -47,11 +48,14 @@ def test_vm03_passes_on_safecamd(camera_module, tmp_path):
     assert vm["reason_vi"] and "CSAF 2.0" in vm["reason_vi"], vm
 
 
-def provider(directory_url=None, drop=None):
+def provider(directory_url=None, drop=None, rolie=None):
     with open(os.path.join(REPO, "security", "provider-metadata.json")) as f:
         doc = json.load(f)
     if directory_url:
         doc["distributions"] = [{"directory_url": directory_url}]
+    if rolie:
+        doc["distributions"] = [{"rolie": {"feeds": [{"summary": "WHITE advisories", "tlp_label": "WHITE",
+                                                      "url": rolie}]}}]
     if drop:
         obj, key = (doc, drop) if "." not in drop else (doc[drop.split(".")[0]], drop.split(".")[1])
         del obj[key]
@@ -74,7 +78,7 @@ pytestmark_ns = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is No
 @pytestmark_ns
 def test_vm03_against_nginx_sites(netns):  # noqa: F811
     """Four HTTPS sites of one real nginx; qcvn-check runs inside the namespace, one port at a time."""
-    no_feed, broken, good, bad_adv = 8443, 8444, 8445, 8446
+    no_feed, broken, good, bad_adv, rolie = 8443, 8444, 8445, 8446, 8447
     white = ".well-known/csaf/white/"
     sites = {
         no_feed: {"index.html": "<html><body>camera</body></html>"},
@@ -85,6 +89,12 @@ def test_vm03_against_nginx_sites(netns):  # noqa: F811
         bad_adv: {WELL_KNOWN: provider(directory_url=f"https://127.0.0.1:{bad_adv}/{white}"),
                   white + "index.txt": "2026/safecam-2026-001.json\n",
                   white + "2026/safecam-2026-001.json": advisory(drop_tracking_id=True)},
+        rolie: {WELL_KNOWN: provider(rolie=f"https://127.0.0.1:{rolie}/{white}feed-white.json"),
+                white + "feed-white.json": json.dumps({"feed": {"id": "w", "title": "advisories", "entry": [
+                    {"id": "SAFECAM-2026-001", "title": "t", "content": {
+                        "type": "application/json",
+                        "src": f"https://127.0.0.1:{rolie}/{white}2026/safecam-2026-001.json"}}]}}),
+                white + "2026/safecam-2026-001.json": advisory()},
     }
     with tempfile.TemporaryDirectory() as d:
         srv = corpus.nginx_https_sites(netns, d, sites)
@@ -98,6 +108,16 @@ def test_vm03_against_nginx_sites(netns):  # noqa: F811
                           "--ports", str(port), "--only", "SC-01,VM-03", "--out", out, "--timeout", "15", timeout=300)
                 assert p.returncode in (0, 1), p.stderr
                 r[port] = report(out)["VM-03"]
+            # a profile declaring no web service at all, nothing listening on its port: not applicable
+            prof = os.path.join(d, "profile.json")
+            with open(prof, "w") as f:
+                json.dump({"schema": "qcvn-check-profile/1",
+                           "services": [{"port": 1883, "service": "mqtt", "purpose": "telemetry"}]}, f)
+            out = os.path.join(d, "out-noweb")
+            p = nsrun(netns, bin_path("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--profile", prof,
+                      "--ports", "declared", "--only", "SC-01,VM-03", "--out", out, "--timeout", "15", timeout=300)
+            assert p.returncode in (0, 1), p.stderr
+            noweb = report(out)["VM-03"]
         finally:
             srv.kill()
             srv.wait()
@@ -121,3 +141,10 @@ def test_vm03_against_nginx_sites(netns):  # noqa: F811
     # the same feed with an advisory lacking its tracking id: FAIL naming the member
     assert r[bad_adv]["verdict"] == "FAIL", show(r[bad_adv])
     assert r[bad_adv]["reason"].endswith("has a missing or invalid document.tracking.id"), r[bad_adv]["reason"]
+    # a ROLIE feed on the device: its first entry's advisory checked
+    assert r[rolie]["verdict"] == "PASS", show(r[rolie])
+    assert "advisory SAFECAM-2026-001 checked as CSAF 2.0" in r[rolie]["reason"], r[rolie]["reason"]
+    assert "ROLIE feed: 1 entry, first advisory" in "\n".join(r[rolie]["evidence"]), show(r[rolie])
+    # the profile declares no web service: NOT_APPLICABLE (the checker's rule for absent features)
+    assert noweb["verdict"] == "NOT_APPLICABLE", show(noweb)
+    assert noweb["reason"] == "No web surface to serve a CSAF feed (the profile declares none)", noweb["reason"]
