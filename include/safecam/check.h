@@ -228,6 +228,47 @@ double check_token_entropy_bits(const char *token);
 int check_securitytxt_parse(const char *text, size_t len, int *has_contact, int *has_policy,
                             int64_t *expires) SAFECAM_WUR;
 
+/* ---- CSAF 2.0 (VM-03, QCVN 135 G2 / EN 303 645 5.2-1, 5.2-2; lib/check/csaf.c) ---- */
+#define CHECK_CSAF_MAX (64 * 1024) /* largest provider metadata / ROLIE feed / advisory read (bytes) */
+/* What VM-03 reports of a provider-metadata.json (CSAF 2.0 section 7.1.20). Strings are printable copies
+ * of device bytes, truncated to their fields. */
+struct check_csaf_provider {
+    char canonical_url[CHECK_PATH];
+    char publisher_name[CHECK_STR];
+    char publisher_category[32];
+    char role[32];
+    size_t n_distributions;
+    char directory_url[CHECK_PATH]; /* the first distributions[].directory_url ("" = none) */
+    char rolie_feed_url[CHECK_PATH]; /* the first distributions[].rolie.feeds[].url ("" = none) */
+};
+/* Parse len bytes (<= CHECK_CSAF_MAX) of provider metadata and check its required members:
+ * canonical_url (https URL), last_updated, list_on_CSAF_aggregators and mirror_on_CSAF_aggregators
+ * (booleans), metadata_version "2.0", publisher {category, name, namespace}, role (csaf_publisher,
+ * csaf_provider or csaf_trusted_provider). 0, or SAFECAM_ERR_INVAL with field (field_size bytes) naming
+ * the first missing or invalid member ("publisher.namespace"), or "JSON" for text that is not a JSON
+ * object, or SAFECAM_ERR_TOOBIG over the cap. Pure function, no I/O. */
+int check_csaf_provider_parse(const char *buf, size_t len, struct check_csaf_provider *out, char *field,
+                              size_t field_size) SAFECAM_WUR;
+struct check_csaf_advisory {
+    char id[CHECK_STR];      /* document.tracking.id */
+    char category[64];       /* document.category */
+    char status[32];         /* draft, interim, final */
+    char version[32];
+    size_t n_vulnerabilities;
+};
+/* Parse a CSAF 2.0 document: document.csaf_version "2.0", document.category, document.title,
+ * document.publisher, document.tracking {id, status (draft|interim|final), version}; for the
+ * csaf_security_advisory and csaf_vex profiles also product_tree and a non-empty vulnerabilities array.
+ * Errors as check_csaf_provider_parse ("document.tracking.id"). Pure function. */
+int check_csaf_advisory_parse(const char *buf, size_t len, struct check_csaf_advisory *out, char *field,
+                              size_t field_size) SAFECAM_WUR;
+/* The first advisory named by a ROLIE feed (feed.entry[].content.src, else the entry's link href) into
+ * url (url_size bytes), and the number of entries; 0, or SAFECAM_ERR_INVAL/NOTFOUND (no entry). */
+int check_csaf_rolie_first(const char *buf, size_t len, char *url, size_t url_size, size_t *n_entries) SAFECAM_WUR;
+/* The first file named in a CSAF index.txt (one relative path per line) into name, and the line count;
+ * SAFECAM_ERR_NOTFOUND when none; names with "..", a scheme or control bytes are skipped. */
+int check_csaf_index_first(const char *buf, size_t len, char *name, size_t name_size, size_t *n_lines) SAFECAM_WUR;
+
 /* 1 when value looks like a version banner ("nginx/1.22.1", "Python/3.11", "Boa 0.94"). */
 int check_banner_has_version(const char *value);
 

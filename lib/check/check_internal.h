@@ -139,6 +139,7 @@ struct check_http_req {
     const char *csrf;          /* token */
     const char *basic_user, *basic_pass;
     const char *extra_header;  /* one raw "Name: value" or NULL */
+    size_t body_max;           /* bytes of body kept (0 = CHECK_BODY_MAX - 1); more sets body_truncated */
 };
 struct check_http_resp {
     int ok;                    /* transport worked and a status arrived */
@@ -229,6 +230,7 @@ void check_t_iv01(struct check_ctx *, struct check_result *);
 void check_t_iv02(struct check_ctx *, struct check_result *);
 void check_t_vm01(struct check_ctx *, struct check_result *);
 void check_t_vm02(struct check_ctx *, struct check_result *);
+void check_t_vm03(struct check_ctx *, struct check_result *);
 void check_t_pw01(struct check_ctx *, struct check_result *);
 void check_t_pw02(struct check_ctx *, struct check_result *);
 void check_t_pw03(struct check_ctx *, struct check_result *);

@@ -91,7 +91,8 @@ int check_http(struct check_ctx *c, const struct check_http_req *q, struct check
     if (q->path == NULL || q->path[0] != '/' || q->port < 1 || q->port > 65535)
         return SAFECAM_ERR_INVAL;
     struct sink hs = {malloc(CHECK_HDRS_MAX), 0, CHECK_HDRS_MAX, 0, NULL};
-    struct sink bs = {malloc(CHECK_BODY_MAX), 0, CHECK_BODY_MAX, 0, &hs};
+    size_t bcap = q->body_max > 0 && q->body_max < CHECK_BODY_MAX ? q->body_max + 1 : CHECK_BODY_MAX;
+    struct sink bs = {malloc(bcap), 0, bcap, 0, &hs};
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
     int rc = SAFECAM_ERR_NOMEM;

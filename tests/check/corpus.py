@@ -5,7 +5,7 @@ temporary directory. Test fixtures, never shipped.
 
 Servers: mosquitto (MQTT, anonymous in clear; MQTT over TLS with a password file), lighttpd (an
 unauthenticated webcam with an endless MJPEG stream and a version in its page; HTTP Basic on /),
-vsftpd (anonymous FTP)."""
+vsftpd (anonymous FTP), nginx (HTTPS sites serving the files a test writes, e.g. a CSAF feed)."""
 import os
 import subprocess
 
@@ -130,3 +130,30 @@ def vsftpd_anonymous(ns, d, port=21):
                 f"anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=NO\nanon_root={root}\n"
                 f"secure_chroot_dir={empty}\nseccomp_sandbox=NO\nxferlog_enable=NO\nconnect_from_port_20=NO\n")
     return ns_popen(ns, "vsftpd", conf)
+
+
+def nginx_https_sites(ns, d, sites):
+    """One nginx, one HTTPS server per port of sites ({port: {"path/in/site": bytes or str}}), each serving
+    only the files given (everything else 404), with a certificate made here."""
+    key, crt = make_cert(d)
+    servers = []
+    for port, files in sites.items():
+        root = os.path.join(d, f"site-{port}")
+        os.makedirs(root)
+        for rel, data in files.items():
+            path = os.path.join(root, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data.encode() if isinstance(data, str) else data)
+        servers.append(f"  server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {crt}; ssl_certificate_key {key};\n"
+                       f"    ssl_protocols TLSv1.2 TLSv1.3; server_tokens off; root {root}; }}\n")
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid;
+error_log {d}/nginx-error.log; events {{ worker_connections 64; }}
+http {{ access_log off; client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f;
+  uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
+  types {{ application/json json; text/plain txt; text/html html; }} default_type application/octet-stream;
+{"".join(servers)}}}
+""")
+    return ns_popen(ns, "nginx", "-e", os.path.join(d, "nginx-error.log"), "-p", d, "-c", conf)

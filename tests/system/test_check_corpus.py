@@ -122,13 +122,15 @@ def test_lighttpd_webcam_without_authentication(netns):  # noqa: F811
         try:
             wait_ns_port(netns, 80)
             wait_ns_port(netns, 8081)
-            p, rep, r, took = audit(netns, d, "web", "--only", "SC-01,SC-04,SC-05,IF-02,PW-01")
+            p, rep, r, took = audit(netns, d, "web", "--only", "SC-01,SC-04,SC-05,IF-02,PW-01,VM-03")
             lab = {
                 "SC-01": ("PASS", "full scan; both ports named HTTP"),
                 "SC-04": ("FAIL", "content and an MJPEG stream over cleartext HTTP"),
                 "SC-05": ("FAIL", "/snapshot.jpg and the endless /stream served without authentication"),
                 "IF-02": ("FAIL", "the index page names the firmware version 2.4.1"),
                 "PW-01": ("INCONCLUSIVE", "no password surface at all: nothing to try defaults on"),
+                "VM-03": ("NEEDS_EVIDENCE", "cleartext HTTP only: no HTTPS surface to read a CSAF feed from; "
+                          "the vendor is asked for the feed"),
             }
             expect(r, lab)
             e4 = ev(r["SC-04"])
@@ -137,6 +139,7 @@ def test_lighttpd_webcam_without_authentication(netns):  # noqa: F811
             e5 = ev(r["SC-05"])
             assert "GET /stream -> 200" in e5 or "/stream" in e5, e5
             assert "Firmware version 2.4.1" in ev(r["IF-02"]), ev(r["IF-02"])
+            assert "No HTTPS surface found to fetch the CSAF provider metadata" in r["VM-03"]["reason"], r["VM-03"]
             assert r["SC-04"]["duration_ms"] < 15000, r["SC-04"]["duration_ms"]  # bounded, not a timeout per path
             # a login path that does not exist: 404 says nothing about the credentials
             prof = profile(d, {"services": [{"port": 80, "service": "http", "purpose": "web"}],

@@ -88,7 +88,7 @@ def test_safecamd_passes_every_automated_test(camera, tmp_path):
     assert any("TLS_FALLBACK_SCSV -> refused" in e for e in r["SC-08"]["evidence"]), r["SC-08"]["evidence"]
     assert p2.returncode == 0, p2.stderr
     automated = [i for i, x in r.items() if x["verdict"] == "PASS"]
-    for must in ("SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-02", "IF-04", "VM-02", "IV-01",
+    for must in ("SC-02", "SC-04", "SC-05", "SC-06", "SC-08", "IF-02", "IF-04", "VM-02", "VM-03", "IV-01",
                  "IV-02", "PW-01", "PW-04", "PW-05", "PW-06", "BF-01", "BF-03", "BF-05", "SM-01", "SM-02", "SM-03", "SM-04",
                  "SM-06"):
         if must == "BF-03" and noisy:

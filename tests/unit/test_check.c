@@ -419,7 +419,7 @@ static void test_i18n_every_reason_translated(void **state)
     if (src == NULL)
         skip();
     static const char *const files[] = {"run.c", "tests_auth.c", "tests_net.c", "tests_deletion.c",
-                                        "tests_recovery.c", "tests_update.c"};
+                                        "tests_recovery.c", "tests_update.c", "tests_csaf.c"};
     size_t seen = 0, missing = 0;
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[1024];
@@ -562,6 +562,146 @@ static void test_body_version(void **state)
     assert_int_equal(check_body_version_find(f, strlen(f), ex, sizeof ex), 0);
 }
 
+/* ---- CSAF 2.0 (VM-03) ---- */
+
+static char *read_src(const char *rel, size_t *len)
+{
+    const char *src = getenv("SAFECAM_SRCDIR");
+    if (src == NULL)
+        return NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", src, rel);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return NULL;
+    static char buf[2][64 * 1024];
+    static int which;
+    char *b = buf[which++ & 1];
+    *len = fread(b, 1, sizeof buf[0] - 1, fp);
+    b[*len] = '\0';
+    fclose(fp);
+    return b;
+}
+
+#define PM_OK "{\"canonical_url\":\"https://v.example/.well-known/csaf/provider-metadata.json\"," \
+    "\"last_updated\":\"2026-01-01T00:00:00Z\",\"list_on_CSAF_aggregators\":false,\"metadata_version\":\"2.0\"," \
+    "\"mirror_on_CSAF_aggregators\":true,\"publisher\":{\"category\":\"vendor\",\"name\":\"V\",\"namespace\":" \
+    "\"https://v.example\"},\"role\":\"csaf_provider\",\"distributions\":[{\"rolie\":{\"feeds\":[{\"tlp_label\":" \
+    "\"WHITE\",\"url\":\"https://v.example/feed.json\"}]}}]}"
+
+static void test_csaf_provider(void **state)
+{
+    (void)state;
+    struct check_csaf_provider pm;
+    char field[64];
+    assert_int_equal(check_csaf_provider_parse(PM_OK, strlen(PM_OK), &pm, field, sizeof field), 0);
+    assert_string_equal(pm.publisher_name, "V");
+    assert_string_equal(pm.role, "csaf_provider");
+    assert_int_equal(pm.n_distributions, 1);
+    assert_string_equal(pm.rolie_feed_url, "https://v.example/feed.json");
+    assert_string_equal(pm.directory_url, "");
+    /* every required member, removed one at a time, is named */
+    static const struct {
+        const char *from, *to, *field;
+    } cut[] = {
+        {"\"canonical_url\"", "\"x_canonical_url\"", "canonical_url"},
+        {"https://v.example/.well-known", "http://v.example/.well-known", "canonical_url"},
+        {"\"last_updated\"", "\"x_last_updated\"", "last_updated"},
+        {"\"list_on_CSAF_aggregators\":false", "\"list_on_CSAF_aggregators\":\"no\"", "list_on_CSAF_aggregators"},
+        {"\"metadata_version\":\"2.0\"", "\"metadata_version\":\"1.2\"", "metadata_version"},
+        {"\"mirror_on_CSAF_aggregators\"", "\"x_mirror\"", "mirror_on_CSAF_aggregators"},
+        {"\"publisher\":{", "\"x_publisher\":{", "publisher"},
+        {"\"category\":\"vendor\"", "\"x_category\":\"vendor\"", "publisher.category"},
+        {"\"name\":\"V\"", "\"name\":\"\"", "publisher.name"},
+        {"\"namespace\"", "\"x_namespace\"", "publisher.namespace"},
+        {"\"role\":\"csaf_provider\"", "\"role\":\"boss\"", "role"},
+        {"\"distributions\":[", "\"distributions\":{\"a\":[", "JSON"}, /* unbalanced: not JSON */
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        char doc[2048];
+        const char *at = strstr(PM_OK, cut[i].from);
+        assert_non_null(at);
+        snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - PM_OK), PM_OK, cut[i].to, at + strlen(cut[i].from));
+        assert_int_equal(check_csaf_provider_parse(doc, strlen(doc), &pm, field, sizeof field), SAFECAM_ERR_INVAL);
+        assert_string_equal(field, cut[i].field);
+    }
+    assert_int_equal(check_csaf_provider_parse("<html></html>", 13, &pm, field, sizeof field), SAFECAM_ERR_INVAL);
+    assert_string_equal(field, "JSON");
+    assert_int_equal(check_csaf_provider_parse("[]", 2, &pm, field, sizeof field), SAFECAM_ERR_INVAL);
+    static char big[CHECK_CSAF_MAX + 2];
+    memset(big, ' ', sizeof big);
+    assert_int_equal(check_csaf_provider_parse(big, sizeof big, &pm, field, sizeof field), SAFECAM_ERR_TOOBIG);
+    /* the file safecamd serves */
+    size_t len = 0;
+    const char *served = read_src("security/provider-metadata.json", &len);
+    if (served != NULL) {
+        assert_int_equal(check_csaf_provider_parse(served, len, &pm, field, sizeof field), 0);
+        assert_string_equal(pm.publisher_name, "safecam developers");
+        assert_string_equal(pm.directory_url, "https://safecam.invalid/.well-known/csaf/white/");
+    }
+}
+
+#define ADV_OK "{\"document\":{\"category\":\"csaf_security_advisory\",\"csaf_version\":\"2.0\",\"title\":\"T\"," \
+    "\"publisher\":{\"category\":\"vendor\",\"name\":\"V\",\"namespace\":\"https://v.example\"},\"tracking\":{" \
+    "\"id\":\"V-2026-1\",\"status\":\"final\",\"version\":\"2\"}},\"product_tree\":{},\"vulnerabilities\":[{}]}"
+
+static void test_csaf_advisory(void **state)
+{
+    (void)state;
+    struct check_csaf_advisory a;
+    char field[64];
+    assert_int_equal(check_csaf_advisory_parse(ADV_OK, strlen(ADV_OK), &a, field, sizeof field), 0);
+    assert_string_equal(a.id, "V-2026-1");
+    assert_string_equal(a.status, "final");
+    assert_int_equal(a.n_vulnerabilities, 1);
+    static const struct {
+        const char *from, *to, *field;
+    } cut[] = {
+        {"\"csaf_version\":\"2.0\"", "\"csaf_version\":\"1.0\"", "document.csaf_version"},
+        {"\"title\"", "\"x_title\"", "document.title"},
+        {"\"id\":", "\"x_id\":", "document.tracking.id"},
+        {"\"status\":\"final\"", "\"status\":\"done\"", "document.tracking.status"},
+        {"\"version\":\"2\"", "\"x_version\":\"2\"", "document.tracking.version"},
+        {"\"product_tree\"", "\"x_product_tree\"", "product_tree"},
+        {"\"vulnerabilities\":[{}]", "\"vulnerabilities\":[]", "vulnerabilities"},
+        {"{\"document\":", "{\"x_document\":", "document"},
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        char doc[2048];
+        const char *at = strstr(ADV_OK, cut[i].from);
+        assert_non_null(at);
+        snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - ADV_OK), ADV_OK, cut[i].to, at + strlen(cut[i].from));
+        assert_int_equal(check_csaf_advisory_parse(doc, strlen(doc), &a, field, sizeof field), SAFECAM_ERR_INVAL);
+        assert_string_equal(field, cut[i].field);
+    }
+    size_t len = 0;
+    const char *adv = read_src("security/advisories/safecam-2026-001.json", &len);
+    if (adv != NULL) {
+        assert_int_equal(check_csaf_advisory_parse(adv, len, &a, field, sizeof field), 0);
+        assert_string_equal(a.id, "SAFECAM-2026-001");
+        assert_string_equal(a.category, "csaf_informational_advisory");
+    }
+}
+
+static void test_csaf_feeds(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n = 0;
+    const char *feed = "{\"feed\":{\"entry\":[{\"id\":\"a\"},{\"content\":{\"src\":\"https://d/white/2026/a.json\"}}]}}";
+    assert_int_equal(check_csaf_rolie_first(feed, strlen(feed), out, sizeof out, &n), 0);
+    assert_string_equal(out, "https://d/white/2026/a.json");
+    assert_int_equal(n, 2);
+    const char *empty = "{\"feed\":{\"entry\":[]}}";
+    assert_int_equal(check_csaf_rolie_first(empty, strlen(empty), out, sizeof out, &n), SAFECAM_ERR_NOTFOUND);
+    assert_int_equal(check_csaf_rolie_first("{}", 2, out, sizeof out, &n), SAFECAM_ERR_INVAL);
+    const char *idx = "../etc/passwd\r\n/abs.json\nhttps://x/y.json\n\n2026/safecam-2026-001.json\r\nz.json";
+    assert_int_equal(check_csaf_index_first(idx, strlen(idx), out, sizeof out, &n), 0);
+    assert_string_equal(out, "2026/safecam-2026-001.json");
+    assert_int_equal(n, 5);
+    assert_int_equal(check_csaf_index_first("\n\n", 2, out, sizeof out, &n), SAFECAM_ERR_NOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +715,8 @@ int main(void)
         cmocka_unit_test(test_mann_whitney),    cmocka_unit_test(test_mqtt_connack),
         cmocka_unit_test(test_ftp_reply),       cmocka_unit_test(test_body_version),
         cmocka_unit_test(test_snmp_sysdescr),
+        cmocka_unit_test(test_csaf_provider), cmocka_unit_test(test_csaf_advisory),
+        cmocka_unit_test(test_csaf_feeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
