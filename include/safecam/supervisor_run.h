@@ -24,7 +24,9 @@
 #define SUPERVISOR_CHILDREN 4u                 /* rows of the child table */
 #define SUPERVISOR_CHILD_FD 3                  /* a child's channel to the supervisor */
 #define SUPERVISOR_LISTEN_FD 4                 /* web, media: the listening socket handed down */
-#define SUPERVISOR_RENEW_MIN_MS 100            /* one PROTO_SUP_CHANNEL_RENEW per child at most this often */
+#define SUPERVISOR_RENEW_MIN_MS 100   /* PROTO_SUP_CHANNEL_RENEW: the first gap between re-pairs of one child, */
+#define SUPERVISOR_RENEW_MAX_MS 5000  /* doubling up to this while renewals follow each other, */
+#define SUPERVISOR_RENEW_QUIET_MS 10000 /* back to the minimum after this long without one */
 
 /* ---- options (lib/supervisor/options.c) ---- */
 
@@ -64,6 +66,7 @@ struct supervisor_child {
     struct supervisor_restart restart;
     struct supervisor_heartbeat hb;
     int64_t renew_at_ms; /* monotonic time of the last PROTO_SUP_CHANNEL_RENEW served, 0 = none */
+    int renew_gap_ms;    /* the least time before the next one is served (SUPERVISOR_RENEW_MIN_MS..MAX_MS) */
 };
 
 struct supervisor {

@@ -248,8 +248,12 @@ int supervisor_channel_renew(void *ctx, unsigned peer, const ipc_msg *req, json_
         *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "peer");
         return 0;
     }
+    /* The supervisor's own back-off: a child that keeps losing its channel (a compromised web breaking the
+     * vault's protocol on purpose, each time audited by the vault) gets a fresh one at most every 5 s. */
     int64_t now = safecam_time_mono_ms();
-    if (c->renew_at_ms && now - c->renew_at_ms < SUPERVISOR_RENEW_MIN_MS) {
+    if (c->renew_gap_ms < SUPERVISOR_RENEW_MIN_MS || now - c->renew_at_ms >= SUPERVISOR_RENEW_QUIET_MS)
+        c->renew_gap_ms = SUPERVISOR_RENEW_MIN_MS;
+    if (c->renew_at_ms && now - c->renew_at_ms < c->renew_gap_ms) {
         *reply = json_pack("{s:s}", "error", "busy");
         return 0;
     }
@@ -257,6 +261,9 @@ int supervisor_channel_renew(void *ctx, unsigned peer, const ipc_msg *req, json_
         *reply = json_pack("{s:s}", "error", "peer_down"); /* wired when it starts */
         return 0;
     }
+    if (c->renew_at_ms)
+        c->renew_gap_ms = c->renew_gap_ms >= SUPERVISOR_RENEW_MAX_MS / 2 ? SUPERVISOR_RENEW_MAX_MS
+                                                                          : c->renew_gap_ms * 2;
     c->renew_at_ms = now;
     log_info("%s lost its channel to %s: a fresh one to both", c->name, other->name);
     int rc = child_pair_wire(s, c, other);
