@@ -37,7 +37,7 @@ struct web_ctx {
     int start_last_rc;            /* the error last logged for the start, 0: none */
     struct safecam_backoff start; /* HTTPS start: the vault's TLS credentials */
     unsigned lost_logged;         /* IPC_PEER_* whose lost channel was logged and is being asked for */
-    struct safecam_backoff renew[2]; /* fresh channel asked for: [0] vault, [1] media */
+    struct safecam_backoff renew[3]; /* fresh channel asked for: [0] vault, [1] media, [2] update */
     uint32_t renew_id;
 };
 
@@ -49,7 +49,7 @@ static void on_sup_reply(void *ctx, unsigned peer, ipc_msg *msg)
     http_server_sup_reply(w->srv, msg);
 }
 
-/* A lost channel to peer (vault or media): ask the supervisor for a fresh pair, with back-off. One log line
+/* A lost channel to peer (vault, media or update): ask the supervisor for a fresh pair, with back-off. One log line
  * when it is lost, none per retry. Returns the wait in ms until the next question. */
 static int channel_renew(struct web_ctx *w, unsigned peer, struct safecam_backoff *b, int64_t now)
 {
@@ -80,8 +80,8 @@ static int on_tick(void *ctx, int *timeout_ms)
     int64_t now = safecam_time_mono_ms();
     int wait = w->started ? 1000 : 200;
     unsigned lost = http_server_channels_lost(w->srv);
-    static const unsigned peers[2] = {IPC_PEER_VAULT, IPC_PEER_MEDIA};
-    for (size_t i = 0; i < 2; i++) {
+    static const unsigned peers[3] = {IPC_PEER_VAULT, IPC_PEER_MEDIA, IPC_PEER_UPDATE};
+    for (size_t i = 0; i < 3; i++) {
         if (lost & peers[i]) {
             int n = channel_renew(w, peers[i], &w->renew[i], now);
             wait = n < wait ? n : wait;
@@ -237,6 +237,7 @@ int main(int argc, char **argv)
     safecam_backoff_reset(&w.start);
     safecam_backoff_reset(&w.renew[0]);
     safecam_backoff_reset(&w.renew[1]);
+    safecam_backoff_reset(&w.renew[2]);
     int rc = http_server_new(&cfg, &w.srv);
     if (rc != 0) {
         fprintf(stderr, "safecam-web: invalid configuration (--bind must be an IP address)\n");

@@ -192,7 +192,7 @@ enum {
      * and slots kept) and restarts. The web process checks the admin session, CSRF token and the
      * {"confirm":true} body before it asks. */
     PROTO_SUP_FACTORY_RESET = 11,
-    /* web, media -> sup. {"peer":"vault"|"media"} -> {"ok":true} | {"error":"invalid_request","field":"peer"}
+    /* web, media, update -> sup. {"peer":"vault"|"media"|"update"} -> {"ok":true} | {"error":"invalid_request","field":"peer"}
      * | {"error":"busy"} | {"error":"peer_down"}: the child's channel to that peer died (peer closed it,
      * broken framing, I/O error). The supervisor makes a fresh pair and hands one end to each side
      * (PROTO_SUP_CHANNEL), as when a peer restarts. The child asks with back-off (100 ms doubling to 5 s);

@@ -116,7 +116,7 @@ void supervisor_notify(const char *msg);
  * all-or-nothing and saved before it is answered; a refusal changes nothing. */
 extern const struct ipc_route supervisor_settings_routes[];
 
-/* PROTO_SUP_CHANNEL_RENEW (lib/supervisor/children.c): the asking child (peer, IPC_PEER_WEB or _MEDIA) lost
+/* PROTO_SUP_CHANNEL_RENEW (lib/supervisor/children.c): the asking child (peer: IPC_PEER_WEB, _MEDIA or _UPDATE) lost
  * its channel to req's "peer"; a fresh pair goes to both sides when that peer runs and the child's row links
  * to it. ctx is the struct supervisor. Answers as include/safecam/proto.h says; returns 0 (or the error of
  * sending a channel, SAFECAM_ERR_IO / _CLOSED). QCVN 135 G8 / EN 303 645 5.9-1. */

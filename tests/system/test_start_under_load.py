@@ -193,31 +193,46 @@ def vault_fd_of_channel_to(vault, peer):
     return None
 
 
-@pytest.mark.skipif(not shutil.which("gdb"), reason="gdb closes a descriptor inside the vault")
-def test_dead_vault_channel_is_renewed_without_restart(cam):
-    """A channel that dies while both sides run (here: the vault's end closed from inside it with gdb) is not
-    left dead: media sees it closed at its next call, asks the supervisor for a fresh one, and RTSPS serves
-    viewers again; no process is restarted."""
+def vault_served_again(cam, child, user, pw):
+    """One attempt at what needs child's vault channel: an RTSPS viewer (media), a login (web); update's
+    channel is watched by its own loop, so the supervisor's re-pair in the log is the sign."""
+    if child == "media":
+        return rtsps_frames(cam, user, pw) > 0
+    if child == "web":
+        return cam.login(user, pw, expect=None).last.status == 200
+    return "update lost its channel to vault" in cam.read_log()
+
+
+@pytest.mark.skipif(not shutil.which("gdb"), reason="gdb shuts a channel down inside the vault")
+@pytest.mark.parametrize("child", ["media", "web", "update"])
+def test_dead_vault_channel_is_renewed_without_restart(cam, child):
+    """A channel that dies while both sides run (here: the vault's end shut down from inside the vault with gdb,
+    so both ends see it closed) is not left dead: the child sees it closed (media and web at their next call,
+    update at once), asks the supervisor for a fresh one, and is served again; no process is restarted."""
     cam.start()
     cam.admin()
     user, pw = cam.label["admin_user"], cam.admin_password
     assert wait_frames(cam, user, pw, time.monotonic() + START_BOUND_S), cam.read_log()[-4000:]
     before = cam.pids()
-    fd = vault_fd_of_channel_to(before["vault"], before["media"])
+    fd = vault_fd_of_channel_to(before["vault"], before[child])
     assert fd is not None and fd > 3
-    r = subprocess.run(["gdb", "-p", str(before["vault"]), "-batch", "-nx", "-ex", f"call (int)close({fd})"],
+    r = subprocess.run(["gdb", "-p", str(before["vault"]), "-batch", "-nx", "-ex", f"call (int)shutdown({fd}, 2)"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    # a new viewer's credentials go to the vault: the first check meets the dead channel (503), later ones
-    # go through the fresh one
+    # the first call meets the dead channel (503 at once), later ones go through the fresh one
     deadline = time.monotonic() + 60
     ok = False
     while time.monotonic() < deadline and not ok:
-        ok = rtsps_frames(cam, user, pw) > 0
+        ok = vault_served_again(cam, child, user, pw)
         if not ok:
             time.sleep(0.5)
     log = cam.read_log()
     assert ok, log[-4000:]
-    assert "vault channel lost: asking the supervisor for a fresh one" in log, log[-4000:]
-    assert "media lost its channel to vault" in log, log[-4000:]
+    assert f"{child} lost its channel to vault: a fresh one to both" in log, log[-4000:]
+    lost = [line for line in log.splitlines() if "channel lost: asking the supervisor" in line
+            or "channel to vault lost: asking the supervisor" in line]
+    assert len(lost) == 1, lost  # one line for the loss, none per retry
     assert cam.pids() == before
+    # and the fresh channel works end to end
+    assert rtsps_frames(cam, user, pw) > 0
+    assert cam.login(user, pw).last.status == 200
