@@ -19,6 +19,7 @@
 #include <glib.h>
 #include <gst/gst.h>
 
+#include "safecam/backoff.h"
 #include "safecam/config.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
@@ -33,34 +34,87 @@ static media_service *svc;
 static media_vault_link *vault;
 static ipc_child *child;
 static int web_fd = -1;
+static int sup_fd = -1; /* the supervisor channel (owned by child) */
 static guint web_watch, tls_retry;
 static int exit_code;
 static struct config_stream current;
 
-/* Fetch the device certificate + key from the vault and start RTSPS. Retried every second until done. */
-static gboolean tls_fetch(gpointer user)
+/* The vault watch, on the main loop: fetch the device certificate + key until RTSPS runs, and ask the
+ * supervisor for a fresh vault channel whenever the old one died. Both retry with bounded back-off
+ * (safecam/backoff.h: 100 ms doubling to 5 s) for as long as the process runs; one log line per change of
+ * state, never one per retry. Each fetch waits at most VAULT_SHORT_TIMEOUT_MS (the heartbeats are answered
+ * between attempts). QCVN 135 G8 / EN 303 645 5.9-1. */
+#define VAULT_WATCH_IDLE_MS 1000 /* how often a healthy link is looked at */
+
+static struct safecam_backoff tls_backoff, renew_backoff;
+static int tls_last_rc;    /* the error last logged for the fetch, 0: none */
+static int renew_asking;   /* a lost channel was logged and is being asked for */
+static uint32_t renew_id = 1;
+
+static void vault_watch_arm(int ms);
+
+static gboolean vault_watch(gpointer user)
 {
     (void)user;
-    if (media_service_rtsps_ready(svc)) {
-        tls_retry = 0;
-        return G_SOURCE_REMOVE;
+    tls_retry = 0;
+    int64_t now = safecam_time_mono_ms();
+    int wait = VAULT_WATCH_IDLE_MS;
+    if (media_vault_link_lost(vault)) {
+        if (!renew_asking) {
+            log_warn("vault channel lost: asking the supervisor for a fresh one");
+            renew_asking = 1;
+            safecam_backoff_reset(&renew_backoff);
+        }
+        if (safecam_backoff_due(&renew_backoff, now)) {
+            json_t *body = json_pack("{s:s}", "peer", "vault");
+            if (body && ipc_send(sup_fd, PROTO_SUP_CHANNEL_RENEW, 0, renew_id++, body, -1) != 0)
+                log_warn("cannot ask the supervisor for a vault channel");
+            json_decref(body);
+            wait = safecam_backoff_failed(&renew_backoff, now);
+        } else {
+            wait = (int)(renew_backoff.next_ms - now);
+        }
+    } else if (renew_asking) {
+        renew_asking = 0; /* on_channel_take logs the new channel */
     }
-    int rc = media_vault_link_tls_load(vault, svc);
-    if (rc == SAFECAM_ERR_IO) {
-        log_err("cannot listen for RTSPS: exiting");
-        exit_code = 1;
-        g_main_loop_quit(loop);
+    if (!media_service_rtsps_ready(svc) && !media_vault_link_lost(vault)) {
+        if (safecam_backoff_due(&tls_backoff, now)) {
+            int rc = media_vault_link_tls_load(vault, svc);
+            if (rc == SAFECAM_ERR_IO) {
+                log_err("cannot listen for RTSPS: exiting");
+                exit_code = 1;
+                g_main_loop_quit(loop);
+                return G_SOURCE_REMOVE;
+            }
+            if (rc == 0) {
+                if (tls_last_rc)
+                    log_info("TLS credentials from the vault after %u attempts: RTSPS listens",
+                             tls_backoff.failures + 1);
+                tls_last_rc = 0;
+                safecam_backoff_reset(&tls_backoff);
+            } else {
+                if (rc != tls_last_rc)
+                    log_warn("no TLS credentials from the vault yet (%s); RTSPS waits, retrying with back-off",
+                             safecam_err_name(rc));
+                tls_last_rc = rc;
+                int w = safecam_backoff_failed(&tls_backoff, safecam_time_mono_ms());
+                wait = w < wait ? w : wait;
+            }
+        } else {
+            int w = (int)(tls_backoff.next_ms - now);
+            wait = w < wait ? w : wait;
+        }
     }
-    if (rc == 0 || rc == SAFECAM_ERR_IO) {
-        tls_retry = 0;
-        return G_SOURCE_REMOVE;
-    }
-    if (!tls_retry) {
-        log_warn("no TLS credentials from the vault yet (%s); RTSPS waits", safecam_err_name(rc));
-        tls_retry = g_timeout_add(1000, tls_fetch, NULL);
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
+    vault_watch_arm(wait < 1 ? 1 : wait);
+    return G_SOURCE_REMOVE;
+}
+
+/* (Re)arm the watch to run in ms (0: as soon as the loop is idle), replacing a pending run. */
+static void vault_watch_arm(int ms)
+{
+    if (tls_retry)
+        g_source_remove(tls_retry);
+    tls_retry = ms <= 0 ? g_idle_add(vault_watch, NULL) : g_timeout_add((guint)ms, vault_watch, NULL);
 }
 
 /* ---------------- channels ---------------- */
@@ -93,8 +147,9 @@ static int on_channel_take(void *ctx, unsigned peer, int fd)
     (void)ctx;
     if (peer == IPC_PEER_VAULT) {
         media_vault_link_channel_set(vault, fd);
-        if (!media_service_rtsps_ready(svc) && !tls_retry)
-            g_idle_add(tls_fetch, NULL);
+        /* a fresh channel: the credentials are asked for at once, the back-off starts again */
+        safecam_backoff_reset(&tls_backoff);
+        vault_watch_arm(0);
         return 0;
     }
     if (web_watch)
@@ -229,6 +284,10 @@ int main(int argc, char **argv)
     if (ipc_child_new(&cc, &child) != 0)
         return 1;
     g_unix_fd_add(po.ipc_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sup_readable, NULL);
+    sup_fd = po.ipc_fd;
+    safecam_backoff_reset(&tls_backoff);
+    safecam_backoff_reset(&renew_backoff);
+    vault_watch_arm(VAULT_WATCH_IDLE_MS); /* the first fetch runs when the supervisor hands the channel */
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGINT, on_signal, NULL);
     log_info("safecam-media %s: source %s, rtsps %s:%d", SAFECAM_VERSION,

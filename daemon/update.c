@@ -5,6 +5,7 @@
  * untrusted (checked in lib/update). QCVN 135 G3 / EN 303 645 5.3; G8.
  * Usage: safecam-update --state-dir DIR --ipc-fd N   (started by safecamd with fork+exec). */
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safecam/backoff.h"
 #include "safecam/core.h"
 #include "safecam/ipc.h"
 #include "safecam/ipc_child.h"
@@ -37,9 +39,40 @@ static void usage(void)
 
 /* ---------------------------------------------------------------- hooks of the child loop */
 
+/* The vault channel: when it dies (closed by the vault, broken framing), a fresh one is asked of the
+ * supervisor with bounded back-off (safecam/backoff.h), one log line when it is lost. QCVN 135 G8. */
+static int sup_fd = -1;
+static int vault_lost;
+static struct safecam_backoff vault_renew;
+static uint32_t renew_id = 0x20000000u; /* the supervisor's reply is not awaited (dropped) */
+
 static void on_channel_changed(void *ctx, unsigned peer, int fd)
 {
     update_service_channel_set(ctx, peer, fd);
+    if (peer == IPC_PEER_VAULT && fd < 0 && !vault_lost) {
+        log_warn("update: vault channel lost: asking the supervisor for a fresh one");
+        vault_lost = 1;
+        safecam_backoff_reset(&vault_renew);
+    } else if (peer == IPC_PEER_VAULT && fd >= 0) {
+        vault_lost = 0;
+    }
+}
+
+static void vault_renew_tick(int *timeout_ms)
+{
+    int64_t now = safecam_time_mono_ms();
+    int wait;
+    if (safecam_backoff_due(&vault_renew, now)) {
+        json_t *body = json_pack("{s:s}", "peer", "vault");
+        if (body && ipc_send(sup_fd, PROTO_SUP_CHANNEL_RENEW, 0, renew_id++, body, -1) != 0)
+            log_warn("update: cannot ask the supervisor for a vault channel");
+        json_decref(body);
+        wait = safecam_backoff_failed(&vault_renew, now);
+    } else {
+        wait = (int)(vault_renew.next_ms - now);
+    }
+    if (wait < *timeout_ms)
+        *timeout_ms = wait < 1 ? 1 : wait;
 }
 
 static void on_violation(void *ctx, unsigned peer, const ipc_msg *msg)
@@ -62,7 +95,10 @@ static void on_vault_reply(void *ctx, unsigned peer, ipc_msg *msg)
 
 static int on_tick(void *ctx, int *timeout_ms)
 {
-    return update_service_tick(ctx, timeout_ms);
+    int rc = update_service_tick(ctx, timeout_ms);
+    if (rc == 0 && vault_lost)
+        vault_renew_tick(timeout_ms);
+    return rc;
 }
 
 static size_t on_extra_fds(void *ctx, struct pollfd *pfd, size_t max)
@@ -147,6 +183,7 @@ int main(int argc, char **argv)
         return 1;
     }
     update_service_channel_set(svc, IPC_PEER_SUPERVISOR, (int)ipc_fd);
+    sup_fd = (int)ipc_fd;
     update_service_start(svc);
     log_info("update: ready (model %s, online check %s)", update_service_model(svc),
              update_service_online_enabled(svc) ? "on" : "off");

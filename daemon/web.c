@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "safecam/backoff.h"
 #include "safecam/core.h"
 #include "safecam/http.h"
 #include "safecam/ipc.h"
@@ -31,16 +32,14 @@ static void on_signal(int sig)
 
 struct web_ctx {
     http_server *srv;
+    int sup_fd; /* the supervisor channel (owned by the ipc_child) */
     int started;
-    int64_t next_try;
+    int start_last_rc;            /* the error last logged for the start, 0: none */
+    struct safecam_backoff start; /* HTTPS start: the vault's TLS credentials */
+    unsigned lost_logged;         /* IPC_PEER_* whose lost channel was logged and is being asked for */
+    struct safecam_backoff renew[3]; /* fresh channel asked for: [0] vault, [1] media, [2] update */
+    uint32_t renew_id;
 };
-
-/* A channel to vault, media or update: the server owns it from now on. */
-static int on_channel_take(void *ctx, unsigned peer, int fd)
-{
-    struct web_ctx *w = ctx;
-    return http_server_channel_set(w->srv, ipc_peer_name(peer), fd);
-}
 
 /* A reply of the supervisor to one of the server's requests (settings). */
 static void on_sup_reply(void *ctx, unsigned peer, ipc_msg *msg)
@@ -50,22 +49,79 @@ static void on_sup_reply(void *ctx, unsigned peer, ipc_msg *msg)
     http_server_sup_reply(w->srv, msg);
 }
 
-/* Start HTTPS once the vault answers (retried every second); a socket that cannot be bound ends the
- * process, so the supervisor restarts it with back-off. */
+/* A lost channel to peer (vault, media or update): ask the supervisor for a fresh pair, with back-off. One log line
+ * when it is lost, none per retry. Returns the wait in ms until the next question. */
+static int channel_renew(struct web_ctx *w, unsigned peer, struct safecam_backoff *b, int64_t now)
+{
+    if (!(w->lost_logged & peer)) {
+        log_warn("channel to %s lost: asking the supervisor for a fresh one", ipc_peer_name(peer));
+        w->lost_logged |= peer;
+        safecam_backoff_reset(b);
+    }
+    if (!safecam_backoff_due(b, now))
+        return (int)(b->next_ms - now);
+    json_t *body = json_pack("{s:s}", "peer", ipc_peer_name(peer));
+    /* ids below the server's own (0x40000000 on): the reply is not awaited and dropped */
+    if (body && ipc_send(w->sup_fd, PROTO_SUP_CHANNEL_RENEW, 0, 0x20000000u + (w->renew_id++ & 0xfffffffu), body,
+                         -1) != 0)
+        log_warn("cannot ask the supervisor for a channel to %s", ipc_peer_name(peer));
+    json_decref(body);
+    return safecam_backoff_failed(b, now);
+}
+
+/* Start HTTPS once the vault answers, retried with bounded back-off (100 ms doubling to 5 s, for as long as
+ * the process runs; each attempt waits at most TLS_CREDENTIALS_TIMEOUT_MS so heartbeats are answered in
+ * between); a socket that cannot be bound ends the process, so the supervisor restarts it with back-off.
+ * Lost vault and media channels are asked for again. One log line per change of state.
+ * QCVN 135 G8 / EN 303 645 5.9-1. */
 static int on_tick(void *ctx, int *timeout_ms)
 {
     struct web_ctx *w = ctx;
-    if (!w->started && safecam_time_mono_ms() >= w->next_try) {
-        int rc = http_server_start(w->srv);
-        if (rc == 0)
-            w->started = 1;
-        else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL)
-            return 1; /* cannot bind */
-        else
-            w->next_try = safecam_time_mono_ms() + 1000; /* vault not reachable yet */
+    int64_t now = safecam_time_mono_ms();
+    int wait = w->started ? 1000 : 200;
+    unsigned lost = http_server_channels_lost(w->srv);
+    static const unsigned peers[3] = {IPC_PEER_VAULT, IPC_PEER_MEDIA, IPC_PEER_UPDATE};
+    for (size_t i = 0; i < 3; i++) {
+        if (lost & peers[i]) {
+            int n = channel_renew(w, peers[i], &w->renew[i], now);
+            wait = n < wait ? n : wait;
+        } else if (w->lost_logged & peers[i]) {
+            w->lost_logged &= ~peers[i]; /* the ipc_child logs the new channel */
+        }
     }
-    *timeout_ms = w->started ? 1000 : 200;
+    if (!w->started && !(lost & IPC_PEER_VAULT) && safecam_backoff_due(&w->start, now)) {
+        int rc = http_server_start(w->srv);
+        if (rc == 0) {
+            if (w->start_last_rc)
+                log_info("TLS credentials from the vault after %u attempts: HTTPS listens", w->start.failures + 1);
+            w->started = 1;
+            safecam_backoff_reset(&w->start);
+        } else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL) {
+            return 1; /* cannot bind */
+        } else {
+            if (rc != w->start_last_rc)
+                log_warn("no TLS credentials from the vault yet (%s); HTTPS waits, retrying with back-off",
+                         safecam_err_name(rc));
+            w->start_last_rc = rc;
+            int n = safecam_backoff_failed(&w->start, safecam_time_mono_ms());
+            wait = n < wait ? n : wait;
+        }
+    } else if (!w->started) {
+        int n = (int)(w->start.next_ms - now);
+        wait = n < wait ? n : wait;
+    }
+    *timeout_ms = wait < 1 ? 1 : wait;
     return 0;
+}
+
+/* A channel to vault, media or update: the server owns it from now on. A fresh vault channel before HTTPS
+ * runs: the credentials are asked for at once, the back-off starts again. */
+static int on_channel_take(void *ctx, unsigned peer, int fd)
+{
+    struct web_ctx *w = ctx;
+    if (peer == IPC_PEER_VAULT && !w->started)
+        safecam_backoff_reset(&w->start);
+    return http_server_channel_set(w->srv, ipc_peer_name(peer), fd);
 }
 
 static void usage(void)
@@ -177,7 +233,11 @@ int main(int argc, char **argv)
         .sbom = sbom,
         .sbom_len = sbom_len,
     };
-    struct web_ctx w = {0};
+    struct web_ctx w = {.sup_fd = (int)ipc_fd};
+    safecam_backoff_reset(&w.start);
+    safecam_backoff_reset(&w.renew[0]);
+    safecam_backoff_reset(&w.renew[1]);
+    safecam_backoff_reset(&w.renew[2]);
     int rc = http_server_new(&cfg, &w.srv);
     if (rc != 0) {
         fprintf(stderr, "safecam-web: invalid configuration (--bind must be an IP address)\n");

@@ -153,6 +153,11 @@ int http_server_new(const struct http_server_config *cfg, http_server **out) SAF
  * closed). Thread-safe. SAFECAM_ERR_INVAL for another peer name (fd is then closed). */
 int http_server_channel_set(http_server *srv, const char *peer, int fd) SAFECAM_WUR;
 
+/* The peers (IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE) whose channel died and was not replaced yet
+ * (ipc_client_channel_lost): safecam-web asks the supervisor for fresh ones (PROTO_SUP_CHANNEL_RENEW) with
+ * back-off, while requests that need that peer answer 503 at once. Thread-safe; 0 for NULL. */
+unsigned http_server_channels_lost(http_server *srv);
+
 /* Ask the vault for the device TLS credentials (PROTO_VAULT_TLS_CREDENTIALS), then start HTTPS on
  * bind_addr:port with MHD's internal threads (one per connection, bounded by the connection limits).
  * The key PEM is wiped as soon as GnuTLS has parsed it. Errors: SAFECAM_ERR_CLOSED / SAFECAM_ERR_TIMEOUT

@@ -39,6 +39,12 @@ void ipc_client_free(ipc_client *c);
  * Errors: SAFECAM_ERR_INVAL (c NULL or fd < 0). */
 int ipc_client_channel_set(ipc_client *c, int fd);
 
+/* 1 when the channel died (peer closed it, broken framing, I/O error) and no fresh one was handed since;
+ * its owner then asks the supervisor for one (PROTO_SUP_CHANNEL_RENEW, with back-off: safecam/backoff.h).
+ * 0 otherwise, also before the first channel and for a slow peer (a timed-out call keeps the channel).
+ * Never blocks behind a call in flight. Thread-safe. */
+int ipc_client_channel_lost(ipc_client *c);
+
 /* One request/reply: send type + body (NULL = {}) with fd_in (>= 0: passed with SCM_RIGHTS, still the
  * caller's afterwards), wait at most timeout_ms for the reply with the same id. On 0, *reply is the reply
  * object (caller decrefs) and *fd_out (when fd_out is non-NULL) a received descriptor or -1 (caller

@@ -217,6 +217,9 @@ void media_vault_link_free(media_vault_link *l);
 void media_vault_link_channel_set(media_vault_link *l, int fd);
 /* The media_vault_ops that ask the vault through l (RTSP Basic checks: QCVN 135 G1 / EN 303 645 5.1). */
 struct media_vault_ops media_vault_link_ops(media_vault_link *l);
+/* 1 when the vault channel died and no fresh one was handed since (ipc_client_channel_lost): safecam-media
+ * then asks the supervisor for one (PROTO_SUP_CHANNEL_RENEW) with back-off. 0 otherwise (NULL: 0). */
+int media_vault_link_lost(media_vault_link *l);
 /* Fetch the device certificate and key (PROTO_VAULT_TLS_CREDENTIALS) and start RTSPS with them. 0 when
  * RTSPS listens; SAFECAM_ERR_IO when it cannot bind (the process must exit); another error (vault not
  * reachable yet, SAFECAM_ERR_PROTO): retry later. The key PEM is wiped. QCVN 135 G4 / EN 303 645 5.5-1. */

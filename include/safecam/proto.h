@@ -192,6 +192,14 @@ enum {
      * and slots kept) and restarts. The web process checks the admin session, CSRF token and the
      * {"confirm":true} body before it asks. */
     PROTO_SUP_FACTORY_RESET = 11,
+    /* web, media, update -> sup. {"peer":"vault"|"media"|"update"} -> {"ok":true} | {"error":"invalid_request","field":"peer"}
+     * | {"error":"busy"} | {"error":"peer_down"}: the child's channel to that peer died (peer closed it,
+     * broken framing, I/O error). The supervisor makes a fresh pair and hands one end to each side
+     * (PROTO_SUP_CHANNEL), as when a peer restarts. The child asks with back-off (100 ms doubling to 5 s);
+     * the supervisor re-pairs one child with its own back-off (SUPERVISOR_RENEW_MIN_MS doubling to _MAX_MS
+     * while renewals follow each other; "busy" sooner), and not while the peer is down (wired when it
+     * starts). QCVN 135 G8 / EN 303 645 5.9-1. */
+    PROTO_SUP_CHANNEL_RENEW = 12,
 };
 
 #endif

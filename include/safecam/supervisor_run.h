@@ -24,6 +24,9 @@
 #define SUPERVISOR_CHILDREN 4u                 /* rows of the child table */
 #define SUPERVISOR_CHILD_FD 3                  /* a child's channel to the supervisor */
 #define SUPERVISOR_LISTEN_FD 4                 /* web, media: the listening socket handed down */
+#define SUPERVISOR_RENEW_MIN_MS 100   /* PROTO_SUP_CHANNEL_RENEW: the first gap between re-pairs of one child, */
+#define SUPERVISOR_RENEW_MAX_MS 5000  /* doubling up to this while renewals follow each other, */
+#define SUPERVISOR_RENEW_QUIET_MS 10000 /* back to the minimum after this long without one */
 
 /* ---- options (lib/supervisor/options.c) ---- */
 
@@ -62,6 +65,8 @@ struct supervisor_child {
     int listen_fd; /* web, media: the listening socket the supervisor bound for it, or -1 */
     struct supervisor_restart restart;
     struct supervisor_heartbeat hb;
+    int64_t renew_at_ms; /* monotonic time of the last PROTO_SUP_CHANNEL_RENEW served, 0 = none */
+    int renew_gap_ms;    /* the least time before the next one is served (SUPERVISOR_RENEW_MIN_MS..MAX_MS) */
 };
 
 struct supervisor {
@@ -110,6 +115,12 @@ void supervisor_notify(const char *msg);
  * (from web), reboot (from update). ctx is the struct supervisor. Every setting is validated by lib/config
  * all-or-nothing and saved before it is answered; a refusal changes nothing. */
 extern const struct ipc_route supervisor_settings_routes[];
+
+/* PROTO_SUP_CHANNEL_RENEW (lib/supervisor/children.c): the asking child (peer: IPC_PEER_WEB, _MEDIA or _UPDATE) lost
+ * its channel to req's "peer"; a fresh pair goes to both sides when that peer runs and the child's row links
+ * to it. ctx is the struct supervisor. Answers as include/safecam/proto.h says; returns 0 (or the error of
+ * sending a channel, SAFECAM_ERR_IO / _CLOSED). QCVN 135 G8 / EN 303 645 5.9-1. */
+int supervisor_channel_renew(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd);
 extern const size_t supervisor_settings_routes_len;
 
 #endif

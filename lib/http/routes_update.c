@@ -68,6 +68,11 @@ void http_update_free(http_update *u)
     free(u);
 }
 
+int http_update_channel_lost(http_update *u)
+{
+    return u ? ipc_client_channel_lost(u->ch) : 0;
+}
+
 void http_update_channel_set(http_update *u, int fd)
 {
     if (!u) {

@@ -18,6 +18,8 @@ http_update *http_update_new(void);
 void http_update_free(http_update *u);
 /* Replace the channel to the update process by fd (ownership passes). Thread-safe. */
 void http_update_channel_set(http_update *u, int fd);
+/* 1 when the channel to safecam-update died and no fresh one was handed since (ipc_client_channel_lost). */
+int http_update_channel_lost(http_update *u);
 
 /* GET /api/v1/system/update: the last result (state idle|receiving|failed|pending_reboot|installed,
  * reason, version, slot, received, total, time) plus slots, running slot and online-check state.

@@ -461,6 +461,15 @@ int http_server_channel_set(http_server *srv, const char *peer, int fd)
     return SAFECAM_ERR_INVAL;
 }
 
+unsigned http_server_channels_lost(http_server *srv)
+{
+    if (!srv)
+        return 0;
+    return (ipc_client_channel_lost(srv->vault) ? IPC_PEER_VAULT : 0u) |
+           (ipc_client_channel_lost(srv->media) ? IPC_PEER_MEDIA : 0u) |
+           (http_update_channel_lost(srv->update) ? IPC_PEER_UPDATE : 0u);
+}
+
 int http_server_start(http_server *srv)
 {
     if (!srv)

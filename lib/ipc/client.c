@@ -30,6 +30,7 @@ struct ipc_client {
     pthread_mutex_t swap_mu; /* guards next_fd only: never held long, so the channel giver never blocks */
     int fd;
     int next_fd;
+    int lost;    /* guarded by swap_mu: the channel died and no fresh one was handed since */
     int reading; /* a thread is in ipc_recv on fd (fd is not closed meanwhile) */
     unsigned in_flight;
     int lock_wait_ms;
@@ -87,8 +88,19 @@ int ipc_client_channel_set(ipc_client *c, int fd)
     if (c->next_fd >= 0)
         close(c->next_fd);
     c->next_fd = fd;
+    c->lost = 0;
     pthread_mutex_unlock(&c->swap_mu);
     return 0;
+}
+
+int ipc_client_channel_lost(ipc_client *c)
+{
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->swap_mu);
+    int lost = c->lost;
+    pthread_mutex_unlock(&c->swap_mu);
+    return lost;
 }
 
 /* The absolute time ms from now on clock `clk`. */
@@ -110,6 +122,9 @@ static void channel_kill(ipc_client *c, int rc)
     if (c->fd >= 0)
         close(c->fd); /* dead until the supervisor hands a fresh one */
     c->fd = -1;
+    pthread_mutex_lock(&c->swap_mu);
+    c->lost = c->next_fd < 0; /* the owner asks the supervisor for a fresh one (PROTO_SUP_CHANNEL_RENEW) */
+    pthread_mutex_unlock(&c->swap_mu);
     for (size_t i = 0; i < IPC_CLIENT_IN_FLIGHT_MAX; i++)
         if (c->slot[i].used && !c->slot[i].done) {
             c->slot[i].done = 1;

@@ -101,6 +101,11 @@ void media_vault_link_channel_set(media_vault_link *l, int fd)
         log_warn("vault channel refused");
 }
 
+int media_vault_link_lost(media_vault_link *l)
+{
+    return l ? ipc_client_channel_lost(l->client) : 0;
+}
+
 struct media_vault_ops media_vault_link_ops(media_vault_link *l)
 {
     return (struct media_vault_ops){.auth_check = link_auth_check, .audit = link_audit, .ctx = l};

@@ -221,6 +221,61 @@ static void child_links_wire(struct supervisor *s, struct supervisor_child *c)
     }
 }
 
+/* Hand a and b a fresh pair (each replaces its older channel to the other). */
+static int child_pair_wire(struct supervisor *s, struct supervisor_child *a, struct supervisor_child *b)
+{
+    int sv[2];
+    if (ipc_channel_pair(sv) != 0) {
+        log_err("socketpair failed: %s", strerror(errno));
+        return SAFECAM_ERR_IO;
+    }
+    int rc1 = send_channel(s, a, b->row->peer, sv[0]);
+    int rc2 = send_channel(s, b, a->row->peer, sv[1]);
+    close(sv[0]);
+    close(sv[1]);
+    return rc1 != 0 ? rc1 : rc2;
+}
+
+int supervisor_channel_renew(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)reply_fd;
+    struct supervisor_child *c = child_by_peer(s, peer);
+    const char *name = json_string_value(json_object_get(req->body, "peer"));
+    unsigned p = name && json_object_size(req->body) == 1 ? ipc_peer_from_name(name) : 0;
+    struct supervisor_child *other = p ? child_by_peer(s, p) : NULL;
+    if (!c || !other || other == c || !(c->row->links & p)) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "peer");
+        return 0;
+    }
+    /* The supervisor's own back-off: a child that keeps losing its channel (a compromised web breaking the
+     * vault's protocol on purpose, each time audited by the vault) gets a fresh one at most every 5 s. */
+    int64_t now = safecam_time_mono_ms();
+    if (c->renew_gap_ms < SUPERVISOR_RENEW_MIN_MS || now - c->renew_at_ms >= SUPERVISOR_RENEW_QUIET_MS)
+        c->renew_gap_ms = SUPERVISOR_RENEW_MIN_MS;
+    if (c->renew_at_ms && now - c->renew_at_ms < c->renew_gap_ms) {
+        *reply = json_pack("{s:s}", "error", "busy");
+        return 0;
+    }
+    if (!child_running(other)) {
+        *reply = json_pack("{s:s}", "error", "peer_down"); /* wired when it starts */
+        return 0;
+    }
+    if (c->renew_at_ms)
+        c->renew_gap_ms = c->renew_gap_ms >= SUPERVISOR_RENEW_MAX_MS / 2 ? SUPERVISOR_RENEW_MAX_MS
+                                                                          : c->renew_gap_ms * 2;
+    c->renew_at_ms = now;
+    log_info("%s lost its channel to %s: a fresh one to both", c->name, other->name);
+    int rc = child_pair_wire(s, c, other);
+    if (rc != 0) {
+        log_warn("could not re-wire %s <-> %s", c->name, other->name);
+        if (rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO)
+            return 0; /* the dead side is reaped and restarted (its peers re-wired then) */
+        *reply = json_pack("{s:s}", "error", "internal");
+    }
+    return 0;
+}
+
 static void child_config_push(struct supervisor *s, struct supervisor_child *c)
 {
     if (c->row->peer != IPC_PEER_MEDIA || !child_running(c))

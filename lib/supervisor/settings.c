@@ -204,5 +204,6 @@ const struct ipc_route supervisor_settings_routes[] = {
     {PROTO_SUP_PRIVACY_SET, IPC_PEER_WEB, handle_privacy_set},
     {PROTO_SUP_UPDATE_CONFIG_GET, IPC_PEER_WEB, handle_update_config_get},
     {PROTO_SUP_UPDATE_CONFIG_SET, IPC_PEER_WEB, handle_update_config_set},
+    {PROTO_SUP_CHANNEL_RENEW, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE, supervisor_channel_renew},
 };
 const size_t supervisor_settings_routes_len = SAFECAM_ARRAY_LEN(supervisor_settings_routes);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safecam/backoff.h"
 #include "safecam/ipc.h"
 #include "safecam/ipc_client.h"
 #include "safecam/media_client.h"
@@ -172,6 +173,7 @@ static void test_no_channel(void **state)
     json_t *reply = NULL;
     assert_int_equal(ipc_client_call(c, 300, NULL, -1, &reply, NULL, 100), SAFECAM_ERR_CLOSED);
     assert_null(reply);
+    assert_int_equal(ipc_client_channel_lost(c), 0); /* never had one: the supervisor wires it at start */
     assert_int_equal(ipc_client_channel_set(c, -1), SAFECAM_ERR_INVAL);
     ipc_client_free(c);
 }
@@ -278,7 +280,48 @@ static void test_peer_gone(void **state)
     int rc = ipc_client_call(c, 300, NULL, -1, &reply, NULL, 500);
     assert_true(rc == SAFECAM_ERR_CLOSED || rc == SAFECAM_ERR_IO);
     assert_int_equal(ipc_client_call(c, 300, NULL, -1, &reply, NULL, 500), SAFECAM_ERR_CLOSED);
+    /* lost: its owner asks the supervisor for a fresh one; a handed channel clears it at once */
+    assert_int_equal(ipc_client_channel_lost(c), 1);
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    assert_int_equal(ipc_client_channel_set(c, sv[0]), 0);
+    assert_int_equal(ipc_client_channel_lost(c), 0);
+    close(sv[1]);
     ipc_client_free(c);
+}
+
+/* A timed-out call keeps the channel: a slow peer is not a lost one. */
+static void test_timeout_is_not_lost(void **state)
+{
+    (void)state;
+    struct stub s;
+    ipc_client *c = stub_start(&s, STUB_SILENT_1, 1000);
+    json_t *reply = NULL;
+    assert_int_equal(ipc_client_call(c, 300, NULL, -1, &reply, NULL, 100), SAFECAM_ERR_TIMEOUT);
+    assert_int_equal(ipc_client_channel_lost(c), 0);
+    stub_stop(&s, c);
+}
+
+/* The back-off: 100 ms doubling to 5 s and staying there (no cap on the attempts), reset by a success. */
+static void test_backoff_bounded(void **state)
+{
+    (void)state;
+    struct safecam_backoff b;
+    safecam_backoff_reset(&b);
+    assert_true(safecam_backoff_due(&b, 0));
+    static const int want[] = {100, 200, 400, 800, 1600, 3200, 5000, 5000};
+    int64_t now = 1000;
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(want); i++) {
+        assert_int_equal(safecam_backoff_failed(&b, now), want[i]);
+        assert_false(safecam_backoff_due(&b, now + want[i] - 1));
+        assert_true(safecam_backoff_due(&b, now + want[i]));
+        now += want[i];
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(safecam_backoff_failed(&b, now), SAFECAM_BACKOFF_MAX_MS);
+    assert_int_equal(b.failures, SAFECAM_ARRAY_LEN(want) + 1000);
+    safecam_backoff_reset(&b);
+    assert_true(safecam_backoff_due(&b, now));
+    assert_int_equal(safecam_backoff_failed(&b, now), SAFECAM_BACKOFF_MIN_MS);
 }
 
 /* The typed login: the request shape is the contract's; the reply's fields land in the struct. */
@@ -358,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_calls_in_flight_out_of_order),
         cmocka_unit_test(test_channel_swap),
         cmocka_unit_test(test_peer_gone),
+        cmocka_unit_test(test_timeout_is_not_lost),
+        cmocka_unit_test(test_backoff_bounded),
         cmocka_unit_test(test_vault_client_login),
         cmocka_unit_test(test_vault_client_refusal),
         cmocka_unit_test(test_media_client_snapshot),
