@@ -133,6 +133,7 @@ def test_start_under_cpu_hog_soak(cam):
     starts_under_hog(cam, SOAK_STARTS)
 
 
+@pytest.mark.soak  # same-pid assertions: under ASan+UBSan a start is slow enough for a heartbeat restart
 def test_vault_frozen_during_start_rtsps_comes_up(cam):
     """The original failure, deterministic: the vault is frozen (SIGSTOP) while web and media start, for longer
     than one TLS credentials fetch waits. Both keep retrying with back-off; after SIGCONT, HTTPS and RTSPS come
