@@ -241,6 +241,29 @@ void vault_service_channel_changed(struct vault_service *svc, unsigned peer)
         svc->channel_gen[b]++;
 }
 
+/* Admit a prepared job for its source (trusted: it may use the reserve) and hand it to a hash worker. Returns 0
+ * when the job is queued (the answer goes out late, by message id: the caller returns IPC_HANDLER_DEFERRED), else
+ * the refusal (busy, invalid) with *retry set; the caller then frees the job and answers at once. */
+static int job_defer(struct vault_service *svc, unsigned peer, const ipc_msg *req, struct login_job *job,
+                     const char *src, int trusted, int64_t *retry)
+{
+    if (safecam_strlcpy(job->adm_src, src, sizeof job->adm_src) != 0)
+        return SAFECAM_ERR_INVAL;
+    int rc = vault_admission_enter(svc->admission, job->adm_src, trusted, &job->ticket, retry);
+    if (rc != 0)
+        return rc;
+    job->peer = peer;
+    job->gen = channel_gen_of(svc, peer);
+    job->type = req->type;
+    job->id = req->id;
+    rc = vault_workers_submit(svc->workers, job);
+    if (rc != 0) {
+        vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
+        *retry = 1;
+    }
+    return rc;
+}
+
 /* The deferred path: checks and lockout now, admission, then the verify on a worker. */
 static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_msg *req, const char *user,
                           const char *pw, const char *source, const char *surface, int create_session,
@@ -251,21 +274,10 @@ static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_ms
     if (!job)
         return SAFECAM_ERR_NOMEM;
     int rc = vault_login_begin(svc->v, user, pw, source, surface, create_session, &job->w, &retry);
-    if (rc == 0 && safecam_strlcpy(job->adm_src, job->w.src, sizeof job->adm_src) != 0)
-        rc = SAFECAM_ERR_INVAL;
     if (rc == 0)
-        rc = vault_admission_enter(svc->admission, job->adm_src, job->w.trusted, &job->ticket, &retry);
-    if (rc == 0) {
-        job->peer = peer;
-        job->gen = channel_gen_of(svc, peer);
-        job->type = req->type;
-        job->id = req->id;
-        rc = vault_workers_submit(svc->workers, job);
-        if (rc == 0)
-            return IPC_HANDLER_DEFERRED;
-        vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
-        retry = 1;
-    }
+        rc = job_defer(svc, peer, req, job, job->w.src, job->w.trusted, &retry);
+    if (rc == 0)
+        return IPC_HANDLER_DEFERRED;
     /* Refused at once (invalid, locked, busy): counted neither as a failure nor as a success. */
     login_job_free(job);
     *reply = auth_failure_reply(rc, retry);
@@ -459,21 +471,10 @@ static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_
             return SAFECAM_ERR_NOMEM;
         job->pwchange = 1;
         rc = vault_pwchange_begin(svc->v, sid, user, cur, fresh, source, &job->p, &retry, &nf);
-        if (rc == 0 && safecam_strlcpy(job->adm_src, job->p.src, sizeof job->adm_src) != 0)
-            rc = SAFECAM_ERR_INVAL;
         if (rc == 0) /* an authenticated request: it may use the reserve */
-            rc = vault_admission_enter(svc->admission, job->adm_src, 1, &job->ticket, &retry);
-        if (rc == 0) {
-            job->peer = peer;
-            job->gen = channel_gen_of(svc, peer);
-            job->type = req->type;
-            job->id = req->id;
-            rc = vault_workers_submit(svc->workers, job);
-            if (rc == 0)
-                return IPC_HANDLER_DEFERRED;
-            vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
-            retry = 1;
-        }
+            rc = job_defer(svc, peer, req, job, job->p.src, 1, &retry);
+        if (rc == 0)
+            return IPC_HANDLER_DEFERRED;
         login_job_free(job);
         reasons[0] = NULL;
         *reply = pwchange_reply(rc, reasons, 0, nf, retry);
