@@ -33,7 +33,7 @@ asan: deps
 	[ -f $(ASAN_BUILD)/build.ninja ] || $(MESON_SETUP) $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  SAFECAM_SKIP_BROWSER=1 scripts/run-tests $(ASAN_BUILD)
+	  SAFECAM_SKIP_BROWSER=1 SAFECAM_SANITIZER=1 scripts/run-tests $(ASAN_BUILD)
 
 # libFuzzer targets, each run briefly (FUZZ_SECONDS per target).
 fuzz: deps

@@ -20,6 +20,7 @@ from conftest import bin_path
 from test_check_netns import netns, nsrun, wait_ns_port  # noqa: F401  (netns is a fixture)
 
 pytestmark = [
+    pytest.mark.plain_only,
     pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                        reason="needs root and iproute2 to make a network namespace"),
     pytest.mark.skipif(shutil.which("testssl") is None,
