@@ -232,12 +232,16 @@ int main(int argc, char **argv)
     if (opts.listen_fd >= 0)
         (void)fcntl(opts.listen_fd, F_SETFD, FD_CLOEXEC);
     (void)fcntl(po.ipc_fd, F_SETFD, FD_CLOEXEC);
-    /* GStreamer scans plugins in this process (it may not start one: no fork or exec in its allowlist)
-     * and keeps its registry and caches in DIR/media-cache, the one directory of its own it may write. */
-    char gst_cache[PATH_MAX], registry[PATH_MAX + 32];
+    /* No GStreamer registry: plugins.c loads the plugins this source needs by name (a registry scan would load
+     * every installed plugin in this process, which may not start the scanner helper). ORC maps the code it
+     * generates from a file it makes in XDG_RUNTIME_DIR: MEDIA_SCRATCH_DIR, memory-backed, so a full state disk
+     * cannot fault that mapping with SIGBUS. fontconfig's cache (the test pattern's clock) goes to
+     * DIR/media-cache. */
+    char gst_cache[PATH_MAX];
     if (safecam_path_join(gst_cache, sizeof gst_cache, state_dir, STATEDIR_MEDIA_CACHE) != 0 ||
-        safecam_fmt(registry, sizeof registry, "%s/gst-registry.bin", gst_cache) != 0 ||
-        setenv("GST_REGISTRY_FORK", "no", 1) != 0 || setenv("GST_REGISTRY", registry, 1) != 0 ||
+        setenv("XDG_RUNTIME_DIR", MEDIA_SCRATCH_DIR, 1) != 0 ||
+        setenv("GST_REGISTRY_DISABLE", "yes", 1) != 0 || setenv("GST_PLUGIN_SYSTEM_PATH_1_0", "", 1) != 0 ||
+        unsetenv("GST_PLUGIN_PATH_1_0") != 0 || unsetenv("GST_PLUGIN_PATH") != 0 ||
         setenv("XDG_CACHE_HOME", gst_cache, 1) != 0 || setenv("HOME", gst_cache, 1) != 0) {
         fprintf(stderr, "safecam-media: cannot set up the GStreamer environment\n");
         return 1;
@@ -256,8 +260,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gst_init(NULL, NULL);
     const char *missing = NULL;
-    if (media_elements_check(&missing) != 0) {
-        fprintf(stderr, "safecam-media: GStreamer element %s is missing (run scripts/install-deps)\n",
+    if (media_plugins_load(opts.source.kind, &missing) != 0) {
+        fprintf(stderr, "safecam-media: GStreamer plugin or element %s is missing (run scripts/install-deps)\n",
                 missing);
         return 1;
     }

@@ -172,9 +172,15 @@ void media_service_free(media_service *svc);
  * ignored). Errors: SAFECAM_ERR_CRYPTO (PEM refused), SAFECAM_ERR_IO (cannot bind). The caller wipes
  * the key PEM afterwards. */
 int media_service_tls_set(media_service *svc, const char *cert_pem, const char *key_pem) SAFECAM_WUR;
-/* Every GStreamer element the pipelines need is installed (after gst_init). Else SAFECAM_ERR_NOTFOUND
- * with *missing naming the first one absent (a static string). */
-int media_elements_check(const char **missing) SAFECAM_WUR;
+/* Load the GStreamer plugins a source of this kind needs, by name from the build's plugin directory (the
+ * registry is off: GST_REGISTRY_DISABLE=yes before gst_init), then check that every element the pipelines use
+ * is there. After gst_init, main thread. Errors: SAFECAM_ERR_NOTFOUND with *missing naming the first plugin or
+ * element absent (a static string). Optional plugins (the test pattern's clock, x264 when the device has a
+ * hardware encoder, libav) do not fail it. QCVN 135 G6 / EN 303 645 5.6-1 (only what the feature needs). */
+int media_plugins_load(enum media_source_kind kind, const char **missing) SAFECAM_WUR;
+/* Load the plugin of an encoder (enum config_encoder) chosen after start. 0 or SAFECAM_ERR_NOTFOUND (the
+ * pipeline then reports the encoder as unavailable). */
+int media_plugins_load_encoder(int encoder);
 /* 1 once RTSPS is listening. */
 int media_service_rtsps_ready(const media_service *svc);
 

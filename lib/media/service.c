@@ -661,7 +661,7 @@ static int srcpipe_start(media_service *svc)
         desc = "filesrc name=src ! parsebin ! video/x-h264 ! h264parse config-interval=-1 ! "
                "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=pt "
                "pt. ! appsink name=out0 sync=true max-buffers=4 drop=false "
-               "pt. ! queue name=decq max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! avdec_h264 ! "
+               "pt. ! queue name=decq max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! openh264dec ! "
                "videoconvert ! video/x-raw,format=I420 ! appsink name=rawout sync=false async=false "
                "max-buffers=2 drop=true";
     GError *err = NULL;
@@ -934,6 +934,7 @@ static int pipeline_start(media_service *svc)
 {
     char desc[4096];
     passthrough_decide(svc);
+    (void)media_plugins_load_encoder(svc->stream.encoder); /* plugins.c: an encoder chosen after start */
     GstElementFactory *encf = gst_element_factory_find(encoder_element(svc->stream.encoder));
     if (!encf) {
         log_err("video: the configured encoder %s is not available on this device",
@@ -1463,23 +1464,6 @@ json_t *media_service_status(media_service *svc)
     if (st && svc->state == SVC_RETRYING && svc->fail_reason[0])
         json_object_set_new(st, "error", json_string(svc->fail_reason));
     return st;
-}
-
-int media_elements_check(const char **missing)
-{
-    /* The encoder is a setting (x264enc or v4l2h264enc): pipeline_start checks the configured one. */
-    static const char *const needed[] = {"h264parse",  "rtph264pay", "mp4mux",
-                                         "jpegenc",      "appsrc",     "appsink",    "videotestsrc",
-                                         "videoconvert", "videoscale", "valve"};
-    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(needed); i++) {
-        GstElementFactory *f = gst_element_factory_find(needed[i]);
-        if (!f) {
-            *missing = needed[i];
-            return SAFECAM_ERR_NOTFOUND;
-        }
-        gst_object_unref(f);
-    }
-    return 0;
 }
 
 /* ---------------- the feeder as seen by the RTSP server (rtsp.c) ---------------- */

@@ -115,7 +115,8 @@ static const struct sandbox_fs_rule fs_media[] = {
     {SANDBOX_FS_ABSOLUTE, "/dev/dri", SANDBOX_FS_READ | SANDBOX_FS_DEVICE}, /* hardware encoders */
     {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_TLS_CERT, SANDBOX_FS_READ},
-    {SANDBOX_FS_STATE, STATEDIR_MEDIA_CACHE, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* GStreamer registry */
+    {SANDBOX_FS_STATE, STATEDIR_MEDIA_CACHE, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* fontconfig's cache */
+    {SANDBOX_FS_ABSOLUTE, MEDIA_SCRATCH_DIR, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* ORC's code (memory-backed) */
 };
 
 /* update re-reads config.json, which the supervisor replaces atomically (a new inode each time): a rule on the

@@ -149,3 +149,43 @@ def test_changed_password_ends_a_running_stream(stop_list):
     with tls_connect(m.port, m.cacert) as s2:  # and a new connection with the old password is refused
         st, _, _ = rtsp_request(s2, "DESCRIBE", u, 1, {"Authorization": auth})
         assert st == 401
+
+
+def mapped_libraries(pid):
+    """The shared objects a process maps (file names), from /proc/PID/maps."""
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(line.split()[5]) for line in f if len(line.split()) >= 6 and ".so" in line}
+
+
+X_AND_FONTS = ("libX11", "libxcb", "libcairo", "libpango", "libfontconfig", "libgstpango")
+
+
+def test_a_file_source_maps_no_clock_libraries_and_no_unused_plugins(stop_list):
+    # The clock overlay of the test pattern (pango, cairo, X11 client libraries) belongs to the test pattern only;
+    # on a first start (no GStreamer registry anywhere) the media process once scanned and kept every installed
+    # plugin mapped: 611 libraries (libgstx265, libgstvulkan, libgstwebrtc, ...) and 130 MB.
+    m = MediaProcess(BUILD, source=f"file:{FOOTAGE}", users=USERS)
+    stop_list.append(m)
+    m.wait_rtsps()
+    m.wait_playing()
+    assert decode_frames(m, 2) >= 20
+    m.snapshot()
+    libs = mapped_libraries(m.proc.pid)
+    assert not [x for x in libs if x.startswith(X_AND_FONTS)], sorted(libs)
+    plugins = sorted(x for x in libs if x.startswith("libgst") and not x.startswith("libgstreamer")
+                     and "-1.0.so" not in x)
+    assert not [p for p in plugins if p in ("libgstvideotestsrc.so", "libgstx265.so", "libgstvulkan.so",
+                                            "libgstwebrtc.so", "libgstvideo4linux2.so")], plugins
+    assert len(plugins) <= 16, plugins
+    assert not os.path.exists(os.path.join(m.state_dir, "media-cache", "gst-registry.bin"))
+
+
+def test_the_test_pattern_loads_no_decoders_on_a_first_start(stop_list):
+    m = MediaProcess(BUILD, users=USERS)
+    stop_list.append(m)
+    m.wait_rtsps()
+    m.wait_playing()
+    assert decode_frames(m, 2) >= 20
+    libs = mapped_libraries(m.proc.pid)
+    assert not [x for x in libs if x.startswith(("libav", "libgstlibav", "libgstplayback", "libx265"))], sorted(libs)
+    assert len(libs) <= 120, (len(libs), sorted(libs))

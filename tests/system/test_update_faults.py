@@ -27,6 +27,7 @@ Two daemon bugs were found here and fixed (each test below holds the input that 
 test_disk_fills_up_inside_a_payload (500 io instead of 507 no_space) and test_status_after_power_cut_mid_upload
 (GET kept saying "receiving" after the restart)."""
 import concurrent.futures
+import contextlib
 import errno
 import json
 import os
@@ -182,11 +183,8 @@ def fill_disk(path):
 
 
 def warm_video_pipeline(admin):
-    """One snapshot, then wait until the pipeline idles again. The first frame makes ORC write its generated
-    code into a file it maps in the media process's HOME (media-cache/, on this tmpfs): on a full disk that
-    mapping faults with SIGBUS and the media process dies and is restarted (known, docs/THREAT-MODEL.md). With
-    encoders on demand the first frame could come after these tests filled the disk; they test the update's
-    refusal, so the video pipeline has made its first frame before they start."""
+    """One snapshot, then wait until the pipeline idles again, so the disk-full update tests start from a camera
+    whose video has run (test_first_frame_on_a_full_disk covers a first frame after the disk filled)."""
     deadline = time.monotonic() + 60
     r = admin.request("GET", "/api/v1/video/snapshot.jpg")
     while r.status == 503 and time.monotonic() < deadline:  # the media process is still starting
@@ -204,7 +202,21 @@ def warm_video_pipeline(admin):
 
 @pytest.fixture
 def small_disk_cam(vendor):
-    """A camera whose whole state dir is a tmpfs of DISK_BYTES, unmounted in teardown whatever happened."""
+    """A camera whose whole state dir is a tmpfs of DISK_BYTES, its video run once; unmounted in teardown."""
+    with small_disk_camera(vendor, warm=True) as cam:
+        yield cam
+
+
+@pytest.fixture
+def cold_small_disk_cam(vendor):
+    """The same camera before its video pipeline has made a frame."""
+    with small_disk_camera(vendor, warm=False) as cam:
+        yield cam
+
+
+@contextlib.contextmanager
+def small_disk_camera(vendor, warm):
+    """A camera whose whole state dir is a tmpfs of DISK_BYTES, unmounted at the end whatever happened."""
     tmp = tempfile.mkdtemp(prefix="safecam-test-")
     state = os.path.join(tmp, "state")
     os.mkdir(state, 0o700)
@@ -221,7 +233,8 @@ def small_disk_cam(vendor):
     try:
         cam = Camera(tmp, provision_args=["--update-pubkey", vendor / "v1.pub"])
         cam.start()
-        warm_video_pipeline(cam.admin())
+        if warm:
+            warm_video_pipeline(cam.admin())
         yield cam
     finally:
         bad, log_tail = [], ""
@@ -233,6 +246,30 @@ def small_disk_cam(vendor):
             subprocess.run(["umount", "-l", state], capture_output=True, timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
     assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20]) + "\n" + log_tail
+
+
+def test_first_frame_on_a_full_disk(cold_small_disk_cam):
+    """The state disk fills before a snapshot. ORC maps the code it generates from a file it makes in the media
+    process's XDG_RUNTIME_DIR; when that was the state dir (media-cache/), a first frame on the full tmpfs
+    touched that mapping and died with SIGBUS. Now the file is on a memory file system (MEDIA_SCRATCH_DIR): the
+    mappings say where it is, the snapshot works and the media process is the same one."""
+    cam = cold_small_disk_cam
+    a = cam.admin()
+    before = cam.pids()["media"]
+    fill_disk(os.path.join(cam.state_dir, "filler"))
+    assert free_bytes(cam.state_dir) < 64 * 1024
+    deadline = time.monotonic() + 60
+    r = a.request("GET", "/api/v1/video/snapshot.jpg")
+    while r.status == 503 and time.monotonic() < deadline:  # the media process is still starting
+        time.sleep(0.3)
+        r = a.request("GET", "/api/v1/video/snapshot.jpg")
+    assert r.status == 200 and r.body[:2] == b"\xff\xd8", (r, cam.read_log()[-3000:])
+    with open(f"/proc/{before}/maps") as f:
+        orc = {line.split()[5] for line in f if "orcexec" in line}
+    assert orc and all(p.startswith("/dev/shm/") for p in orc), orc
+    time.sleep(1)
+    assert cam.pids()["media"] == before, cam.read_log()[-3000:]
+    assert "SIGBUS" not in cam.read_log() and "signal 7" not in cam.read_log()
 
 
 def test_disk_full_bundle_larger_than_free_space(small_disk_cam, vendor):
