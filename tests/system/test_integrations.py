@@ -170,3 +170,92 @@ def test_wrong_secrets_lock_the_integration_account_like_a_person(camera):
     assert "nvr1" in r.body.decode()
     r = admin.request("GET", "/api/v1/events?type=login_failure&limit=50")
     assert r.status == 200 and "surface=rtsp integration" in r.body.decode(), r
+
+
+# ---------------- RTSP Digest (the camera started with --rtsp-digest) ----------------
+
+def digest_header(user, secret, nonce, method, uri, nc="00000001", cnonce="0a4f113b", realm="safecam"):
+    import hashlib
+    ha1 = hashlib.md5(f"{user}:{realm}:{secret}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+    resp = hashlib.md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+    return (f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{resp}", '
+            f'algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}"')
+
+
+def challenges(sock, url, cseq=1):
+    """DESCRIBE without credentials; the 401's WWW-Authenticate values (all of them: the harness keeps one)."""
+    sock.sendall(f"DESCRIBE {url} RTSP/1.0\r\nCSeq: {cseq}\r\n\r\n".encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, buf
+        buf += chunk
+    head = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    assert " 401 " in head[0], head
+    return [line.split(":", 1)[1].strip() for line in head[1:] if line.lower().startswith("www-authenticate:")]
+
+
+def nonce_of(chs):
+    return re.search(r'nonce="([0-9a-f]{32})"', " ".join(chs)).group(1)
+
+
+@pytest.mark.camera_args(extra_args=["--rtsp-digest"])
+def test_rtsp_digest_for_integration_accounts(camera):
+    from media_harness import rtsp_request, tls_connect
+    wait_rtsps(camera)
+    admin = camera.admin()
+    secret = create(admin, "nvr1")["secret"]
+    url = f"rtsps://127.0.0.1:{camera.rtsps_port}/stream2"
+    with tls_connect(camera.rtsps_port, camera.cacert) as s:
+        chs = challenges(s, url)
+        assert len(chs) == 2 and chs[0].startswith("Digest ") and chs[1].startswith("Basic "), chs
+        nonce = nonce_of(chs)
+        # a good Digest response on this connection
+        st, _, _ = rtsp_request(s, "DESCRIBE", url, 2, {"Authorization": digest_header("nvr1", secret, nonce,
+                                                                                        "DESCRIBE", url)})
+        assert st == 200
+    # the same nonce on another connection is worthless (bound to the connection)
+    with tls_connect(camera.rtsps_port, camera.cacert) as s:
+        st, hd, _ = rtsp_request(s, "DESCRIBE", url, 1, {"Authorization": digest_header("nvr1", secret, nonce,
+                                                                                         "DESCRIBE", url)})
+        assert st == 401
+        nonce2 = nonce_of(challenges(s, url, 2))
+        assert nonce2 != nonce
+        # a person cannot use Digest (no recomputable secret), but keeps Basic over TLS
+        st, _, _ = rtsp_request(s, "DESCRIBE", url, 3, {"Authorization": digest_header(
+            camera.label["admin_user"], camera.admin_password, nonce2, "DESCRIBE", url)})
+
+        assert st == 401
+    assert describe(camera, camera.label["admin_user"], camera.admin_password) == 200
+    # ffmpeg picks Digest when offered and plays with the integration account (the audit shows each use)
+    def digest_uses():
+        r = admin.request("GET", "/api/v1/events?type=login_success&limit=500")
+        assert r.status == 200, r
+        return r.body.decode().count("surface=rtsp integration digest"), r.body.decode().count(
+            "surface=rtsp integration password")
+    before = digest_uses()
+    n, err = ffmpeg_frames(f"rtsps://nvr1:{quote(secret, safe='')}@127.0.0.1:{camera.rtsps_port}/stream2")
+    assert n >= 30, err[-800:]
+    after = digest_uses()
+    assert after[0] > before[0] and after[1] == before[1], (before, after)
+
+
+@pytest.mark.camera_args(extra_args=["--rtsp-digest"])
+def test_wrong_digests_lock_out(camera):
+    from media_harness import rtsp_request, tls_connect
+    wait_rtsps(camera)
+    admin = camera.admin()
+    secret = create(admin, "nvr1")["secret"]
+    url = f"rtsps://127.0.0.1:{camera.rtsps_port}/stream2"
+    with tls_connect(camera.rtsps_port, camera.cacert) as s:
+        nonce = nonce_of(challenges(s, url))
+        for i in range(5):
+            st, _, _ = rtsp_request(s, "DESCRIBE", url, 2 + i, {"Authorization": digest_header(
+                "nvr1", "wrong" + secret, nonce, "DESCRIBE", url)})
+            assert st == 401
+        st, _, _ = rtsp_request(s, "DESCRIBE", url, 9, {"Authorization": digest_header("nvr1", secret, nonce,
+                                                                                        "DESCRIBE", url)})
+        assert st == 401  # locked: the right response is refused too
+    r = admin.request("GET", "/api/v1/events?type=lockout&limit=50")
+    assert r.status == 200 and "nvr1" in r.body.decode(), r
