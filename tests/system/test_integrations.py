@@ -3,7 +3,9 @@ create / list / rotate / delete over the HTTPS API (admin, CSRF), the secret sho
 GET, not in the logs, not in the state directory in clear), refusals that change nothing, and RTSPS playback
 with the account (Basic over TLS; Digest when the server offers it). QCVN 135 G1 / EN 303 645 5.1;
 docs/integrations.md."""
+import json
 import os
+import struct
 import re
 import subprocess
 from urllib.parse import quote
@@ -259,3 +261,76 @@ def test_wrong_digests_lock_out(camera):
         assert st == 401  # locked: the right response is refused too
     r = admin.request("GET", "/api/v1/events?type=lockout&limit=50")
     assert r.status == 200 and "nvr1" in r.body.decode(), r
+
+
+# ---------------- WS-UsernameToken through the real vault process (the call the ONVIF service makes) ----------------
+# The ONVIF SOAP service in the web process calls vault_client_wsse_verify(); here the real safecam-vault is driven
+# over its real IPC channel with the same request, on the vault's own clock.
+
+from test_vault_process import Channel, Vault, admin_session, vault_env  # noqa: E402,F401  (fixture)
+
+WSSE_VERIFY, INTEGRATION_LIST, INTEGRATION_CREATE = 130, 131, 132
+
+
+def wsse_token(secret, created=None, nonce=None):
+    import base64
+    import datetime
+    import hashlib
+    nonce = nonce if nonce is not None else os.urandom(16)
+    created = created or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + secret.encode()).digest()).decode()
+    return {"password_type": "digest", "password": digest, "nonce": base64.b64encode(nonce).decode(),
+            "created": created}
+
+
+def shifted(seconds):
+    import datetime
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_wsse_digest_replay_stale_and_lockout_in_the_vault(vault_env):
+    v, label = vault_env
+    web, sess, admin_pw = admin_session(v, label)
+    sid = web.call(100, {"username": "admin", "password": admin_pw, "source": "127.0.0.1"})["session_id"]
+    r = web.call(INTEGRATION_CREATE, {"session_id": sid, "username": "nvr1", "source": "127.0.0.1"})
+    assert r["ok"] is True and r["username"] == "nvr1" and len(r["secret"]) >= 20, r
+    secret = r["secret"]
+    listed = web.call(INTEGRATION_LIST, {"session_id": sid})
+    assert [i["username"] for i in listed["integrations"]] == ["nvr1"] and secret not in json.dumps(listed)
+
+    def verify(tok, user="nvr1", source="192.0.2.7"):
+        return web.call(WSSE_VERIFY, {"username": user, "source": source, **tok})
+
+    tok = wsse_token(secret)
+    ok = verify(tok)
+    assert ok["ok"] is True and ok["role"] == "viewer" and ok["username"] == "nvr1", ok
+    assert verify(tok) == {"error": "replay"}
+    assert verify(tok, source="192.0.2.8") == {"error": "replay"}  # from anywhere
+    assert verify(wsse_token(secret, created=shifted(-400))) == {"error": "stale"}
+    assert verify(wsse_token(secret, created=shifted(+400))) == {"error": "stale"}
+    assert verify(wsse_token(secret, created=shifted(-200)))["ok"] is True  # inside the window
+    no_nonce = wsse_token(secret)
+    del no_nonce["nonce"]
+    assert verify(no_nonce, source="192.0.2.9") == {"error": "unauthorized"}
+    # a person's password is no digest secret; PasswordText of a person works against the hash
+    assert verify(wsse_token(admin_pw), user="admin", source="192.0.2.9") == {"error": "unauthorized"}
+    text = web.call(WSSE_VERIFY, {"username": "admin", "password_type": "text", "password": admin_pw,
+                                  "source": "192.0.2.10"})
+    assert text["ok"] is True and text["role"] == "admin", text
+
+    # lockout after 5 wrong digests: then even a good token is refused, from that source only
+    for i in range(5):
+        assert verify(wsse_token("wrong" + secret), source="192.0.2.20") == {"error": "unauthorized"}
+    locked = verify(wsse_token(secret), source="192.0.2.20")
+    assert locked["error"] == "locked" and locked["retry_after"] > 0, locked
+    assert verify(wsse_token(secret), source="192.0.2.21")["ok"] is True
+    # the web login of people counts in the same lockout: a locked integration name is locked there too
+    assert web.call(100, {"username": "nvr1", "password": secret, "source": "192.0.2.20"})["error"] == "locked"
+
+    # only web may ask; the vault closes a media channel that tries
+    media = v.channel("media")
+    media.send_raw(struct.pack("<IIHHI", 0x31494353, 2, WSSE_VERIFY, 0, 1) + b"{}")
+    assert media.closed_by_peer()
+    # the secret never in the vault's state directory in clear
+    assert grep_tree(v.state_dir, secret) == []
