@@ -2,7 +2,7 @@
 // role, delete with confirmation. The server refuses removing the last admin. Passwords are write-only.
 // Integration accounts (recorders, ONVIF clients; viewer role): list, create and rotate (the camera's secret is
 // shown once, to copy into the recorder), delete. docs/integrations.md.
-import { api } from '../api.js';
+import { api, request } from '../api.js';
 import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { formatTime } from '../i18n.js';
 import { reasonList } from './password.js';
@@ -165,7 +165,7 @@ async function integrationsSection() {
         if (!yes) return;
         hideStatus(status);
         try {
-          const r = await api.post(`/api/v1/integrations/${encodeURIComponent(name)}/rotate`, {});
+          const r = await request('POST', `/api/v1/integrations/${encodeURIComponent(name)}/rotate`, null);
           shown.replaceChildren(secretBox(name, String(r.secret || '')));
           showStatus(status, 'ok', 'integ.rotated', { user: name });
           await load();
