@@ -50,7 +50,7 @@ static int source_valid(const char *s)
     return 0;
 }
 
-/* --config FILE: a JSON object with any of bind, https_port, rtsps_port, source, ui_dir.
+/* --config FILE: a JSON object with any of bind, https_port, rtsps_port, source, ui_dir, rtsp_digest (bool).
  * Command-line options given explicitly win (they are applied after). */
 static int options_load_file(const char *path, struct supervisor_options *opts)
 {
