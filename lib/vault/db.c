@@ -110,6 +110,21 @@ int vault_hash_valid(const char *hash)
 
 /* ---------------- small db helpers ---------------- */
 
+/* Here, in the leaf, because users.c (one namespace with people) and integrations.c both ask it. */
+int vault_integration_is(vault *v, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    if (!v || !vault_username_valid(name))
+        return 0;
+    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM integrations WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+
 int64_t vault_now(const vault *v)
 {
     if (v && v->clock_fn)

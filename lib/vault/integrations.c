@@ -31,19 +31,6 @@ static int seal_label(const char *name, char label[16 + VAULT_USERNAME_MAX])
     return safecam_fmt(label, 16 + VAULT_USERNAME_MAX, "integration:%s", name);
 }
 
-int vault_integration_is(vault *v, const char *name)
-{
-    sqlite3_stmt *st = NULL;
-    if (!v || !vault_username_valid(name))
-        return 0;
-    if (sqlite3_prepare_v2(v->db, "SELECT 1 FROM integrations WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return yes;
-}
-
 /* The unsealed secret of name into out (NUL-terminated, *len bytes). SAFECAM_ERR_NOTFOUND, _CRYPTO, _IO. */
 static int secret_load(vault *v, const uint8_t *key, const char *name, char out[VAULT_INTEGRATION_SECRET_BUF],
                        size_t *len)
