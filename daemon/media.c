@@ -268,6 +268,7 @@ int main(int argc, char **argv)
     if (media_vault_link_new(&vault) != 0)
         return 1;
     opts.vault = media_vault_link_ops(vault);
+    opts.vault.offer_digest = opts.rtsp_digest;
     struct config cfg;
     config_defaults(&cfg);
     current = cfg.stream;

@@ -76,6 +76,26 @@ int media_bind_addr_valid(const char *s);
 int media_basic_auth_parse(const char *header, char *user, size_t user_size, char *pass,
                            size_t pass_size) SAFECAM_WUR;
 
+/* RTSP Digest (RFC 7616 / RFC 2617) Authorization header fields, each NUL-terminated. */
+#define MEDIA_DIGEST_FIELD_MAX 128 /* bytes of one value; uri up to MEDIA_DIGEST_URI_MAX */
+#define MEDIA_DIGEST_URI_MAX 256
+struct media_digest_auth {
+    char username[MEDIA_RTSP_USERNAME_MAX + 1];
+    char realm[MEDIA_DIGEST_FIELD_MAX];
+    char nonce[MEDIA_DIGEST_FIELD_MAX];
+    char uri[MEDIA_DIGEST_URI_MAX];
+    char response[MEDIA_DIGEST_FIELD_MAX];
+    char algorithm[MEDIA_DIGEST_FIELD_MAX]; /* "" or "MD5" accepted by the caller */
+    char qop[MEDIA_DIGEST_FIELD_MAX];
+    char nc[MEDIA_DIGEST_FIELD_MAX];
+    char cnonce[MEDIA_DIGEST_FIELD_MAX];
+};
+/* Parse `Digest k=v, k="v", ...` (printable ASCII, no control characters, each value bounded, every key at most
+ * once, unknown keys ignored). username, realm, nonce, uri and response are required. 0, SAFECAM_ERR_INVAL (not
+ * Digest, malformed, missing field) or SAFECAM_ERR_TOOBIG (a value or the header too long). *out is zeroed on
+ * failure. */
+int media_digest_auth_parse(const char *header, struct media_digest_auth *out) SAFECAM_WUR;
+
 /* RFC 6381 codecs parameter for H.264 from GStreamer's caps strings, e.g. profile
  * "constrained-baseline", level "3.1" -> "avc1.42E01F". Unknown profile -> SAFECAM_ERR_INVAL.
  * out must hold at least 12 bytes. */
@@ -132,6 +152,14 @@ struct media_vault_ops {
                       size_t role_size, int *password_change_required);
     /* Record an audit event (PROTO_VAULT_AUDIT_RECORD). Best effort. */
     void (*audit)(void *ctx, const char *type, const char *source, const char *detail);
+    /* RTSP Digest (RFC 7616/2617 MD5) for an integration account (PROTO_VAULT_DIGEST_CHECK): the vault
+     * recomputes the response from the sealed secret. Same returns as auth_check; NULL = no Digest. */
+    int (*digest_check)(void *ctx, const char *username, const char *realm, const char *nonce, const char *uri,
+                        const char *method, const char *response, const char *qop, const char *nc,
+                        const char *cnonce, const char *source, char *role, size_t role_size);
+    /* 1: a 401 offers Digest (with this connection's nonce) before Basic (--rtsp-digest; docs/integrations.md:
+     * clients pick Digest when offered, and people can use only Basic). */
+    int offer_digest;
     void *ctx;
 };
 
@@ -141,6 +169,7 @@ struct media_service_options {
     int rtsps_port;   /* 1..65535 */
     int listen_fd;    /* a listening socket bound by the supervisor (privileged port), or -1: bind itself */
     int auth_cache_s; /* 1..MEDIA_RTSP_AUTH_CACHE_S; 0 = MEDIA_RTSP_AUTH_CACHE_S */
+    int rtsp_digest;  /* --rtsp-digest: offer RTSP Digest for integration accounts */
     struct media_vault_ops vault;
 };
 

@@ -38,6 +38,7 @@ struct supervisor_options {
     long https_port, rtsps_port; /* 1-65535, different */
     long boot_timeout_s;         /* 5-3600 */
     int no_media;
+    int rtsp_digest; /* --rtsp-digest / config "rtsp_digest": media offers RTSP Digest (integration accounts) */
 };
 
 enum supervisor_options_result {

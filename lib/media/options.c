@@ -18,7 +18,7 @@ void media_process_options_usage(FILE *f)
 {
     fprintf(f,
             "usage: safecam-media --state-dir DIR --ipc-fd N [--source SPEC] [--bind ADDR] [--rtsps-port N]\n"
-            "                     [--listen-fd N]\n"
+            "                     [--listen-fd N] [--rtsp-digest]\n"
             "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
 
@@ -46,7 +46,8 @@ int media_process_options_parse(int argc, char **argv, struct media_process_opti
         {"state-dir", required_argument, NULL, 's'}, {"ipc-fd", required_argument, NULL, 'i'},
         {"source", required_argument, NULL, 'S'},    {"bind", required_argument, NULL, 'b'},
         {"rtsps-port", required_argument, NULL, 'R'}, {"listen-fd", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"rtsp-digest", no_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *source = "testsrc", *bind = "127.0.0.1";
     long ipc_fd = -1, port = MEDIA_RTSPS_PORT_DEFAULT, listen_fd = -1;
@@ -78,6 +79,9 @@ int media_process_options_parse(int argc, char **argv, struct media_process_opti
         case 'L':
             if (safecam_parse_long(optarg, 3, 1023, &listen_fd) != 0)
                 return fail_usage("--listen-fd: expected a descriptor number 3-1023", NULL);
+            break;
+        case 'D':
+            out->service.rtsp_digest = 1;
             break;
         case 'h':
             return MEDIA_OPTIONS_HELP;

@@ -5,7 +5,9 @@
  * connections per source address, in total and per stream. Runs in the media process and parses
  * untrusted network input (through gst-rtsp-server). QCVN 135 G1, G5, G6, G7, G11 / EN 303 645 5.1-5,
  * 5.5-1, 5.6-x, 5.8-1, 5.13-1; attack cases A6, A13. */
+#include <sodium.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -44,6 +46,7 @@ struct client_state {
     guint8 digest[DIGEST_BYTES];
     gint64 verified_us;
     char username[MEDIA_RTSP_USERNAME_MAX + 1];
+    char nonce[33]; /* RTSP Digest nonce of this connection: 128 random bits (libsodium) as hex */
 };
 
 static GQuark client_quark(void)
@@ -100,9 +103,19 @@ static void send_status(GstRTSPContext *ctx, GstRTSPStatusCode code)
     if (!ctx->response || !ctx->client)
         return;
     gst_rtsp_message_init_response(ctx->response, code, gst_rtsp_status_as_text(code), ctx->request);
-    if (code == GST_RTSP_STS_UNAUTHORIZED)
+    if (code == GST_RTSP_STS_UNAUTHORIZED) {
+        /* Digest first when offered (integration accounts, docs/integrations.md), with this connection's nonce:
+         * a response computed for it is worthless on any other connection. */
+        struct client_state *cs = client_state_get(ctx->client);
+        if (cs && cs->nonce[0] && cs->r->vault.offer_digest && cs->r->vault.digest_check) {
+            char ch[160];
+            if (safecam_fmt(ch, sizeof ch, "Digest realm=\"" REALM "\", nonce=\"%s\", algorithm=MD5, qop=\"auth\"",
+                            cs->nonce) == 0)
+                gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE, ch);
+        }
         gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_WWW_AUTHENTICATE,
                                     "Basic realm=\"" REALM "\"");
+    }
     if (code == GST_RTSP_STS_SERVICE_UNAVAILABLE)
         gst_rtsp_message_add_header(ctx->response, GST_RTSP_HDR_RETRY_AFTER, RTSP_BUSY_RETRY_AFTER_S);
     gst_rtsp_client_send_message(ctx->client, ctx->session, ctx->response);
@@ -181,11 +194,32 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     char user[MEDIA_RTSP_USERNAME_MAX + 1], pass[MEDIA_RTSP_PASSWORD_MAX + 1];
     char role[32] = "";
     int pcr = 0;
-    int rc = media_basic_auth_parse(hdr, user, sizeof user, pass, sizeof pass);
-    if (rc == 0) {
-        const struct media_vault_ops *ops = &self->r->vault;
-        rc = ops->auth_check ? ops->auth_check(ops->ctx, user, pass, cs->ip, role, sizeof role, &pcr)
-                             : SAFECAM_ERR_INTERNAL;
+    int rc;
+    const struct media_vault_ops *ops = &self->r->vault;
+    if (strncasecmp(hdr, "Digest ", 7) == 0) {
+        /* RTSP Digest (integration accounts only; the vault recomputes the response from the sealed secret).
+         * The nonce must be this connection's; the response covers the request's own method. */
+        struct media_digest_auth d;
+        rc = media_digest_auth_parse(hdr, &d);
+        if (rc == 0 && (!ops->offer_digest || !ops->digest_check || strcmp(d.realm, REALM) != 0 ||
+                        strlen(d.nonce) != 32 || !ct_equal((const guint8 *)d.nonce, (const guint8 *)cs->nonce, 32) ||
+                        (d.algorithm[0] && strcasecmp(d.algorithm, "MD5") != 0) ||
+                        (d.qop[0] && strcmp(d.qop, "auth") != 0)))
+            rc = SAFECAM_ERR_DENIED;
+        if (rc == 0 && safecam_strlcpy(user, d.username, sizeof user) != 0)
+            rc = SAFECAM_ERR_INVAL;
+        if (rc == 0) {
+            const gchar *method = gst_rtsp_method_as_text(ctx->method);
+            rc = ops->digest_check(ops->ctx, d.username, d.realm, d.nonce, d.uri, method ? method : "",
+                                   d.response, d.qop[0] ? d.qop : NULL, d.qop[0] ? d.nc : NULL,
+                                   d.qop[0] ? d.cnonce : NULL, cs->ip, role, sizeof role);
+        }
+        gnutls_memset(&d, 0, sizeof d);
+    } else {
+        rc = media_basic_auth_parse(hdr, user, sizeof user, pass, sizeof pass);
+        if (rc == 0)
+            rc = ops->auth_check ? ops->auth_check(ops->ctx, user, pass, cs->ip, role, sizeof role, &pcr)
+                                 : SAFECAM_ERR_INTERNAL;
     }
     gnutls_memset(pass, 0, sizeof pass);
     if (rc == SAFECAM_ERR_INVAL || rc == SAFECAM_ERR_TOOBIG || rc == SAFECAM_ERR_DENIED ||
@@ -334,6 +368,11 @@ static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gp
     g_mutex_lock(&r->lock);
     cs->serial = ++r->next_serial;
     g_mutex_unlock(&r->lock);
+    {
+        unsigned char n[16];
+        randombytes_buf(n, sizeof n); /* the Digest nonce, bound to this connection */
+        sodium_bin2hex(cs->nonce, sizeof cs->nonce, n, sizeof n);
+    }
     g_object_set_qdata_full(G_OBJECT(client), client_quark(), cs, client_state_free);
 
     /* Session IDs are bound to this connection: each connection has its own pool, so an ID from
@@ -458,7 +497,8 @@ int media_rtsp_new(const struct media_feeder_ops *feed, const struct media_vault
         media_rtsp_free(r);
         return rc;
     }
-    log_info("rtsps: listening on %s port %d (TLS, Basic auth via the vault)", bind, port);
+    log_info("rtsps: listening on %s port %d (TLS, Basic%s auth via the vault)", bind, port,
+             r->vault.offer_digest && r->vault.digest_check ? " and Digest" : "");
     *out = r;
     return 0;
 }

@@ -42,6 +42,26 @@ static int link_auth_check(void *ctx, const char *username, const char *password
     return rc;
 }
 
+static int link_digest_check(void *ctx, const char *username, const char *realm, const char *nonce, const char *uri,
+                             const char *method, const char *response, const char *qop, const char *nc,
+                             const char *cnonce, const char *source, char *role, size_t role_size)
+{
+    media_vault_link *l = ctx;
+    json_t *refusal = NULL;
+    int rc = vault_client_digest_check(l->client, username, realm, nonce, uri, method, response, qop, nc, cnonce,
+                                       source, VAULT_AUTH_TIMEOUT_MS, role, role_size, &refusal);
+    if (rc == 0 && refusal) {
+        const char *err = json_string_value(json_object_get(refusal, "error"));
+        rc = !err                                      ? SAFECAM_ERR_PROTO
+             : strcmp(err, "locked") == 0              ? SAFECAM_ERR_LOCKED
+             : strcmp(err, "invalid_credentials") == 0 ? SAFECAM_ERR_DENIED
+             : strcmp(err, "invalid_request") == 0     ? SAFECAM_ERR_INVAL
+                                                       : SAFECAM_ERR_INTERNAL;
+    }
+    json_decref(refusal);
+    return rc;
+}
+
 /* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
  * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
 static void audit_worker(gpointer data, gpointer user)
@@ -108,7 +128,8 @@ int media_vault_link_lost(media_vault_link *l)
 
 struct media_vault_ops media_vault_link_ops(media_vault_link *l)
 {
-    return (struct media_vault_ops){.auth_check = link_auth_check, .audit = link_audit, .ctx = l};
+    return (struct media_vault_ops){
+        .auth_check = link_auth_check, .audit = link_audit, .digest_check = link_digest_check, .ctx = l};
 }
 
 int media_vault_link_tls_load(media_vault_link *l, media_service *svc)

@@ -181,6 +181,8 @@ static int child_argv_build(struct supervisor *s, const struct supervisor_child 
         argv[n++] = bufs[1];
         argv[n++] = (char *)"--source";
         argv[n++] = s->opts.source;
+        if (s->opts.rtsp_digest)
+            argv[n++] = (char *)"--rtsp-digest";
     }
     if (c->listen_fd >= 0) {
         argv[n++] = (char *)"--listen-fd";

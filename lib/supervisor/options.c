@@ -16,7 +16,7 @@
 void supervisor_options_usage(FILE *f)
 {
     fprintf(f, "usage: safecamd --state-dir DIR [--config FILE] [--source SPEC] [--bind ADDR]\n"
-               "                [--https-port N] [--rtsps-port N] [--ui-dir DIR] [--no-media]\n"
+               "                [--https-port N] [--rtsps-port N] [--ui-dir DIR] [--no-media] [--rtsp-digest]\n"
                "                [--boot-timeout SECONDS]\n"
                "  SPEC: testsrc (default) | file:PATH | v4l2:/dev/videoN\n");
 }
@@ -50,7 +50,7 @@ static int source_valid(const char *s)
     return 0;
 }
 
-/* --config FILE: a JSON object with any of bind, https_port, rtsps_port, source, ui_dir.
+/* --config FILE: a JSON object with any of bind, https_port, rtsps_port, source, ui_dir, rtsp_digest (bool).
  * Command-line options given explicitly win (they are applied after). */
 static int options_load_file(const char *path, struct supervisor_options *opts)
 {
@@ -81,6 +81,8 @@ static int options_load_file(const char *path, struct supervisor_options *opts)
             rc = safecam_strlcpy(opts->ui_dir, json_string_value(v), sizeof opts->ui_dir);
         } else if (strcmp(key, "https_port") == 0 && json_is_integer(v)) {
             opts->https_port = (long)json_integer_value(v);
+        } else if (strcmp(key, "rtsp_digest") == 0 && json_is_boolean(v)) {
+            opts->rtsp_digest = json_is_true(v);
         } else if (strcmp(key, "rtsps_port") == 0 && json_is_integer(v)) {
             opts->rtsps_port = (long)json_integer_value(v);
         } else {
@@ -105,6 +107,7 @@ int supervisor_options_parse(int argc, char **argv, struct supervisor_options *o
         {"rtsps-port", required_argument, NULL, 'R'},
         {"ui-dir", required_argument, NULL, 'u'},
         {"no-media", no_argument, NULL, 'n'},
+        {"rtsp-digest", no_argument, NULL, 'D'},
         {"boot-timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -159,6 +162,9 @@ int supervisor_options_parse(int argc, char **argv, struct supervisor_options *o
             break;
         case 'n':
             opts->no_media = 1;
+            break;
+        case 'D':
+            opts->rtsp_digest = 1;
             break;
         case 'T':
             if (safecam_parse_long(optarg, 5, 3600, &opts->boot_timeout_s) != 0)

@@ -60,6 +60,46 @@ static void test_source_parse(void **state)
     assert_string_equal(media_source_kind_name(MEDIA_SOURCE_V4L2), "v4l2");
 }
 
+/* RTSP Digest Authorization headers (integration accounts): fields, quoting, bounds, duplicates. */
+static void test_digest_auth_parse(void **state)
+{
+    (void)state;
+    struct media_digest_auth d;
+    assert_int_equal(media_digest_auth_parse("Digest username=\"nvr1\", realm=\"safecam\", nonce=\"0123\", "
+                                             "uri=\"rtsps://127.0.0.1:8322/stream1\", response=\"abcd\", "
+                                             "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"",
+                                             &d),
+                     0);
+    assert_string_equal(d.username, "nvr1");
+    assert_string_equal(d.uri, "rtsps://127.0.0.1:8322/stream1");
+    assert_string_equal(d.qop, "auth");
+    assert_string_equal(d.nc, "00000001");
+    assert_string_equal(d.algorithm, "MD5");
+    /* RFC 2069 form: no qop */
+    assert_int_equal(media_digest_auth_parse("Digest username=\"a\",realm=\"r\",nonce=\"n\",uri=\"/\",response=\"x\"", &d),
+                     0);
+    assert_string_equal(d.qop, "");
+    static const char *const bad[] = {
+        "Basic YWRtaW46cGFzcw==",
+        "Digest ",
+        "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"/\"",                           /* no response */
+        "Digest username=\"a\", username=\"b\", realm=\"r\", nonce=\"n\", uri=\"/\", response=\"x\"", /* twice */
+        "Digest username=\"a, realm=\"r\"",                                                     /* open quote */
+        "Digest username=\"a\x01\", realm=\"r\", nonce=\"n\", uri=\"/\", response=\"x\"",        /* control */
+        "Digest username \"a\"",
+        "Digest =x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(media_digest_auth_parse(bad[i], &d), SAFECAM_ERR_INVAL);
+        assert_string_equal(d.username, "");
+    }
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    memcpy(big, "Digest username=\"", 17);
+    assert_int_equal(media_digest_auth_parse(big, &d), SAFECAM_ERR_TOOBIG);
+}
+
 static void test_basic_auth_parse(void **state)
 {
     (void)state;
@@ -323,6 +363,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_source_parse),
         cmocka_unit_test(test_basic_auth_parse),
+        cmocka_unit_test(test_digest_auth_parse),
         cmocka_unit_test(test_codecs_string),
         cmocka_unit_test(test_timecode_geometry),
         cmocka_unit_test(test_framer_passes_valid_traffic),

@@ -1,7 +1,10 @@
 // pages/users.js — users and roles (admin only): list, create (the password policy applies), change
 // role, delete with confirmation. The server refuses removing the last admin. Passwords are write-only.
-import { api } from '../api.js';
+// Integration accounts (recorders, ONVIF clients; viewer role): list, create and rotate (the camera's secret is
+// shown once, to copy into the recorder), delete. docs/integrations.md.
+import { api, request } from '../api.js';
 import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
+import { formatTime } from '../i18n.js';
 import { reasonList } from './password.js';
 
 const ROLES = ['admin', 'operator', 'viewer'];
@@ -101,6 +104,128 @@ export async function render(ctx) {
     }
   });
 
+  const integ = await integrationsSection();
   await load();
-  return page('users.title', h('p', { class: 'lead', i18n: 'users.intro' }), status, h('div', { class: 'table-wrap' }, table), form);
+  return page('users.title', h('p', { class: 'lead', i18n: 'users.intro' }), status, h('div', { class: 'table-wrap' }, table), form, integ);
+}
+
+// The secret, shown once after create or rotate: never stored by the page, gone on the next load.
+function secretBox(name, secret) {
+  const out = h('output', { id: 'integ-secret', class: 'secret', text: secret });
+  const copy = h('button', { type: 'button', class: 'secondary', id: 'integ-secret-copy', i18n: 'integ.copy' });
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      copy.setAttribute('data-copied', 'true');
+    } catch (e) {
+      // no clipboard (not a secure context or refused): the text stays selectable
+      const r = document.createRange();
+      r.selectNodeContents(out);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(r);
+    }
+  });
+  return h('div', { class: 'card secret-once', id: 'integ-secret-box' },
+    h('p', { i18n: 'integ.secret_once', i18nArgs: { user: name } }),
+    h('p', null, h('code', { text: name }), ' : ', out),
+    h('div', { class: 'actions' }, copy),
+    h('p', { class: 'hint', i18n: 'integ.copy_hint' }));
+}
+
+async function integrationsSection() {
+  const status = statusBox('integ-status');
+  const shown = h('div', { id: 'integ-secret-slot' });
+  const tbody = h('tbody', { id: 'integ-rows' });
+  const table = h('table', { class: 'table', id: 'integ-table' },
+    h('caption', { i18n: 'integ.caption' }),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col', i18n: 'users.name' }), h('th', { scope: 'col', i18n: 'users.role' }),
+      h('th', { scope: 'col', i18n: 'integ.last_used' }), h('th', { scope: 'col', i18n: 'users.actions' }))),
+    tbody);
+
+  function when(t) {
+    return t ? formatTime(t) : null;
+  }
+
+  async function load() {
+    let list = [];
+    try {
+      const r = await api.get('/api/v1/integrations');
+      list = r && Array.isArray(r.integrations) ? r.integrations : [];
+    } catch (e) {
+      showError(status, e);
+      return;
+    }
+    tbody.replaceChildren(...list.map((u) => {
+      const name = userName(u);
+      const rot = h('button', { type: 'button', class: 'secondary', i18n: 'integ.rotate', 'data-action': 'rotate' });
+      rot.addEventListener('click', async () => {
+        const yes = await confirmDialog({ id: 'integ-rotate-dialog', title: 'integ.rotate_title', text: 'integ.rotate_text', args: { user: name }, confirm: 'integ.rotate' });
+        if (!yes) return;
+        hideStatus(status);
+        try {
+          const r = await request('POST', `/api/v1/integrations/${encodeURIComponent(name)}/rotate`, null);
+          shown.replaceChildren(secretBox(name, String(r.secret || '')));
+          showStatus(status, 'ok', 'integ.rotated', { user: name });
+          await load();
+        } catch (e) {
+          showError(status, e);
+        }
+      });
+      const del = h('button', { type: 'button', class: 'danger', i18n: 'users.delete', 'data-action': 'delete' });
+      del.addEventListener('click', async () => {
+        const yes = await confirmDialog({ id: 'integ-delete-dialog', title: 'integ.delete_title', text: 'integ.delete_text', args: { user: name }, confirm: 'users.delete', danger: true });
+        if (!yes) return;
+        try {
+          await api.del(`/api/v1/integrations/${encodeURIComponent(name)}`);
+          shown.replaceChildren();
+          showStatus(status, 'ok', 'integ.deleted', { user: name });
+          await load();
+        } catch (e) {
+          showError(status, e);
+        }
+      });
+      const used = when(u.last_used_at);
+      return h('tr', { 'data-integration': name },
+        h('th', { scope: 'row', text: name }),
+        h('td', { i18n: 'role.viewer' }),
+        used ? h('td', { text: used }) : h('td', { i18n: 'integ.never' }),
+        h('td', null, h('div', { class: 'row-actions' }, rot, del)));
+    }));
+  }
+
+  const nName = field({ id: 'new-integ-name', label: 'users.name', hint: 'users.name_hint', attrs: { autocomplete: 'off', required: true, maxlength: '32', pattern: '[a-z][a-z0-9._-]{0,31}', autocapitalize: 'none', spellcheck: 'false' } });
+  const createStatus = statusBox('integ-create-status');
+  const createBtn = h('button', { type: 'submit', class: 'primary', id: 'new-integ-submit', i18n: 'integ.create' });
+  const form = h('form', { id: 'integ-create-form', class: 'card narrow', novalidate: true },
+    h('h3', { i18n: 'integ.create_title' }), createStatus, nName.wrap, h('div', { class: 'actions' }, createBtn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    hideStatus(createStatus);
+    const name = nName.input.value.trim();
+    if (!/^[a-z][a-z0-9._-]{0,31}$/.test(name)) {
+      showStatus(createStatus, 'error', 'users.name_invalid');
+      nName.input.focus();
+      return;
+    }
+    createBtn.disabled = true;
+    try {
+      const r = await api.post('/api/v1/integrations', { name });
+      nName.input.value = '';
+      shown.replaceChildren(secretBox(name, String(r.secret || '')));
+      showStatus(createStatus, 'ok', 'integ.created', { user: name });
+      await load();
+    } catch (e) {
+      showError(createStatus, e);
+    } finally {
+      createBtn.disabled = false;
+    }
+  });
+
+  await load();
+  return h('section', { id: 'integrations', 'aria-labelledby': 'integ-title' },
+    h('h2', { id: 'integ-title', i18n: 'integ.title' }),
+    h('p', { class: 'lead', i18n: 'integ.intro' }), status, shown,
+    h('div', { class: 'table-wrap' }, table), form);
 }
