@@ -96,6 +96,10 @@ struct onvif_facts {
     long long now; /* Unix seconds, UTC */
 };
 
+/* Initialise libxml2 once, from the main thread, before any thread parses (libxml2 2.9 is not safe to initialise
+ * from two threads at once). Idempotent. */
+void onvif_init(void);
+
 /* Parse a request body of len bytes (not NUL-terminated necessarily). 0: *out filled (op may be
  * ONVIF_OP_UNKNOWN). SAFECAM_ERR_TOOBIG: len > ONVIF_BODY_MAX_BYTES (nothing parsed). SAFECAM_ERR_INVAL:
  * malformed XML, a DOCTYPE or entity declaration, a byte 0 (UTF-16/32 are refused: UTF-8 only), nesting over

@@ -16,6 +16,7 @@
 
 #include "http_internal.h"
 #include "safecam/audit.h"
+#include "safecam/onvif.h"
 #include "safecam/proto.h"
 #include "safecam/vault_client.h"
 
@@ -449,6 +450,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     atomic_init(&srv->onvif_https_port, 443u);
     atomic_init(&srv->onvif_rtsps_port, 322u);
     http_static_load(srv);
+    onvif_init(); /* libxml2, before the connection threads */
     *out = srv;
     return 0;
 }

@@ -52,6 +52,11 @@ const char *onvif_op_name(enum onvif_op op)
     return "";
 }
 
+void onvif_init(void)
+{
+    xmlInitParser();
+}
+
 int onvif_op_public(enum onvif_op op)
 {
     return op == ONVIF_OP_GET_SYSTEM_DATE_AND_TIME;
