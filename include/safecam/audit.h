@@ -18,6 +18,9 @@
 #define AUDIT_USER_CREATE "user_create"
 #define AUDIT_USER_UPDATE "user_update"
 #define AUDIT_USER_DELETE "user_delete"
+#define AUDIT_INTEGRATION_CREATE "integration_create" /* integration accounts (docs/integrations.md) */
+#define AUDIT_INTEGRATION_ROTATE "integration_rotate"
+#define AUDIT_INTEGRATION_DELETE "integration_delete"
 #define AUDIT_CONFIG_CHANGE "config_change"
 #define AUDIT_PROCESS_RESTART "process_restart"
 #define AUDIT_PROTOCOL_VIOLATION "protocol_violation"

@@ -105,6 +105,30 @@ enum {
      *  | {"error":"forbidden"|"not_found"|"invalid_request"|"storage"}. The file is overwritten before
      *  it is unlinked; audit event data_delete. */
     PROTO_VAULT_CAPTURE_DELETE = 117,
+    /* ---- ONVIF and recorders (docs/integrations.md; QCVN 135 G1, brute force / EN 303 645 5.1) ---- */
+    /* web. WS-Security UsernameToken check for ONVIF. {"username","password_type":"digest"|"text","password",
+     * "nonce"?: base64 (<=128), "created"?: ISO 8601 UTC (<=40), "source"}
+     * -> {"ok":true,"username","role","password_change_required":bool}
+     *  | {"error":"unauthorized"} (wrong, unknown, missing/malformed nonce or Created)
+     *  | {"error":"replay"} (nonce accepted before) | {"error":"stale"} (Created outside +-300 s)
+     *  | {"error":"locked","retry_after":N} | {"error":"busy","retry_after":N} | invalid_request(+field).
+     * digest: integration accounts only (their sealed secret), checked in the loop; text: a person's password
+     * against its Argon2id hash on the hash workers (answered late, like LOGIN) or an integration's secret.
+     * Every refusal but busy/invalid_request counts toward the same lockout (surface "onvif"); audited. */
+    PROTO_VAULT_WSSE_VERIFY = 130,
+    /* web. {"session_id"} (admin) -> {"ok":true,"integrations":[{"username","role","created_at","last_used_at"}]} */
+    PROTO_VAULT_INTEGRATION_LIST = 131,
+    /* web. {"session_id","username","source"?} (admin) -> {"ok":true,"username","secret"}
+     *  | invalid_username | exists | too_many_integrations. The secret is sent this once. */
+    PROTO_VAULT_INTEGRATION_CREATE = 132,
+    /* web. {"session_id","username","source"?} (admin) -> {"ok":true,"username","secret"} | not_found */
+    PROTO_VAULT_INTEGRATION_ROTATE = 133,
+    /* web. {"session_id","username","source"?} (admin) -> {"ok":true} | not_found | invalid_username */
+    PROTO_VAULT_INTEGRATION_DELETE = 134,
+    /* media. RTSP Digest for an integration account: {"username","realm","nonce","uri","method","response",
+     * "qop"?,"nc"?,"cnonce"?,"source"} -> {"ok":true,"username","role"} | invalid_credentials | locked
+     *  | invalid_request. The expected response is computed from the sealed secret inside the vault. */
+    PROTO_VAULT_DIGEST_CHECK = 135,
 };
 
 /* ---------------- requests served by media ---------------- */

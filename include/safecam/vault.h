@@ -201,6 +201,62 @@ int vault_settings_set_json(vault *v, const json_t *subset, const char *actor, c
  * "capture:<id>", so a file copied under another id does not open) in DIR/captures/<id>.sealed
  * (dir 0700, file 0600, written atomically) and listed in the captures table of vault.db. Factory reset destroys the key: crypto-erase. The caller (vault_service)
  * has checked the session and role. QCVN 135 G9, G10 / EN 303 645 5.4-1, 5.11-1. */
+/* ---------------- integration accounts (integrations.c; docs/integrations.md) ----------------
+ * Recorders and ONVIF clients: a name in the users' namespace (vault_username_valid, unique across people
+ * and integrations), the viewer role, and a camera-generated secret sealed under the storage key (key:
+ * SEAL_KEY_BYTES) so that WS PasswordDigest and RTSP Digest can be checked without storing any person's
+ * password recoverably. QCVN 135 G1, brute force / EN 303 645 5.1-1, 5.1-5. */
+#define VAULT_INTEGRATIONS_MAX 32
+#define VAULT_INTEGRATION_SECRET_CHARS 24 /* letters, digits and "-_.~": about 141 bits */
+#define VAULT_INTEGRATION_SECRET_BUF (VAULT_INTEGRATION_SECRET_CHARS + 1)
+
+/* Create name with a new secret, written to secret (the only time it leaves the vault; the caller wipes it).
+ * Audited integration_create (actor, source may be NULL). SAFECAM_ERR_INVAL (bad name), SAFECAM_ERR_EXISTS
+ * (a person or an integration has that name), SAFECAM_ERR_TOOBIG (VAULT_INTEGRATIONS_MAX), SAFECAM_ERR_IO. */
+int vault_integration_create(vault *v, const uint8_t *key, const char *name, const char *actor,
+                             const char *source, char secret[VAULT_INTEGRATION_SECRET_BUF]) SAFECAM_WUR;
+/* Replace the secret of name (the old one stops working at once). SAFECAM_ERR_NOTFOUND when no such account. */
+int vault_integration_rotate(vault *v, const uint8_t *key, const char *name, const char *actor,
+                             const char *source, char secret[VAULT_INTEGRATION_SECRET_BUF]) SAFECAM_WUR;
+/* Delete name and its lockout rows. SAFECAM_ERR_NOTFOUND, SAFECAM_ERR_INVAL. Audited integration_delete. */
+int vault_integration_delete(vault *v, const char *name, const char *actor, const char *source) SAFECAM_WUR;
+/* [{"username","role","created_at","last_used_at"}] by name; never the secret. *out new reference. */
+int vault_integration_list(vault *v, json_t **out) SAFECAM_WUR;
+/* 1 when name is an integration account. */
+int vault_integration_is(vault *v, const char *name);
+/* The secret as a password (RTSPS Basic, WS PasswordText, both inside TLS), compared in constant time.
+ * Lockout first (SAFECAM_ERR_LOCKED, out->retry_after), SAFECAM_ERR_DENIED (counted, audited), 0 (out:
+ * username, role "viewer"; audited, last_used_at). surface: "rtsp", "onvif". */
+int vault_integration_auth(vault *v, const uint8_t *key, const char *name, const char *password,
+                           const char *source, const char *surface, struct vault_auth *out) SAFECAM_WUR;
+/* WS-UsernameToken PasswordDigest (wsse.h) for an integration account at the vault's clock. 0 (out filled);
+ * SAFECAM_ERR_LOCKED (*why "locked"); SAFECAM_ERR_DENIED (*why "credentials", "nonce" (missing or
+ * malformed), "created"); SAFECAM_ERR_TIMEOUT (*why "stale": Created outside +-WSSE_WINDOW_S);
+ * SAFECAM_ERR_EXISTS (*why "replay": the nonce was accepted before); SAFECAM_ERR_BUSY (*why "busy": the
+ * nonce cache is full of unexpired nonces; not counted); SAFECAM_ERR_INVAL (malformed name/source, not
+ * counted). Every other refusal counts toward the lockout and is audited with its reason. */
+int vault_wsse_digest_check(vault *v, const uint8_t *key, const char *name, const char *nonce_b64,
+                            const char *created, const char *digest_b64, const char *source,
+                            struct vault_auth *out, const char **why) SAFECAM_WUR;
+/* Capacity of the nonce cache (tests; 0 = WSSE_NONCE_CACHE_MAX). Before the first digest check only. */
+void vault_wsse_nonce_capacity_set(vault *v, size_t capacity);
+
+/* RTSP Digest (RFC 7616 with MD5, RFC 2617): what the client sent in its Authorization header, plus the
+ * request's method; nonce is the camera's (made and bound to the connection by the media process). */
+struct vault_digest_request {
+    const char *username, *realm, *nonce, *uri, *method, *response; /* response: 32 hex */
+    const char *qop, *nc, *cnonce; /* qop NULL/"" = RFC 2069 form; else "auth" with nc and cnonce */
+    const char *source;
+};
+/* response = MD5(MD5(user:realm:secret):nonce[:nc:cnonce:qop]:MD5(method:uri)) as 32 lower-case hex. */
+int vault_digest_response(const char *username, const char *realm, const char *secret, const char *method,
+                          const char *uri, const char *nonce, const char *nc, const char *cnonce, const char *qop,
+                          char out[33]) SAFECAM_WUR;
+/* Check an RTSP Digest response for an integration account (surface "rtsp"; same lockout and audit as
+ * vault_integration_auth). People have no recomputable secret: their names are refused like wrong responses. */
+int vault_integration_digest_check(vault *v, const uint8_t *key, const struct vault_digest_request *d,
+                                   struct vault_auth *out) SAFECAM_WUR;
+
 #define VAULT_CAPTURES_MAX 200                          /* captures on one camera */
 #define VAULT_CAPTURE_MAX_BYTES (4u * 1024u * 1024u)    /* one JPEG, bytes */
 #define VAULT_CAPTURE_ID_HEX 32                         /* id: 128 random bits as lower-case hex */

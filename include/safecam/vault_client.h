@@ -110,6 +110,40 @@ int vault_client_auth_check(ipc_client *c, const char *user, const char *passwor
                             const char *surface, int timeout_ms, char *role, size_t role_size,
                             int *password_change_required, json_t **refusal) SAFECAM_WUR;
 
+/* ONVIF WS-Security UsernameToken check (PROTO_VAULT_WSSE_VERIFY; docs/integrations.md). QCVN 135 G1, brute
+ * force / EN 303 645 5.1; attack case A4 (replay).
+ *   password_type "digest": password is the token's PasswordDigest (base64), checked for an INTEGRATION account
+ *     against Base64(SHA-1(nonce || created || secret)); nonce_b64 and created are required (a missing one is
+ *     refused, "unauthorized"), Created must be within +-5 min of the vault's clock ("stale"), and a nonce the
+ *     vault accepted before is refused ("replay").
+ *   password_type "text": password is the PasswordText (inside TLS only): a person's password verified against
+ *     its Argon2id hash on the vault's hash workers (the login's admission: "busy" with retry_after), or an
+ *     integration account's secret. nonce_b64/created may be NULL and are not used.
+ * source: the peer's address text. Every refusal except busy counts toward the same lockout as web and RTSP
+ * logins (surface "onvif"); success and failure are audited.
+ * Returns 0 with *out = {"ok":true,"username":..,"role":..,"password_change_required":bool} (a person whose
+ * password change is pending should be refused by the caller); SAFECAM_ERR_DENIED with *out = the vault's
+ * refusal {"error":"locked"|"busy" (+"retry_after":N)|"unauthorized"|"replay"|"stale"|"invalid_request"};
+ * another negative SAFECAM_ERR_* with *out NULL when the vault could not be asked (fail closed). *out: caller
+ * decrefs. The body (with the password) is wiped before it is freed. */
+int vault_client_wsse_verify(ipc_client *c, const char *username, const char *password_type, const char *password,
+                             const char *nonce_b64, const char *created, const char *source,
+                             json_t **out) SAFECAM_WUR;
+
+/* RTSP Digest for an integration account (PROTO_VAULT_DIGEST_CHECK): the fields of the client's Authorization
+ * header and the request method; the vault recomputes the response from the sealed secret. qop/nc/cnonce may
+ * be NULL. Same return shape as vault_client_auth_check (role filled on success). */
+int vault_client_digest_check(ipc_client *c, const char *username, const char *realm, const char *nonce,
+                              const char *uri, const char *method, const char *response, const char *qop,
+                              const char *nc, const char *cnonce, const char *source, int timeout_ms, char *role,
+                              size_t role_size, json_t **refusal) SAFECAM_WUR;
+
+/* Integration accounts (admin session). op: PROTO_VAULT_INTEGRATION_LIST (name NULL), _CREATE, _ROTATE,
+ * _DELETE. *reply: the vault's whole {"ok":true,...} answer (new reference; create/rotate carry "secret":
+ * the caller sends it once and wipes it with the reply). */
+int vault_client_integration_call(ipc_client *c, unsigned short op, const char *session_id, const char *name,
+                                  const char *source, json_t **reply, json_t **refusal) SAFECAM_WUR;
+
 /* Captures (QCVN 135 G9, G10): the vault's whole {"ok":true,...} reply is returned in *reply (new reference)
  * for lib/http/routes_captures.c to shape. actor/source are sent for the audited calls (store, delete) and
  * may be NULL for list/get. fd_in: the memfd to seal (store), else -1. fd_out: the unsealed memfd (get). */

@@ -339,3 +339,102 @@ int vault_client_capture_call(ipc_client *c, unsigned short type, const char *se
     body_wipe_free(body);
     return rc;
 }
+
+int vault_client_wsse_verify(ipc_client *c, const char *username, const char *password_type, const char *password,
+                             const char *nonce_b64, const char *created, const char *source, json_t **out)
+{
+    if (!out)
+        return SAFECAM_ERR_INVAL;
+    *out = NULL;
+    if (!username || !password_type || !password || !source)
+        return SAFECAM_ERR_INVAL;
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "password_type", password_type,
+                             "password", password, "source", source);
+    int bad = !body;
+    if (!bad && nonce_b64)
+        bad |= json_object_set_new(body, "nonce", json_string(nonce_b64));
+    if (!bad && created)
+        bad |= json_object_set_new(body, "created", json_string(created));
+    if (bad) {
+        body_wipe_free(body);
+        return SAFECAM_ERR_NOMEM;
+    }
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = call(c, PROTO_VAULT_WSSE_VERIFY, body, VAULT_CLIENT_TIMEOUT_MS, &reply, &refusal);
+    if (rc == 0 && refusal) {
+        *out = refusal;
+        json_decref(reply);
+        return SAFECAM_ERR_DENIED;
+    }
+    json_decref(refusal);
+    if (rc == 0 && reply) {
+        const json_t *u = json_object_get(reply, "username"), *r = json_object_get(reply, "role");
+        if (!json_is_string(u) || !json_is_string(r) || json_string_length(u) > VAULT_CLIENT_USERNAME_MAX ||
+            json_string_length(r) >= VAULT_CLIENT_ROLE_MAX) {
+            json_decref(reply);
+            return SAFECAM_ERR_PROTO;
+        }
+        *out = reply;
+        return 0;
+    }
+    json_decref(reply);
+    return rc != 0 ? rc : SAFECAM_ERR_PROTO;
+}
+
+int vault_client_digest_check(ipc_client *c, const char *username, const char *realm, const char *nonce,
+                              const char *uri, const char *method, const char *response, const char *qop,
+                              const char *nc, const char *cnonce, const char *source, int timeout_ms, char *role,
+                              size_t role_size, json_t **refusal)
+{
+    if (!refusal)
+        return SAFECAM_ERR_INVAL;
+    *refusal = NULL;
+    if (!username || !realm || !nonce || !uri || !method || !response || !source || !role || !role_size)
+        return SAFECAM_ERR_INVAL;
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "username", username, "realm", realm, "nonce", nonce,
+                             "uri", uri, "method", method, "response", response, "source", source);
+    int bad = !body;
+    if (!bad && qop)
+        bad |= json_object_set_new(body, "qop", json_string(qop));
+    if (!bad && nc)
+        bad |= json_object_set_new(body, "nc", json_string(nc));
+    if (!bad && cnonce)
+        bad |= json_object_set_new(body, "cnonce", json_string(cnonce));
+    if (bad) {
+        body_wipe_free(body);
+        return SAFECAM_ERR_NOMEM;
+    }
+    json_t *reply = NULL;
+    int rc = call(c, PROTO_VAULT_DIGEST_CHECK, body, timeout_ms, &reply, refusal);
+    if (rc == 0 && reply) {
+        const json_t *r = json_object_get(reply, "role");
+        if (!json_is_string(r) || safecam_strlcpy(role, json_string_value(r), role_size) != 0)
+            rc = SAFECAM_ERR_PROTO;
+    }
+    json_decref(reply);
+    return rc;
+}
+
+int vault_client_integration_call(ipc_client *c, unsigned short op, const char *session_id, const char *name,
+                                  const char *source, json_t **reply, json_t **refusal)
+{
+    if (!reply || !refusal)
+        return SAFECAM_ERR_INVAL;
+    *reply = NULL;
+    *refusal = NULL;
+    if (!session_id || (op != PROTO_VAULT_INTEGRATION_LIST && !name) ||
+        (op != PROTO_VAULT_INTEGRATION_LIST && op != PROTO_VAULT_INTEGRATION_CREATE &&
+         op != PROTO_VAULT_INTEGRATION_ROTATE && op != PROTO_VAULT_INTEGRATION_DELETE))
+        return SAFECAM_ERR_INVAL;
+    json_t *body = json_pack("{s:s}", "session_id", session_id);
+    int bad = !body;
+    if (!bad && op != PROTO_VAULT_INTEGRATION_LIST)
+        bad |= json_object_set_new(body, "username", json_string(name));
+    if (!bad && op != PROTO_VAULT_INTEGRATION_LIST && source)
+        bad |= json_object_set_new(body, "source", json_string(source));
+    if (bad) {
+        body_wipe_free(body);
+        return SAFECAM_ERR_NOMEM;
+    }
+    return call(c, op, body, VAULT_CLIENT_TIMEOUT_MS, reply, refusal);
+}

@@ -33,6 +33,7 @@ static const struct http_error_row error_rows[] = {
     {"last_admin", MHD_HTTP_CONFLICT, "last_admin", 0, NULL, NULL},
     {"ca_not_installed", MHD_HTTP_CONFLICT, "ca_not_installed", 0, NULL, NULL},
     {"too_many_users", MHD_HTTP_CONFLICT, "too_many_users", 0, NULL, NULL},
+    {"too_many_integrations", MHD_HTTP_CONFLICT, "too_many_integrations", 0, NULL, NULL},
     {"invalid_username", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_username", 0, NULL, NULL},
     {"invalid_role", MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_role", 0, NULL, NULL},
     {"password_policy", MHD_HTTP_UNPROCESSABLE_CONTENT, "password_policy", PASS_REASONS, NULL, NULL},

@@ -115,6 +115,7 @@ struct route_set {
 
 extern const struct route_set http_routes_session;
 extern const struct route_set http_routes_users;
+extern const struct route_set http_routes_integrations;
 extern const struct route_set http_routes_settings;
 extern const struct route_set http_routes_video;
 extern const struct route_set http_routes_system;

@@ -14,6 +14,7 @@
 #include "safecam/media_client.h"
 #include "safecam/onvif.h"
 #include "safecam/proto.h"
+#include "safecam/vault_client.h"
 
 /* The supervisor's ONVIF reply -> the cached switch and ports (0 when the reply is not what proto.h says). */
 static int onvif_cache_set(http_server *srv, const json_t *reply)
@@ -103,14 +104,24 @@ struct onvif_ctx {
     char hostname[65];
 };
 
-/* The one authentication call. The verifier of WS-Security UsernameTokens (PasswordDigest with its nonce
- * cache and Created window, PasswordText for people, the shared lockout) lives in the vault; until the web
- * process can ask it, every token is refused: no password is ever checked here. */
+/* The one authentication call: the vault verifies the UsernameToken (PasswordDigest of an integration account
+ * with its nonce cache and +-5 min Created window, PasswordText of a person against the Argon2id hash; every
+ * refusal counts toward the shared lockout and is audited there). No password is checked here. A person whose
+ * password change is pending is refused, as on every other surface. 0 accepted, SAFECAM_ERR_DENIED refused,
+ * another error when the vault cannot answer (fail closed: a fault, never an answer). */
 static int onvif_auth(void *c, const struct onvif_security *sec)
 {
-    (void)c;
-    (void)sec;
-    return SAFECAM_ERR_DENIED;
+    struct onvif_ctx *x = c;
+    json_t *out = NULL;
+    int rc = vault_client_wsse_verify(x->r->srv->vault, sec->username, sec->password_type, sec->password,
+                                      sec->nonce_b64, sec->created, x->r->source, &out);
+    if (rc == 0 && (!json_is_true(json_object_get(out, "ok")) ||
+                    json_is_true(json_object_get(out, "password_change_required"))))
+        rc = SAFECAM_ERR_DENIED;
+    json_decref(out);
+    if (rc == 0 || rc == SAFECAM_ERR_DENIED)
+        return rc;
+    return SAFECAM_ERR_IO;
 }
 
 static void stream_facts(const json_t *stream, struct onvif_facts *f)

@@ -51,6 +51,13 @@ static void source_key(const char *source, char out[VAULT_SOURCE_MAX + 1])
         out[0] = '\0';
 }
 
+void vault_auth_keys(const char *name, const char *source, char key[VAULT_USERNAME_MAX + 2],
+                     char src[VAULT_SOURCE_MAX + 1])
+{
+    account_key(name, key);
+    source_key(source, src);
+}
+
 static int login_args_valid(const char *username, const char *password, const char *source)
 {
     if (!username || !password || !source)

@@ -53,6 +53,13 @@ static const char schema_sql[] =
     "  id TEXT PRIMARY KEY NOT NULL," /* 32 lower-case hex; the file is DIR/captures/<id>.sealed */
     "  created_at INTEGER NOT NULL,"
     "  size INTEGER NOT NULL);"
+    /* integration accounts (integrations.c): created on every open, so older databases get it */
+    "CREATE TABLE IF NOT EXISTS integrations("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  role TEXT NOT NULL CHECK(role = 'viewer'),"
+    "  secret_sealed BLOB NOT NULL," /* seal.h, label "integration:<name>", under the storage key */
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" VAULT_SCHEMA_VERSION "');";
 
 /* ---------------- validation ---------------- */
@@ -116,6 +123,12 @@ void vault_clock_set(vault *v, int64_t (*fn)(void *ctx), void *ctx)
         return;
     v->clock_fn = fn;
     v->clock_ctx = ctx;
+}
+
+void vault_wsse_nonce_capacity_set(vault *v, size_t capacity)
+{
+    if (v && !v->wsse_nonces)
+        v->wsse_nonce_capacity = capacity;
 }
 
 void vault_audit(vault *v, const char *type, const char *actor, const char *source, const char *detail)
@@ -450,6 +463,7 @@ void vault_close(vault *v)
         return;
     if (v->db)
         sqlite3_close(v->db);
+    wsse_nonce_cache_free(v->wsse_nonces);
     sodium_memzero(v, sizeof *v);
     free(v);
 }

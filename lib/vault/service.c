@@ -264,6 +264,17 @@ static int job_defer(struct vault_service *svc, unsigned peer, const ipc_msg *re
     return rc;
 }
 
+/* A WS-Security answer says "unauthorized" where a login says "invalid_credentials" (include/safecam/proto.h). */
+static json_t *wsse_reply_map(json_t *reply)
+{
+    const char *e = json_string_value(json_object_get(reply, "error"));
+    if (e && strcmp(e, "invalid_credentials") == 0) {
+        json_decref(reply);
+        return reply_error("unauthorized");
+    }
+    return reply;
+}
+
 /* The deferred path: checks and lockout now, admission, then the verify on a worker. */
 static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_msg *req, const char *user,
                           const char *pw, const char *source, const char *surface, int create_session,
@@ -297,6 +308,13 @@ static int login_common(struct vault_service *svc, unsigned peer, const ipc_msg 
     GET_STR("source", VAULT_SOURCE_MAX, 1, source);
     GET_STR("surface", 16, 0, surface);
     const char *surf = surface ? surface : (create_session ? "web" : "rtsp");
+    /* An integration account (no session, no web login): its sealed secret, compared in the loop. */
+    if (!create_session && svc->storage_key && vault_integration_is(svc->v, user)) {
+        int rc = vault_integration_auth(svc->v, svc->storage_key, user, pw, source, surf, &a);
+        *reply = rc == 0 ? login_reply(&a, 0) : auth_failure_reply(rc, a.retry_after);
+        sodium_memzero(&a, sizeof a);
+        return *reply ? 0 : SAFECAM_ERR_NOMEM;
+    }
     if (svc->workers && svc->admission)
         return login_deferred(svc, peer, req, user, pw, source, surf, create_session, reply);
     int rc = vault_login(svc->v, user, pw, source, surf, create_session, &a);
@@ -351,6 +369,8 @@ void vault_service_workers_finish(struct vault_service *svc)
             int frc = vault_login_finish(svc->v, &job->w, &a); /* wipes job->w */
             reply = frc == 0 ? login_reply(&a, create_session) : auth_failure_reply(frc, a.retry_after);
             sodium_memzero(&a, sizeof a);
+            if (job->type == PROTO_VAULT_WSSE_VERIFY)
+                reply = wsse_reply_map(reply);
         }
         /* Only on the channel the request came on: a restarted peer numbers its requests anew. The work is
          * complete either way (audited; a session nobody received expires by itself). */
@@ -678,7 +698,9 @@ static int audit_type_vault_owned(const char *type)
 {
     static const char *const owned[] = {AUDIT_LOGIN_SUCCESS, AUDIT_LOGIN_FAILURE,   AUDIT_LOCKOUT,
                                         AUDIT_SESSION_END,   AUDIT_PASSWORD_CHANGE, AUDIT_USER_CREATE,
-                                        AUDIT_USER_UPDATE,   AUDIT_USER_DELETE};
+                                        AUDIT_USER_UPDATE,   AUDIT_USER_DELETE,
+                                        AUDIT_INTEGRATION_CREATE, AUDIT_INTEGRATION_ROTATE,
+                                        AUDIT_INTEGRATION_DELETE};
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(owned); i++)
         if (strcmp(type, owned[i]) == 0)
             return 1;
@@ -972,6 +994,205 @@ static int h_capture_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t
     return 0;
 }
 
+/* ---------------- ONVIF WS-Security and integration accounts (integrations.c, wsse.c) ---------------- */
+
+static int h_wsse_verify(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"username", "password_type", "password", "nonce", "created", "source", NULL};
+    struct vault_service *svc = ctx;
+    const char *user = NULL, *type = NULL, *pw = NULL, *nonce = NULL, *created = NULL, *source = NULL;
+    struct vault_auth a;
+    const char *why = NULL;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("username", LOGIN_NAME_MAX_BYTES, 1, user);
+    GET_STR("password_type", 8, 1, type);
+    GET_STR("password", PASSWORD_MAX_BYTES, 1, pw);
+    GET_STR("nonce", WSSE_NONCE_B64_MAX, 0, nonce);
+    GET_STR("created", WSSE_CREATED_MAX, 0, created);
+    GET_STR("source", VAULT_SOURCE_MAX, 1, source);
+    if (!vault_source_valid(source)) {
+        *reply = reply_field_error("invalid_request", "source");
+        return 0;
+    }
+    if (!svc->v || !svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    if (strcmp(type, "text") == 0) {
+        /* A person's password against its Argon2id hash (the login path, surface onvif), or an integration's
+         * secret: both answer like an RTSP check, mapped to this message's error names. */
+        if (!vault_integration_is(svc->v, user) && svc->workers && svc->admission) {
+            int rc = login_deferred(svc, peer, req, user, pw, source, "onvif", 0, reply);
+            if (rc == 0 && *reply)
+                *reply = wsse_reply_map(*reply);
+            return rc;
+        }
+        int rc = vault_integration_is(svc->v, user)
+                     ? vault_integration_auth(svc->v, svc->storage_key, user, pw, source, "onvif", &a)
+                     : vault_login(svc->v, user, pw, source, "onvif", 0, &a);
+        *reply = wsse_reply_map(rc == 0 ? login_reply(&a, 0) : auth_failure_reply(rc, a.retry_after));
+        sodium_memzero(&a, sizeof a);
+        return *reply ? 0 : SAFECAM_ERR_NOMEM;
+    }
+    if (strcmp(type, "digest") != 0) {
+        *reply = reply_field_error("invalid_request", "password_type");
+        return 0;
+    }
+    int rc = vault_wsse_digest_check(svc->v, svc->storage_key, user, nonce, created, pw, source, &a, &why);
+    switch (rc) {
+    case 0:
+        *reply = login_reply(&a, 0);
+        break;
+    case SAFECAM_ERR_LOCKED:
+        *reply = json_pack("{s:s, s:I}", "error", "locked", "retry_after", (json_int_t)a.retry_after);
+        break;
+    case SAFECAM_ERR_BUSY:
+        *reply = json_pack("{s:s, s:I}", "error", "busy", "retry_after", (json_int_t)(WSSE_WINDOW_S / 10));
+        break;
+    case SAFECAM_ERR_EXISTS:
+        *reply = reply_error("replay");
+        break;
+    case SAFECAM_ERR_TIMEOUT:
+        *reply = reply_error("stale");
+        break;
+    case SAFECAM_ERR_DENIED:
+        *reply = reply_error("unauthorized");
+        break;
+    case SAFECAM_ERR_INVAL:
+        *reply = reply_error("invalid_request");
+        break;
+    default:
+        sodium_memzero(&a, sizeof a);
+        return rc;
+    }
+    sodium_memzero(&a, sizeof a);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_digest_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"username", "realm", "nonce", "uri", "method", "response",
+                                       "qop", "nc", "cnonce", "source", NULL};
+    struct vault_service *svc = ctx;
+    struct vault_digest_request d = {0};
+    struct vault_auth a;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    GET_STR("username", LOGIN_NAME_MAX_BYTES, 1, d.username);
+    GET_STR("realm", 64, 1, d.realm);
+    GET_STR("nonce", 128, 1, d.nonce);
+    GET_STR("uri", 1024, 1, d.uri);
+    GET_STR("method", 32, 1, d.method);
+    GET_STR("response", 64, 1, d.response);
+    GET_STR("qop", 16, 0, d.qop);
+    GET_STR("nc", 16, 0, d.nc);
+    GET_STR("cnonce", 128, 0, d.cnonce);
+    GET_STR("source", VAULT_SOURCE_MAX, 1, d.source);
+    if (!svc->v || !svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_integration_digest_check(svc->v, svc->storage_key, &d, &a);
+    *reply = rc == 0 ? json_pack("{s:b, s:s, s:s}", "ok", 1, "username", a.username, "role", a.role)
+                     : auth_failure_reply(rc, a.retry_after);
+    sodium_memzero(&a, sizeof a);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_integration_list(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    char actor[VAULT_USERNAME_MAX + 1];
+    json_t *list = NULL;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
+        return 0;
+    int rc = vault_integration_list(svc->v, &list);
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "integrations", list);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+/* create, rotate, delete: the same body and error names. */
+static int integration_change(struct vault_service *svc, const ipc_msg *req, json_t **reply, int op)
+{
+    static const char *const keys[] = {"session_id", "username", "source", NULL};
+    char actor[VAULT_USERNAME_MAX + 1];
+    char *secret = NULL;
+    const char *name = NULL, *source = NULL;
+    if (body_check(req, keys, reply) != 0 || caller_actor(svc, actor, reply) != 0)
+        return 0;
+    if (field_str(req->body, "username", LOGIN_NAME_MAX_BYTES, 1, &name) != 0 || !vault_username_valid(name)) {
+        *reply = reply_error("invalid_username");
+        return 0;
+    }
+    if (field_str(req->body, "source", VAULT_SOURCE_MAX, 0, &source) != 0 ||
+        (source && !vault_source_valid(source))) {
+        *reply = reply_field_error("invalid_request", "source");
+        return 0;
+    }
+    if (!svc->v || !svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    int rc;
+    if (op == 2) {
+        rc = vault_integration_delete(svc->v, name, actor, source);
+    } else {
+        secret = sodium_malloc(VAULT_INTEGRATION_SECRET_BUF);
+        if (!secret)
+            return SAFECAM_ERR_NOMEM;
+        rc = op == 0 ? vault_integration_create(svc->v, svc->storage_key, name, actor, source, secret)
+                     : vault_integration_rotate(svc->v, svc->storage_key, name, actor, source, secret);
+    }
+    switch (rc) {
+    case 0:
+        *reply = secret ? json_pack("{s:b, s:s, s:s}", "ok", 1, "username", name, "secret", secret) : reply_ok();
+        break;
+    case SAFECAM_ERR_INVAL:
+        *reply = reply_error("invalid_username");
+        break;
+    case SAFECAM_ERR_EXISTS:
+        *reply = reply_error("exists");
+        break;
+    case SAFECAM_ERR_NOTFOUND:
+        *reply = reply_error("not_found");
+        break;
+    case SAFECAM_ERR_TOOBIG:
+        *reply = reply_error("too_many_integrations");
+        break;
+    default:
+        break;
+    }
+    if (secret)
+        sodium_free(secret); /* wipes */
+    if (rc != 0 && !*reply)
+        return rc;
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_integration_create(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    return integration_change(ctx, req, reply, 0);
+}
+
+static int h_integration_rotate(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    return integration_change(ctx, req, reply, 1);
+}
+
+static int h_integration_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    return integration_change(ctx, req, reply, 2);
+}
+
 /* ---------------- the table ---------------- */
 
 #define SUP IPC_PEER_SUPERVISOR
@@ -1019,6 +1240,12 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_CAPTURE_LIST, WEB, IPC_NEEDS_SESSION, h_capture_list},
     {PROTO_VAULT_CAPTURE_GET, WEB, IPC_NEEDS_SESSION, h_capture_get},
     {PROTO_VAULT_CAPTURE_DELETE, WEB, IPC_ADMIN, h_capture_delete},
+    {PROTO_VAULT_WSSE_VERIFY, WEB, 0, h_wsse_verify},
+    {PROTO_VAULT_DIGEST_CHECK, MEDIA, 0, h_digest_check},
+    {PROTO_VAULT_INTEGRATION_LIST, WEB, IPC_ADMIN, h_integration_list},
+    {PROTO_VAULT_INTEGRATION_CREATE, WEB, IPC_ADMIN, h_integration_create},
+    {PROTO_VAULT_INTEGRATION_ROTATE, WEB, IPC_ADMIN, h_integration_rotate},
+    {PROTO_VAULT_INTEGRATION_DELETE, WEB, IPC_ADMIN, h_integration_delete},
 };
 
 static const struct ipc_dispatcher vault_dispatcher = {vault_rules, SAFECAM_ARRAY_LEN(vault_rules),

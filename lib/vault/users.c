@@ -172,7 +172,7 @@ int vault_user_create(vault *v, const char *username, const char *password, cons
     if (!vault_role_valid(role))
         return SAFECAM_ERR_STATE;
     rc = vault_user_get(v, username, NULL, NULL, NULL);
-    if (rc == 0)
+    if (rc == 0 || vault_integration_is(v, username)) /* one namespace with integration accounts */
         return SAFECAM_ERR_EXISTS;
     if (rc != SAFECAM_ERR_NOTFOUND)
         return rc;

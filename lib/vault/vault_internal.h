@@ -9,6 +9,7 @@
 #include "safecam/device.h"
 #include "safecam/vault.h"
 #include "safecam/vault_workers.h"
+#include "safecam/wsse.h"
 
 #define LOGIN_NAME_MAX_BYTES 64 /* longer names are refused as malformed input (never a user) */
 
@@ -22,9 +23,16 @@ struct vault {
     uint8_t csrf_key[32]; /* per-device key: CSRF token = BLAKE2b(csrf_key, session id); meta.csrf_key */
     int64_t (*clock_fn)(void *ctx);
     void *clock_ctx;
+    wsse_nonce_cache *wsse_nonces; /* WS-Security nonces accepted (integrations.c), made at first use */
+    size_t wsse_nonce_capacity;    /* 0: WSSE_NONCE_CACHE_MAX */
 };
 
 int64_t vault_now(const vault *v);
+
+/* auth.c: the keys under which the lockout counts failures of name from source (an invalid name becomes
+ * "~" + its BLAKE2b digest; a global IPv6 source its /64). */
+void vault_auth_keys(const char *name, const char *source, char key[VAULT_USERNAME_MAX + 2],
+                     char src[VAULT_SOURCE_MAX + 1]);
 
 /* hash.c: 1 when hash was made with other Argon2id parameters than the current ones. */
 int vault_password_needs_rehash(const char *hash);

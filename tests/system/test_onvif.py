@@ -1,17 +1,25 @@
 """ONVIF device and media services on the HTTPS port (issue 11, docs/onvif.md) through the real daemon with curl:
 off by default (404 like an unknown path), the settings (admin, CSRF, audited, kept across a restart),
-GetSystemDateAndTime without authentication, everything else refused without a valid WS-Security token, and the
+GetSystemDateAndTime without authentication, everything else refused without a valid WS-Security token (the
+vault's verifier: PasswordDigest of an integration account end to end, replay, stale/future Created, missing nonce,
+lockout; PasswordText of a person; ffmpeg playing the URI GetStreamUri gave), and the
 bad input of the issue (malformed SOAP, DOCTYPE/entities, 10,000-deep nesting, a 100 MB body, an endless chunked
 body, an unknown action) answered with a fault or a 4xx while the service stays alive.
 
 Debian 12's onvif-util (libonvif 1.4) is not used here: it speaks ONVIF over plain HTTP only (no TLS in
 libonvif; its fallback address is http://IP:80/onvif/device_service), and the camera serves ONVIF on HTTPS only
 (docs/onvif.md "Clients")."""
+import base64
+import hashlib
 import os
+import re
 import subprocess
 import time
+from urllib.parse import quote
 
 import pytest
+
+from test_media_camera import wait_rtsps
 
 ENV12 = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
 DEV = "http://www.onvif.org/ver10/device/wsdl"
@@ -107,12 +115,86 @@ def test_time_public_everything_else_needs_wsse(camera):
         r = soap(camera, path, envelope(op, ns, inner))
         assert r.status == 400 and b"ter:NotAuthorized" in r.body, (op, r)
         assert b"rtsps://" not in r.body and camera.label["serial"].encode() not in r.body
-        # a token for an unknown user (or any token while the verifier is not wired): refused the same way
+        # a token for an unknown user: refused the same way
         r = soap(camera, path, envelope(op, ns, inner, SEC.format(user="nobody", pw="x" * 24)))
         assert r.status == 400 and b"ter:NotAuthorized" in r.body, (op, r)
-        r = soap(camera, path, envelope(op, ns, inner, SEC.format(user=camera.label["admin_user"],
+    # a person's PasswordText inside TLS, checked by the vault against the hash
+    r = soap(camera, "/onvif/device_service", envelope("GetDeviceInformation", DEV, "",
+                                                       SEC.format(user=camera.label["admin_user"],
                                                                   pw=camera.admin_password)))
-        assert r.status == 400 and b"ter:NotAuthorized" in r.body, (op, r)
+    assert r.status == 200 and camera.label["serial"].encode() in r.body, r
+
+
+def digest_header(user, secret, created=None, nonce=None):
+    nonce = nonce or os.urandom(16)
+    created = created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + secret.encode()).digest()).decode()
+    return ('<s:Header><Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-'
+            '1.0.xsd"><UsernameToken><Username>' + user + '</Username><Password Type="http://docs.oasis-open.org/'
+            'wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">' + digest + '</Password>'
+            '<Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-'
+            '1.0#Base64Binary">' + base64.b64encode(nonce).decode() + '</Nonce><Created xmlns="http://docs.oasis-'
+            'open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">' + created + '</Created>'
+            '</UsernameToken></Security></s:Header>')
+
+
+def test_password_digest_integration_account_end_to_end(camera):
+    admin = onvif_on(camera)
+    r = admin.request("POST", "/api/v1/integrations", json_body={"name": "nvr1"})
+    assert r.status == 201, r
+    secret = r.json()["secret"]
+    dev, med = "/onvif/device_service", "/onvif/media_service"
+
+    r = soap(camera, dev, envelope("GetDeviceInformation", DEV, "", digest_header("nvr1", secret)))
+    assert r.status == 200 and camera.label["serial"].encode() in r.body, r
+    r = soap(camera, dev, envelope("GetCapabilities", DEV, "<Category>All</Category>", digest_header("nvr1", secret)))
+    assert r.status == 200 and b"https://127.0.0.1:%d/onvif/media_service" % camera.https_port in r.body, r
+    assert b"http://" not in r.body.replace(b"http://www.", b"").replace(b"http://schemas.", b"") \
+        .replace(b"http://docs.", b""), r
+    r = soap(camera, med, envelope("GetProfiles", MEDIA, "", digest_header("nvr1", secret)))
+    assert r.status == 200, r
+    stream = admin.request("GET", "/api/v1/settings/stream").json()["stream"]
+    assert f'<tt:Width>{stream["width"]}</tt:Width><tt:Height>{stream["height"]}</tt:Height>'.encode() in r.body
+    assert f'<tt:FrameRateLimit>{stream["fps"]}</tt:FrameRateLimit>'.encode() in r.body
+    assert f'<tt:BitrateLimit>{stream["bitrate_kbps"]}</tt:BitrateLimit>'.encode() in r.body
+    r = soap(camera, med, envelope("GetStreamUri", MEDIA, "<ProfileToken>sub</ProfileToken>",
+                                   digest_header("nvr1", secret)))
+    assert r.status == 200, r
+    uri = re.search(rb"<tt:Uri>([^<]+)</tt:Uri>", r.body).group(1).decode()
+    assert uri == f"rtsps://127.0.0.1:{camera.rtsps_port}/stream2", uri
+    assert "@" not in uri and secret not in r.body.decode()
+
+    # replay: the same token twice; a stale and a future Created; a missing nonce; a wrong secret
+    hdr = digest_header("nvr1", secret)
+    assert soap(camera, dev, envelope("GetHostname", DEV, "", hdr)).status == 200
+    r = soap(camera, dev, envelope("GetHostname", DEV, "", hdr))
+    assert r.status == 400 and b"ter:NotAuthorized" in r.body, r
+    for created in (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600)),
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))):
+        r = soap(camera, dev, envelope("GetHostname", DEV, "", digest_header("nvr1", secret, created=created)))
+        assert r.status == 400 and b"ter:NotAuthorized" in r.body, (created, r)
+    no_nonce = re.sub(r"<Nonce[^>]*>[^<]*</Nonce>", "", digest_header("nvr1", secret))
+    r = soap(camera, dev, envelope("GetHostname", DEV, "", no_nonce))
+    assert r.status == 400 and b"ter:NotAuthorized" in r.body, r
+
+    # ffmpeg plays the URI with the integration account (Basic inside TLS)
+    wait_rtsps(camera)
+    url = uri.replace("rtsps://", f"rtsps://nvr1:{quote(secret, safe='')}@")
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", url, "-t", "2",
+                        "-f", "null", "-"], capture_output=True, timeout=60)
+    frames = re.findall(rb"frame=\s*(\d+)", p.stderr)
+    assert p.returncode == 0 and frames and int(frames[-1]) > 0, p.stderr[-2000:]
+
+
+def test_wrong_digests_count_toward_the_lockout(camera):
+    admin = onvif_on(camera)
+    secret = admin.request("POST", "/api/v1/integrations", json_body={"name": "nvr2"}).json()["secret"]
+    for _ in range(5):
+        r = soap(camera, "/onvif/device_service", envelope("GetHostname", DEV, "", digest_header("nvr2", "wrong" * 5)))
+        assert r.status == 400 and b"ter:NotAuthorized" in r.body, r
+    # locked: the right secret is refused too, from the same source
+    r = soap(camera, "/onvif/device_service", envelope("GetHostname", DEV, "", digest_header("nvr2", secret)))
+    assert r.status == 400 and b"ter:NotAuthorized" in r.body, r
 
 
 def test_bad_input_faults_and_service_alive(camera):
