@@ -133,6 +133,21 @@ typedef int (*onvif_facts_fn)(void *ctx, struct onvif_facts *f);
 int onvif_dispatch(const char *body, size_t len, onvif_auth_fn auth, onvif_facts_fn facts, void *ctx,
                    struct safecam_buf *out, unsigned *status) SAFECAM_WUR;
 
+/* ---- WS-Discovery (UDP 3702) ---- */
+#define ONVIF_PROBE_MAX_BYTES 8192 /* a datagram over this is refused before any parse */
+#define ONVIF_MESSAGE_ID_MAX 128   /* bytes of a wsa:MessageID, NUL included */
+
+struct onvif_probe {
+    int is_probe; /* the body is a wsd:Probe */
+    int matches;  /* no Types, empty Types, dn:NetworkVideoTransmitter or tds:Device; no Scopes filter */
+    char message_id[ONVIF_MESSAGE_ID_MAX]; /* printable ASCII, "" when absent (then not answered) */
+};
+
+/* Parse a WS-Discovery datagram with the same hardened parse as onvif_request_parse (SOAP 1.2 only). 0: *out
+ * filled (a parsed non-Probe has is_probe 0); SAFECAM_ERR_TOOBIG over ONVIF_PROBE_MAX_BYTES; SAFECAM_ERR_INVAL
+ * malformed (as for requests). */
+int onvif_probe_parse(const char *msg, size_t len, struct onvif_probe *out) SAFECAM_WUR;
+
 /* Append s to out with &, <, >, " and ' escaped; bytes below 0x20 other than tab, CR, LF are dropped. */
 int onvif_xml_escape_add(struct safecam_buf *out, const char *s) SAFECAM_WUR;
 

@@ -199,6 +199,26 @@ static int depth_check(const xmlNode *root)
     return 0;
 }
 
+/* The one hardened parse (SOAP and WS-Discovery): pre-scan, then libxml2 with NONET and without NOENT,
+ * DTDLOAD, DTDATTR, DTDVALID or HUGE (libxml2's own depth and size limits stay on), errors not printed, the
+ * encoding forced to UTF-8; no subset; depth checked on the tree. The document (xmlFreeDoc) or NULL. The caller
+ * has checked len against its cap. */
+static xmlDocPtr hardened_read(const char *body, size_t len)
+{
+    if (len == 0 || len > ONVIF_BODY_MAX_BYTES || prescan(body, len) != 0)
+        return NULL;
+    xmlDocPtr doc = xmlReadMemory(body, (int)len, "soap.xml", "UTF-8",
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    if (!doc)
+        return NULL;
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (doc->intSubset || doc->extSubset || !root || depth_check(root) != 0) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 static int security_parse(const xmlNode *sec, struct onvif_security *out)
 {
     const xmlNode *tok = NULL;
@@ -264,17 +284,12 @@ int onvif_request_parse(const char *body, size_t len, struct onvif_request *out)
         return SAFECAM_ERR_INVAL;
     if (len > ONVIF_BODY_MAX_BYTES)
         return SAFECAM_ERR_TOOBIG;
-    if (len == 0 || prescan(body, len) != 0)
-        return SAFECAM_ERR_INVAL;
-    /* No NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID, no HUGE (libxml2's own depth and
-     * size limits stay on), NONET; errors are not printed. The encoding is forced to UTF-8. */
-    xmlDocPtr doc = xmlReadMemory(body, (int)len, "soap.xml", "UTF-8",
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    xmlDocPtr doc = hardened_read(body, len);
     if (!doc)
         return SAFECAM_ERR_INVAL;
     int rc = SAFECAM_ERR_INVAL;
     const xmlNode *env = xmlDocGetRootElement(doc);
-    if (doc->intSubset || doc->extSubset || !env || depth_check(env) != 0 || !name_is(env, "Envelope"))
+    if (!name_is(env, "Envelope"))
         goto out;
     if (ns_is(env, NS_SOAP12))
         out->soap_version = 12;
@@ -322,5 +337,111 @@ out:
         onvif_request_clear(out);
         out->soap_version = v;
     }
+    return rc;
+}
+
+/* ---- WS-Discovery Probe (docs/onvif.md "WS-Discovery") ---- */
+
+#define NS_WSD "http://schemas.xmlsoap.org/ws/2005/04/discovery"
+#define NS_WSA "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+#define NS_ONVIF_NETWORK "http://www.onvif.org/ver10/network/wsdl"
+
+/* Is the QName token (prefix:local or local) one we answer: dn:NetworkVideoTransmitter, or tds:Device (what
+ * libonvif probes for)? The prefix is resolved on el. */
+static int probe_type_matches(xmlDocPtr doc, const xmlNode *el, const char *tok, size_t n)
+{
+    char q[128];
+    if (n == 0 || n >= sizeof q)
+        return 0;
+    memcpy(q, tok, n);
+    q[n] = '\0';
+    char *colon = strchr(q, ':');
+    const char *local = colon ? colon + 1 : q;
+    if (colon)
+        *colon = '\0';
+    xmlNsPtr ns = xmlSearchNs(doc, (xmlNodePtr)el, colon ? (const xmlChar *)q : NULL);
+    const char *href = ns && ns->href ? (const char *)ns->href : "";
+    return (strcmp(local, "NetworkVideoTransmitter") == 0 && strcmp(href, NS_ONVIF_NETWORK) == 0) ||
+           (strcmp(local, "Device") == 0 && strcmp(href, ONVIF_NS_DEVICE) == 0);
+}
+
+int onvif_probe_parse(const char *msg, size_t len, struct onvif_probe *out)
+{
+    if (!out)
+        return SAFECAM_ERR_INVAL;
+    memset(out, 0, sizeof(*out));
+    if (!msg)
+        return SAFECAM_ERR_INVAL;
+    if (len > ONVIF_PROBE_MAX_BYTES)
+        return SAFECAM_ERR_TOOBIG;
+    xmlDocPtr doc = hardened_read(msg, len);
+    if (!doc)
+        return SAFECAM_ERR_INVAL;
+    int rc = SAFECAM_ERR_INVAL;
+    const xmlNode *env = xmlDocGetRootElement(doc);
+    if (!name_is(env, "Envelope") || !ns_is(env, NS_SOAP12))
+        goto out;
+    const xmlNode *header = NULL, *bodyel = NULL;
+    for (const xmlNode *c = env->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (name_is(c, "Header") && ns_is(c, NS_SOAP12) && !header && !bodyel)
+            header = c;
+        else if (name_is(c, "Body") && ns_is(c, NS_SOAP12) && !bodyel)
+            bodyel = c;
+        else
+            goto out;
+    }
+    if (!bodyel)
+        goto out;
+    for (const xmlNode *c = header ? header->children : NULL; c; c = c->next)
+        if (name_is(c, "MessageID") && ns_is(c, NS_WSA)) {
+            if (out->message_id[0] || text_copy(c, out->message_id, sizeof out->message_id) != 0)
+                goto out;
+            for (const char *p = out->message_id; *p; p++)
+                if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+                    goto out;
+        }
+    const xmlNode *op = first_element(bodyel->children);
+    if (!op || first_element(op->next))
+        goto out;
+    rc = 0;
+    if (!name_is(op, "Probe") || !ns_is(op, NS_WSD))
+        goto out; /* not a Probe: parsed, not answered */
+    out->is_probe = 1;
+    const xmlNode *types = NULL;
+    for (const xmlNode *c = op->children; c; c = c->next)
+        if (name_is(c, "Types") && ns_is(c, NS_WSD))
+            types = c;
+        else if (name_is(c, "Scopes") && ns_is(c, NS_WSD)) {
+            char sc[8];
+            if (text_copy(c, sc, sizeof sc) != 0 || sc[0]) {
+                out->is_probe = 1;
+                out->matches = 0; /* scoped probes: we match no scope filter (none is configured) */
+                goto out;
+            }
+        }
+    char tbuf[512];
+    if (!types) {
+        out->matches = 1;
+    } else if (text_copy(types, tbuf, sizeof tbuf) != 0) {
+        rc = SAFECAM_ERR_INVAL;
+    } else if (!tbuf[0]) {
+        out->matches = 1;
+    } else {
+        const char *p = tbuf;
+        while (*p && !out->matches) {
+            while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+                p++;
+            size_t n = strcspn(p, " \t\r\n");
+            if (n && probe_type_matches(doc, types, p, n))
+                out->matches = 1;
+            p += n;
+        }
+    }
+out:
+    xmlFreeDoc(doc);
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
     return rc;
 }

@@ -295,6 +295,49 @@ static void test_seed_corpus(void **state)
     }
 }
 
+static int probe_file(const char *name, struct onvif_probe *p)
+{
+    const char *src = getenv("SAFECAM_SRCDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fuzz/corpus/onvif_probe/%s", src ? src : ".", name);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    return onvif_probe_parse(buf, n, p);
+}
+
+/* WS-Discovery Probe: the types we answer, the ones we do not, and the same parse limits. */
+static void test_probe(void **state)
+{
+    (void)state;
+    if (!getenv("SAFECAM_SRCDIR"))
+        skip();
+    struct onvif_probe p;
+    assert_int_equal(probe_file("libonvif_probe_device.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
+    assert_string_equal(p.message_id, "uuid:6bbdae2d-f229-42c8-a27b-93880fb80826");
+    assert_int_equal(probe_file("nvt_probe.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
+    assert_int_equal(probe_file("empty_types.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
+    assert_int_equal(probe_file("printer_probe.xml", &p), 0);
+    assert_true(p.is_probe && !p.matches);
+    /* the same hardened parse: DOCTYPE, oversize, SOAP 1.1 */
+    const char *dt = "<!DOCTYPE x [<!ENTITY a \"a\">]><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\">"
+                     "<s:Body><Probe xmlns=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\"/></s:Body></s:Envelope>";
+    assert_int_equal(onvif_probe_parse(dt, strlen(dt), &p), SAFECAM_ERR_INVAL);
+    assert_false(p.is_probe);
+    char *big = calloc(1, ONVIF_PROBE_MAX_BYTES + 1);
+    assert_non_null(big);
+    assert_int_equal(onvif_probe_parse(big, ONVIF_PROBE_MAX_BYTES + 1, &p), SAFECAM_ERR_TOOBIG);
+    free(big);
+    const char *s11 = "<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\"><e:Body><Probe xmlns=\""
+                      "http://schemas.xmlsoap.org/ws/2005/04/discovery\"/></e:Body></e:Envelope>";
+    assert_int_equal(onvif_probe_parse(s11, strlen(s11), &p), SAFECAM_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_seed_corpus),
+        cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
