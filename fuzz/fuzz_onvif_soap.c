@@ -17,9 +17,10 @@ static int auth_stub(void *ctx, const struct onvif_security *sec)
     return strcmp(sec->username, "nvr1") == 0 ? 0 : SAFECAM_ERR_DENIED;
 }
 
-static int facts_stub(void *ctx, struct onvif_facts *f)
+static int facts_stub(void *ctx, enum onvif_op op, struct onvif_facts *f)
 {
     (void)ctx;
+    (void)op;
     f->manufacturer = "safecam";
     f->model = "m<&>";
     f->firmware = "1";

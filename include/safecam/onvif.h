@@ -124,8 +124,9 @@ int onvif_fault_write(int soap_version, enum onvif_fault f, struct safecam_buf *
 /* Verifies a UsernameToken for the dispatcher: 0 accepted, SAFECAM_ERR_DENIED refused (any reason),
  * SAFECAM_ERR_IO / TIMEOUT when the verifier cannot answer. ctx: the caller's. */
 typedef int (*onvif_auth_fn)(void *ctx, const struct onvif_security *sec);
-/* Gathers the facts for an answer: 0, or an error (answered as ONVIF_FAULT_UNAVAILABLE). */
-typedef int (*onvif_facts_fn)(void *ctx, struct onvif_facts *f);
+/* Gathers the facts the answer to op needs: 0, or an error (answered as ONVIF_FAULT_UNAVAILABLE). For the
+ * public GetSystemDateAndTime only f->now is read, so an unauthenticated request costs no peer call. */
+typedef int (*onvif_facts_fn)(void *ctx, enum onvif_op op, struct onvif_facts *f);
 
 /* The whole request: parse, refuse (fault), authenticate with ONE call to auth unless the op is public,
  * then answer. The envelope goes to out, the HTTP status to *status; 0, or the buffer's error. The request

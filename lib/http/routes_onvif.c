@@ -144,10 +144,13 @@ static void stream_facts(const json_t *stream, struct onvif_facts *f)
     f->sub.bitrate_kbps = sub < 128 ? 128 : sub > 1000 ? 1000 : sub;
 }
 
-static int onvif_facts_get(void *c, struct onvif_facts *f)
+static int onvif_facts_get(void *c, enum onvif_op op, struct onvif_facts *f)
 {
     struct onvif_ctx *x = c;
     struct req *r = x->r;
+    f->now = safecam_time_now();
+    if (op == ONVIF_OP_GET_SYSTEM_DATE_AND_TIME)
+        return 0; /* unauthenticated: no media call, no file read */
     if (device_identity_load(r->srv->state_dir, &x->id) != 0)
         return SAFECAM_ERR_IO;
     json_t *status = NULL;
@@ -196,7 +199,6 @@ static int onvif_facts_get(void *c, struct onvif_facts *f)
     f->address = x->address;
     f->https_port = atomic_load(&r->srv->onvif_https_port);
     f->rtsps_port = atomic_load(&r->srv->onvif_rtsps_port);
-    f->now = safecam_time_now();
     return 0;
 }
 

@@ -535,7 +535,7 @@ int onvif_dispatch(const char *body, size_t len, onvif_auth_fn auth, onvif_facts
     } else {
         struct onvif_facts f;
         memset(&f, 0, sizeof f);
-        if (!facts || facts(ctx, &f) != 0)
+        if (!facts || facts(ctx, req.op, &f) != 0)
             rc = onvif_fault_write(v, ONVIF_FAULT_UNAVAILABLE, out, status);
         else
             rc = onvif_answer_write(&req, &f, out, status);

@@ -258,3 +258,24 @@ def test_foreign_origin_refused(camera, path):
     r = camera.request("POST", path, data=envelope("GetSystemDateAndTime", DEV), content_type="text/xml",
                        headers={"Origin": "https://evil.example"})
     assert r.status == 403, r
+
+
+def test_time_costs_no_peer_call(camera):
+    """The one unauthenticated operation answers from the clock alone: with the media process stopped it still
+    answers at once (an unauthenticated sender cannot make the web process wait on a peer)."""
+    import signal
+    onvif_on(camera)
+    media = camera.pids()["media"]
+    os.kill(media, signal.SIGSTOP)
+    try:
+        t = time.monotonic()
+        r = camera.curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", f"Content-Type: {SOAP12}",
+                        "--data-binary", envelope("GetSystemDateAndTime", DEV), camera.base_url + "/onvif/device_service",
+                        timeout=5)
+        assert r.stdout.decode() == "200", r
+        assert time.monotonic() - t < 5
+    finally:
+        try:
+            os.kill(media, signal.SIGCONT)
+        except ProcessLookupError:  # the supervisor replaced it after missed heartbeats
+            pass

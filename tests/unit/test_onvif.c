@@ -165,9 +165,10 @@ static int auth_stub(void *c, const struct onvif_security *sec)
     return x->accept && strcmp(sec->username, "nvr1") == 0 ? 0 : SAFECAM_ERR_DENIED;
 }
 
-static int facts_stub(void *c, struct onvif_facts *f)
+static int facts_stub(void *c, enum onvif_op op, struct onvif_facts *f)
 {
     (void)c;
+    (void)op;
     f->manufacturer = "Safe<cam>";
     f->model = "SC-1 \"&\"";
     f->firmware = "0.1.0";
