@@ -60,10 +60,18 @@ struct config_privacy {
     char data_location[16];    /* "device_only" (default) or "vietnam" */
 };
 
+/* ONVIF services (docs/onvif.md): both off by default. config.json "onvif": {"enabled": bool,
+ * "discovery": bool}; discovery answers only while enabled is on too. QCVN 135 G6 / EN 303 645 5.6-1. */
+struct config_onvif {
+    int enabled;   /* 0/1: /onvif/device_service and /onvif/media_service on the HTTPS port */
+    int discovery; /* 0/1: WS-Discovery on UDP 3702 */
+};
+
 struct config {
     struct config_stream stream;
     struct config_update update;
     struct config_privacy privacy;
+    struct config_onvif onvif;
 };
 
 /* A refusal: which field, and its allowed range (min/max valid only for numeric fields). */
@@ -97,6 +105,11 @@ json_t *config_update_to_json(const struct config_update *u);
 int config_privacy_apply_json(struct config_privacy *privacy, const json_t *obj, long long now,
                               struct config_error *err) SAFECAM_WUR;
 json_t *config_privacy_to_json(const struct config_privacy *privacy);
+
+/* Apply {"enabled"?: bool, "discovery"?: bool} onto *o, all-or-nothing; any other key or type is refused
+ * (code "unknown_field" / "invalid_setting" with field). Errors: SAFECAM_ERR_INVAL with *err filled. */
+int config_onvif_apply_json(struct config_onvif *o, const json_t *obj, struct config_error *err) SAFECAM_WUR;
+json_t *config_onvif_to_json(const struct config_onvif *o);
 
 /* Load DIR/config.json; falls back to DIR/config.json.last-good when the main file is missing or
  * corrupt, and to defaults when neither exists (a fresh device). SAFECAM_ERR_INVAL only when a file

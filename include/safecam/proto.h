@@ -224,6 +224,14 @@ enum {
      * while renewals follow each other; "busy" sooner), and not while the peer is down (wired when it
      * starts). QCVN 135 G8 / EN 303 645 5.9-1. */
     PROTO_SUP_CHANNEL_RENEW = 12,
+    /* web -> sup. {} -> {"ok":true,"onvif":{"enabled": bool, "discovery": bool},"https_port":N,"rtsps_port":N}:
+     * the ONVIF settings of config.json (section "onvif", both off by default) and the ports the ONVIF answers
+     * put in their URIs. docs/onvif.md. QCVN 135 G6 / EN 303 645 5.6-1. */
+    PROTO_SUP_ONVIF_GET = 13,
+    /* web -> sup. {"onvif":{"enabled"?: bool, "discovery"?: bool}} all or nothing -> as PROTO_SUP_ONVIF_GET
+     *  | {"error":"invalid_setting"|"unknown_field","field"} | {"error":"invalid_json"} | {"error":"storage"}.
+     * Nothing changes on refusal. */
+    PROTO_SUP_ONVIF_SET = 14,
 };
 
 #endif

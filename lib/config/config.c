@@ -260,6 +260,41 @@ int config_privacy_apply_json(struct config_privacy *privacy, const json_t *obj,
     return 0;
 }
 
+int config_onvif_apply_json(struct config_onvif *o, const json_t *obj, struct config_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    if (!o || !json_is_object(obj)) {
+        memcpy(err->code, "invalid_json", sizeof "invalid_json");
+        return SAFECAM_ERR_INVAL;
+    }
+    struct config_onvif next = *o;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        int *slot = strcmp(key, "enabled") == 0 ? &next.enabled : strcmp(key, "discovery") == 0 ? &next.discovery : NULL;
+        if (!slot) {
+            memcpy(err->code, "unknown_field", sizeof "unknown_field");
+            if (safecam_strlcpy(err->field, key, sizeof err->field) != 0)
+                err->field[0] = '\0';
+            return SAFECAM_ERR_INVAL;
+        }
+        if (!json_is_boolean(val)) {
+            memcpy(err->code, "invalid_setting", sizeof "invalid_setting");
+            if (safecam_strlcpy(err->field, key, sizeof err->field) != 0)
+                err->field[0] = '\0';
+            return SAFECAM_ERR_INVAL;
+        }
+        *slot = json_is_true(val);
+    }
+    *o = next;
+    return 0;
+}
+
+json_t *config_onvif_to_json(const struct config_onvif *o)
+{
+    return json_pack("{s:b,s:b}", "enabled", o->enabled, "discovery", o->discovery);
+}
+
 json_t *config_privacy_to_json(const struct config_privacy *p)
 {
     return json_pack("{s:b,s:I,s:s}", "acknowledged", p->acknowledged, "acknowledged_at",
@@ -296,6 +331,10 @@ static int config_parse_text(const char *text, size_t len, struct config *cfg)
         } else if (strcmp(key, "privacy") == 0) {
             struct config_error e;
             if (config_privacy_apply_json(&next.privacy, val, 0, &e) != 0)
+                goto out;
+        } else if (strcmp(key, "onvif") == 0) {
+            struct config_error e;
+            if (config_onvif_apply_json(&next.onvif, val, &e) != 0)
                 goto out;
         } else {
             goto out;
@@ -350,15 +389,17 @@ int config_save(const char *state_dir, const struct config *cfg)
     json_t *stream = config_stream_to_json(&cfg->stream);
     json_t *update = config_update_to_json(&cfg->update);
     json_t *privacy = config_privacy_to_json(&cfg->privacy);
-    if (!stream || !update || !privacy) {
+    json_t *onvif = config_onvif_to_json(&cfg->onvif);
+    if (!stream || !update || !privacy || !onvif) {
         json_decref(stream);
         json_decref(update);
         json_decref(privacy);
+        json_decref(onvif);
         return SAFECAM_ERR_NOMEM;
     }
     /* json_pack steals the references, also on failure (jansson >= 2.9). */
-    json_t *root = json_pack("{s:i,s:o,s:o,s:o}", "version", 1, "stream", stream, "update", update, "privacy",
-                             privacy);
+    json_t *root = json_pack("{s:i,s:o,s:o,s:o,s:o}", "version", 1, "stream", stream, "update", update,
+                             "privacy", privacy, "onvif", onvif);
     if (!root)
         return SAFECAM_ERR_NOMEM;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -122,6 +122,7 @@ int http_req_confirm_parse(struct req *r)
 static const struct route_set *const route_sets[] = {
     &http_routes_session, &http_routes_users,  &http_routes_settings, &http_routes_system,
     &http_routes_video,   &http_routes_update, &http_routes_captures, &http_routes_integrations,
+    &http_routes_onvif,
 };
 
 struct hdr_count {
@@ -163,6 +164,9 @@ static enum MHD_Result route_lookup(struct req *r, const char *method)
         const struct route *routes = route_sets[s]->rows;
         for (size_t i = 0; i < route_sets[s]->n; i++) {
             if (!http_route_match(routes[i].pattern, r->path, param, sizeof(param)))
+                continue;
+            /* ONVIF off: its paths do not exist (404 like any unknown path, never 405) */
+            if ((routes[i].flags & R_SOAP) && !http_onvif_enabled(r))
                 continue;
             path_known = 1;
             if (strcmp(routes[i].method, m) == 0) {
@@ -255,6 +259,14 @@ enum MHD_Result http_gate(struct req *r, const char *method)
     if (changes &&
         !http_origin_allowed(origin, http_req_header(r, MHD_HTTP_HEADER_HOST), srv->bind_addr, srv->port))
         return http_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf");
+    if (rt->flags & R_SOAP) {
+        /* SOAP 1.2 (application/soap+xml) or 1.1 (text/xml); authenticated inside by WS-Security */
+        const char *ct = http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct || (strncasecmp(ct, "application/soap+xml", 20) != 0 && strncasecmp(ct, "text/xml", 8) != 0 &&
+                    strncasecmp(ct, "application/xml", 15) != 0))
+            return http_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+        return MHD_YES;
+    }
     int need_json =
         (rt->flags & R_BODY) && !http_content_type_json(http_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     if (rt->flags & R_PUBLIC)

@@ -74,6 +74,12 @@ struct http_server {
     pthread_t deadline_thread;
     int deadline_running;
 
+    /* ONVIF (routes_onvif.c): -1 not asked yet, 0 off, 1 on; the ports its URIs name. Set from the
+     * supervisor's answers (it owns config.json); every change goes through this process's PUT. */
+    atomic_int onvif_state;
+    atomic_uint onvif_https_port;
+    atomic_uint onvif_rtsps_port;
+
     struct static_file *files;
     size_t n_files;
     size_t files_bytes;
@@ -87,6 +93,7 @@ typedef enum MHD_Result (*handler_fn)(struct req *r);
 #define R_NO_CSRF 0x04u     /* state-changing but without a session yet (the login) */
 #define R_BODY 0x08u        /* takes a JSON body */
 #define R_STREAM 0x10u      /* streamed octet body relayed chunk by chunk (firmware upload), never buffered */
+#define R_SOAP 0x40u /* ONVIF SOAP: no session or CSRF (WS-Security inside), 404 while ONVIF is off */
 #define R_SELF 0x20u /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
 
 /* One row of the route table: deny by default, what no row names does not exist. Each routes_<area>.c
@@ -114,6 +121,7 @@ extern const struct route_set http_routes_video;
 extern const struct route_set http_routes_system;
 extern const struct route_set http_routes_update;
 extern const struct route_set http_routes_captures;
+extern const struct route_set http_routes_onvif;
 
 struct req {
     http_server *srv;
@@ -186,6 +194,10 @@ void http_audit_record(struct req *r, const char *type, const char *detail);
 /* Ask the supervisor (body stolen, may be NULL). Its {"ok":true} reply (caller decrefs); otherwise NULL with
  * the request answered in *ret (503 when it does not answer in time, else its refusal through errors.c). */
 json_t *http_sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Result *ret);
+/* One web -> supervisor call (body stolen): 0 and *reply (caller decrefs, any object), or an error. */
+int http_sup_call(http_server *srv, uint16_t type, json_t *body, json_t **reply);
+/* ONVIF on (1) or off (0, also when the supervisor cannot say): routes_onvif.c. */
+int http_onvif_enabled(struct req *r);
 /* Mark the request head of conn as complete (1) or awaited again (0) for the deadline thread. */
 void http_conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head_done);
 /* The request on conn carried a valid session: its connection slot becomes trusted (conn_guard.h). */

@@ -16,6 +16,7 @@
 
 #include "http_internal.h"
 #include "safecam/audit.h"
+#include "safecam/onvif.h"
 #include "safecam/proto.h"
 #include "safecam/vault_client.h"
 
@@ -135,6 +136,14 @@ json_t *http_sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Resu
         return NULL;
     }
     return reply;
+}
+
+int http_sup_call(http_server *srv, uint16_t type, json_t *body, json_t **reply)
+{
+    *reply = NULL;
+    int rc = body ? sup_call(srv, type, body, reply, SUP_TIMEOUT_MS) : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    return rc;
 }
 
 void http_audit_record(struct req *r, const char *type, const char *detail)
@@ -437,7 +446,11 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     pthread_condattr_destroy(&ca);
     atomic_init(&srv->sup_next_id, 0x40000000u);
     atomic_init(&srv->stopping, 0);
+    atomic_init(&srv->onvif_state, -1);
+    atomic_init(&srv->onvif_https_port, 443u);
+    atomic_init(&srv->onvif_rtsps_port, 322u);
     http_static_load(srv);
+    onvif_init(); /* libxml2, before the connection threads */
     *out = srv;
     return 0;
 }

@@ -158,6 +158,47 @@ static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req
     return 0;
 }
 
+static json_t *onvif_reply(const struct supervisor *s)
+{
+    return json_pack("{s:b,s:o,s:I,s:I}", "ok", 1, "onvif", config_onvif_to_json(&s->config.onvif), "https_port",
+                     (json_int_t)s->opts.https_port, "rtsps_port", (json_int_t)s->opts.rtsps_port);
+}
+
+static int handle_onvif_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = onvif_reply(ctx);
+    return 0;
+}
+
+/* web -> sup: the ONVIF switches (docs/onvif.md), saved before they are answered; a refusal changes nothing. */
+static int handle_onvif_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *in = json_object_get(req->body, "onvif");
+    struct config next = s->config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    if (config_onvif_apply_json(&next.onvif, in, &err) != 0) {
+        *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (config_save(s->opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    s->config = next;
+    *reply = onvif_reply(s);
+    return 0;
+}
+
 /* The update process installed a new slot: restart everything so the new slot boots and is counted. */
 static int handle_reboot(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
@@ -204,6 +245,8 @@ const struct ipc_route supervisor_settings_routes[] = {
     {PROTO_SUP_PRIVACY_SET, IPC_PEER_WEB, handle_privacy_set},
     {PROTO_SUP_UPDATE_CONFIG_GET, IPC_PEER_WEB, handle_update_config_get},
     {PROTO_SUP_UPDATE_CONFIG_SET, IPC_PEER_WEB, handle_update_config_set},
+    {PROTO_SUP_ONVIF_GET, IPC_PEER_WEB, handle_onvif_get},
+    {PROTO_SUP_ONVIF_SET, IPC_PEER_WEB, handle_onvif_set},
     {PROTO_SUP_CHANNEL_RENEW, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE, supervisor_channel_renew},
 };
 const size_t supervisor_settings_routes_len = SAFECAM_ARRAY_LEN(supervisor_settings_routes);
