@@ -36,6 +36,7 @@
 #define STATEDIR_MEDIA_CACHE "media-cache"
 #define STATEDIR_CONFIG "config.json"
 #define STATEDIR_CAPTURES "captures"
+#define STATEDIR_RECORDINGS "recordings" /* sealed recording segments and their index (media) */
 #define STATEDIR_RESET_PENDING "factory-reset.pending" /* a factory reset in progress (vault_factory_reset) */
 #define STATEDIR_RUN "run"
 

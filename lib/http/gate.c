@@ -121,7 +121,7 @@ int http_req_confirm_parse(struct req *r)
  * one area, so the order between areas changes no answer). */
 static const struct route_set *const route_sets[] = {
     &http_routes_session, &http_routes_users,  &http_routes_settings, &http_routes_system,
-    &http_routes_video,   &http_routes_update, &http_routes_captures,
+    &http_routes_video,   &http_routes_update, &http_routes_captures, &http_routes_recordings,
 };
 
 struct hdr_count {

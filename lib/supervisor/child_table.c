@@ -116,6 +116,7 @@ static const struct sandbox_fs_rule fs_media[] = {
     {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_TLS_CERT, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_MEDIA_CACHE, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* GStreamer registry */
+    {SANDBOX_FS_STATE, STATEDIR_RECORDINGS, SANDBOX_FS_READ | SANDBOX_FS_WRITE},  /* sealed segments, index */
 };
 
 /* update re-reads config.json, which the supervisor replaces atomically (a new inode each time): a rule on the
