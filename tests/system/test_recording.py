@@ -245,6 +245,11 @@ def test_turn_off_stops_writing(cam, admin):
     n = len(seg_files(cam))
     time.sleep(SEG_S * 2 + 1)
     assert len(seg_files(cam)) == n
+    # the "Delete all recordings" request of the UI's data page (ui/js/pages/data.js)
+    assert n >= 1
+    r = admin.request("DELETE", "/api/v1/recordings", json_body={"confirm": True, "from": 0, "to": 253402300799})
+    assert r.status == 200 and r.json()["count"] == n and r.json()["failed"] == [], r
+    assert listing(admin, **{"from": 0}) == [] and seg_files(cam) == []
 
 
 def _cert_der(cam):
