@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "safecam/record.h"
+#include "safecam/vault.h"
 
 static uint8_t key[RECORD_KEY_BYTES], wrapped[RECORD_WRAPPED_BYTES], id[RECORD_ID_BYTES];
 
@@ -218,6 +219,52 @@ static void test_ids_and_label(void **state)
     assert_non_null(strstr(label, ":42"));
 }
 
+/* The vault's side: a key made and wrapped for one segment opens that segment only, under that storage key only. */
+static void test_vault_wrap_and_open(void **state)
+{
+    (void)state;
+    uint8_t skey[32], skey2[32], k[RECORD_KEY_BYTES], w[RECORD_WRAPPED_BYTES];
+    randombytes_buf(skey, sizeof skey);
+    randombytes_buf(skey2, sizeof skey2);
+    assert_int_equal(vault_recording_key_new(skey, id, 1700000000000, k, w), 0);
+    int fd = mfd();
+    record_writer *wr = NULL;
+    assert_int_equal(record_writer_open(fd, id, 1700000000000, k, w, &wr), 0);
+    assert_int_equal(record_writer_push(wr, (const uint8_t *)"0123456789", 10, 1), 0);
+    assert_int_equal(record_writer_finish(wr), 0);
+    record_writer_free(wr);
+    int out = -1, complete = 0;
+    uint64_t size = 0;
+    assert_int_equal(vault_recording_open(skey, fd, id, &out, &size, &complete), 0);
+    assert_int_equal(size, 10);
+    assert_int_equal(complete, 1);
+    char buf[16];
+    assert_int_equal(read(out, buf, sizeof buf), 10);
+    assert_memory_equal(buf, "0123456789", 10);
+    close(out);
+    /* another storage key (after a factory reset): refused */
+    assert_int_equal(vault_recording_open(skey2, fd, id, &out, &size, &complete), SAFECAM_ERR_CRYPTO);
+    assert_int_equal(out, -1);
+    /* asked for under another id: refused */
+    uint8_t other[RECORD_ID_BYTES];
+    memcpy(other, id, sizeof other);
+    other[15] ^= 1;
+    assert_int_equal(vault_recording_open(skey, fd, other, &out, &size, &complete), SAFECAM_ERR_CRYPTO);
+    /* a header whose start was edited: the wrapped key's label no longer matches */
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, 4 + RECORD_ID_BYTES + 7), 1);
+    b ^= 1;
+    assert_int_equal(pwrite(fd, &b, 1, 4 + RECORD_ID_BYTES + 7), 1);
+    assert_int_equal(vault_recording_open(skey, fd, id, &out, &size, &complete), SAFECAM_ERR_CRYPTO);
+    /* not a regular file */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(vault_recording_open(skey, p[0], id, &out, &size, &complete), SAFECAM_ERR_INVAL);
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_flipped_byte),
         cmocka_unit_test(test_other_id_wrong_key_bound),
         cmocka_unit_test(test_ids_and_label),
+        cmocka_unit_test(test_vault_wrap_and_open),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
