@@ -239,6 +239,38 @@ def test_retention_by_size(cam, admin):
     assert segs and segs[-1]["end_ms"] >= time.time() * 1000 - 61000 - SEG_S * 1000
 
 
+def test_retention_by_age(cam, admin):
+    """Segments listed as 40 and 10 days old (index rows and files put in place behind the camera's back): with
+    retention_days 30, applying the settings removes the 40-day-old one, file and row, and keeps the other."""
+    import sqlite3
+    d = rec_dir(cam)
+    st = os.stat(d)
+    now = int(time.time() * 1000)
+    rows = {"a" * 32: now - 40 * 86400000, "b" * 32: now - 10 * 86400000}
+    for sid in rows:
+        p = os.path.join(d, sid + ".seg")
+        with open(p, "wb") as f:
+            f.write(os.urandom(4096))
+        os.chown(p, st.st_uid, st.st_gid)
+    db = sqlite3.connect(os.path.join(d, "index.db"), timeout=10)
+    db.executemany("INSERT INTO segments(id, start_ms, end_ms, bytes, complete) VALUES(?,?,?,4096,1)",
+                   ((sid, t, t + 60000) for sid, t in rows.items()))
+    db.commit()
+    db.close()
+    ids = {x["id"] for x in listing(admin, **{"from": 0})}
+    assert set(rows) <= ids
+    set_recording(admin, retention_days=30, max_bytes=0)
+    deadline = time.monotonic() + 20
+    while "a" * 32 in {x["id"] for x in listing(admin, **{"from": 0})} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    ids = {x["id"] for x in listing(admin, **{"from": 0})}
+    assert "a" * 32 not in ids and "b" * 32 in ids, ids
+    assert not os.path.exists(os.path.join(d, "a" * 32 + ".seg"))
+    assert os.path.exists(os.path.join(d, "b" * 32 + ".seg"))
+    r = admin.request("DELETE", "/api/v1/recordings", json_body={"confirm": True, "ids": ["b" * 32]})
+    assert r.status == 200 and r.json()["deleted"] == ["b" * 32], r
+
+
 def test_turn_off_stops_writing(cam, admin):
     set_recording(admin, mode="off")
     time.sleep(2)
