@@ -38,6 +38,7 @@ static int sup_fd = -1; /* the supervisor channel (owned by child) */
 static guint web_watch, tls_retry;
 static int exit_code;
 static struct config_stream current;
+static media_recorder *recorder;
 
 /* The vault watch, on the main loop: fetch the device certificate + key until RTSPS runs, and ask the
  * supervisor for a fresh vault channel whenever the old one died. Both retry with bounded back-off
@@ -167,19 +168,27 @@ static int h_media_apply(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     struct config_stream next = current;
     struct config_error err;
     json_t *stream = json_object_get(req->body, "stream");
-    if (json_object_size(req->body) != 1 || !json_is_object(stream)) {
+    json_t *rec = json_object_get(req->body, "recording");
+    struct config defaults;
+    config_defaults(&defaults);
+    struct config_recording rnext = defaults.recording;
+    if (json_object_size(req->body) != (rec ? 2u : 1u) || !json_is_object(stream)) {
         *reply = json_pack("{s:s}", "error", "invalid_json");
         return 0;
     }
-    if (config_stream_apply_json(&next, stream, &err) != 0) {
+    if (config_stream_apply_json(&next, stream, &err) != 0 ||
+        (rec && config_recording_apply_json(&rnext, rec, &err) != 0)) {
         *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min",
                            (json_int_t)err.min, "max", (json_int_t)err.max);
         return 0;
     }
+    int changed = memcmp(&next, &current, sizeof next) != 0;
     int rc = media_service_apply(svc, &next);
     if (rc != 0)
         return rc;
     current = next;
+    if (rec)
+        media_recorder_apply(recorder, &rnext, changed);
     return 0;
 }
 
@@ -278,6 +287,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "safecam-media: cannot start the media service\n");
         return 1;
     }
+    if (media_recorder_new(svc, &opts.vault, state_dir, &recorder) != 0)
+        log_err("recordings: the recorder cannot start; live video goes on without it");
+    media_service_recorder_set(svc, recorder);
     const struct ipc_child_config cc = {
         .role = "media",
         .sup_fd = po.ipc_fd,
@@ -300,6 +312,9 @@ int main(int argc, char **argv)
 
     g_main_loop_run(loop);
 
+    media_service_recorder_set(svc, NULL);
+    media_recorder_free(recorder);
+    recorder = NULL;
     media_service_free(svc);
     svc = NULL;
     media_vault_link_free(vault); /* waits for the event being sent (<= 3 s) */

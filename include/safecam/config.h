@@ -67,11 +67,32 @@ struct config_onvif {
     int discovery; /* 0/1: WS-Discovery on UDP 3702 */
 };
 
+/* Recording of the main stream to local storage (lib/media/record.c, docs/recording.md). config.json:
+ * "recording": {"mode": "off"|"continuous"|"events", "segment_seconds": 2..600 (60), "retention_days":
+ * 0..3650 (0 = no age limit; default 30), "max_bytes": 0 or 1 MiB..1 TiB (0 = no size limit beyond the free
+ * space; default 0), "pre_roll_s": 0..60 (5), "post_roll_s": 0..600 (10)}. Off by default.
+ * QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1. */
+#define CONFIG_RECORDING_SEGMENT_MIN_S 2
+#define CONFIG_RECORDING_SEGMENT_MAX_S 600
+#define CONFIG_RECORDING_RETENTION_MAX_DAYS 3650
+#define CONFIG_RECORDING_MAX_BYTES_MIN (1LL * 1024 * 1024)
+#define CONFIG_RECORDING_MAX_BYTES_MAX (1024LL * 1024 * 1024 * 1024)
+enum config_recording_mode { CONFIG_RECORDING_OFF = 0, CONFIG_RECORDING_CONTINUOUS = 1, CONFIG_RECORDING_EVENTS = 2 };
+struct config_recording {
+    int mode;               /* enum config_recording_mode */
+    int segment_seconds;    /* CONFIG_RECORDING_SEGMENT_MIN_S..MAX_S */
+    int retention_days;     /* 0..CONFIG_RECORDING_RETENTION_MAX_DAYS, 0 = no age limit */
+    long long max_bytes;    /* 0 or CONFIG_RECORDING_MAX_BYTES_MIN..MAX */
+    int pre_roll_s;         /* 0..60 */
+    int post_roll_s;        /* 0..600 */
+};
+
 struct config {
     struct config_stream stream;
     struct config_update update;
     struct config_privacy privacy;
     struct config_onvif onvif;
+    struct config_recording recording;
 };
 
 /* A refusal: which field, and its allowed range (min/max valid only for numeric fields). */
@@ -110,6 +131,11 @@ json_t *config_privacy_to_json(const struct config_privacy *privacy);
  * (code "unknown_field" / "invalid_setting" with field). Errors: SAFECAM_ERR_INVAL with *err filled. */
 int config_onvif_apply_json(struct config_onvif *o, const json_t *obj, struct config_error *err) SAFECAM_WUR;
 json_t *config_onvif_to_json(const struct config_onvif *o);
+/* Apply a partial "recording" object onto *rec (all-or-nothing; ranges above; errors as for the stream). */
+int config_recording_apply_json(struct config_recording *rec, const json_t *obj, struct config_error *err) SAFECAM_WUR;
+json_t *config_recording_to_json(const struct config_recording *rec);
+/* "off", "continuous", "events". */
+const char *config_recording_mode_name(int mode);
 
 /* Load DIR/config.json; falls back to DIR/config.json.last-good when the main file is missing or
  * corrupt, and to defaults when neither exists (a fresh device). SAFECAM_ERR_INVAL only when a file

@@ -160,6 +160,9 @@ struct media_vault_ops {
     /* 1: a 401 offers Digest (with this connection's nonce) before Basic (--rtsp-digest; docs/integrations.md:
      * clients pick Digest when offered, and people can use only Basic). */
     int offer_digest;
+    /* A fresh segment key and its wrapped form for recording segment idhex starting at start_ms
+     * (PROTO_VAULT_RECORDING_KEY). 0 or an error (the vault unreachable, refused). key: the caller wipes it. */
+    int (*recording_key)(void *ctx, const char *idhex, int64_t start_ms, uint8_t key[32], uint8_t wrapped[76]);
     void *ctx;
 };
 
@@ -172,6 +175,32 @@ struct media_service_options {
     int rtsp_digest;  /* --rtsp-digest: offer RTSP Digest for integration accounts */
     struct media_vault_ops vault;
 };
+
+/* ---- recording (lib/media/record.c, docs/recording.md; QCVN 135 G7, G9) ---- */
+typedef struct media_recorder media_recorder;
+/* Open DIR/recordings (created 0700 if missing) and its index, reconcile files and rows, start the 500 ms tick.
+ * Off until media_recorder_apply() turns it on. vault is copied. Errors: INVAL, TOOBIG, IO. */
+int media_recorder_new(media_service *svc, const struct media_vault_ops *vault, const char *state_dir,
+                       media_recorder **out) SAFECAM_WUR;
+/* Close the segment being written (its muxer flushes for at most 5 s) and the index. NULL is fine. */
+void media_recorder_free(media_recorder *r);
+/* New settings; restart != 0 closes the current segment (the stream's settings changed). Main loop. */
+void media_recorder_apply(media_recorder *r, const struct config_recording *cfg, int restart);
+/* 1 while a segment is being written. */
+int media_recorder_active(const media_recorder *r);
+/* {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes","complete"}...],"next_from"?} of the segments that
+ * overlap [from_ms, to_ms), oldest first, at most 1000 (next_from: the start to ask from for more). */
+int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, json_t **out) SAFECAM_WUR;
+/* A read-only descriptor of listed segment idhex (sealed bytes; the vault decrypts). NOTFOUND, INVAL, IO. */
+int media_recorder_open_fd(media_recorder *r, const char *idhex, int *fd_out) SAFECAM_WUR;
+/* Delete the segments named in ids (a JSON array of id strings), or when ids is NULL those that start in
+ * [from_ms, to_ms) (at most 1000): each file overwritten with zeros, fsync'd, unlinked, then its row.
+ * *out = {"ok":true,"deleted":[id...],"failed":[{"id","error"}...]}. */
+int media_recorder_delete(media_recorder *r, const json_t *ids, int64_t from_ms, int64_t to_ms,
+                          json_t **out) SAFECAM_WUR;
+/* The service's recorder (for its web routes), or NULL. */
+media_recorder *media_service_recorder(media_service *svc);
+void media_service_recorder_set(media_service *svc, media_recorder *r);
 
 /* safecam-media's command line (lib/media/options.c). state_dir points into argv. */
 struct media_process_options {

@@ -26,7 +26,8 @@ enum {
     /* web -> sup. {"stream": {...}} validated stream settings to persist and push to media.
      * -> {"ok":true} | {"error":"invalid_setting","field","min","max"} */
     PROTO_SUP_MEDIA_CONFIG = 4,
-    /* sup -> media. {"stream": {...}}: apply new stream settings (restart the pipeline). */
+    /* sup -> media. {"stream": {...}, "recording"?: {...}}: apply new stream settings (restart the pipeline
+     * when they changed) and the recording settings (lib/media/record.c). */
     PROTO_SUP_MEDIA_APPLY = 5,
 };
 
@@ -129,6 +130,14 @@ enum {
      * "qop"?,"nc"?,"cnonce"?,"source"} -> {"ok":true,"username","role"} | invalid_credentials | locked
      *  | invalid_request. The expected response is computed from the sealed secret inside the vault. */
     PROTO_VAULT_DIGEST_CHECK = 135,
+    /* ---- recordings (QCVN 135 G7/G9; lib/vault/recording.c, format include/safecam/record.h) ---- */
+    /* media. {"id": 32 hex, "start_ms": 0..} -> {"ok":true,"key","wrapped"} (base64, 32 and 76 bytes): a fresh
+     * segment key and its form wrapped under the storage key (label "recording:<id>:<start_ms>"). */
+    PROTO_VAULT_RECORDING_KEY = 118,
+    /* web. {"session_id","id"} + fd (the sealed segment file, from media) -> {"ok":true,"size","complete"} + fd
+     * (memfd with the clear MP4, offset 0) | {"error":"sealed_mismatch"} (another id, edited, other key)
+     * | invalid_request | storage (any role) */
+    PROTO_VAULT_RECORDING_OPEN = 119,
 };
 
 /* ---------------- requests served by media ---------------- */
@@ -140,6 +149,16 @@ enum {
     PROTO_MEDIA_LIVE_OPEN = 201,
     /* web. {} -> {"ok":true,"stream":{current settings},"state":"playing"|"retrying"|...} */
     PROTO_MEDIA_STATUS = 202,
+    /* ---- recordings (lib/media/record.c; QCVN 135 G7, G9) ---- */
+    /* web. {"from_ms","to_ms"} -> {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes","complete"}],
+     * "next_from"?}: segments overlapping [from, to), oldest first, at most 1000. */
+    PROTO_MEDIA_RECORDING_LIST = 203,
+    /* web. {"id"} -> {"ok":true} + fd: the sealed segment file, read-only (web hands it to the vault,
+     * PROTO_VAULT_RECORDING_OPEN) | {"error":"not_found"|"invalid_request"|"unavailable"} */
+    PROTO_MEDIA_RECORDING_FD = 204,
+    /* web (admin checked by web and CSRF). {"ids":[id...]} or {"from_ms","to_ms"} -> {"ok":true,"deleted":[id],
+     * "failed":[{"id","error"}]}: each file overwritten, fsync'd, unlinked, then its index row. */
+    PROTO_MEDIA_RECORDING_DELETE = 205,
 };
 
 /* ---------------- requests served by the update process (no listening socket) ----------------
@@ -232,6 +251,13 @@ enum {
      *  | {"error":"invalid_setting"|"unknown_field","field"} | {"error":"invalid_json"} | {"error":"storage"}.
      * Nothing changes on refusal. */
     PROTO_SUP_ONVIF_SET = 14,
+    /* web -> sup. {} -> {"ok":true,"recording":{"mode","segment_seconds","retention_days","max_bytes",
+     * "pre_roll_s","post_roll_s"}} (config.json section "recording", config.h). QCVN 135 G7, G9. */
+    PROTO_SUP_RECORDING_GET = 15,
+    /* web -> sup. {"recording":{subset}} all or nothing -> {"ok":true,"recording":{...}}
+     *  | {"error":"invalid_setting","field","min","max"} | {"error":"unknown_field","field"} | invalid_json
+     *  | storage. Saved, then pushed to media with the stream settings (PROTO_SUP_MEDIA_APPLY). */
+    PROTO_SUP_RECORDING_SET = 16,
 };
 
 #endif

@@ -40,6 +40,7 @@
 #define MEDIA_SCRATCH_DIR "/dev/shm"
 #define STATEDIR_CONFIG "config.json"
 #define STATEDIR_CAPTURES "captures"
+#define STATEDIR_RECORDINGS "recordings" /* sealed recording segments and their index (media) */
 #define STATEDIR_RESET_PENDING "factory-reset.pending" /* a factory reset in progress (vault_factory_reset) */
 #define STATEDIR_RUN "run"
 

@@ -291,6 +291,23 @@ int vault_capture_open(vault *v, const uint8_t *storage_key, const char *id, int
 int vault_capture_delete(vault *v, const char *id, const char *actor, const char *source,
                          long *deleted) SAFECAM_WUR;
 
+/* ---------------- recordings (lib/vault/recording.c; format: safecam/record.h) ----------------
+ * Each recording segment has its own random key; the vault wraps it under the storage key (seal.h, label
+ * "recording:<id hex>:<start_ms>") and the media process keeps the wrapped key in the segment's header.
+ * Playback keys never leave the vault. QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1. */
+/* A fresh segment key for segment id starting at start_ms (>= 0), and its wrapped form. Errors: INVAL,
+ * CRYPTO, NOMEM. key is the caller's to wipe. */
+int vault_recording_key_new(const uint8_t *storage_key, const uint8_t id[16], int64_t start_ms, uint8_t key[32],
+                            uint8_t wrapped[76]) SAFECAM_WUR;
+/* Open the sealed segment held by in_fd (a regular file, read with pread; the fd stays the caller's): its
+ * header must name want_id and its wrapped key must open under the storage key for that id and start.
+ * The clear MP4 (up to the last complete fragment of a cut-off file) goes to a new memfd (*fd_out, offset 0,
+ * owned by the caller) of *size_out bytes; *complete = 1 when the segment was finished. Errors:
+ * SAFECAM_ERR_INVAL (not a regular file), SAFECAM_ERR_CRYPTO (another id, edited, other key, nothing
+ * recoverable), SAFECAM_ERR_TOOBIG, SAFECAM_ERR_IO. */
+int vault_recording_open(const uint8_t *storage_key, int in_fd, const uint8_t want_id[16], int *fd_out,
+                         uint64_t *size_out, int *complete) SAFECAM_WUR;
+
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 
 /* What the request handlers need. The caller owns every member and sets them before dispatching. */

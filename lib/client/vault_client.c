@@ -320,7 +320,8 @@ int vault_client_capture_call(ipc_client *c, unsigned short type, const char *se
     if (fd_out)
         *fd_out = -1;
     if (type != PROTO_VAULT_CAPTURE_STORE && type != PROTO_VAULT_CAPTURE_LIST &&
-        type != PROTO_VAULT_CAPTURE_GET && type != PROTO_VAULT_CAPTURE_DELETE)
+        type != PROTO_VAULT_CAPTURE_GET && type != PROTO_VAULT_CAPTURE_DELETE &&
+        type != PROTO_VAULT_RECORDING_OPEN)
         return SAFECAM_ERR_INVAL;
     json_t *body = json_pack("{s:s}", "session_id", session_id);
     int bad = !body;

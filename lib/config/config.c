@@ -41,6 +41,12 @@ void config_defaults(struct config *cfg)
     cfg->update.check_interval_s = CONFIG_UPDATE_INTERVAL_DEFAULT_S;
     cfg->update.max_bundle_bytes = CONFIG_UPDATE_MAX_BUNDLE_MAX;
     memcpy(cfg->privacy.data_location, "device_only", sizeof "device_only");
+    cfg->recording.mode = CONFIG_RECORDING_OFF;
+    cfg->recording.segment_seconds = 60;
+    cfg->recording.retention_days = 30;
+    cfg->recording.max_bytes = 0;
+    cfg->recording.pre_roll_s = 5;
+    cfg->recording.post_roll_s = 10;
 }
 
 const char *config_encoder_name(int encoder)
@@ -301,6 +307,90 @@ json_t *config_privacy_to_json(const struct config_privacy *p)
                      (json_int_t)p->acknowledged_at, "data_location", p->data_location);
 }
 
+const char *config_recording_mode_name(int mode)
+{
+    return mode == CONFIG_RECORDING_CONTINUOUS ? "continuous" : mode == CONFIG_RECORDING_EVENTS ? "events" : "off";
+}
+
+int config_recording_apply_json(struct config_recording *rec, const json_t *obj, struct config_error *err)
+{
+    static const struct {
+        const char *name;
+        long long min, max;
+    } ranges[] = {
+        {"segment_seconds", CONFIG_RECORDING_SEGMENT_MIN_S, CONFIG_RECORDING_SEGMENT_MAX_S},
+        {"retention_days", 0, CONFIG_RECORDING_RETENTION_MAX_DAYS},
+        {"max_bytes", 0, CONFIG_RECORDING_MAX_BYTES_MAX},
+        {"pre_roll_s", 0, 60},
+        {"post_roll_s", 0, 600},
+    };
+    if (!rec || !json_is_object(obj)) {
+        set_err(err, "invalid_json", NULL, 0, 0);
+        return SAFECAM_ERR_INVAL;
+    }
+    struct config_recording next = *rec;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        if (strcmp(key, "mode") == 0) {
+            const char *v = json_string_value(val);
+            int m = !v ? -1
+                    : strcmp(v, "off") == 0        ? CONFIG_RECORDING_OFF
+                    : strcmp(v, "continuous") == 0 ? CONFIG_RECORDING_CONTINUOUS
+                    : strcmp(v, "events") == 0     ? CONFIG_RECORDING_EVENTS
+                                                   : -1;
+            if (m < 0) {
+                set_err(err, "invalid_setting", key, 0, 0);
+                return SAFECAM_ERR_INVAL;
+            }
+            next.mode = m;
+            continue;
+        }
+        size_t i = 0;
+        while (i < SAFECAM_ARRAY_LEN(ranges) && strcmp(key, ranges[i].name) != 0)
+            i++;
+        if (i == SAFECAM_ARRAY_LEN(ranges)) {
+            set_err(err, "unknown_field", key, 0, 0);
+            return SAFECAM_ERR_INVAL;
+        }
+        long long v = json_is_integer(val) ? (long long)json_integer_value(val) : -1;
+        int bad = !json_is_integer(val) || v < ranges[i].min || v > ranges[i].max;
+        if (!bad && i == 2 && v != 0 && v < CONFIG_RECORDING_MAX_BYTES_MIN)
+            bad = 1;
+        if (bad) {
+            set_err(err, "invalid_setting", key, (long)(i == 2 ? CONFIG_RECORDING_MAX_BYTES_MIN : ranges[i].min),
+                    (long)ranges[i].max);
+            return SAFECAM_ERR_INVAL;
+        }
+        switch (i) {
+        case 0:
+            next.segment_seconds = (int)v;
+            break;
+        case 1:
+            next.retention_days = (int)v;
+            break;
+        case 2:
+            next.max_bytes = v;
+            break;
+        case 3:
+            next.pre_roll_s = (int)v;
+            break;
+        default:
+            next.post_roll_s = (int)v;
+            break;
+        }
+    }
+    *rec = next;
+    return 0;
+}
+
+json_t *config_recording_to_json(const struct config_recording *r)
+{
+    return json_pack("{s:s,s:i,s:i,s:I,s:i,s:i}", "mode", config_recording_mode_name(r->mode), "segment_seconds",
+                     r->segment_seconds, "retention_days", r->retention_days, "max_bytes",
+                     (json_int_t)r->max_bytes, "pre_roll_s", r->pre_roll_s, "post_roll_s", r->post_roll_s);
+}
+
 static int config_parse_text(const char *text, size_t len, struct config *cfg)
 {
     json_error_t jerr;
@@ -335,6 +425,10 @@ static int config_parse_text(const char *text, size_t len, struct config *cfg)
         } else if (strcmp(key, "onvif") == 0) {
             struct config_error e;
             if (config_onvif_apply_json(&next.onvif, val, &e) != 0)
+                goto out;
+        } else if (strcmp(key, "recording") == 0) {
+            struct config_error e;
+            if (config_recording_apply_json(&next.recording, val, &e) != 0)
                 goto out;
         } else {
             goto out;
@@ -390,16 +484,18 @@ int config_save(const char *state_dir, const struct config *cfg)
     json_t *update = config_update_to_json(&cfg->update);
     json_t *privacy = config_privacy_to_json(&cfg->privacy);
     json_t *onvif = config_onvif_to_json(&cfg->onvif);
-    if (!stream || !update || !privacy || !onvif) {
+    json_t *recording = config_recording_to_json(&cfg->recording);
+    if (!stream || !update || !privacy || !onvif || !recording) {
         json_decref(stream);
         json_decref(update);
         json_decref(privacy);
         json_decref(onvif);
+        json_decref(recording);
         return SAFECAM_ERR_NOMEM;
     }
     /* json_pack steals the references, also on failure (jansson >= 2.9). */
-    json_t *root = json_pack("{s:i,s:o,s:o,s:o,s:o}", "version", 1, "stream", stream, "update", update,
-                             "privacy", privacy, "onvif", onvif);
+    json_t *root = json_pack("{s:i,s:o,s:o,s:o,s:o,s:o}", "version", 1, "stream", stream, "update", update,
+                             "privacy", privacy, "onvif", onvif, "recording", recording);
     if (!root)
         return SAFECAM_ERR_NOMEM;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

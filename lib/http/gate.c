@@ -122,7 +122,7 @@ int http_req_confirm_parse(struct req *r)
 static const struct route_set *const route_sets[] = {
     &http_routes_session, &http_routes_users,  &http_routes_settings, &http_routes_system,
     &http_routes_video,   &http_routes_update, &http_routes_captures, &http_routes_integrations,
-    &http_routes_onvif,
+    &http_routes_onvif, &http_routes_recordings,
 };
 
 struct hdr_count {

@@ -122,6 +122,7 @@ extern const struct route_set http_routes_system;
 extern const struct route_set http_routes_update;
 extern const struct route_set http_routes_captures;
 extern const struct route_set http_routes_onvif;
+extern const struct route_set http_routes_recordings;
 
 struct req {
     http_server *srv;

@@ -114,6 +114,46 @@ static enum MHD_Result h_privacy_put(struct req *r)
     return privacy_relay(r, PROTO_SUP_PRIVACY_SET, json_pack("{s:o}", "privacy", in));
 }
 
+static enum MHD_Result h_recording_get(struct req *r)
+{
+    enum MHD_Result ret;
+    json_t *reply = http_sup_relay(r, PROTO_SUP_RECORDING_GET, json_object(), &ret);
+    if (!reply)
+        return ret;
+    ret = http_reply_json(r, MHD_HTTP_OK, json_pack("O", json_object_get(reply, "recording")));
+    json_decref(reply);
+    return ret;
+}
+
+static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, size_t out_size);
+
+/* Types at the gate; values and ranges are lib/config's (422 invalid_setting with field, min, max). */
+static const struct http_field recording_settings_schema[] = {
+    {"mode", HTTP_FIELD_STRING, 0, 0, 16, NULL},
+    {"segment_seconds", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
+    {"retention_days", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
+    {"max_bytes", HTTP_FIELD_INT, 0, -4000000000000000L, 4000000000000000L, NULL},
+    {"pre_roll_s", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
+    {"post_roll_s", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
+};
+
+static enum MHD_Result h_recording_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, recording_settings_schema, SAFECAM_ARRAY_LEN(recording_settings_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    char detail[160];
+    audit_detail_keys("recording settings:", in, detail, sizeof(detail));
+    enum MHD_Result ret;
+    json_t *reply = http_sup_relay(r, PROTO_SUP_RECORDING_SET, json_pack("{s:o}", "recording", in), &ret);
+    if (!reply)
+        return ret;
+    http_audit_record(r, "config_change", detail);
+    ret = http_reply_json(r, MHD_HTTP_OK, json_pack("O", json_object_get(reply, "recording")));
+    json_decref(reply);
+    return ret;
+}
+
 /* "PREFIX: key key ..." for a config_change audit event: the names of the settings changed (never their
  * values), printable keys only, cut at out_size. */
 static void audit_detail_keys(const char *prefix, const json_t *obj, char *out, size_t out_size)
@@ -216,6 +256,8 @@ static const struct route rows[] = {
     {"PUT", "/api/v1/settings/stream", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_stream_put},
     {"GET", "/api/v1/settings/privacy", ROLE_VIEWER, 0, 0, NULL, h_privacy_get},
     {"PUT", "/api/v1/settings/privacy", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_privacy_put},
+    {"GET", "/api/v1/settings/recording", ROLE_ADMIN, 0, 0, NULL, h_recording_get},
+    {"PUT", "/api/v1/settings/recording", ROLE_ADMIN, R_BODY, 1024, NULL, h_recording_put},
     {"GET", "/api/v1/settings/update", ROLE_ADMIN, 0, 0, NULL, h_update_settings_get},
     {"PUT", "/api/v1/settings/update", ROLE_ADMIN, R_BODY, 1024, NULL, h_update_settings_put},
 };

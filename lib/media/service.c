@@ -103,7 +103,19 @@ struct media_service {
 
     GTlsCertificate *cert;
     struct media_rtsp *rtsp;
+    media_recorder *recorder; /* not owned (daemon/media.c) */
 };
+
+media_recorder *media_service_recorder(media_service *svc)
+{
+    return svc ? svc->recorder : NULL;
+}
+
+void media_service_recorder_set(media_service *svc, media_recorder *r)
+{
+    if (svc)
+        svc->recorder = r;
+}
 
 static void svc_fail(media_service *svc, const char *why);
 static void live_viewer_close(struct live_viewer *lv);
@@ -1460,6 +1472,7 @@ json_t *media_service_status(media_service *svc)
         json_object_set_new(st, "main_mode", json_string(svc->passthrough ? "passthrough" : "encode"));
         if (svc->reencode_reason[0])
             json_object_set_new(st, "reencode_reason", json_string(svc->reencode_reason));
+        json_object_set_new(st, "recording", json_boolean(media_recorder_active(svc->recorder)));
     }
     if (st && svc->state == SVC_RETRYING && svc->fail_reason[0])
         json_object_set_new(st, "error", json_string(svc->fail_reason));

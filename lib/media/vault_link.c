@@ -10,6 +10,7 @@
 
 #include "safecam/ipc_client.h"
 #include "safecam/media.h"
+#include "safecam/proto.h"
 #include "safecam/vault_client.h"
 
 #define VAULT_AUTH_TIMEOUT_MS 10000
@@ -126,10 +127,41 @@ int media_vault_link_lost(media_vault_link *l)
     return l ? ipc_client_channel_lost(l->client) : 0;
 }
 
+/* A segment key from the vault (PROTO_VAULT_RECORDING_KEY): base64 key and wrapped key, both wiped here. */
+static int link_recording_key(void *ctx, const char *idhex, int64_t start_ms, uint8_t key[32], uint8_t wrapped[76])
+{
+    media_vault_link *l = ctx;
+    json_t *reply = NULL, *refusal = NULL;
+    json_t *body = json_pack("{s:s,s:I}", "id", idhex, "start_ms", (json_int_t)start_ms);
+    int rc = body ? ipc_client_request(l->client, PROTO_VAULT_RECORDING_KEY, body, -1, VAULT_SHORT_TIMEOUT_MS, &reply,
+                                       NULL, &refusal)
+                  : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    if (rc == 0 && refusal)
+        rc = SAFECAM_ERR_DENIED;
+    const char *kb = rc == 0 ? json_string_value(json_object_get(reply, "key")) : NULL;
+    const char *wb = rc == 0 ? json_string_value(json_object_get(reply, "wrapped")) : NULL;
+    size_t kl = 0, wl = 0;
+    if (rc == 0 && (!kb || !wb ||
+                    sodium_base642bin(key, 32, kb, strlen(kb), NULL, &kl, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                    sodium_base642bin(wrapped, 76, wb, strlen(wb), NULL, &wl, NULL, sodium_base64_VARIANT_ORIGINAL) !=
+                        0 ||
+                    kl != 32 || wl != 76))
+        rc = SAFECAM_ERR_PROTO;
+    if (rc != 0)
+        sodium_memzero(key, 32);
+    if (kb)
+        sodium_memzero((void *)kb, strlen(kb)); /* the reply's copy of the key */
+    json_decref(reply);
+    json_decref(refusal);
+    return rc;
+}
+
 struct media_vault_ops media_vault_link_ops(media_vault_link *l)
 {
     return (struct media_vault_ops){
-        .auth_check = link_auth_check, .audit = link_audit, .digest_check = link_digest_check, .ctx = l};
+        .auth_check = link_auth_check, .audit = link_audit, .digest_check = link_digest_check,
+        .recording_key = link_recording_key, .ctx = l};
 }
 
 int media_vault_link_tls_load(media_vault_link *l, media_service *svc)

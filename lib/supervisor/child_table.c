@@ -117,6 +117,7 @@ static const struct sandbox_fs_rule fs_media[] = {
     {SANDBOX_FS_STATE, STATEDIR_TLS_CERT, SANDBOX_FS_READ},
     {SANDBOX_FS_STATE, STATEDIR_MEDIA_CACHE, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* fontconfig's cache */
     {SANDBOX_FS_ABSOLUTE, MEDIA_SCRATCH_DIR, SANDBOX_FS_READ | SANDBOX_FS_WRITE}, /* ORC's code (memory-backed) */
+    {SANDBOX_FS_STATE, STATEDIR_RECORDINGS, SANDBOX_FS_READ | SANDBOX_FS_WRITE},  /* sealed segments, index */
 };
 
 /* update re-reads config.json, which the supervisor replaces atomically (a new inode each time): a rule on the

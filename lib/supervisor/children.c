@@ -283,7 +283,12 @@ static void child_config_push(struct supervisor *s, struct supervisor_child *c)
     if (c->row->peer != IPC_PEER_MEDIA || !child_running(c))
         return;
     json_t *stream = config_stream_to_json(&s->config.stream);
-    json_t *body = stream ? json_pack("{s:o}", "stream", stream) : NULL;
+    json_t *recording = config_recording_to_json(&s->config.recording);
+    json_t *body = stream && recording ? json_pack("{s:o,s:o}", "stream", stream, "recording", recording) : NULL;
+    if (!body) {
+        json_decref(stream);
+        json_decref(recording);
+    }
     if (!body)
         return;
     if (ipc_send(c->fd, PROTO_SUP_MEDIA_APPLY, 0, s->next_msg_id++, body, -1) != 0)

@@ -237,7 +237,49 @@ static int handle_factory_reset(void *ctx, unsigned peer, const ipc_msg *req, js
     return 0;
 }
 
+static int handle_recording_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)req;
+    (void)reply_fd;
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "recording", config_recording_to_json(&s->config.recording));
+    return 0;
+}
+
+static int handle_recording_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    json_t *in = json_object_get(req->body, "recording");
+    struct config next = s->config;
+    struct config_error err;
+    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return 0;
+    }
+    if (config_recording_apply_json(&next.recording, in, &err) != 0) {
+        if (strcmp(err.code, "invalid_setting") == 0)
+            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "min",
+                               (json_int_t)err.min, "max", (json_int_t)err.max);
+        else
+            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        return 0;
+    }
+    if (config_save(s->opts.state_dir, &next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    s->config = next;
+    supervisor_media_config_push(s);
+    *reply = json_pack("{s:b,s:o}", "ok", 1, "recording", config_recording_to_json(&s->config.recording));
+    return 0;
+}
+
 const struct ipc_route supervisor_settings_routes[] = {
+    {PROTO_SUP_RECORDING_GET, IPC_PEER_WEB, handle_recording_get},
+    {PROTO_SUP_RECORDING_SET, IPC_PEER_WEB, handle_recording_set},
     {PROTO_SUP_FACTORY_RESET, IPC_PEER_WEB, handle_factory_reset},
     {PROTO_SUP_MEDIA_CONFIG, IPC_PEER_WEB, handle_media_config},
     {PROTO_SUP_REBOOT, IPC_PEER_UPDATE, handle_reboot},

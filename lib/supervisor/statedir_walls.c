@@ -57,6 +57,7 @@ static const struct layout_entry layout[] = {
     /* slot images are executed by every child's user: the tree is traversable, update alone writes */
     {UPDATE_DIR_SLOTS, "update", 0755, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
     {STATEDIR_MEDIA_CACHE, "media", 0700, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
+    {STATEDIR_RECORDINGS, "media", 0700, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
     {STATEDIR_RUN, NULL, 0700, ENTRY_DIR, ENTRY_OPTIONAL},
 };
 

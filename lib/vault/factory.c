@@ -175,7 +175,7 @@ int vault_factory_reset_pending(const char *state_dir)
 int vault_factory_reset(const char *state_dir, const char *actor, const char *source)
 {
     static const char *const user_data[] = {
-        STATEDIR_CAPTURES, STATEDIR_VAULT_DB, STATEDIR_VAULT_DB "-wal", STATEDIR_VAULT_DB "-shm",
+        STATEDIR_CAPTURES, STATEDIR_RECORDINGS, STATEDIR_VAULT_DB, STATEDIR_VAULT_DB "-wal", STATEDIR_VAULT_DB "-shm",
         STATEDIR_VAULT_DB "-journal", STATEDIR_CONFIG, STATEDIR_CONFIG ".last-good", STATEDIR_AUDIT_DB,
         STATEDIR_AUDIT_DB "-wal", STATEDIR_AUDIT_DB "-shm", STATEDIR_AUDIT_DB "-journal",
     };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "safecam/proto.h"
+#include "safecam/record.h"
 #include "safecam/seal.h"
 #include "safecam/statedir.h"
 #include "safecam/vault_workers.h"
@@ -1221,6 +1222,88 @@ static int service_session_check(void *ctx, const char *session_id, struct ipc_s
 
 /* Who may ask what, and the policy the dispatcher enforces first (lib/ipc: IPC_ADMIN = a live admin session
  * without a pending password change; IPC_NEEDS_SESSION = any such session; IPC_ONCE = once per channel). */
+/* ---------------- recordings (recording.c; QCVN 135 G7, G9) ---------------- */
+
+/* media. {"id","start_ms"} -> {"ok":true,"key","wrapped"} (base64): a fresh key for one segment, which the media
+ * process holds only while it writes that segment. */
+static int h_recording_key(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"id", "start_ms", NULL};
+    struct vault_service *svc = ctx;
+    const char *idhex = NULL;
+    long long start = 0;
+    uint8_t id[RECORD_ID_BYTES], key[RECORD_KEY_BYTES], wrapped[RECORD_WRAPPED_BYTES];
+    char kb[sodium_base64_ENCODED_LEN(RECORD_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    char wb[sodium_base64_ENCODED_LEN(RECORD_WRAPPED_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (field_str(req->body, "id", RECORD_ID_HEX, 1, &idhex) != 0 || record_id_parse(idhex, id) != 0) {
+        *reply = reply_field_error("invalid_request", "id");
+        return 0;
+    }
+    if (field_int(req->body, "start_ms", 0, 253402300799999LL, &start) != 0) {
+        *reply = reply_field_error("invalid_request", "start_ms");
+        return 0;
+    }
+    if (!svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_recording_key_new(svc->storage_key, id, (int64_t)start, key, wrapped);
+    if (rc != 0) {
+        *reply = reply_error("unavailable");
+        return 0;
+    }
+    sodium_bin2base64(kb, sizeof kb, key, sizeof key, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(wb, sizeof wb, wrapped, sizeof wrapped, sodium_base64_VARIANT_ORIGINAL);
+    *reply = json_pack("{s:b, s:s, s:s}", "ok", 1, "key", kb, "wrapped", wb);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(kb, sizeof kb);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+/* web. {"session_id","id"} + fd (the sealed segment, from media) -> {"ok":true,"size","complete"} + memfd with
+ * the clear MP4 | {"error":"invalid_request"|"sealed_mismatch"|"storage"}. */
+static int h_recording_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "id", NULL};
+    struct vault_service *svc = ctx;
+    const char *idhex = NULL;
+    uint8_t id[RECORD_ID_BYTES];
+    uint64_t size = 0;
+    int fd = -1, complete = 0;
+    (void)peer;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (field_str(req->body, "id", RECORD_ID_HEX, 1, &idhex) != 0 || record_id_parse(idhex, id) != 0) {
+        *reply = reply_field_error("invalid_request", "id");
+        return 0;
+    }
+    if (req->fd < 0) {
+        *reply = reply_field_error("invalid_request", "fd");
+        return 0;
+    }
+    if (!svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    int rc = vault_recording_open(svc->storage_key, req->fd, id, &fd, &size, &complete);
+    if (rc == SAFECAM_ERR_CRYPTO || rc == SAFECAM_ERR_INVAL) {
+        log_warn("recordings: a segment file was refused (edited, renamed or sealed under another key)");
+        *reply = reply_error("sealed_mismatch");
+        return 0;
+    }
+    if (rc != 0) {
+        *reply = reply_error("storage");
+        return 0;
+    }
+    *reply = json_pack("{s:b, s:I, s:b}", "ok", 1, "size", (json_int_t)size, "complete", complete);
+    if (!*reply) {
+        close(fd);
+        return SAFECAM_ERR_NOMEM;
+    }
+    *reply_fd = fd;
+    return 0;
+}
+
 static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_LOGIN, WEB, 0, h_login},
     {PROTO_VAULT_AUTH_CHECK, WEB | MEDIA, 0, h_auth_check},
@@ -1246,6 +1329,8 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_INTEGRATION_CREATE, WEB, IPC_ADMIN, h_integration_create},
     {PROTO_VAULT_INTEGRATION_ROTATE, WEB, IPC_ADMIN, h_integration_rotate},
     {PROTO_VAULT_INTEGRATION_DELETE, WEB, IPC_ADMIN, h_integration_delete},
+    {PROTO_VAULT_RECORDING_KEY, MEDIA, 0, h_recording_key},
+    {PROTO_VAULT_RECORDING_OPEN, WEB, IPC_NEEDS_SESSION, h_recording_open},
 };
 
 static const struct ipc_dispatcher vault_dispatcher = {vault_rules, SAFECAM_ARRAY_LEN(vault_rules),

@@ -226,9 +226,49 @@ static void test_privacy(void **state)
     rmdir(dir);
 }
 
+/* Recording settings: defaults (off), ranges, all-or-nothing refusals, save/load. QCVN 135 G7, G9. */
+static void test_recording(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/safecam-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct config cfg, got;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.recording.mode, CONFIG_RECORDING_OFF);
+    assert_int_equal(cfg.recording.segment_seconds, 60);
+    struct config_error err;
+    json_t *ok = json_pack("{s:s,s:i,s:i,s:I}", "mode", "continuous", "segment_seconds", 2, "retention_days", 7,
+                           "max_bytes", (json_int_t)(1024 * 1024));
+    assert_int_equal(config_recording_apply_json(&cfg.recording, ok, &err), 0);
+    json_decref(ok);
+    assert_int_equal(cfg.recording.mode, CONFIG_RECORDING_CONTINUOUS);
+    assert_int_equal(cfg.recording.segment_seconds, 2);
+    struct config_recording before = cfg.recording;
+    const char *bad[] = {"{\"segment_seconds\":1}",  "{\"segment_seconds\":601}", "{\"retention_days\":-1}",
+                         "{\"retention_days\":3651}", "{\"max_bytes\":5}",          "{\"mode\":\"always\"}",
+                         "{\"pre_roll_s\":61}",       "{\"post_roll_s\":601}",      "{\"mode\":1}",
+                         "{\"segment_seconds\":\"5\"}", "{\"x\":1}",
+                         "{\"segment_seconds\":5,\"post_roll_s\":-1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(config_recording_apply_json(&cfg.recording, j, &err), SAFECAM_ERR_INVAL);
+        json_decref(j);
+        assert_memory_equal(&before, &cfg.recording, sizeof before);
+    }
+    assert_int_equal(config_save(dir, &cfg), 0);
+    assert_int_equal(config_load(dir, &got), 0);
+    assert_memory_equal(&got.recording, &cfg.recording, sizeof cfg.recording);
+    char path[300];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recording),
         cmocka_unit_test(test_apply_ranges),
         cmocka_unit_test(test_encoder_setting),
         cmocka_unit_test(test_save_load_last_good),

@@ -84,13 +84,15 @@ static void test_rows(void **state)
         /* channels are symmetric: a link is a socketpair with two ends */
         for (size_t j = 0; j < n; j++)
             assert_int_equal(!!(r->links & rows[j].peer), !!(rows[j].links & r->peer));
-        /* web and media (network-facing) write nothing of the state dir but media's own cache */
+        /* web and media (network-facing) write nothing of the state dir but media's own cache and its sealed
+         * recording segments (web: nothing at all) */
         if (r->peer == IPC_PEER_WEB || r->peer == IPC_PEER_MEDIA) {
             for (size_t k = 0; k < r->n_fs; k++)
                 if (r->fs[k].access & SANDBOX_FS_WRITE)
                     assert_true(r->fs[k].base == SANDBOX_FS_ABSOLUTE ||
-                                (r->fs[k].base == SANDBOX_FS_STATE &&
-                                 strcmp(r->fs[k].path, STATEDIR_MEDIA_CACHE) == 0));
+                                (r->peer == IPC_PEER_MEDIA && r->fs[k].base == SANDBOX_FS_STATE &&
+                                 (strcmp(r->fs[k].path, STATEDIR_MEDIA_CACHE) == 0 ||
+                                  strcmp(r->fs[k].path, STATEDIR_RECORDINGS) == 0)));
             for (size_t k = 0; k < r->n_fs; k++)
                 if (r->fs[k].base == SANDBOX_FS_STATE)
                     assert_true(strncmp(r->fs[k].path, STATEDIR_VAULT_DIR, strlen(STATEDIR_VAULT_DIR)) != 0 &&

@@ -1,15 +1,55 @@
-// pages/data.js — deletion of data on the camera (admin): where captures are deleted (the Captures page),
+// pages/data.js — deletion of data on the camera (admin): where captures are deleted (the Captures page), all
+// recordings deleted (DELETE /api/v1/recordings {"confirm":true,"from","to"}, 1,000 per request),
 // and the factory reset (POST /api/v1/system/factory-reset {"confirm":true}), which crypto-erases users,
 // settings, captures, the audit log and the keys, and restarts the camera with a new TLS certificate and the
 // label's initial password. The page says what is erased and what is kept, enables the button only once the
 // admin has typed the confirmation word, asks again in a dialog, then says what happens next and stops
 // talking to the camera (every session is gone). QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). Where the
 // firmware has no such endpoint (404), the page says the capability is not available on this firmware.
-import { api, probe } from '../api.js';
+import { api, probe, request } from '../api.js';
 import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { STRINGS } from '../strings.js';
 
 const RESET_URL = '/api/v1/system/factory-reset';
+const RECORDINGS_URL = '/api/v1/recordings';
+
+// Every recording, 1,000 per request (the camera's cap), at most 100 rounds: what was deleted and what was not.
+async function deleteAllRecordings() {
+  let deleted = 0, failed = 0;
+  for (let i = 0; i < 100; i++) {
+    const r = await request('DELETE', RECORDINGS_URL, { confirm: true, from: 0, to: 253402300799 });
+    deleted += r.count || 0;
+    failed = (r.failed || []).length;
+    if (!r.count) break;
+  }
+  return { deleted, failed };
+}
+
+function recordingsCard() {
+  const status = statusBox('rec-delete-status');
+  const btn = h('button', { type: 'button', class: 'danger', id: 'rec-delete-all', i18n: 'data.recordings_delete' });
+  btn.addEventListener('click', async () => {
+    hideStatus(status);
+    const yes = await confirmDialog({ id: 'rec-delete-confirm', title: 'data.recordings_confirm_title', text: 'data.recordings_confirm_text', confirm: 'data.recordings_delete', danger: true });
+    if (!yes) {
+      showStatus(status, 'info', 'data.cancelled');
+      return;
+    }
+    btn.disabled = true;
+    try {
+      const r = await deleteAllRecordings();
+      showStatus(status, r.failed ? 'error' : 'ok', 'data.recordings_deleted', { deleted: r.deleted, failed: r.failed });
+    } catch (e) {
+      if (e.status === 404) showStatus(status, 'info', 'common.not_available');
+      else showError(status, e);
+    }
+    btn.disabled = false;
+  });
+  return h('div', { class: 'card narrow', id: 'data-recordings' },
+    h('h2', { i18n: 'data.recordings_title' }),
+    h('p', { i18n: 'data.recordings_text' }),
+    h('p', null, btn), status);
+}
 
 // The confirmation word of either language, compared without case or Vietnamese diacritics ("xóa" = XOA),
 // so switching the language after reading the instruction does not trip the admin up.
@@ -116,5 +156,6 @@ export async function render(ctx) {
       h('h2', { i18n: 'data.captures_title' }),
       h('p', { i18n: 'data.captures_text' }),
       h('p', null, h('a', { href: '#/captures', id: 'data-captures-link', i18n: 'data.captures_link' }))),
+    recordingsCard(),
     form);
 }

@@ -1,0 +1,291 @@
+/* routes_recordings.c — recordings: the list by time, playback/download of one segment with HTTP Range, and
+ * deletion of a selection or a time range. The sealed segment comes from the media process as a descriptor
+ * and goes to the vault, which decrypts it into a memfd: this process never holds the storage key or a
+ * segment key. Trust level: network-facing. QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+#include "safecam/core.h"
+#include "safecam/ipc_client.h"
+#include "safecam/media_client.h"
+#include "safecam/proto.h"
+#include "safecam/vault_client.h"
+
+#define REC_TIME_MAX_S 253402300799LL /* 9999-12-31 */
+
+static int rec_id_valid(const char *id)
+{
+    if (!id || strnlen(id, 33) != 32)
+        return 0;
+    for (size_t i = 0; i < 32; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* A Unix time in seconds from the query (absent: def). -1 on junk. */
+static int query_time(struct req *r, const char *key, long long def, long long *out)
+{
+    const char *v = http_query_get(&r->query, key);
+    long n = 0;
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (safecam_parse_long(v, 0, (long)REC_TIME_MAX_S, &n) != 0)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int media_call(struct req *r, uint16_t type, json_t *body, json_t **reply, int *fd_out, json_t **refusal)
+{
+    int rc = body ? ipc_client_request(r->srv->media, type, body, -1, MEDIA_CLIENT_TIMEOUT_MS, reply, fd_out, refusal)
+                  : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    return rc;
+}
+
+/* GET /api/v1/recordings?from=&to= (Unix seconds; default the last 24 h): segments overlapping [from, to). */
+static enum MHD_Result h_recordings_list(struct req *r)
+{
+    long long now = safecam_time_now(), from = 0, to = 0;
+    if (query_time(r, "to", now + 60, &to) != 0 || query_time(r, "from", to > 86400 ? to - 86400 : 0, &from) != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_time");
+    if (from >= to)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_time");
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = media_call(r, PROTO_MEDIA_RECORDING_LIST,
+                        json_pack("{s:I,s:I}", "from_ms", (json_int_t)(from * 1000), "to_ms", (json_int_t)(to * 1000)),
+                        &reply, NULL, &refusal);
+    enum MHD_Result ret;
+    if (rc != 0 || refusal) {
+        ret = http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+    } else {
+        /* allowlisted fields only */
+        json_t *out = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(reply, "recordings"), i, v) {
+            const char *id = json_string_value(json_object_get(v, "id"));
+            json_t *s = json_object_get(v, "start_ms"), *e = json_object_get(v, "end_ms"),
+                   *b = json_object_get(v, "bytes"), *c = json_object_get(v, "complete");
+            if (!rec_id_valid(id) || !json_is_integer(s) || !json_is_integer(e) || !json_is_integer(b) ||
+                !json_is_boolean(c))
+                continue;
+            json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:I,s:O}", "id", id, "start_ms", json_integer_value(s),
+                                                 "end_ms", json_integer_value(e), "bytes", json_integer_value(b),
+                                                 "complete", c));
+        }
+        json_t *body = json_pack("{s:o,s:I,s:I}", "recordings", out, "from", (json_int_t)from, "to", (json_int_t)to);
+        json_t *next = json_object_get(reply, "next_from");
+        if (body && json_is_integer(next))
+            json_object_set_new(body, "next_from", json_integer(json_integer_value(next) / 1000));
+        ret = http_reply_json(r, MHD_HTTP_OK, body);
+    }
+    json_decref(reply);
+    json_decref(refusal);
+    return ret;
+}
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n" against size. 1: one satisfiable range in [*first, *last]; 0: no usable
+ * Range (serve the whole); -1: unsatisfiable (416). Several ranges are answered whole (RFC 9110 allows it). */
+int http_range_parse(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
+int http_range_parse(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (!h || strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    const char *p = h + 6;
+    if (strchr(p, ','))
+        return 0;
+    const char *dash = strchr(p, '-');
+    if (!dash)
+        return 0;
+    char a[21] = "", b[21] = "";
+    size_t al = (size_t)(dash - p), bl = strlen(dash + 1);
+    if (al > 20 || bl > 20 || (al == 0 && bl == 0))
+        return 0;
+    memcpy(a, p, al);
+    memcpy(b, dash + 1, bl);
+    for (size_t i = 0; i < al; i++)
+        if (a[i] < '0' || a[i] > '9')
+            return 0;
+    for (size_t i = 0; i < bl; i++)
+        if (b[i] < '0' || b[i] > '9')
+            return 0;
+    unsigned long long x = al ? strtoull(a, NULL, 10) : 0, y = bl ? strtoull(b, NULL, 10) : 0;
+    if (size == 0)
+        return -1;
+    if (al == 0) { /* suffix */
+        if (y == 0)
+            return -1;
+        *first = y >= size ? 0 : size - y;
+        *last = size - 1;
+        return 1;
+    }
+    if (x >= size)
+        return -1;
+    if (bl && y < x)
+        return 0;
+    *first = x;
+    *last = bl && y < size - 1 ? y : size - 1;
+    return 1;
+}
+
+/* GET /api/v1/recordings/{id}: the clear MP4 of one segment, decrypted by the vault, with Range. */
+static enum MHD_Result h_recording_get(struct req *r)
+{
+    if (!rec_id_valid(r->param))
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
+    json_t *reply = NULL, *refusal = NULL;
+    int sealed = -1, clear = -1;
+    enum MHD_Result ret;
+    int rc = media_call(r, PROTO_MEDIA_RECORDING_FD, json_pack("{s:s}", "id", r->param), &reply, &sealed, &refusal);
+    if (rc != 0 || (refusal && !json_object_get(refusal, "error"))) {
+        ret = http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+        goto out;
+    }
+    if (refusal) {
+        const char *e = json_string_value(json_object_get(refusal, "error"));
+        ret = e && strcmp(e, "not_found") == 0 ? http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found")
+                                               : http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+        goto out;
+    }
+    json_decref(reply);
+    reply = NULL;
+    json_t *fields = json_pack("{s:s}", "id", r->param);
+    rc = fields ? vault_client_capture_call(r->srv->vault, PROTO_VAULT_RECORDING_OPEN, r->session_id, NULL, NULL, fields,
+                                            sealed, &reply, &clear, &refusal)
+                : SAFECAM_ERR_NOMEM;
+    json_decref(fields);
+    close(sealed);
+    sealed = -1;
+    if (rc != 0) {
+        ret = http_reply_unavailable(r);
+        goto out;
+    }
+    if (refusal) {
+        const char *e = json_string_value(json_object_get(refusal, "error"));
+        if (e && strcmp(e, "sealed_mismatch") == 0) {
+            ret = http_reply_error(r, 422, "recording_damaged"); /* the vault logged it */
+        } else {
+            ret = http_reply_refusal(r, refusal);
+        }
+        goto out;
+    }
+    struct stat sb;
+    json_t *jsize = json_object_get(reply, "size");
+    if (clear < 0 || fstat(clear, &sb) != 0 || !S_ISREG(sb.st_mode) || !json_is_integer(jsize) ||
+        json_integer_value(jsize) != (json_int_t)sb.st_size) {
+        ret = http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+        goto out;
+    }
+    uint64_t size = (uint64_t)sb.st_size, first = 0, last = size ? size - 1 : 0;
+    const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Range");
+    int pr = http_range_parse(range, size, &first, &last);
+    char cr[96], disp[96];
+    if (safecam_fmt(disp, sizeof disp, "inline; filename=\"recording-%s.mp4\"", r->param) != 0)
+        disp[0] = '\0';
+    if (pr < 0) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (resp) {
+            http_security_headers_add(resp, 0);
+            if (safecam_fmt(cr, sizeof cr, "bytes */%" PRIu64, size) == 0)
+                MHD_add_response_header(resp, "Content-Range", cr);
+        }
+        ret = http_reply_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+        goto out;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_fd_at_offset64(pr > 0 ? last - first + 1 : size, clear, pr > 0 ? first : 0);
+    clear = -1; /* the response owns it */
+    if (resp) {
+        http_security_headers_add(resp, 0);
+        MHD_add_response_header(resp, "Content-Type", "video/mp4");
+        MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+        if (disp[0])
+            MHD_add_response_header(resp, "Content-Disposition", disp);
+        if (pr > 0 && safecam_fmt(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size) == 0)
+            MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    ret = http_reply_queue(r, pr > 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
+out:
+    if (sealed >= 0)
+        close(sealed);
+    if (clear >= 0)
+        close(clear);
+    json_decref(reply);
+    json_decref(refusal);
+    return ret;
+}
+
+/* DELETE /api/v1/recordings {"confirm":true, "ids":[...]} or {"confirm":true, "from":S, "to":S} (admin). */
+static enum MHD_Result h_recordings_delete(struct req *r)
+{
+    /* The open schema of http_json_body_parse takes scalars only; this body has an array of ids: strict jansson
+     * (no duplicate keys, valid UTF-8, no NUL), bounded by the route's body_max at the gate. */
+    json_error_t jerr;
+    json_t *in = json_loadb(safecam_buf_str(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(in)) {
+        json_decref(in);
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_json");
+    }
+    enum MHD_Result ret;
+    json_t *ids = json_object_get(in, "ids"), *from = json_object_get(in, "from"), *to = json_object_get(in, "to");
+    json_t *body = NULL;
+    if (!json_is_true(json_object_get(in, "confirm"))) {
+        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "confirmation_required");
+        goto out;
+    }
+    if (ids && !from && !to && json_object_size(in) == 2 && json_is_array(ids) && json_array_size(ids) >= 1 &&
+        json_array_size(ids) <= 1000) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v) if (!rec_id_valid(json_string_value(v))) {
+            ret = http_reply_error_field(r, 422, "invalid_field", "field", "ids");
+            goto out;
+        }
+        body = json_pack("{s:O}", "ids", ids);
+    } else if (!ids && json_object_size(in) == 3 && json_is_integer(from) && json_is_integer(to) &&
+               json_integer_value(from) >= 0 && json_integer_value(to) <= REC_TIME_MAX_S &&
+               json_integer_value(from) < json_integer_value(to)) {
+        body = json_pack("{s:I,s:I}", "from_ms", json_integer_value(from) * 1000, "to_ms", json_integer_value(to) * 1000);
+    } else {
+        ret = http_reply_error_field(r, 422, "invalid_field", "field", ids ? "ids" : "from");
+        goto out;
+    }
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = media_call(r, PROTO_MEDIA_RECORDING_DELETE, body, &reply, NULL, &refusal);
+    if (rc != 0 || refusal) {
+        ret = http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+    } else {
+        json_t *d = json_object_get(reply, "deleted"), *f = json_object_get(reply, "failed");
+        char detail[128];
+        if (safecam_fmt(detail, sizeof detail, "recordings: %zu deleted, %zu could not be", json_array_size(d),
+                        json_array_size(f)) != 0)
+            detail[0] = '\0';
+        http_audit_record(r, "data_delete", detail);
+        ret = http_reply_json(r, MHD_HTTP_OK,
+                              json_pack("{s:O,s:O,s:I}", "deleted", json_is_array(d) ? d : json_array(), "failed",
+                                        json_is_array(f) ? f : json_array(), "count", (json_int_t)json_array_size(d)));
+    }
+    json_decref(reply);
+    json_decref(refusal);
+out:
+    json_decref(in);
+    return ret;
+}
+
+static const char *const list_keys[] = {"from", "to", NULL};
+
+static const struct route rows[] = {
+    {"GET", "/api/v1/recordings", ROLE_VIEWER, 0, 0, list_keys, h_recordings_list},
+    {"DELETE", "/api/v1/recordings", ROLE_ADMIN, R_BODY, 64 * 1024, NULL, h_recordings_delete},
+    {"GET", "/api/v1/recordings/{id}", ROLE_VIEWER, 0, 0, NULL, h_recording_get},
+};
+
+const struct route_set http_routes_recordings = {rows, SAFECAM_ARRAY_LEN(rows)};
