@@ -11,6 +11,9 @@ import time
 
 import pytest
 
+# One camera for the module, its tests in order (the settings and segments of one feed the next): one xdist worker.
+pytestmark = pytest.mark.xdist_group("recording")
+
 SEG_S = 3
 
 
