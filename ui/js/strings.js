@@ -698,7 +698,7 @@ export const STRINGS = {
     'network.url_main': 'Luồng chính (RTSPS)',
     'network.url_sub': 'Luồng phụ, 640x360 (RTSPS)',
     'network.url_web': 'Trang quản trị (HTTPS)',
-    'network.urls_hint': 'Phần mềm xem tự thêm tên người dùng và mật khẩu; camera không bao giờ đặt chúng vào địa chỉ. Với đầu ghi (NVR), hãy dùng một tài khoản tích hợp (trang Người dùng). Chương "Thêm camera vào đầu ghi" trong hướng dẫn sử dụng cho biết phần mềm nào kiểm tra chứng chỉ của camera.',
+    'network.urls_hint': 'Phần mềm xem tự thêm tên người dùng và mật khẩu; camera không bao giờ đặt chúng vào địa chỉ. Với đầu ghi (NVR), hãy dùng một tài khoản tích hợp (trang Người dùng). Chương "Thêm camera vào đầu ghi hình" trong hướng dẫn sử dụng cho biết phần mềm nào kiểm tra chứng chỉ của camera.',
     'network.port': 'Cổng',
     'network.protocol': 'Giao thức',
     'network.service': 'Dịch vụ',
