@@ -40,8 +40,10 @@ fuzz: deps
 	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang $(MESON_SETUP) $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	scripts/run-fuzz $(FUZZ_BUILD)
 
+# SAFECAM_BIND (default 127.0.0.1), SAFECAM_SOURCE (default testsrc; file:/abs/path.mp4, v4l2:/dev/videoN),
+# SAFECAM_HTTPS_PORT, SAFECAM_RTSPS_PORT: from the environment or the make command line.
 demo: build
-	scripts/demo $(BUILD)
+	SAFECAM_BIND="$(SAFECAM_BIND)" SAFECAM_SOURCE="$(SAFECAM_SOURCE)" scripts/demo $(BUILD)
 
 bench: build
 	scripts/run-bench $(BUILD)

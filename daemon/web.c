@@ -127,7 +127,7 @@ static int on_channel_take(void *ctx, unsigned peer, int fd)
 static void usage(void)
 {
     fprintf(stderr, "usage: safecam-web --state-dir DIR --ipc-fd N [--bind ADDR] [--https-port N] [--ui-dir DIR]\n"
-                    "                   [--listen-fd N]\n");
+                    "                   [--listen-fd N] [--rtsps-port N]\n");
 }
 
 int main(int argc, char **argv)
@@ -136,6 +136,7 @@ int main(int argc, char **argv)
     const char *bind_addr = HTTP_DEFAULT_BIND;
     const char *ui_dir = NULL;
     long port = HTTP_DEFAULT_PORT;
+    long rtsps_port = HTTP_DEFAULT_RTSPS_PORT;
     long ipc_fd = -1;
     long listen_fd = -1;
     /* every option takes a value: step over both */
@@ -155,6 +156,12 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--https-port") == 0) {
             if (safecam_parse_long(v, 1, 65535, &port) != 0) {
                 fprintf(stderr, "safecam-web: --https-port must be 1..65535\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--rtsps-port") == 0) {
+            /* only reported (GET /api/v1/settings/network): the media process serves it */
+            if (safecam_parse_long(v, 1, 65535, &rtsps_port) != 0) {
+                fprintf(stderr, "safecam-web: --rtsps-port must be 1..65535\n");
                 return 2;
             }
         } else if (strcmp(a, "--listen-fd") == 0) {
@@ -227,6 +234,7 @@ int main(int argc, char **argv)
         .state_dir = state_dir,
         .bind_addr = bind_addr,
         .port = (unsigned)port,
+        .rtsps_port = (unsigned)rtsps_port,
         .ui_dir = ui_dir,
         .listen_fd = (int)listen_fd,
         .sup_fd = (int)ipc_fd,

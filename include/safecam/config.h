@@ -101,6 +101,7 @@ struct config_error {
     char code[32]; /* "invalid_setting", "unknown_field", "invalid_json" */
     long min;
     long max;
+    char rule[16]; /* the rule the value broke: "range" (min..max), "even" (in range, odd), "" otherwise */
 };
 
 /* Defaults: 1280x720 at 25 fps, 2000 kbit/s, keyframe every 1 s, sub stream on; online update check off. */

@@ -130,11 +130,14 @@ void http_json_wipe(json_t *obj);
 
 #define HTTP_DEFAULT_PORT 8443
 #define HTTP_DEFAULT_BIND "127.0.0.1"
+#define HTTP_DEFAULT_RTSPS_PORT 8322 /* = MEDIA_RTSPS_PORT_DEFAULT */
 
 struct http_server_config {
     const char *state_dir;   /* for device identity (factory/device.json) */
     const char *bind_addr;   /* IPv4 or IPv6 literal */
     unsigned port;
+    unsigned rtsps_port;     /* the media process's RTSPS port, only reported (GET /api/v1/settings/network);
+                              * 0: HTTP_DEFAULT_RTSPS_PORT */
     const char *ui_dir;      /* static UI files; NULL or missing -> no static files */
     int sup_fd;              /* supervisor channel (owned by the caller) */
     int listen_fd;           /* listening socket bound by the supervisor (privileged port; owned by the

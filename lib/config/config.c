@@ -121,6 +121,11 @@ int config_stream_apply_json(struct config_stream *stream, const json_t *obj, st
         if (!json_is_integer(val) || json_integer_value(val) < f->min || json_integer_value(val) > f->max ||
             (f->even && (json_integer_value(val) % 2) != 0)) {
             set_err(err, "invalid_setting", key, f->min, f->max);
+            /* Say the rule that was broken: an odd width inside 160..1920 is refused for being odd. */
+            int in_range = json_is_integer(val) && json_integer_value(val) >= f->min &&
+                                     json_integer_value(val) <= f->max;
+            if (err && safecam_strlcpy(err->rule, in_range ? "even" : "range", sizeof err->rule) != 0)
+                err->rule[0] = '\0';
             return SAFECAM_ERR_INVAL;
         }
         *(int *)((char *)&next + f->offset) = (int)json_integer_value(val);

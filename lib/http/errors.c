@@ -9,7 +9,7 @@
 
 /* Fields a row lets through (bits). */
 #define PASS_FIELD 0x01u       /* "field": printable, at most 48 bytes */
-#define PASS_MIN_MAX 0x02u     /* "min", "max": numbers */
+#define PASS_MIN_MAX 0x02u     /* "min", "max": numbers; "rule": "range" or "even" */
 #define PASS_REASONS 0x04u     /* "reasons": at most 32 printable strings of at most 40 bytes */
 #define PASS_RETRY_AFTER 0x08u /* "retry_after": 1..86400 s, also sent as the Retry-After header */
 
@@ -73,6 +73,9 @@ static int error_fields_copy(const struct http_error_row *row, const json_t *ref
             bad |= json_object_set_new(out, "min", json_deep_copy(mn));
         if (json_is_number(mx))
             bad |= json_object_set_new(out, "max", json_deep_copy(mx));
+        const char *rule = http_jstr(refusal, "rule");
+        if (rule && (strcmp(rule, "range") == 0 || strcmp(rule, "even") == 0))
+            bad |= json_object_set_new(out, "rule", json_string(rule));
     }
     if (row->pass & PASS_REASONS) {
         json_t *reasons = json_array();

@@ -46,6 +46,7 @@ struct http_server {
     char bind_addr[INET6_ADDRSTRLEN];
     char ui_dir[PATH_MAX];
     unsigned port;
+    unsigned rtsps_port; /* reported only: GET /api/v1/settings/network */
     int sup_fd;
     int listen_fd; /* handed down by the supervisor, or -1 */
     const char *sbom; /* borrowed from the caller (http_server_config), or NULL */

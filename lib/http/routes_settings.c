@@ -249,7 +249,63 @@ static enum MHD_Result h_stream_put(struct req *r)
     return ret;
 }
 
+/* The host part of the URLs GET /api/v1/settings/network gives: the bind address, or, when the camera listens
+ * on every address (0.0.0.0 / ::), the host the client itself used (its Host header without the port; only
+ * letters, digits, '.', '-', ':' and IPv6 brackets accepted, else the bind address). IPv6 in brackets. */
+static int network_host(struct req *r, char *out, size_t out_size)
+{
+    const char *bind = r->srv->bind_addr;
+    int wildcard = strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0;
+    const char *host = wildcard ? http_req_header(r, MHD_HTTP_HEADER_HOST) : NULL;
+    char buf[256];
+    if (host) {
+        size_t n = strnlen(host, sizeof buf);
+        int ok = n > 0 && n < sizeof buf;
+        for (size_t i = 0; ok && i < n; i++) {
+            unsigned char c = (unsigned char)host[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                 c == '-' || c == ':' || c == '[' || c == ']';
+        }
+        if (ok && safecam_strlcpy(buf, host, sizeof buf) == 0) {
+            char *end = buf[0] == '[' ? strchr(buf, ']') : NULL;
+            if (buf[0] == '[') {
+                if (!end)
+                    ok = 0;
+                else
+                    end[1] = '\0'; /* "[v6]:port" -> "[v6]" */
+            } else {
+                char *colon = strchr(buf, ':');
+                if (colon && strchr(colon + 1, ':'))
+                    ok = 0; /* a bare IPv6 literal is not a valid Host header */
+                else if (colon)
+                    *colon = '\0';
+            }
+            if (ok && buf[0])
+                return safecam_strlcpy(out, buf, out_size);
+        }
+    }
+    return safecam_fmt(out, out_size, strchr(bind, ':') ? "[%s]" : "%s", bind);
+}
+
+/* GET /api/v1/settings/network (viewer): the bind address, the real HTTPS and RTSPS ports (as the
+ * supervisor started the children) and the full URLs an installer types: main and sub stream (rtsps://,
+ * never with credentials) and the web UI (https://). Issue 11. */
+static enum MHD_Result h_network_get(struct req *r)
+{
+    char host[300], main_url[400], sub_url[400], web_url[400];
+    if (network_host(r, host, sizeof host) != 0 ||
+        safecam_fmt(main_url, sizeof main_url, "rtsps://%s:%u/stream1", host, r->srv->rtsps_port) != 0 ||
+        safecam_fmt(sub_url, sizeof sub_url, "rtsps://%s:%u/stream2", host, r->srv->rtsps_port) != 0 ||
+        safecam_fmt(web_url, sizeof web_url, "https://%s:%u/", host, r->srv->port) != 0)
+        return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    json_t *out = json_pack("{s:s,s:i,s:i,s:{s:s,s:s,s:s}}", "bind", r->srv->bind_addr, "https_port",
+                            (int)r->srv->port, "rtsps_port", (int)r->srv->rtsps_port, "urls", "main", main_url,
+                            "sub", sub_url, "web", web_url);
+    return http_reply_json(r, MHD_HTTP_OK, out);
+}
+
 static const struct route rows[] = {
+    {"GET", "/api/v1/settings/network", ROLE_VIEWER, 0, 0, NULL, h_network_get},
     {"GET", "/api/v1/settings/security", ROLE_ADMIN, 0, 0, NULL, h_security_get},
     {"PUT", "/api/v1/settings/security", ROLE_ADMIN, R_BODY, HTTP_JSON_BODY_MAX_BYTES, NULL, h_security_put},
     {"GET", "/api/v1/settings/stream", ROLE_VIEWER, 0, 0, NULL, h_stream_get},

@@ -414,6 +414,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
         return SAFECAM_ERR_INVAL;
     }
     srv->port = cfg->port;
+    srv->rtsps_port = cfg->rtsps_port ? cfg->rtsps_port : HTTP_DEFAULT_RTSPS_PORT;
     srv->sup_fd = cfg->sup_fd;
     srv->listen_fd = cfg->listen_fd;
     srv->sbom = cfg->sbom;

@@ -355,6 +355,44 @@ static void on_client_closed(GstRTSPClient *client, gpointer user)
         client_release(cs);
 }
 
+/* Rewrite one header's "rtsp://" URLs to "rtsps://" (every connection arrives through the TLS front,
+ * which gst-rtsp-server does not know about). Bounded: at most 8 URLs in one header. */
+static void header_rtsps(GstRTSPMessage *msg, GstRTSPHeaderField field)
+{
+    gchar *val = NULL;
+    if (gst_rtsp_message_get_header(msg, field, &val, 0) != GST_RTSP_OK || !val || !strstr(val, "rtsp://"))
+        return;
+    GString *out = g_string_sized_new(strlen(val) + 16);
+    const char *p = val;
+    for (int n = 0; n < 8; n++) {
+        const char *hit = strstr(p, "rtsp://");
+        if (!hit)
+            break;
+        g_string_append_len(out, p, hit - p);
+        g_string_append(out, "rtsps://");
+        p = hit + strlen("rtsp://");
+    }
+    g_string_append(out, p);
+    gst_rtsp_message_remove_header(msg, field, -1);
+    gst_rtsp_message_take_header(msg, field, g_string_free(out, FALSE));
+}
+
+/* Every message to a client: no "Server:" banner (QCVN 135 G6 / EN 303 645 5.6-x: nothing names the
+ * software), and the URLs the client will use next (Content-Base of DESCRIBE, RTP-Info of PLAY) say
+ * rtsps://. */
+static void on_send_message(GstRTSPClient *client, GstRTSPContext *ctx, GstRTSPMessage *msg, gpointer user)
+{
+    (void)client;
+    (void)ctx;
+    (void)user;
+    if (!msg)
+        return;
+    gst_rtsp_message_remove_header(msg, GST_RTSP_HDR_SERVER, -1);
+    header_rtsps(msg, GST_RTSP_HDR_CONTENT_BASE);
+    header_rtsps(msg, GST_RTSP_HDR_CONTENT_LOCATION);
+    header_rtsps(msg, GST_RTSP_HDR_RTP_INFO);
+}
+
 static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gpointer user)
 {
     (void)server;
@@ -386,6 +424,7 @@ static void on_client_connected(GstRTSPServer *server, GstRTSPClient *client, gp
     g_signal_connect(client, "closed", G_CALLBACK(on_client_closed), r);
     g_signal_connect(client, "pre-setup-request", G_CALLBACK(on_pre_setup), r);
     g_signal_connect(client, "play-request", G_CALLBACK(on_play), r);
+    g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), r);
 }
 
 struct media_link {
@@ -436,10 +475,16 @@ static void on_media_configure(GstRTSPMediaFactory *factory, GstRTSPMedia *media
 static GstRTSPMediaFactory *factory_new(struct media_rtsp *r, int stream)
 {
     GstRTSPMediaFactory *f = gst_rtsp_media_factory_new();
+    /* The feeder stamps every access unit (service.c, consumer_timestamp) and h264parse already puts SPS
+     * and PPS in front of every IDR: the payloader adds none of its own (config-interval=0). With -1 it
+     * re-sent them before each IDR slice, between the slices of one frame, and ffmpeg's parser cut the
+     * frame in two there (a stray packet without timestamp, "concealing ... errors in I frame"). */
     gst_rtsp_media_factory_set_launch(f, "( appsrc name=src is-live=true format=time do-timestamp=true "
-                                         "block=false ! rtph264pay name=pay0 pt=96 config-interval=-1 "
+                                         "block=false ! rtph264pay name=pay0 pt=96 config-interval=0 "
                                          "aggregate-mode=zero-latency )");
-    gst_rtsp_media_factory_set_shared(f, TRUE); /* one encoder output for every viewer */
+    /* One media (appsrc + payloader) per client, all fed by the one encoder output: each viewer starts at
+     * its own keyframe (a shared media would hand a second viewer the middle of a GOP). */
+    gst_rtsp_media_factory_set_shared(f, FALSE);
     gst_rtsp_media_factory_set_protocols(f, GST_RTSP_LOWER_TRANS_TCP); /* RTP inside the TLS connection */
     gst_rtsp_media_factory_set_latency(f, 0);
     g_object_set_data(G_OBJECT(f), "safecam-stream", GINT_TO_POINTER(stream));

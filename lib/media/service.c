@@ -37,6 +37,8 @@ struct consumer {
     gboolean need_key;
     gboolean dead;
     GstCaps *caps_set; /* caps last set on the appsrc (ref) */
+    GstClockTime last_in;  /* encoder PTS of the last access unit pushed, NONE before the first */
+    GstClockTime last_out; /* the PTS (= DTS) it got in this consumer's pipeline */
 };
 
 struct feeder {
@@ -139,6 +141,46 @@ static void consumer_free(struct consumer *c)
     g_free(c);
 }
 
+/* One frame's duration at the caps' frame rate (40 ms when the caps say none). */
+static GstClockTime frame_duration(const GstCaps *caps)
+{
+    const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
+    int n = 0, d = 1;
+    if (!st || !gst_structure_get_fraction(st, "framerate", &n, &d) || n <= 0 || d <= 0)
+        return 40 * GST_MSECOND;
+    return gst_util_uint64_scale_int(GST_SECOND, d, n);
+}
+
+/* The timestamp (ns, running time of the consumer's own pipeline) of an access unit whose encoder PTS is
+ * `in`: the first one the consumer takes is stamped with its pipeline's clock now, every later one keeps
+ * the encoder's spacing (so every packet has a timestamp, evenly spaced, never decreasing, whatever the
+ * delivery jitter). A source that restarts (PTS back to 0, a file looping) or jumps by more than 2 s
+ * continues one frame on. GST_CLOCK_TIME_NONE while the consumer's pipeline has no clock (not PLAYING).
+ * Called with the feeder's lock held. */
+static GstClockTime consumer_timestamp(struct consumer *c, GstClockTime in, const GstCaps *caps)
+{
+    GstClockTime dur = frame_duration(caps);
+    if (GST_CLOCK_TIME_IS_VALID(c->last_out) && !c->need_key) {
+        if (GST_CLOCK_TIME_IS_VALID(in) && GST_CLOCK_TIME_IS_VALID(c->last_in) && in > c->last_in &&
+            in - c->last_in <= 2 * GST_SECOND)
+            return c->last_out + (in - c->last_in);
+        return c->last_out + dur;
+    }
+    GstClock *clock = gst_element_get_clock(c->appsrc);
+    if (!clock)
+        return GST_CLOCK_TIME_NONE;
+    GstClockTime now = gst_clock_get_time(clock);
+    GstClockTime base = gst_element_get_base_time(c->appsrc);
+    gst_object_unref(clock);
+    if (!GST_CLOCK_TIME_IS_VALID(now) || now < base)
+        return GST_CLOCK_TIME_NONE;
+    GstClockTime run = now - base;
+    /* After a skip to the next keyframe (a consumer that fell behind): never back in time. */
+    if (GST_CLOCK_TIME_IS_VALID(c->last_out) && run <= c->last_out)
+        run = c->last_out + dur;
+    return run;
+}
+
 static GstFlowReturn feeder_on_sample(GstAppSink *sink, gpointer user)
 {
     struct feeder *f = user;
@@ -152,6 +194,7 @@ static GstFlowReturn feeder_on_sample(GstAppSink *sink, gpointer user)
         return GST_FLOW_OK;
     }
     gboolean key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    gboolean want_key = FALSE;
 
     g_mutex_lock(&f->lock);
     if (caps && (!f->caps || !gst_caps_is_equal(caps, f->caps)))
@@ -172,16 +215,28 @@ static GstFlowReturn feeder_on_sample(GstAppSink *sink, gpointer user)
             gst_app_src_set_caps(GST_APP_SRC(c->appsrc), f->caps);
             gst_caps_replace(&c->caps_set, f->caps);
         }
+        GstClockTime out = consumer_timestamp(c, GST_BUFFER_PTS(buf), f->caps);
+        if (!GST_CLOCK_TIME_IS_VALID(out)) {
+            /* Its pipeline is not running yet: it starts later, at a keyframe asked for now. */
+            c->need_key = TRUE;
+            want_key = TRUE;
+            continue;
+        }
         GstBuffer *copy = gst_buffer_copy(buf); /* shares the memory */
-        GST_BUFFER_PTS(copy) = GST_CLOCK_TIME_NONE;
-        GST_BUFFER_DTS(copy) = GST_CLOCK_TIME_NONE;
-        if (gst_app_src_push_buffer(GST_APP_SRC(c->appsrc), copy) != GST_FLOW_OK)
+        GST_BUFFER_PTS(copy) = out;
+        GST_BUFFER_DTS(copy) = out; /* no B-frames: decode order is presentation order */
+        if (gst_app_src_push_buffer(GST_APP_SRC(c->appsrc), copy) != GST_FLOW_OK) {
             c->dead = TRUE;
-        else
+        } else {
             c->need_key = FALSE;
+            c->last_in = GST_BUFFER_PTS(buf);
+            c->last_out = out;
+        }
     }
     g_mutex_unlock(&f->lock);
     gst_sample_unref(sample);
+    if (want_key)
+        media_feeder_request_keyframe(f->svc, (int)(f - f->svc->feeders));
     return GST_FLOW_OK;
 }
 
@@ -272,6 +327,8 @@ guint media_feeder_attach(media_service *svc, int stream, GstElement *appsrc, gu
     c->max_bytes = max_bytes;
     c->cut_on_overflow = cut_on_overflow;
     c->need_key = TRUE;
+    c->last_in = GST_CLOCK_TIME_NONE;
+    c->last_out = GST_CLOCK_TIME_NONE;
     GstCaps *caps = media_feeder_caps(svc, stream);
     gst_app_src_set_caps(GST_APP_SRC(appsrc), caps);
     g_mutex_lock(&f->lock);

@@ -168,6 +168,11 @@ static int child_argv_build(struct supervisor *s, const struct supervisor_child 
         argv[n++] = s->opts.bind;
         argv[n++] = (char *)"--https-port";
         argv[n++] = bufs[1];
+        /* the RTSPS port too: GET /api/v1/settings/network tells installers the real stream URLs */
+        if (safecam_fmt(bufs[2], sizeof bufs[2], "%ld", s->opts.rtsps_port) != 0)
+            return -1;
+        argv[n++] = (char *)"--rtsps-port";
+        argv[n++] = bufs[2];
         if (s->opts.ui_dir[0]) {
             argv[n++] = (char *)"--ui-dir";
             argv[n++] = s->opts.ui_dir;

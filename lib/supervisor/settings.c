@@ -25,6 +25,9 @@ static int handle_media_config(void *ctx, unsigned peer, const ipc_msg *req, jso
     if (json_object_size(req->body) != 1 || config_stream_apply_json(&next.stream, stream, &err) != 0) {
         if (json_object_size(req->body) != 1 || !stream)
             *reply = json_pack("{s:s}", "error", "invalid_json");
+        else if (strcmp(err.code, "invalid_setting") == 0 && err.rule[0])
+            *reply = json_pack("{s:s,s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "rule",
+                               err.rule, "min", (json_int_t)err.min, "max", (json_int_t)err.max);
         else if (strcmp(err.code, "invalid_setting") == 0)
             *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "min",
                                (json_int_t)err.min, "max", (json_int_t)err.max);

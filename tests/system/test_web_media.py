@@ -61,6 +61,26 @@ def test_live_view_is_fragmented_mp4(cam):
     assert r.status == 400
 
 
+def test_network_settings_give_the_real_ports_and_urls(cam):
+    """What an installer types (issue 11): the bind address and the ports the supervisor really started the
+    children with (free ports here, never the defaults 8443/8322), and full URLs without credentials."""
+    admin = cam.admin()
+    r = admin.request("GET", "/api/v1/settings/network")
+    assert r.status == 200, r
+    j = r.json()
+    assert (j["bind"], j["https_port"], j["rtsps_port"]) == ("127.0.0.1", cam.https_port, cam.rtsps_port), j
+    assert j["urls"] == {"main": f"rtsps://127.0.0.1:{cam.rtsps_port}/stream1",
+                         "sub": f"rtsps://127.0.0.1:{cam.rtsps_port}/stream2",
+                         "web": f"https://127.0.0.1:{cam.https_port}/"}, j
+    # the main URL plays (ffprobe with the admin's credentials added by the client, not by the camera)
+    u = j["urls"]["main"].replace("rtsps://", f"rtsps://admin:{cam.admin_password}@")
+    p = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name",
+                        "-of", "csv=p=0", u], capture_output=True, timeout=60)
+    assert p.stdout.strip() == b"h264", p.stderr[-500:]
+    # viewers may read it; nobody without a session
+    assert cam.request("GET", "/api/v1/settings/network").status == 401
+
+
 def test_stream_settings(cam):
     admin = cam.admin()
     r = admin.request("GET", "/api/v1/settings/stream")
@@ -75,6 +95,13 @@ def test_stream_settings(cam):
     assert r.status == 422, r
     j = r.json()
     assert j["error"] == "invalid_setting" and j["field"] == "fps" and "min" in j and "max" in j
+    # 1281 is inside 160..1920: the answer names the rule it broke (even), not just the range (issue 11)
+    r = admin.request("PUT", "/api/v1/settings/stream", json_body={"width": 1281})
+    j = r.json()
+    assert (r.status, j["error"], j["field"], j.get("rule")) == (422, "invalid_setting", "width", "even"), r
+    r = admin.request("PUT", "/api/v1/settings/stream", json_body={"width": 4000})
+    assert (r.status, r.json().get("rule"), r.json()["max"]) == (422, "range", 1920), r
+    assert admin.request("GET", "/api/v1/settings/stream").json()["stream"]["width"] == cur["width"]
     r = admin.request("PUT", "/api/v1/settings/stream", json_body={"exec": "/bin/sh"})  # A7: no program field
     assert r.status == 400 and r.json()["error"] == "unknown_field", r
     r = admin.request("PUT", "/api/v1/settings/stream", json_body={"fps": [10]})

@@ -32,6 +32,15 @@ static void test_apply_ranges(void **state)
     assert_string_equal(err.code, "invalid_setting");
     assert_int_equal(err.min, 1);
     assert_int_equal(err.max, 30);
+    assert_string_equal(err.rule, "range");
+    assert_memory_equal(&before, &cfg.stream, sizeof before);
+    json_decref(bad);
+
+    /* inside the range but odd: the rule broken is "even", not the range (issue 11) */
+    bad = json_pack("{s:i}", "width", 1281);
+    assert_int_equal(config_stream_apply_json(&cfg.stream, bad, &err), SAFECAM_ERR_INVAL);
+    assert_string_equal(err.field, "width");
+    assert_string_equal(err.rule, "even");
     assert_memory_equal(&before, &cfg.stream, sizeof before);
     json_decref(bad);
 

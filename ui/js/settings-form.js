@@ -89,7 +89,10 @@ export async function settingsPage(ctx, opts) {
         inputs[fieldName].input.setAttribute('aria-invalid', 'true');
         inputs[fieldName].input.focus();
       }
-      if (fieldName && typeof e.body.min === 'number' && typeof e.body.max === 'number') {
+      if (fieldName && e.body.rule === 'even') {
+        const label = inputs[fieldName] ? t(inputs[fieldName].spec.label) : fieldName;
+        showStatus(status, 'error', 'settings.field_even', { field: label });
+      } else if (fieldName && typeof e.body.min === 'number' && typeof e.body.max === 'number') {
         const [, args] = errorKey(e.code);
         const label = inputs[fieldName] ? t(inputs[fieldName].spec.label) : fieldName;
         showStatus(status, 'error', 'settings.field_range', { ...(args || {}), min: e.body.min, max: e.body.max, field: label });

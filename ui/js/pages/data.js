@@ -4,9 +4,9 @@
 // settings, captures, the audit log and the keys, and restarts the camera with a new TLS certificate and the
 // label's initial password. The page says what is erased and what is kept, enables the button only once the
 // admin has typed the confirmation word, asks again in a dialog, then says what happens next and stops
-// talking to the camera (every session is gone). QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). Where the
-// firmware has no such endpoint (404), the page says the capability is not available on this firmware.
-import { api, probe, request } from '../api.js';
+// talking to the camera (every session is gone). QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). This firmware
+// has the endpoint: the page does not probe it (a GET on a POST-only route is a 405 in the console).
+import { api, request } from '../api.js';
 import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { STRINGS } from '../strings.js';
 
@@ -62,34 +62,13 @@ export function confirmWordMatches(typed) {
   return WORDS.has(plain(typed));
 }
 
-// Is the endpoint there? GET never changes state: 404 = not on this firmware; anything else (405 for a
-// POST-only route) = present. Asked once per tab and firmware version (probe).
-async function present(url, version) {
-  try {
-    return (await probe(url, version)).present;
-  } catch (e) {
-    if (e.status === 401) throw e;
-    return true;
-  }
-}
-
 function list(id, keys) {
   return h('ul', { id, class: 'items' }, keys.map((k) => h('li', { i18n: k })));
 }
 
 export async function render(ctx) {
   const status = statusBox('data-status');
-  let version = '';
-  try {
-    const d = await api.get('/api/v1/device');
-    if (d && d.firmware_version) version = String(d.firmware_version);
-  } catch (_) { /* probe the endpoint below instead */ }
-  let hasReset = false;
-  try {
-    hasReset = await present(RESET_URL, version);
-  } catch (e) {
-    showError(status, e);
-  }
+  const hasReset = true; /* POST /api/v1/system/factory-reset is part of this firmware */
 
   const resetStatus = statusBox('reset-status');
   resetStatus.setAttribute('tabindex', '-1');

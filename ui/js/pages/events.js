@@ -2,7 +2,15 @@
 // (GET /api/v1/events?type=&since=&until=&limit=). Event fields are shown as text, never as markup.
 import { api } from '../api.js';
 import { h, page, showError, showStatus, statusBox, hideStatus } from '../dom.js';
-import { formatTime, has, tx } from '../i18n.js';
+import { formatTime, has, onLangChange, tx } from '../i18n.js';
+
+// Times are formatted in the language of the moment: a language switch formats them again (the rows are
+// not i18n keys, so apply() alone would keep the first language's date format).
+onLangChange(() => {
+  for (const el of document.querySelectorAll('#events-rows td[data-time]')) {
+    el.textContent = formatTime(Number(el.getAttribute('data-time')));
+  }
+});
 
 export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'session_end', 'password_change', 'user_create',
   'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
@@ -20,12 +28,35 @@ function toUnix(value) {
 // values are translated; anything else is shown as logged. Free text is marked as raw (untranslated).
 const TOKEN = /^[a-z][a-z0-9_]{0,31}(=[^\s=]{0,128})?$/;
 
+// Free-text details the daemon writes (lib/http/routes_settings.c), translated: the phrase by its key, the
+// setting names after it kept as the names they are (code).
+export const DETAIL_PHRASES = [
+  ['privacy notice settings', 'detail.phrase.privacy_settings'],
+  ['stream settings:', 'detail.phrase.stream_settings'],
+  ['update settings:', 'detail.phrase.update_settings'],
+  ['security settings:', 'detail.phrase.security_settings'],
+];
+
+function phraseCell(text) {
+  for (const [phrase, key] of DETAIL_PHRASES) {
+    if (!text.startsWith(phrase)) continue;
+    const rest = text.slice(phrase.length).split(/\s+/).filter(Boolean);
+    if (!rest.every((n) => /^[a-z][a-z0-9_]{0,31}$/.test(n))) return null;
+    const parts = [h('span', { i18n: key })];
+    rest.forEach((n, i) => parts.push(i ? ', ' : ': ', h('code', { text: n })));
+    return h('td', { class: 'detail', title: text }, ...parts);
+  }
+  return null;
+}
+
 function detailCell(detail) {
   const text = String(detail || '');
   const tokens = text.split(/\s+/).filter(Boolean);
   const structured = tokens.length > 0 && tokens.every((t) => TOKEN.test(t) && (t.includes('=') || has('detail.flag.' + t)));
   if (!structured) {
     if (!text) return h('td', { class: 'detail' });
+    const known = phraseCell(text);
+    if (known) return known;
     return h('td', { class: 'detail' }, h('span', { class: 'raw-badge', i18n: 'events.raw' }), ' ',
       h('span', { class: 'raw', lang: 'en', text }));
   }
@@ -86,7 +117,8 @@ export async function render() {
       return;
     }
     tbody.replaceChildren(...list.map((ev) => h('tr', null,
-      h('td', { text: typeof ev.time === 'number' ? formatTime(ev.time) : String(ev.time_text || '') }),
+      typeof ev.time === 'number' ? h('td', { class: 'ev-time', 'data-time': String(ev.time), text: formatTime(ev.time) })
+        : h('td', { text: String(ev.time_text || '') }),
       h('td', has('event.' + ev.type) ? { i18n: 'event.' + ev.type } : { text: String(ev.type) }),
       h('td', { text: String(ev.actor || '') }),
       h('td', { text: String(ev.source || '') }),
