@@ -52,7 +52,7 @@ static void on_audit(void *user, const char *type, const char *detail)
 static void handle(link_engine *e, const char *line, size_t len)
 {
     json_error_t err;
-    json_t *in = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *in = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     const char *cmd = json_string_value(json_object_get(in, "cmd"));
     if (!cmd) {
         emit(json_pack("{s:s}", "error", "bad_request"));

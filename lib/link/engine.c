@@ -281,6 +281,8 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 {
     (void)m, (void)rc;
     link_engine *e = obj;
+    if (e->mq.connected)
+        audit_ev(e, "link_disconnected", "service=mqtt");
     e->mq.connected = 0;
     e->mq.inflight = 0;
 }
