@@ -105,6 +105,13 @@ enum {
      *  | {"error":"forbidden"|"not_found"|"invalid_request"|"storage"}. The file is overwritten before
      *  it is unlinked; audit event data_delete. */
     PROTO_VAULT_CAPTURE_DELETE = 117,
+    /* ---- linked services (docs/linked-services.md), sealed under the storage key (vault/linked.sealed) ---- */
+    /* web. {"session_id"} (admin) -> {"ok":true,"linked":{"data_location","mqtt":{...,"password_set"},
+     * "webdav":{...,"password_set"}}}: never a password. */
+    PROTO_VAULT_LINKED_GET = 118,
+    /* web. {"session_id","linked":{...}} (admin): the shape of link_settings_validate; all or nothing.
+     * -> ok | {"error":"invalid_setting","field"} | {"error":"storage"} */
+    PROTO_VAULT_LINKED_SET = 119,
 };
 
 /* ---------------- requests served by media ---------------- */

@@ -235,6 +235,18 @@ int vault_capture_open(vault *v, const uint8_t *storage_key, const char *id, int
 int vault_capture_delete(vault *v, const char *id, const char *actor, const char *source,
                          long *deleted) SAFECAM_WUR;
 
+/* ---------------- linked services (lib/vault/linked.c) ---------------- */
+/* The stored linked-service settings without secrets: {"data_location", "mqtt":{..., "password_set"},
+ * "webdav":{..., "password_set"}} ("data_location":"unset" and no service when nothing is stored). The caller
+ * owns *public_out. SAFECAM_ERR_CRYPTO when the sealed file does not open under key. */
+int vault_linked_get(const char *state_dir, const uint8_t *key, json_t **public_out) SAFECAM_WUR;
+/* Validate in (link_settings_validate: SAFECAM_ERR_INVAL with the field's dotted name in field, nothing
+ * written), merge it over the stored settings (a service object replaces the stored one, keeping the stored
+ * password when none is given) and seal the result under key into DIR/vault/linked.sealed atomically.
+ * QCVN 135 G4, G7. */
+int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in, char *field,
+                     size_t field_size) SAFECAM_WUR;
+
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 
 /* What the request handlers need. The caller owns every member and sets them before dispatching. */

@@ -268,3 +268,92 @@ def test_no_password_in_clear_in_state_dir(svc, pki):
     for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
         r = subprocess.run(["grep", "-r", "-a", "-l", secret, str(link.state_dir)], capture_output=True)
         assert r.returncode == 1, r.stdout
+
+
+# ---------------------------------------------------------------- the settings through the real daemon
+
+def test_api_settings_linked_refusals_write_only_secrets_and_factory_reset(camera, pki):
+    """GET/PUT /api/v1/settings/linked on the real camera: each bad value 422 (a NUL: 400 from the JSON parser)
+    with nothing saved, passwords write-only, nothing in clear under the state dir, audited by names, CSRF
+    and admin required, and a factory reset leaves no linked-service credential."""
+    admin = camera.admin()
+    r = admin.request("GET", "/api/v1/settings/linked")
+    assert r.status == 200 and r.json() == {"data_location": "unset"}, r
+    ca = (pki / "ca.crt").read_text()
+    good = {"mqtt": {"url": "mqtts://127.0.0.1:8883", "ca_pem": ca, "username": "cam",
+                     "password": "cam-secret-Mq7", "topic": "cams"},
+            "webdav": {"url": "https://127.0.0.1:8443/cam/", "ca_pem": ca, "username": "cam",
+                       "password": "dav-secret-Wd9", "retention_days": 30},
+            "data_location": "vn"}
+    cases = [
+        (("webdav", "url"), "http://127.0.0.1/cam/", "webdav.url"),
+        (("mqtt", "url"), "mqtt://127.0.0.1:1883", "mqtt.url"),
+        (("mqtt", "ca_pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "mqtt.ca_pem"),
+        (("mqtt", "topic"), "cams\r\nx", "mqtt.topic"),
+        (("webdav", "username"), "cam\nx", "webdav.username"),
+        (("webdav", "url"), "https://127.0.0.1/cam/\r\nX: y", "webdav.url"),
+        (("webdav", "retention_days"), 0, "webdav.retention_days"),
+        (("webdav", "retention_days"), 3651, "webdav.retention_days"),
+    ]
+    for (svc_name, key), value, field in cases:
+        body = json.loads(json.dumps(good))
+        body[svc_name][key] = value
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=body)
+        assert r.status == 422 and r.json() == {"error": "invalid_setting", "field": field}, (field, r)
+    body = json.loads(json.dumps(good))
+    body["mqtt"]["topic"] = "cams\u0000x"
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=body)
+    assert r.status == 400, r
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "mars"})
+    assert r.status == 422 and r.json()["field"] == "data_location"
+    assert admin.request("GET", "/api/v1/settings/linked").json() == {"data_location": "unset"}
+    assert not os.path.exists(os.path.join(camera.state_dir, "vault", "linked.sealed"))
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=good, csrf=False)
+    assert r.status == 403
+
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=good)
+    assert r.status == 204, r
+    got = admin.request("GET", "/api/v1/settings/linked").json()
+    assert got["data_location"] == "vn"
+    assert got["mqtt"]["password_set"] is True and "password" not in got["mqtt"]
+    assert got["webdav"]["password_set"] is True and "password" not in got["webdav"]
+    assert got["webdav"]["retention_days"] == 30 and got["mqtt"]["topic"] == "cams"
+    assert "secret" not in json.dumps(got)
+    # a change without a password keeps the stored one
+    r = admin.request("PUT", "/api/v1/settings/linked",
+                      json_body={"webdav": {"url": "https://127.0.0.1:8443/cam2/", "ca_pem": ca,
+                                            "username": "cam", "retention_days": 7}})
+    assert r.status == 204, r
+    got = admin.request("GET", "/api/v1/settings/linked").json()
+    assert got["webdav"]["password_set"] is True and got["webdav"]["retention_days"] == 7
+    for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+        g = subprocess.run(["grep", "-r", "-a", "-l", secret, camera.state_dir], capture_output=True)
+        assert g.returncode == 1, g.stdout
+    ev = admin.request("GET", "/api/v1/events?type=config_change&limit=50").json()["events"]
+    assert any("linked services" in e["detail"] and "mqtt" in e["detail"] for e in ev), ev
+    assert not any("secret" in e["detail"] for e in ev)
+
+    # factory reset: the sealed settings are gone with the storage key
+    sealed = os.path.join(camera.state_dir, "vault", "linked.sealed")
+    assert os.path.exists(sealed)
+    r = admin.request("POST", "/api/v1/system/factory-reset", json_body={"confirm": True})
+    assert r.status == 202, r
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (os.path.exists(sealed) or os.path.exists(
+            os.path.join(camera.state_dir, "factory-reset.pending"))):
+        time.sleep(0.2)
+    assert not os.path.exists(sealed)
+    for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+        g = subprocess.run(["grep", "-r", "-a", "-l", secret, camera.state_dir], capture_output=True)
+        assert g.returncode == 1, g.stdout
+
+
+def test_api_settings_linked_needs_admin(camera):
+    admin = camera.admin()
+    from conftest import strong_password
+    pw = strong_password()
+    assert admin.request("POST", "/api/v1/users",
+                         json_body={"username": "viewer1", "password": pw, "role": "viewer"}).status == 201
+    v = camera.login("viewer1", pw)
+    assert v.request("GET", "/api/v1/settings/linked").status == 403
+    assert v.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "vn"}).status == 403
