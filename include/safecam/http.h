@@ -91,7 +91,8 @@ int http_content_type_json(const char *value);
 
 /* ---------------- JSON bodies ---------------- */
 
-enum http_field_type { HTTP_FIELD_STRING, HTTP_FIELD_INT, HTTP_FIELD_BOOL };
+enum http_field_type { HTTP_FIELD_STRING, HTTP_FIELD_INT, HTTP_FIELD_BOOL,
+                       HTTP_FIELD_OBJECT /* a JSON object of at most max members, checked by its owner */ };
 
 /* One field of a body schema. STRING: min/max are lengths in bytes, and when enum_values is set
  * (NULL-terminated) the value must be one of them; INT: min/max bound the value. */

@@ -138,6 +138,13 @@ enum {
      * (memfd with the clear MP4, offset 0) | {"error":"sealed_mismatch"} (another id, edited, other key)
      * | invalid_request | storage (any role) */
     PROTO_VAULT_RECORDING_OPEN = 119,
+    /* ---- linked services (docs/linked-services.md), sealed under the storage key (vault/linked.sealed) ---- */
+    /* web. {"session_id"} (admin) -> {"ok":true,"linked":{"data_location","mqtt":{...,"password_set"},
+     * "webdav":{...,"password_set"}}}: never a password. */
+    PROTO_VAULT_LINKED_GET = 120,
+    /* web. {"session_id","linked":{...}} (admin): the shape of link_settings_validate; all or nothing.
+     * -> ok | {"error":"invalid_setting","field"} | {"error":"storage"} */
+    PROTO_VAULT_LINKED_SET = 121,
 };
 
 /* ---------------- requests served by media ---------------- */

@@ -307,6 +307,17 @@ int vault_recording_key_new(const uint8_t *storage_key, const uint8_t id[16], in
  * recoverable), SAFECAM_ERR_TOOBIG, SAFECAM_ERR_IO. */
 int vault_recording_open(const uint8_t *storage_key, int in_fd, const uint8_t want_id[16], int *fd_out,
                          uint64_t *size_out, int *complete) SAFECAM_WUR;
+/* ---------------- linked services (lib/vault/linked.c) ---------------- */
+/* The stored linked-service settings without secrets: {"data_location", "mqtt":{..., "password_set"},
+ * "webdav":{..., "password_set"}} ("data_location":"unset" and no service when nothing is stored). The caller
+ * owns *public_out. SAFECAM_ERR_CRYPTO when the sealed file does not open under key. */
+int vault_linked_get(const char *state_dir, const uint8_t *key, json_t **public_out) SAFECAM_WUR;
+/* Validate in (link_settings_validate: SAFECAM_ERR_INVAL with the field's dotted name in field, nothing
+ * written), merge it over the stored settings (a service object replaces the stored one, keeping the stored
+ * password when none is given) and seal the result under key into DIR/vault/linked.sealed atomically.
+ * QCVN 135 G4, G7. */
+int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in, char *field,
+                     size_t field_size) SAFECAM_WUR;
 
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 

@@ -89,6 +89,12 @@ int vault_client_settings_get(ipc_client *c, const char *session_id, json_t **se
 int vault_client_settings_set(ipc_client *c, const char *session_id, const json_t *settings,
                               json_t **refusal) SAFECAM_WUR;
 
+/* Linked-service settings (admin session; docs/linked-services.md). linked_get: *linked is the vault's object
+ * without any password (new reference, untrusted). linked_set sends linked as given; the vault validates it. */
+int vault_client_linked_get(ipc_client *c, const char *session_id, json_t **linked, json_t **refusal) SAFECAM_WUR;
+int vault_client_linked_set(ipc_client *c, const char *session_id, const json_t *linked,
+                            json_t **refusal) SAFECAM_WUR;
+
 /* Record an audit event (QCVN 135 G6). source may be NULL (none sent), detail NULL (""). A refusal counts as
  * an error here (SAFECAM_ERR_DENIED). */
 int vault_client_audit_record(ipc_client *c, const char *type, const char *actor, const char *source,

@@ -203,6 +203,22 @@ int vault_client_settings_set(ipc_client *c, const char *session_id, const json_
                       json_pack("{s:s,s:O}", "session_id", session_id, "settings", settings), refusal);
 }
 
+int vault_client_linked_get(ipc_client *c, const char *session_id, json_t **linked, json_t **refusal)
+{
+    if (!linked || !refusal || !session_id)
+        return SAFECAM_ERR_INVAL;
+    return call_member(c, PROTO_VAULT_LINKED_GET, json_pack("{s:s}", "session_id", session_id), "linked", 0,
+                       linked, refusal);
+}
+
+int vault_client_linked_set(ipc_client *c, const char *session_id, const json_t *linked, json_t **refusal)
+{
+    if (!refusal || !session_id || !json_is_object(linked))
+        return SAFECAM_ERR_INVAL;
+    return call_plain(c, PROTO_VAULT_LINKED_SET, json_pack("{s:s,s:O}", "session_id", session_id, "linked", linked),
+                      refusal);
+}
+
 int vault_client_audit_record(ipc_client *c, const char *type, const char *actor, const char *source,
                               const char *detail, int timeout_ms)
 {

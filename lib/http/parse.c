@@ -509,6 +509,8 @@ static int field_value_ok(const struct http_field *f, const json_t *v)
     }
     case HTTP_FIELD_BOOL:
         return json_is_boolean(v);
+    case HTTP_FIELD_OBJECT:
+        return json_is_object(v) && (long)json_object_size(v) >= f->min && (long)json_object_size(v) <= f->max;
     }
     return 0;
 }

@@ -304,6 +304,54 @@ static enum MHD_Result h_network_get(struct req *r)
     return http_reply_json(r, MHD_HTTP_OK, out);
 }
 
+/* Linked services (docs/linked-services.md): the vault validates and keeps them sealed; passwords are
+ * write-only (GET shows password_set). Audited by the names of what changed. */
+static enum MHD_Result h_linked_get(struct req *r)
+{
+    json_t *linked = NULL, *refusal = NULL;
+    int rc = vault_client_linked_get(r->srv->vault, r->session_id, &linked, &refusal);
+    enum MHD_Result ret;
+    if (rc != 0)
+        ret = http_reply_unavailable(r);
+    else if (refusal)
+        ret = http_reply_refusal(r, refusal);
+    else
+        ret = http_reply_json(r, MHD_HTTP_OK, json_incref(linked));
+    json_decref(linked);
+    json_decref(refusal);
+    return ret;
+}
+
+/* Types here; values, ranges and the members of each object in the vault (link_settings_validate). */
+static const struct http_field linked_schema[] = {
+    {"mqtt", HTTP_FIELD_OBJECT, 0, 0, 16, NULL},
+    {"webdav", HTTP_FIELD_OBJECT, 0, 0, 16, NULL},
+    {"data_location", HTTP_FIELD_STRING, 0, 0, 16, NULL},
+};
+
+static enum MHD_Result h_linked_put(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, linked_schema, SAFECAM_ARRAY_LEN(linked_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    char detail[128];
+    audit_detail_keys("linked services:", in, detail, sizeof(detail));
+    json_t *refusal = NULL;
+    int rc = vault_client_linked_set(r->srv->vault, r->session_id, in, &refusal);
+    json_decref(in);
+    enum MHD_Result ret;
+    if (rc != 0) {
+        ret = http_reply_unavailable(r);
+    } else if (refusal) {
+        ret = http_reply_refusal(r, refusal);
+    } else {
+        http_audit_record(r, "config_change", detail);
+        ret = http_reply_empty(r, MHD_HTTP_NO_CONTENT, NULL, NULL);
+    }
+    json_decref(refusal);
+    return ret;
+}
+
 static const struct route rows[] = {
     {"GET", "/api/v1/settings/network", ROLE_VIEWER, 0, 0, NULL, h_network_get},
     {"GET", "/api/v1/settings/security", ROLE_ADMIN, 0, 0, NULL, h_security_get},
@@ -316,6 +364,9 @@ static const struct route rows[] = {
     {"PUT", "/api/v1/settings/recording", ROLE_ADMIN, R_BODY, 1024, NULL, h_recording_put},
     {"GET", "/api/v1/settings/update", ROLE_ADMIN, 0, 0, NULL, h_update_settings_get},
     {"PUT", "/api/v1/settings/update", ROLE_ADMIN, R_BODY, 1024, NULL, h_update_settings_put},
+    /* two CA bundles of up to 64 KiB each (lib/link LINK_CA_PEM_MAX) and the rest */
+    {"GET", "/api/v1/settings/linked", ROLE_ADMIN, 0, 0, NULL, h_linked_get},
+    {"PUT", "/api/v1/settings/linked", ROLE_ADMIN, R_BODY, 2 * 65536 + 8192, NULL, h_linked_put},
 };
 
 const struct route_set http_routes_settings = {rows, SAFECAM_ARRAY_LEN(rows)};

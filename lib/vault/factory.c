@@ -178,6 +178,7 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
         STATEDIR_CAPTURES, STATEDIR_RECORDINGS, STATEDIR_VAULT_DB, STATEDIR_VAULT_DB "-wal", STATEDIR_VAULT_DB "-shm",
         STATEDIR_VAULT_DB "-journal", STATEDIR_CONFIG, STATEDIR_CONFIG ".last-good", STATEDIR_AUDIT_DB,
         STATEDIR_AUDIT_DB "-wal", STATEDIR_AUDIT_DB "-shm", STATEDIR_AUDIT_DB "-journal",
+        STATEDIR_VAULT_DIR "/linked.sealed", /* linked-service settings and passwords (linked.c) */
     };
     struct device_identity id;
     char user[VAULT_USERNAME_MAX + 1], hash[VAULT_HASH_BYTES], path[PATH_MAX], host[256];
@@ -237,7 +238,7 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
         (rc = audit_log_open(path, &log)) != 0)
         goto out;
     rc = audit_event_record(log, AUDIT_FACTORY_RESET, actor && *actor ? actor : "system", source,
-                            "erased: users, sessions, settings, captures, audit log; new storage key and TLS key");
+                            "erased: users, sessions, settings, linked services, captures, audit log; new storage key and TLS key");
     audit_log_close(log);
     if (rc != 0)
         goto out;

@@ -692,6 +692,53 @@ static int h_settings_set(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     return 0;
 }
 
+/* ---------------- linked services (linked.c) ---------------- */
+
+static int h_linked_get(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (!svc->storage_key || !svc->state_dir) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    json_t *o = NULL;
+    if (vault_linked_get(svc->state_dir, svc->storage_key, &o) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "linked", o);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_linked_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "linked", NULL};
+    struct vault_service *svc = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (!svc->storage_key || !svc->state_dir) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    char field[64];
+    int rc = vault_linked_set(svc->state_dir, svc->storage_key, json_object_get(req->body, "linked"), field,
+                              sizeof field);
+    if (rc == SAFECAM_ERR_INVAL)
+        *reply = json_pack("{s:s, s:s}", "error", "invalid_setting", "field", field[0] ? field : "linked");
+    else if (rc != 0)
+        *reply = json_pack("{s:s}", "error", "storage");
+    else
+        *reply = reply_ok();
+    return 0;
+}
+
 /* ---------------- audit ---------------- */
 
 /* Event types only the vault itself records (a peer cannot forge a login or a lockout). */
@@ -1331,6 +1378,8 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_INTEGRATION_DELETE, WEB, IPC_ADMIN, h_integration_delete},
     {PROTO_VAULT_RECORDING_KEY, MEDIA, 0, h_recording_key},
     {PROTO_VAULT_RECORDING_OPEN, WEB, IPC_NEEDS_SESSION, h_recording_open},
+    {PROTO_VAULT_LINKED_GET, WEB, IPC_ADMIN, h_linked_get},
+    {PROTO_VAULT_LINKED_SET, WEB, IPC_ADMIN, h_linked_set},
 };
 
 static const struct ipc_dispatcher vault_dispatcher = {vault_rules, SAFECAM_ARRAY_LEN(vault_rules),

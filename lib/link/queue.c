@@ -1,0 +1,95 @@
+/* queue.c — the bounded in-memory FIFO of events and uploads waiting for a linked service, and the back-off
+ * with full jitter between connection attempts. Pure code, no I/O. Trust level: entries come from the
+ * camera's own processes. QCVN 135 G8 / EN 303 645 5.9-1 (resilience: bounded memory, no tight loop). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "safecam/core.h"
+#include "safecam/link.h"
+
+int link_queue_init(struct link_queue *q, size_t max_items, size_t max_bytes)
+{
+    if (!q || max_items == 0 || max_bytes == 0)
+        return SAFECAM_ERR_INVAL;
+    memset(q, 0, sizeof *q);
+    q->items = calloc(max_items, sizeof *q->items);
+    if (!q->items)
+        return SAFECAM_ERR_NOMEM;
+    q->max_items = max_items;
+    q->max_bytes = max_bytes;
+    return 0;
+}
+
+static void entry_clear(struct link_queue_entry *e)
+{
+    free(e->a);
+    free(e->b);
+    memset(e, 0, sizeof *e);
+}
+
+void link_queue_free(struct link_queue *q)
+{
+    if (!q || !q->items)
+        return;
+    while (q->count)
+        link_queue_pop(q);
+    free(q->items);
+    memset(q, 0, sizeof *q);
+}
+
+const struct link_queue_entry *link_queue_peek(const struct link_queue *q)
+{
+    return q && q->count ? &q->items[q->head] : NULL;
+}
+
+void link_queue_pop(struct link_queue *q)
+{
+    if (!q || q->count == 0)
+        return;
+    struct link_queue_entry *e = &q->items[q->head];
+    q->bytes -= e->bytes;
+    entry_clear(e);
+    q->head = (q->head + 1) % q->max_items;
+    q->count--;
+}
+
+int link_queue_push(struct link_queue *q, const char *a, const char *b, int64_t t)
+{
+    if (!q || !q->items || !a)
+        return SAFECAM_ERR_INVAL;
+    size_t bytes = strlen(a) + (b ? strlen(b) : 0);
+    if (bytes > q->max_bytes)
+        return SAFECAM_ERR_TOOBIG;
+    char *ca = strdup(a), *cb = b ? strdup(b) : NULL;
+    if (!ca || (b && !cb)) {
+        free(ca);
+        free(cb);
+        return SAFECAM_ERR_NOMEM;
+    }
+    int dropped = 0;
+    while (q->count && (q->count == q->max_items || q->bytes + bytes > q->max_bytes)) {
+        link_queue_pop(q); /* the oldest goes first */
+        q->dropped++;
+        dropped++;
+    }
+    struct link_queue_entry *e = &q->items[(q->head + q->count) % q->max_items];
+    e->a = ca;
+    e->b = cb;
+    e->bytes = bytes;
+    e->t = t;
+    q->count++;
+    q->bytes += bytes;
+    return dropped;
+}
+
+int link_backoff_failed(struct safecam_backoff *b, int64_t now_ms)
+{
+    int bound = safecam_backoff_failed(b, now_ms); /* 100 ms doubling to 5 s */
+    int wait = SAFECAM_BACKOFF_MIN_MS;
+    if (bound > SAFECAM_BACKOFF_MIN_MS)
+        wait += (int)randombytes_uniform((uint32_t)(bound - SAFECAM_BACKOFF_MIN_MS + 1));
+    b->next_ms = now_ms + wait;
+    return wait;
+}

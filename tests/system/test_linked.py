@@ -1,0 +1,359 @@
+"""Linked services against REAL services started and stopped here: Debian's mosquitto with TLS and a password
+file, nginx with WebDAV over HTTPS, on loopback on free ports, certificates made with openssl at test time
+(tests/system/link_services.py). The camera's side is safecam-link in its standalone form (lib/link): its
+supervised form with settings over the web API is planned (docs/linked-services.md).
+
+Checked on the services themselves: messages seen by mosquitto_sub, retained messages held by the broker,
+files in nginx's WebDAV root. QCVN 135 G8 (encryption in transit, recovery), G9 (deletion on linked services).
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import bin_path
+import link_services as ls
+
+pytestmark = pytest.mark.skipif(not ls.available(), reason="needs mosquitto, mosquitto-clients, nginx-light "
+                                "and openssl (scripts/install-deps)")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("linkpki")
+    os.chmod(d, 0o755)
+    return ls.make_pki(d)
+
+
+@pytest.fixture
+def svc(tmp_path, pki):
+    """A broker and a WebDAV server with the admin's CA's certificate for 127.0.0.1, and a link process."""
+    b = ls.Broker(tmp_path / "mq", pki)
+    dv = ls.Dav(tmp_path / "dav", pki)
+    b.start()
+    dv.start()
+    link = ls.Link(bin_path("safecam-link"), tmp_path / "state")
+    yield {"broker": b, "dav": dv, "link": link, "dir": tmp_path}
+    assert link.close() == 0, "".join(link.stderr)[-2000:]
+    b.stop()
+    dv.stop()
+
+
+def event(n, kind="login_failed"):
+    return {"cmd": "event", "event": {"type": kind, "seq": n}}
+
+
+def test_settings_refused_and_nothing_kept(svc, pki):
+    """Each bad setting is refused with the field named; the state dir gets nothing (no CA file, no state)."""
+    link, b, dv = svc["link"], svc["broker"], svc["dav"]
+    good = ls.settings(pki, b, dv)
+    cases = [
+        (("webdav", "url"), "http://127.0.0.1/cam/", "webdav.url"),
+        (("mqtt", "url"), f"mqtt://127.0.0.1:{b.port}", "mqtt.url"),
+        (("mqtt", "ca_pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "mqtt.ca_pem"),
+        (("webdav", "ca_pem"), "not a certificate", "webdav.ca_pem"),
+        (("mqtt", "topic"), "cams\r\nx", "mqtt.topic"),
+        (("mqtt", "topic"), "cams\u0000x", "mqtt.topic"),
+        (("webdav", "username"), "cam\nx", "webdav.username"),
+        (("webdav", "url"), "https://127.0.0.1/cam/\r\nX: y", "webdav.url"),
+        (("webdav", "retention_days"), 0, "webdav.retention_days"),
+        (("webdav", "retention_days"), 100000, "webdav.retention_days"),
+    ]
+    for (svc_name, key), value, field in cases:
+        s = json.loads(json.dumps(good))
+        s[svc_name][key] = value
+        r = link.cmd({"cmd": "configure", "settings": s})
+        assert r == {"error": "invalid_setting", "field": field}, (field, r)
+    assert sorted(os.listdir(link.state_dir)) == []
+    st = link.stats()
+    assert st["mqtt"]["attempts"] == 0 and st["webdav"]["attempts"] == 0
+
+
+def test_events_over_tls_in_order(svc, pki):
+    link, b = svc["link"], svc["broker"]
+    sub = ls.Subscriber(b, "cams/#")
+    try:
+        time.sleep(0.5)
+        assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b)}) == {"ok": True}
+        for n in range(5):
+            assert link.cmd(event(n))["ok"]
+        got = sub.wait_count(5, 20)
+        assert [json.loads(x)["seq"] for x in got] == [0, 1, 2, 3, 4]
+        st = link.wait(lambda s: s["mqtt"]["delivered"] >= 5, 10)["mqtt"]
+        assert st["delivered"] == 5 and st["tls_refused"] == 0 and st["connected"]
+        # the broker really ran TLS: a plain MQTT connection to the same port is not answered as MQTT
+        r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(b.port), "-u", "sub", "-P",
+                            "sub-secret-Mq7", "-t", "x", "-W", "2"], capture_output=True, timeout=15)
+        assert r.returncode != 0
+    finally:
+        sub.stop()
+
+
+@pytest.mark.parametrize("cert", ["foreign", "wrongname"])
+def test_mqtt_bad_server_certificate_refused(tmp_path, pki, cert):
+    """A broker whose certificate comes from another CA, or names another host: refused, audited, and the
+    broker (its own subscriber) sees nothing."""
+    b = ls.Broker(tmp_path / "mq", pki, cert=cert)
+    b.start()
+    sub = ls.Subscriber(b, "cams/#")
+    link = ls.Link(bin_path("safecam-link"), tmp_path / "state")
+    try:
+        time.sleep(0.5)
+        assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b)}) == {"ok": True}
+        assert link.cmd(event(1))["ok"]
+        st = link.wait(lambda s: s["mqtt"]["tls_refused"] >= 2, 20)["mqtt"]
+        assert st["tls_refused"] >= 2 and st["delivered"] == 0 and not st["connected"]
+        assert any(a[1] == "link_tls_refused" for a in link.audit)
+        time.sleep(1)
+        assert sub.lines == []
+        assert b.retained("cams/#", wait=2) == []
+    finally:
+        link.close()
+        sub.stop()
+        b.stop()
+
+
+@pytest.mark.parametrize("cert", ["foreign", "wrongname"])
+def test_webdav_bad_server_certificate_refused(tmp_path, pki, cert):
+    dv = ls.Dav(tmp_path / "dav", pki, cert=cert)
+    dv.start()
+    link = ls.Link(bin_path("safecam-link"), tmp_path / "state")
+    try:
+        f = tmp_path / "snap.jpg"
+        f.write_bytes(os.urandom(2048))
+        assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, dav=dv)}) == {"ok": True}
+        assert link.cmd({"cmd": "upload", "path": str(f), "name": "snap.jpg"})["ok"]
+        st = link.wait(lambda s: s["webdav"]["tls_refused"] >= 1, 20)["webdav"]
+        assert st["tls_refused"] >= 1 and st["uploaded"] == 0 and st["queued"] == 1
+        assert any(a[1] == "link_tls_refused" for a in link.audit)
+        assert dv.files() == []
+        # nginx saw no request at all: the handshake failed before any HTTP
+        assert (tmp_path / "dav" / "access.log").read_text() == ""
+    finally:
+        link.close()
+        dv.stop()
+
+
+def test_uploads_land_and_507_then_recovery(svc, pki):
+    link, dv = svc["link"], svc["dav"]
+    data = [os.urandom(4096 + i) for i in range(3)]
+    for i, blob in enumerate(data):
+        (svc["dir"] / f"c{i}.jpg").write_bytes(blob)
+    assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, dav=dv)}) == {"ok": True}
+    assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / "c0.jpg"), "name": "c0.jpg"})["ok"]
+    link.wait(lambda s: s["webdav"]["uploaded"] >= 1, 20)
+    assert dv.files() == ["cam-0001_c0.jpg"]
+    assert (dv.root / "cam" / "cam-0001_c0.jpg").read_bytes() == data[0]
+    # the server is full: 507, retried with back-off, the entries stay queued and the local files stay
+    dv.full.write_text("")
+    for i in (1, 2):
+        assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / f"c{i}.jpg"), "name": f"c{i}.jpg"})["ok"]
+    st = link.wait(lambda s: s["webdav"]["failures"] >= 3, 30)["webdav"]
+    assert st["last_status"] == 507 and st["queued"] == 2 and st["failures"] >= 3
+    assert dv.files() == ["cam-0001_c0.jpg"]
+    assert all((svc["dir"] / f"c{i}.jpg").exists() for i in (1, 2))
+    dv.full.unlink()
+    st = link.wait(lambda s: s["webdav"]["uploaded"] >= 3, 30)["webdav"]
+    assert st["queued"] == 0
+    assert dv.files() == ["cam-0001_c0.jpg", "cam-0001_c1.jpg", "cam-0001_c2.jpg"]
+    for i in (1, 2):
+        assert (dv.root / "cam" / f"cam-0001_c{i}.jpg").read_bytes() == data[i]
+
+
+def test_outage_30s_resumes_in_order_without_tight_loop(svc, pki):
+    """Broker and WebDAV server stopped for ~30 s: events and uploads queued meanwhile are delivered after
+    their return, in order, each event at least once (QoS 1) and no other duplicate; the connection attempts
+    during the outage stay few (back-off 100 ms doubling to 5 s with full jitter: about 15; a tight loop
+    would make thousands)."""
+    link, b, dv = svc["link"], svc["broker"], svc["dav"]
+    sub = ls.Subscriber(b, "cams/#")
+    try:
+        time.sleep(0.5)
+        assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b, dv)}) == {"ok": True}
+        assert link.cmd(event(0))["ok"]
+        assert [json.loads(x)["seq"] for x in sub.wait_count(1, 20)] == [0]
+        b.stop()
+        dv.stop()
+        before = link.stats()
+        for n in range(1, 11):
+            assert link.cmd(event(n))["ok"]
+        (svc["dir"] / "o.jpg").write_bytes(b"x" * 1000)
+        assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / "o.jpg"), "name": "o.jpg"})["ok"]
+        time.sleep(30)
+        during = link.stats()
+        attempts = during["mqtt"]["attempts"] - before["mqtt"]["attempts"]
+        dav_attempts = during["webdav"]["attempts"] - before["webdav"]["attempts"]
+        print(f"attempts during a 30 s outage: mqtt {attempts}, webdav {dav_attempts}")
+        assert 3 <= attempts <= 40, attempts
+        assert 3 <= dav_attempts <= 40, dav_attempts
+        assert during["mqtt"]["queued"] == 10 and during["mqtt"]["dropped"] == 0
+        b.start()
+        dv.start()
+        got = sub.wait_count(11, 40)
+        seqs = [json.loads(x)["seq"] for x in got]
+        # in order; a QoS 1 redelivery may repeat the message in flight at the cut, nothing else
+        dedup = [s for i, s in enumerate(seqs) if i == 0 or s != seqs[i - 1]]
+        assert dedup == list(range(11)), seqs
+        st = link.wait(lambda s: s["webdav"]["uploaded"] >= 1, 20)
+        assert dv.files() == ["cam-0001_o.jpg"]
+        assert st["mqtt"]["connects"] == 2
+        assert any(a[1] == "link_disconnected" for a in link.audit)
+    finally:
+        sub.stop()
+
+
+def test_linked_delete_removes_files_and_retained(svc, pki):
+    link, b, dv = svc["link"], svc["broker"], svc["dav"]
+    assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b, dv)}) == {"ok": True}
+    for i in range(3):
+        (svc["dir"] / f"d{i}.jpg").write_bytes(os.urandom(512))
+        assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / f"d{i}.jpg"), "name": f"d{i}.jpg"})["ok"]
+    assert link.cmd(event(7, "motion"))["ok"]
+    link.wait(lambda s: s["webdav"]["uploaded"] >= 3 and s["mqtt"]["delivered"] >= 1, 30)
+    # a file someone else put in the same folder is not the camera's to delete
+    (dv.root / "cam" / "owner-notes.txt").write_text("keep")
+    assert len(dv.files()) == 4
+    assert len(b.retained("cams/#")) == 1
+    r = link.cmd({"cmd": "delete"})["deleted"]
+    assert r["failed"] == []
+    assert sorted(x.get("name", x.get("topic")) for x in r["removed"]) == [
+        "cam-0001_d0.jpg", "cam-0001_d1.jpg", "cam-0001_d2.jpg", "cams/cam-0001"]
+    assert dv.files() == ["owner-notes.txt"]
+    assert b.retained("cams/#") == []
+    assert any(a[1] == "link_delete" for a in link.audit)
+
+
+def test_delete_half_fails_reports_what_is_left(svc, pki):
+    link, b, dv = svc["link"], svc["broker"], svc["dav"]
+    assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b, dv)}) == {"ok": True}
+    (svc["dir"] / "h.jpg").write_bytes(b"h" * 100)
+    assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / "h.jpg"), "name": "h.jpg"})["ok"]
+    assert link.cmd(event(1))["ok"]
+    link.wait(lambda s: s["webdav"]["uploaded"] >= 1 and s["mqtt"]["delivered"] >= 1, 30)
+    b.stop()
+    r = link.cmd({"cmd": "delete"}, timeout=60)["deleted"]
+    assert [x["name"] for x in r["removed"]] == ["cam-0001_h.jpg"]
+    assert [(x["service"], x["topic"]) for x in r["failed"]] == [("mqtt", "cams/cam-0001")]
+    assert dv.files() == []
+    b.start()
+    assert len(b.retained("cams/#")) == 1  # exactly what the report says is left
+    r = link.cmd({"cmd": "delete"}, timeout=60)["deleted"]
+    assert r["failed"] == [] and [x["topic"] for x in r["removed"]] == ["cams/cam-0001"]
+    assert b.retained("cams/#") == []
+
+
+def test_retention_on_the_service(svc, pki):
+    link, dv = svc["link"], svc["dav"]
+    assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, dav=dv, retention_days=2)}) == {"ok": True}
+    (svc["dir"] / "r.jpg").write_bytes(b"r" * 100)
+    assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / "r.jpg"), "name": "r.jpg"})["ok"]
+    link.wait(lambda s: s["webdav"]["uploaded"] >= 1, 20)
+    now = int(time.time())
+    assert link.cmd({"cmd": "retention", "now": now + 86400})["retention_deleted"] == 0
+    assert dv.files() == ["cam-0001_r.jpg"]
+    assert link.cmd({"cmd": "retention", "now": now + 2 * 86400 + 60})["retention_deleted"] == 1
+    assert dv.files() == []
+
+
+def test_no_password_in_clear_in_state_dir(svc, pki):
+    link, b, dv = svc["link"], svc["broker"], svc["dav"]
+    assert link.cmd({"cmd": "configure", "settings": ls.settings(pki, b, dv)}) == {"ok": True}
+    (svc["dir"] / "p.jpg").write_bytes(b"p" * 100)
+    assert link.cmd({"cmd": "upload", "path": str(svc["dir"] / "p.jpg"), "name": "p.jpg"})["ok"]
+    assert link.cmd(event(1))["ok"]
+    link.wait(lambda s: s["webdav"]["uploaded"] >= 1 and s["mqtt"]["delivered"] >= 1, 30)
+    assert link.close() == 0
+    for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+        r = subprocess.run(["grep", "-r", "-a", "-l", secret, str(link.state_dir)], capture_output=True)
+        assert r.returncode == 1, r.stdout
+
+
+# ---------------------------------------------------------------- the settings through the real daemon
+
+def test_api_settings_linked_refusals_write_only_secrets_and_factory_reset(camera, pki):
+    """GET/PUT /api/v1/settings/linked on the real camera: each bad value 422 (a NUL: 400 from the JSON parser)
+    with nothing saved, passwords write-only, nothing in clear under the state dir, audited by names, CSRF
+    and admin required, and a factory reset leaves no linked-service credential."""
+    admin = camera.admin()
+    r = admin.request("GET", "/api/v1/settings/linked")
+    assert r.status == 200 and r.json() == {"data_location": "unset"}, r
+    ca = (pki / "ca.crt").read_text()
+    good = {"mqtt": {"url": "mqtts://127.0.0.1:8883", "ca_pem": ca, "username": "cam",
+                     "password": "cam-secret-Mq7", "topic": "cams"},
+            "webdav": {"url": "https://127.0.0.1:8443/cam/", "ca_pem": ca, "username": "cam",
+                       "password": "dav-secret-Wd9", "retention_days": 30},
+            "data_location": "vn"}
+    cases = [
+        (("webdav", "url"), "http://127.0.0.1/cam/", "webdav.url"),
+        (("mqtt", "url"), "mqtt://127.0.0.1:1883", "mqtt.url"),
+        (("mqtt", "ca_pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "mqtt.ca_pem"),
+        (("mqtt", "topic"), "cams\r\nx", "mqtt.topic"),
+        (("webdav", "username"), "cam\nx", "webdav.username"),
+        (("webdav", "url"), "https://127.0.0.1/cam/\r\nX: y", "webdav.url"),
+        (("webdav", "retention_days"), 0, "webdav.retention_days"),
+        (("webdav", "retention_days"), 3651, "webdav.retention_days"),
+    ]
+    for (svc_name, key), value, field in cases:
+        body = json.loads(json.dumps(good))
+        body[svc_name][key] = value
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=body)
+        assert r.status == 422 and r.json() == {"error": "invalid_setting", "field": field}, (field, r)
+    body = json.loads(json.dumps(good))
+    body["mqtt"]["topic"] = "cams\u0000x"
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=body)
+    assert r.status == 400, r
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "mars"})
+    assert r.status == 422 and r.json()["field"] == "data_location"
+    assert admin.request("GET", "/api/v1/settings/linked").json() == {"data_location": "unset"}
+    assert not os.path.exists(os.path.join(camera.state_dir, "vault", "linked.sealed"))
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=good, csrf=False)
+    assert r.status == 403
+
+    r = admin.request("PUT", "/api/v1/settings/linked", json_body=good)
+    assert r.status == 204, r
+    got = admin.request("GET", "/api/v1/settings/linked").json()
+    assert got["data_location"] == "vn"
+    assert got["mqtt"]["password_set"] is True and "password" not in got["mqtt"]
+    assert got["webdav"]["password_set"] is True and "password" not in got["webdav"]
+    assert got["webdav"]["retention_days"] == 30 and got["mqtt"]["topic"] == "cams"
+    assert "secret" not in json.dumps(got)
+    # a change without a password keeps the stored one
+    r = admin.request("PUT", "/api/v1/settings/linked",
+                      json_body={"webdav": {"url": "https://127.0.0.1:8443/cam2/", "ca_pem": ca,
+                                            "username": "cam", "retention_days": 7}})
+    assert r.status == 204, r
+    got = admin.request("GET", "/api/v1/settings/linked").json()
+    assert got["webdav"]["password_set"] is True and got["webdav"]["retention_days"] == 7
+    for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+        g = subprocess.run(["grep", "-r", "-a", "-l", secret, camera.state_dir], capture_output=True)
+        assert g.returncode == 1, g.stdout
+    ev = admin.request("GET", "/api/v1/events?type=config_change&limit=50").json()["events"]
+    assert any("linked services" in e["detail"] and "mqtt" in e["detail"] for e in ev), ev
+    assert not any("secret" in e["detail"] for e in ev)
+
+    # factory reset: the sealed settings are gone with the storage key
+    sealed = os.path.join(camera.state_dir, "vault", "linked.sealed")
+    assert os.path.exists(sealed)
+    r = admin.request("POST", "/api/v1/system/factory-reset", json_body={"confirm": True})
+    assert r.status == 202, r
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (os.path.exists(sealed) or os.path.exists(
+            os.path.join(camera.state_dir, "factory-reset.pending"))):
+        time.sleep(0.2)
+    assert not os.path.exists(sealed)
+    for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+        g = subprocess.run(["grep", "-r", "-a", "-l", secret, camera.state_dir], capture_output=True)
+        assert g.returncode == 1, g.stdout
+
+
+def test_api_settings_linked_needs_admin(camera):
+    admin = camera.admin()
+    from conftest import strong_password
+    pw = strong_password()
+    assert admin.request("POST", "/api/v1/users",
+                         json_body={"username": "viewer1", "password": pw, "role": "viewer"}).status == 201
+    v = camera.login("viewer1", pw)
+    assert v.request("GET", "/api/v1/settings/linked").status == 403
+    assert v.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "vn"}).status == 403
