@@ -22,6 +22,8 @@ struct vault {
     uint8_t csrf_key[32]; /* per-device key: CSRF token = BLAKE2b(csrf_key, session id); meta.csrf_key */
     int64_t (*clock_fn)(void *ctx);
     void *clock_ctx;
+    struct audit_verify_result audit_status; /* the last verification of the audit chain (audit_chain.c) */
+    int audit_checked;
 };
 
 int64_t vault_now(const vault *v);
@@ -31,6 +33,11 @@ int vault_password_needs_rehash(const char *hash);
 
 /* Audit helper: records and logs (never fails the caller; a failing audit log is logged). */
 void vault_audit(vault *v, const char *type, const char *actor, const char *source, const char *detail);
+
+/* The audit chain (audit_chain.c, docs/audit.md): enable it with the MAC key derived from the storage key,
+ * verify it against vault.db's copy of the head and audit log_tampered when it is broken. */
+int vault_audit_chain_start(vault *v, const uint8_t *storage_key) SAFECAM_WUR;
+json_t *vault_audit_result_json(const struct audit_verify_result *r);
 
 /* An Argon2id PHC string that fits VAULT_HASH_BYTES (db.c). */
 int vault_hash_valid(const char *hash);
