@@ -196,12 +196,7 @@ int main(int argc, char **argv)
         return 1;
     if (config_load(sup.opts.state_dir, &sup.config) != 0)
         log_warn("config.json and its last-good copy are invalid: using defaults");
-    char audit_path[PATH_MAX];
-    if (safecam_path_join(audit_path, sizeof audit_path, sup.opts.state_dir, STATEDIR_AUDIT_DB) != 0 ||
-        audit_log_open(audit_path, &sup.audit) != 0) {
-        fprintf(stderr, "safecamd: cannot open the audit log in %s\n", sup.opts.state_dir);
-        return 1;
-    }
+    /* audit events go to the vault, the one writer of the chained log (docs/audit.md): queued until it runs */
     sigset_t mask;
     int sfd = signals_open(&mask);
     if (sfd < 0)
@@ -253,8 +248,6 @@ int main(int argc, char **argv)
                                     : "stopping");
     supervisor_notify(sup.reboot_requested || factory_reset ? "RELOADING=1" : "STOPPING=1");
     supervisor_children_shutdown(&sup);
-    audit_log_close(sup.audit);
-    sup.audit = NULL;
     close(sfd);
     if (factory_reset) {
         /* With every child stopped nothing holds vault.db or audit.db open. A failure leaves the pending

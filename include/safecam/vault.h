@@ -248,6 +248,7 @@ int vault_capture_delete(vault *v, const char *id, const char *actor, const char
  * device TLS key's signature (ECDSA P-256 with SHA-256) over every byte before that last line. */
 int vault_audit_verify(vault *v, struct audit_verify_result *out) SAFECAM_WUR;
 json_t *vault_audit_status_json(const vault *v);
+json_t *vault_audit_result_json(const struct audit_verify_result *r); /* the same shape for one result */
 int vault_audit_export(vault *v, const uint8_t *storage_key, int *fd_out, int64_t *size_out) SAFECAM_WUR;
 
 struct vault_service {

@@ -101,6 +101,15 @@ int vault_audit_chain_start(vault *v, const uint8_t *storage_key)
     rc = vault_audit_verify(v, &r);
     if (rc != 0)
         return rc;
+    struct audit_head now;
+    if (r.intact && !had_mark && mark_load(v, &now) == 0 && r.head_id > 1) {
+        /* a chain that was there before this start (not new, not migrated now, not the one row of a factory
+         * reset) while vault.db has no copy of its head: the copy was removed (to hide a rollback) */
+        r.intact = 0;
+        r.first_bad_id = r.head_id;
+        r.reason = "head_mismatch";
+        v->audit_status = r;
+    }
     if (!r.intact) {
         char detail[160];
         if (safecam_fmt(detail, sizeof detail,

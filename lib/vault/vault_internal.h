@@ -37,7 +37,6 @@ void vault_audit(vault *v, const char *type, const char *actor, const char *sour
 /* The audit chain (audit_chain.c, docs/audit.md): enable it with the MAC key derived from the storage key,
  * verify it against vault.db's copy of the head and audit log_tampered when it is broken. */
 int vault_audit_chain_start(vault *v, const uint8_t *storage_key) SAFECAM_WUR;
-json_t *vault_audit_result_json(const struct audit_verify_result *r);
 
 /* An Argon2id PHC string that fits VAULT_HASH_BYTES (db.c). */
 int vault_hash_valid(const char *hash);
