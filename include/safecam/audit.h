@@ -106,6 +106,15 @@ int audit_log_rows(audit_log *log, audit_row_fn fn, void *ctx) SAFECAM_WUR;
 int audit_link_hash(const uint8_t prev[AUDIT_HASH_BYTES], int64_t id, int64_t time, const char *type,
                     const char *actor, const char *source, const char *detail, uint8_t out[AUDIT_HASH_BYTES]);
 
+/* The boot loader's inbox (docs/audit.md "One writer"): safecamd running as a boot loader starts no vault while
+ * its slot image runs, so it leaves its events (slot image restarts, rollbacks, verified-boot refusals) in the
+ * table inbox; the vault moves them into the chain, oldest first, with actor AUDIT_INBOX_ACTOR, at start and at
+ * each housekeeping. Rows there are not under the MAC until moved. add: SAFECAM_ERR_INVAL on a bad type or
+ * detail. drain: at most max rows; returns how many were chained (>= 0) or an error code; needs the chain. */
+#define AUDIT_INBOX_ACTOR "boot-loader"
+int audit_inbox_add(audit_log *log, const char *type, const char *detail) SAFECAM_WUR;
+int audit_inbox_drain(audit_log *log, unsigned max);
+
 /* 1 if type is in the allowlist above, else 0. */
 int audit_type_valid(const char *type);
 

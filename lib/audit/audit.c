@@ -148,6 +148,8 @@ int audit_log_open(const char *path, audit_log **out)
         " actor TEXT, source TEXT, detail TEXT)",
         "CREATE INDEX IF NOT EXISTS events_time ON events(time)",
         "CREATE INDEX IF NOT EXISTS events_type_time ON events(type, time)",
+        "CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+        " type TEXT NOT NULL, detail TEXT)",
         "CREATE TABLE IF NOT EXISTS chain (k INTEGER PRIMARY KEY CHECK (k = 1),"
         " anchor_id INTEGER NOT NULL, anchor_prev BLOB NOT NULL,"
         " head_id INTEGER NOT NULL, head_hash BLOB NOT NULL, mac BLOB NOT NULL)",
@@ -714,6 +716,64 @@ int audit_log_rows(audit_log *log, audit_row_fn fn, void *ctx)
         rc = SAFECAM_ERR_IO;
     sqlite3_finalize(st);
     return rc;
+}
+
+int audit_inbox_add(audit_log *log, const char *type, const char *detail)
+{
+    if (!log || !audit_type_valid(type) || !field_ok(detail, AUDIT_DETAIL_MAX_BYTES))
+        return SAFECAM_ERR_INVAL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(log->db, "INSERT INTO inbox(time, type, detail) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return SAFECAM_ERR_IO;
+    int rc = sqlite3_bind_int64(st, 1, safecam_time_now()) == SQLITE_OK &&
+                     sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC) == SQLITE_OK &&
+                     bind_text_or_null(st, 3, detail) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : SAFECAM_ERR_IO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int audit_inbox_drain(audit_log *log, unsigned max)
+{
+    if (!log || !log->mac_key)
+        return SAFECAM_ERR_INVAL;
+    if (exec_const(log->db, "BEGIN IMMEDIATE") != 0)
+        return SAFECAM_ERR_IO;
+    struct audit_head h;
+    int rc = head_read(log, &h);
+    sqlite3_stmt *st = NULL;
+    int64_t last = 0;
+    unsigned n = 0;
+    if (rc == 0 && sqlite3_prepare_v2(log->db, "SELECT id, time, type, detail FROM inbox ORDER BY id LIMIT ?1", -1,
+                                      &st, NULL) != SQLITE_OK)
+        rc = SAFECAM_ERR_IO;
+    if (rc == 0 && sqlite3_bind_int64(st, 1, max) != SQLITE_OK)
+        rc = SAFECAM_ERR_IO;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 2);
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        last = sqlite3_column_int64(st, 0);
+        if (!audit_type_valid(type) || !field_ok(detail, AUDIT_DETAIL_MAX_BYTES))
+            continue; /* not something safecamd wrote: dropped with the rest of the batch */
+        rc = chain_append_locked(log, &h, sqlite3_column_int64(st, 1), type, AUDIT_INBOX_ACTOR, NULL, detail);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && last) {
+        sqlite3_stmt *del = NULL;
+        if (sqlite3_prepare_v2(log->db, "DELETE FROM inbox WHERE id <= ?1", -1, &del, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(del, 1, last) != SQLITE_OK || sqlite3_step(del) != SQLITE_DONE)
+            rc = SAFECAM_ERR_IO;
+        sqlite3_finalize(del);
+    }
+    if (rc == 0 && last)
+        rc = head_write(log, &h);
+    rc = txn_end(log, rc);
+    if (rc == 0 && last && log->saved)
+        log->saved(log->saved_ctx, &h);
+    return rc == 0 ? (int)n : rc;
 }
 
 int audit_event_record(audit_log *log, const char *type, const char *actor, const char *source,

@@ -19,6 +19,7 @@
 #include "vault_internal.h"
 
 #define EXPORT_TLS_FILE_MAX_BYTES (64u * 1024u)
+#define AUDIT_INBOX_DRAIN_MAX 256u
 
 /* vault.db keeps the last head the vault wrote (audit_head_saved_fn). */
 static void mark_save(void *ctx, const struct audit_head *h)
@@ -120,6 +121,8 @@ int vault_audit_chain_start(vault *v, const uint8_t *storage_key)
         vault_audit(v, AUDIT_LOG_TAMPERED, "vault", NULL, detail);
         /* the status stays the one found at start until the next verification */
     }
+    if (audit_inbox_drain(v->audit, AUDIT_INBOX_DRAIN_MAX) < 0)
+        log_warn("vault: the boot loader's audit inbox cannot be read");
     return 0;
 }
 

@@ -558,6 +558,24 @@ static void test_chain_verify_100k_streaming(void **state)
     assert_int_equal(r.events, 100001);
 }
 
+static void test_chain_inbox_drained_into_the_chain(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    assert_int_equal(audit_inbox_add(f->log, AUDIT_PROCESS_RESTART, "process=safecamd slot=A status=exit_1"), 0);
+    assert_int_equal(audit_inbox_add(f->log, "not_a_type", "x"), SAFECAM_ERR_INVAL);
+    raw_sql(f->path, "INSERT INTO inbox(time, type, detail) VALUES (1, 'bogus', 'put in by hand')");
+    assert_int_equal(audit_inbox_add(f->log, AUDIT_UPDATE_INSTALL, "event=rollback"), 0);
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    assert_int_equal(audit_inbox_drain(f->log, 100), 2); /* the unknown type is not chained */
+    assert_int_equal(audit_inbox_drain(f->log, 100), 0);
+    json_t *ev = query(f->log, 0, 0, AUDIT_PROCESS_RESTART, 10);
+    assert_int_equal(json_array_size(ev), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "actor")), AUDIT_INBOX_ACTOR);
+    json_decref(ev);
+    verify_expect(f->log, &m.head, 1, 0, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_retention_by_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_migration_of_old_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_verify_100k_streaming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_inbox_drained_into_the_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
