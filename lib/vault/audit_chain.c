@@ -79,7 +79,10 @@ int vault_audit_verify(vault *v, struct audit_verify_result *out)
         memset(&mark, 0, sizeof mark);
         mark.head_id = 1;
     }
+    int64_t t0 = safecam_time_mono_ms();
     int rc = audit_log_verify(v->audit, m != 0 ? &mark : NULL, out);
+    log_info("vault: audit chain walked in %lld ms: %s (%lld rows)", (long long)(safecam_time_mono_ms() - t0),
+             rc != 0 ? "error" : out->intact ? "intact" : out->reason, (long long)out->events);
     if (rc == 0) {
         v->audit_status = *out;
         v->audit_checked = 1;
@@ -260,6 +263,7 @@ int vault_audit_export(vault *v, const uint8_t *storage_key, int *fd_out, int64_
         return SAFECAM_ERR_INVAL;
     *fd_out = -1;
     *size_out = 0;
+    int64_t t_start = safecam_time_mono_ms();
     gnutls_privkey_t key = NULL;
     char *cert = NULL;
     int rc = export_key_load(v, storage_key, &key, &cert);
@@ -350,6 +354,8 @@ int vault_audit_export(vault *v, const uint8_t *storage_key, int *fd_out, int64_
     if (rc != 0)
         goto out;
     *size_out = (int64_t)(e.bytes + n + 1);
+    log_info("vault: audit export of %lld bytes signed in %lld ms", (long long)*size_out,
+             (long long)(safecam_time_mono_ms() - t_start));
     *fd_out = e.fd;
     e.fd = -1;
 out:
