@@ -77,6 +77,8 @@ static int state_dir_walls(void)
 }
 
 /* Update slot events (boot selection, rollback, health check passed) as audit events. */
+static void boot_audit_note(void *ctx, const char *type, const char *detail);
+
 static void update_event_note(void *ctx, const char *type, const char *detail)
 {
     (void)ctx;
@@ -86,13 +88,30 @@ static void update_event_note(void *ctx, const char *type, const char *detail)
                     audit_type_valid(type) ? "" : ": ", detail ? detail : "") != 0)
         line[0] = '\0';
     log_info("update: %s %s", type, detail ? detail : "");
-    supervisor_audit_note(&sup, atype, line);
+    boot_audit_note(NULL, atype, line);
+}
+
+/* While the boot chain runs (a slot image as this process's child, no vault of ours) events go to audit.db's
+ * inbox, which the next vault to start moves into the chain (docs/audit.md "One writer"). */
+static int in_boot_chain;
+
+static void boot_inbox_note(const char *type, const char *detail)
+{
+    char path[PATH_MAX];
+    audit_log *log = NULL;
+    if (safecam_path_join(path, sizeof path, sup.opts.state_dir, STATEDIR_AUDIT_DB) != 0 ||
+        audit_log_open(path, &log) != 0 || audit_inbox_add(log, type, detail) != 0)
+        log_warn("audit: cannot leave %s in the inbox", type);
+    audit_log_close(log);
 }
 
 static void boot_audit_note(void *ctx, const char *type, const char *detail)
 {
     (void)ctx;
-    supervisor_audit_note(&sup, type, detail);
+    if (in_boot_chain)
+        boot_inbox_note(type, detail);
+    else
+        supervisor_audit_note(&sup, type, detail);
 }
 
 /* Block the signals the loop reads from a signalfd; -1 on failure (line printed). */
@@ -196,12 +215,7 @@ int main(int argc, char **argv)
         return 1;
     if (config_load(sup.opts.state_dir, &sup.config) != 0)
         log_warn("config.json and its last-good copy are invalid: using defaults");
-    char audit_path[PATH_MAX];
-    if (safecam_path_join(audit_path, sizeof audit_path, sup.opts.state_dir, STATEDIR_AUDIT_DB) != 0 ||
-        audit_log_open(audit_path, &sup.audit) != 0) {
-        fprintf(stderr, "safecamd: cannot open the audit log in %s\n", sup.opts.state_dir);
-        return 1;
-    }
+    /* audit events go to the vault, the one writer of the chained log (docs/audit.md): queued until it runs */
     sigset_t mask;
     int sfd = signals_open(&mask);
     if (sfd < 0)
@@ -219,7 +233,10 @@ int main(int argc, char **argv)
         .note = boot_audit_note,
     };
     struct boot_result booted;
-    if (boot_chain_run(&boot, &booted) == 0 && booted.exit_now)
+    in_boot_chain = 1;
+    int boot_rc = boot_chain_run(&boot, &booted);
+    in_boot_chain = 0;
+    if (boot_rc == 0 && booted.exit_now)
         exit(booted.exit_status); /* a slot image stopped for good */
     int slot_image = getenv(BOOT_ENV_SLOT) != NULL;
     if (supervisor_listen_open(&sup) != 0) {
@@ -253,8 +270,6 @@ int main(int argc, char **argv)
                                     : "stopping");
     supervisor_notify(sup.reboot_requested || factory_reset ? "RELOADING=1" : "STOPPING=1");
     supervisor_children_shutdown(&sup);
-    audit_log_close(sup.audit);
-    sup.audit = NULL;
     close(sfd);
     if (factory_reset) {
         /* With every child stopped nothing holds vault.db or audit.db open. A failure leaves the pending

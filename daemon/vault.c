@@ -79,6 +79,8 @@ static int on_tick(void *ctx, int *timeout_ms)
     if (safecam_time_mono_ms() >= next_housekeeping) {
         if (vault_housekeeping(svc->v) != 0)
             log_warn("vault: housekeeping failed");
+        if (svc->audit && audit_inbox_drain(svc->audit, 256) < 0) /* the boot loader's events (docs/audit.md) */
+            log_warn("vault: the audit inbox cannot be read");
         next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
     }
     return 0;

@@ -32,6 +32,9 @@
 #define AUDIT_DEVICE_START "device_start"
 #define AUDIT_SANDBOX_VIOLATION "sandbox_violation" /* a child killed by its syscall filter */
 #define AUDIT_CONNECTION_FLOOD "connection_flood"   /* connections refused or cut, summed per interval */
+#define AUDIT_LOG_TRUNCATED "log_truncated" /* retention dropped the oldest rows: range + last dropped hash */
+#define AUDIT_LOG_CHAINED "log_chained"     /* rows older than the hash chain were chained at this start */
+#define AUDIT_LOG_TAMPERED "log_tampered"   /* the chain did not verify at start (first broken link) */
 
 #define AUDIT_FIELD_MAX_BYTES 256 /* actor, source; detail up to 1024 bytes */
 #define AUDIT_DETAIL_MAX_BYTES 1024
@@ -39,9 +42,81 @@
 
 typedef struct audit_log audit_log;
 
+#define AUDIT_HASH_BYTES 32u    /* BLAKE2b-256 link of the chain */
+#define AUDIT_MAC_BYTES 32u     /* keyed BLAKE2b-256 of the head */
+#define AUDIT_KEY_BYTES 32u     /* the device storage key the head MAC key is derived from */
+#define AUDIT_ROWS_MAX_DEFAULT 100000
+#define AUDIT_AGE_MAX_DEFAULT_S (400LL * 86400) /* rows older than this are dropped (clock permitting) */
+
+/* The MACed head of the chain (docs/audit.md): the chain starts at anchor_id with anchor_prev as the
+ * previous hash (all zero for a chain's first row, else the hash of the last row retention dropped) and
+ * ends at head_id / head_hash (head_id 0: no row yet). mac = keyed BLAKE2b over all of it. */
+struct audit_head {
+    int64_t anchor_id;
+    uint8_t anchor_prev[AUDIT_HASH_BYTES];
+    int64_t head_id;
+    uint8_t head_hash[AUDIT_HASH_BYTES];
+    uint8_t mac[AUDIT_MAC_BYTES];
+};
+
+/* Called after every committed append with the new head (the vault keeps a copy in vault.db, so a
+ * rollback or deletion of audit.db is seen). */
+typedef void (*audit_head_saved_fn)(void *ctx, const struct audit_head *head);
+
+/* Outcome of audit_log_verify. reason: NULL when intact, else "altered", "inserted", "deleted" or
+ * "head_mismatch"; first_bad_id is the first row that does not verify (or the first missing id). */
+struct audit_verify_result {
+    int intact;
+    int64_t events; /* rows verified */
+    int64_t head_id;
+    uint8_t head_hash[AUDIT_HASH_BYTES];
+    int64_t first_bad_id;
+    const char *reason; /* static string */
+};
+
 /* Open (create if needed, mode 0600) the log at path. *out owned by caller (audit_log_close). */
 int audit_log_open(const char *path, audit_log **out) SAFECAM_WUR;
 void audit_log_close(audit_log *log);
+
+/* Turn the hash chain on (the vault only: the one writer of a chained log). key: the device storage key;
+ * the head MAC key is derived from it (keyed BLAKE2b, label "safecam audit head v1") into locked memory.
+ * Rows written before the chain existed (hash NULL, an old audit.db) are chained now from a zero hash and a
+ * log_chained event says where. saved (may be NULL) is called after each append. 0, or an error code. */
+int audit_log_chain_enable(audit_log *log, const uint8_t key[AUDIT_KEY_BYTES], audit_head_saved_fn saved,
+                           void *ctx) SAFECAM_WUR;
+
+/* Retention (defaults AUDIT_ROWS_MAX_DEFAULT rows, AUDIT_AGE_MAX_DEFAULT_S): tests set small values.
+ * rows_max >= 16, age_max_s >= 1. When rows are dropped, a log_truncated event records the dropped id
+ * range and the hash of the last dropped row, and the head's anchor moves to the new first row. */
+int audit_log_retention_set(audit_log *log, int64_t rows_max, int64_t age_max_s);
+
+/* Walk the chain from its anchor to its head, streaming (one row in memory), and check the head MAC.
+ * mark: the head the vault saved in vault.db (NULL = none): audit.db must still reach it. Needs the chain
+ * enabled. Reads only. 0 with *out filled (intact or broken), or an error code (I/O). */
+int audit_log_verify(audit_log *log, const struct audit_head *mark, struct audit_verify_result *out) SAFECAM_WUR;
+
+/* 1 when mark's MAC is right under this log's key, else 0. */
+int audit_head_valid(audit_log *log, const struct audit_head *mark);
+
+/* Stream every row of the chain, oldest first, to fn (id, time, type, actor, source, detail may be NULL,
+ * hash hex). Stops at the first non-zero return of fn, which it returns. For the signed export. */
+typedef int (*audit_row_fn)(void *ctx, int64_t id, int64_t time, const char *type, const char *actor,
+                            const char *source, const char *detail, const char *hash_hex);
+int audit_log_rows(audit_log *log, audit_row_fn fn, void *ctx) SAFECAM_WUR;
+
+/* The canonical link: out = BLAKE2b-256(prev || "SCA1" || id(8, big-endian) || time(8) || for each of
+ * type, actor, source, detail: 0x00 (NULL) or 0x01 + length(4, big-endian) + bytes). */
+int audit_link_hash(const uint8_t prev[AUDIT_HASH_BYTES], int64_t id, int64_t time, const char *type,
+                    const char *actor, const char *source, const char *detail, uint8_t out[AUDIT_HASH_BYTES]);
+
+/* The boot loader's inbox (docs/audit.md "One writer"): safecamd running as a boot loader starts no vault while
+ * its slot image runs, so it leaves its events (slot image restarts, rollbacks, verified-boot refusals) in the
+ * table inbox; the vault moves them into the chain, oldest first, with actor AUDIT_INBOX_ACTOR, at start and at
+ * each housekeeping. Rows there are not under the MAC until moved. add: SAFECAM_ERR_INVAL on a bad type or
+ * detail. drain: at most max rows; returns how many were chained (>= 0) or an error code; needs the chain. */
+#define AUDIT_INBOX_ACTOR "boot-loader"
+int audit_inbox_add(audit_log *log, const char *type, const char *detail) SAFECAM_WUR;
+int audit_inbox_drain(audit_log *log, unsigned max);
 
 /* 1 if type is in the allowlist above, else 0. */
 int audit_type_valid(const char *type);

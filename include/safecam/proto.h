@@ -145,6 +145,14 @@ enum {
     /* web. {"session_id","linked":{...}} (admin): the shape of link_settings_validate; all or nothing.
      * -> ok | {"error":"invalid_setting","field"} | {"error":"storage"} */
     PROTO_VAULT_LINKED_SET = 121,
+    /* ---- the tamper-evident audit log (docs/audit.md; QCVN 135 G10) ---- */
+    /* web. {"session_id","cached"?:bool} (admin) -> {"ok":true,"verification":{"status":"intact","events",
+     * "head":{"id","hash"}} | {"status":"broken","first_bad_id","reason"} | {"status":"unknown"}}; cached: the
+     * result of the last walk (at start or the last request) instead of a new one. */
+    PROTO_VAULT_AUDIT_VERIFY = 140,
+    /* web. {"session_id"} (admin) -> {"ok":true,"size"} + fd (memfd: JSON lines, the last one the device
+     * key's signature over the bytes before it) | {"error":"unavailable"} */
+    PROTO_VAULT_AUDIT_EXPORT = 141,
 };
 
 /* ---------------- requests served by media ---------------- */

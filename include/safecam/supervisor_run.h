@@ -70,12 +70,21 @@ struct supervisor_child {
     int renew_gap_ms;    /* the least time before the next one is served (SUPERVISOR_RENEW_MIN_MS..MAX_MS) */
 };
 
+/* Audit events the supervisor sends the vault (the one writer of the chained log, docs/audit.md); kept
+ * while the vault is down (at start, during its restart), oldest dropped beyond the bound and counted. */
+#define SUPERVISOR_AUDIT_QUEUE_MAX 64u
+struct supervisor_audit_item {
+    char type[32];
+    char detail[AUDIT_FIELD_MAX_BYTES];
+};
+
 struct supervisor {
     struct supervisor_options opts;
     char exe_dir[PATH_MAX]; /* where safecam-vault, ... are */
     int separated;          /* started as root: every child under its own user (the walls) */
     struct supervisor_child children[SUPERVISOR_CHILDREN]; /* table order: vault first */
-    audit_log *audit;                                      /* borrowed; NULL until opened */
+    struct supervisor_audit_item audit_queue[SUPERVISOR_AUDIT_QUEUE_MAX]; /* not yet sent to the vault */
+    unsigned audit_queued, audit_dropped;
     struct config config; /* the settings web may change through the supervisor (settings.c) */
     uint32_t next_msg_id;
     int reboot_requested;        /* update installed a slot, or a factory reset finished */
@@ -105,7 +114,8 @@ int supervisor_children_healthy(const struct supervisor *s);
 void supervisor_children_shutdown(struct supervisor *s);
 /* Send the current stream settings to media, when it runs. */
 void supervisor_media_config_push(struct supervisor *s);
-/* An audit event recorded with actor "supervisor" (nothing when the log is not open). */
+/* An audit event with actor "supervisor", sent to the vault over its channel (PROTO_VAULT_AUDIT_RECORD): at
+ * once when the vault runs, else queued (SUPERVISOR_AUDIT_QUEUE_MAX) and sent when it starts. */
 void supervisor_audit_note(struct supervisor *s, const char *type, const char *detail);
 /* sd_notify(3)'s datagram to $NOTIFY_SOCKET ("READY=1", "WATCHDOG=1", ...); nothing when unset. */
 void supervisor_notify(const char *msg);

@@ -322,6 +322,19 @@ int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 
 /* What the request handlers need. The caller owns every member and sets them before dispatching. */
+/* The tamper-evident audit log (lib/vault/audit_chain.c, docs/audit.md; QCVN 135 G10 / EN 303 645 5.5-x).
+ * vault_audit_verify: walk audit.db's chain against vault.db's MACed copy of its head (streaming, reads only
+ * audit.db) into *out; also kept as the status GET /api/v1/events shows. 0 or an I/O error code.
+ * vault_audit_status_json: {"status":"intact","events","head":{"id","hash"}} | {"status":"broken",
+ * "first_bad_id","reason"} | {"status":"unknown"} (new reference).
+ * vault_audit_export: the rows and the chain as JSON lines in a new memfd (*fd_out, caller closes; *size_out
+ * bytes): a header line, one line per row, then {"signature","algorithm","signed_bytes","certificate"}: the
+ * device TLS key's signature (ECDSA P-256 with SHA-256) over every byte before that last line. */
+int vault_audit_verify(vault *v, struct audit_verify_result *out) SAFECAM_WUR;
+json_t *vault_audit_status_json(const vault *v);
+json_t *vault_audit_result_json(const struct audit_verify_result *r); /* the same shape for one result */
+int vault_audit_export(vault *v, const uint8_t *storage_key, int *fd_out, int64_t *size_out) SAFECAM_WUR;
+
 struct vault_service {
     vault *v;
     audit_log *audit;

@@ -104,6 +104,12 @@ int vault_client_audit_record(ipc_client *c, const char *type, const char *actor
 int vault_client_audit_query(ipc_client *c, const char *session_id, const struct vault_audit_filter *filter,
                              json_t **events, json_t **refusal) SAFECAM_WUR;
 
+/* The audit chain (docs/audit.md): type PROTO_VAULT_AUDIT_VERIFY ({"cached":bool} in fields, may be NULL) or
+ * PROTO_VAULT_AUDIT_EXPORT (fd_out: the memfd of the signed export). The vault's whole reply in *reply (new
+ * reference); a refusal in *refusal. */
+int vault_client_audit_call(ipc_client *c, unsigned short type, const char *session_id, const json_t *fields,
+                            json_t **reply, int *fd_out, json_t **refusal) SAFECAM_WUR;
+
 /* The device's TLS certificate and private key (PEM). *key_pem is sodium_malloc'd (caller sodium_free's,
  * which wipes), *cert_pem malloc'd. The copy inside the reply is wiped. A refusal or a malformed answer is
  * SAFECAM_ERR_PROTO. */

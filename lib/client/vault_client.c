@@ -262,6 +262,29 @@ int vault_client_audit_query(ipc_client *c, const char *session_id, const struct
     return call_member(c, PROTO_VAULT_AUDIT_QUERY, body, "events", 1, events, refusal);
 }
 
+int vault_client_audit_call(ipc_client *c, unsigned short type, const char *session_id, const json_t *fields,
+                            json_t **reply, int *fd_out, json_t **refusal)
+{
+    if (!reply || !refusal || !session_id)
+        return SAFECAM_ERR_INVAL;
+    *reply = NULL;
+    *refusal = NULL;
+    if (fd_out)
+        *fd_out = -1;
+    if (type != PROTO_VAULT_AUDIT_VERIFY && type != PROTO_VAULT_AUDIT_EXPORT)
+        return SAFECAM_ERR_INVAL;
+    json_t *body = json_pack("{s:s}", "session_id", session_id);
+    if (body && fields && json_object_update(body, (json_t *)(uintptr_t)fields) != 0) {
+        body_wipe_free(body);
+        body = NULL;
+    }
+    if (!body)
+        return SAFECAM_ERR_NOMEM;
+    int rc = ipc_client_request(c, type, body, -1, VAULT_CLIENT_CAPTURE_TIMEOUT_MS, reply, fd_out, refusal);
+    body_wipe_free(body);
+    return rc;
+}
+
 int vault_client_tls_credentials(ipc_client *c, int timeout_ms, char **cert_pem, char **key_pem,
                                  size_t *key_len)
 {

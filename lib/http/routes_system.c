@@ -2,6 +2,8 @@
  * (admin), security.txt (RFC 9116) and the factory reset (admin, confirmed, done by the supervisor with every
  * child stopped). Trust level: network-facing. QCVN 135 G3, G6, G9, G12 / EN 303 645 5.2, 5.3-13, 5.11-1. */
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http_internal.h"
 #include "safecam/device.h"
@@ -16,6 +18,8 @@ static int query_long(struct req *r, const char *key, long min, long max, long *
         return 0;
     return safecam_parse_long(v, min, max, out);
 }
+
+static json_t *chain_status(struct req *r);
 
 static enum MHD_Result h_events(struct req *r)
 {
@@ -50,8 +54,79 @@ static enum MHD_Result h_events(struct req *r)
     else if (refusal)
         ret = http_reply_refusal(r, refusal);
     else
-        ret = http_reply_json(r, MHD_HTTP_OK, json_pack("{s:O}", "events", events));
+        ret = http_reply_json(r, MHD_HTTP_OK, json_pack("{s:O, s:o}", "events", events, "chain", chain_status(r)));
     json_decref(events);
+    json_decref(refusal);
+    return ret;
+}
+
+/* The audit chain's status as the vault last found it (at start or the last verification); a tampered log
+ * shows here beside its events (docs/audit.md). */
+static json_t *chain_status(struct req *r)
+{
+    json_t *reply = NULL, *refusal = NULL, *fields = json_pack("{s:b}", "cached", 1);
+    json_t *out = NULL;
+    if (fields && vault_client_audit_call(r->srv->vault, PROTO_VAULT_AUDIT_VERIFY, r->session_id, fields, &reply,
+                                          NULL, &refusal) == 0 &&
+        !refusal)
+        out = json_incref(json_object_get(reply, "verification"));
+    json_decref(fields);
+    json_decref(reply);
+    json_decref(refusal);
+    return out ? out : json_pack("{s:s}", "status", "unknown");
+}
+
+/* GET /api/v1/events/verify (admin): walk the whole chain now. */
+static enum MHD_Result h_events_verify(struct req *r)
+{
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = vault_client_audit_call(r->srv->vault, PROTO_VAULT_AUDIT_VERIFY, r->session_id, NULL, &reply, NULL,
+                                     &refusal);
+    enum MHD_Result ret;
+    const json_t *v = json_object_get(reply, "verification");
+    if (rc != 0)
+        ret = http_reply_unavailable(r);
+    else if (refusal)
+        ret = http_reply_refusal(r, refusal);
+    else if (!json_is_object(v))
+        ret = http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    else
+        ret = http_reply_json(r, MHD_HTTP_OK, json_incref((json_t *)v));
+    json_decref(reply);
+    json_decref(refusal);
+    return ret;
+}
+
+/* GET /api/v1/events/export (admin): the rows and the chain as JSON lines signed with the device key. */
+static enum MHD_Result h_events_export(struct req *r)
+{
+    json_t *reply = NULL, *refusal = NULL;
+    int fd = -1;
+    int rc = vault_client_audit_call(r->srv->vault, PROTO_VAULT_AUDIT_EXPORT, r->session_id, NULL, &reply, &fd,
+                                     &refusal);
+    enum MHD_Result ret;
+    const json_t *size = json_object_get(reply, "size");
+    struct stat sb;
+    if (rc != 0) {
+        ret = http_reply_unavailable(r);
+    } else if (refusal) {
+        ret = http_reply_refusal(r, refusal);
+    } else if (fd < 0 || !json_is_integer(size) || json_integer_value(size) < 1 || fstat(fd, &sb) != 0 ||
+               !S_ISREG(sb.st_mode) || sb.st_size != (off_t)json_integer_value(size)) {
+        ret = http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    } else {
+        struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd); /* owns fd */
+        fd = -1;
+        if (resp) {
+            http_security_headers_add(resp, 0);
+            MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+            MHD_add_response_header(resp, "Content-Disposition", "attachment; filename=\"audit-export.jsonl\"");
+        }
+        ret = http_reply_queue(r, MHD_HTTP_OK, resp);
+    }
+    if (fd >= 0)
+        close(fd);
+    json_decref(reply);
     json_decref(refusal);
     return ret;
 }
@@ -176,6 +251,8 @@ static const char *const events_keys[] = {"since", "until", "type", "limit", NUL
 
 static const struct route rows[] = {
     {"GET", "/api/v1/events", ROLE_ADMIN, 0, 0, events_keys, h_events},
+    {"GET", "/api/v1/events/verify", ROLE_ADMIN, 0, 0, NULL, h_events_verify},
+    {"GET", "/api/v1/events/export", ROLE_ADMIN, 0, 0, NULL, h_events_export},
     {"GET", "/api/v1/device", ROLE_VIEWER, 0, 0, NULL, h_device},
     {"GET", "/.well-known/security.txt", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_security_txt},
     {"GET", "/.well-known/csaf/provider-metadata.json", ROLE_PUBLIC, R_PUBLIC, 0, NULL, h_csaf_provider_metadata},

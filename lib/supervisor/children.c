@@ -103,12 +103,56 @@ static int children_rows_init(struct supervisor *s)
     return 0;
 }
 
+static struct supervisor_child *child_by_peer(struct supervisor *s, unsigned peer);
+static int child_running(const struct supervisor_child *c);
+
+/* Send the queued events to the vault while it runs (its dispatcher takes the supervisor's records). */
+static void audit_queue_flush(struct supervisor *s)
+{
+    struct supervisor_child *v = child_by_peer(s, IPC_PEER_VAULT);
+    if (!v || !child_running(v))
+        return;
+    if (s->audit_dropped && s->audit_queued < SUPERVISOR_AUDIT_QUEUE_MAX) {
+        struct supervisor_audit_item *it = &s->audit_queue[s->audit_queued++];
+        if (safecam_strlcpy(it->type, AUDIT_PROCESS_RESTART, sizeof it->type) != 0)
+            it->type[0] = '\0';
+        if (safecam_fmt(it->detail, sizeof it->detail, "%u supervisor events lost while the vault was down",
+                        s->audit_dropped) != 0)
+            it->detail[0] = '\0';
+        s->audit_dropped = 0;
+    }
+    unsigned sent = 0;
+    for (; sent < s->audit_queued; sent++) {
+        const struct supervisor_audit_item *it = &s->audit_queue[sent];
+        json_t *body = json_pack("{s:s, s:s, s:s}", "type", it->type, "actor", "supervisor", "detail", it->detail);
+        int rc = body ? ipc_send(v->fd, PROTO_VAULT_AUDIT_RECORD, 0, s->next_msg_id++, body, -1) : SAFECAM_ERR_NOMEM;
+        json_decref(body);
+        if (rc != 0) {
+            log_warn("audit: cannot send %s to the vault: %s", it->type, safecam_err_name(rc));
+            break;
+        }
+    }
+    memmove(s->audit_queue, s->audit_queue + sent, (s->audit_queued - sent) * sizeof s->audit_queue[0]);
+    s->audit_queued -= sent;
+}
+
 void supervisor_audit_note(struct supervisor *s, const char *type, const char *detail)
 {
-    if (!s->audit)
+    if (!audit_type_valid(type))
         return;
-    if (audit_event_record(s->audit, type, "supervisor", NULL, detail) != 0)
-        log_warn("audit: cannot record %s", type);
+    if (s->audit_queued == SUPERVISOR_AUDIT_QUEUE_MAX) { /* keep the newest */
+        memmove(s->audit_queue, s->audit_queue + 1, (SUPERVISOR_AUDIT_QUEUE_MAX - 1) * sizeof s->audit_queue[0]);
+        s->audit_queued--;
+        s->audit_dropped++;
+    }
+    struct supervisor_audit_item *it = &s->audit_queue[s->audit_queued++];
+    if (safecam_strlcpy(it->type, type, sizeof it->type) != 0) {
+        s->audit_queued--;
+        return;
+    }
+    if (safecam_strlcpy(it->detail, detail ? detail : "", sizeof it->detail) != 0)
+        it->detail[sizeof it->detail - 1] = '\0'; /* cut: the vault refuses invalid UTF-8, rare here */
+    audit_queue_flush(s);
 }
 
 /* ---- child processes ---- */
@@ -331,12 +375,18 @@ static int child_start(struct supervisor *s, struct supervisor_child *c)
         int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
-        if (dup2(sv[1], SUPERVISOR_CHILD_FD) < 0)
+        /* move both descriptors above the two fixed numbers first, so one dup2 cannot close the other
+         * (the listening socket may itself be fd 3 or 4 when nothing else is open in the supervisor) */
+        int chan = sv[1] > SUPERVISOR_LISTEN_FD ? sv[1] : fcntl(sv[1], F_DUPFD, SUPERVISOR_LISTEN_FD + 1);
+        int lfd = c->listen_fd < 0 || c->listen_fd > SUPERVISOR_LISTEN_FD
+                      ? c->listen_fd
+                      : fcntl(c->listen_fd, F_DUPFD, SUPERVISOR_LISTEN_FD + 1);
+        if (chan < 0 || (c->listen_fd >= 0 && lfd < 0) || dup2(chan, SUPERVISOR_CHILD_FD) < 0)
             _exit(127);
         /* the child must not outlive its supervisor (a killed supervisor leaves no orphan on a port) */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(127);
-        if (c->listen_fd >= 0 && dup2(c->listen_fd, SUPERVISOR_LISTEN_FD) != SUPERVISOR_LISTEN_FD)
+        if (lfd >= 0 && dup2(lfd, SUPERVISOR_LISTEN_FD) != SUPERVISOR_LISTEN_FD)
             _exit(127);
         closefrom(c->listen_fd >= 0 ? SUPERVISOR_LISTEN_FD + 1 : SUPERVISOR_CHILD_FD + 1);
         /* its own user for good, before exec: the child raises the rest of its walls itself */
@@ -355,6 +405,8 @@ static int child_start(struct supervisor *s, struct supervisor_child *c)
     log_info("started %s (pid %d)", c->name, (int)pid);
     child_links_wire(s, c);
     child_config_push(s, c);
+    if (c->row->peer == IPC_PEER_VAULT)
+        audit_queue_flush(s); /* what happened while it was down */
     return 0;
 }
 

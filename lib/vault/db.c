@@ -48,6 +48,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS account_ceiling("
     "  account TEXT PRIMARY KEY NOT NULL, hit_at INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_mark(k INTEGER PRIMARY KEY CHECK (k = 1), anchor_id INTEGER NOT NULL,"
+    " anchor_prev BLOB NOT NULL, head_id INTEGER NOT NULL, head_hash BLOB NOT NULL, mac BLOB NOT NULL);"
     /* captures (capture.c): created on every open, so databases made before captures existed get it */
     "CREATE TABLE IF NOT EXISTS captures("
     "  id TEXT PRIMARY KEY NOT NULL," /* 32 lower-case hex; the file is DIR/captures/<id>.sealed */
@@ -454,6 +456,10 @@ int vault_open(const char *state_dir, audit_log *audit, const uint8_t *storage_k
     rc = csrf_key_load(v, storage_key);
     if (rc != 0)
         goto out;
+    /* the audit chain: a failure is logged and the vault serves on (events are still recorded, unchained,
+     * and the next verification reports them) */
+    if (audit && vault_audit_chain_start(v, storage_key) != 0)
+        log_err("vault: the audit log is not chained this run");
 
     /* The dummy hash answers for unknown usernames so that they cost one Argon2id verify too. */
     uint8_t rnd[32];

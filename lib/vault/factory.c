@@ -237,7 +237,9 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
     if ((rc = safecam_path_join(path, sizeof path, state_dir, STATEDIR_AUDIT_DB)) != 0 ||
         (rc = audit_log_open(path, &log)) != 0)
         goto out;
-    rc = audit_event_record(log, AUDIT_FACTORY_RESET, actor && *actor ? actor : "system", source,
+    rc = audit_log_chain_enable(log, key, NULL, NULL); /* chained under the new key from its first row */
+    if (rc == 0)
+        rc = audit_event_record(log, AUDIT_FACTORY_RESET, actor && *actor ? actor : "system", source,
                             "erased: users, sessions, settings, linked services, captures, audit log; new storage key and TLS key");
     audit_log_close(log);
     if (rc != 0)

@@ -843,6 +843,63 @@ static int h_audit_query(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
+static int h_audit_verify(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "cached", NULL};
+    struct vault_service *svc = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    json_t *cached = json_object_get(req->body, "cached");
+    if (cached && !json_is_boolean(cached)) {
+        *reply = reply_field_error("invalid_request", "cached");
+        return 0;
+    }
+    if (!svc->v)
+        return SAFECAM_ERR_STATE;
+    json_t *status = NULL;
+    if (json_is_true(cached)) {
+        status = vault_audit_status_json(svc->v);
+    } else {
+        struct audit_verify_result r;
+        int rc = vault_audit_verify(svc->v, &r);
+        if (rc != 0) {
+            *reply = reply_error("unavailable");
+            return 0;
+        }
+        status = vault_audit_result_json(&r);
+    }
+    if (!status)
+        return SAFECAM_ERR_NOMEM;
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "verification", status);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
+}
+
+static int h_audit_export(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", NULL};
+    struct vault_service *svc = ctx;
+    (void)peer;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    if (!svc->v || !svc->storage_key)
+        return SAFECAM_ERR_STATE;
+    int fd = -1;
+    int64_t size = 0;
+    if (vault_audit_export(svc->v, svc->storage_key, &fd, &size) != 0) {
+        *reply = reply_error("unavailable");
+        return 0;
+    }
+    *reply = json_pack("{s:b, s:I}", "ok", 1, "size", (json_int_t)size);
+    if (!*reply) {
+        close(fd);
+        return SAFECAM_ERR_NOMEM;
+    }
+    *reply_fd = fd; /* the dispatcher closes it once sent */
+    return 0;
+}
+
 /* ---------------- TLS credentials ---------------- */
 
 static int h_tls_credentials(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
@@ -1365,6 +1422,8 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_SETTINGS_SET, WEB, IPC_ADMIN, h_settings_set},
     {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, 0, h_audit_record},
     {PROTO_VAULT_AUDIT_QUERY, WEB, IPC_ADMIN, h_audit_query},
+    {PROTO_VAULT_AUDIT_VERIFY, WEB, IPC_ADMIN, h_audit_verify},
+    {PROTO_VAULT_AUDIT_EXPORT, WEB, IPC_ADMIN, h_audit_export},
     {PROTO_VAULT_TLS_CREDENTIALS, WEB | MEDIA, 0, h_tls_credentials},
     {PROTO_VAULT_CAPTURE_STORE, WEB, IPC_ADMIN, h_capture_store},
     {PROTO_VAULT_CAPTURE_LIST, WEB, IPC_NEEDS_SESSION, h_capture_list},

@@ -25,6 +25,8 @@ struct vault {
     void *clock_ctx;
     wsse_nonce_cache *wsse_nonces; /* WS-Security nonces accepted (integrations.c), made at first use */
     size_t wsse_nonce_capacity;    /* 0: WSSE_NONCE_CACHE_MAX */
+    struct audit_verify_result audit_status; /* the last verification of the audit chain (audit_chain.c) */
+    int audit_checked;
 };
 
 int64_t vault_now(const vault *v);
@@ -39,6 +41,10 @@ int vault_password_needs_rehash(const char *hash);
 
 /* Audit helper: records and logs (never fails the caller; a failing audit log is logged). */
 void vault_audit(vault *v, const char *type, const char *actor, const char *source, const char *detail);
+
+/* The audit chain (audit_chain.c, docs/audit.md): enable it with the MAC key derived from the storage key,
+ * verify it against vault.db's copy of the head and audit log_tampered when it is broken. */
+int vault_audit_chain_start(vault *v, const uint8_t *storage_key) SAFECAM_WUR;
 
 /* An Argon2id PHC string that fits VAULT_HASH_BYTES (db.c). */
 int vault_hash_valid(const char *hash);

@@ -1,5 +1,7 @@
 /* test_audit.c — unit tests for the security event log (lib/audit/audit.c): record, query order,
- * filters, limits, type allowlist, size caps, UTF-8 checks, file mode, WAL, two handles at once. */
+ * filters, limits, type allowlist, size caps, UTF-8 checks, file mode, WAL, two handles at once; the hash
+ * chain: altered, inserted, deleted rows, a cut tail, a forged head, a rollback seen by the vault's mark,
+ * retention by rows and age with log_truncated, migration of an old log, 100,000 rows verified. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -279,6 +281,301 @@ static void test_open_refuses_symlink(void **state)
     assert_int_equal(audit_log_open(NULL, &l), SAFECAM_ERR_INVAL);
 }
 
+/* ---- the hash chain ---- */
+
+static const uint8_t test_key[AUDIT_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+struct saved_mark {
+    struct audit_head head;
+    int calls;
+};
+
+static void mark_saved(void *ctx, const struct audit_head *h)
+{
+    struct saved_mark *m = ctx;
+    m->head = *h;
+    m->calls++;
+}
+
+/* Run one SQL statement on the file through a second connection: the attacker with the storage. */
+static void raw_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sql: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    assert_int_equal(rc, SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void record_n(audit_log *log, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char detail[32];
+        snprintf(detail, sizeof detail, "event %d", i);
+        assert_int_equal(audit_event_record(log, AUDIT_CONFIG_CHANGE, "admin", "127.0.0.1", detail), 0);
+    }
+}
+
+static void verify_expect(audit_log *log, const struct audit_head *mark, int intact, int64_t bad,
+                          const char *reason)
+{
+    struct audit_verify_result r;
+    assert_int_equal(audit_log_verify(log, mark, &r), 0);
+    if (intact) {
+        assert_true(r.intact);
+        assert_null(r.reason);
+        return;
+    }
+    assert_false(r.intact);
+    assert_int_equal(r.first_bad_id, bad);
+    assert_string_equal(r.reason, reason);
+}
+
+static void test_chain_intact_and_mark(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    verify_expect(f->log, NULL, 1, 0, NULL); /* empty */
+    assert_int_equal(m.calls, 1);           /* the empty head, written at enable */
+    m.calls = 0;
+    record_n(f->log, 20);
+    assert_int_equal(m.calls, 20);
+    assert_int_equal(m.head.head_id, 20);
+    assert_true(audit_head_valid(f->log, &m.head));
+    struct audit_verify_result r;
+    assert_int_equal(audit_log_verify(f->log, &m.head, &r), 0);
+    assert_true(r.intact);
+    assert_int_equal(r.events, 20);
+    assert_int_equal(r.head_id, 20);
+    assert_memory_equal(r.head_hash, m.head.head_hash, AUDIT_HASH_BYTES);
+    /* a tampered mark (vault.db) is seen too */
+    struct audit_head bad = m.head;
+    bad.head_hash[0] ^= 1;
+    assert_false(audit_head_valid(f->log, &bad));
+    verify_expect(f->log, &bad, 0, 20, "head_mismatch");
+}
+
+static void test_chain_link_is_unambiguous(void **state)
+{
+    (void)state;
+    uint8_t z[AUDIT_HASH_BYTES] = {0}, a[AUDIT_HASH_BYTES], b[AUDIT_HASH_BYTES];
+    /* the same bytes split differently between fields, or NULL beside "", give other links */
+    assert_int_equal(audit_link_hash(z, 1, 2, "ab", "c", NULL, NULL, a), 0);
+    assert_int_equal(audit_link_hash(z, 1, 2, "a", "bc", NULL, NULL, b), 0);
+    assert_memory_not_equal(a, b, AUDIT_HASH_BYTES);
+    assert_int_equal(audit_link_hash(z, 1, 2, "a", "", NULL, NULL, a), 0);
+    assert_int_equal(audit_link_hash(z, 1, 2, "a", NULL, NULL, NULL, b), 0);
+    assert_memory_not_equal(a, b, AUDIT_HASH_BYTES);
+    assert_int_equal(audit_link_hash(z, 1, 2, "a", NULL, NULL, NULL, a), 0);
+    assert_int_equal(audit_link_hash(z, 2, 2, "a", NULL, NULL, NULL, b), 0);
+    assert_memory_not_equal(a, b, AUDIT_HASH_BYTES);
+}
+
+static void chain_setup_20(struct fixture *f, struct saved_mark *m)
+{
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, m), 0);
+    record_n(f->log, 20);
+}
+
+static void test_chain_detects_altered(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    raw_sql(f->path, "UPDATE events SET detail = 'nothing happened' WHERE id = 7");
+    verify_expect(f->log, &m.head, 0, 7, "altered");
+}
+
+static void test_chain_detects_inserted(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    /* forged rows appended behind the camera's back, with or without a made-up hash */
+    raw_sql(f->path, "INSERT INTO events(time, type, actor, source, detail) VALUES (1, 'login_success', 'admin', "
+                     "'10.0.0.1', 'forged')");
+    raw_sql(f->path, "INSERT INTO events(time, type, actor, detail, hash) VALUES (1, 'login_success', 'x', 'y', "
+                     "randomblob(32))");
+    verify_expect(f->log, &m.head, 0, 21, "inserted");
+    /* the camera goes on appending after them: still reported, the new rows chain from the real head */
+    record_n(f->log, 3);
+    verify_expect(f->log, &m.head, 0, 21, "inserted");
+}
+
+static void test_chain_detects_deleted_middle(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    raw_sql(f->path, "DELETE FROM events WHERE id = 10");
+    verify_expect(f->log, &m.head, 0, 10, "deleted");
+}
+
+static void test_chain_detects_deleted_and_truncated_tail(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    raw_sql(f->path, "DELETE FROM events WHERE id >= 18");
+    verify_expect(f->log, &m.head, 0, 18, "deleted");
+    /* rewriting the head row to the new tail without the key */
+    raw_sql(f->path, "UPDATE chain SET head_id = 17, head_hash = (SELECT hash FROM events WHERE id = 17)");
+    verify_expect(f->log, NULL, 0, 17, "head_mismatch");
+}
+
+static void test_chain_detects_rollback_by_mark(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    struct audit_head old = m.head; /* the attacker's saved copy of the head row at id 20 */
+    record_n(f->log, 5);
+    /* roll audit.db back to that copy: the rows after 20 and the head row as it was */
+    char sql[512];
+    char hex_prev[65], hex_hash[65], hex_mac[65];
+    for (unsigned i = 0; i < 32; i++) {
+        snprintf(hex_prev + 2 * i, 3, "%02x", old.anchor_prev[i]);
+        snprintf(hex_hash + 2 * i, 3, "%02x", old.head_hash[i]);
+        snprintf(hex_mac + 2 * i, 3, "%02x", old.mac[i]);
+    }
+    snprintf(sql, sizeof sql,
+             "DELETE FROM events WHERE id > 20; UPDATE chain SET anchor_id = %lld, anchor_prev = x'%s', head_id = 20,"
+             " head_hash = x'%s', mac = x'%s'",
+             (long long)old.anchor_id, hex_prev, hex_hash, hex_mac);
+    raw_sql(f->path, sql);
+    verify_expect(f->log, NULL, 1, 0, NULL); /* audit.db alone looks whole */
+    verify_expect(f->log, &m.head, 0, 21, "deleted"); /* vault.db's copy of the head says otherwise */
+}
+
+static void test_chain_whole_log_deleted(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    chain_setup_20(f, &m);
+    raw_sql(f->path, "DELETE FROM events; DELETE FROM chain");
+    verify_expect(f->log, &m.head, 0, 1, "deleted");
+}
+
+static void test_chain_retention_keeps_it_verifiable(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    assert_int_equal(audit_log_retention_set(f->log, 8, 1), SAFECAM_ERR_INVAL);
+    assert_int_equal(audit_log_retention_set(f->log, 50, 100000000), 0);
+    record_n(f->log, 120);
+    struct audit_verify_result r;
+    assert_int_equal(audit_log_verify(f->log, &m.head, &r), 0);
+    assert_true(r.intact);
+    assert_true(r.events <= 51);
+    json_t *ev = query(f->log, 0, 0, AUDIT_LOG_TRUNCATED, 10);
+    assert_true(json_array_size(ev) >= 1);
+    const char *d = json_string_value(json_object_get(json_array_get(ev, 0), "detail"));
+    assert_non_null(strstr(d, "last dropped hash "));
+    json_decref(ev);
+    /* deleting the new first rows (the anchor) without the key is seen */
+    raw_sql(f->path, "DELETE FROM events WHERE id = (SELECT min(id) FROM events)");
+    assert_int_equal(audit_log_verify(f->log, &m.head, &r), 0);
+    assert_false(r.intact);
+    assert_string_equal(r.reason, "deleted");
+}
+
+static void test_chain_retention_by_age(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    record_n(f->log, 10);
+    raw_sql(f->path, "UPDATE events SET time = time - 1000"); /* breaks the links: re-chain below */
+    audit_log_close(f->log);
+    raw_sql(f->path, "UPDATE events SET hash = NULL; DELETE FROM chain");
+    assert_int_equal(audit_log_open(f->path, &f->log), 0);
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0); /* chains them anew */
+    assert_int_equal(audit_log_retention_set(f->log, 1000, 500), 0);
+    record_n(f->log, 1);
+    struct audit_verify_result r;
+    assert_int_equal(audit_log_verify(f->log, &m.head, &r), 0);
+    assert_true(r.intact);
+    json_t *ev = query(f->log, 0, 0, AUDIT_LOG_TRUNCATED, 10);
+    assert_int_equal(json_array_size(ev), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(ev, 0), "detail")), "(age)"));
+    json_decref(ev);
+}
+
+static void test_chain_migration_of_old_rows(void **state)
+{
+    struct fixture *f = *state;
+    record_n(f->log, 5); /* no chain yet: an audit.db from before it */
+    audit_log_close(f->log);
+    raw_sql(f->path, "DROP TABLE chain"); /* exactly the old schema (hash column stays NULL) */
+    assert_int_equal(audit_log_open(f->path, &f->log), 0);
+    struct saved_mark m = {0};
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    assert_int_equal(m.head.head_id, 6);
+    json_t *ev = query(f->log, 0, 0, AUDIT_LOG_CHAINED, 10);
+    assert_int_equal(json_array_size(ev), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(ev, 0), "detail")), "rows 1-5"));
+    json_decref(ev);
+    record_n(f->log, 2);
+    verify_expect(f->log, &m.head, 1, 0, NULL);
+    /* a second start chains nothing again */
+    audit_log_close(f->log);
+    assert_int_equal(audit_log_open(f->path, &f->log), 0);
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    ev = query(f->log, 0, 0, AUDIT_LOG_CHAINED, 10);
+    assert_int_equal(json_array_size(ev), 1);
+    json_decref(ev);
+    /* another key does not verify the head */
+    uint8_t other[AUDIT_KEY_BYTES] = {9};
+    audit_log_close(f->log);
+    assert_int_equal(audit_log_open(f->path, &f->log), 0);
+    assert_int_equal(audit_log_chain_enable(f->log, other, NULL, NULL), 0);
+    verify_expect(f->log, NULL, 0, 8, "head_mismatch");
+}
+
+static void test_chain_verify_100k_streaming(void **state)
+{
+    struct fixture *f = *state;
+    /* 100,000 old rows chained at enable, then verified: bounded by streaming, checked for time loosely */
+    audit_log_close(f->log);
+    raw_sql(f->path, "DROP TABLE chain;"
+                     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)"
+                     " INSERT INTO events(time, type, actor, source, detail) SELECT 1700000000 + x, 'config_change',"
+                     " 'admin', '127.0.0.1', 'bulk ' || x FROM c");
+    assert_int_equal(audit_log_open(f->path, &f->log), 0);
+    struct saved_mark m = {0};
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    struct audit_verify_result r;
+    assert_int_equal(audit_log_verify(f->log, &m.head, &r), 0);
+    assert_true(r.intact);
+    assert_int_equal(r.events, 100001);
+}
+
+static void test_chain_inbox_drained_into_the_chain(void **state)
+{
+    struct fixture *f = *state;
+    struct saved_mark m = {0};
+    assert_int_equal(audit_inbox_add(f->log, AUDIT_PROCESS_RESTART, "process=safecamd slot=A status=exit_1"), 0);
+    assert_int_equal(audit_inbox_add(f->log, "not_a_type", "x"), SAFECAM_ERR_INVAL);
+    raw_sql(f->path, "INSERT INTO inbox(time, type, detail) VALUES (1, 'bogus', 'put in by hand')");
+    assert_int_equal(audit_inbox_add(f->log, AUDIT_UPDATE_INSTALL, "event=rollback"), 0);
+    assert_int_equal(audit_log_chain_enable(f->log, test_key, mark_saved, &m), 0);
+    assert_int_equal(audit_inbox_drain(f->log, 100), 2); /* the unknown type is not chained */
+    assert_int_equal(audit_inbox_drain(f->log, 100), 0);
+    json_t *ev = query(f->log, 0, 0, AUDIT_PROCESS_RESTART, 10);
+    assert_int_equal(json_array_size(ev), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "actor")), AUDIT_INBOX_ACTOR);
+    json_decref(ev);
+    verify_expect(f->log, &m.head, 1, 0, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +587,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_values_stored_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode_wal_and_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_symlink, setup, teardown),
+        cmocka_unit_test(test_chain_link_is_unambiguous),
+        cmocka_unit_test_setup_teardown(test_chain_intact_and_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_altered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_inserted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_deleted_middle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_deleted_and_truncated_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_rollback_by_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_whole_log_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_retention_keeps_it_verifiable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_retention_by_age, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_migration_of_old_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_verify_100k_streaming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_inbox_drained_into_the_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

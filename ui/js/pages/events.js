@@ -15,7 +15,7 @@ onLangChange(() => {
 export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'session_end', 'password_change', 'user_create',
   'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
   'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start', 'sandbox_violation',
-  'connection_flood'];
+  'connection_flood', 'log_truncated', 'log_chained', 'log_tampered'];
 
 function toUnix(value) {
   if (!value) return 0;
@@ -80,6 +80,8 @@ function detailCell(detail) {
 
 export async function render() {
   const status = statusBox('events-status');
+  // the audit chain's status as the camera last verified it (docs/audit.md): a broken chain is shown first
+  const chain = statusBox('events-chain');
   const type = h('select', { id: 'ev-type', name: 'type' }, h('option', { value: '', i18n: 'events.all_types' }),
     EVENT_TYPES.map((tname) => h('option', { value: tname, i18n: 'event.' + tname })));
   const since = h('input', { type: 'datetime-local', id: 'ev-since', name: 'since' });
@@ -109,12 +111,21 @@ export async function render() {
     if (u) q.set('until', String(u));
     q.set('limit', limit.value);
     let list;
+    let r;
     try {
-      const r = await api.get('/api/v1/events?' + q.toString());
+      r = await api.get('/api/v1/events?' + q.toString());
       list = Array.isArray(r) ? r : (r && Array.isArray(r.events) ? r.events : []);
     } catch (e) {
       showError(status, e);
       return;
+    }
+    const c = r && r.chain;
+    if (c && c.status === 'broken') {
+      showStatus(chain, 'error', 'events.chain_broken', { id: String(c.first_bad_id), reason: String(c.reason) });
+    } else if (c && c.status === 'intact') {
+      showStatus(chain, 'ok', 'events.chain_intact', { n: String(c.events) });
+    } else {
+      hideStatus(chain);
     }
     tbody.replaceChildren(...list.map((ev) => h('tr', null,
       typeof ev.time === 'number' ? h('td', { class: 'ev-time', 'data-time': String(ev.time), text: formatTime(ev.time) })
@@ -131,5 +142,5 @@ export async function render() {
     load();
   });
   await load();
-  return page('events.title', h('p', { class: 'lead', i18n: 'events.intro' }), filters, status, count, h('div', { class: 'table-wrap' }, table));
+  return page('events.title', h('p', { class: 'lead', i18n: 'events.intro' }), chain, filters, status, count, h('div', { class: 'table-wrap' }, table));
 }
