@@ -184,15 +184,19 @@ int vault_session_check(vault *v, const char *session_id, const char *csrf_token
     }
     out->csrf_ok = csrf_given && sodium_memcmp(given, expected, VAULT_TOKEN_BYTES) == 0;
     sodium_bin2hex(out->csrf_token, sizeof out->csrf_token, expected, sizeof expected);
+    /* Recording last_seen can fail on a full disk (SQLITE_FULL). The session is valid all the same: the owner
+     * keeps the camera's pages and video, and the idle timeout then runs from the older time, so a session can
+     * only end sooner, never later. */
+    rc = 0;
     if (touch) {
-        if (sqlite3_prepare_v2(v->db, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", -1, &st, NULL) !=
+        if (sqlite3_prepare_v2(v->db, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", -1, &st, NULL) ==
             SQLITE_OK) {
-            rc = SAFECAM_ERR_IO;
-            goto out;
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                log_warn("session: last_seen not recorded (%s); the session stays valid",
+                         sqlite3_errmsg(v->db));
         }
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : SAFECAM_ERR_IO;
     }
 out:
     sqlite3_finalize(st);
