@@ -12,6 +12,9 @@ import pytest
 
 from conftest import strong_password
 
+# One camera for the module, its tests in order (captures stored by one are listed by the next): one xdist worker.
+pytestmark = pytest.mark.xdist_group("captures")
+
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
 

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import urllib.parse
 import time
 
 import pytest
@@ -73,7 +74,8 @@ def test_network_settings_give_the_real_ports_and_urls(cam):
                          "sub": f"rtsps://127.0.0.1:{cam.rtsps_port}/stream2",
                          "web": f"https://127.0.0.1:{cam.https_port}/"}, j
     # the main URL plays (ffprobe with the admin's credentials added by the client, not by the camera)
-    u = j["urls"]["main"].replace("rtsps://", f"rtsps://admin:{cam.admin_password}@")
+    # (percent-encoded: the random password may hold '#', '@' or '/', which ended the authority part)
+    u = j["urls"]["main"].replace("rtsps://", f"rtsps://admin:{urllib.parse.quote(cam.admin_password, safe='')}@")
     p = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name",
                         "-of", "csv=p=0", u], capture_output=True, timeout=60)
     assert p.stdout.strip() == b"h264", p.stderr[-500:]
