@@ -15,7 +15,8 @@ onLangChange(() => {
 export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'session_end', 'password_change', 'user_create',
   'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
   'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start', 'sandbox_violation',
-  'connection_flood', 'log_truncated', 'log_chained', 'log_tampered'];
+  'connection_flood', 'log_truncated', 'log_chained', 'log_tampered', 'integration_create', 'integration_rotate',
+  'integration_delete'];
 
 function toUnix(value) {
   if (!value) return 0;
