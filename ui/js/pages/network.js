@@ -1,9 +1,10 @@
 // pages/network.js — network services: what the camera listens on and the addresses an installer types into a
 // recorder (GET /api/v1/settings/network: the bind address, the real HTTPS and RTSPS ports, the full stream
-// URLs, never with credentials). QCVN 135 G6 / EN 303 645 5.6-1, 5.6-2 (IF-01, IF-05). Optional services
-// (ONVIF, WS-Discovery) are switched on their own settings; this firmware runs none unless turned on.
+// URLs, never with credentials). QCVN 135 G6 / EN 303 645 5.6-1, 5.6-2 (IF-01, IF-05). The one optional
+// service, ONVIF (off by default), is switched here by an administrator (GET/PUT /api/v1/settings/onvif, both
+// admin only: the page asks nothing about it for any other role). WS-Discovery is not built: no switch for it.
 import { api } from '../api.js';
-import { h, page, showError, statusBox } from '../dom.js';
+import { h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { has } from '../i18n.js';
 
 function serviceLabel(name) {
@@ -29,6 +30,59 @@ function urlList(urls) {
     row('url-web', 'network.url_web', urls.web));
 }
 
+// The ONVIF device service address, from the page's own web address (host and real HTTPS port), or ''.
+function onvifAddress(cfg) {
+  const web = cfg.urls && cfg.urls.web;
+  if (!web) return '';
+  try {
+    return new URL('/onvif/device_service', String(web)).href;
+  } catch (_) {
+    return '';
+  }
+}
+
+// The ONVIF card (administrators only): a switch that PUTs {"enabled": bool} at once and shows the answer,
+// the device service address for a recorder, the account a recorder uses, and that discovery is not built.
+async function onvifCard(cfg) {
+  const status = statusBox('onvif-status');
+  const title = h('h2', { id: 'onvif-title', i18n: 'network.onvif_title' });
+  let cur;
+  try {
+    cur = await api.get('/api/v1/settings/onvif');
+  } catch (e) {
+    if (e.status === 404) showStatus(status, 'info', 'common.not_available');
+    else showError(status, e);
+    return h('div', { class: 'card narrow', id: 'onvif-card' }, title, status);
+  }
+  const sw = h('input', { type: 'checkbox', id: 'onvif-enabled', name: 'enabled', role: 'switch', checked: !!cur.enabled, 'aria-describedby': 'onvif-enabled-hint' });
+  const addr = onvifAddress(cfg);
+  sw.addEventListener('change', async () => {
+    const want = sw.checked;
+    hideStatus(status);
+    sw.disabled = true;
+    try {
+      const r = await api.put('/api/v1/settings/onvif', { enabled: want });
+      cur = r && typeof r === 'object' ? r : { ...cur, enabled: want };
+      sw.checked = !!cur.enabled;
+      showStatus(status, 'ok', cur.enabled ? 'network.onvif_now_on' : 'network.onvif_now_off');
+    } catch (e) {
+      sw.checked = !!cur.enabled; // refused: nothing changed on the camera
+      showError(status, e);
+    } finally {
+      sw.disabled = false;
+    }
+  });
+  return h('div', { class: 'card narrow', id: 'onvif-card' }, title,
+    h('p', { i18n: 'network.onvif_intro' }),
+    h('div', { class: 'field inline' }, sw, h('label', { for: 'onvif-enabled', i18n: 'network.onvif_enabled' }),
+      h('p', { id: 'onvif-enabled-hint', class: 'hint', i18n: 'network.onvif_enabled_hint' })),
+    status,
+    addr ? h('dl', { class: 'items' }, h('div', { class: 'field' },
+      h('dt', { i18n: 'network.onvif_address' }), h('dd', null, h('code', { id: 'onvif-address', text: addr })))) : null,
+    h('p', { class: 'hint', id: 'onvif-account', i18n: 'network.onvif_account' }),
+    h('p', { class: 'note', id: 'onvif-discovery', i18n: 'network.onvif_no_discovery' }));
+}
+
 export async function render(ctx) {
   const status = statusBox('network-status');
   let cfg = null;
@@ -42,9 +96,12 @@ export async function render(ctx) {
     { port: cfg.https_port, protocol: 'tcp', service: 'https' },
     { port: cfg.rtsps_port, protocol: 'tcp', service: 'rtsps' },
   ];
+  const isAdmin = !!(ctx && ctx.session && ctx.session.role === 'admin');
+  const onvif = isAdmin ? await onvifCard(cfg) : null;
   return page('network.title', h('p', { class: 'lead', i18n: 'network.intro' }), status,
     h('h2', { i18n: 'network.ports_title' }), h('div', { class: 'table-wrap' }, portsTable(rows)),
     h('p', { class: 'hint', id: 'network-bind', i18n: 'network.bind', i18nArgs: { bind: String(cfg.bind || '') } }),
     h('h2', { i18n: 'network.urls_title' }), urlList(cfg.urls || {}),
-    h('p', { class: 'hint', i18n: 'network.urls_hint' }));
+    h('p', { class: 'hint', i18n: 'network.urls_hint' }),
+    onvif);
 }
