@@ -16,6 +16,10 @@ import pytest
 
 from media_harness import BUILD_DEFAULT, MediaProcess, basic, rtsp_read, rtsp_request, tls_connect
 
+# Stream correctness as real clients see it, bound by the clock (10 s decodes, a 30 s recording): the plain build
+# only; the same media code runs under ASan in test_media_*.py.
+pytestmark = pytest.mark.plain_only
+
 BUILD = os.environ.get("SAFECAM_BUILD", BUILD_DEFAULT)
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
