@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/media_rtsps.sh — safecam-media (product defaults: main + sub stream, encoders on demand) vs a bare
 # gst-rtsp-server doing the same work (bench_rtsps_bare: same two streams, same x264 settings, TLS, media built
-# for the first viewer): CPU, CPU ratio, frames per viewer per second and RSS per viewer at 0, 1, 4 and 16
+# for the first viewer): CPU, CPU ratio, frames per viewer per second and RSS per viewer at 0, 1, 4, 16 and 32
 # RTSPS viewers (a row whose viewers failed prints FAILED); a matching file passed through vs
 # `filesrc ! qtdemux ! h264parse ! rtph264pay` (goal CPU <= 2x); time from DESCRIBE to the first complete
 # keyframe; live-view fMP4 latency from the test pattern's timecode. Benchmark harness (root, development

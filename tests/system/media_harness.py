@@ -323,10 +323,13 @@ def jpeg_size(data):
 
 # ---- raw RTSP over TLS (python ssl, validating the device certificate) ----
 
-def tls_connect(port, cafile, timeout=10):
+def tls_connect(port, cafile, timeout=10, source=None):
+    """TLS to 127.0.0.1:port, from the loopback address `source` when given (127.0.0.0/8 is all loopback: the
+    camera counts connections per source address)."""
     import ssl
     ctx = ssl.create_default_context(cafile=cafile)
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     return ctx.wrap_socket(s, server_hostname="127.0.0.1")
 
 
@@ -382,9 +385,9 @@ def rtsp_request(sock, method, url, cseq, headers=None):
     return rtsp_read(sock)
 
 
-def rtsp_play_session(port, cafile, auth, path="/stream1"):
+def rtsp_play_session(port, cafile, auth, path="/stream1", source=None):
     """DESCRIBE + SETUP (TCP interleaved) on a new TLS connection. Returns (sock, session_id, base_url)."""
-    s = tls_connect(port, cafile)
+    s = tls_connect(port, cafile, source=source)
     url = f"rtsps://127.0.0.1:{port}{path}"
     st, hd, body = rtsp_request(s, "DESCRIBE", url, 1, {"Authorization": auth, "Accept": "application/sdp"})
     assert st == 200, (st, hd)
