@@ -34,9 +34,9 @@
 #define STATEDIR_LEGACY_VAULT_DB "vault.db" /* before the walls: migrated into DIR/vault/ */
 #define STATEDIR_LEGACY_AUDIT_DB "audit.db"
 #define STATEDIR_MEDIA_CACHE "media-cache"
-/* Outside the state directory: the media process's scratch directory on a memory file system (its
- * XDG_RUNTIME_DIR, where ORC makes the file it maps its generated code from: on a full state disk, touching that
- * mapping faulted with SIGBUS). Its own Landlock rule in lib/supervisor/child_table.c. */
+/* Outside the state directory: the media process's memory-backed scratch directory, set as its XDG_RUNTIME_DIR.
+ * ORC makes the file it maps its generated code from there; on a full state disk, touching that mapping faulted
+ * with SIGBUS. Its own Landlock rule in lib/supervisor/child_table.c. */
 #define MEDIA_SCRATCH_DIR "/dev/shm"
 #define STATEDIR_CONFIG "config.json"
 #define STATEDIR_CAPTURES "captures"
