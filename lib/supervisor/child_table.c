@@ -67,9 +67,10 @@ static const char *const syscalls_web[] = {
 };
 
 /* media: GStreamer and the RTSPS front door (listening socket and the loopback pair to
- * gst-rtsp-server), V4L2 devices, memfds for snapshots and live view. */
+ * gst-rtsp-server), V4L2 devices, memfds for snapshots and live view; the recordings index (SQLite gives a
+ * journal it opens empty the mode of its database: fchmod). */
 static const char *const syscalls_media[] = {
-    "chmod", "link", "set_mempolicy", "fadvise64", "chdir", "sched_getattr", "sched_setattr", "socket", "bind", "listen", "accept", "accept4", "connect", "memfd_create", "ftruncate",
+    "chmod", "fchmod", "link", "set_mempolicy", "fadvise64", "chdir", "sched_getattr", "sched_setattr", "socket", "bind", "listen", "accept", "accept4", "connect", "memfd_create", "ftruncate",
     "fallocate", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "mincore", "fsync",
     "fdatasync", "unlink", "rename", "mkdir", "sched_get_priority_min", "sched_get_priority_max", NULL,
 };

@@ -332,3 +332,29 @@ def test_factory_reset_leaves_no_playable_recording(cam, admin, tmp_path):
     assert [s["id"] for s in listing(fresh, **{"from": 0})] == [keep]
     r = fresh.request("GET", "/api/v1/recordings/" + keep)
     assert r.status == 422 and r.json()["error"] == "recording_damaged", r
+
+
+def test_index_files_with_another_mode_do_not_kill_media(camera):
+    """SQLite gives a journal it opens empty the mode of its database (fchmod). An index whose -wal and -shm were left
+    empty with another mode (a restore, an interrupted start) killed media with SIGSYS at every start while its
+    syscall filter lacked fchmod; the camera then had no video until an operator removed the files."""
+    camera.wait_port(camera.rtsps_port)
+    camera.stop()
+    d = rec_dir(camera)
+    st = os.stat(os.path.join(d, "index.db"))
+    os.chmod(os.path.join(d, "index.db"), 0o600)
+    for suffix in ("-wal", "-shm"):
+        p = os.path.join(d, "index.db" + suffix)
+        with open(p, "wb"):
+            pass
+        os.chown(p, st.st_uid, st.st_gid)
+        os.chmod(p, 0o644)
+    camera.start(wait_media=True)
+    deadline = time.monotonic() + 10
+    while "media" not in camera.pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    media = camera.pids().get("media")
+    time.sleep(3)
+    assert camera.pids().get("media") == media, camera.read_log()[-3000:]
+    assert "syscall filter" not in camera.read_log()
+    assert os.stat(os.path.join(d, "index.db-wal")).st_mode & 0o777 == 0o600
