@@ -216,10 +216,12 @@ def test_bad_input_faults_and_service_alive(camera):
     for body in (lol, xxe):
         r = soap(camera, dev, body)
         assert r.status == 400 and b"env:Sender" in r.body and b"root:" not in r.body, r
-    # 10,000 deep
-    deep = ENV12 + "<s:Body>" + "<a>" * 10000 + "</a>" * 10000 + "</s:Body></s:Envelope>"
+    # 6,000 deep, under the 64 KiB body limit so that the depth limit answers (10,000 deep was 70 KB: the camera
+    # refused it by its length before reading it, and curl, still sending, sometimes saw only a broken pipe)
+    deep = ENV12 + "<s:Body>" + "<a>" * 6000 + "</a>" * 6000 + "</s:Body></s:Envelope>"
+    assert len(deep) < 64 * 1024
     r = soap(camera, dev, deep)
-    assert r.status in (400, 413), r
+    assert r.status == 400 and b"env:Sender" in r.body, r
     # wrong content type
     r = soap(camera, dev, envelope("GetSystemDateAndTime", DEV), content_type="application/json")
     assert r.status == 415, r
