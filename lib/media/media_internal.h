@@ -25,6 +25,9 @@ void media_feeder_detach(media_service *svc, int stream, guint id);
 int media_feeder_consumer_dead(media_service *svc, int stream, guint id);
 /* Ask the stream's encoder for a keyframe now (rate-limited). Thread-safe. */
 void media_feeder_request_keyframe(media_service *svc, int stream);
+/* The running time (ns) of element `e` now: its clock's time minus its base time, or GST_CLOCK_TIME_NONE
+ * unless `e` is PLAYING with no state change pending (before that its base time may not be set yet). */
+GstClockTime media_running_time_now(GstElement *e);
 /* Caps for a new consumer's appsrc (caller unrefs). */
 GstCaps *media_feeder_caps(media_service *svc, int stream);
 

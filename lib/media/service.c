@@ -151,11 +151,32 @@ static GstClockTime frame_duration(const GstCaps *caps)
     return gst_util_uint64_scale_int(GST_SECOND, d, n);
 }
 
+GstClockTime media_running_time_now(GstElement *e)
+{
+    /* The pipeline hands its elements the clock before their base time (PAUSED -> PLAYING): a time read in
+     * between was the clock's absolute time (a day of uptime), and a viewer's sink then held its video for
+     * as long (one in four of eight concurrent viewers got none). Only a PLAYING element's time counts. */
+    GST_OBJECT_LOCK(e);
+    gboolean playing = GST_STATE(e) == GST_STATE_PLAYING && GST_STATE_PENDING(e) == GST_STATE_VOID_PENDING;
+    GST_OBJECT_UNLOCK(e);
+    if (!playing)
+        return GST_CLOCK_TIME_NONE;
+    GstClock *clock = gst_element_get_clock(e);
+    if (!clock)
+        return GST_CLOCK_TIME_NONE;
+    GstClockTime now = gst_clock_get_time(clock);
+    GstClockTime base = gst_element_get_base_time(e);
+    gst_object_unref(clock);
+    if (!GST_CLOCK_TIME_IS_VALID(now) || now < base)
+        return GST_CLOCK_TIME_NONE;
+    return now - base;
+}
+
 /* The timestamp (ns, running time of the consumer's own pipeline) of an access unit whose encoder PTS is
  * `in`: the first one the consumer takes is stamped with its pipeline's clock now, every later one keeps
  * the encoder's spacing (so every packet has a timestamp, evenly spaced, never decreasing, whatever the
  * delivery jitter). A source that restarts (PTS back to 0, a file looping) or jumps by more than 2 s
- * continues one frame on. GST_CLOCK_TIME_NONE while the consumer's pipeline has no clock (not PLAYING).
+ * continues one frame on. GST_CLOCK_TIME_NONE until the consumer's pipeline is PLAYING.
  * Called with the feeder's lock held. */
 static GstClockTime consumer_timestamp(struct consumer *c, GstClockTime in, const GstCaps *caps)
 {
@@ -166,15 +187,9 @@ static GstClockTime consumer_timestamp(struct consumer *c, GstClockTime in, cons
             return c->last_out + (in - c->last_in);
         return c->last_out + dur;
     }
-    GstClock *clock = gst_element_get_clock(c->appsrc);
-    if (!clock)
+    GstClockTime run = media_running_time_now(c->appsrc);
+    if (!GST_CLOCK_TIME_IS_VALID(run))
         return GST_CLOCK_TIME_NONE;
-    GstClockTime now = gst_clock_get_time(clock);
-    GstClockTime base = gst_element_get_base_time(c->appsrc);
-    gst_object_unref(clock);
-    if (!GST_CLOCK_TIME_IS_VALID(now) || now < base)
-        return GST_CLOCK_TIME_NONE;
-    GstClockTime run = now - base;
     /* After a skip to the next keyframe (a consumer that fell behind): never back in time. */
     if (GST_CLOCK_TIME_IS_VALID(c->last_out) && run <= c->last_out)
         run = c->last_out + dur;
