@@ -239,6 +239,46 @@ def test_on_onvif_util_finds_the_https_device_service_then_off(lab):
     wait_for(lambda: udp_3702(lab) == ([], []), what="off with ONVIF")
 
 
+NPM_ONVIF = "onvif@0.8.3"
+
+
+@pytest.fixture(scope="module")
+def npm_onvif(tmp_path_factory):
+    """The npm package `onvif`, installed by npm into a directory of this test run (never into the tree). Skips
+    when npm cannot fetch it (offline). SAFECAM_NPM_ONVIF=DIR uses a directory that already holds it."""
+    d = os.environ.get("SAFECAM_NPM_ONVIF")
+    if not d:
+        if shutil.which("npm") is None or shutil.which("node") is None:
+            pytest.skip("node/npm missing")
+        d = str(tmp_path_factory.mktemp("npm-onvif"))
+        with open(os.path.join(d, "package.json"), "w") as f:
+            f.write('{"name": "safecam-onvif-client", "private": true}')
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", d, NPM_ONVIF],
+                           capture_output=True, timeout=300)
+        if r.returncode != 0:
+            pytest.skip(f"npm cannot install {NPM_ONVIF}: {r.stderr.decode()[-300:]}")
+    assert os.path.exists(os.path.join(d, "node_modules", "onvif", "package.json"))
+    return d
+
+
+def test_npm_onvif_discovers_the_https_device_service(lab, npm_onvif):
+    cam = lab.camera
+    set_discovery(lab, True, True)
+    wait_for(lambda: udp_3702(lab)[0], what="the responder")
+    time.sleep(2.5)  # a fresh per-source budget
+    r = nsrun(lab.cli, "env", f"NODE_PATH={npm_onvif}/node_modules", "node",
+              os.path.join(HERE, "onvif_npm_discover.cjs"), "3000", timeout=60)
+    assert r.returncode == 0, r
+    out = json.loads(r.stdout)
+    assert len(out["found"]) == 1, out
+    dev = out["found"][0]
+    assert dev["from"] == lab.cam_ip
+    assert dev["xaddrs"] == f"https://{lab.cam_ip}:{cam.https_port}/onvif/device_service", dev
+    assert dev["urn"].startswith("urn:uuid:")
+    assert "NetworkVideoTransmitter" in dev["types"]
+    set_discovery(lab, True, False)
+
+
 def test_bad_datagrams_get_no_answer_and_the_child_survives(lab):
     cam = lab.camera
     set_discovery(lab, True, True)
