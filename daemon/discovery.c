@@ -1,7 +1,7 @@
 /* discovery.c — safecam-discovery, the WS-Discovery responder (UDP 3702, group 239.255.255.250): wiring only.
  * The supervisor starts it only while ONVIF and its discovery switch are both on, and stops it when either goes
- * off. Before its walls go up it reads the public device identity and opens, binds and joins its one UDP
- * socket; then it may create no socket and open no state file (lib/supervisor/child_table.c). It says Hello at
+ * off. Before its walls go up it reads the public device identity and opens, binds and joins its UDP
+ * sockets (the bind address and the group, port 3702); then it may create no socket and open no state file (lib/supervisor/child_table.c). It says Hello at
  * start and Bye at stop, and answers a matching Probe (lib/onvif parse) with one unicast ProbeMatches carrying
  * https:// XAddrs only, sent with TTL 1 (it cannot leave the local link), within a total and a per-source
  * budget and only when the answer is at most ONVIF_DISCOVERY_AMPLIFICATION_MAX times the probe. Every refusal
@@ -42,7 +42,9 @@ static void usage(void)
 }
 
 struct responder {
-    int fd;                  /* the UDP socket, bound to *:3702 and joined to the group on the bind address */
+    int fd;                  /* the UDP socket on the bind address, port 3702: unicast probes, every send */
+    int mc_fd;               /* bound to the group, joined on the bind address's interface only; -1 with a
+                              * wildcard bind (then fd is *:3702 and joined) */
     struct in_addr bind4;    /* the camera's address (INADDR_ANY: the address the probe came in on) */
     unsigned https_port;
     char uuid[37];           /* the stable endpoint UUID */
@@ -133,7 +135,7 @@ static void summary_tick(struct responder *r, int force)
 }
 
 /* One datagram: refuse (counted) or answer it. */
-static void datagram_serve(struct responder *r)
+static void datagram_serve(struct responder *r, int from_fd)
 {
     char buf[ONVIF_PROBE_MAX_BYTES + 1];
     struct sockaddr_in from;
@@ -148,7 +150,7 @@ static void datagram_serve(struct responder *r)
                         .msg_iovlen = 1,
                         .msg_control = ctl.c,
                         .msg_controllen = sizeof ctl.c};
-    ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recvmsg(from_fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0)
         return;
     if ((size_t)n > ONVIF_PROBE_MAX_BYTES || (mh.msg_flags & MSG_TRUNC)) {
@@ -212,22 +214,24 @@ static void datagram_serve(struct responder *r)
 static size_t on_extra_fds(void *ctx, struct pollfd *pfd, size_t max)
 {
     struct responder *r = ctx;
-    if (max < 1)
+    if (max < 2)
         return 0;
     pfd[0] = (struct pollfd){.fd = r->fd, .events = POLLIN};
-    return 1;
+    pfd[1] = (struct pollfd){.fd = r->mc_fd, .events = POLLIN}; /* a negative fd is ignored by poll */
+    return 2;
 }
 
 static void on_extra_ready(void *ctx, const struct pollfd *pfd, size_t n)
 {
     struct responder *r = ctx;
-    /* bounded: at most 64 datagrams a turn, so the supervisor channel is served between bursts */
-    for (int i = 0; n >= 1 && (pfd[0].revents & POLLIN) && i < 64; i++) {
-        int avail = 0;
-        datagram_serve(r);
-        if (recv(r->fd, &avail, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
-            break;
-    }
+    /* bounded: at most 64 datagrams a socket a turn, so the supervisor channel is served between bursts */
+    for (size_t k = 0; k < n && k < 2; k++)
+        for (int i = 0; pfd[k].fd >= 0 && (pfd[k].revents & POLLIN) && i < 64; i++) {
+            char peek;
+            datagram_serve(r, pfd[k].fd);
+            if (recv(pfd[k].fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+                break;
+        }
 }
 
 static int on_tick(void *ctx, int *timeout_ms)
@@ -237,30 +241,45 @@ static int on_tick(void *ctx, int *timeout_ms)
     return 0;
 }
 
-/* The socket, before the walls: *:3702, IP_PKTINFO, the group joined on the bind address, TTL 1. */
-static int socket_open(struct responder *r)
+/* One UDP socket bound to addr:3702 with IP_PKTINFO and TTL 1 (unicast and multicast), or -1 (logged). */
+static int udp_open(struct in_addr addr)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1, ttl = 1;
-    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT)};
+    int one = 1, ttl = 1, zero = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT), .sin_addr = addr};
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
-        bind(fd, (struct sockaddr *)&any, sizeof any) != 0) {
-        log_err("discovery: cannot open UDP port %d: %s", ONVIF_DISCOVERY_PORT, strerror(errno));
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        char a[INET_ADDRSTRLEN];
+        log_err("discovery: cannot open UDP %s:%d: %s", inet_ntop(AF_INET, &addr, a, sizeof a) ? a : "?",
+                ONVIF_DISCOVERY_PORT, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    struct ip_mreq mreq = {.imr_interface = r->bind4};
-    (void)inet_pton(AF_INET, ONVIF_DISCOVERY_GROUP4, &mreq.imr_multiaddr);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
+    return fd;
+}
+
+/* The sockets, before the walls. A specific bind address: one socket on ADDR:3702 (unicast probes to the camera,
+ * every send, so answers come from the camera's address) and one on GROUP:3702 joined on ADDR's interface only
+ * (IP_MULTICAST_ALL off), so nothing listens on the host's other addresses. A wildcard bind: one *:3702. */
+static int socket_open(struct responder *r)
+{
+    struct in_addr group;
+    (void)inet_pton(AF_INET, ONVIF_DISCOVERY_GROUP4, &group);
+    int wildcard = r->bind4.s_addr == htonl(INADDR_ANY);
+    r->fd = udp_open(r->bind4);
+    r->mc_fd = wildcard ? -1 : udp_open(group);
+    if (r->fd < 0 || (!wildcard && r->mc_fd < 0))
+        return -1;
+    struct ip_mreq mreq = {.imr_multiaddr = group, .imr_interface = r->bind4};
+    if (setsockopt(wildcard ? r->fd : r->mc_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
         log_warn("discovery: cannot join %s: %s (unicast probes only)", ONVIF_DISCOVERY_GROUP4, strerror(errno));
-    if (r->bind4.s_addr != htonl(INADDR_ANY) &&
-        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &r->bind4, sizeof r->bind4) != 0)
+    if (!wildcard && setsockopt(r->fd, IPPROTO_IP, IP_MULTICAST_IF, &r->bind4, sizeof r->bind4) != 0)
         log_warn("discovery: cannot send multicast from the bind address: %s", strerror(errno));
-    r->fd = fd;
     return 0;
 }
 
@@ -301,7 +320,7 @@ int main(int argc, char **argv)
     safecam_log_init("discovery", SAFECAM_LOG_INFO);
     if (sodium_init() < 0)
         return 1;
-    static struct responder r = {.fd = -1};
+    static struct responder r = {.fd = -1, .mc_fd = -1};
     r.https_port = (unsigned)port;
     int v4 = inet_pton(AF_INET, bind_addr, &r.bind4) == 1;
     struct device_identity id;
@@ -359,6 +378,8 @@ int main(int argc, char **argv)
         announce(&r, ONVIF_DISCOVERY_BYE);
         summary_tick(&r, 1);
         close(r.fd);
+        if (r.mc_fd >= 0)
+            close(r.mc_fd);
     }
     log_info("discovery: stopped");
     ipc_child_free(child);

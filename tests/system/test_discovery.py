@@ -178,6 +178,9 @@ def test_on_onvif_util_finds_the_https_device_service_then_off(lab):
     time.sleep(0.5)
     set_discovery(lab, True, True)
     wait_for(lambda: udp_3702(lab)[0], what="the responder on UDP 3702")
+    # on the camera's address and the group only, never on every address of the host
+    local = sorted(line.split()[3] for line in udp_3702(lab)[0])
+    assert local == sorted([f"{lab.cam_ip}:3702", "239.255.255.250:3702"]), local
     hello_out = json.loads(hello.communicate(timeout=30)[0])
     hellos = [m for m in hello_out["messages"] if "/discovery/Hello<" in m["text"]]
     assert hellos and hellos[0]["from"] == lab.cam_ip, hello_out
@@ -319,11 +322,17 @@ def test_walls_of_the_discovery_child(lab):
     cam = lab.camera
     set_discovery(lab, True, True)
     pid = wait_for(lambda: cam.pids().get("discovery"), what="the responder")
-    st = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            st[k] = v.strip()
+
+    def status():
+        st = {}
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                st[k] = v.strip()
+        return st
+
+    # it raises its walls after opening its sockets, a moment after it starts: wait for the filter
+    st = wait_for(lambda: (lambda s: s if s["Seccomp"] == "2" else None)(status()), what="seccomp on")
     want = pwd.getpwnam("safecam-discovery")
     assert st["Uid"].split() == [str(want.pw_uid)] * 4
     assert st["Gid"].split() == [str(want.pw_gid)] * 4
@@ -345,5 +354,5 @@ def test_walls_of_the_discovery_child(lab):
     # no socket of its own making: the one UDP socket it was handed, nothing listening on TCP
     fds = os.listdir(f"/proc/{pid}/fd")
     socks = [t for t in (os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds) if t.startswith("socket:")]
-    assert len(socks) == 2, socks  # the supervisor channel and the UDP socket
+    assert len(socks) == 3, socks  # the supervisor channel and the two UDP sockets
     set_discovery(lab, True, False)
