@@ -1,13 +1,13 @@
 /* discovery.c — safecam-discovery, the WS-Discovery responder (UDP 3702, group 239.255.255.250): wiring only.
- * The supervisor starts it only while ONVIF and its discovery switch are both on, and stops it when either goes
- * off. Before its walls go up it reads the public device identity and opens, binds and joins its UDP
- * sockets (the bind address and the group, port 3702); then it may create no socket and open no state file (lib/supervisor/child_table.c). It says Hello at
- * start and Bye at stop, and answers a matching Probe (lib/onvif parse) with one unicast ProbeMatches carrying
- * https:// XAddrs only, sent with TTL 1 (it cannot leave the local link), within a total and a per-source
- * budget and only when the answer is at most ONVIF_DISCOVERY_AMPLIFICATION_MAX times the probe. Every refusal
- * is counted and summarised in one log line a minute at most. It holds no secret.
- * Trust level: every datagram is untrusted; the supervisor channel is trusted.
- * QCVN 135 G6 (off by default, minimal surface), G8 / EN 303 645 5.6-1, 5.6-2, 5.9-1. docs/onvif.md.
+ * The supervisor starts it only while ONVIF and its discovery switch are both on, and stops it when either
+ * goes off. Before its walls go up it reads the public device identity and opens, binds and joins its UDP
+ * sockets (the bind address and the group, port 3702); then it may create no socket and open no state file
+ * (lib/supervisor/child_table.c). It says Hello at start and Bye at stop, and answers a matching Probe
+ * (lib/onvif parse) with one unicast ProbeMatches carrying https:// XAddrs only, sent with TTL 1 (it cannot
+ * leave the local link), within a total and a per-source budget and only when the answer is at most
+ * ONVIF_DISCOVERY_AMPLIFICATION_MAX times the probe. Every refusal is counted and summarised in one log line
+ * a minute at most. It holds no secret. Trust level: every datagram is untrusted; the supervisor channel is
+ * trusted. QCVN 135 G6 (off by default, minimal surface), G8 / EN 303 645 5.6-1, 5.6-2, 5.9-1. docs/onvif.md.
  * Usage: safecam-discovery --state-dir DIR --ipc-fd N --bind ADDR --https-port N (started by safecamd). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,12 +42,12 @@ static void usage(void)
 }
 
 struct responder {
-    int fd;                  /* the UDP socket on the bind address, port 3702: unicast probes, every send */
-    int mc_fd;               /* bound to the group, joined on the bind address's interface only; -1 with a
-                              * wildcard bind (then fd is *:3702 and joined) */
-    struct in_addr bind4;    /* the camera's address (INADDR_ANY: the address the probe came in on) */
+    int fd;               /* the UDP socket on the bind address, port 3702: unicast probes, every send */
+    int mc_fd;            /* bound to the group, joined on the bind address's interface only; -1 with a
+                           * wildcard bind (then fd is *:3702 and joined) */
+    struct in_addr bind4; /* the camera's address (INADDR_ANY: the address the probe came in on) */
     unsigned https_port;
-    char uuid[37];           /* the stable endpoint UUID */
+    char uuid[37]; /* the stable endpoint UUID */
     char model[64];
     unsigned long long instance_id, message_number;
     struct onvif_discovery_limits limits;
@@ -102,7 +102,8 @@ static void announce(struct responder *r, enum onvif_discovery_kind kind)
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT)};
     (void)inet_pton(AF_INET, ONVIF_DISCOVERY_GROUP4, &to.sin_addr);
     if (sendto(r->fd, b.data, b.len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) < 0)
-        log_warn("discovery: cannot send %s: %s", kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye", strerror(errno));
+        log_warn("discovery: cannot send %s: %s", kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye",
+                 strerror(errno));
     else
         log_info("discovery: %s sent (%zu bytes)", kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye", b.len);
     safecam_buf_free(&b);
@@ -125,11 +126,12 @@ static void summary_tick(struct responder *r, int force)
         total += r->dropped[i];
     if (!total)
         return;
-    log_info("discovery: %llu answered, %llu refused (oversized %llu, malformed %llu, not_probe %llu, no_match "
-             "%llu, rate %llu, amplification %llu, source %llu)",
-             r->answered, total, r->dropped[ONVIF_DROP_OVERSIZED], r->dropped[ONVIF_DROP_MALFORMED],
-             r->dropped[ONVIF_DROP_NOT_PROBE], r->dropped[ONVIF_DROP_NO_MATCH], r->dropped[ONVIF_DROP_RATE],
-             r->dropped[ONVIF_DROP_AMPLIFICATION], r->dropped[ONVIF_DROP_SOURCE]);
+    log_info(
+        "discovery: %llu answered, %llu refused (oversized %llu, malformed %llu, not_probe %llu, no_match "
+        "%llu, rate %llu, amplification %llu, source %llu)",
+        r->answered, total, r->dropped[ONVIF_DROP_OVERSIZED], r->dropped[ONVIF_DROP_MALFORMED],
+        r->dropped[ONVIF_DROP_NOT_PROBE], r->dropped[ONVIF_DROP_NO_MATCH], r->dropped[ONVIF_DROP_RATE],
+        r->dropped[ONVIF_DROP_AMPLIFICATION], r->dropped[ONVIF_DROP_SOURCE]);
     memset(r->dropped, 0, sizeof r->dropped);
     r->answered = 0;
 }
@@ -246,7 +248,8 @@ static int udp_open(struct in_addr addr)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1, ttl = 1, zero = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT), .sin_addr = addr};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT), .sin_addr = addr};
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0 ||
@@ -263,9 +266,10 @@ static int udp_open(struct in_addr addr)
     return fd;
 }
 
-/* The sockets, before the walls. A specific bind address: one socket on ADDR:3702 (unicast probes to the camera,
- * every send, so answers come from the camera's address) and one on GROUP:3702 joined on ADDR's interface only
- * (IP_MULTICAST_ALL off), so nothing listens on the host's other addresses. A wildcard bind: one *:3702. */
+/* The sockets, before the walls. A specific bind address: one socket on ADDR:3702 (unicast probes to the
+ * camera, every send, so answers come from the camera's address) and one on GROUP:3702 joined on ADDR's
+ * interface only (IP_MULTICAST_ALL off), so nothing listens on the host's other addresses. A wildcard bind:
+ * one *:3702. */
 static int socket_open(struct responder *r)
 {
     struct in_addr group;
@@ -277,7 +281,8 @@ static int socket_open(struct responder *r)
         return -1;
     struct ip_mreq mreq = {.imr_multiaddr = group, .imr_interface = r->bind4};
     if (setsockopt(wildcard ? r->fd : r->mc_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
-        log_warn("discovery: cannot join %s: %s (unicast probes only)", ONVIF_DISCOVERY_GROUP4, strerror(errno));
+        log_warn("discovery: cannot join %s: %s (unicast probes only)", ONVIF_DISCOVERY_GROUP4,
+                 strerror(errno));
     if (!wildcard && setsockopt(r->fd, IPPROTO_IP, IP_MULTICAST_IF, &r->bind4, sizeof r->bind4) != 0)
         log_warn("discovery: cannot send multicast from the bind address: %s", strerror(errno));
     return 0;
@@ -361,8 +366,9 @@ int main(int argc, char **argv)
                  bind_addr, r.uuid);
         announce(&r, ONVIF_DISCOVERY_HELLO);
     } else {
-        log_warn("discovery: bind address %s is not IPv4: WS-Discovery over IPv6 is not built; staying silent",
-                 bind_addr);
+        log_warn(
+            "discovery: bind address %s is not IPv4: WS-Discovery over IPv6 is not built; staying silent",
+            bind_addr);
     }
     const struct ipc_child_loop loop = {
         .signalled = &got_signal,

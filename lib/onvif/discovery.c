@@ -9,11 +9,11 @@
 
 #include "safecam/onvif.h"
 
-#define NS_DECL                                                                                                \
-    "xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\" "                                                   \
-    "xmlns:wsa=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "                                          \
-    "xmlns:wsd=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" "                                           \
-    "xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\" "                                                    \
+#define NS_DECL                                                                                              \
+    "xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\" "                                                 \
+    "xmlns:wsa=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "                                        \
+    "xmlns:wsd=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" "                                         \
+    "xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\" "                                                  \
     "xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\""
 #define ACTION_BASE "http://schemas.xmlsoap.org/ws/2005/04/discovery/"
 #define TO_DISCOVERY "urn:schemas-xmlsoap-org:ws:2005:04:discovery"
@@ -60,16 +60,17 @@ int onvif_discovery_write(enum onvif_discovery_kind kind, const struct onvif_dis
         return SAFECAM_ERR_INVAL;
     if (kind == ONVIF_DISCOVERY_PROBE_MATCHES && (!relates_to || !relates_to[0]))
         return SAFECAM_ERR_INVAL;
-    const char *action = kind == ONVIF_DISCOVERY_HELLO ? "Hello"
-                         : kind == ONVIF_DISCOVERY_BYE ? "Bye"
+    const char *action = kind == ONVIF_DISCOVERY_HELLO           ? "Hello"
+                         : kind == ONVIF_DISCOVERY_BYE           ? "Bye"
                          : kind == ONVIF_DISCOVERY_PROBE_MATCHES ? "ProbeMatches"
-                                                                   : NULL;
+                                                                 : NULL;
     if (!action)
         return SAFECAM_ERR_INVAL;
-    int rc = safecam_buf_addf(out,
-                              "<?xml version=\"1.0\" encoding=\"UTF-8\"?><env:Envelope " NS_DECL "><env:Header>"
-                              "<wsa:MessageID>urn:uuid:%s</wsa:MessageID>",
-                              f->message_uuid);
+    int rc =
+        safecam_buf_addf(out,
+                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><env:Envelope " NS_DECL "><env:Header>"
+                         "<wsa:MessageID>urn:uuid:%s</wsa:MessageID>",
+                         f->message_uuid);
     if (rc == 0 && kind == ONVIF_DISCOVERY_PROBE_MATCHES) {
         rc = safecam_buf_addf(out, "<wsa:RelatesTo>");
         rc = rc ? rc : onvif_xml_escape_add(out, relates_to);
@@ -86,9 +87,10 @@ int onvif_discovery_write(enum onvif_discovery_kind kind, const struct onvif_dis
                                kind == ONVIF_DISCOVERY_PROBE_MATCHES ? "<wsd:ProbeMatch>" : "",
                                f->endpoint_uuid);
     if (rc == 0 && kind != ONVIF_DISCOVERY_BYE) {
-        rc = safecam_buf_addf(out, "<wsd:Types>dn:NetworkVideoTransmitter tds:Device</wsd:Types><wsd:Scopes>"
-                                   "onvif://www.onvif.org/Profile/Streaming onvif://www.onvif.org/type/video_encoder "
-                                   "onvif://www.onvif.org/name/");
+        rc = safecam_buf_addf(
+            out, "<wsd:Types>dn:NetworkVideoTransmitter tds:Device</wsd:Types><wsd:Scopes>"
+                 "onvif://www.onvif.org/Profile/Streaming onvif://www.onvif.org/type/video_encoder "
+                 "onvif://www.onvif.org/name/");
         rc = rc ? rc : scope_add(out, f->model);
         rc = rc ? rc : safecam_buf_addf(out, " onvif://www.onvif.org/hardware/");
         rc = rc ? rc : scope_add(out, f->model);
@@ -115,7 +117,8 @@ void onvif_discovery_uuid(const char *serial, const char *mac, char out[37])
     unsigned char h[16];
     crypto_generichash_state st;
     crypto_generichash_init(&st, key, sizeof key - 1, sizeof h);
-    crypto_generichash_update(&st, (const unsigned char *)(serial ? serial : ""), strlen(serial ? serial : "") + 1);
+    crypto_generichash_update(&st, (const unsigned char *)(serial ? serial : ""),
+                              strlen(serial ? serial : "") + 1);
     crypto_generichash_update(&st, (const unsigned char *)(mac ? mac : ""), strlen(mac ? mac : ""));
     crypto_generichash_final(&st, h, sizeof h);
     h[6] = (unsigned char)((h[6] & 0x0f) | 0x80); /* version 8 (RFC 9562: vendor-specific) */
@@ -164,7 +167,8 @@ int onvif_discovery_parse_allow(struct onvif_discovery_limits *l, long long now_
     return bucket_take(&l->parse, ONVIF_DISCOVERY_PARSE_PER_S, ONVIF_DISCOVERY_PARSE_PER_S, now_ms);
 }
 
-int onvif_discovery_reply_allow(struct onvif_discovery_limits *l, const void *addr, size_t alen, long long now_ms)
+int onvif_discovery_reply_allow(struct onvif_discovery_limits *l, const void *addr, size_t alen,
+                                long long now_ms)
 {
     if (!l || !addr || alen == 0 || alen > sizeof l->src[0].addr)
         return 0;
@@ -186,7 +190,8 @@ int onvif_discovery_reply_allow(struct onvif_discovery_limits *l, const void *ad
     }
     l->src[slot].used_ms = now_ms;
     int t_ok = bucket_take(&l->total, ONVIF_DISCOVERY_REPLIES_PER_S, ONVIF_DISCOVERY_REPLIES_PER_S, now_ms);
-    int s_ok = bucket_take(&l->src[slot].b, ONVIF_DISCOVERY_SOURCE_PER_S, ONVIF_DISCOVERY_SOURCE_BURST, now_ms);
+    int s_ok =
+        bucket_take(&l->src[slot].b, ONVIF_DISCOVERY_SOURCE_PER_S, ONVIF_DISCOVERY_SOURCE_BURST, now_ms);
     if (t_ok && s_ok)
         return 1;
     if (t_ok) /* a refusal by one bucket gives the other its token back */
