@@ -114,6 +114,9 @@ def lab():
         cam.start()
         lab.camera = cam
         yield lab
+        cam.stop()
+        bad = cam.sanitizer_report()
+        assert not bad, "sanitizer report in safecamd log:\n" + "\n".join(bad[:20])
     finally:
         if cam:
             cam.stop()
