@@ -307,6 +307,18 @@ def test_bad_datagrams_get_no_answer_and_the_child_survives(lab):
     print(f"flood: {len(out['sent'])} probes, {n} answers")
     assert 1 <= n <= 4 + 2 * 4, n
     assert cam.pids().get("discovery") == pid
+    # many sources at once (40 addresses of the client namespace, 3 probes each): at most the total budget
+    # (10 a second, burst 10) however many sources ask
+    srcs = [f"{lab.cli_ip.rsplit('.', 1)[0]}.{100 + i}" for i in range(40)]
+    for a in srcs:
+        nsrun(lab.cli, "ip", "addr", "add", f"{a}/24", "dev", lab.cli_if, check=True, timeout=10)
+    time.sleep(1.5)
+    out = tool(lab, "probe", "--kind", "nvt", "--to", lab.cam_ip, "--count", "3", "--wait", "1.5",
+               *[x for a in srcs for x in ("--src", a)], timeout=60)
+    n = len(out["replies"])
+    print(f"40 sources: {len(out['sent'])} probes, {n} answers to {len({r['to'] for r in out['replies']})} sources")
+    assert 1 <= n <= 10 + 10 * 2, n
+    assert cam.pids().get("discovery") == pid
     # the refusals are summarised (the summary of a stopping responder is forced out)
     set_discovery(lab, True, False)
     wait_for(lambda: "discovery" not in cam.pids(), what="stopped")

@@ -88,6 +88,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=("probe", "listen", "sniff"))
     ap.add_argument("--iface")
+    ap.add_argument("--src", action="append", default=[],
+                    help="source address to send from (repeatable: one socket per address, --count probes each)")
     ap.add_argument("--to", default=GROUP)
     ap.add_argument("--kind", default="nvt")
     ap.add_argument("--count", type=int, default=1)
@@ -128,6 +130,30 @@ def main():
         s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(GROUP),
                                                                              socket.inet_aton("0.0.0.0")))
         print(json.dumps({"messages": collect(s, a.wait)}))
+        return 0
+    if a.src:  # many sources at once: every socket sends its probes, then all answers are collected
+        socks = []
+        for addr in a.src:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((addr, 0))
+            socks.append(s)
+        sent = []
+        for _ in range(a.count):
+            for s in socks:
+                body = build(a.kind)
+                s.sendto(body, (a.to, PORT))
+                sent.append(len(body))
+        time.sleep(a.wait)
+        replies = []
+        for addr, s in zip(a.src, socks):
+            s.setblocking(False)
+            while True:
+                try:
+                    data, frm = s.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                replies.append({"from": frm[0], "to": addr, "len": len(data), "text": data.decode("utf-8", "replace")})
+        print(json.dumps({"sent": sent, "replies": replies}))
         return 0
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
