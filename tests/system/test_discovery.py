@@ -193,7 +193,9 @@ def test_on_onvif_util_finds_the_https_device_service_then_off(lab):
     sniff = subprocess.Popen(["ip", "netns", "exec", lab.cli, PY, TOOL, "sniff", "--iface", lab.cli_if, "--wait",
                               "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert sniff.stderr.readline().strip() == b"ready"
+    t0 = time.monotonic()
     util = nsrun(lab.cli, "onvif-util", "-a", timeout=30)
+    print(f"onvif-util -a: {time.monotonic() - t0:.2f} s")
     pk = json.loads(sniff.communicate(timeout=30)[0])["packets"]
     assert util.returncode == 0, util
     found = util.stdout.decode()
