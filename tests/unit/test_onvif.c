@@ -323,6 +323,12 @@ static void test_probe(void **state)
     assert_true(p.is_probe && p.matches);
     assert_int_equal(probe_file("empty_types.xml", &p), 0);
     assert_true(p.is_probe && p.matches);
+    /* what Debian's onvif-util -a and the npm onvif package send (captured on the link in test_discovery.py) */
+    assert_int_equal(probe_file("onvif_util_nvt_probe.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
+    assert_string_equal(p.message_id, "urn:uuid:b9dbcb3a-c979-339d-bf33-66afb85fdadf");
+    assert_int_equal(probe_file("npm_onvif_probe.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
     assert_int_equal(probe_file("printer_probe.xml", &p), 0);
     assert_true(p.is_probe && !p.matches);
     /* the same hardened parse: DOCTYPE, oversize, SOAP 1.1 */
