@@ -68,7 +68,7 @@ static int state_dir_walls(void)
     }
     if (sup.separated)
         log_info("privilege separation: each child runs as its own user (safecam-vault, safecam-web, "
-                 "safecam-media, safecam-update) with seccomp and Landlock");
+                 "safecam-media, safecam-update, safecam-discovery) with seccomp and Landlock");
     else
         log_warn("not started as root: running without privilege separation (every child shares uid %u; "
                  "seccomp, Landlock and no_new_privs still apply)",
@@ -215,6 +215,7 @@ int main(int argc, char **argv)
         return 1;
     if (config_load(sup.opts.state_dir, &sup.config) != 0)
         log_warn("config.json and its last-good copy are invalid: using defaults");
+    supervisor_discovery_apply(&sup); /* WS-Discovery only while ONVIF and discovery are on */
     /* audit events go to the vault, the one writer of the chained log (docs/audit.md): queued until it runs */
     sigset_t mask;
     int sfd = signals_open(&mask);

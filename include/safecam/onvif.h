@@ -149,6 +149,80 @@ struct onvif_probe {
  * malformed (as for requests). */
 int onvif_probe_parse(const char *msg, size_t len, struct onvif_probe *out) SAFECAM_WUR;
 
+/* ---- WS-Discovery responder messages and limits (lib/onvif/discovery.c; the process is daemon/discovery.c) ----
+ * Pure: the caller passes the facts, the time and the probe's size. docs/onvif.md "WS-Discovery".
+ * QCVN 135 G6 (off by default, https only) / EN 303 645 5.6-1, 5.6-2. */
+#define ONVIF_DISCOVERY_PORT 3702
+#define ONVIF_DISCOVERY_GROUP4 "239.255.255.250"
+#define ONVIF_DISCOVERY_MESSAGE_MAX_BYTES 4096u /* a Hello, Bye or ProbeMatches never grows beyond this */
+#define ONVIF_DISCOVERY_AMPLIFICATION_MAX 4u    /* a ProbeMatches is sent only if <= 4 x the probe's bytes */
+#define ONVIF_DISCOVERY_REPLIES_PER_S 10u       /* replies per second, all sources together (burst as much) */
+#define ONVIF_DISCOVERY_SOURCE_PER_S 2u         /* replies per second to one source address (burst 4) */
+#define ONVIF_DISCOVERY_SOURCE_BURST 4u
+#define ONVIF_DISCOVERY_PARSE_PER_S 100u        /* datagrams parsed per second at most (the rest dropped) */
+#define ONVIF_DISCOVERY_SOURCES 64u             /* per-source buckets kept (least recently used replaced) */
+#define ONVIF_DISCOVERY_SUMMARY_MS 60000        /* refusals are logged as one summary at most this often */
+
+/* What the messages tell; strings borrowed, escaped here. endpoint_uuid: "xxxxxxxx-xxxx-..." (36 chars);
+ * xaddr_host: an IPv4 literal or "[v6]"; model names the scopes (percent-encoded). */
+struct onvif_discovery_facts {
+    const char *endpoint_uuid, *xaddr_host, *model;
+    unsigned https_port;
+    unsigned long long instance_id; /* AppSequence InstanceId: grows with each start (Unix seconds) */
+    unsigned long long message_number;
+    const char *message_uuid; /* this message's own MessageID (36 chars, fresh for each message) */
+};
+
+enum onvif_discovery_kind {
+    ONVIF_DISCOVERY_HELLO = 1, /* multicast at start */
+    ONVIF_DISCOVERY_BYE,       /* multicast at stop */
+    ONVIF_DISCOVERY_PROBE_MATCHES, /* unicast answer; relates_to = the probe's MessageID */
+};
+
+/* Append one whole SOAP 1.2 envelope of kind to out (max ONVIF_DISCOVERY_MESSAGE_MAX_BYTES). XAddrs are
+ * https:// only. relates_to is read for PROBE_MATCHES only (must be non-empty). 0, SAFECAM_ERR_INVAL, or the
+ * buffer's error (out emptied). */
+int onvif_discovery_write(enum onvif_discovery_kind kind, const struct onvif_discovery_facts *f,
+                          const char *relates_to, struct safecam_buf *out) SAFECAM_WUR;
+
+/* A stable endpoint UUID for the device: a keyed BLAKE2b of serial and MAC laid out as an RFC 9562 version 8
+ * UUID (lower case, 36 chars + NUL into out[37]). The same identity gives the same UUID across restarts. */
+void onvif_discovery_uuid(const char *serial, const char *mac, char out[37]);
+
+/* Why a datagram got no answer; counted, summarised at most once a minute by the caller. */
+enum onvif_discovery_drop {
+    ONVIF_DROP_OVERSIZED = 0, /* over ONVIF_PROBE_MAX_BYTES */
+    ONVIF_DROP_MALFORMED,     /* onvif_probe_parse refused it, or no MessageID */
+    ONVIF_DROP_NOT_PROBE,     /* parsed, but not a Probe (another client's Hello, a ProbeMatches, ...) */
+    ONVIF_DROP_NO_MATCH,      /* a Probe for other types or with a Scopes filter */
+    ONVIF_DROP_RATE,          /* over the total, per-source or parse budget */
+    ONVIF_DROP_AMPLIFICATION, /* the answer would exceed ONVIF_DISCOVERY_AMPLIFICATION_MAX x the probe */
+    ONVIF_DROP_SOURCE,        /* a source that cannot be answered (port 0, multicast, broadcast, unspecified) */
+    ONVIF_DROP_KINDS
+};
+const char *onvif_discovery_drop_name(enum onvif_discovery_drop d);
+
+/* Token buckets for replies: one for all sources, one per source address (bytes of the address, up to 16),
+ * one for parse work. Times are monotonic milliseconds from the caller. */
+struct onvif_discovery_bucket {
+    double tokens;
+    long long at_ms;
+};
+struct onvif_discovery_limits {
+    struct onvif_discovery_bucket total, parse;
+    struct {
+        unsigned char addr[16];
+        size_t len;
+        struct onvif_discovery_bucket b;
+        long long used_ms;
+    } src[ONVIF_DISCOVERY_SOURCES];
+};
+void onvif_discovery_limits_init(struct onvif_discovery_limits *l, long long now_ms);
+/* 1 when one more datagram may be parsed now (takes a token), 0 when over the parse budget. */
+int onvif_discovery_parse_allow(struct onvif_discovery_limits *l, long long now_ms);
+/* 1 when a reply to source addr (alen bytes) may be sent now (takes a token from both buckets), else 0. */
+int onvif_discovery_reply_allow(struct onvif_discovery_limits *l, const void *addr, size_t alen, long long now_ms);
+
 /* Append s to out with &, <, >, " and ' escaped; bytes below 0x20 other than tab, CR, LF are dropped. */
 int onvif_xml_escape_add(struct safecam_buf *out, const char *s) SAFECAM_WUR;
 

@@ -21,7 +21,7 @@
 #define SUPERVISOR_SHUTDOWN_GRACE_MS 5000      /* SHUTDOWN, then SIGTERM, then SIGKILL after this */
 #define SUPERVISOR_BOOT_TIMEOUT_DEFAULT_S 120  /* a new slot image must pass its health check within this */
 #define SUPERVISOR_FACTORY_RESET_DELAY_MS 1000 /* web sends its 202 before every child stops */
-#define SUPERVISOR_CHILDREN 4u                 /* rows of the child table */
+#define SUPERVISOR_CHILDREN 5u                 /* rows of the child table */
 #define SUPERVISOR_CHILD_FD 3                  /* a child's channel to the supervisor */
 #define SUPERVISOR_LISTEN_FD 4                 /* web, media: the listening socket handed down */
 #define SUPERVISOR_RENEW_MIN_MS 100   /* PROTO_SUP_CHANNEL_RENEW: the first gap between re-pairs of one child, */
@@ -59,6 +59,7 @@ struct supervisor_child {
     const struct supervisor_row *row; /* its row in the child table (role, user, peers, walls) */
     const char *name;                 /* row->role: "vault", "web", "media", "update" */
     int enabled;
+    int available; /* its executable was found (discovery: started only when the settings ask) */
     uid_t uid; /* the row's user when the supervisor runs as root */
     gid_t gid;
     pid_t pid;     /* -1 when not running */
@@ -112,6 +113,11 @@ void supervisor_heartbeats_tick(struct supervisor *s);
 int supervisor_children_healthy(const struct supervisor *s);
 /* SHUTDOWN to each (reverse table order), SIGKILL after SUPERVISOR_SHUTDOWN_GRACE_MS; channels closed. */
 void supervisor_children_shutdown(struct supervisor *s);
+/* Start or stop the WS-Discovery child after the ONVIF settings changed (or were loaded): it runs only while
+ * config.onvif.enabled and .discovery are both on and its executable exists. Turning it off sends it
+ * PROTO_SUP_SHUTDOWN at once (it says Bye and exits; not restarted). docs/onvif.md "WS-Discovery".
+ * QCVN 135 G6 / EN 303 645 5.6-1 (off by default). */
+void supervisor_discovery_apply(struct supervisor *s);
 /* Send the current stream settings to media, when it runs. */
 void supervisor_media_config_push(struct supervisor *s);
 /* An audit event with actor "supervisor", sent to the vault over its channel (PROTO_VAULT_AUDIT_RECORD): at

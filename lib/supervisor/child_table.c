@@ -83,6 +83,11 @@ static const char *const syscalls_update[] = {
     "utimensat", "memfd_create", "symlink", "symlinkat", NULL,
 };
 
+/* discovery: nothing beyond the common set. Its UDP socket is opened and bound, and the device identity read,
+ * before its walls go up (daemon/discovery.c), so it may create no socket and open no state file at all;
+ * it only receives, sends and joins the multicast group (setsockopt) on the socket it holds. */
+static const char *const syscalls_discovery[] = {NULL};
+
 /* What every child may read of the system: shared libraries, their data, configuration (name
  * resolution, CA certificates, time zone, the password-policy dictionary), device nodes for
  * randomness and null, and its own /proc entry. */
@@ -131,6 +136,11 @@ static const struct sandbox_fs_rule fs_update[] = {
     {SANDBOX_FS_STATE, UPDATE_DIR_SLOTS, SANDBOX_FS_READ | SANDBOX_FS_WRITE},
 };
 
+/* discovery: the system libraries only; no state file (it holds no secret and reads nothing after start). */
+static const struct sandbox_fs_rule fs_discovery[] = {
+    FS_SYSTEM,
+};
+
 static const struct supervisor_row rows[] = {
     {"vault", "safecam-vault", IPC_PEER_VAULT, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE, "safecam-vault",
      {syscalls_common, syscalls_vault, NULL}, refused_vault, fs_vault, SAFECAM_ARRAY_LEN(fs_vault)},
@@ -140,6 +150,9 @@ static const struct supervisor_row rows[] = {
      {syscalls_common, syscalls_media, NULL}, NULL, fs_media, SAFECAM_ARRAY_LEN(fs_media)},
     {"update", "safecam-update", IPC_PEER_UPDATE, IPC_PEER_VAULT | IPC_PEER_WEB, "safecam-update",
      {syscalls_common, syscalls_update, NULL}, NULL, fs_update, SAFECAM_ARRAY_LEN(fs_update)},
+    /* started only while ONVIF and its discovery switch are both on (supervisor_discovery_apply) */
+    {"discovery", "safecam-discovery", IPC_PEER_DISCOVERY, 0, "safecam-discovery",
+     {syscalls_common, syscalls_discovery, NULL}, NULL, fs_discovery, SAFECAM_ARRAY_LEN(fs_discovery)},
 };
 
 size_t supervisor_rows(const struct supervisor_row **rows_out)

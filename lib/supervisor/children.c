@@ -90,9 +90,15 @@ static int children_rows_init(struct supervisor *s)
     for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
         struct supervisor_child *c = &s->children[i];
         *c = (struct supervisor_child){
-            .row = &rows[i], .name = rows[i].role, .enabled = 1, .pid = -1, .fd = -1, .listen_fd = -1};
+            .row = &rows[i], .name = rows[i].role, .enabled = rows[i].peer != IPC_PEER_DISCOVERY,
+            .available = 1, .pid = -1, .fd = -1, .listen_fd = -1};
         supervisor_restart_init(&c->restart);
-        if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
+        if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0 &&
+            c->row->peer == IPC_PEER_DISCOVERY) {
+            /* an optional child: a camera whose users predate it runs without discovery */
+            log_warn("user %s is missing: WS-Discovery unavailable (scripts/create-users)", c->row->user);
+            c->enabled = c->available = 0;
+        } else if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
             fprintf(stderr,
                     "safecamd: user %s is missing or unfit (create the camera's users with "
                     "scripts/create-users, or install the package)\n",
@@ -221,6 +227,13 @@ static int child_argv_build(struct supervisor *s, const struct supervisor_child 
             argv[n++] = (char *)"--ui-dir";
             argv[n++] = s->opts.ui_dir;
         }
+    } else if (c->row->peer == IPC_PEER_DISCOVERY) {
+        if (safecam_fmt(bufs[1], sizeof bufs[1], "%ld", s->opts.https_port) != 0)
+            return -1;
+        argv[n++] = (char *)"--bind";
+        argv[n++] = s->opts.bind;
+        argv[n++] = (char *)"--https-port";
+        argv[n++] = bufs[1];
     } else if (c->row->peer == IPC_PEER_MEDIA) {
         if (safecam_fmt(bufs[1], sizeof bufs[1], "%ld", s->opts.rtsps_port) != 0)
             return -1;
@@ -416,6 +429,10 @@ static void child_down(struct supervisor *s, struct supervisor_child *c, const c
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    if (!c->enabled) { /* stopped on purpose (discovery switched off): no restart, nothing to audit */
+        log_info("%s stopped (%s)", c->name, why);
+        return;
+    }
     int delay = supervisor_restart_down(&c->restart, safecam_time_mono_ms());
     char detail[256];
     if (safecam_fmt(detail, sizeof detail, "%s %s; restart #%u in %d ms", c->name, why, c->restart.restarts,
@@ -634,14 +651,18 @@ int supervisor_children_init(struct supervisor *s)
     for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
         struct supervisor_child *c = &s->children[i];
         char p[PATH_MAX];
+        if (!c->available)
+            continue;
         if (c->row->peer == IPC_PEER_MEDIA && s->opts.no_media) {
             c->enabled = 0;
             continue;
         }
         if (safecam_path_join(p, sizeof p, s->exe_dir, c->row->exe_name) != 0 || access(p, X_OK) != 0) {
-            if (c->row->peer == IPC_PEER_MEDIA || c->row->peer == IPC_PEER_UPDATE) {
+            if (c->row->peer == IPC_PEER_MEDIA || c->row->peer == IPC_PEER_UPDATE ||
+                c->row->peer == IPC_PEER_DISCOVERY) {
                 log_warn("%s not found: running without it", c->row->exe_name);
                 c->enabled = 0;
+                c->available = 0;
                 continue;
             }
             fprintf(stderr, "safecamd: missing helper executable %s\n", p);
@@ -661,6 +682,27 @@ void supervisor_children_start_due(struct supervisor *s, int64_t now_ms)
             supervisor_restart_retry(&c->restart, now_ms);
         }
     }
+}
+
+void supervisor_discovery_apply(struct supervisor *s)
+{
+    struct supervisor_child *c = child_by_peer(s, IPC_PEER_DISCOVERY);
+    if (!c)
+        return;
+    int want = c->available && s->config.onvif.enabled && s->config.onvif.discovery;
+    if (want == c->enabled)
+        return;
+    c->enabled = want;
+    if (want) {
+        supervisor_restart_init(&c->restart); /* due now: started by the next loop turn */
+        log_info("discovery switched on: starting %s", c->name);
+        return;
+    }
+    log_info("discovery switched off: stopping %s", c->name);
+    if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
+        return; /* it says Bye and exits; reaped without a restart */
+    if (c->pid > 0)
+        kill(c->pid, SIGTERM);
 }
 
 void supervisor_media_config_push(struct supervisor *s)

@@ -198,6 +198,7 @@ static int handle_onvif_set(void *ctx, unsigned peer, const ipc_msg *req, json_t
         return 0;
     }
     s->config = next;
+    supervisor_discovery_apply(s); /* the WS-Discovery child follows the switches at once */
     *reply = onvif_reply(s);
     return 0;
 }

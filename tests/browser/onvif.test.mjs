@@ -105,11 +105,14 @@ for (const lang of ['vi', 'en']) {
     assert.equal(await page.isChecked('#onvif-enabled'), false, 'off by default (and off again after the other language)');
     assert.equal(await page.getAttribute('#onvif-enabled', 'role'), 'switch');
     assert.equal(await page.textContent('#onvif-address'), `https://127.0.0.1:${camera.httpsPort}/onvif/device_service`);
-    assert.equal((await page.textContent('#onvif-discovery')).trim(), S['network.onvif_no_discovery']);
+    assert.equal((await page.textContent('#onvif-discovery')).trim(), S['network.discovery_hint']);
+    assert.equal((await page.textContent('label[for="onvif-discovery-enabled"]')).trim(), S['network.discovery_enabled']);
+    assert.equal(await page.isChecked('#onvif-discovery-enabled'), false, 'discovery off by default');
     assert.equal((await page.textContent('#onvif-account')).trim(), S['network.onvif_account']);
     assert.equal((await page.textContent('label[for="onvif-enabled"]')).trim(), S['network.onvif_enabled']);
-    // no WS-Discovery switch: the only input of the card is the ONVIF switch
-    assert.deepEqual(await page.$$eval('#onvif-card input', (xs) => xs.map((x) => x.id)), ['onvif-enabled']);
+    // the card's inputs: the ONVIF switch and the WS-Discovery switch
+    assert.deepEqual(await page.$$eval('#onvif-card input', (xs) => xs.map((x) => x.id)), ['onvif-enabled', 'onvif-discovery-enabled']);
+    assert.equal(await page.getAttribute('#onvif-discovery-enabled', 'role'), 'switch');
     assert.equal((await soap('/onvif/device_service', TIME_BODY)).status, 404, 'off: the path does not exist');
 
     await page.click('#onvif-enabled');
@@ -131,6 +134,17 @@ for (const lang of ['vi', 'en']) {
       await shootBothLanguages(page, 'network-onvif', findings);
       assert.deepEqual(findings, []);
     }
+
+    // the WS-Discovery switch: on and off again through the page (tests/system/test_discovery.py proves what
+    // listens on UDP in a network namespace)
+    await page.click('#onvif-discovery-enabled');
+    assert.equal(await statusText(page), S['network.discovery_now_on']);
+    assert.equal(await page.isChecked('#onvif-discovery-enabled'), true);
+    assert.deepEqual((await apiGet(page, '/api/v1/settings/onvif')).body, { enabled: true, discovery: true });
+    await page.click('#onvif-discovery-enabled');
+    assert.equal(await statusText(page), S['network.discovery_now_off']);
+    assert.equal(await page.isChecked('#onvif-discovery-enabled'), false);
+    assert.deepEqual((await apiGet(page, '/api/v1/settings/onvif')).body, { enabled: true, discovery: false });
 
     await page.click('#onvif-enabled');
     assert.equal(await statusText(page), S['network.onvif_now_off']);
@@ -189,7 +203,7 @@ test('a viewer gets no ONVIF switch and the page asks nothing about ONVIF for a 
     assert.equal(await vpage.$('#onvif-enabled'), null, 'no ONVIF switch for a viewer');
     assert.equal(await vpage.$('#nav-network'), null, 'no Network services entry in a viewer\'s menu');
     const text = await vpage.textContent('main');
-    assert.ok(!text.includes(STRINGS[lang]['network.onvif_enabled']) && !text.includes(STRINGS[lang]['network.onvif_no_discovery']), text);
+    assert.ok(!text.includes(STRINGS[lang]['network.onvif_enabled']) && !text.includes(STRINGS[lang]['network.discovery_enabled']), text);
   }
   assert.deepEqual(onvifSettingRequests, [], 'the page never asks about ONVIF for a viewer');
   assert.deepEqual(vbad, []);

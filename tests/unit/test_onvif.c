@@ -323,6 +323,12 @@ static void test_probe(void **state)
     assert_true(p.is_probe && p.matches);
     assert_int_equal(probe_file("empty_types.xml", &p), 0);
     assert_true(p.is_probe && p.matches);
+    /* what Debian's onvif-util -a and the npm onvif package send (captured on the link in test_discovery.py) */
+    assert_int_equal(probe_file("onvif_util_nvt_probe.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
+    assert_string_equal(p.message_id, "urn:uuid:b9dbcb3a-c979-339d-bf33-66afb85fdadf");
+    assert_int_equal(probe_file("npm_onvif_probe.xml", &p), 0);
+    assert_true(p.is_probe && p.matches);
     assert_int_equal(probe_file("printer_probe.xml", &p), 0);
     assert_true(p.is_probe && !p.matches);
     /* the same hardened parse: DOCTYPE, oversize, SOAP 1.1 */
@@ -339,6 +345,65 @@ static void test_probe(void **state)
     assert_int_equal(onvif_probe_parse(s11, strlen(s11), &p), SAFECAM_ERR_INVAL);
 }
 
+/* WS-Discovery messages: https XAddrs only, escaped values, RelatesTo, stable UUID; the budgets. */
+static void test_discovery(void **state)
+{
+    (void)state;
+    char uuid[37], uuid2[37], other[37];
+    onvif_discovery_uuid("SC100-0001", "02:00:00:00:00:01", uuid);
+    onvif_discovery_uuid("SC100-0001", "02:00:00:00:00:01", uuid2);
+    onvif_discovery_uuid("SC100-0002", "02:00:00:00:00:01", other);
+    assert_string_equal(uuid, uuid2);
+    assert_string_not_equal(uuid, other);
+    assert_int_equal(strlen(uuid), 36);
+    assert_int_equal(uuid[14], '8'); /* version 8 */
+    struct onvif_discovery_facts f = {.endpoint_uuid = uuid, .xaddr_host = "192.0.2.7", .model = "SC 100<&>",
+                                      .https_port = 8443, .instance_id = 7, .message_number = 1,
+                                      .message_uuid = other};
+    struct safecam_buf b;
+    safecam_buf_init(&b, ONVIF_DISCOVERY_MESSAGE_MAX_BYTES, 0);
+    assert_int_equal(onvif_discovery_write(ONVIF_DISCOVERY_PROBE_MATCHES, &f, "urn:uuid:<x>", &b), 0);
+    const char *m = safecam_buf_str(&b);
+    assert_non_null(strstr(m, "<wsa:RelatesTo>urn:uuid:&lt;x&gt;</wsa:RelatesTo>"));
+    assert_non_null(strstr(m, "<wsd:XAddrs>https://192.0.2.7:8443/onvif/device_service</wsd:XAddrs>"));
+    assert_null(strstr(m, "http://192"));
+    assert_non_null(strstr(m, "onvif://www.onvif.org/name/SC%20100%3C%26%3E"));
+    assert_non_null(strstr(m, "dn:NetworkVideoTransmitter tds:Device"));
+    /* what the camera sends parses with the camera's own hardened parser (well-formed, SOAP 1.2) */
+    struct onvif_probe p;
+    assert_int_equal(onvif_probe_parse(b.data, b.len, &p), 0);
+    assert_false(p.is_probe);
+    safecam_buf_free(&b);
+    assert_int_equal(onvif_discovery_write(ONVIF_DISCOVERY_PROBE_MATCHES, &f, "", &b), SAFECAM_ERR_INVAL);
+    assert_int_equal(onvif_discovery_write(ONVIF_DISCOVERY_BYE, &f, NULL, &b), 0);
+    assert_null(strstr(safecam_buf_str(&b), "XAddrs"));
+    safecam_buf_free(&b);
+    f.endpoint_uuid = "not-a-uuid";
+    assert_int_equal(onvif_discovery_write(ONVIF_DISCOVERY_HELLO, &f, NULL, &b), SAFECAM_ERR_INVAL);
+
+    /* budgets: a source gets its burst then 2/s; all sources together 10/s */
+    struct onvif_discovery_limits l;
+    onvif_discovery_limits_init(&l, 1000);
+    unsigned char a[4] = {192, 0, 2, 1};
+    int ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += onvif_discovery_reply_allow(&l, a, sizeof a, 1000);
+    assert_int_equal(ok, ONVIF_DISCOVERY_SOURCE_BURST);
+    assert_true(onvif_discovery_reply_allow(&l, a, sizeof a, 1500)); /* 0.5 s = one token at 2/s */
+    assert_false(onvif_discovery_reply_allow(&l, a, sizeof a, 1500));
+    ok = 0;
+    for (int i = 0; i < 200; i++) {
+        unsigned char s[4] = {10, 0, (unsigned char)(i >> 8), (unsigned char)i};
+        ok += onvif_discovery_reply_allow(&l, s, sizeof s, 1500);
+    }
+    assert_true(ok <= (int)ONVIF_DISCOVERY_REPLIES_PER_S);
+    ok = 0;
+    for (int i = 0; i < 1000; i++)
+        ok += onvif_discovery_parse_allow(&l, 2000);
+    assert_true(ok <= (int)ONVIF_DISCOVERY_PARSE_PER_S);
+    assert_false(onvif_discovery_reply_allow(&l, a, 0, 3000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_seed_corpus),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_discovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 // recorder (GET /api/v1/settings/network: the bind address, the real HTTPS and RTSPS ports, the full stream
 // URLs, never with credentials). QCVN 135 G6 / EN 303 645 5.6-1, 5.6-2 (IF-01, IF-05). The one optional
 // service, ONVIF (off by default), is switched here by an administrator (GET/PUT /api/v1/settings/onvif, both
-// admin only: the page asks nothing about it for any other role). WS-Discovery is not built: no switch for it.
+// admin only: the page asks nothing about it for any other role), and so is its WS-Discovery switch (off by
+// default; the camera answers discovery only while both are on).
 import { api } from '../api.js';
 import { h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { has } from '../i18n.js';
@@ -42,7 +43,8 @@ function onvifAddress(cfg) {
 }
 
 // The ONVIF card (administrators only): a switch that PUTs {"enabled": bool} at once and shows the answer,
-// the device service address for a recorder, the account a recorder uses, and that discovery is not built.
+// the device service address for a recorder, the account a recorder uses, and the WS-Discovery switch
+// (PUT {"discovery": bool}).
 async function onvifCard(cfg) {
   const status = statusBox('onvif-status');
   const title = h('h2', { id: 'onvif-title', i18n: 'network.onvif_title' });
@@ -55,23 +57,27 @@ async function onvifCard(cfg) {
     return h('div', { class: 'card narrow', id: 'onvif-card' }, title, status);
   }
   const sw = h('input', { type: 'checkbox', id: 'onvif-enabled', name: 'enabled', role: 'switch', checked: !!cur.enabled, 'aria-describedby': 'onvif-enabled-hint' });
+  const disc = h('input', { type: 'checkbox', id: 'onvif-discovery-enabled', name: 'discovery', role: 'switch', checked: !!cur.discovery, 'aria-describedby': 'onvif-discovery' });
   const addr = onvifAddress(cfg);
-  sw.addEventListener('change', async () => {
-    const want = sw.checked;
+  // one PUT per switch; the answer is the state in force (a refusal changes nothing)
+  const wire = (input, key, onKey, offKey) => input.addEventListener('change', async () => {
+    const want = input.checked;
     hideStatus(status);
-    sw.disabled = true;
+    input.disabled = true;
     try {
-      const r = await api.put('/api/v1/settings/onvif', { enabled: want });
-      cur = r && typeof r === 'object' ? r : { ...cur, enabled: want };
-      sw.checked = !!cur.enabled;
-      showStatus(status, 'ok', cur.enabled ? 'network.onvif_now_on' : 'network.onvif_now_off');
+      const r = await api.put('/api/v1/settings/onvif', { [key]: want });
+      cur = r && typeof r === 'object' ? r : { ...cur, [key]: want };
+      input.checked = !!cur[key];
+      showStatus(status, 'ok', cur[key] ? onKey : offKey);
     } catch (e) {
-      sw.checked = !!cur.enabled; // refused: nothing changed on the camera
+      input.checked = !!cur[key]; // refused: nothing changed on the camera
       showError(status, e);
     } finally {
-      sw.disabled = false;
+      input.disabled = false;
     }
   });
+  wire(sw, 'enabled', 'network.onvif_now_on', 'network.onvif_now_off');
+  wire(disc, 'discovery', 'network.discovery_now_on', 'network.discovery_now_off');
   return h('div', { class: 'card narrow', id: 'onvif-card' }, title,
     h('p', { i18n: 'network.onvif_intro' }),
     h('div', { class: 'field inline' }, sw, h('label', { for: 'onvif-enabled', i18n: 'network.onvif_enabled' }),
@@ -80,7 +86,8 @@ async function onvifCard(cfg) {
     addr ? h('dl', { class: 'items' }, h('div', { class: 'field' },
       h('dt', { i18n: 'network.onvif_address' }), h('dd', null, h('code', { id: 'onvif-address', text: addr })))) : null,
     h('p', { class: 'hint', id: 'onvif-account', i18n: 'network.onvif_account' }),
-    h('p', { class: 'note', id: 'onvif-discovery', i18n: 'network.onvif_no_discovery' }));
+    h('div', { class: 'field inline' }, disc, h('label', { for: 'onvif-discovery-enabled', i18n: 'network.discovery_enabled' }),
+      h('p', { id: 'onvif-discovery', class: 'hint', i18n: 'network.discovery_hint' })));
 }
 
 export async function render(ctx) {
