@@ -46,8 +46,9 @@ void mp4frag_joiner_free(mp4frag_joiner *j);
 int mp4frag_joiner_segment(mp4frag_joiner *j, int fd);
 
 /* Copy the next bytes of the joined MP4 (at most max, max >= 1) into buf. > 0: bytes; 0: the current segment
- * is done (call mp4frag_joiner_segment for the next, or stop); < 0: SAFECAM_ERR_INVAL (malformed box, a
- * decode time that would not fit), SAFECAM_ERR_IO. Boxes after the fragments (mfra, free, ...) are dropped. */
+ * is done (call mp4frag_joiner_segment for the next, or stop); < 0: SAFECAM_ERR_INVAL (malformed box, a moof
+ * not followed by its mdat, a decode time that would not fit), SAFECAM_ERR_IO. Boxes after the fragments (mfra,
+ * free, ...) are dropped. */
 ssize_t mp4frag_joiner_read(mp4frag_joiner *j, uint8_t *buf, size_t max);
 
 /* The joined duration so far, in the movie timescale (mvhd), of the longest track. */

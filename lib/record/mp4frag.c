@@ -573,6 +573,10 @@ ssize_t mp4frag_joiner_read(mp4frag_joiner *j, uint8_t *out, size_t max)
                 rc = pread_all(j->fd, j->buf, (size_t)bx.size, at);
             if (rc != 0)
                 return rc;
+            /* a fragment is a moof and its mdat: a moof without one (a cut file) is refused */
+            struct mp4frag_box nx;
+            if (j->pos >= j->file_size || top_box(j, j->pos, &nx) != 0 || strcmp(nx.type, "mdat") != 0)
+                return SAFECAM_ERR_INVAL;
             j->seq++;
             struct moof_ctx m = {.moof_in = at, .moof_out = j->out_pos};
             rc = children_walk(j, j->buf, &bx, moof_child, &m);
