@@ -191,7 +191,7 @@ export async function render(ctx) {
   function drawTimeline() {
     if (windowStart === null || windowStart < dayStart || windowStart >= dayEnd) {
       const last = segs.length ? segs[segs.length - 1].end_ms / 1000 : dayStart + DETAIL_S;
-      windowStart = clampWindow(last - DETAIL_S);
+      windowStart = clampWindow(last - (DETAIL_S * 3) / 4); // the latest recording three quarters along
     }
     strip(timeline, dayStart, dayEnd, 8);
     strip(detail, windowStart, windowStart + DETAIL_S, 10);
