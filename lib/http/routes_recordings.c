@@ -3,7 +3,10 @@
  * and goes to the vault, which decrypts it into a memfd: this process never holds the storage key or a
  * segment key. Trust level: network-facing. QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1. */
 #include <inttypes.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include "safecam/core.h"
 #include "safecam/ipc_client.h"
 #include "safecam/media_client.h"
+#include "safecam/mp4frag.h"
 #include "safecam/proto.h"
 #include "safecam/vault_client.h"
 
@@ -280,11 +284,254 @@ out:
     return ret;
 }
 
+
+/* ---- GET /api/v1/recordings/export?from=&to= : the segments overlapping a range as one MP4 ---- */
+
+#define EXPORT_RANGE_MAX_S 3600   /* one hour */
+#define EXPORT_SEGMENTS_MAX 1000  /* one list answer */
+#define EXPORT_RUNNING_MAX 2      /* exports at once (each holds the vault for one decryption at a time) */
+
+static atomic_int exports_running;
+
+/* One segment's clear MP4: media gives the sealed file, the vault decrypts it into a memfd (*clear_out).
+ * 0, or an HTTP status with *code the stable error code. */
+static unsigned export_segment_open(http_server *srv, const char *session_id, const char *id, int *clear_out,
+                                    const char **code)
+{
+    json_t *reply = NULL, *refusal = NULL, *body = json_pack("{s:s}", "id", id);
+    int sealed = -1, clear = -1;
+    unsigned status = 0;
+    *clear_out = -1;
+    int rc = body ? ipc_client_request(srv->media, PROTO_MEDIA_RECORDING_FD, body, -1, MEDIA_CLIENT_TIMEOUT_MS, &reply,
+                                       &sealed, &refusal)
+                  : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    if (rc != 0 || refusal) {
+        const char *e = json_string_value(json_object_get(refusal, "error"));
+        status = e && strcmp(e, "not_found") == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_SERVICE_UNAVAILABLE;
+        *code = status == MHD_HTTP_NOT_FOUND ? "not_found" : "media_unavailable";
+        goto out;
+    }
+    json_decref(reply);
+    reply = NULL;
+    json_t *fields = json_pack("{s:s}", "id", id);
+    rc = fields ? vault_client_capture_call(srv->vault, PROTO_VAULT_RECORDING_OPEN, session_id, NULL, NULL, fields,
+                                            sealed, &reply, &clear, &refusal)
+                : SAFECAM_ERR_NOMEM;
+    json_decref(fields);
+    if (rc != 0 || refusal) {
+        const char *e = json_string_value(json_object_get(refusal, "error"));
+        if (rc == 0 && e && strcmp(e, "sealed_mismatch") == 0)
+            status = 422, *code = "recording_damaged";
+        else if (rc == 0 && e && strcmp(e, "no_session") == 0)
+            status = MHD_HTTP_UNAUTHORIZED, *code = "unauthorized";
+        else
+            status = MHD_HTTP_SERVICE_UNAVAILABLE, *code = "unavailable";
+        goto out;
+    }
+    struct stat sb;
+    if (clear < 0 || fstat(clear, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR, *code = "internal";
+        goto out;
+    }
+    *clear_out = clear;
+    clear = -1;
+out:
+    if (sealed >= 0)
+        close(sealed);
+    if (clear >= 0)
+        close(clear);
+    json_decref(reply);
+    json_decref(refusal);
+    return status;
+}
+
+struct export_stream {
+    http_server *srv;
+    char session_id[HTTP_TOKEN_HEX_BYTES + 1];
+    json_t *ids;  /* the segment ids, oldest first */
+    size_t next;  /* the next to open */
+    int fd;       /* the current segment's clear MP4 */
+    mp4frag_joiner *j;
+};
+
+static void export_stream_free(void *cls)
+{
+    struct export_stream *st = cls;
+    if (!st)
+        return;
+    if (st->fd >= 0)
+        close(st->fd);
+    mp4frag_joiner_free(st->j);
+    json_decref(st->ids);
+    sodium_memzero(st->session_id, sizeof st->session_id);
+    free(st);
+    atomic_fetch_sub(&exports_running, 1);
+}
+
+/* Open the next segment into the joiner. 0, or an HTTP status with *code. */
+static unsigned export_next(struct export_stream *st, const char **code)
+{
+    if (st->fd >= 0)
+        close(st->fd);
+    st->fd = -1;
+    const char *id = json_string_value(json_array_get(st->ids, st->next++));
+    unsigned status = export_segment_open(st->srv, st->session_id, id ? id : "", &st->fd, code);
+    if (status)
+        return status;
+    int rc = mp4frag_joiner_segment(st->j, st->fd);
+    if (rc == MP4FRAG_ERR_INIT_DIFFERS) {
+        *code = "recording_format_changed";
+        return MHD_HTTP_CONFLICT;
+    }
+    if (rc != 0) {
+        *code = rc == SAFECAM_ERR_IO ? "internal" : "recording_damaged";
+        return rc == SAFECAM_ERR_IO ? MHD_HTTP_INTERNAL_SERVER_ERROR : 422;
+    }
+    return 0;
+}
+
+/* The whole range without copying a byte of video: every init is compared with the first, every moof
+ * parsed and rewritten, so what the client is told before the first byte (200, or 409/422) holds. */
+static unsigned export_check(struct export_stream *st, uint64_t *total, const char **code)
+{
+    uint8_t scratch[16 * 1024];
+    unsigned status = 0;
+    for (size_t i = 0; i < json_array_size(st->ids); i++) {
+        status = export_next(st, code);
+        if (status)
+            return status;
+        ssize_t n;
+        while ((n = mp4frag_joiner_read(st->j, scratch, sizeof scratch)) > 0)
+            ;
+        if (n < 0) {
+            *code = n == SAFECAM_ERR_IO ? "internal" : "recording_damaged";
+            return n == SAFECAM_ERR_IO ? MHD_HTTP_INTERNAL_SERVER_ERROR : 422;
+        }
+    }
+    *total = mp4frag_joiner_duration(st->j);
+    return mp4frag_joiner_fragments(st->j) ? 0 : (*code = "not_found", MHD_HTTP_NOT_FOUND);
+}
+
+static ssize_t export_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct export_stream *st = cls;
+    (void)pos;
+    /* one turn per segment at most: each either gives bytes, ends the stream or moves to the next */
+    for (size_t turns = 0; turns <= json_array_size(st->ids); turns++) {
+        if (atomic_load(&st->srv->stopping))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        ssize_t n = mp4frag_joiner_read(st->j, (uint8_t *)buf, max);
+        if (n > 0)
+            return n;
+        if (n < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (st->next >= json_array_size(st->ids))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        const char *code = NULL;
+        if (export_next(st, &code) != 0) /* deleted or changed since the check: the download ends broken */
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result h_recordings_export(struct req *r)
+{
+    long long from = -1, to = -1;
+    if (query_time(r, "from", -1, &from) != 0 || query_time(r, "to", -1, &to) != 0 || from < 0 || to < 0 ||
+        from >= to)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_time");
+    if (to - from > EXPORT_RANGE_MAX_S)
+        return http_reply_error_field(r, 422, "range_too_long", "field", "to");
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = media_call(r, PROTO_MEDIA_RECORDING_LIST,
+                        json_pack("{s:I,s:I}", "from_ms", (json_int_t)(from * 1000), "to_ms", (json_int_t)(to * 1000)),
+                        &reply, NULL, &refusal);
+    if (rc != 0 || refusal) {
+        json_decref(reply);
+        json_decref(refusal);
+        return http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
+    }
+    json_t *ids = json_array(), *list = json_object_get(reply, "recordings");
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *id = json_string_value(json_object_get(v, "id"));
+        if (rec_id_valid(id))
+            json_array_append_new(ids, json_string(id));
+    }
+    int more = json_is_integer(json_object_get(reply, "next_from"));
+    size_t listed = json_array_size(list);
+    json_decref(reply); /* list belonged to it */
+    if (!ids || json_array_size(ids) != listed) {
+        json_decref(ids);
+        return http_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    }
+    if (more || json_array_size(ids) > EXPORT_SEGMENTS_MAX) {
+        json_decref(ids);
+        return http_reply_error_field(r, 422, "range_too_long", "field", "to");
+    }
+    if (json_array_size(ids) == 0) {
+        json_decref(ids);
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found");
+    }
+    if (atomic_fetch_add(&exports_running, 1) >= EXPORT_RUNNING_MAX) {
+        atomic_fetch_sub(&exports_running, 1);
+        json_decref(ids);
+        return http_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "busy");
+    }
+    struct export_stream *st = calloc(1, sizeof *st);
+    if (!st) {
+        atomic_fetch_sub(&exports_running, 1);
+        json_decref(ids);
+        return MHD_NO;
+    }
+    st->srv = r->srv;
+    st->ids = ids;
+    st->fd = -1;
+    memcpy(st->session_id, r->session_id, sizeof st->session_id);
+    const char *code = "internal";
+    uint64_t total = 0;
+    unsigned status = mp4frag_joiner_new(1, &st->j) != 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : 0;
+    if (!status)
+        status = export_check(st, &total, &code);
+    if (!status) {
+        /* the copying pass, from the first segment again */
+        mp4frag_joiner_free(st->j);
+        st->j = NULL;
+        st->next = 0;
+        status = mp4frag_joiner_new(0, &st->j) != 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : 0;
+        if (!status) {
+            mp4frag_joiner_total_set(st->j, total);
+            status = export_next(st, &code);
+        }
+    }
+    if (status) {
+        export_stream_free(st);
+        return http_reply_error(r, status, code);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, export_stream_read, st, export_stream_free);
+    if (!resp) {
+        export_stream_free(st);
+        return MHD_NO;
+    }
+    char disp[96];
+    http_security_headers_add(resp, 0);
+    MHD_add_response_header(resp, "Content-Type", "video/mp4");
+    /* digits only: a safe file name */
+    if (safecam_fmt(disp, sizeof disp, "attachment; filename=\"recording-%lld-%lld.mp4\"", from, to) == 0)
+        MHD_add_response_header(resp, "Content-Disposition", disp);
+    return http_reply_queue(r, MHD_HTTP_OK, resp);
+}
+
 static const char *const list_keys[] = {"from", "to", NULL};
 
 static const struct route rows[] = {
     {"GET", "/api/v1/recordings", ROLE_VIEWER, 0, 0, list_keys, h_recordings_list},
     {"DELETE", "/api/v1/recordings", ROLE_ADMIN, R_BODY, 64 * 1024, NULL, h_recordings_delete},
+    /* before {id}: the first matching row wins */
+    {"GET", "/api/v1/recordings/export", ROLE_VIEWER, 0, 0, list_keys, h_recordings_export},
     {"GET", "/api/v1/recordings/{id}", ROLE_VIEWER, 0, 0, NULL, h_recording_get},
 };
 

@@ -14,6 +14,7 @@ const ROUTES = {
   privacy: { load: () => import('./pages/privacy.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.privacy' },
   live: { load: () => import('./pages/liveview.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.live' },
   captures: { load: () => import('./pages/captures.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.captures' },
+  recordings: { load: () => import('./pages/recordings.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.recordings' },
   users: { load: () => import('./pages/users.js'), roles: ['admin'], nav: 'nav.users' },
   security: { load: () => import('./pages/security.js'), roles: ['admin'], nav: 'nav.security' },
   network: { load: () => import('./pages/network.js'), roles: ['admin'], nav: 'nav.network' },
@@ -23,7 +24,7 @@ const ROUTES = {
   data: { load: () => import('./pages/data.js'), roles: ['admin'], nav: 'nav.data' },
   about: { load: () => import('./pages/about.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
 };
-const NAV_ORDER = ['live', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+const NAV_ORDER = ['live', 'recordings', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 
 const state = {
   session: null, // {username, role, password_change_required, csrf_token}
