@@ -178,6 +178,10 @@ def test_walking_person_makes_a_motion_segment_with_pre_roll(workdir):
         assert [s["codec_name"] for s in j["streams"]] == ["h264"], j
         assert float(j["format"]["duration"]) >= 2.0, j
         assert int(j["streams"][0]["nb_read_frames"]) >= 40, j
+        # the analysis and the ring stayed inside media's walls: no child was killed or restarted
+        for ty in ("sandbox_violation", "process_restart"):
+            r = admin.request("GET", f"/api/v1/events?type={ty}")
+            assert r.status == 200 and r.json()["events"] == [], r
         # off: the analysis stops, and the pipeline may idle again
         set_recording(admin, mode="off")
         time.sleep(4)
