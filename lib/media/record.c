@@ -62,6 +62,7 @@ struct rec_segment {
     GstElement *src;    /* its appsrc (ref), events mode only */
     gboolean need_key;  /* under the recorder's ev_lock: waiting for a keyframe */
     GstClockTime base;  /* tap PTS of its first access unit (its own PTS 0) */
+    GstClockTime last;  /* its own PTS of the last access unit pushed, NONE before the first */
 };
 
 struct media_recorder {
@@ -527,8 +528,13 @@ static void seg_finalize(struct rec_segment *s)
     if (clear == 0 || seg_path(r, s->idhex, path, sizeof path) != 0) {
         if (seg_path(r, s->idhex, path, sizeof path) == 0)
             (void)wipe_unlink(path);
-    } else if (db_insert(r, s->idhex, s->start_ms, now_ms(), (int64_t)file_bytes, rc == 0,
-                         s->event ? "motion" : NULL) != 0) {
+    } else if (db_insert(r, s->idhex, s->start_ms,
+                         /* an event segment ends with its last access unit (its start is its first one's), not
+                          * when its muxer has flushed */
+                         s->event && GST_CLOCK_TIME_IS_VALID(s->last)
+                             ? s->start_ms + (int64_t)(s->last / GST_MSECOND) + 40
+                             : now_ms(),
+                         (int64_t)file_bytes, rc == 0, s->event ? "motion" : NULL) != 0) {
         log_err("recordings: cannot list a segment: %s", sqlite3_errmsg(r->db));
     }
     if (s->src)
@@ -572,6 +578,8 @@ static struct rec_segment *seg_open(media_recorder *r, gboolean event, int64_t s
     s->started_us = g_get_monotonic_time();
     s->event = event;
     s->need_key = TRUE;
+    s->base = GST_CLOCK_TIME_NONE;
+    s->last = GST_CLOCK_TIME_NONE;
     int rc = r->vault.recording_key ? r->vault.recording_key(r->vault.ctx, s->idhex, s->start_ms, key, wrapped)
                                     : SAFECAM_ERR_STATE;
     if (rc != 0) {
@@ -692,6 +700,7 @@ static void ev_seg_push_locked(struct rec_segment *s, GstBuffer *b)
     GstBuffer *copy = gst_buffer_copy(b); /* shares the memory */
     GST_BUFFER_PTS(copy) = pts >= s->base ? pts - s->base : 0;
     GST_BUFFER_DTS(copy) = GST_BUFFER_PTS(copy);
+    s->last = GST_BUFFER_PTS(copy);
     (void)gst_app_src_push_buffer(GST_APP_SRC(s->src), copy);
 }
 
