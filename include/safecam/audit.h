@@ -27,6 +27,7 @@
 #define AUDIT_UPDATE_INSTALL "update_install"
 #define AUDIT_UPDATE_REFUSED "update_refused"
 #define AUDIT_STREAM_ERROR "stream_error"
+#define AUDIT_MOTION "motion" /* motion started ("events" recording; at most one per post-roll window) */
 #define AUDIT_DATA_DELETE "data_delete"
 #define AUDIT_FACTORY_RESET "factory_reset"
 #define AUDIT_DEVICE_START "device_start"

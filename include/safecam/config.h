@@ -70,13 +70,17 @@ struct config_onvif {
 /* Recording of the main stream to local storage (lib/media/record.c, docs/recording.md). config.json:
  * "recording": {"mode": "off"|"continuous"|"events", "segment_seconds": 2..600 (60), "retention_days":
  * 0..3650 (0 = no age limit; default 30), "max_bytes": 0 or 1 MiB..1 TiB (0 = no size limit beyond the free
- * space; default 0), "pre_roll_s": 0..60 (5), "post_roll_s": 0..600 (10)}. Off by default.
+ * space; default 0), "pre_roll_s": 0..60 (5), "post_roll_s": 0..600 (10), "motion_sensitivity": 1..100 (50;
+ * higher finds smaller or fainter motion, used in "events" mode)}. Off by default.
  * QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1. */
 #define CONFIG_RECORDING_SEGMENT_MIN_S 2
 #define CONFIG_RECORDING_SEGMENT_MAX_S 600
 #define CONFIG_RECORDING_RETENTION_MAX_DAYS 3650
 #define CONFIG_RECORDING_MAX_BYTES_MIN (1LL * 1024 * 1024)
 #define CONFIG_RECORDING_MAX_BYTES_MAX (1024LL * 1024 * 1024 * 1024)
+#define CONFIG_RECORDING_SENSITIVITY_MIN 1
+#define CONFIG_RECORDING_SENSITIVITY_MAX 100
+#define CONFIG_RECORDING_SENSITIVITY_DEFAULT 50
 enum config_recording_mode { CONFIG_RECORDING_OFF = 0, CONFIG_RECORDING_CONTINUOUS = 1, CONFIG_RECORDING_EVENTS = 2 };
 struct config_recording {
     int mode;               /* enum config_recording_mode */
@@ -85,6 +89,7 @@ struct config_recording {
     long long max_bytes;    /* 0 or CONFIG_RECORDING_MAX_BYTES_MIN..MAX */
     int pre_roll_s;         /* 0..60 */
     int post_roll_s;        /* 0..600 */
+    int motion_sensitivity; /* CONFIG_RECORDING_SENSITIVITY_MIN..MAX */
 };
 
 struct config {

@@ -188,9 +188,12 @@ void media_recorder_free(media_recorder *r);
 void media_recorder_apply(media_recorder *r, const struct config_recording *cfg, int restart);
 /* 1 while a segment is being written. */
 int media_recorder_active(const media_recorder *r);
-/* {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes","complete"}...],"next_from"?} of the segments that
- * overlap [from_ms, to_ms), oldest first, at most 1000 (next_from: the start to ask from for more). */
-int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, json_t **out) SAFECAM_WUR;
+/* {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes","complete","event"}...],"next_from"?} of the
+ * segments that overlap [from_ms, to_ms), oldest first, at most 1000 (next_from: the start to ask from for
+ * more). "event": "motion" (recorded in "events" mode) or null (continuous). event: NULL for all, "motion" for
+ * motion segments only (anything else: SAFECAM_ERR_INVAL). */
+int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, const char *event,
+                        json_t **out) SAFECAM_WUR;
 /* A read-only descriptor of listed segment idhex (sealed bytes; the vault decrypts). NOTFOUND, INVAL, IO. */
 int media_recorder_open_fd(media_recorder *r, const char *idhex, int *fd_out) SAFECAM_WUR;
 /* Delete the segments named in ids (a JSON array of id strings), or when ids is NULL those that start in

@@ -165,8 +165,9 @@ enum {
     /* web. {} -> {"ok":true,"stream":{current settings},"state":"playing"|"retrying"|...} */
     PROTO_MEDIA_STATUS = 202,
     /* ---- recordings (lib/media/record.c; QCVN 135 G7, G9) ---- */
-    /* web. {"from_ms","to_ms"} -> {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes","complete"}],
-     * "next_from"?}: segments overlapping [from, to), oldest first, at most 1000. */
+    /* web. {"from_ms","to_ms","event"?:"motion"} -> {"ok":true,"recordings":[{"id","start_ms","end_ms","bytes",
+     * "complete","event":"motion"|null}],"next_from"?}: segments overlapping [from, to) (with "event": motion
+     * segments only), oldest first, at most 1000. */
     PROTO_MEDIA_RECORDING_LIST = 203,
     /* web. {"id"} -> {"ok":true} + fd: the sealed segment file, read-only (web hands it to the vault,
      * PROTO_VAULT_RECORDING_OPEN) | {"error":"not_found"|"invalid_request"|"unavailable"} */
@@ -267,7 +268,7 @@ enum {
      * Nothing changes on refusal. */
     PROTO_SUP_ONVIF_SET = 14,
     /* web -> sup. {} -> {"ok":true,"recording":{"mode","segment_seconds","retention_days","max_bytes",
-     * "pre_roll_s","post_roll_s"}} (config.json section "recording", config.h). QCVN 135 G7, G9. */
+     * "pre_roll_s","post_roll_s","motion_sensitivity"}} (config.json section "recording", config.h). QCVN 135 G7, G9. */
     PROTO_SUP_RECORDING_GET = 15,
     /* web -> sup. {"recording":{subset}} all or nothing -> {"ok":true,"recording":{...}}
      *  | {"error":"invalid_setting","field","min","max"} | {"error":"unknown_field","field"} | invalid_json

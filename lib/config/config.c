@@ -47,6 +47,7 @@ void config_defaults(struct config *cfg)
     cfg->recording.max_bytes = 0;
     cfg->recording.pre_roll_s = 5;
     cfg->recording.post_roll_s = 10;
+    cfg->recording.motion_sensitivity = CONFIG_RECORDING_SENSITIVITY_DEFAULT;
 }
 
 const char *config_encoder_name(int encoder)
@@ -328,6 +329,7 @@ int config_recording_apply_json(struct config_recording *rec, const json_t *obj,
         {"max_bytes", 0, CONFIG_RECORDING_MAX_BYTES_MAX},
         {"pre_roll_s", 0, 60},
         {"post_roll_s", 0, 600},
+        {"motion_sensitivity", CONFIG_RECORDING_SENSITIVITY_MIN, CONFIG_RECORDING_SENSITIVITY_MAX},
     };
     if (!rec || !json_is_object(obj)) {
         set_err(err, "invalid_json", NULL, 0, 0);
@@ -380,8 +382,11 @@ int config_recording_apply_json(struct config_recording *rec, const json_t *obj,
         case 3:
             next.pre_roll_s = (int)v;
             break;
-        default:
+        case 4:
             next.post_roll_s = (int)v;
+            break;
+        default:
+            next.motion_sensitivity = (int)v;
             break;
         }
     }
@@ -391,9 +396,10 @@ int config_recording_apply_json(struct config_recording *rec, const json_t *obj,
 
 json_t *config_recording_to_json(const struct config_recording *r)
 {
-    return json_pack("{s:s,s:i,s:i,s:I,s:i,s:i}", "mode", config_recording_mode_name(r->mode), "segment_seconds",
-                     r->segment_seconds, "retention_days", r->retention_days, "max_bytes",
-                     (json_int_t)r->max_bytes, "pre_roll_s", r->pre_roll_s, "post_roll_s", r->post_roll_s);
+    return json_pack("{s:s,s:i,s:i,s:I,s:i,s:i,s:i}", "mode", config_recording_mode_name(r->mode),
+                     "segment_seconds", r->segment_seconds, "retention_days", r->retention_days, "max_bytes",
+                     (json_int_t)r->max_bytes, "pre_roll_s", r->pre_roll_s, "post_roll_s", r->post_roll_s,
+                     "motion_sensitivity", r->motion_sensitivity);
 }
 
 static int config_parse_text(const char *text, size_t len, struct config *cfg)

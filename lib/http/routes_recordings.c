@@ -54,7 +54,8 @@ static int media_call(struct req *r, uint16_t type, json_t *body, json_t **reply
     return rc;
 }
 
-/* GET /api/v1/recordings?from=&to= (Unix seconds; default the last 24 h): segments overlapping [from, to). */
+/* GET /api/v1/recordings?from=&to=&event= (Unix seconds; default the last 24 h): segments overlapping [from, to);
+ * event=motion: motion segments only (any other value: 400 invalid_event). */
 static enum MHD_Result h_recordings_list(struct req *r)
 {
     long long now = safecam_time_now(), from = 0, to = 0;
@@ -62,10 +63,14 @@ static enum MHD_Result h_recordings_list(struct req *r)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_time");
     if (from >= to)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_time");
+    const char *event = http_query_get(&r->query, "event");
+    if (event && strcmp(event, "motion") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_event");
+    json_t *q = json_pack("{s:I,s:I}", "from_ms", (json_int_t)(from * 1000), "to_ms", (json_int_t)(to * 1000));
+    if (q && event)
+        json_object_set_new(q, "event", json_string("motion"));
     json_t *reply = NULL, *refusal = NULL;
-    int rc = media_call(r, PROTO_MEDIA_RECORDING_LIST,
-                        json_pack("{s:I,s:I}", "from_ms", (json_int_t)(from * 1000), "to_ms", (json_int_t)(to * 1000)),
-                        &reply, NULL, &refusal);
+    int rc = media_call(r, PROTO_MEDIA_RECORDING_LIST, q, &reply, NULL, &refusal);
     enum MHD_Result ret;
     if (rc != 0 || refusal) {
         ret = http_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "media_unavailable");
@@ -77,13 +82,16 @@ static enum MHD_Result h_recordings_list(struct req *r)
         json_array_foreach(json_object_get(reply, "recordings"), i, v) {
             const char *id = json_string_value(json_object_get(v, "id"));
             json_t *s = json_object_get(v, "start_ms"), *e = json_object_get(v, "end_ms"),
-                   *b = json_object_get(v, "bytes"), *c = json_object_get(v, "complete");
+                   *b = json_object_get(v, "bytes"), *c = json_object_get(v, "complete"),
+                   *ev = json_object_get(v, "event");
+            int motion = json_is_string(ev) && strcmp(json_string_value(ev), "motion") == 0;
             if (!rec_id_valid(id) || !json_is_integer(s) || !json_is_integer(e) || !json_is_integer(b) ||
                 !json_is_boolean(c))
                 continue;
-            json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:I,s:O}", "id", id, "start_ms", json_integer_value(s),
-                                                 "end_ms", json_integer_value(e), "bytes", json_integer_value(b),
-                                                 "complete", c));
+            json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:I,s:O,s:o}", "id", id, "start_ms",
+                                                 json_integer_value(s), "end_ms", json_integer_value(e), "bytes",
+                                                 json_integer_value(b), "complete", c, "event",
+                                                 motion ? json_string("motion") : json_null()));
         }
         json_t *body = json_pack("{s:o,s:I,s:I}", "recordings", out, "from", (json_int_t)from, "to", (json_int_t)to);
         json_t *next = json_object_get(reply, "next_from");
@@ -525,13 +533,14 @@ static enum MHD_Result h_recordings_export(struct req *r)
     return http_reply_queue(r, MHD_HTTP_OK, resp);
 }
 
-static const char *const list_keys[] = {"from", "to", NULL};
+static const char *const list_keys[] = {"from", "to", "event", NULL};
+static const char *const export_keys[] = {"from", "to", NULL};
 
 static const struct route rows[] = {
     {"GET", "/api/v1/recordings", ROLE_VIEWER, 0, 0, list_keys, h_recordings_list},
     {"DELETE", "/api/v1/recordings", ROLE_ADMIN, R_BODY, 64 * 1024, NULL, h_recordings_delete},
     /* before {id}: the first matching row wins */
-    {"GET", "/api/v1/recordings/export", ROLE_VIEWER, 0, 0, list_keys, h_recordings_export},
+    {"GET", "/api/v1/recordings/export", ROLE_VIEWER, 0, 0, export_keys, h_recordings_export},
     {"GET", "/api/v1/recordings/{id}", ROLE_VIEWER, 0, 0, NULL, h_recording_get},
 };
 

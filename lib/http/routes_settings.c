@@ -135,6 +135,7 @@ static const struct http_field recording_settings_schema[] = {
     {"max_bytes", HTTP_FIELD_INT, 0, -4000000000000000L, 4000000000000000L, NULL},
     {"pre_roll_s", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
     {"post_roll_s", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
+    {"motion_sensitivity", HTTP_FIELD_INT, 0, -1000000000L, 1000000000L, NULL},
 };
 
 static enum MHD_Result h_recording_put(struct req *r)

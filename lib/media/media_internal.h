@@ -31,6 +31,17 @@ GstClockTime media_running_time_now(GstElement *e);
 /* Caps for a new consumer's appsrc (caller unrefs). */
 GstCaps *media_feeder_caps(media_service *svc, int stream);
 
+/* ---- motion analysis (service.c, for record.c's "events" mode) ---- */
+#define MEDIA_MOTION_WIDTH 160
+#define MEDIA_MOTION_HEIGHT 90
+/* grey: MEDIA_MOTION_WIDTH x MEDIA_MOTION_HEIGHT GRAY8 pixels, rows `stride` bytes apart, valid during the
+ * call only. Called on the analysis branch's streaming thread, at most 5 times a second. */
+typedef void (*media_motion_fn)(void *user, const guint8 *grey, int stride);
+/* fn != NULL: the raw video's analysis branch opens (the pipeline plays, and a passed-through file source is
+ * decoded, even with no viewer; no encoder starts for it) and fn gets its frames; NULL: it closes. When this
+ * returns with NULL, fn is no longer running and will not be called again. Main loop. */
+void media_service_motion_set(media_service *svc, media_motion_fn fn, void *user);
+
 /* ---- TLS front (front.c) ---- */
 struct media_front;
 struct _GstRTSPServer;

@@ -57,6 +57,12 @@ struct rec_segment {
     size_t bh_got;
     uint64_t box_left;
     gboolean box_unit_end;
+    /* "events" mode: fed by the tap (pre-roll first), not attached to the feeder */
+    gboolean event;
+    GstElement *src;    /* its appsrc (ref), events mode only */
+    gboolean need_key;  /* under the recorder's ev_lock: waiting for a keyframe */
+    GstClockTime base;  /* tap PTS of its first access unit (its own PTS 0) */
+    GstClockTime last;  /* its own PTS of the last access unit pushed, NONE before the first */
 };
 
 struct media_recorder {
@@ -69,6 +75,30 @@ struct media_recorder {
     GList *closing; /* struct rec_segment * flushing */
     guint tick;
     gboolean warned_key, warned_write;
+
+    /* "events" mode (docs/recording.md): the tap is a consumer of the main stream kept while pre_roll_s > 0 or
+     * an event is being recorded; its access units go into the pre-roll ring and to the event segment. */
+    GMutex ev_lock;             /* everything below marked (L): the tap's, the analysis' and the main threads */
+    GQueue ring;                /* (L) GstBuffer * (tap PTS), oldest first, starting at a keyframe */
+    guint64 ring_bytes;         /* (L) */
+    gint64 ring_keep_ns;        /* (L) pre_roll_s in ns */
+    gboolean ring_hold;         /* (L) a segment is being opened: nothing is trimmed but by the byte bound */
+    struct rec_segment *feed;   /* (L) the event segment the tap feeds */
+    struct rec_segment *next;   /* (L) the one after a cut, started at the next keyframe */
+    struct rec_segment *retired;/* (L) the one the tap left at that keyframe: the main loop closes it */
+    GstElement *tap;            /* main loop: appsrc ! appsink, its consumer id */
+    guint tap_consumer;
+    guint8 *prev;               /* (L) the previous analysis frame, MEDIA_MOTION_WIDTH x HEIGHT */
+    gboolean have_prev;         /* (L) */
+    int prev_mean;              /* (L) */
+    int motion_hits;            /* (L) consecutive frames with motion */
+    int sensitivity;            /* (L) */
+    gint64 motion_last_us;      /* (L) monotonic time of the last frame with motion, 0 none */
+    gint64 motion_first_ms;     /* (L) wall time of the first frame of the current run of motion */
+    gboolean motion_analysing;  /* main loop */
+    gboolean in_event;          /* main loop: motion seen within the post-roll */
+    gint64 event_seen_us;       /* main loop: motion_last_us already counted */
+    gint64 last_audit_us;       /* main loop */
 };
 
 static void audit_note(media_recorder *r, const char *type, const char *detail)
@@ -103,16 +133,35 @@ static int db_open(media_recorder *r)
         log_err("recordings: cannot set up the index: %s", sqlite3_errmsg(r->db));
         return SAFECAM_ERR_IO;
     }
+    /* the event column (NULL: continuous, "motion"): added to an index made before it existed */
+    sqlite3_stmt *st = NULL;
+    int has_event = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM pragma_table_info('segments') WHERE name = 'event'", -1, &st,
+                           NULL) == SQLITE_OK)
+        has_event = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if ((!has_event && db_exec(r, "ALTER TABLE segments ADD COLUMN event TEXT;") != 0) ||
+        db_exec(r, "CREATE INDEX IF NOT EXISTS segments_event_start ON segments(event, start_ms);") != 0) {
+        log_err("recordings: cannot add the event column: %s", sqlite3_errmsg(r->db));
+        return SAFECAM_ERR_IO;
+    }
     return 0;
 }
 
-static int db_insert(media_recorder *r, const char *id, int64_t start_ms, int64_t end_ms, int64_t bytes, int complete)
+/* event: NULL (continuous) or "motion". */
+static int db_insert(media_recorder *r, const char *id, int64_t start_ms, int64_t end_ms, int64_t bytes, int complete,
+                     const char *event)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->db,
-                           "INSERT OR REPLACE INTO segments(id, start_ms, end_ms, bytes, complete) VALUES(?,?,?,?,?)",
+                           "INSERT OR REPLACE INTO segments(id, start_ms, end_ms, bytes, complete, event) "
+                           "VALUES(?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
+    if (event)
+        sqlite3_bind_text(st, 6, event, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, start_ms);
     sqlite3_bind_int64(st, 3, end_ms);
@@ -234,7 +283,8 @@ static void reconcile(media_recorder *r)
                 int64_t end = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
                 if (end < h.start_ms)
                     end = h.start_ms;
-                if (db_insert(r, idhex, h.start_ms, end, (int64_t)sb.st_size, 0) == 0)
+                /* a cut-off segment's kind is not in its header: listed as continuous */
+                if (db_insert(r, idhex, h.start_ms, end, (int64_t)sb.st_size, 0, NULL) == 0)
                     added++;
             } else if (wipe_unlink(path) == 0) {
                 removed++;
@@ -478,9 +528,17 @@ static void seg_finalize(struct rec_segment *s)
     if (clear == 0 || seg_path(r, s->idhex, path, sizeof path) != 0) {
         if (seg_path(r, s->idhex, path, sizeof path) == 0)
             (void)wipe_unlink(path);
-    } else if (db_insert(r, s->idhex, s->start_ms, now_ms(), (int64_t)file_bytes, rc == 0) != 0) {
+    } else if (db_insert(r, s->idhex, s->start_ms,
+                         /* an event segment ends with its last access unit (its start is its first one's), not
+                          * when its muxer has flushed */
+                         s->event && GST_CLOCK_TIME_IS_VALID(s->last)
+                             ? s->start_ms + (int64_t)(s->last / GST_MSECOND) + 40
+                             : now_ms(),
+                         (int64_t)file_bytes, rc == 0, s->event ? "motion" : NULL) != 0) {
         log_err("recordings: cannot list a segment: %s", sqlite3_errmsg(r->db));
     }
+    if (s->src)
+        gst_object_unref(s->src);
     g_mutex_clear(&s->lock);
     g_free(s);
 }
@@ -504,7 +562,9 @@ static void seg_close(struct rec_segment *s)
     r->closing = g_list_append(r->closing, s);
 }
 
-static struct rec_segment *seg_open(media_recorder *r)
+/* A new segment starting at start_ms (wall clock). event: fed by the tap (events mode), else a consumer of
+ * the main stream's feeder. */
+static struct rec_segment *seg_open(media_recorder *r, gboolean event, int64_t start_ms)
 {
     struct rec_segment *s = g_new0(struct rec_segment, 1);
     uint8_t key[RECORD_KEY_BYTES], wrapped[RECORD_WRAPPED_BYTES];
@@ -514,8 +574,12 @@ static struct rec_segment *seg_open(media_recorder *r)
     s->fd = -1;
     randombytes_buf(s->id, sizeof s->id);
     record_id_format(s->id, s->idhex);
-    s->start_ms = now_ms();
+    s->start_ms = start_ms;
     s->started_us = g_get_monotonic_time();
+    s->event = event;
+    s->need_key = TRUE;
+    s->base = GST_CLOCK_TIME_NONE;
+    s->last = GST_CLOCK_TIME_NONE;
     int rc = r->vault.recording_key ? r->vault.recording_key(r->vault.ctx, s->idhex, s->start_ms, key, wrapped)
                                     : SAFECAM_ERR_STATE;
     if (rc != 0) {
@@ -561,13 +625,25 @@ static struct rec_segment *seg_open(media_recorder *r)
     GstBus *bus = gst_element_get_bus(s->pipeline);
     s->bus_watch = gst_bus_add_watch(bus, seg_bus_cb, s);
     gst_object_unref(bus);
-    if (src && sink && gst_element_set_state(s->pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE)
+    gboolean ok = FALSE;
+    if (src && sink && event) {
+        GstCaps *caps = media_feeder_caps(r->svc, MEDIA_STREAM_MAIN);
+        gst_app_src_set_caps(GST_APP_SRC(src), caps);
+        if (caps)
+            gst_caps_unref(caps);
+        if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE) {
+            s->src = gst_object_ref(src);
+            ok = TRUE;
+        }
+    } else if (src && sink && gst_element_set_state(s->pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE) {
         s->consumer = media_feeder_attach(r->svc, MEDIA_STREAM_MAIN, src, REC_QUEUE_MAX_BYTES, FALSE);
+        ok = s->consumer != 0;
+    }
     if (src)
         gst_object_unref(src);
     if (sink)
         gst_object_unref(sink);
-    if (!s->consumer)
+    if (!ok)
         goto fail_file;
     r->warned_write = FALSE;
     return s;
@@ -583,6 +659,361 @@ fail:
     g_mutex_clear(&s->lock);
     g_free(s);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* "events" mode: motion analysis, the pre-roll ring, the event segments                           */
+
+#define EV_RING_MAX_BYTES (8u << 20) /* the pre-roll ring's bound in bytes, whatever pre_roll_s says */
+#define EV_RING_MAX_BUFFERS 4096u    /* and in access units (60 s at 60 fps is 3600) */
+#define EV_TAP_MAX_BYTES (2u << 20)  /* the tap's appsrc backlog before it skips to a keyframe */
+#define EV_MOTION_FRAMES 2           /* consecutive analysed frames with motion that start an event */
+#define EV_MIN_POST_US (1 * G_USEC_PER_SEC) /* post_roll_s 0: an event ends 1 s after the last motion */
+
+static gboolean buf_is_key(GstBuffer *b)
+{
+    return !GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+}
+
+/* Push one access unit (tap PTS) into event segment s: from a keyframe on, its PTS made relative to the
+ * segment's first. Its appsrc over REC_QUEUE_MAX_BYTES beyond the ring (storage too slow): skip to the next
+ * keyframe.
+ * Called with ev_lock held. */
+static void ev_seg_push_locked(struct rec_segment *s, GstBuffer *b)
+{
+    if (!s->src || s->failed)
+        return;
+    gboolean key = buf_is_key(b);
+    if (s->need_key && !key)
+        return;
+    /* room for the whole ring (pushed at once when the event starts) plus the usual backlog */
+    if (gst_app_src_get_current_level_bytes(GST_APP_SRC(s->src)) > REC_QUEUE_MAX_BYTES + EV_RING_MAX_BYTES) {
+        s->need_key = TRUE;
+        return;
+    }
+    GstClockTime pts = GST_BUFFER_PTS(b);
+    if (!GST_CLOCK_TIME_IS_VALID(pts))
+        return;
+    if (!GST_CLOCK_TIME_IS_VALID(s->base))
+        s->base = pts;
+    s->need_key = FALSE;
+    GstBuffer *copy = gst_buffer_copy(b); /* shares the memory */
+    GST_BUFFER_PTS(copy) = pts >= s->base ? pts - s->base : 0;
+    GST_BUFFER_DTS(copy) = GST_BUFFER_PTS(copy);
+    s->last = GST_BUFFER_PTS(copy);
+    (void)gst_app_src_push_buffer(GST_APP_SRC(s->src), copy);
+}
+
+static void ring_drop_head_locked(media_recorder *r)
+{
+    GstBuffer *b = g_queue_pop_head(&r->ring);
+    if (b) {
+        r->ring_bytes -= gst_buffer_get_size(b);
+        gst_buffer_unref(b);
+    }
+}
+
+static void ring_clear_locked(media_recorder *r)
+{
+    for (guint i = 0; i < EV_RING_MAX_BUFFERS + 16 && r->ring.length; i++)
+        ring_drop_head_locked(r);
+}
+
+/* Keep the last ring_keep_ns from a keyframe: the newest keyframe at or before (newest - keep) is the head.
+ * Over EV_RING_MAX_BYTES or EV_RING_MAX_BUFFERS the oldest GOP goes whatever its age. ev_lock held. */
+static void ring_trim_locked(media_recorder *r)
+{
+    for (guint round = 0; round < EV_RING_MAX_BUFFERS && r->ring.length; round++) {
+        gboolean over = r->ring_bytes > EV_RING_MAX_BYTES || r->ring.length > EV_RING_MAX_BUFFERS;
+        GstBuffer *head = g_queue_peek_head(&r->ring);
+        if (!buf_is_key(head)) { /* a ring starts at a keyframe */
+            ring_drop_head_locked(r);
+            continue;
+        }
+        if (!over && r->ring_hold)
+            return;
+        /* the next keyframe after the head */
+        GstBuffer *tail = g_queue_peek_tail(&r->ring), *k = NULL;
+        guint at = 0;
+        for (GList *l = r->ring.head ? r->ring.head->next : NULL; l; l = l->next, at++)
+            if (buf_is_key(l->data)) {
+                k = l->data;
+                break;
+            }
+        if (!over) {
+            if (!k || GST_BUFFER_PTS(tail) < GST_BUFFER_PTS(k) ||
+                GST_BUFFER_PTS(tail) - GST_BUFFER_PTS(k) < (GstClockTime)r->ring_keep_ns)
+                return;
+        }
+        /* drop the head's GOP (all of the ring when there is no later keyframe) */
+        for (guint i = 0; i <= at && r->ring.length; i++)
+            ring_drop_head_locked(r);
+        if (!k)
+            ring_clear_locked(r);
+    }
+}
+
+/* The tap's appsink (its streaming thread): ring, cut to the next segment at a keyframe, feed. */
+static GstFlowReturn tap_on_sample(GstAppSink *sink, gpointer user)
+{
+    media_recorder *r = user;
+    GstSample *sample = gst_app_sink_pull_sample(sink);
+    if (!sample)
+        return GST_FLOW_OK;
+    GstBuffer *b = gst_sample_get_buffer(sample);
+    if (b && GST_CLOCK_TIME_IS_VALID(GST_BUFFER_PTS(b))) {
+        g_mutex_lock(&r->ev_lock);
+        if (r->ring_keep_ns > 0 && (r->ring.length || buf_is_key(b))) {
+            g_queue_push_tail(&r->ring, gst_buffer_ref(b));
+            r->ring_bytes += gst_buffer_get_size(b);
+            ring_trim_locked(r);
+        }
+        if (r->next && buf_is_key(b) && !r->retired) {
+            r->retired = r->feed;
+            r->feed = r->next;
+            r->next = NULL;
+        }
+        if (r->feed)
+            ev_seg_push_locked(r->feed, b);
+        g_mutex_unlock(&r->ev_lock);
+    }
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+}
+
+static void tap_stop(media_recorder *r)
+{
+    if (r->tap_consumer)
+        media_feeder_detach(r->svc, MEDIA_STREAM_MAIN, r->tap_consumer);
+    r->tap_consumer = 0;
+    if (r->tap) {
+        gst_element_set_state(r->tap, GST_STATE_NULL); /* its streaming thread has stopped */
+        gst_object_unref(r->tap);
+        r->tap = NULL;
+    }
+    g_mutex_lock(&r->ev_lock);
+    ring_clear_locked(r);
+    g_mutex_unlock(&r->ev_lock);
+}
+
+static void tap_start(media_recorder *r)
+{
+    if (r->tap)
+        return;
+    GError *err = NULL;
+    GstElement *p = gst_parse_launch("appsrc name=src is-live=true format=time do-timestamp=true block=false ! "
+                                     "appsink name=sink sync=false async=false",
+                                     &err);
+    if (!p || err) {
+        log_err("recordings: cannot build the pre-roll tap: %s", err ? err->message : "?");
+        g_clear_error(&err);
+        if (p)
+            gst_object_unref(p);
+        return;
+    }
+    GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+    if (src && sink) {
+        GstAppSinkCallbacks cb;
+        memset(&cb, 0, sizeof cb);
+        cb.new_sample = tap_on_sample;
+        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, r, NULL);
+        r->tap = p;
+        if (gst_element_set_state(p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE)
+            r->tap_consumer = media_feeder_attach(r->svc, MEDIA_STREAM_MAIN, src, EV_TAP_MAX_BYTES, FALSE);
+    } else {
+        gst_object_unref(p);
+    }
+    if (src)
+        gst_object_unref(src);
+    if (sink)
+        gst_object_unref(sink);
+    if (r->tap && !r->tap_consumer)
+        tap_stop(r);
+}
+
+/* Motion analysis (media_motion_fn; the analysis thread): the share of pixels whose brightness, relative to
+ * the frame's mean (so a global exposure change counts less), changed by more than a threshold since the
+ * previous analysed frame (200 ms before). motion_sensitivity 1..100 sets both: the pixel threshold from 50
+ * (1) down to 10 (100) grey levels, the share from 1.1 % (1) down to 0.1 % (100) of the 160 x 90 pixels;
+ * 50 gives 30 levels and 0.6 % (86 pixels). Motion in EV_MOTION_FRAMES analysed frames in a row counts. */
+static void motion_frame(void *user, const guint8 *grey, int stride)
+{
+    media_recorder *r = user;
+    const int w = MEDIA_MOTION_WIDTH, h = MEDIA_MOTION_HEIGHT;
+    guint64 sum = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            sum += grey[(size_t)y * (size_t)stride + (size_t)x];
+    int mean = (int)(sum / (guint64)(w * h));
+    g_mutex_lock(&r->ev_lock);
+    if (!r->prev)
+        r->prev = g_malloc((size_t)w * h);
+    int sens = r->sensitivity;
+    int thr = 10 + (100 - sens) * 40 / 99;
+    int need = w * h * (1 + (100 - sens) * 10 / 99) / 1000;
+    int changed = 0;
+    for (int y = 0; y < h; y++) {
+        const guint8 *row = grey + (size_t)y * (size_t)stride;
+        guint8 *prow = r->prev + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            int d = ((int)row[x] - mean) - ((int)prow[x] - r->prev_mean);
+            if (r->have_prev && (d > thr || d < -thr))
+                changed++;
+            prow[x] = row[x];
+        }
+    }
+    gboolean moving = r->have_prev && changed > need;
+    r->have_prev = TRUE;
+    r->prev_mean = mean;
+    r->motion_hits = moving ? r->motion_hits + 1 : 0;
+    if (r->motion_hits == EV_MOTION_FRAMES) {
+        gint64 now = g_get_monotonic_time();
+        if (!r->motion_last_us || now - r->motion_last_us > EV_MIN_POST_US)
+            r->motion_first_ms = now_ms() - 200 * (EV_MOTION_FRAMES - 1);
+    }
+    if (r->motion_hits >= EV_MOTION_FRAMES)
+        r->motion_last_us = g_get_monotonic_time();
+    g_mutex_unlock(&r->ev_lock);
+}
+
+/* Turn the analysis on in events mode, off otherwise. Main loop. */
+static void motion_sync(media_recorder *r)
+{
+    gboolean want = r->cfg.mode == CONFIG_RECORDING_EVENTS;
+    g_mutex_lock(&r->ev_lock);
+    r->sensitivity = r->cfg.motion_sensitivity;
+    r->ring_keep_ns = (gint64)r->cfg.pre_roll_s * GST_SECOND;
+    if (want != r->motion_analysing) {
+        r->have_prev = FALSE;
+        r->motion_hits = 0;
+        r->motion_last_us = 0;
+    }
+    g_mutex_unlock(&r->ev_lock);
+    if (want != r->motion_analysing) {
+        r->motion_analysing = want;
+        r->in_event = FALSE;
+        media_service_motion_set(r->svc, want ? motion_frame : NULL, want ? r : NULL);
+    }
+}
+
+/* Leave the event segments (the tap stops feeding them) and close them. Main loop. */
+static void ev_segments_close(media_recorder *r)
+{
+    g_mutex_lock(&r->ev_lock);
+    struct rec_segment *segs[3] = {r->feed, r->next, r->retired};
+    r->feed = r->next = r->retired = NULL;
+    r->ring_hold = FALSE;
+    g_mutex_unlock(&r->ev_lock);
+    for (int i = 0; i < 3; i++)
+        if (segs[i])
+            seg_close(segs[i]);
+    if (r->cur && r->cur->event)
+        r->cur = NULL; /* it was one of the above */
+}
+
+/* Open an event segment and start it with the ring (the pre-roll, from a keyframe); its start is the wall
+ * time of the first access unit. first: the event's first segment (else a cut: it starts at the next
+ * keyframe, r->next). Main loop. */
+static void ev_segment_start(media_recorder *r, gboolean first)
+{
+    int64_t back_ms = 0;
+    g_mutex_lock(&r->ev_lock);
+    if (first) {
+        r->ring_hold = TRUE; /* keep the pre-roll while the vault makes the key */
+        GstBuffer *h = g_queue_peek_head(&r->ring), *t = g_queue_peek_tail(&r->ring);
+        if (h && t && GST_BUFFER_PTS(t) >= GST_BUFFER_PTS(h))
+            back_ms = (int64_t)((GST_BUFFER_PTS(t) - GST_BUFFER_PTS(h)) / GST_MSECOND);
+    }
+    g_mutex_unlock(&r->ev_lock);
+    struct rec_segment *s = seg_open(r, TRUE, now_ms() - back_ms);
+    g_mutex_lock(&r->ev_lock);
+    r->ring_hold = FALSE;
+    if (s && first) {
+        for (GList *l = r->ring.head; l; l = l->next)
+            ev_seg_push_locked(s, l->data);
+        r->feed = s;
+    } else if (s) {
+        r->next = s;
+    }
+    g_mutex_unlock(&r->ev_lock);
+    if (s && first) {
+        s->started_us -= back_ms * 1000; /* segment_seconds counts from its first access unit */
+        r->cur = s;
+    }
+    if (s)
+        media_feeder_request_keyframe(r->svc, MEDIA_STREAM_MAIN);
+}
+
+/* The events-mode part of the tick. Main loop. */
+static void ev_tick(media_recorder *r, gint64 now)
+{
+    gboolean on = r->cfg.mode == CONFIG_RECORDING_EVENTS;
+    gint64 last = 0, first_ms = 0;
+    struct rec_segment *retired = NULL, *feed = NULL;
+    gboolean cut_pending = FALSE;
+    g_mutex_lock(&r->ev_lock);
+    last = r->motion_last_us;
+    first_ms = r->motion_first_ms;
+    retired = r->retired;
+    r->retired = NULL;
+    feed = r->feed;
+    cut_pending = r->next != NULL;
+    g_mutex_unlock(&r->ev_lock);
+    if (retired)
+        seg_close(retired);
+    if (feed)
+        r->cur = feed;
+    gint64 post = (gint64)r->cfg.post_roll_s * G_USEC_PER_SEC;
+    if (post < EV_MIN_POST_US)
+        post = EV_MIN_POST_US;
+    gboolean motion = on && last > 0 && now - last <= post;
+    if (motion && !r->in_event) {
+        r->in_event = TRUE;
+        /* one audit event per event, and at most one per post-roll window */
+        if (!r->last_audit_us || now - r->last_audit_us >= post) {
+            r->last_audit_us = now;
+            GDateTime *dt = g_date_time_new_from_unix_utc(first_ms / 1000);
+            gchar *iso = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
+            char detail[128];
+            if (safecam_fmt(detail, sizeof detail, "motion started at %s.%03dZ (%lld ms)", iso ? iso : "?",
+                            (int)(first_ms % 1000), (long long)first_ms) == 0)
+                audit_note(r, AUDIT_MOTION, detail);
+            g_free(iso);
+            if (dt)
+                g_date_time_unref(dt);
+        }
+        log_info("recordings: motion; recording an event segment");
+    } else if (!motion && r->in_event) {
+        r->in_event = FALSE;
+        log_info("recordings: no motion for the post-roll; the event segment ends");
+    }
+    /* the tap runs while the ring is wanted (pre-roll) or an event is recorded */
+    if (on && (r->cfg.pre_roll_s > 0 || r->in_event))
+        tap_start(r);
+    if (!r->in_event || !on) {
+        if (r->cur && r->cur->event)
+            ev_segments_close(r);
+        if (r->tap && !(on && r->cfg.pre_roll_s > 0))
+            tap_stop(r);
+        return;
+    }
+    if (!r->cur) {
+        if (g_list_length(r->closing) < 4)
+            ev_segment_start(r, TRUE);
+        return;
+    }
+    gboolean due = r->cur->failed || now - r->cur->started_us >= (gint64)r->cfg.segment_seconds * G_USEC_PER_SEC;
+    g_mutex_lock(&r->cur->lock);
+    if (r->cur->w && record_writer_clear_bytes(r->cur->w) > REC_CUT_BYTES)
+        due = TRUE;
+    g_mutex_unlock(&r->cur->lock);
+    if (r->cur->failed) {
+        ev_segments_close(r);
+        (void)retention_run(r, (int64_t)64 << 20);
+    } else if (due && !cut_pending && g_list_length(r->closing) < 4) {
+        ev_segment_start(r, FALSE); /* the tap switches to it at the next keyframe; r->cur follows then */
+    }
 }
 
 static gboolean rec_tick(gpointer user)
@@ -604,8 +1035,9 @@ static gboolean rec_tick(gpointer user)
     }
     if (finished)
         (void)retention_run(r, 0);
+    ev_tick(r, now);
     gboolean on = r->cfg.mode == CONFIG_RECORDING_CONTINUOUS;
-    if (r->cur) {
+    if (r->cur && !r->cur->event) {
         gboolean due = !on || r->cur->failed ||
                        now - r->cur->started_us >= (gint64)r->cfg.segment_seconds * G_USEC_PER_SEC;
         g_mutex_lock(&r->cur->lock);
@@ -621,7 +1053,7 @@ static gboolean rec_tick(gpointer user)
         }
     }
     if (on && !r->cur && g_list_length(r->closing) < 4)
-        r->cur = seg_open(r);
+        r->cur = seg_open(r, FALSE, now_ms());
     return G_SOURCE_CONTINUE;
 }
 
@@ -656,6 +1088,9 @@ int media_recorder_new(media_service *svc, const struct media_vault_ops *vault, 
         return SAFECAM_ERR_IO;
     }
     reconcile(r);
+    g_mutex_init(&r->ev_lock);
+    g_queue_init(&r->ring);
+    r->sensitivity = r->cfg.motion_sensitivity;
     r->tick = g_timeout_add(REC_TICK_MS, rec_tick, r);
     *out = r;
     return 0;
@@ -667,6 +1102,11 @@ void media_recorder_free(media_recorder *r)
         return;
     if (r->tick)
         g_source_remove(r->tick);
+    if (r->motion_analysing) /* returns once the analysis thread has left motion_frame */
+        media_service_motion_set(r->svc, NULL, NULL);
+    r->motion_analysing = FALSE;
+    ev_segments_close(r);
+    tap_stop(r);
     if (r->cur)
         seg_close(r->cur);
     r->cur = NULL;
@@ -680,6 +1120,8 @@ void media_recorder_free(media_recorder *r)
         seg_finalize(s);
     }
     sqlite3_close(r->db);
+    g_free(r->prev);
+    g_mutex_clear(&r->ev_lock);
     g_free(r);
 }
 
@@ -691,10 +1133,15 @@ void media_recorder_apply(media_recorder *r, const struct config_recording *cfg,
     r->cfg = *cfg;
     if (r->cfg.mode != was)
         log_info("recordings: mode %s", config_recording_mode_name(r->cfg.mode));
+    if (restart) { /* the stream changed: the pre-roll is of the old one */
+        ev_segments_close(r);
+        tap_stop(r);
+    }
     if (restart && r->cur) {
         seg_close(r->cur);
         r->cur = NULL;
     }
+    motion_sync(r);
     (void)retention_run(r, 0);
     rec_tick(r);
 }
@@ -704,14 +1151,20 @@ int media_recorder_active(const media_recorder *r)
     return r && r->cur ? 1 : 0;
 }
 
-int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, json_t **out)
+int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, const char *event, json_t **out)
 {
     *out = NULL;
     sqlite3_stmt *st = NULL;
-    /* start_ms bounds the indexed range (a segment lasts at most CONFIG_RECORDING_SEGMENT_MAX_S plus a cut) */
+    if (event && strcmp(event, "motion") != 0)
+        return SAFECAM_ERR_INVAL;
+    /* start_ms bounds the indexed range (a segment lasts at most CONFIG_RECORDING_SEGMENT_MAX_S plus a cut);
+     * with an event, the (event, start_ms) index */
     if (sqlite3_prepare_v2(r->db,
-                           "SELECT id, start_ms, end_ms, bytes, complete FROM segments WHERE start_ms >= ? AND "
-                           "start_ms < ? AND end_ms >= ? ORDER BY start_ms LIMIT ?",
+                           event ? "SELECT id, start_ms, end_ms, bytes, complete, event FROM segments WHERE event = "
+                                   "'motion' AND start_ms >= ? AND start_ms < ? AND end_ms >= ? ORDER BY start_ms "
+                                   "LIMIT ?"
+                                 : "SELECT id, start_ms, end_ms, bytes, complete, event FROM segments WHERE start_ms "
+                                   ">= ? AND start_ms < ? AND end_ms >= ? ORDER BY start_ms LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK)
         return SAFECAM_ERR_IO;
     int64_t lo = from_ms > INT64_MIN / 2 ? from_ms - 2 * CONFIG_RECORDING_SEGMENT_MAX_S * 1000LL : from_ms;
@@ -731,11 +1184,13 @@ int media_recorder_list(media_recorder *r, int64_t from_ms, int64_t to_ms, json_
             next = sqlite3_column_int64(st, 1);
             break;
         }
-        json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:b}", "id", id, "start_ms",
+        const char *ev = (const char *)sqlite3_column_text(st, 5);
+        json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:b,s:o}", "id", id, "start_ms",
                                              (json_int_t)sqlite3_column_int64(st, 1), "end_ms",
                                              (json_int_t)sqlite3_column_int64(st, 2), "bytes",
                                              (json_int_t)sqlite3_column_int64(st, 3), "complete",
-                                             sqlite3_column_int(st, 4)));
+                                             sqlite3_column_int(st, 4), "event",
+                                             ev && strcmp(ev, "motion") == 0 ? json_string("motion") : json_null()));
     }
     sqlite3_finalize(st);
     if (!arr)

@@ -26,6 +26,7 @@
 #define HOUSEKEEPING_MS 200
 #define KEY_REQUEST_MIN_US (100 * 1000)
 #define IDLE_AFTER_US (2 * G_USEC_PER_SEC) /* no consumer for this long: the pipeline pauses */
+#define MOTION_INTERVAL_US (200 * 1000)    /* motion analysis: at most 5 frames a second */
 
 enum svc_state { SVC_STARTING, SVC_PLAYING, SVC_RETRYING };
 
@@ -106,6 +107,15 @@ struct media_service {
     GTlsCertificate *cert;
     struct media_rtsp *rtsp;
     media_recorder *recorder; /* not owned (daemon/media.c) */
+
+    /* Motion analysis (record.c asks for it in "events" mode): a grey MEDIA_MOTION_WIDTH x HEIGHT copy of the
+     * raw video at most every MOTION_INTERVAL_US goes to motion_fn on the analysis branch's thread. */
+    GstElement *motionvalve;
+    GMutex motion_lock; /* motion_fn, motion_user: set on the main loop, called on the analysis thread */
+    media_motion_fn motion_fn;
+    void *motion_user;
+    gboolean motion_on;      /* main loop */
+    gint64 motion_last_us;   /* the tee's streaming thread only */
 };
 
 media_recorder *media_service_recorder(media_service *svc)
@@ -886,13 +896,22 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
     } else {
         sub[0] = '\0';
     }
+    char motion[512];
+    rc = safecam_fmt(motion, sizeof motion,
+                     "t. ! valve name=motionvalve drop=true drop-mode=forward-sticky-events ! "
+                     "queue name=motionq leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
+                     "videoscale ! video/x-raw,width=%d,height=%d ! videoconvert ! video/x-raw,format=GRAY8 ! "
+                     "appsink name=motion sync=false async=false max-buffers=1 drop=true ",
+                     MEDIA_MOTION_WIDTH, MEDIA_MOTION_HEIGHT);
+    if (rc != 0)
+        return rc;
     if (svc->passthrough) /* the main stream comes parsed from the source pipeline (out0 there) */
         return safecam_fmt(out, out_size,
-                           "%s tee name=t %s"
+                           "%s tee name=t %s%s"
                            "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
                            "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
                            "appsink name=snap sync=false async=false max-buffers=1 drop=true",
-                           head, sub);
+                           head, sub, motion);
     return safecam_fmt(
         out, out_size,
         "%s tee name=t "
@@ -901,11 +920,11 @@ static int pipeline_describe(const media_service *svc, char *out, size_t out_siz
         "%s ! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! "
         "video/x-h264,stream-format=byte-stream,alignment=au ! "
         "appsink name=out0 sync=false async=false max-buffers=4 drop=true "
-        "%s"
+        "%s%s"
         "t. ! queue leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
         "valve name=snapvalve drop=true drop-mode=forward-sticky-events ! jpegenc quality=85 ! "
         "appsink name=snap sync=false async=false max-buffers=1 drop=true",
-        head, enc0, sub);
+        head, enc0, sub, motion);
 }
 
 static GstPadProbeReturn frame_count_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -915,6 +934,66 @@ static GstPadProbeReturn frame_count_probe(GstPad *pad, GstPadProbeInfo *info, g
     media_service *svc = user;
     g_atomic_int_inc(&svc->frames);
     return GST_PAD_PROBE_OK;
+}
+
+/* Motion analysis: frames reach the scaler at most every MOTION_INTERVAL_US (the rest are dropped before the
+ * queue, on the tee's thread, so they cost nothing downstream). */
+static GstPadProbeReturn motion_rate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+    (void)pad;
+    (void)info;
+    media_service *svc = user;
+    gint64 now = g_get_monotonic_time();
+    if (now - svc->motion_last_us < MOTION_INTERVAL_US)
+        return GST_PAD_PROBE_DROP;
+    svc->motion_last_us = now;
+    return GST_PAD_PROBE_OK;
+}
+
+static GstFlowReturn motion_on_sample(GstAppSink *sink, gpointer user)
+{
+    media_service *svc = user;
+    GstSample *sample = gst_app_sink_pull_sample(sink);
+    if (!sample)
+        return GST_FLOW_OK;
+    GstBuffer *buf = gst_sample_get_buffer(sample);
+    GstVideoInfo vi;
+    GstVideoFrame frame;
+    if (buf && gst_video_info_from_caps(&vi, gst_sample_get_caps(sample)) &&
+        GST_VIDEO_INFO_FORMAT(&vi) == GST_VIDEO_FORMAT_GRAY8 && GST_VIDEO_INFO_WIDTH(&vi) == MEDIA_MOTION_WIDTH &&
+        GST_VIDEO_INFO_HEIGHT(&vi) == MEDIA_MOTION_HEIGHT && gst_video_frame_map(&frame, &vi, buf, GST_MAP_READ)) {
+        g_mutex_lock(&svc->motion_lock);
+        if (svc->motion_fn)
+            svc->motion_fn(svc->motion_user, GST_VIDEO_FRAME_PLANE_DATA(&frame, 0),
+                           GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0));
+        g_mutex_unlock(&svc->motion_lock);
+        gst_video_frame_unmap(&frame);
+    }
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+}
+
+static void motion_valve_sync(media_service *svc)
+{
+    if (svc->motionvalve)
+        g_object_set(svc->motionvalve, "drop", svc->motion_on ? FALSE : TRUE, NULL);
+}
+
+void media_service_motion_set(media_service *svc, media_motion_fn fn, void *user)
+{
+    if (!svc)
+        return;
+    g_mutex_lock(&svc->motion_lock);
+    svc->motion_fn = fn;
+    svc->motion_user = user;
+    g_mutex_unlock(&svc->motion_lock);
+    gboolean on = fn != NULL;
+    if (on != svc->motion_on) {
+        svc->motion_on = on;
+        log_info("video: motion analysis %s", on ? "on (the source runs; encoders only for consumers)" : "off");
+    }
+    motion_valve_sync(svc);
+    svc_demand_check(svc);
 }
 
 static void pipeline_stop(media_service *svc)
@@ -933,8 +1012,11 @@ static void pipeline_stop(media_service *svc)
             gst_object_unref(svc->rawsrc);
         if (svc->snapvalve)
             gst_object_unref(svc->snapvalve);
+        if (svc->motionvalve)
+            gst_object_unref(svc->motionvalve);
         svc->rawsrc = NULL;
         svc->snapvalve = NULL;
+        svc->motionvalve = NULL;
         gst_object_unref(svc->pipeline);
         svc->pipeline = NULL;
     }
@@ -1058,6 +1140,21 @@ static int pipeline_start(media_service *svc)
     cb.new_sample = snap_on_sample;
     gst_app_sink_set_callbacks(GST_APP_SINK(snap), &cb, svc, NULL);
     gst_object_unref(snap);
+
+    svc->motionvalve = gst_bin_get_by_name(GST_BIN(p), "motionvalve");
+    GstElement *motion = gst_bin_get_by_name(GST_BIN(p), "motion");
+    if (!svc->motionvalve || !motion) {
+        if (motion)
+            gst_object_unref(motion);
+        return SAFECAM_ERR_INTERNAL;
+    }
+    memset(&cb, 0, sizeof cb);
+    cb.new_sample = motion_on_sample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(motion), &cb, svc, NULL);
+    gst_object_unref(motion);
+    svc->motion_last_us = 0;
+    probe_add(p, "motionq", "sink", motion_rate_probe, svc);
+    motion_valve_sync(svc);
 
     for (int i = 0; i < MEDIA_STREAMS; i++) {
         char name[8], vname[16];
@@ -1272,7 +1369,7 @@ int media_service_live_open(media_service *svc, int stream, int *fd_out, char *c
 /* RTSP consumers, live viewers and pending snapshots. Main loop. */
 static guint svc_demand(media_service *svc)
 {
-    guint n = g_list_length(svc->snaps) + g_list_length(svc->lives);
+    guint n = g_list_length(svc->snaps) + g_list_length(svc->lives) + (svc->motion_on ? 1 : 0);
     for (int i = 0; i < MEDIA_STREAMS; i++)
         n += feeder_consumers(&svc->feeders[i]);
     return n;
@@ -1310,8 +1407,9 @@ static void svc_demand_check(media_service *svc)
     if (demand)
         svc->last_demand_us = now;
     if (svc->passthrough) {
-        /* raw frames are needed by the sub stream's encoder and by snapshots only */
-        gboolean want = feeder_consumers(&svc->feeders[MEDIA_STREAM_SUB]) > 0 || svc->snaps != NULL;
+        /* raw frames are needed by the sub stream's encoder, snapshots and motion analysis only */
+        gboolean want =
+            feeder_consumers(&svc->feeders[MEDIA_STREAM_SUB]) > 0 || svc->snaps != NULL || svc->motion_on;
         if (!want)
             g_atomic_int_set(&svc->decode_gate, 0);
         else
@@ -1393,6 +1491,7 @@ int media_service_new(const struct media_service_options *opts, const struct con
         g_mutex_init(&svc->feeders[i].lock);
         svc->feeders[i].consumers = g_ptr_array_new();
     }
+    g_mutex_init(&svc->motion_lock);
     svc->housekeeping = g_timeout_add(HOUSEKEEPING_MS, housekeeping_cb, svc);
     svc->state = SVC_STARTING;
     pipeline_start_or_fail(svc);
@@ -1431,6 +1530,7 @@ void media_service_free(media_service *svc)
     }
     if (svc->cert)
         g_object_unref(svc->cert);
+    g_mutex_clear(&svc->motion_lock);
     g_free(svc);
 }
 
@@ -1545,6 +1645,7 @@ json_t *media_service_status(media_service *svc)
         if (svc->reencode_reason[0])
             json_object_set_new(st, "reencode_reason", json_string(svc->reencode_reason));
         json_object_set_new(st, "recording", json_boolean(media_recorder_active(svc->recorder)));
+        json_object_set_new(st, "motion_analysis", json_boolean(svc->motion_on));
     }
     if (st && svc->state == SVC_RETRYING && svc->fail_reason[0])
         json_object_set_new(st, "error", json_string(svc->fail_reason));

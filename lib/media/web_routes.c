@@ -74,12 +74,14 @@ static int h_recording_list(void *ctx, unsigned peer, const ipc_msg *req, json_t
     (void)peer, (void)reply_fd;
     int64_t from = 0, to = 0;
     media_recorder *r = media_service_recorder(ctx);
-    if (json_object_size(req->body) != 2 || rec_time(req->body, "from_ms", &from) != 0 ||
-        rec_time(req->body, "to_ms", &to) != 0) {
+    json_t *ev = json_object_get(req->body, "event");
+    const char *event = json_string_value(ev);
+    if (json_object_size(req->body) != (ev ? 3u : 2u) || rec_time(req->body, "from_ms", &from) != 0 ||
+        rec_time(req->body, "to_ms", &to) != 0 || (ev && (!event || strcmp(event, "motion") != 0))) {
         *reply = json_pack("{s:s}", "error", "invalid_request");
         return 0;
     }
-    if (!r || media_recorder_list(r, from, to, reply) != 0) {
+    if (!r || media_recorder_list(r, from, to, event, reply) != 0) {
         *reply = json_pack("{s:s}", "error", "unavailable");
         return 0;
     }

@@ -117,6 +117,8 @@ def test_record_sealed_segments(cam, admin):
         # random bytes match ~1 in 2^32 positions per pattern; a clear H.264 stream has one per slice
         assert hits <= 2 + len(data) // (1 << 29), (name, hits)
     assert all(s["bytes"] > 0 and s["end_ms"] > s["start_ms"] for s in segs)
+    assert all(s["event"] is None for s in segs), segs  # continuous segments are no motion event
+    assert listing(admin, event="motion") == []
 
 
 def test_playback_ffprobe_and_range(cam, admin, tmp_path):

@@ -69,6 +69,7 @@ static void test_type_allowlist(void **state)
     assert_true(audit_type_valid(AUDIT_LOGIN_SUCCESS));
     assert_true(audit_type_valid(AUDIT_DEVICE_START));
     assert_true(audit_type_valid(AUDIT_LOCKOUT));
+    assert_true(audit_type_valid(AUDIT_MOTION));
     assert_false(audit_type_valid("login_success "));
     assert_false(audit_type_valid("LOGIN_SUCCESS"));
     assert_false(audit_type_valid(""));

@@ -252,12 +252,14 @@ static void test_recording(void **state)
     json_decref(ok);
     assert_int_equal(cfg.recording.mode, CONFIG_RECORDING_CONTINUOUS);
     assert_int_equal(cfg.recording.segment_seconds, 2);
+    assert_int_equal(cfg.recording.motion_sensitivity, CONFIG_RECORDING_SENSITIVITY_DEFAULT);
     struct config_recording before = cfg.recording;
     const char *bad[] = {"{\"segment_seconds\":1}",  "{\"segment_seconds\":601}", "{\"retention_days\":-1}",
                          "{\"retention_days\":3651}", "{\"max_bytes\":5}",          "{\"mode\":\"always\"}",
                          "{\"pre_roll_s\":61}",       "{\"post_roll_s\":601}",      "{\"mode\":1}",
                          "{\"segment_seconds\":\"5\"}", "{\"x\":1}",
-                         "{\"segment_seconds\":5,\"post_roll_s\":-1}"};
+                         "{\"segment_seconds\":5,\"post_roll_s\":-1}", "{\"motion_sensitivity\":0}",
+                         "{\"motion_sensitivity\":101}", "{\"motion_sensitivity\":\"50\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = json_loads(bad[i], 0, NULL);
         assert_non_null(j);

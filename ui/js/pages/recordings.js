@@ -23,6 +23,7 @@ export const RECORDING_FIELDS = [
   { key: 'max_bytes', label: 'recordings.max_bytes', type: 'int', min: 0, max: 1099511627776, unit: 'B', hint: 'recordings.max_bytes_hint' },
   { key: 'pre_roll_s', label: 'recordings.pre_roll_s', type: 'int', min: 0, max: 60, unit: 's' },
   { key: 'post_roll_s', label: 'recordings.post_roll_s', type: 'int', min: 0, max: 600, unit: 's' },
+  { key: 'motion_sensitivity', label: 'recordings.motion_sensitivity', type: 'int', min: 1, max: 100, hint: 'recordings.motion_sensitivity_hint' },
 ];
 
 let current = null;
