@@ -321,7 +321,7 @@ test('a viewer changes the password given by the administrator and sees only the
   await page.click('#pw-submit');
   await waitPage(page, 'live');
   const links = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
-  assert.deepEqual(links.sort(), ['nav-about', 'nav-captures', 'nav-live', 'nav-password', 'nav-privacy']);
+  assert.deepEqual(links.sort(), ['nav-about', 'nav-captures', 'nav-live', 'nav-password', 'nav-privacy', 'nav-recordings']);
   await page.goto(camera.baseUrl + '/#/users');
   await waitPage(page, 'live');
   const r = await apiGet(page, '/api/v1/users');

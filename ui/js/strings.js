@@ -1021,7 +1021,7 @@ export const STRINGS = {
     'captures.gone': 'Ảnh chụp này không còn nữa; có thể nó đã bị xóa. Danh sách đã được cập nhật.',
     'captures.viewer_note': 'Chỉ quản trị viên mới được lưu hoặc xóa ảnh chụp.',
     'captures.load_failed': 'Không tải được danh sách ảnh chụp.',
-    'nav.recordings': 'Bản ghi hình',
+    'nav.recordings': 'Ghi hình',
     'recordings.title': 'Bản ghi hình',
     'recordings.intro': 'Video camera đã ghi, được lưu ở dạng mã hóa. Chọn một ngày, rồi chọn một đoạn trên dòng thời gian hoặc trong danh sách để xem ngay tại đây. Có thể tải một khoảng thời gian về thành một tệp MP4.',
     'recordings.viewer_note': 'Bạn có thể xem và tải bản ghi. Chỉ quản trị viên mới xóa được bản ghi hoặc đổi cài đặt ghi hình.',
