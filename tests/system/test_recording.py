@@ -147,9 +147,33 @@ def test_playback_ffprobe_and_range(cam, admin, tmp_path):
     assert admin.request("GET", "/api/v1/recordings/" + "0" * 32).status == 404
 
 
+def test_played_segment_kept_for_its_session_only_and_dropped_on_delete(cam, admin):
+    """The last segment played stays decrypted in web for a moment (each seek of a browser is one Range request;
+    each used to have the vault decrypt the whole segment again). That copy serves only the session it was
+    decrypted for, and a deletion drops it."""
+    seg = wait_segments(admin, 3)[2]
+    sid, path = seg["id"], os.path.join(rec_dir(cam), seg["id"] + ".seg")
+    full = admin.request("GET", "/api/v1/recordings/" + sid)
+    assert full.status == 200, full
+    other = cam.admin()  # another session of the same account
+    os.rename(path, path + ".aside")
+    try:
+        r = admin.request("GET", "/api/v1/recordings/" + sid, headers={"Range": "bytes=0-99"})
+        assert r.status == 206 and r.body == full.body[:100], r  # the sealed file is gone: served from the copy
+        r = other.request("GET", "/api/v1/recordings/" + sid, headers={"Range": "bytes=0-99"})
+        assert r.status not in (200, 206), r  # not another session's
+    finally:
+        os.rename(path + ".aside", path)
+    r = admin.request("DELETE", "/api/v1/recordings", json_body={"confirm": True, "ids": [sid]})
+    assert r.status == 200 and r.json()["count"] == 1, r
+    r = admin.request("GET", "/api/v1/recordings/" + sid, headers={"Range": "bytes=0-99"})
+    assert r.status == 404, r
+
+
 def test_renamed_file_refused(cam, admin):
     segs = wait_segments(admin, 3)
-    a, b = segs[0]["id"], segs[1]["id"]
+    # b is a segment this session has not played (the one played last stays decrypted for it for a moment)
+    b, a = segs[0]["id"], segs[1]["id"]
     pa, pb = (os.path.join(rec_dir(cam), x + ".seg") for x in (a, b))
     with open(pb, "rb") as f:
         keep = f.read()
