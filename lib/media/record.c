@@ -86,6 +86,7 @@ struct media_recorder {
     struct rec_segment *feed;   /* (L) the event segment the tap feeds */
     struct rec_segment *next;   /* (L) the one after a cut, started at the next keyframe */
     struct rec_segment *retired;/* (L) the one the tap left at that keyframe: the main loop closes it */
+    GstClockTime written_pts;   /* (L) tap PTS of the last access unit an event segment took, NONE before any */
     GstElement *tap;            /* main loop: appsrc ! appsink, its consumer id */
     guint tap_consumer;
     guint8 *prev;               /* (L) the previous analysis frame, MEDIA_MOTION_WIDTH x HEIGHT */
@@ -677,23 +678,23 @@ static gboolean buf_is_key(GstBuffer *b)
 
 /* Push one access unit (tap PTS) into event segment s: from a keyframe on, its PTS made relative to the
  * segment's first. Its appsrc over REC_QUEUE_MAX_BYTES beyond the ring (storage too slow): skip to the next
- * keyframe.
+ * keyframe. TRUE when s took it.
  * Called with ev_lock held. */
-static void ev_seg_push_locked(struct rec_segment *s, GstBuffer *b)
+static gboolean ev_seg_push_locked(struct rec_segment *s, GstBuffer *b)
 {
     if (!s->src || s->failed)
-        return;
+        return FALSE;
     gboolean key = buf_is_key(b);
     if (s->need_key && !key)
-        return;
+        return FALSE;
     /* room for the whole ring (pushed at once when the event starts) plus the usual backlog */
     if (gst_app_src_get_current_level_bytes(GST_APP_SRC(s->src)) > REC_QUEUE_MAX_BYTES + EV_RING_MAX_BYTES) {
         s->need_key = TRUE;
-        return;
+        return FALSE;
     }
     GstClockTime pts = GST_BUFFER_PTS(b);
     if (!GST_CLOCK_TIME_IS_VALID(pts))
-        return;
+        return FALSE;
     if (!GST_CLOCK_TIME_IS_VALID(s->base))
         s->base = pts;
     s->need_key = FALSE;
@@ -702,6 +703,7 @@ static void ev_seg_push_locked(struct rec_segment *s, GstBuffer *b)
     GST_BUFFER_DTS(copy) = GST_BUFFER_PTS(copy);
     s->last = GST_BUFFER_PTS(copy);
     (void)gst_app_src_push_buffer(GST_APP_SRC(s->src), copy);
+    return TRUE;
 }
 
 static void ring_drop_head_locked(media_recorder *r)
@@ -773,8 +775,8 @@ static GstFlowReturn tap_on_sample(GstAppSink *sink, gpointer user)
             r->feed = r->next;
             r->next = NULL;
         }
-        if (r->feed)
-            ev_seg_push_locked(r->feed, b);
+        if (r->feed && ev_seg_push_locked(r->feed, b))
+            r->written_pts = GST_BUFFER_PTS(b);
         g_mutex_unlock(&r->ev_lock);
     }
     gst_sample_unref(sample);
@@ -793,6 +795,7 @@ static void tap_stop(media_recorder *r)
     }
     g_mutex_lock(&r->ev_lock);
     ring_clear_locked(r);
+    r->written_pts = GST_CLOCK_TIME_NONE; /* a new tap's stamps start again */
     g_mutex_unlock(&r->ev_lock);
 }
 
@@ -912,6 +915,17 @@ static void ev_segments_close(media_recorder *r)
         r->cur = NULL; /* it was one of the above */
 }
 
+/* The first keyframe of the ring after what an event segment already took (the pre-roll a new event starts
+ * with), or NULL. ev_lock held. */
+static GstBuffer *ring_unwritten_key_locked(media_recorder *r)
+{
+    for (GList *l = r->ring.head; l; l = l->next)
+        if (buf_is_key(l->data) &&
+            (!GST_CLOCK_TIME_IS_VALID(r->written_pts) || GST_BUFFER_PTS(l->data) > r->written_pts))
+            return l->data;
+    return NULL;
+}
+
 /* Open an event segment and start it with the ring (the pre-roll, from a keyframe); its start is the wall
  * time of the first access unit. first: the event's first segment (else a cut: it starts at the next
  * keyframe, r->next). Main loop. */
@@ -921,7 +935,7 @@ static void ev_segment_start(media_recorder *r, gboolean first)
     g_mutex_lock(&r->ev_lock);
     if (first) {
         r->ring_hold = TRUE; /* keep the pre-roll while the vault makes the key */
-        GstBuffer *h = g_queue_peek_head(&r->ring), *t = g_queue_peek_tail(&r->ring);
+        GstBuffer *h = ring_unwritten_key_locked(r), *t = g_queue_peek_tail(&r->ring);
         if (h && t && GST_BUFFER_PTS(t) >= GST_BUFFER_PTS(h))
             back_ms = (int64_t)((GST_BUFFER_PTS(t) - GST_BUFFER_PTS(h)) / GST_MSECOND);
     }
@@ -930,8 +944,12 @@ static void ev_segment_start(media_recorder *r, gboolean first)
     g_mutex_lock(&r->ev_lock);
     r->ring_hold = FALSE;
     if (s && first) {
+        /* the pre-roll, less what the previous event's segment already holds (its post-roll): events that
+         * follow each other closely never record the same moment twice */
         for (GList *l = r->ring.head; l; l = l->next)
-            ev_seg_push_locked(s, l->data);
+            if ((!GST_CLOCK_TIME_IS_VALID(r->written_pts) || GST_BUFFER_PTS(l->data) > r->written_pts) &&
+                ev_seg_push_locked(s, l->data))
+                r->written_pts = GST_BUFFER_PTS(l->data);
         r->feed = s;
     } else if (s) {
         r->next = s;
@@ -1090,6 +1108,7 @@ int media_recorder_new(media_service *svc, const struct media_vault_ops *vault, 
     reconcile(r);
     g_mutex_init(&r->ev_lock);
     g_queue_init(&r->ring);
+    r->written_pts = GST_CLOCK_TIME_NONE;
     r->sensitivity = r->cfg.motion_sensitivity;
     r->tick = g_timeout_add(REC_TICK_MS, rec_tick, r);
     *out = r;

@@ -189,3 +189,25 @@ def test_walking_person_makes_a_motion_segment_with_pre_roll(workdir):
         assert st["encoders_running"] == 0 and st["pipeline"] == "idle", st
     finally:
         _finish(cam)
+
+
+def test_close_events_never_record_the_same_moment_twice(workdir):
+    """A long pre-roll and a short post-roll: the walking person's motion comes and goes, and each new event starts
+    with the pre-roll. It used to start with the whole ring, so it repeated the previous event's last seconds (3.2 s
+    of overlap in 45 s of this footage, and a downloaded range held them twice); it now leaves out what the previous
+    event's segment took."""
+    clip = os.path.join(workdir, "walkway.mp4")
+    walkway_clip(clip)
+    cam = start_camera(workdir, clip)
+    try:
+        admin = cam.admin()
+        set_recording(admin, mode="events", segment_seconds=60, pre_roll_s=5, post_roll_s=1, motion_sensitivity=50)
+        time.sleep(45)
+        done = sorted((s for s in listing(admin) if s["complete"]), key=lambda s: s["start_ms"])
+        assert len(done) >= 2, (done, cam.read_log()[-3000:])
+        # start and end are wall-clock estimates of the first and last frames (a few frames of slack)
+        for a, b in zip(done, done[1:]):
+            assert b["start_ms"] >= a["end_ms"] - 300, (a, b)
+        set_recording(admin, mode="off")
+    finally:
+        _finish(cam)
