@@ -994,8 +994,8 @@ static void ev_tick(media_recorder *r, gint64 now)
             GDateTime *dt = g_date_time_new_from_unix_utc(first_ms / 1000);
             gchar *iso = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
             char detail[128];
-            if (safecam_fmt(detail, sizeof detail, "motion started at %s.%03dZ (%lld ms)", iso ? iso : "?",
-                            (int)(first_ms % 1000), (long long)first_ms) == 0)
+            /* key=value, as the Events page translates it: "started=2026-12-07T03:36:31.182Z" */
+            if (iso && safecam_fmt(detail, sizeof detail, "started=%s.%03dZ", iso, (int)(first_ms % 1000)) == 0)
                 audit_note(r, AUDIT_MOTION, detail);
             g_free(iso);
             if (dt)

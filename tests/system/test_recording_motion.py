@@ -3,6 +3,7 @@ on a 160x90 grey copy), pre-roll and post-roll, motion segments listed under eve
 and the motion_sensitivity setting refused out of range (QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1).
 Sources: a still picture (no motion) and real footage of a person walking (tests/data). Every request goes through
 curl (conftest.Session)."""
+import datetime
 import json
 import os
 import re
@@ -68,9 +69,10 @@ def motion_events(session):
     assert r.status == 200, r
     out = []
     for e in r.json()["events"]:
-        m = re.search(r"\((\d+) ms\)", e.get("detail", ""))
-        assert m, e
-        out.append(int(m.group(1)))
+        m = re.fullmatch(r"started=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z", e.get("detail", ""))
+        assert m, e  # key=value, as the Events page translates it
+        t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+        out.append(int(t.timestamp()) * 1000 + int(m.group(2)))
     return sorted(out)
 
 
