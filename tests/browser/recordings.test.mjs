@@ -101,6 +101,10 @@ test('the Recordings page shows the day\'s timeline with one bar per segment', a
   for (let i = 1; i < xs.length; i++) assert.ok(xs[i] >= xs[i - 1], `bar ${i} after bar ${i - 1}`);
   assert.ok(await page.$('#rec-settings'), 'an administrator sees the settings');
   assert.ok(await page.$('#rec-delete-range'));
+  // the download range starts on what was recorded (the end of the last segment), not at midnight
+  const lastEnd = Math.ceil(Math.max(...segs.map((s) => s.end_ms)) / 1000);
+  const expectTo = await page.evaluate((u) => { const d = new Date(u * 1000); return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':'); }, lastEnd);
+  assert.equal(await page.inputValue('#rec-to'), expectTo);
   await shootBothLanguages(page, 'recordings-day', findings);
 });
 

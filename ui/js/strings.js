@@ -221,7 +221,7 @@ export const STRINGS = {
     'network.url_main': 'Main stream (RTSPS)',
     'network.url_sub': 'Sub stream, 640x360 (RTSPS)',
     'network.url_web': 'Web administration (HTTPS)',
-    'network.urls_hint': 'The client adds the user name and password; the camera never puts them in an address. Use a recorder account (Users page) for an NVR. The manual\'s chapter "Adding the camera to a recorder" says which clients check the camera\'s certificate.',
+    'network.urls_hint': 'The client adds the user name and password; the camera never puts them in an address. Use an integration account (Users page) for an NVR. The manual\'s chapter "Adding the camera to a recorder" says which clients check the camera\'s certificate.',
     'network.onvif_title': 'ONVIF',
     'network.onvif_intro': 'ONVIF lets a video recorder (NVR) read the camera\'s streams and settings over HTTPS. It is off unless you turn it on; while off, the camera does not answer ONVIF at all.',
     'network.onvif_enabled': 'ONVIF on',

@@ -127,6 +127,8 @@ export async function render(ctx) {
   const downloadBtn = h('button', { type: 'button', class: 'primary', id: 'rec-download', i18n: 'recordings.download_range' });
   const deleteRangeBtn = isAdmin ? h('button', { type: 'button', class: 'danger', id: 'rec-delete-range', i18n: 'recordings.delete_range' }) : null;
   const rangeStatus = statusBox('rec-range-status');
+  let rangeTouched = false; // the user (or a played segment) set the range: a reload keeps it
+  for (const el of [fromInput, toInput]) el.addEventListener('input', () => { rangeTouched = true; });
 
   function selectedRange() {
     const a = timeOfDay(fromInput.value);
@@ -148,9 +150,13 @@ export async function render(ctx) {
     if (s.start_ms / 1000 < windowStart || s.end_ms / 1000 > windowStart + DETAIL_S) windowStart = clampWindow(s.start_ms / 1000 - DETAIL_S / 2);
     nowPlaying.textContent = t('recordings.now_playing', { time: formatTime(s.start_ms / 1000) });
     if (deleteOneBtn) deleteOneBtn.disabled = false;
-    // the range inputs follow the segment, so "download" or "delete range" act on what is seen
-    fromInput.value = hms(Math.max(dayStart, Math.floor(s.start_ms / 1000)));
-    toInput.value = hms(Math.min(dayEnd - 1, Math.ceil(s.end_ms / 1000)));
+    // the range inputs follow the segment, so "download" or "delete range" act on what is seen: whole seconds
+    // inside it, so that a neighbour overlapping it by a fraction of a second (a cut) is not taken too
+    let a = Math.ceil(s.start_ms / 1000) + 1, b = Math.floor(s.end_ms / 1000) - 1;
+    if (b <= a) [a, b] = [Math.floor(s.start_ms / 1000), Math.ceil(s.end_ms / 1000)];
+    fromInput.value = hms(Math.max(dayStart, a));
+    toInput.value = hms(Math.min(dayEnd - 1, b));
+    rangeTouched = true;
     redraw();
     video.play().catch(() => { /* autoplay refused: the controls are there */ });
   }
@@ -255,6 +261,12 @@ export async function render(ctx) {
     }
     if (seq !== loadSeq) return;
     segs = got.sort((a, b) => a.start_ms - b.start_ms);
+    // until the user sets a range, it covers the last ten minutes recorded that day (not midnight)
+    if (!rangeTouched && segs.length) {
+      const end = Math.min(dayEnd - 1, Math.ceil(segs[segs.length - 1].end_ms / 1000));
+      fromInput.value = hms(Math.max(dayStart, end - DETAIL_S));
+      toInput.value = hms(end);
+    }
     if (selected && !segs.some((s) => s.id === selected.id)) {
       selected = null;
       video.removeAttribute('src');
@@ -269,10 +281,11 @@ export async function render(ctx) {
     const [y, m, d] = dayInput.value.split('-').map(Number);
     const nd = Number.isFinite(y) ? new Date(y, m - 1, d + n) : new Date();
     dayInput.value = dayString(nd);
+    rangeTouched = false;
     load();
   }
 
-  dayInput.addEventListener('change', load);
+  dayInput.addEventListener('change', () => { rangeTouched = false; load(); });
   prevBtn.addEventListener('click', () => shiftDay(-1));
   nextBtn.addEventListener('click', () => shiftDay(1));
 
