@@ -218,6 +218,8 @@ static const unsigned char mdns_q[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
                                        'd',  'n',  's',  '-',  's',  'd',  4,    '_',  'u',  'd',  'p',  5,
                                        'l',  'o',  'c',  'a',  'l',  0,    0x00, 0x0c, 0x00, 0x01};
 
+#define WSD_BANNER "WS-Discovery ProbeMatch XAddrs: "
+
 static void udp_probes(struct check_ctx *c, struct check_result *r)
 {
     char ssdp[256], rtsp[256], wsd[768];
@@ -259,9 +261,14 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
                 p->open = 1;
                 p->declared = declared_kind(c, probes[i].port, 1) >= 0;
                 char descr[120];
+                struct check_wsd_match wm;
                 if (probes[i].port == 161 &&
                     check_snmp_first_string_parse((const unsigned char *)ans, got, descr, sizeof descr) == 0) {
                     IGN_FMT(p->banner, sizeof p->banner, "SNMP sysDescr: %s", descr);
+                } else if (probes[i].port == 3702 && check_wsd_match_parse(ans, got, &wm) == 0) {
+                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", WSD_BANNER, wm.xaddrs);
+                    check_evidence(c, r, "udp/3702 ProbeMatch: XAddrs \"%s\", Types \"%s\", Scopes \"%.120s\"",
+                                   wm.xaddrs, wm.types, wm.scopes);
                 } else {
                     check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
                     IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
@@ -411,8 +418,20 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
             unnamed++;
             check_evidence(c, r, "tcp/%d open, protocol NOT recognised: the inventory is incomplete", c->ports[i].port);
         }
-    if (n_open == 0)
+    size_t udp_open = 0;
+    for (size_t i = 0; i < c->n_ports; i++)
+        if (c->ports[i].open && c->ports[i].udp)
+            udp_open++;
+    if (n_open == 0 && udp_open == 0)
         check_verdict(r, CHECK_INCONCLUSIVE, "No TCP port answered on %s: host down, filtered or wrong address", c->host);
+    else if (n_open == 0 && !c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: no TCP port open among %d of 65535 probed (%s); %zu UDP "
+                      "probe(s) answered. Run the default full scan for a complete inventory", c->scan_count, scope,
+                      udp_open);
+    else if (n_open == 0)
+        check_verdict(r, CHECK_PASS, "Inventory complete: all 65535 TCP ports probed, none open; %zu UDP probe(s) "
+                      "answered, each protocol named by its probe; see IF-01 for the comparison with the declared "
+                      "services", udp_open);
     else if (!c->scan_all)
         check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: %d of 65535 TCP ports probed (%s); %zu open. Run the "
                       "default full scan for a complete inventory", c->scan_count, scope, n_open);
@@ -711,6 +730,18 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
             } else if (p->port == 161) {
                 bad++;
                 check_evidence(c, r, "FAIL udp/161 SNMP v1/v2c answers community \"public\": %s", p->banner);
+            } else if (p->port == 3702 && strncmp(p->banner, WSD_BANNER, strlen(WSD_BANNER)) == 0) {
+                /* the device announces its management (device service) endpoint on the network: an
+                 * http:// XAddr invites every client to manage it in clear */
+                char first[128];
+                if (check_wsd_xaddrs_cleartext(p->banner + strlen(WSD_BANNER), first, sizeof first)) {
+                    bad++;
+                    check_evidence(c, r, "FAIL udp/3702 WS-Discovery announces a cleartext management endpoint: "
+                                   "XAddrs %s", first);
+                } else {
+                    check_evidence(c, r, "udp/3702 WS-Discovery XAddrs: %s (no http:// address)",
+                                   p->banner + strlen(WSD_BANNER));
+                }
             }
             continue;
         }

@@ -5,7 +5,8 @@ temporary directory. Test fixtures, never shipped.
 
 Servers: mosquitto (MQTT, anonymous in clear; MQTT over TLS with a password file), lighttpd (an
 unauthenticated webcam with an endless MJPEG stream and a version in its page; HTTP Basic on /),
-vsftpd (anonymous FTP), nginx (HTTPS sites serving the files a test writes, e.g. a CSAF feed)."""
+vsftpd (anonymous FTP), nginx (HTTPS sites serving the files a test writes, e.g. a CSAF feed), snmpd
+(net-snmp with the read community "public")."""
 import os
 import subprocess
 
@@ -157,3 +158,15 @@ http {{ access_log off; client_body_temp_path {d}/b; proxy_temp_path {d}/p; fast
 {"".join(servers)}}}
 """)
     return ns_popen(ns, "nginx", "-e", os.path.join(d, "nginx-error.log"), "-p", d, "-c", conf)
+
+
+def snmpd_public(ns, d, port=161):
+    """Debian net-snmp's agent with the read community "public" (the package's example default) and its own
+    sysDescr, which names the kernel: `uname -a`. No default config file is read (-C); state goes to d."""
+    conf = os.path.join(d, "snmpd.conf")
+    with open(conf, "w") as f:
+        f.write(f"agentAddress udp:127.0.0.1:{port}\nrocommunity public 127.0.0.1\n"
+                "sysLocation lab\nsysContact lab@example.invalid\n")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(d, "snmp-state"), MIBS="")
+    return ns_popen(ns, "/usr/sbin/snmpd", "-f", "-C", "-c", conf, "-Ln", "-p", os.path.join(d, "snmpd.pid"),
+                    env=env)

@@ -2,7 +2,7 @@
 network namespace this test creates (ip netns add; its own loopback): the default run (a full TCP scan
 1-65535 and the UDP probes) must give, for each test ID, the verdict a careful lab gives — written beside
 each ID below with the reason. Everything (servers, qcvn-check, testssl) runs inside the namespace.
-Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd (scripts/install-deps)."""
+Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd, snmpd, snmp (scripts/install-deps)."""
 import json
 import os
 import shutil
@@ -206,6 +206,57 @@ def test_vsftpd_anonymous(netns):  # noqa: F811
             }
             expect(r, lab)
             assert "FTP USER anonymous on tcp/21 -> 230" in ev(r["SC-05"]), ev(r["SC-05"])
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_snmpd_public_community(netns):  # noqa: F811
+    need("snmpd", "snmpget")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        srv = corpus.snmpd_public(netns, d)
+        try:
+            # the lab's own SNMP client reads the agent first (and proves it is up): sysDescr names the kernel
+            descr = ""
+            for _ in range(100):
+                g = nsrun(netns, "env", f"SNMP_PERSISTENT_DIR={d}/snmp-client", "MIBS=", "snmpget", "-v2c", "-c",
+                          "public", "-On", "-Oqv", "-t", "0.3", "-r", "0", "127.0.0.1", "1.3.6.1.2.1.1.1.0")
+                if g.returncode == 0:
+                    descr = g.stdout.strip().strip('"')
+                    break
+                time.sleep(0.1)
+            assert descr.startswith("Linux ") and os.uname().release in descr, descr
+            p, rep, r, _ = audit(netns, d, "snmp", "--only", "SC-01,SC-04,IF-01,IF-02,PW-01")
+            lab = {
+                "SC-01": ("INCONCLUSIVE", "full scan; udp/161 answers SNMP, but net-snmp's SMUX multiplexer listens on "
+                          "tcp/199 and sends nothing a scanner can name: the inventory cannot be called complete"),
+                "SC-04": ("FAIL", "SNMP v2c: the community travels in clear and the agent answers it"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+                "IF-02": ("FAIL", "sysDescr, readable by anyone knowing \"public\", names the kernel version"),
+                "PW-01": ("FAIL", "the read community \"public\" is a well-known default credential and it is accepted"),
+            }
+            expect(r, lab)
+            assert f"SNMP sysDescr: {descr[:60]}" in ev(r["IF-02"]), ev(r["IF-02"])
+            assert "FAIL SNMP sysDescr discloses a version without authentication" in ev(r["IF-02"])
+            assert 'SNMPv2c community "public" on udp/161: get sysDescr -> answered  ACCEPTED' in ev(r["PW-01"]), \
+                ev(r["PW-01"])
+            assert 'FAIL udp/161 SNMP v1/v2c answers community "public"' in ev(r["SC-04"]), ev(r["SC-04"])
+            assert "tcp/199 open, protocol NOT recognised" in ev(r["SC-01"]), ev(r["SC-01"])
+            svc = {(s["protocol"], s["port"]) for s in rep["services"] if s["open"]}
+            assert svc == {("udp", 161), ("tcp", 199)}, svc
+            # a vendor list that names only the web UI: the agent is an undeclared service
+            prof = profile(d, {"services": [{"port": 80, "service": "http", "purpose": "web"}]})
+            p, rep, r, _ = audit(netns, d, "snmp-undeclared", "--profile", prof, "--only", "SC-01,IF-01")
+            expect(r, {"SC-01": ("INCONCLUSIVE", "as above: the profile does not name tcp/199 either"),
+                       "IF-01": ("FAIL", "udp/161 and tcp/199 listen, neither declared")})
+            assert "FAIL udp/161 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+            assert "FAIL tcp/199 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+            # the same agent with SMUX declared: SC-01 names every port only if it can; IF-01 still sees udp/161
+            prof = profile(d, {"services": [{"port": 199, "service": "other", "purpose": "SNMP SMUX"},
+                                            {"port": 161, "protocol": "udp", "service": "other", "purpose": "SNMP"}]})
+            p, rep, r, _ = audit(netns, d, "snmp-declared", "--profile", prof, "--only", "IF-01,PW-01")
+            expect(r, {"IF-01": ("PASS", "full scan: both open ports declared"),
+                       "PW-01": ("FAIL", "declared or not, the default community is accepted")})
         finally:
             srv.kill()
             srv.wait()
