@@ -600,15 +600,23 @@ int check_wsd_match_parse(const char *buf, size_t len, struct check_wsd_match *o
     if (len > WSD_SCAN_MAX)
         len = WSD_SCAN_MAX;
     static const char *const kinds[] = {"ProbeMatch", "ResolveMatch", "Hello"};
-    int is_match = 0;
-    char scratch[8];
-    for (size_t k = 0; k < SAFECAM_ARRAY_LEN(kinds) && !is_match; k++)
-        is_match = wsd_elem_text(buf, len, kinds[k], scratch, sizeof scratch);
-    if (!is_match)
+    size_t at = len;
+    for (size_t i = 0; i < len && at == len; i++)
+        for (size_t k = 0; k < SAFECAM_ARRAY_LEN(kinds); k++) {
+            size_t t;
+            if (wsd_start_tag(buf, len, i, kinds[k], &t)) {
+                at = t;
+                break;
+            }
+        }
+    if (at == len)
         return SAFECAM_ERR_PROTO;
+    buf += at;
+    len -= at;
     (void)wsd_elem_text(buf, len, "XAddrs", out->xaddrs, sizeof out->xaddrs);
     (void)wsd_elem_text(buf, len, "Types", out->types, sizeof out->types);
     (void)wsd_elem_text(buf, len, "Scopes", out->scopes, sizeof out->scopes);
+    (void)wsd_elem_text(buf, len, "Address", out->address, sizeof out->address);
     return 0;
 }
 
@@ -634,4 +642,30 @@ int check_wsd_xaddrs_cleartext(const char *xaddrs, char *first, size_t first_siz
         s += n;
     }
     return 0;
+}
+
+int check_ssdp_server_parse(const char *buf, size_t len, char *out, size_t out_size)
+{
+    if (out == NULL || out_size == 0)
+        return SAFECAM_ERR_PROTO;
+    out[0] = '\0';
+    if (buf == NULL || len < 12 || strncmp(buf, "HTTP/1.1 200", 12) != 0)
+        return SAFECAM_ERR_PROTO;
+    if (len > WSD_SCAN_MAX)
+        len = WSD_SCAN_MAX;
+    for (size_t i = 0; i + 8 <= len; i++) {
+        if (buf[i] != '\n' || strncasecmp(buf + i + 1, "SERVER:", 7) != 0)
+            continue;
+        size_t t = i + 8;
+        while (t < len && (buf[t] == ' ' || buf[t] == '\t'))
+            t++;
+        size_t o = 0;
+        for (; t < len && buf[t] != '\r' && buf[t] != '\n' && o + 1 < out_size; t++) {
+            unsigned char ch = (unsigned char)buf[t];
+            out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+        }
+        out[o] = '\0';
+        return 0;
+    }
+    return SAFECAM_ERR_PROTO;
 }

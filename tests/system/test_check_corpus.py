@@ -2,7 +2,8 @@
 network namespace this test creates (ip netns add; its own loopback): the default run (a full TCP scan
 1-65535 and the UDP probes) must give, for each test ID, the verdict a careful lab gives — written beside
 each ID below with the reason. Everything (servers, qcvn-check, testssl) runs inside the namespace.
-Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd, snmpd, snmp (scripts/install-deps)."""
+Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd, snmpd, snmp, minidlna, wsdd
+(scripts/install-deps)."""
 import json
 import os
 import shutil
@@ -29,10 +30,10 @@ def need(*progs):
             pytest.skip(f"{p} not installed (scripts/install-deps)")
 
 
-def audit(ns, d, name, *args, timeout=180):
+def audit(ns, d, name, *args, timeout=180, target="127.0.0.1"):
     out = os.path.join(d, name)
     t0 = time.time()
-    p = nsrun(ns, bin_path("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--out", out, *args, timeout=timeout)
+    p = nsrun(ns, bin_path("qcvn-check"), "--quiet", "--target", target, "--out", out, *args, timeout=timeout)
     took = time.time() - t0
     assert p.returncode in (0, 1), p.stderr
     with open(os.path.join(out, "report.json")) as f:
@@ -257,6 +258,68 @@ def test_snmpd_public_community(netns):  # noqa: F811
             p, rep, r, _ = audit(netns, d, "snmp-declared", "--profile", prof, "--only", "IF-01,PW-01")
             expect(r, {"IF-01": ("PASS", "full scan: both open ports declared"),
                        "PW-01": ("FAIL", "declared or not, the default community is accepted")})
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_minidlna_ssdp_and_version(netns):  # noqa: F811
+    need("minidlnad")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        ip = corpus.ns_lan(netns)  # a veth pair inside the namespace: minidlna ignores the loopback
+        srv = corpus.minidlna(netns, d)
+        try:
+            wait_ns_port(netns, 8200, host=ip)
+            p, rep, r, _ = audit(netns, d, "dlna", "--only", "SC-01,SC-04,IF-01,IF-02", target=ip)
+            lab = {
+                "SC-01": ("PASS", "full scan; 8200 named HTTP; SSDP on udp/1900 answers the M-SEARCH a control point "
+                          "sends to 239.255.255.250 (minidlna listens on the group only)"),
+                "SC-04": ("FAIL", "the UPnP description and media are served over cleartext HTTP on 8200"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+                "IF-02": ("FAIL", "the HTTP Server header and the SSDP SERVER header name MiniDLNA 1.3.0"),
+            }
+            expect(r, lab)
+            e1 = ev(r["SC-01"])
+            assert "udp/1900: SSDP M-SEARCH to 239.255.255.250 (TTL 1) -> answered by the target" in e1, e1
+            e2 = ev(r["IF-02"])
+            assert "udp/1900 SSDP SERVER: Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/" in e2, e2
+            assert "FAIL the SSDP answer's SERVER header discloses a version without authentication" in e2, e2
+            svc = {(s["protocol"], s["port"]) for s in rep["services"] if s["open"]}
+            assert svc == {("udp", 1900), ("tcp", 8200)}, svc
+            # the vendor declares the web port only: SSDP is an undeclared service
+            prof = profile(d, {"services": [{"port": 8200, "service": "http", "purpose": "DLNA"}]})
+            p, rep, r, _ = audit(netns, d, "dlna-undeclared", "--profile", prof, "--only", "IF-01", target=ip)
+            expect(r, {"IF-01": ("FAIL", "udp/1900 answers and is not declared")})
+            assert "FAIL udp/1900 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_wsdd_announces_http_xaddrs(netns):  # noqa: F811
+    need("wsdd")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        ip = corpus.ns_lan(netns)  # wsdd ignores the loopback and listens on the multicast group only
+        srv = corpus.wsdd(netns, d)
+        try:
+            wait_ns_port(netns, 5357, host=ip)
+            p, rep, r, _ = audit(netns, d, "wsd", "--only", "SC-01,SC-04,IF-01", target=ip)
+            lab = {
+                "SC-01": ("PASS", "full scan; 5357 named HTTP; WS-Discovery answers a multicast Probe for wsdp:Device "
+                          "(its ProbeMatch has no XAddrs; the Resolve that follows gets them)"),
+                "SC-04": ("FAIL", "the device announces its device/metadata service at an http:// XAddr: every client "
+                          "on the link is invited to talk to it in clear (5357 itself answers GET with 501)"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+            }
+            expect(r, lab)
+            e1 = ev(r["SC-01"])
+            assert "WS-Discovery Resolve urn:uuid:0c4a9e2e-1111-4000-8000-000000000001 -> ResolveMatch" in e1, e1
+            assert 'Types "wsdp:Device pub:Computer"' in e1, e1
+            e4 = ev(r["SC-04"])
+            assert ("FAIL udp/3702 WS-Discovery announces a cleartext management endpoint: XAddrs "
+                    f"http://{ip}:5357/0c4a9e2e-1111-4000-8000-000000000001") in e4, e4
+            # the only cleartext finding is the announcement: GET on 5357 is refused (501)
+            assert "FAIL tcp/5357" not in e4, e4
         finally:
             srv.kill()
             srv.wait()

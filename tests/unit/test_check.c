@@ -579,6 +579,21 @@ static void test_wsd_match(void **state)
                                 "<wsd:XAddrs>http://10.0.0.1:5357/u</wsd:XAddrs></wsd:Hello>";
     assert_int_equal(check_wsd_match_parse(hello, strlen(hello), &m), 0);
     assert_int_equal(check_wsd_xaddrs_cleartext(m.xaddrs, first, sizeof first), 1);
+    /* the endpoint address inside the match (for a Resolve), not one from the header */
+    static const char pm2[] = "<s:Header><w:ReplyTo><w:Address>urn:header</w:Address></w:ReplyTo></s:Header>"
+                              "<d:ProbeMatch><w:EndpointReference><w:Address> urn:uuid:ab-12 </w:Address>"
+                              "</w:EndpointReference><d:Types>wsdp:Device</d:Types></d:ProbeMatch>";
+    assert_int_equal(check_wsd_match_parse(pm2, strlen(pm2), &m), 0);
+    assert_string_equal(m.address, "urn:uuid:ab-12");
+    assert_string_equal(m.xaddrs, "");
+    /* SSDP SERVER header */
+    static const char ssdp[] = "HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nserver: Debian DLNADOC/1.50 UPnP/1.0 "
+                               "MiniDLNA/1.3.0\r\nLOCATION: http://10.0.0.1:8200/rootDesc.xml\r\n\r\n";
+    char srv[64];
+    assert_int_equal(check_ssdp_server_parse(ssdp, strlen(ssdp), srv, sizeof srv), 0);
+    assert_string_equal(srv, "Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/1.3.0");
+    assert_int_not_equal(check_ssdp_server_parse("M-SEARCH * HTTP/1.1\r\nSERVER: x/1\r\n", 31, srv, sizeof srv), 0);
+    assert_int_not_equal(check_ssdp_server_parse(ssdp, 20, srv, sizeof srv), 0); /* cut before the header */
 }
 
 static void test_body_version(void **state)
