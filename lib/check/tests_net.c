@@ -313,7 +313,7 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
                 check_evidence(c, r, "udp/1900: SSDP M-SEARCH to 239.255.255.250 (TTL 1) -> answered by the target");
         }
         if (a != 1 && probes[i].port == 3702)
-            a = wsd_mcast(c, r, wsd, ans, sizeof ans, &got, scan_timeout_ms(c));
+            a = wsd_mcast(c, r, wsd, ans, sizeof ans, &got, scan_timeout_ms(c) / 2); /* answered at once, no MX */
         if (a == 1) {
             struct check_port *p = port_add(c, probes[i].port, 1);
             if (p) {
