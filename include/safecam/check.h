@@ -294,6 +294,31 @@ int check_ftp_reply_parse(const char *buf, size_t len, int *code) SAFECAM_WUR;
  * (at most out_size-1 bytes). 0, or SAFECAM_ERR_PROTO when the datagram is not such an answer. */
 int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size) SAFECAM_WUR;
 
+/* What a WS-Discovery answer announces (element texts, printable, whitespace collapsed, truncated). */
+struct check_wsd_match {
+    char xaddrs[256]; /* space-separated transport addresses of the device service */
+    char types[128];  /* QNames of the device types */
+    char scopes[256]; /* scope URIs */
+    char address[128]; /* the endpoint reference address (urn:uuid:...), for a Resolve */
+};
+
+/* SC-04 (QCVN G5, EN 303 645 5.5-1/5.5-4): read a WS-Discovery ProbeMatches, ResolveMatches or Hello
+ * datagram (len bytes, untrusted, not NUL-terminated; only the first 16 KiB are read) with a bounded
+ * scanner, no XML library: the text of the first XAddrs, Types, Scopes and Address elements inside the
+ * ProbeMatch/ResolveMatch/Hello element (any namespace prefix).
+ * 0 when the datagram is such a message (out filled, fields possibly empty); SAFECAM_ERR_PROTO otherwise
+ * (out all empty). */
+int check_wsd_match_parse(const char *buf, size_t len, struct check_wsd_match *out) SAFECAM_WUR;
+
+/* 1 when a space-separated XAddrs list names an http:// (cleartext) transport address, copying that
+ * address into first (at most first_size-1 bytes); 0 otherwise. */
+int check_wsd_xaddrs_cleartext(const char *xaddrs, char *first, size_t first_size);
+
+/* SC-01/IF-02: the value of the SERVER header of an SSDP answer (len bytes, untrusted) copied printable
+ * into out (at most out_size-1 bytes). 0, or SAFECAM_ERR_PROTO when the datagram is no "HTTP/1.1 200"
+ * answer or has no SERVER header. */
+int check_ssdp_server_parse(const char *buf, size_t len, char *out, size_t out_size) SAFECAM_WUR;
+
 /* TLS suite classification (SC-02): 1 when the IANA/GnuTLS suite name is weak (CBC, RC4, 3DES, NULL,
  * EXPORT, anon, static RSA key exchange). */
 int check_tls_suite_weak(const char *name);

@@ -113,6 +113,13 @@ int check_scan_tcp(const struct check_ctx *c, const int *ports, size_t n, unsign
 /* Send one UDP datagram and wait for an answer; 1 answered, 0 no answer / refused, <0 error. */
 int check_udp_probe(const struct check_ctx *c, int port, const void *pkt, size_t len, char *ans, size_t cap,
                     size_t *got, int timeout_ms);
+/* SC-01 (QCVN G5, EN 303 645 5.6-1): discovery daemons (SSDP, WS-Discovery) often listen only on their
+ * multicast group. Send one datagram to the IPv4 group:port (e.g. 239.255.255.250:1900) out of the
+ * interface that carries the target's route, with TTL 1 (it cannot leave the link), and wait at most
+ * timeout_ms for an answer whose source address is the target (answers of other hosts are dropped, at most
+ * 32 datagrams read). 1 answered (ans/got filled), 0 none, <0 error; 0 for an IPv6 or loopback target. */
+int check_udp_mcast_probe(const struct check_ctx *c, const char *group, int port, const void *pkt, size_t len,
+                          char *ans, size_t cap, size_t *got, int timeout_ms);
 /* Printable, bounded rendering of device bytes for evidence. */
 void check_printable(char *dst, size_t dst_size, const char *src, size_t len);
 

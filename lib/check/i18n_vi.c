@@ -7,6 +7,10 @@
 #include <string.h>
 
 static const char *const vi_table[][2] = {
+    {"Inventory partial: no TCP port open among %d of 65535 probed (%s); %zu UDP probe(s) answered. Run the default full scan for a complete inventory",
+     "Kiểm kê chưa đầy đủ: không cổng TCP nào mở trong %d trên 65535 cổng đã dò (%s); %zu phép dò UDP được trả lời. Hãy chạy quét đầy đủ mặc định để kiểm kê trọn vẹn"},
+    {"Inventory complete: all 65535 TCP ports probed, none open; %zu UDP probe(s) answered, each protocol named by its probe; see IF-01 for the comparison with the declared services",
+     "Kiểm kê đầy đủ: đã dò cả 65535 cổng TCP, không cổng nào mở; %zu phép dò UDP được trả lời, mỗi giao thức được xác định theo phép dò của nó; xem IF-01 để đối chiếu với các dịch vụ đã khai báo"},
     {"%s (the profile declares none)",
      "%s (hồ sơ khai báo là không có)"},
     {"%s, but the profile does not declare it absent: discovery did not find or could not use it; %s",

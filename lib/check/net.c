@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static int make_addr(const struct check_ctx *c, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -336,6 +337,66 @@ int check_udp_probe(const struct check_ctx *c, int port, const void *pkt, size_t
         if (n > 0) {
             *got = (size_t)n;
             answered = 1;
+        }
+    }
+out:
+    close(fd);
+    return answered;
+}
+
+int check_udp_mcast_probe(const struct check_ctx *c, const char *group, int port, const void *pkt, size_t len,
+                          char *ans, size_t cap, size_t *got, int timeout_ms)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    *got = 0;
+    if (c->family != AF_INET || make_addr(c, port, &ss, &sl) != 0)
+        return 0;
+    const struct sockaddr_in *tgt = (const struct sockaddr_in *)&ss;
+    if ((ntohl(tgt->sin_addr.s_addr) >> 24) == 127)
+        return 0; /* loopback carries no multicast */
+    struct sockaddr_in grp = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, group, &grp.sin_addr) != 1 || !IN_MULTICAST(ntohl(grp.sin_addr.s_addr)))
+        return SAFECAM_ERR_INVAL;
+    /* the local address on the target's route: a connected UDP socket's name (nothing is sent) */
+    struct sockaddr_in local;
+    socklen_t ll = sizeof local;
+    int rfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (rfd < 0)
+        return SAFECAM_ERR_IO;
+    int ok = connect(rfd, (const struct sockaddr *)tgt, sl) == 0 &&
+             getsockname(rfd, (struct sockaddr *)&local, &ll) == 0;
+    close(rfd);
+    if (!ok)
+        return 0;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return SAFECAM_ERR_IO;
+    int answered = 0;
+    unsigned char ttl = 1;
+    struct ip_mreqn mr = {.imr_address = local.sin_addr};
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) != 0 ||
+        sendto(fd, pkt, len, 0, (const struct sockaddr *)&grp, sizeof grp) < 0)
+        goto out;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int reads = 0; reads < 32; reads++) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long spent = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= timeout_ms)
+            break;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)(timeout_ms - spent)) <= 0)
+            break;
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, ans, cap, 0, (struct sockaddr *)&from, &fl);
+        if (n > 0 && fl >= sizeof from && from.sin_addr.s_addr == tgt->sin_addr.s_addr) {
+            *got = (size_t)n;
+            answered = 1;
+            break;
         }
     }
 out:

@@ -531,3 +531,141 @@ int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *ou
     out[o] = '\0';
     return 0;
 }
+
+#define WSD_SCAN_MAX 16384
+#define WSD_NAME_MAX 64
+
+/* Is buf[i] the start tag '<prefix:local ...>' or '<local>' with the given local name? On success *text is
+ * the offset after its '>' (an empty element '<x/>' does not match). */
+static int wsd_start_tag(const char *buf, size_t len, size_t i, const char *local, size_t *text)
+{
+    if (buf[i] != '<' || i + 1 >= len || buf[i + 1] == '/' || buf[i + 1] == '?' || buf[i + 1] == '!')
+        return 0;
+    size_t j = i + 1, name_start = j, local_start = j;
+    while (j < len && j - name_start < WSD_NAME_MAX &&
+           (isalnum((unsigned char)buf[j]) || buf[j] == ':' || buf[j] == '_' || buf[j] == '-' || buf[j] == '.')) {
+        if (buf[j] == ':')
+            local_start = j + 1;
+        j++;
+    }
+    size_t ll = strlen(local);
+    if (j >= len || j - local_start != ll || strncmp(buf + local_start, local, ll) != 0)
+        return 0;
+    if (buf[j] != '>' && buf[j] != ' ' && buf[j] != '\t' && buf[j] != '\r' && buf[j] != '\n' && buf[j] != '/')
+        return 0;
+    /* to the end of the tag, bounded by the input */
+    while (j < len && buf[j] != '>')
+        j++;
+    if (j >= len || buf[j - 1] == '/')
+        return 0;
+    *text = j + 1;
+    return 1;
+}
+
+/* The text of the first element named local, whitespace collapsed, printable; 1 when the element exists. */
+static int wsd_elem_text(const char *buf, size_t len, const char *local, char *out, size_t out_size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        size_t t;
+        if (!wsd_start_tag(buf, len, i, local, &t))
+            continue;
+        size_t o = 0;
+        int space = 0;
+        for (; t < len && buf[t] != '<'; t++) {
+            unsigned char ch = (unsigned char)buf[t];
+            if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+                space = o > 0;
+                continue;
+            }
+            if (space && o + 1 < out_size)
+                out[o++] = ' ';
+            space = 0;
+            if (o + 1 < out_size)
+                out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+        }
+        out[o] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+int check_wsd_match_parse(const char *buf, size_t len, struct check_wsd_match *out)
+{
+    if (out == NULL)
+        return SAFECAM_ERR_PROTO;
+    memset(out, 0, sizeof *out);
+    if (buf == NULL)
+        return SAFECAM_ERR_PROTO;
+    if (len > WSD_SCAN_MAX)
+        len = WSD_SCAN_MAX;
+    static const char *const kinds[] = {"ProbeMatch", "ResolveMatch", "Hello"};
+    size_t at = len;
+    for (size_t i = 0; i < len && at == len; i++)
+        for (size_t k = 0; k < SAFECAM_ARRAY_LEN(kinds); k++) {
+            size_t t;
+            if (wsd_start_tag(buf, len, i, kinds[k], &t)) {
+                at = t;
+                break;
+            }
+        }
+    if (at == len)
+        return SAFECAM_ERR_PROTO;
+    buf += at;
+    len -= at;
+    (void)wsd_elem_text(buf, len, "XAddrs", out->xaddrs, sizeof out->xaddrs);
+    (void)wsd_elem_text(buf, len, "Types", out->types, sizeof out->types);
+    (void)wsd_elem_text(buf, len, "Scopes", out->scopes, sizeof out->scopes);
+    (void)wsd_elem_text(buf, len, "Address", out->address, sizeof out->address);
+    return 0;
+}
+
+int check_wsd_xaddrs_cleartext(const char *xaddrs, char *first, size_t first_size)
+{
+    if (first != NULL && first_size > 0)
+        first[0] = '\0';
+    if (xaddrs == NULL)
+        return 0;
+    const char *s = xaddrs;
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        size_t n = strcspn(s, " ");
+        if (n >= 7 && strncasecmp(s, "http://", 7) == 0) {
+            if (first != NULL && first_size > 0) {
+                size_t c = n < first_size - 1 ? n : first_size - 1;
+                memcpy(first, s, c);
+                first[c] = '\0';
+            }
+            return 1;
+        }
+        s += n;
+    }
+    return 0;
+}
+
+int check_ssdp_server_parse(const char *buf, size_t len, char *out, size_t out_size)
+{
+    if (out == NULL || out_size == 0)
+        return SAFECAM_ERR_PROTO;
+    out[0] = '\0';
+    if (buf == NULL || len < 12 || strncmp(buf, "HTTP/1.1 200", 12) != 0)
+        return SAFECAM_ERR_PROTO;
+    if (len > WSD_SCAN_MAX)
+        len = WSD_SCAN_MAX;
+    for (size_t i = 0; i + 8 <= len; i++) {
+        if (buf[i] != '\n' || strncasecmp(buf + i + 1, "SERVER:", 7) != 0)
+            continue;
+        size_t t = i + 8;
+        while (t < len && (buf[t] == ' ' || buf[t] == '\t'))
+            t++;
+        size_t o = 0;
+        for (; t < len && buf[t] != '\r' && buf[t] != '\n' && o + 1 < out_size; t++) {
+            unsigned char ch = (unsigned char)buf[t];
+            out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+        }
+        out[o] = '\0';
+        return 0;
+    }
+    return SAFECAM_ERR_PROTO;
+}

@@ -77,7 +77,10 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
     int accepted = 0, tried = 0, refused = 0, unclear = 0, locked = 0;
     /* without a declared login, a Basic-protected web surface (SC-01) is still a surface */
     int basic_web = !web && c->web_port && c->web_basic;
-    if (!web && !basic_web && rport == 0) {
+    /* SNMP v1/v2c: the community is the credential; SC-01's get of sysDescr with "public" answered */
+    const struct check_port *snmp = check_port_find(c, 161, 1);
+    int snmp_public = snmp != NULL && snmp->open && strncmp(snmp->banner, "SNMP sysDescr: ", 15) == 0;
+    if (!web && !basic_web && rport == 0 && !snmp_public) {
         check_absent(c, r, CHECK_FEAT_AUTH, "No authentication surface found (web login or RTSP)");
         return;
     }
@@ -137,6 +140,12 @@ void check_t_pw01(struct check_ctx *c, struct check_result *r)
             refused += ra == ATT_REFUSED;
             unclear += ra == ATT_UNCLEAR;
         }
+    }
+    if (snmp_public) {
+        tried++;
+        accepted++;
+        check_evidence(c, r, "SNMPv2c community \"public\" on udp/161: get sysDescr -> answered  ACCEPTED (%s)",
+                       snmp->banner);
     }
     check_evidence(c, r, "attempts: %d, accepted %d, refused (401/403, or 400/422 to an empty password) %d, "
                    "neither %d", tried, accepted, refused, unclear);

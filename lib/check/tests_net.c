@@ -218,6 +218,56 @@ static const unsigned char mdns_q[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
                                        'd',  'n',  's',  '-',  's',  'd',  4,    '_',  'u',  'd',  'p',  5,
                                        'l',  'o',  'c',  'a',  'l',  0,    0x00, 0x0c, 0x00, 0x01};
 
+#define WSD_BANNER "WS-Discovery ProbeMatch XAddrs: "
+#define SSDP_BANNER "SSDP SERVER: "
+
+/* WS-Discovery by multicast, as a client on the link does: an untyped Probe (ONVIF devices match it), then
+ * one for the Devices Profile type wsdp:Device (Windows and Samba hosts, printers), and a Resolve when the
+ * ProbeMatch left the XAddrs out. 1 answered (ans/got: the answer carrying the most), 0 none. */
+static int wsd_mcast(struct check_ctx *c, struct check_result *r, const char *untyped, char *ans, size_t cap,
+                     size_t *got, int tmo)
+{
+    static const char head[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\" "
+        "xmlns:w=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
+        "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" "
+        "xmlns:wsdp=\"http://schemas.xmlsoap.org/ws/2006/02/devprof\"><e:Header><w:MessageID>uuid:"
+        "7c4a9e2e-0000-4000-8000-00000000000%d</w:MessageID><w:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</w:To>"
+        "<w:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/%s</w:Action></e:Header><e:Body>%s</e:Body>"
+        "</e:Envelope>";
+    char pkt[1024], body[256];
+    if (check_udp_mcast_probe(c, "239.255.255.250", 3702, untyped, strlen(untyped), ans, cap, got, tmo) == 1) {
+        check_evidence(c, r, "udp/3702: WS-Discovery Probe to 239.255.255.250 (TTL 1) -> answered by the target");
+        return 1;
+    }
+    IGN_FMT(pkt, sizeof pkt, head, 2, "Probe", "<d:Probe><d:Types>wsdp:Device</d:Types></d:Probe>");
+    if (check_udp_mcast_probe(c, "239.255.255.250", 3702, pkt, strlen(pkt), ans, cap, got, tmo) != 1)
+        return 0;
+    check_evidence(c, r, "udp/3702: WS-Discovery Probe for wsdp:Device to 239.255.255.250 (TTL 1) -> answered by "
+                   "the target");
+    struct check_wsd_match m;
+    if (check_wsd_match_parse(ans, *got, &m) != 0 || m.xaddrs[0] != '\0' || m.address[0] == '\0')
+        return 1;
+    /* the address may only be a urn:uuid; anything else is not echoed back */
+    for (const char *q = m.address; *q; q++)
+        if (!(isalnum((unsigned char)*q) || *q == ':' || *q == '-' || *q == '.'))
+            return 1;
+    IGN_FMT(body, sizeof body, "<d:Resolve><w:EndpointReference><w:Address>%s</w:Address></w:EndpointReference>"
+            "</d:Resolve>", m.address);
+    IGN_FMT(pkt, sizeof pkt, head, 3, "Resolve", body);
+    char ans2[1500];
+    size_t got2 = 0;
+    struct check_wsd_match m2;
+    if (check_udp_mcast_probe(c, "239.255.255.250", 3702, pkt, strlen(pkt), ans2, sizeof ans2, &got2, tmo) == 1 &&
+        check_wsd_match_parse(ans2, got2, &m2) == 0) {
+        check_evidence(c, r, "udp/3702: ProbeMatch without XAddrs; WS-Discovery Resolve %s -> ResolveMatch", m.address);
+        size_t n = got2 < cap ? got2 : cap;
+        memcpy(ans, ans2, n);
+        *got = n;
+    }
+    return 1;
+}
+
 static void udp_probes(struct check_ctx *c, struct check_result *r)
 {
     char ssdp[256], rtsp[256], wsd[768];
@@ -225,6 +275,8 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
                       "M-SEARCH * HTTP/1.1\r\nHOST: %s:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
                       c->url_host);
     IGN_FMT(rtsp, sizeof rtsp, "OPTIONS rtsp://%s:554/ RTSP/1.0\r\nCSeq: 1\r\n\r\n", c->url_host);
+    static const char ssdp_mc[] = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+                                  "MX: 1\r\nST: ssdp:all\r\n\r\n";
     IGN_STRLCPY(
         wsd,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\" "
@@ -253,15 +305,32 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
         size_t got = 0;
         int a = check_udp_probe(c, probes[i].port, probes[i].pkt, probes[i].len, ans, sizeof ans, &got,
                                 scan_timeout_ms(c) / 2);
+        /* discovery daemons often listen on their multicast group only */
+        if (a != 1 && probes[i].port == 1900) {
+            a = check_udp_mcast_probe(c, "239.255.255.250", 1900, ssdp_mc, strlen(ssdp_mc), ans, sizeof ans, &got,
+                                      scan_timeout_ms(c));
+            if (a == 1)
+                check_evidence(c, r, "udp/1900: SSDP M-SEARCH to 239.255.255.250 (TTL 1) -> answered by the target");
+        }
+        if (a != 1 && probes[i].port == 3702)
+            a = wsd_mcast(c, r, wsd, ans, sizeof ans, &got, scan_timeout_ms(c) / 2); /* answered at once, no MX */
         if (a == 1) {
             struct check_port *p = port_add(c, probes[i].port, 1);
             if (p) {
                 p->open = 1;
                 p->declared = declared_kind(c, probes[i].port, 1) >= 0;
                 char descr[120];
+                struct check_wsd_match wm;
                 if (probes[i].port == 161 &&
                     check_snmp_first_string_parse((const unsigned char *)ans, got, descr, sizeof descr) == 0) {
                     IGN_FMT(p->banner, sizeof p->banner, "SNMP sysDescr: %s", descr);
+                } else if (probes[i].port == 1900 &&
+                           check_ssdp_server_parse(ans, got, descr, sizeof descr) == 0) {
+                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", SSDP_BANNER, descr);
+                } else if (probes[i].port == 3702 && check_wsd_match_parse(ans, got, &wm) == 0) {
+                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", WSD_BANNER, wm.xaddrs);
+                    check_evidence(c, r, "udp/3702 WS-Discovery answer: XAddrs \"%s\", Types \"%s\", Scopes \"%.120s\"",
+                                   wm.xaddrs, wm.types, wm.scopes);
                 } else {
                     check_printable(pr, sizeof pr, ans, got < 40 ? got : 40);
                     IGN_FMT(p->banner, sizeof p->banner, "%s answered: %s", probes[i].what, pr);
@@ -411,8 +480,20 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
             unnamed++;
             check_evidence(c, r, "tcp/%d open, protocol NOT recognised: the inventory is incomplete", c->ports[i].port);
         }
-    if (n_open == 0)
+    size_t udp_open = 0;
+    for (size_t i = 0; i < c->n_ports; i++)
+        if (c->ports[i].open && c->ports[i].udp)
+            udp_open++;
+    if (n_open == 0 && udp_open == 0)
         check_verdict(r, CHECK_INCONCLUSIVE, "No TCP port answered on %s: host down, filtered or wrong address", c->host);
+    else if (n_open == 0 && !c->scan_all)
+        check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: no TCP port open among %d of 65535 probed (%s); %zu UDP "
+                      "probe(s) answered. Run the default full scan for a complete inventory", c->scan_count, scope,
+                      udp_open);
+    else if (n_open == 0)
+        check_verdict(r, CHECK_PASS, "Inventory complete: all 65535 TCP ports probed, none open; %zu UDP probe(s) "
+                      "answered, each protocol named by its probe; see IF-01 for the comparison with the declared "
+                      "services", udp_open);
     else if (!c->scan_all)
         check_verdict(r, CHECK_INCONCLUSIVE, "Inventory partial: %d of 65535 TCP ports probed (%s); %zu open. Run the "
                       "default full scan for a complete inventory", c->scan_count, scope, n_open);
@@ -711,6 +792,18 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
             } else if (p->port == 161) {
                 bad++;
                 check_evidence(c, r, "FAIL udp/161 SNMP v1/v2c answers community \"public\": %s", p->banner);
+            } else if (p->port == 3702 && strncmp(p->banner, WSD_BANNER, strlen(WSD_BANNER)) == 0) {
+                /* the device announces its management (device service) endpoint on the network: an
+                 * http:// XAddr invites every client to manage it in clear */
+                char first[128];
+                if (check_wsd_xaddrs_cleartext(p->banner + strlen(WSD_BANNER), first, sizeof first)) {
+                    bad++;
+                    check_evidence(c, r, "FAIL udp/3702 WS-Discovery announces a cleartext management endpoint: "
+                                   "XAddrs %s", first);
+                } else {
+                    check_evidence(c, r, "udp/3702 WS-Discovery XAddrs: %s (no http:// address)",
+                                   p->banner + strlen(WSD_BANNER));
+                }
             }
             continue;
         }
@@ -929,6 +1022,16 @@ void check_t_if02(struct check_ctx *c, struct check_result *r)
         if (check_banner_has_version(snmp->banner + 15)) {
             bad++;
             check_evidence(c, r, "  FAIL SNMP sysDescr discloses a version without authentication");
+        }
+    }
+    /* the SERVER header of an SSDP answer (SC-01's M-SEARCH) */
+    const struct check_port *ssdp = check_port_find(c, 1900, 1);
+    if (ssdp != NULL && ssdp->open && strncmp(ssdp->banner, SSDP_BANNER, strlen(SSDP_BANNER)) == 0) {
+        looked++;
+        check_evidence(c, r, "udp/1900 %s", ssdp->banner);
+        if (check_banner_has_version(ssdp->banner + strlen(SSDP_BANNER))) {
+            bad++;
+            check_evidence(c, r, "  FAIL the SSDP answer's SERVER header discloses a version without authentication");
         }
     }
     if (c->prof->serial[0] == '\0' && c->prof->mac[0] == '\0')

@@ -5,7 +5,9 @@ temporary directory. Test fixtures, never shipped.
 
 Servers: mosquitto (MQTT, anonymous in clear; MQTT over TLS with a password file), lighttpd (an
 unauthenticated webcam with an endless MJPEG stream and a version in its page; HTTP Basic on /),
-vsftpd (anonymous FTP), nginx (HTTPS sites serving the files a test writes, e.g. a CSAF feed)."""
+vsftpd (anonymous FTP), nginx (HTTPS sites serving the files a test writes, e.g. a CSAF feed), snmpd
+(net-snmp with the read community "public"), minidlna (SSDP + HTTP) and wsdd (WS-Discovery), the two
+on a veth pair inside the namespace (ns_lan) since discovery daemons ignore the loopback."""
 import os
 import subprocess
 
@@ -157,3 +159,47 @@ http {{ access_log off; client_body_temp_path {d}/b; proxy_temp_path {d}/p; fast
 {"".join(servers)}}}
 """)
     return ns_popen(ns, "nginx", "-e", os.path.join(d, "nginx-error.log"), "-p", d, "-c", conf)
+
+
+def snmpd_public(ns, d, port=161):
+    """Debian net-snmp's agent with the read community "public" (the package's example default) and its own
+    sysDescr, which names the kernel: `uname -a`. No default config file is read (-C); state goes to d."""
+    conf = os.path.join(d, "snmpd.conf")
+    with open(conf, "w") as f:
+        f.write(f"agentAddress udp:127.0.0.1:{port}\nrocommunity public 127.0.0.1\n"
+                "sysLocation lab\nsysContact lab@example.invalid\n")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(d, "snmp-state"), MIBS="")
+    return ns_popen(ns, "/usr/sbin/snmpd", "-f", "-C", "-c", conf, "-Ln", "-p", os.path.join(d, "snmpd.pid"),
+                    env=env)
+
+
+def ns_lan(ns, addr="10.213.0.1/24", dev="lan0"):
+    """A veth pair with both ends inside the namespace: the camera's LAN side for the discovery daemons
+    (they ignore the loopback interface). Nothing is routed out of the namespace."""
+    for argv in (["ip", "link", "add", dev, "type", "veth", "peer", "name", dev + "p"],
+                 ["ip", "addr", "add", addr, "dev", dev], ["ip", "link", "set", dev + "p", "up"],
+                 ["ip", "link", "set", dev, "up"]):
+        subprocess.run(["ip", "netns", "exec", ns, *argv], check=True, capture_output=True)
+    return addr.split("/")[0]
+
+
+def minidlna(ns, d, iface="lan0", port=8200):
+    """Debian's MiniDLNA (UPnP AV media server): SSDP on udp/1900, its HTTP description and media on port."""
+    media, db = os.path.join(d, "media"), os.path.join(d, "dlna-db")
+    os.makedirs(media)
+    os.makedirs(db)
+    with open(os.path.join(media, "clip.jpg"), "wb") as f:
+        f.write(JPEG)
+    conf = os.path.join(d, "minidlna.conf")
+    with open(conf, "w") as f:
+        f.write(f"media_dir=P,{media}\ndb_dir={db}\nlog_dir={db}\nnetwork_interface={iface}\nport={port}\n"
+                "friendly_name=corpus-nvr\ninotify=no\nnotify_interval=900\nlog_level=general,artwork,database,"
+                "inotify,scanner,metadata,http,ssdp,tivo=off\n")
+    return ns_popen(ns, "/usr/sbin/minidlnad", "-S", "-f", conf, "-P", os.path.join(d, "minidlna.pid"))
+
+
+def wsdd(ns, d, iface="lan0"):
+    """Debian's wsdd (WS-Discovery host for Samba): answers a multicast Probe for wsdp:Device and a Resolve
+    with XAddrs http://<address>:5357/<uuid>, its metadata service (HTTP, port 5357)."""
+    return ns_popen(ns, "/usr/sbin/wsdd", "-4", "-i", iface, "-n", "corpus-nvr", "-w", "LAB",
+                    "--uuid", "0c4a9e2e-1111-4000-8000-000000000001", cwd=d)

@@ -2,7 +2,8 @@
 network namespace this test creates (ip netns add; its own loopback): the default run (a full TCP scan
 1-65535 and the UDP probes) must give, for each test ID, the verdict a careful lab gives — written beside
 each ID below with the reason. Everything (servers, qcvn-check, testssl) runs inside the namespace.
-Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd (scripts/install-deps)."""
+Needs root, iproute2 and the Debian packages mosquitto, lighttpd, vsftpd, snmpd, snmp, minidlna, wsdd
+(scripts/install-deps)."""
 import json
 import os
 import shutil
@@ -29,10 +30,10 @@ def need(*progs):
             pytest.skip(f"{p} not installed (scripts/install-deps)")
 
 
-def audit(ns, d, name, *args, timeout=180):
+def audit(ns, d, name, *args, timeout=180, target="127.0.0.1"):
     out = os.path.join(d, name)
     t0 = time.time()
-    p = nsrun(ns, bin_path("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--out", out, *args, timeout=timeout)
+    p = nsrun(ns, bin_path("qcvn-check"), "--quiet", "--target", target, "--out", out, *args, timeout=timeout)
     took = time.time() - t0
     assert p.returncode in (0, 1), p.stderr
     with open(os.path.join(out, "report.json")) as f:
@@ -206,6 +207,119 @@ def test_vsftpd_anonymous(netns):  # noqa: F811
             }
             expect(r, lab)
             assert "FTP USER anonymous on tcp/21 -> 230" in ev(r["SC-05"]), ev(r["SC-05"])
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_snmpd_public_community(netns):  # noqa: F811
+    need("snmpd", "snmpget")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        srv = corpus.snmpd_public(netns, d)
+        try:
+            # the lab's own SNMP client reads the agent first (and proves it is up): sysDescr names the kernel
+            descr = ""
+            for _ in range(100):
+                g = nsrun(netns, "env", f"SNMP_PERSISTENT_DIR={d}/snmp-client", "MIBS=", "snmpget", "-v2c", "-c",
+                          "public", "-On", "-Oqv", "-t", "0.3", "-r", "0", "127.0.0.1", "1.3.6.1.2.1.1.1.0")
+                if g.returncode == 0:
+                    descr = g.stdout.strip().strip('"')
+                    break
+                time.sleep(0.1)
+            assert descr.startswith("Linux ") and os.uname().release in descr, descr
+            p, rep, r, _ = audit(netns, d, "snmp", "--only", "SC-01,SC-04,IF-01,IF-02,PW-01")
+            lab = {
+                "SC-01": ("INCONCLUSIVE", "full scan; udp/161 answers SNMP, but net-snmp's SMUX multiplexer listens on "
+                          "tcp/199 and sends nothing a scanner can name: the inventory cannot be called complete"),
+                "SC-04": ("FAIL", "SNMP v2c: the community travels in clear and the agent answers it"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+                "IF-02": ("FAIL", "sysDescr, readable by anyone knowing \"public\", names the kernel version"),
+                "PW-01": ("FAIL", "the read community \"public\" is a well-known default credential and it is accepted"),
+            }
+            expect(r, lab)
+            assert f"SNMP sysDescr: {descr[:60]}" in ev(r["IF-02"]), ev(r["IF-02"])
+            assert "FAIL SNMP sysDescr discloses a version without authentication" in ev(r["IF-02"])
+            assert 'SNMPv2c community "public" on udp/161: get sysDescr -> answered  ACCEPTED' in ev(r["PW-01"]), \
+                ev(r["PW-01"])
+            assert 'FAIL udp/161 SNMP v1/v2c answers community "public"' in ev(r["SC-04"]), ev(r["SC-04"])
+            assert "tcp/199 open, protocol NOT recognised" in ev(r["SC-01"]), ev(r["SC-01"])
+            svc = {(s["protocol"], s["port"]) for s in rep["services"] if s["open"]}
+            assert svc == {("udp", 161), ("tcp", 199)}, svc
+            # a vendor list that names only the web UI: the agent is an undeclared service
+            prof = profile(d, {"services": [{"port": 80, "service": "http", "purpose": "web"}]})
+            p, rep, r, _ = audit(netns, d, "snmp-undeclared", "--profile", prof, "--only", "SC-01,IF-01")
+            expect(r, {"SC-01": ("INCONCLUSIVE", "as above: the profile does not name tcp/199 either"),
+                       "IF-01": ("FAIL", "udp/161 and tcp/199 listen, neither declared")})
+            assert "FAIL udp/161 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+            assert "FAIL tcp/199 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+            # the same agent with SMUX declared: SC-01 names every port only if it can; IF-01 still sees udp/161
+            prof = profile(d, {"services": [{"port": 199, "service": "other", "purpose": "SNMP SMUX"},
+                                            {"port": 161, "protocol": "udp", "service": "other", "purpose": "SNMP"}]})
+            p, rep, r, _ = audit(netns, d, "snmp-declared", "--profile", prof, "--only", "IF-01,PW-01")
+            expect(r, {"IF-01": ("PASS", "full scan: both open ports declared"),
+                       "PW-01": ("FAIL", "declared or not, the default community is accepted")})
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_minidlna_ssdp_and_version(netns):  # noqa: F811
+    need("minidlnad")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        ip = corpus.ns_lan(netns)  # a veth pair inside the namespace: minidlna ignores the loopback
+        srv = corpus.minidlna(netns, d)
+        try:
+            wait_ns_port(netns, 8200, host=ip)
+            p, rep, r, _ = audit(netns, d, "dlna", "--only", "SC-01,SC-04,IF-01,IF-02", target=ip)
+            lab = {
+                "SC-01": ("PASS", "full scan; 8200 named HTTP; SSDP on udp/1900 answers the M-SEARCH a control point "
+                          "sends to 239.255.255.250 (minidlna listens on the group only)"),
+                "SC-04": ("FAIL", "the UPnP description and media are served over cleartext HTTP on 8200"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+                "IF-02": ("FAIL", "the HTTP Server header and the SSDP SERVER header name MiniDLNA 1.3.0"),
+            }
+            expect(r, lab)
+            e1 = ev(r["SC-01"])
+            assert "udp/1900: SSDP M-SEARCH to 239.255.255.250 (TTL 1) -> answered by the target" in e1, e1
+            e2 = ev(r["IF-02"])
+            assert "udp/1900 SSDP SERVER: Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/" in e2, e2
+            assert "FAIL the SSDP answer's SERVER header discloses a version without authentication" in e2, e2
+            svc = {(s["protocol"], s["port"]) for s in rep["services"] if s["open"]}
+            assert svc == {("udp", 1900), ("tcp", 8200)}, svc
+            # the vendor declares the web port only: SSDP is an undeclared service
+            prof = profile(d, {"services": [{"port": 8200, "service": "http", "purpose": "DLNA"}]})
+            p, rep, r, _ = audit(netns, d, "dlna-undeclared", "--profile", prof, "--only", "IF-01", target=ip)
+            expect(r, {"IF-01": ("FAIL", "udp/1900 answers and is not declared")})
+            assert "FAIL udp/1900 open but not declared" in ev(r["IF-01"]), ev(r["IF-01"])
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def test_wsdd_announces_http_xaddrs(netns):  # noqa: F811
+    need("wsdd")
+    with tempfile.TemporaryDirectory(prefix="qcvn-corpus-") as d:
+        ip = corpus.ns_lan(netns)  # wsdd ignores the loopback and listens on the multicast group only
+        srv = corpus.wsdd(netns, d)
+        try:
+            wait_ns_port(netns, 5357, host=ip)
+            p, rep, r, _ = audit(netns, d, "wsd", "--only", "SC-01,SC-04,IF-01", target=ip)
+            lab = {
+                "SC-01": ("PASS", "full scan; 5357 named HTTP; WS-Discovery answers a multicast Probe for wsdp:Device "
+                          "(its ProbeMatch has no XAddrs; the Resolve that follows gets them)"),
+                "SC-04": ("FAIL", "the device announces its device/metadata service at an http:// XAddr: every client "
+                          "on the link is invited to talk to it in clear (5357 itself answers GET with 501)"),
+                "IF-01": ("NEEDS_EVIDENCE", "no declared service list to compare with"),
+            }
+            expect(r, lab)
+            e1 = ev(r["SC-01"])
+            assert "WS-Discovery Resolve urn:uuid:0c4a9e2e-1111-4000-8000-000000000001 -> ResolveMatch" in e1, e1
+            assert 'Types "wsdp:Device pub:Computer"' in e1, e1
+            e4 = ev(r["SC-04"])
+            assert ("FAIL udp/3702 WS-Discovery announces a cleartext management endpoint: XAddrs "
+                    f"http://{ip}:5357/0c4a9e2e-1111-4000-8000-000000000001") in e4, e4
+            # the only cleartext finding is the announcement: GET on 5357 is refused (501)
+            assert "FAIL tcp/5357" not in e4, e4
         finally:
             srv.kill()
             srv.wait()

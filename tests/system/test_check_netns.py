@@ -41,10 +41,10 @@ def nsrun(ns, *argv, **kw):
     return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, **kw)
 
 
-def wait_ns_port(ns, port):
+def wait_ns_port(ns, port, host="127.0.0.1"):
     for _ in range(100):
         p = nsrun(ns, "/usr/bin/python3", "-c",
-                  f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=0.2)")
+                  f"import socket; socket.create_connection(('{host}', {port}), timeout=0.2)")
         if p.returncode == 0:
             return
         time.sleep(0.05)

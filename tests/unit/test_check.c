@@ -543,6 +543,59 @@ static void test_snmp_sysdescr(void **state)
     assert_int_not_equal(check_snmp_first_string_parse(bad, sizeof bad, out, sizeof out), 0);
 }
 
+static void test_wsd_match(void **state)
+{
+    (void)state;
+    static const char pm[] =
+        "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+        "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\"><s:Body><d:ProbeMatches><d:ProbeMatch>"
+        "<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>\n  onvif://www.onvif.org/type/video_encoder\n"
+        "</d:Scopes><d:XAddrs>https://[2001:db8::1]/onvif/device_service  http://192.0.2.7:8080/onvif/device_service"
+        "</d:XAddrs></d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>";
+    struct check_wsd_match m;
+    assert_int_equal(check_wsd_match_parse(pm, strlen(pm), &m), 0);
+    assert_string_equal(m.types, "dn:NetworkVideoTransmitter");
+    assert_string_equal(m.scopes, "onvif://www.onvif.org/type/video_encoder");
+    assert_string_equal(m.xaddrs, "https://[2001:db8::1]/onvif/device_service http://192.0.2.7:8080/onvif/device_service");
+    char first[64];
+    assert_int_equal(check_wsd_xaddrs_cleartext(m.xaddrs, first, sizeof first), 1);
+    assert_string_equal(first, "http://192.0.2.7:8080/onvif/device_service");
+    assert_int_equal(check_wsd_xaddrs_cleartext("https://a/ https://b/", first, sizeof first), 0);
+    assert_string_equal(first, "");
+    /* truncated inside the XAddrs text: what arrived is read, nothing past the length */
+    const char *x = strstr(pm, "https://[");
+    assert_int_equal(check_wsd_match_parse(pm, (size_t)(x - pm) + 8, &m), 0);
+    assert_string_equal(m.xaddrs, "https://");
+    /* not a match: a Probe, an empty element, garbage, nothing */
+    static const char probe[] = "<e:Envelope><e:Body><d:Probe/><d:XAddrs>http://x/</d:XAddrs></e:Body></e:Envelope>";
+    assert_int_not_equal(check_wsd_match_parse(probe, strlen(probe), &m), 0);
+    assert_string_equal(m.xaddrs, "");
+    static const char empty[] = "<d:ProbeMatch/><d:ProbeMatches>";
+    assert_int_not_equal(check_wsd_match_parse(empty, strlen(empty), &m), 0);
+    assert_int_not_equal(check_wsd_match_parse("<<<<", 4, &m), 0);
+    assert_int_not_equal(check_wsd_match_parse(NULL, 0, &m), 0);
+    /* a Hello (wsdd's announcement) counts: it carries the XAddrs too */
+    static const char hello[] = "<wsd:Hello><wsd:Types>wsdp:Device pub:Computer</wsd:Types>"
+                                "<wsd:XAddrs>http://10.0.0.1:5357/u</wsd:XAddrs></wsd:Hello>";
+    assert_int_equal(check_wsd_match_parse(hello, strlen(hello), &m), 0);
+    assert_int_equal(check_wsd_xaddrs_cleartext(m.xaddrs, first, sizeof first), 1);
+    /* the endpoint address inside the match (for a Resolve), not one from the header */
+    static const char pm2[] = "<s:Header><w:ReplyTo><w:Address>urn:header</w:Address></w:ReplyTo></s:Header>"
+                              "<d:ProbeMatch><w:EndpointReference><w:Address> urn:uuid:ab-12 </w:Address>"
+                              "</w:EndpointReference><d:Types>wsdp:Device</d:Types></d:ProbeMatch>";
+    assert_int_equal(check_wsd_match_parse(pm2, strlen(pm2), &m), 0);
+    assert_string_equal(m.address, "urn:uuid:ab-12");
+    assert_string_equal(m.xaddrs, "");
+    /* SSDP SERVER header */
+    static const char ssdp[] = "HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nserver: Debian DLNADOC/1.50 UPnP/1.0 "
+                               "MiniDLNA/1.3.0\r\nLOCATION: http://10.0.0.1:8200/rootDesc.xml\r\n\r\n";
+    char srv[64];
+    assert_int_equal(check_ssdp_server_parse(ssdp, strlen(ssdp), srv, sizeof srv), 0);
+    assert_string_equal(srv, "Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/1.3.0");
+    assert_int_not_equal(check_ssdp_server_parse("M-SEARCH * HTTP/1.1\r\nSERVER: x/1\r\n", 31, srv, sizeof srv), 0);
+    assert_int_not_equal(check_ssdp_server_parse(ssdp, 20, srv, sizeof srv), 0); /* cut before the header */
+}
+
 static void test_body_version(void **state)
 {
     (void)state;
@@ -714,7 +767,7 @@ int main(void)
         cmocka_unit_test(test_i18n_table_conversions_match), cmocka_unit_test(test_i18n_every_reason_translated),
         cmocka_unit_test(test_mann_whitney),    cmocka_unit_test(test_mqtt_connack),
         cmocka_unit_test(test_ftp_reply),       cmocka_unit_test(test_body_version),
-        cmocka_unit_test(test_snmp_sysdescr),
+        cmocka_unit_test(test_snmp_sysdescr), cmocka_unit_test(test_wsd_match),
         cmocka_unit_test(test_csaf_provider), cmocka_unit_test(test_csaf_advisory),
         cmocka_unit_test(test_csaf_feeds),
     };
