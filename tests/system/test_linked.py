@@ -358,3 +358,83 @@ def test_api_settings_linked_needs_admin(camera):
     v = camera.login("viewer1", pw)
     assert v.request("GET", "/api/v1/settings/linked").status == 403
     assert v.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "vn"}).status == 403
+
+
+# ---------------------------------------------------------------- the supervised link child on a real camera
+
+def _proc_status(pid):
+    st = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            st[k] = v.strip()
+    return st
+
+
+def _wait(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
+def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, pki, tmp_path):
+    """The camera starts safecam-link only once MQTT is configured through the API; a failed login then reaches
+    the real broker (type and time only: no user name, no address); the child runs as safecam-link with
+    seccomp and no_new_privs and cannot read the vault; removing the settings stops it; no password lies in
+    the state dir or the camera's log."""
+    import pwd
+    b = ls.Broker(tmp_path / "mq", pki)
+    b.start()
+    sub = ls.Subscriber(b, "cams/#")
+    try:
+        admin = camera.admin()
+        time.sleep(1)
+        assert "link" not in camera.pids(), "no linked service configured: no link process"
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b))
+        assert r.status == 204, r
+        pid = _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        st = _wait(lambda: (lambda s: s if s.get("Seccomp") == "2" else None)(_proc_status(pid)), 10, "seccomp")
+        want = pwd.getpwnam("safecam-link")
+        assert st["Uid"].split() == [str(want.pw_uid)] * 4 and st["Gid"].split() == [str(want.pw_gid)] * 4
+        assert st["Groups"] == "" and st["NoNewPrivs"] == "1"
+        assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+        others = {pwd.getpwuid(os.stat(f"/proc/{p}").st_uid).pw_name for n, p in camera.pids().items()
+                  if n not in ("supervisor", "link")}
+        assert "safecam-link" not in others
+        vault = os.path.join(camera.state_dir, "vault")
+        r = subprocess.run(["setpriv", f"--reuid={want.pw_uid}", f"--regid={want.pw_gid}", "--clear-groups",
+                            "ls", vault], capture_output=True, timeout=10)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+        for name in os.listdir(vault):
+            r = subprocess.run(["setpriv", f"--reuid={want.pw_uid}", f"--regid={want.pw_gid}", "--clear-groups",
+                                "cat", os.path.join(vault, name)], capture_output=True, timeout=10)
+            assert r.returncode != 0, name
+
+        # a failed login on the camera reaches the broker
+        camera.login("admin", "not-the-password-1", expect=401)
+        got = _wait(lambda: [json.loads(x) for x in sub.lines if json.loads(x).get("type") == "login_failure"],
+                    30, "login_failure on the broker")
+        assert set(got[0]) == {"type", "time"} and abs(got[0]["time"] - time.time()) < 300, got
+        assert "admin" not in "".join(sub.lines) and "127.0.0.1" not in "".join(sub.lines)
+        assert camera.pids().get("link") == pid, "the child was not restarted"
+
+        # removing the settings stops the child, which is not started again
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body={"mqtt": {}})
+        assert r.status == 204, r
+        _wait(lambda: "link" not in camera.pids(), 10, "the link child to stop")
+        time.sleep(2)
+        assert "link" not in camera.pids()
+        assert "password_set" not in json.dumps(admin.request("GET", "/api/v1/settings/linked").json())
+        for where in (camera.state_dir, camera.log_path):
+            g = subprocess.run(["grep", "-r", "-a", "-l", "cam-secret-Mq7", where], capture_output=True)
+            assert g.returncode == 1, (where, g.stdout)
+        assert "process_restart" not in json.dumps(
+            admin.request("GET", "/api/v1/events?type=process_restart&limit=50").json().get("events", []))
+    finally:
+        sub.stop()
+        b.stop()
