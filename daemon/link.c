@@ -182,6 +182,30 @@ static int h_event(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply,
     return 0;
 }
 
+/* web -> link: delete everything uploaded and clear the retained messages (web checked the admin session
+ * and CSRF, and audits it). -> {"ok":true,"removed":[...],"failed":[...]}. Runs to the end in this loop: each
+ * WebDAV request and the broker's PUBACKs are bounded (lib/link). */
+static int h_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct link_proc *p = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (json_object_size(req->body) != 0) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "body");
+        return 0;
+    }
+    json_t *out = link_engine_delete_all(p->e);
+    if (!out)
+        return SAFECAM_ERR_NOMEM;
+    json_object_set_new(out, "ok", json_true());
+    *reply = out;
+    return 0;
+}
+
+static const struct ipc_route web_routes[] = {
+    {PROTO_LINK_DELETE, IPC_PEER_WEB, h_delete},
+};
+
 static const struct ipc_route vault_routes[] = {
     {PROTO_LINK_CONFIGURE, IPC_PEER_VAULT, h_configure},
     {PROTO_LINK_EVENT, IPC_PEER_VAULT, h_event},
@@ -269,11 +293,12 @@ static int run_supervised(const char *state_dir, long ipc_fd)
          .routes = vault_routes,
          .n_routes = SAFECAM_ARRAY_LEN(vault_routes),
          .on_reply = on_vault_reply},
+        {.peer = IPC_PEER_WEB, .routes = web_routes, .n_routes = SAFECAM_ARRAY_LEN(web_routes)},
     };
     const struct ipc_child_config cc = {
         .role = "link",
         .sup_fd = (int)ipc_fd,
-        .channel_peers = IPC_PEER_VAULT,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_WEB,
         .peers = peers,
         .n_peers = SAFECAM_ARRAY_LEN(peers),
         .channel_changed = on_channel_changed,

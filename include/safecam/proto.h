@@ -291,7 +291,8 @@ enum {
     /* vault -> link. {"linked":{... as PROTO_VAULT_LINK_SETTINGS}} -> {"ok":true} | {"error":"invalid_setting",
      * "field"}: new settings after a PROTO_VAULT_LINKED_SET (connections restart with them). */
     PROTO_LINK_CONFIGURE = 161,
-    /* vault -> link. {"event":{"type","time"}} -> {"ok":true}: an audit event the vault appended, for the MQTT
+    /* vault -> link. {"event":{"type","time"}} -> {"ok":true}: an audit event the vault appended (login_failure,
+     * lockout, motion, device_start, process_restart, update_install, update_refused, stream_error), for the MQTT
      * broker. Only these two fields travel (docs/linked-services.md "Events"): never the actor (a user name),
      * the source address or the detail. The link process queues it (bounded, oldest dropped and counted). */
     PROTO_LINK_EVENT = 162,

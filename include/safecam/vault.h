@@ -370,7 +370,8 @@ void vault_service_channel_changed(struct vault_service *svc, unsigned peer);
  * vault starts and after each PROTO_VAULT_LINKED_SET. docs/linked-services.md. */
 void vault_service_link_notify(struct vault_service *svc);
 /* The audit log's append hook (audit_log_on_append, ctx: the vault_service): hands {"type","time"} of each
- * appended event to the link process when it runs (PROTO_LINK_EVENT; a send that would block more than
+ * appended event of the types the owner is told about (failed logins, lockouts, motion, starts and restarts,
+ * updates, stream/recording errors) to the link process when it runs (PROTO_LINK_EVENT; a send that would block more than
  * IPC_SEND_TIMEOUT_MS is logged and the event dropped). QCVN 135 G7 / EN 303 645 5.8-2 (only these fields). */
 void vault_service_link_event(void *ctx, const char *type, int64_t time);
 

@@ -161,7 +161,8 @@ static const struct supervisor_row rows[] = {
     {"vault", "safecam-vault", IPC_PEER_VAULT, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
      "safecam-vault",
      {syscalls_common, syscalls_vault, NULL}, refused_vault, fs_vault, SAFECAM_ARRAY_LEN(fs_vault)},
-    {"web", "safecam-web", IPC_PEER_WEB, IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE, "safecam-web",
+    {"web", "safecam-web", IPC_PEER_WEB, IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
+     "safecam-web",
      {syscalls_common, syscalls_web, NULL}, NULL, fs_web, SAFECAM_ARRAY_LEN(fs_web)},
     {"media", "safecam-media", IPC_PEER_MEDIA, IPC_PEER_VAULT | IPC_PEER_WEB, "safecam-media",
      {syscalls_common, syscalls_media, NULL}, NULL, fs_media, SAFECAM_ARRAY_LEN(fs_media)},
@@ -171,7 +172,7 @@ static const struct supervisor_row rows[] = {
     {"discovery", "safecam-discovery", IPC_PEER_DISCOVERY, 0, "safecam-discovery",
      {syscalls_common, syscalls_discovery, NULL}, NULL, fs_discovery, SAFECAM_ARRAY_LEN(fs_discovery)},
     /* started only while at least one linked service is configured (the vault says so: PROTO_SUP_LINK_STATE) */
-    {"link", "safecam-link", IPC_PEER_LINK, IPC_PEER_VAULT, "safecam-link",
+    {"link", "safecam-link", IPC_PEER_LINK, IPC_PEER_VAULT | IPC_PEER_WEB, "safecam-link",
      {syscalls_common, syscalls_link, NULL}, NULL, fs_link, SAFECAM_ARRAY_LEN(fs_link)},
 };
 

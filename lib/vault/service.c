@@ -769,8 +769,16 @@ void vault_service_link_notify(struct vault_service *svc)
 void vault_service_link_event(void *ctx, const char *type, int64_t time)
 {
     static uint32_t next_id = 1u << 31; /* the vault's own pushes: ids apart from its peers' */
+    /* the events the owner is told about (docs/linked-services.md "Events"); the rest stays in the log, and
+     * the data_delete of POST /api/v1/linked/delete does not put a retained message straight back */
+    static const char *const sent[] = {AUDIT_LOGIN_FAILURE,   AUDIT_LOCKOUT,        AUDIT_MOTION,
+                                       AUDIT_DEVICE_START,    AUDIT_PROCESS_RESTART, AUDIT_UPDATE_INSTALL,
+                                       AUDIT_UPDATE_REFUSED,  AUDIT_STREAM_ERROR};
     struct vault_service *svc = ctx;
-    int link = svc && svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
+    int wanted = 0;
+    for (size_t i = 0; type && i < SAFECAM_ARRAY_LEN(sent); i++)
+        wanted |= strcmp(type, sent[i]) == 0;
+    int link = wanted && svc && svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
     if (link < 0)
         return; /* no link process: no linked service configured (or it is restarting) */
     json_t *body = json_pack("{s:{s:s,s:I}}", "event", "type", type, "time", (json_int_t)time);

@@ -438,3 +438,71 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
     finally:
         sub.stop()
         b.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
+def test_camera_linked_delete_on_the_real_services(camera, pki, tmp_path):
+    """POST /api/v1/linked/delete on a real camera: 422 without confirm (nothing removed), then every file the
+    camera uploaded is gone from nginx's WebDAV root (a file it did not upload stays), the retained message is
+    gone from the broker, the answer lists both, and it is audited. The uploads are made beforehand by the
+    same link engine in its standalone form, in the camera's own link/ directory under its device id (the
+    camera does not upload clips by itself yet)."""
+    b = ls.Broker(tmp_path / "mq", pki)
+    dv = ls.Dav(tmp_path / "dav", pki)
+    b.start()
+    dv.start()
+    try:
+        admin = camera.admin()
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 409 and r.json() == {"error": "link_not_running"}, r
+        with open(os.path.join(camera.state_dir, "factory", "device.json")) as f:
+            serial = json.load(f)["serial"]
+        link_dir = os.path.join(camera.state_dir, "link")
+        seed = ls.Link(bin_path("safecam-link"), link_dir, device_id=serial)
+        assert seed.cmd({"cmd": "configure", "settings": ls.settings(pki, dav=dv)}) == {"ok": True}
+        for n in ("a.jpg", "b.mp4"):
+            (tmp_path / n).write_bytes(n.encode() * 50)
+            assert seed.cmd({"cmd": "upload", "path": str(tmp_path / n), "name": n})["ok"]
+        seed.wait(lambda s: s["webdav"]["uploaded"] >= 2, 30)
+        assert seed.close() == 0
+        subprocess.run(["chown", "-R", "safecam-link:safecam-link", link_dir], check=True)
+        (dv.root / "cam" / "not-ours.txt").write_text("kept")
+        uploaded = sorted([f"{serial}_a.jpg", f"{serial}_b.mp4"])
+        assert dv.files() == sorted(uploaded + ["not-ours.txt"])
+
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b, dv))
+        assert r.status == 204, r
+        _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        # an event, published retained on the camera's topic
+        time.sleep(1)
+        camera.login("admin", "not-the-password-2", expect=401)
+        _wait(lambda: b.retained("cams/#", wait=1), 30, "a retained message on the broker")
+
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={})
+        assert r.status == 422 and r.json() == {"error": "confirmation_required"}, r
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": False})
+        assert r.status == 422, r
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True}, csrf=False)
+        assert r.status == 403, r
+        assert dv.files() == sorted(uploaded + ["not-ours.txt"]) and b.retained("cams/#", wait=1)
+
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 200, r
+        got = r.json()
+        assert got["failed"] == [], got
+        assert sorted(x["name"] for x in got["removed"] if x["service"] == "webdav") == uploaded
+        assert [x["topic"] for x in got["removed"] if x["service"] == "mqtt"] == [f"cams/{serial}"]
+        assert dv.files() == ["not-ours.txt"]
+        assert b.retained("cams/#", wait=2) == []
+        ev = admin.request("GET", "/api/v1/events?type=data_delete&limit=20").json()["events"]
+        assert any("linked services: removed=3 failed=0" in e["detail"] for e in ev), ev
+        # a second delete finds nothing left
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 200 and r.json() == {"removed": [], "failed": []}, r
+        for where in (camera.state_dir, camera.log_path):
+            for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+                g = subprocess.run(["grep", "-r", "-a", "-l", secret, where], capture_output=True)
+                assert g.returncode == 1, (where, secret, g.stdout)
+    finally:
+        b.stop()
+        dv.stop()
