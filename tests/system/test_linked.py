@@ -423,6 +423,14 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
         assert "admin" not in "".join(sub.lines) and "127.0.0.1" not in "".join(sub.lines)
         assert camera.pids().get("link") == pid, "the child was not restarted"
 
+        # new settings reach the running child (PROTO_LINK_CONFIGURE): the next event lands on the new topic
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b, topic="cams2"))
+        assert r.status == 204, r
+        time.sleep(1)
+        camera.login("admin", "not-the-password-3", expect=401)
+        _wait(lambda: [x for x in b.retained("cams2/#", wait=1) if "login_failure" in x], 30, "the new topic")
+        assert camera.pids().get("link") == pid, "new settings are pushed, the child is not restarted"
+
         # removing the settings stops the child, which is not started again
         r = admin.request("PUT", "/api/v1/settings/linked", json_body={"mqtt": {}})
         assert r.status == 204, r
