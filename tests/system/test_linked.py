@@ -395,9 +395,11 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
         admin = camera.admin()
         time.sleep(1)
         assert "link" not in camera.pids(), "no linked service configured: no link process"
+        t0 = time.monotonic()
         r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b))
         assert r.status == 204, r
         pid = _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        print(f"link child running {time.monotonic() - t0:.2f} s after the PUT was sent")
         st = _wait(lambda: (lambda s: s if s.get("Seccomp") == "2" else None)(_proc_status(pid)), 10, "seccomp")
         want = pwd.getpwnam("safecam-link")
         assert st["Uid"].split() == [str(want.pw_uid)] * 4 and st["Gid"].split() == [str(want.pw_gid)] * 4
@@ -432,9 +434,11 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
         assert camera.pids().get("link") == pid, "new settings are pushed, the child is not restarted"
 
         # removing the settings stops the child, which is not started again
+        t0 = time.monotonic()
         r = admin.request("PUT", "/api/v1/settings/linked", json_body={"mqtt": {}})
         assert r.status == 204, r
         _wait(lambda: "link" not in camera.pids(), 10, "the link child to stop")
+        print(f"link child gone {time.monotonic() - t0:.2f} s after the PUT was sent")
         time.sleep(2)
         assert "link" not in camera.pids()
         assert "password_set" not in json.dumps(admin.request("GET", "/api/v1/settings/linked").json())
