@@ -1,25 +1,41 @@
-/* link.c — safecam-link, the linked-service process (lib/link): wiring only.
- * Today it runs in its standalone form, driven by JSON lines on stdin and answering JSON lines on stdout
- * (tests/system/test_linked.py, bench/link_recovery.py): {"cmd":"configure","settings":{...}},
- * {"cmd":"event","event":{...}}, {"cmd":"upload","path","name"}, {"cmd":"delete"}, {"cmd":"stats"},
- * {"cmd":"retention","now":T}. Audit events come out as {"audit":TYPE,"detail":...}. Its row in the
- * supervisor's child table (its own user, seccomp, Landlock; secrets handed over IPC from the vault) is
- * planned: docs/linked-services.md. Trust level: stdin is the caller's (a test, the supervisor later).
- * QCVN 135 G8, G9 / EN 303 645 5.5-1, 5.9-1, 5.11-1. */
+/* link.c — safecam-link, the linked-service process (lib/link): wiring only. Two forms:
+ * - supervised (--state-dir DIR --ipc-fd N): a child of safecamd with its own row in the child table (user
+ *   safecam-link, seccomp, Landlock: lib/supervisor/child_table.c), started only while a linked service is
+ *   configured. It asks the vault for the settings and their passwords over its vault channel
+ *   (PROTO_VAULT_LINK_SETTINGS), takes new ones pushed by the vault (PROTO_LINK_CONFIGURE) and the audit
+ *   events the vault appends (PROTO_LINK_EVENT), and keeps everything it was told in memory only; its
+ *   directory DIR/link/ holds the admin's CA files and the list of what it uploaded (no secret).
+ * - standalone (--standalone --dir DIR --device-id ID), driven by JSON lines on stdin and answering JSON
+ * lines on stdout (tests/system/test_linked.py, bench/link_recovery.py):
+ * {"cmd":"configure","settings":{...}},
+ *   {"cmd":"event","event":{...}}, {"cmd":"upload","path","name"}, {"cmd":"delete"}, {"cmd":"stats"},
+ *   {"cmd":"retention","now":T}. Audit events come out as {"audit":TYPE,"detail":...}.
+ * Trust level: the vault channel is trusted for settings and events (the vault validated them; they are
+ * validated again here); the services' answers are untrusted (lib/link). docs/linked-services.md.
+ * QCVN 135 G7, G8, G9 / EN 303 645 5.5-1, 5.8-2, 5.9-1, 5.11-1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
+#include "safecam/audit.h"
 #include "safecam/core.h"
+#include "safecam/device.h"
+#include "safecam/ipc_child.h"
 #include "safecam/link.h"
+#include "safecam/proto.h"
+#include "safecam/sandbox.h"
+#include "safecam/statedir.h"
 
 #define LINE_MAX_BYTES (256 * 1024)
 
@@ -67,18 +83,21 @@ static void handle(link_engine *e, const char *line, size_t len)
             emit(json_pack("{s:b}", "ok", 1));
     } else if (strcmp(cmd, "event") == 0) {
         int rc = link_engine_event(e, json_object_get(in, "event"));
-        emit(rc >= 0 ? json_pack("{s:b,s:i}", "ok", 1, "dropped", rc) : json_pack("{s:s}", "error", "bad_event"));
+        emit(rc >= 0 ? json_pack("{s:b,s:i}", "ok", 1, "dropped", rc)
+                     : json_pack("{s:s}", "error", "bad_event"));
     } else if (strcmp(cmd, "upload") == 0) {
         int rc = link_engine_upload(e, json_string_value(json_object_get(in, "path")),
                                     json_string_value(json_object_get(in, "name")));
-        emit(rc >= 0 ? json_pack("{s:b,s:i}", "ok", 1, "dropped", rc) : json_pack("{s:s}", "error", "bad_upload"));
+        emit(rc >= 0 ? json_pack("{s:b,s:i}", "ok", 1, "dropped", rc)
+                     : json_pack("{s:s}", "error", "bad_upload"));
     } else if (strcmp(cmd, "delete") == 0) {
         emit(json_pack("{s:o}", "deleted", link_engine_delete_all(e)));
     } else if (strcmp(cmd, "stats") == 0) {
         emit(json_pack("{s:o}", "stats", link_engine_stats(e)));
     } else if (strcmp(cmd, "retention") == 0) {
         json_int_t now = json_integer_value(json_object_get(in, "now"));
-        emit(json_pack("{s:i}", "retention_deleted", link_engine_retention_run(e, now ? now : safecam_time_now())));
+        emit(json_pack("{s:i}", "retention_deleted",
+                       link_engine_retention_run(e, now ? now : safecam_time_now())));
     } else {
         emit(json_pack("{s:s}", "error", "unknown_cmd"));
     }
@@ -87,14 +106,228 @@ static void handle(link_engine *e, const char *line, size_t len)
     json_decref(in);
 }
 
+/* ---- the supervised form ---- */
+
+/* Every JSON value freed is wiped first: the passwords pass through jansson strings. */
+static void *wipe_malloc(size_t size)
+{
+    return malloc(size);
+}
+
+static void wipe_free(void *p)
+{
+    if (!p)
+        return;
+    sodium_memzero(p, malloc_usable_size(p));
+    free(p);
+}
+
+struct link_proc {
+    link_engine *e;
+    ipc_child *child;
+    uint32_t next_id;
+    int configured; /* settings were applied at least once */
+};
+
+static int apply_settings(struct link_proc *p, const json_t *linked)
+{
+    char field[64];
+    if (link_settings_validate(linked, field, sizeof field) != 0) {
+        log_warn("link: the settings from the vault were refused (field %s)", field);
+        return SAFECAM_ERR_INVAL;
+    }
+    int rc = link_engine_configure(p->e, linked);
+    if (rc == 0) {
+        p->configured = 1;
+        log_info("link: settings applied (mqtt %s, webdav %s)",
+                 json_object_get(json_object_get(linked, "mqtt"), "url") ? "on" : "off",
+                 json_object_get(json_object_get(linked, "webdav"), "url") ? "on" : "off");
+    }
+    return rc;
+}
+
+/* vault -> link: new settings (with their passwords). */
+static int h_configure(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    (void)peer;
+    (void)reply_fd;
+    const json_t *linked = json_object_get(req->body, "linked");
+    if (json_object_size(req->body) != 1 || !json_is_object(linked)) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "linked");
+        return 0;
+    }
+    *reply = apply_settings(ctx, linked) == 0 ? json_pack("{s:b}", "ok", 1)
+                                              : json_pack("{s:s}", "error", "invalid_setting");
+    return 0;
+}
+
+/* vault -> link: an audit event for the broker ({"type","time"}: nothing else is published). */
+static int h_event(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct link_proc *p = ctx;
+    (void)peer;
+    (void)reply_fd;
+    const json_t *ev = json_object_get(req->body, "event");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const json_t *t = json_object_get(ev, "time");
+    if (json_object_size(req->body) != 1 || json_object_size(ev) != 2 || !audit_type_valid(type) ||
+        !json_is_integer(t) || json_integer_value(t) < 0) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "event");
+        return 0;
+    }
+    json_t *out = json_pack("{s:s,s:O}", "type", type, "time", t);
+    int rc = out ? link_engine_event(p->e, out) : SAFECAM_ERR_NOMEM;
+    json_decref(out);
+    *reply = rc >= 0 ? json_pack("{s:b}", "ok", 1) : json_pack("{s:s}", "error", "bad_event");
+    return 0;
+}
+
+/* web -> link: delete everything uploaded and clear the retained messages (web checked the admin session
+ * and CSRF, and audits it). -> {"ok":true,"removed":[...],"failed":[...]}. Runs to the end in this loop: each
+ * WebDAV request and the broker's PUBACKs are bounded (lib/link). */
+static int h_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct link_proc *p = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (json_object_size(req->body) != 0) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "body");
+        return 0;
+    }
+    json_t *out = link_engine_delete_all(p->e);
+    if (!out)
+        return SAFECAM_ERR_NOMEM;
+    json_object_set_new(out, "ok", json_true());
+    *reply = out;
+    return 0;
+}
+
+static const struct ipc_route web_routes[] = {
+    {PROTO_LINK_DELETE, IPC_PEER_WEB, h_delete},
+};
+
+static const struct ipc_route vault_routes[] = {
+    {PROTO_LINK_CONFIGURE, IPC_PEER_VAULT, h_configure},
+    {PROTO_LINK_EVENT, IPC_PEER_VAULT, h_event},
+};
+
+/* The vault's answer to PROTO_VAULT_LINK_SETTINGS. */
+static void on_vault_reply(void *ctx, unsigned peer, ipc_msg *msg)
+{
+    (void)peer;
+    if (msg->type != PROTO_VAULT_LINK_SETTINGS)
+        return;
+    const json_t *linked = json_object_get(msg->body, "linked");
+    if (!json_is_object(linked)) {
+        const char *err = json_string_value(json_object_get(msg->body, "error"));
+        log_warn("link: the vault did not give the settings (%s)", err ? err : "no answer");
+        return;
+    }
+    (void)apply_settings(ctx, linked);
+}
+
+/* A new vault channel: ask for the settings (again: the vault may have been restarted). */
+static void on_channel_changed(void *ctx, unsigned peer, int fd)
+{
+    struct link_proc *p = ctx;
+    if (peer != IPC_PEER_VAULT || fd < 0)
+        return;
+    json_t *body = json_object();
+    if (!body || ipc_send(fd, PROTO_VAULT_LINK_SETTINGS, 0, p->next_id++, body, -1) != 0)
+        log_warn("link: cannot ask the vault for the settings");
+    json_decref(body);
+}
+
+static int on_tick(void *ctx, int *timeout_ms)
+{
+    struct link_proc *p = ctx;
+    link_engine_step(p->e, 0);
+    *timeout_ms = 50; /* the broker's socket and the back-off timers are served every 50 ms at most */
+    return 0;
+}
+
+static int run_supervised(const char *state_dir, long ipc_fd)
+{
+    struct stat sb;
+    if (fstat((int)ipc_fd, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "safecam-link: --ipc-fd %ld is not a socket\n", ipc_fd);
+        return 2;
+    }
+    (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
+    json_set_alloc_funcs(wipe_malloc, wipe_free);
+    safecam_log_init("link", SAFECAM_LOG_INFO);
+    umask(077);
+    if (sodium_init() < 0)
+        return 1;
+    struct device_identity id;
+    if (device_identity_load(state_dir, &id) != 0) {
+        log_err("link: the device identity cannot be read");
+        return 1;
+    }
+    char dir[4096];
+    if (safecam_path_join(dir, sizeof dir, state_dir, STATEDIR_LINK) != 0)
+        return 1;
+    /* The walls: its own user, the syscalls of a network client, the system and DIR/link/ only. */
+    const struct sandbox_paths walls = {.state_dir = state_dir};
+    if (sandbox_child_enter("link", &walls) != 0)
+        return 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    static struct link_proc p = {.next_id = 1};
+    /* the engine logs its events (link_connected, link_tls_refused, link_queue_dropped, ...) without secrets;
+     * recording them in the audit log needs their types in its allowlist: planned (docs/linked-services.md)
+     */
+    p.e = link_engine_new(dir, id.serial, NULL, NULL);
+    if (!p.e) {
+        log_err("link: cannot start in %s", dir);
+        return 1;
+    }
+    const struct ipc_child_peer peers[] = {
+        {.peer = IPC_PEER_VAULT,
+         .routes = vault_routes,
+         .n_routes = SAFECAM_ARRAY_LEN(vault_routes),
+         .on_reply = on_vault_reply},
+        {.peer = IPC_PEER_WEB, .routes = web_routes, .n_routes = SAFECAM_ARRAY_LEN(web_routes)},
+    };
+    const struct ipc_child_config cc = {
+        .role = "link",
+        .sup_fd = (int)ipc_fd,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_WEB,
+        .peers = peers,
+        .n_peers = SAFECAM_ARRAY_LEN(peers),
+        .channel_changed = on_channel_changed,
+        .ctx = &p,
+    };
+    if (ipc_child_new(&cc, &p.child) != 0) {
+        link_engine_free(p.e);
+        return 1;
+    }
+    log_info("link: ready (device %s)", id.serial);
+    const struct ipc_child_loop loop = {.signalled = &stop_flag, .timeout_ms = 50, .tick = on_tick};
+    int rc = ipc_child_run(p.child, &loop);
+    if (rc != 0)
+        log_err("link: supervisor channel: %s; exiting", safecam_err_name(rc));
+    log_info("link: stopped");
+    ipc_child_free(p.child);
+    link_engine_free(p.e);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *device_id = NULL;
+    const char *dir = NULL, *device_id = NULL, *state_dir = NULL;
+    long ipc_fd = -1;
     int standalone = 0;
-    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-                                         {"device-id", required_argument, NULL, 'i'},
-                                         {"standalone", no_argument, NULL, 's'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},    {"device-id", required_argument, NULL, 'i'},
+        {"standalone", no_argument, NULL, 's'},   {"state-dir", required_argument, NULL, 'S'},
+        {"ipc-fd", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd')
@@ -103,11 +336,18 @@ int main(int argc, char **argv)
             device_id = optarg;
         else if (c == 's')
             standalone = 1;
+        else if (c == 'S')
+            state_dir = optarg;
+        else if (c == 'f' && safecam_parse_long(optarg, 3, 1023, &ipc_fd) == 0)
+            continue;
         else
             return 2;
     }
+    if (!standalone && state_dir && ipc_fd >= 0)
+        return run_supervised(state_dir, ipc_fd);
     if (!standalone || !dir || !device_id) {
-        fprintf(stderr, "usage: safecam-link --standalone --dir DIR --device-id ID\n");
+        fprintf(stderr, "usage: safecam-link --state-dir DIR --ipc-fd N\n"
+                        "       safecam-link --standalone --dir DIR --device-id ID\n");
         return 2;
     }
     safecam_log_init("safecam-link", SAFECAM_LOG_INFO);

@@ -105,7 +105,17 @@ static void workers_ready(void *ctx, const struct pollfd *pfd, size_t n)
 
 static int channel_fd_of(void *ctx, unsigned peer)
 {
-    return ipc_child_fd(ctx, peer);
+    return peer == IPC_PEER_SUPERVISOR ? ipc_child_sup_fd(ctx) : ipc_child_fd(ctx, peer);
+}
+
+/* The link process answers the vault's pushes (PROTO_LINK_CONFIGURE, PROTO_LINK_EVENT): nothing to do. */
+static void on_link_reply(void *ctx, unsigned peer, ipc_msg *msg)
+{
+    (void)ctx;
+    (void)peer;
+    const char *err = json_string_value(json_object_get(msg->body, "error"));
+    if (err)
+        log_warn("vault: the link process refused a push (type %u): %s", msg->type, err);
 }
 
 static void on_channel_changed(void *ctx, unsigned peer, int fd)
@@ -212,11 +222,12 @@ int main(int argc, char **argv)
         {.peer = IPC_PEER_WEB, .dispatcher = d},
         {.peer = IPC_PEER_MEDIA, .dispatcher = d},
         {.peer = IPC_PEER_UPDATE, .dispatcher = d},
+        {.peer = IPC_PEER_LINK, .dispatcher = d, .on_reply = on_link_reply},
     };
     const struct ipc_child_config cc = {
         .role = "vault",
         .sup_fd = (int)ipc_fd,
-        .channel_peers = IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE,
+        .channel_peers = IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
         .sup_dispatcher = d, /* the supervisor records audit events too */
         .peers = peers,
         .n_peers = SAFECAM_ARRAY_LEN(peers),
@@ -239,6 +250,8 @@ int main(int argc, char **argv)
     }
     svc_started = &svc;
     log_info("vault: ready");
+    vault_service_link_notify(&svc); /* the supervisor runs the link process only while a service is set */
+    audit_log_on_append(audit, vault_service_link_event, &svc); /* every appended event to the link process */
     next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
     const struct ipc_child_loop loop = {
         .signalled = &got_signal,

@@ -256,7 +256,7 @@ int main(int argc, char **argv)
     const struct ipc_child_config cc = {
         .role = "web",
         .sup_fd = (int)ipc_fd,
-        .channel_peers = IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE,
+        .channel_peers = IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
         .sup_reply = on_sup_reply,
         .channel_take = on_channel_take,
         .ctx = &w,

@@ -64,6 +64,10 @@ struct audit_head {
  * rollback or deletion of audit.db is seen). */
 typedef void (*audit_head_saved_fn)(void *ctx, const struct audit_head *head);
 
+/* Called after every event audit_event_record committed, with its type and time (Unix seconds). Nothing else
+ * of the event is handed on (actor and source name people; detail may too). */
+typedef void (*audit_appended_fn)(void *ctx, const char *type, int64_t time);
+
 /* Outcome of audit_log_verify. reason: NULL when intact, else "altered", "inserted", "deleted" or
  * "head_mismatch"; first_bad_id is the first row that does not verify (or the first missing id). */
 struct audit_verify_result {
@@ -77,6 +81,9 @@ struct audit_verify_result {
 
 /* Open (create if needed, mode 0600) the log at path. *out owned by caller (audit_log_close). */
 int audit_log_open(const char *path, audit_log **out) SAFECAM_WUR;
+/* Set (fn NULL: clear) the hook called after each appended event (the vault feeds the link process with it:
+ * docs/linked-services.md "Events"). It runs in the appending thread and must not block. */
+void audit_log_on_append(audit_log *log, audit_appended_fn fn, void *ctx);
 void audit_log_close(audit_log *log);
 
 /* Turn the hash chain on (the vault only: the one writer of a chained log). key: the device storage key;

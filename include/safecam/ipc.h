@@ -33,9 +33,11 @@ enum ipc_peer {
     IPC_PEER_MEDIA = 1u << 3,
     IPC_PEER_UPDATE = 1u << 4,
     IPC_PEER_DISCOVERY = 1u << 5, /* WS-Discovery responder: talks to the supervisor only */
+    IPC_PEER_LINK = 1u << 6,      /* linked services (MQTT, WebDAV): talks to the vault and web */
 };
 
-/* Role name <-> bit ("supervisor", "vault", "web", "media", "update", "discovery"). Unknown name -> 0. */
+/* Role name <-> bit ("supervisor", "vault", "web", "media", "update", "discovery",
+ * "link"). Unknown name -> 0. */
 unsigned ipc_peer_from_name(const char *name);
 const char *ipc_peer_name(unsigned peer);
 

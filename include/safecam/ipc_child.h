@@ -82,6 +82,8 @@ void ipc_child_peer_serve(ipc_child *c, unsigned peer);
 
 /* The table channel of `peer` (borrowed), or -1. */
 int ipc_child_fd(const ipc_child *c, unsigned peer);
+/* The supervisor channel (borrowed), for a child's own notes to the supervisor (vault: PROTO_SUP_LINK_STATE). */
+int ipc_child_sup_fd(const ipc_child *c);
 
 /* Close the table channel of `peer` (e.g. a send to it failed); channel_changed(-1) is called. */
 void ipc_child_channel_close(ipc_child *c, unsigned peer);

@@ -274,6 +274,31 @@ enum {
      *  | {"error":"invalid_setting","field","min","max"} | {"error":"unknown_field","field"} | invalid_json
      *  | storage. Saved, then pushed to media with the stream settings (PROTO_SUP_MEDIA_APPLY). */
     PROTO_SUP_RECORDING_SET = 16,
+    /* vault -> sup. {"configured": bool} -> {"ok":true}: whether at least one linked service (MQTT or WebDAV)
+     * is configured. Sent when the vault starts and after each PROTO_VAULT_LINKED_SET; the supervisor runs the
+     * link child (safecam-link) only while it is true and sends it PROTO_SUP_SHUTDOWN at once when it turns
+     * false. docs/linked-services.md. QCVN 135 G6 / EN 303 645 5.6-1 (nothing runs that is not used). */
+    PROTO_SUP_LINK_STATE = 28,
+};
+
+/* ---------------- the linked-service process (safecam-link, docs/linked-services.md) ---------------- */
+enum {
+    /* link -> vault. {} -> {"ok":true,"linked":{"data_location","mqtt"?:{"url","ca_pem","username","password",
+     * "topic"},"webdav"?:{...,"password","retention_days"}}}: the stored settings WITH the passwords. Served to
+     * the link peer only (the web peer gets PROTO_VAULT_LINKED_GET, which never carries a password). Asked each
+     * time the link process gets a new vault channel. QCVN 135 G7 / EN 303 645 5.4-1, 5.8-2. */
+    PROTO_VAULT_LINK_SETTINGS = 160,
+    /* vault -> link. {"linked":{... as PROTO_VAULT_LINK_SETTINGS}} -> {"ok":true} | {"error":"invalid_setting",
+     * "field"}: new settings after a PROTO_VAULT_LINKED_SET (connections restart with them). */
+    PROTO_LINK_CONFIGURE = 161,
+    /* vault -> link. {"event":{"type","time"}} -> {"ok":true}: an audit event the vault appended (login_failure,
+     * lockout, motion, device_start, process_restart, update_install, update_refused, stream_error), for the MQTT
+     * broker. Only these two fields travel (docs/linked-services.md "Events"): never the actor (a user name),
+     * the source address or the detail. The link process queues it (bounded, oldest dropped and counted). */
+    PROTO_LINK_EVENT = 162,
+    /* web -> link. {"session_id"} (admin: checked by web with the vault first) -> {"ok":true,"removed":[...],
+     * "failed":[{"name","why"}]}: delete everything uploaded to WebDAV and clear the retained MQTT messages. */
+    PROTO_LINK_DELETE = 163,
 };
 
 #endif

@@ -15,6 +15,8 @@
  *   DIR/captures/           stored snapshots, each <id>.sealed under storage.key (vault); gone at factory reset
  *   DIR/run/                runtime files (pid, sockets), 0700
  *   DIR/media-cache/        the media process's GStreamer registry (user safecam-media)
+ *   DIR/link/               the link process's own directory (user safecam-link, 0700): the admin's CA files for
+ *                           the linked services (public), state.json (names uploaded, topics used). No secret.
  * Cameras provisioned before the walls kept vault.db and audit.db in DIR itself; the supervisor moves
  * them into DIR/vault/ at its first start (statedir_walls_apply).
  *   DIR/factory-reset.pending   present while a factory reset runs; the next start finishes it
@@ -34,6 +36,7 @@
 #define STATEDIR_LEGACY_VAULT_DB "vault.db" /* before the walls: migrated into DIR/vault/ */
 #define STATEDIR_LEGACY_AUDIT_DB "audit.db"
 #define STATEDIR_MEDIA_CACHE "media-cache"
+#define STATEDIR_LINK "link" /* safecam-link's own directory (docs/linked-services.md) */
 /* Outside the state directory: the media process's memory-backed scratch directory, set as its XDG_RUNTIME_DIR.
  * ORC makes the file it maps its generated code from there; on a full state disk, touching that mapping faulted
  * with SIGBUS. Its own Landlock rule in lib/supervisor/child_table.c. */

@@ -21,7 +21,7 @@
 #define SUPERVISOR_SHUTDOWN_GRACE_MS 5000      /* SHUTDOWN, then SIGTERM, then SIGKILL after this */
 #define SUPERVISOR_BOOT_TIMEOUT_DEFAULT_S 120  /* a new slot image must pass its health check within this */
 #define SUPERVISOR_FACTORY_RESET_DELAY_MS 1000 /* web sends its 202 before every child stops */
-#define SUPERVISOR_CHILDREN 5u                 /* rows of the child table */
+#define SUPERVISOR_CHILDREN 6u                 /* rows of the child table */
 #define SUPERVISOR_CHILD_FD 3                  /* a child's channel to the supervisor */
 #define SUPERVISOR_LISTEN_FD 4                 /* web, media: the listening socket handed down */
 #define SUPERVISOR_RENEW_MIN_MS 100   /* PROTO_SUP_CHANNEL_RENEW: the first gap between re-pairs of one child, */
@@ -118,6 +118,10 @@ void supervisor_children_shutdown(struct supervisor *s);
  * PROTO_SUP_SHUTDOWN at once (it says Bye and exits; not restarted). docs/onvif.md "WS-Discovery".
  * QCVN 135 G6 / EN 303 645 5.6-1 (off by default). */
 void supervisor_discovery_apply(struct supervisor *s);
+/* Start or stop the link child (safecam-link) after the vault said whether a linked service is configured
+ * (PROTO_SUP_LINK_STATE): it runs only while one is and its user and executable exist. Turning it off sends it
+ * PROTO_SUP_SHUTDOWN at once (not restarted). docs/linked-services.md. QCVN 135 G6 / EN 303 645 5.6-1. */
+void supervisor_link_apply(struct supervisor *s, int configured);
 /* Send the current stream settings to media, when it runs. */
 void supervisor_media_config_push(struct supervisor *s);
 /* An audit event with actor "supervisor", sent to the vault over its channel (PROTO_VAULT_AUDIT_RECORD): at

@@ -314,10 +314,16 @@ int vault_recording_open(const uint8_t *storage_key, int in_fd, const uint8_t wa
 int vault_linked_get(const char *state_dir, const uint8_t *key, json_t **public_out) SAFECAM_WUR;
 /* Validate in (link_settings_validate: SAFECAM_ERR_INVAL with the field's dotted name in field, nothing
  * written), merge it over the stored settings (a service object replaces the stored one, keeping the stored
- * password when none is given) and seal the result under key into DIR/vault/linked.sealed atomically.
+ * password when none is given; an empty object {} removes that service, its password included) and seal the result under key into DIR/vault/linked.sealed atomically.
  * QCVN 135 G4, G7. */
 int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in, char *field,
                      size_t field_size) SAFECAM_WUR;
+/* The stored settings WITH the passwords (for the link process only: PROTO_VAULT_LINK_SETTINGS); {} when none.
+ * The caller owns *out and wipes nothing (jansson strings): it frees it at once after sending. */
+int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out) SAFECAM_WUR;
+/* 1 when settings (as vault_linked_full gives them) configure a service: mqtt with url and topic, or
+ * webdav with url; else 0. */
+int vault_linked_configured(const json_t *full);
 
 /* ---------------- the vault's IPC service (used by daemon/vault.c) ---------------- */
 
@@ -358,6 +364,16 @@ struct vault_service {
 /* A peer's channel was replaced or closed (ipc_child_config.channel_changed): answers still owed on the old
  * channel are dropped when their verify is done. */
 void vault_service_channel_changed(struct vault_service *svc, unsigned peer);
+
+/* Tell the supervisor whether a linked service is configured (PROTO_SUP_LINK_STATE) and, when the link
+ * process runs, send it the stored settings with their passwords (PROTO_LINK_CONFIGURE). Called when the
+ * vault starts and after each PROTO_VAULT_LINKED_SET. docs/linked-services.md. */
+void vault_service_link_notify(struct vault_service *svc);
+/* The audit log's append hook (audit_log_on_append, ctx: the vault_service): hands {"type","time"} of each
+ * appended event of the types the owner is told about (failed logins, lockouts, motion, starts and restarts,
+ * updates, stream/recording errors) to the link process when it runs (PROTO_LINK_EVENT; a send that would block more than
+ * IPC_SEND_TIMEOUT_MS is logged and the event dropped). QCVN 135 G7 / EN 303 645 5.8-2 (only these fields). */
+void vault_service_link_event(void *ctx, const char *type, int64_t time);
 
 /* Start the hash workers (VAULT_HASH_WORKERS threads) and the admission budget (VAULT_ADMIT_*) of svc: from
  * then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late (IPC_HANDLER_DEFERRED): the request

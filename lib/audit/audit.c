@@ -34,6 +34,8 @@ struct audit_log {
     uint8_t *mac_key; /* sodium_malloc'd; NULL while the chain is off */
     audit_head_saved_fn saved;
     void *saved_ctx;
+    audit_appended_fn appended; /* after each committed append (the vault: to the link process) */
+    void *appended_ctx;
     int64_t rows_max, age_max_s;
     unsigned appends;
 };
@@ -777,8 +779,28 @@ int audit_inbox_drain(audit_log *log, unsigned max)
     return rc == 0 ? (int)n : rc;
 }
 
+void audit_log_on_append(audit_log *log, audit_appended_fn fn, void *ctx)
+{
+    if (!log)
+        return;
+    log->appended = fn;
+    log->appended_ctx = ctx;
+}
+
+static int event_record(audit_log *log, const char *type, const char *actor, const char *source,
+                        const char *detail);
+
 int audit_event_record(audit_log *log, const char *type, const char *actor, const char *source,
                        const char *detail)
+{
+    int rc = event_record(log, type, actor, source, detail);
+    if (rc == 0 && log->appended)
+        log->appended(log->appended_ctx, type, safecam_time_now());
+    return rc;
+}
+
+static int event_record(audit_log *log, const char *type, const char *actor, const char *source,
+                        const char *detail)
 {
     if (!log || !audit_type_valid(type))
         return SAFECAM_ERR_INVAL;

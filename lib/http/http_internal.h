@@ -26,6 +26,7 @@
 #define VAULT_LOCK_WAIT_MS 20000 /* a vault call waits this long for the channel while another is in flight  \
                                   */
 #define MEDIA_LOCK_WAIT_MS 20000
+#define LINKED_DELETE_TIMEOUT_MS 60000 /* POST /api/v1/linked/delete: the link process's DELETEs and PUBACKs */
 #define TLS_CREDENTIALS_TIMEOUT_MS 3000
 #define SESSION_COOKIE_ATTRS "; Path=/; Secure; HttpOnly; SameSite=Strict"
 
@@ -54,6 +55,7 @@ struct http_server {
 
     ipc_client *vault;
     ipc_client *media;
+    ipc_client *link; /* the linked-service process, while it runs (POST /api/v1/linked/delete) */
     http_update *update; /* channel to safecam-update, used by the firmware routes (routes_update.c) */
 
     pthread_mutex_t sup_call_mu; /* one web->supervisor call at a time */

@@ -353,6 +353,48 @@ static enum MHD_Result h_linked_put(struct req *r)
     return ret;
 }
 
+/* POST /api/v1/linked/delete {"confirm":true} (admin): the link process removes everything it uploaded to
+ * WebDAV and clears the retained MQTT messages; the answer lists what was removed and what was not (what
+ * failed stays in its list for a later delete). 422 confirmation_required without confirm, 409
+ * link_not_running while no linked service is configured (the link process runs only then). Audited
+ * (data_delete, counts). QCVN 135 G9 / EN 303 645 5.11-1..4. */
+static const struct http_field linked_delete_schema[] = {
+    {"confirm", HTTP_FIELD_BOOL, 0, 0, 0, NULL},
+};
+
+static enum MHD_Result h_linked_delete(struct req *r)
+{
+    json_t *in = NULL;
+    if (http_req_body_parse(r, linked_delete_schema, SAFECAM_ARRAY_LEN(linked_delete_schema), &in) != 0)
+        return r->answered ? MHD_YES : MHD_NO;
+    int confirmed = json_is_true(json_object_get(in, "confirm"));
+    json_decref(in);
+    if (!confirmed)
+        return http_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "confirmation_required");
+    json_t *reply = NULL, *refusal = NULL;
+    int rc = ipc_client_request(r->srv->link, PROTO_LINK_DELETE, NULL, -1, LINKED_DELETE_TIMEOUT_MS, &reply,
+                                NULL, &refusal);
+    enum MHD_Result ret;
+    if (rc == SAFECAM_ERR_CLOSED) {
+        ret = http_reply_error(r, MHD_HTTP_CONFLICT, "link_not_running");
+    } else if (rc != 0 || refusal) {
+        ret = http_reply_unavailable(r);
+    } else {
+        json_t *removed = json_object_get(reply, "removed"), *failed = json_object_get(reply, "failed");
+        char detail[128];
+        if (safecam_fmt(detail, sizeof detail, "linked services: removed=%zu failed=%zu",
+                        json_array_size(removed), json_array_size(failed)) != 0)
+            detail[0] = '\0';
+        http_audit_record(r, "data_delete", detail);
+        ret = http_reply_json(r, MHD_HTTP_OK,
+                              json_pack("{s:O,s:O}", "removed", removed ? removed : json_array(), "failed",
+                                        failed ? failed : json_array()));
+    }
+    json_decref(reply);
+    json_decref(refusal);
+    return ret;
+}
+
 static const struct route rows[] = {
     {"GET", "/api/v1/settings/network", ROLE_VIEWER, 0, 0, NULL, h_network_get},
     {"GET", "/api/v1/settings/security", ROLE_ADMIN, 0, 0, NULL, h_security_get},
@@ -368,6 +410,7 @@ static const struct route rows[] = {
     /* two CA bundles of up to 64 KiB each (lib/link LINK_CA_PEM_MAX) and the rest */
     {"GET", "/api/v1/settings/linked", ROLE_ADMIN, 0, 0, NULL, h_linked_get},
     {"PUT", "/api/v1/settings/linked", ROLE_ADMIN, R_BODY, 2 * 65536 + 8192, NULL, h_linked_put},
+    {"POST", "/api/v1/linked/delete", ROLE_ADMIN, R_BODY, 1024, NULL, h_linked_delete},
 };
 
 const struct route_set http_routes_settings = {rows, SAFECAM_ARRAY_LEN(rows)};

@@ -421,9 +421,11 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     srv->sbom_len = cfg->sbom ? cfg->sbom_len : 0;
     srv->update = http_update_new();
     if (!srv->update || ipc_client_new(VAULT_LOCK_WAIT_MS, 0, &srv->vault) != 0 ||
-        ipc_client_new(MEDIA_LOCK_WAIT_MS, 0, &srv->media) != 0) {
+        ipc_client_new(MEDIA_LOCK_WAIT_MS, 0, &srv->media) != 0 ||
+        ipc_client_new(MEDIA_LOCK_WAIT_MS, 0, &srv->link) != 0) {
         http_update_free(srv->update);
         ipc_client_free(srv->vault);
+        ipc_client_free(srv->media);
         free(srv);
         return SAFECAM_ERR_NOMEM;
     }
@@ -434,6 +436,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
         http_update_free(srv->update);
         ipc_client_free(srv->vault);
         ipc_client_free(srv->media);
+        ipc_client_free(srv->link);
         pthread_mutex_destroy(&srv->conns_mu);
         pthread_mutex_destroy(&srv->sup_mu);
         pthread_mutex_destroy(&srv->sup_call_mu);
@@ -467,6 +470,8 @@ int http_server_channel_set(http_server *srv, const char *peer, int fd)
         return ipc_client_channel_set(srv->vault, fd);
     if (strcmp(peer, "media") == 0)
         return ipc_client_channel_set(srv->media, fd);
+    if (strcmp(peer, "link") == 0) /* wired by the supervisor each time the link process starts */
+        return ipc_client_channel_set(srv->link, fd);
     if (strcmp(peer, "update") == 0) {
         http_update_channel_set(srv->update, fd);
         return 0;
@@ -574,6 +579,7 @@ void http_server_free(http_server *srv)
     conn_guard_free(srv->guard);
     ipc_client_free(srv->vault);
     ipc_client_free(srv->media);
+    ipc_client_free(srv->link);
     http_update_free(srv->update);
     json_decref(srv->sup_reply);
     pthread_cond_destroy(&srv->sup_cv);

@@ -67,6 +67,11 @@ int ipc_child_fd(const ipc_child *c, unsigned peer)
     return i < 0 ? -1 : c->fd[i];
 }
 
+int ipc_child_sup_fd(const ipc_child *c)
+{
+    return c ? c->cfg.sup_fd : -1;
+}
+
 void ipc_child_channel_close(ipc_child *c, unsigned peer)
 {
     int i = c ? peer_index(c, peer) : -1;

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *const peer_names[] = {"supervisor", "vault", "web", "media", "update", "discovery"};
+static const char *const peer_names[] = {"supervisor", "vault", "web", "media", "update", "discovery", "link"};
 
 unsigned ipc_peer_from_name(const char *name)
 {

@@ -88,6 +88,13 @@ static const char *const syscalls_update[] = {
  * it only receives, sends and joins the multicast group (setsockopt) on the socket it holds. */
 static const char *const syscalls_discovery[] = {NULL};
 
+/* link: a network client only (libmosquitto and libcurl with GnuTLS: socket, connect, name resolution; no
+ * bind, listen or accept: it never serves anyone on the network); its own directory link/ (the admin's CA
+ * files and the list of what it uploaded, written atomically: fsync, rename, unlink, fchmod, mkdir). */
+static const char *const syscalls_link[] = {
+    "socket", "connect", "fsync", "fdatasync", "rename", "unlink", "fchmod", "mkdir", NULL,
+};
+
 /* What every child may read of the system: shared libraries, their data, configuration (name
  * resolution, CA certificates, time zone, the password-policy dictionary), device nodes for
  * randomness and null, and its own /proc entry. */
@@ -141,10 +148,21 @@ static const struct sandbox_fs_rule fs_discovery[] = {
     FS_SYSTEM,
 };
 
+/* link: the system (CA bundles, name resolution), the public identity (its device id in topics and file
+ * names, read before its walls go up), and its own directory. No vault/, captures/, recordings/: the
+ * passwords come over its vault channel and live only in its memory. */
+static const struct sandbox_fs_rule fs_link[] = {
+    FS_SYSTEM,
+    {SANDBOX_FS_STATE, STATEDIR_DEVICE_JSON, SANDBOX_FS_READ},
+    {SANDBOX_FS_STATE, STATEDIR_LINK, SANDBOX_FS_READ | SANDBOX_FS_WRITE},
+};
+
 static const struct supervisor_row rows[] = {
-    {"vault", "safecam-vault", IPC_PEER_VAULT, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE, "safecam-vault",
+    {"vault", "safecam-vault", IPC_PEER_VAULT, IPC_PEER_WEB | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
+     "safecam-vault",
      {syscalls_common, syscalls_vault, NULL}, refused_vault, fs_vault, SAFECAM_ARRAY_LEN(fs_vault)},
-    {"web", "safecam-web", IPC_PEER_WEB, IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE, "safecam-web",
+    {"web", "safecam-web", IPC_PEER_WEB, IPC_PEER_VAULT | IPC_PEER_MEDIA | IPC_PEER_UPDATE | IPC_PEER_LINK,
+     "safecam-web",
      {syscalls_common, syscalls_web, NULL}, NULL, fs_web, SAFECAM_ARRAY_LEN(fs_web)},
     {"media", "safecam-media", IPC_PEER_MEDIA, IPC_PEER_VAULT | IPC_PEER_WEB, "safecam-media",
      {syscalls_common, syscalls_media, NULL}, NULL, fs_media, SAFECAM_ARRAY_LEN(fs_media)},
@@ -153,6 +171,9 @@ static const struct supervisor_row rows[] = {
     /* started only while ONVIF and its discovery switch are both on (supervisor_discovery_apply) */
     {"discovery", "safecam-discovery", IPC_PEER_DISCOVERY, 0, "safecam-discovery",
      {syscalls_common, syscalls_discovery, NULL}, NULL, fs_discovery, SAFECAM_ARRAY_LEN(fs_discovery)},
+    /* started only while at least one linked service is configured (the vault says so: PROTO_SUP_LINK_STATE) */
+    {"link", "safecam-link", IPC_PEER_LINK, IPC_PEER_VAULT | IPC_PEER_WEB, "safecam-link",
+     {syscalls_common, syscalls_link, NULL}, NULL, fs_link, SAFECAM_ARRAY_LEN(fs_link)},
 };
 
 size_t supervisor_rows(const struct supervisor_row **rows_out)

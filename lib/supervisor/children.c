@@ -90,13 +90,14 @@ static int children_rows_init(struct supervisor *s)
     for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++) {
         struct supervisor_child *c = &s->children[i];
         *c = (struct supervisor_child){
-            .row = &rows[i], .name = rows[i].role, .enabled = rows[i].peer != IPC_PEER_DISCOVERY,
-            .available = 1, .pid = -1, .fd = -1, .listen_fd = -1};
+            .row = &rows[i], .name = rows[i].role,
+            .enabled = rows[i].peer != IPC_PEER_DISCOVERY && rows[i].peer != IPC_PEER_LINK, .available = 1,
+            .pid = -1, .fd = -1, .listen_fd = -1};
         supervisor_restart_init(&c->restart);
         if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0 &&
-            c->row->peer == IPC_PEER_DISCOVERY) {
-            /* an optional child: a camera whose users predate it runs without discovery */
-            log_warn("user %s is missing: WS-Discovery unavailable (scripts/create-users)", c->row->user);
+            (c->row->peer == IPC_PEER_DISCOVERY || c->row->peer == IPC_PEER_LINK)) {
+            /* an optional child: a camera whose users predate it runs without it */
+            log_warn("user %s is missing: %s unavailable (scripts/create-users)", c->row->user, c->row->role);
             c->enabled = c->available = 0;
         } else if (s->separated && supervisor_row_ids(c->row, &c->uid, &c->gid) != 0) {
             fprintf(stderr,
@@ -659,7 +660,7 @@ int supervisor_children_init(struct supervisor *s)
         }
         if (safecam_path_join(p, sizeof p, s->exe_dir, c->row->exe_name) != 0 || access(p, X_OK) != 0) {
             if (c->row->peer == IPC_PEER_MEDIA || c->row->peer == IPC_PEER_UPDATE ||
-                c->row->peer == IPC_PEER_DISCOVERY) {
+                c->row->peer == IPC_PEER_DISCOVERY || c->row->peer == IPC_PEER_LINK) {
                 log_warn("%s not found: running without it", c->row->exe_name);
                 c->enabled = 0;
                 c->available = 0;
@@ -701,6 +702,27 @@ void supervisor_discovery_apply(struct supervisor *s)
     log_info("discovery switched off: stopping %s", c->name);
     if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
         return; /* it says Bye and exits; reaped without a restart */
+    if (c->pid > 0)
+        kill(c->pid, SIGTERM);
+}
+
+void supervisor_link_apply(struct supervisor *s, int configured)
+{
+    struct supervisor_child *c = child_by_peer(s, IPC_PEER_LINK);
+    if (!c)
+        return;
+    int want = c->available && configured;
+    if (want == c->enabled)
+        return;
+    c->enabled = want;
+    if (want) {
+        supervisor_restart_init(&c->restart); /* due now: started by the next loop turn */
+        log_info("a linked service is configured: starting %s", c->name);
+        return;
+    }
+    log_info("no linked service is configured: stopping %s", c->name);
+    if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
+        return; /* it exits; reaped without a restart */
     if (c->pid > 0)
         kill(c->pid, SIGTERM);
 }

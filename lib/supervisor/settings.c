@@ -281,7 +281,24 @@ static int handle_recording_set(void *ctx, unsigned peer, const ipc_msg *req, js
     return 0;
 }
 
+/* vault -> sup: {"configured": bool}; the link child follows at once. */
+static int handle_link_state(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct supervisor *s = ctx;
+    (void)peer;
+    (void)reply_fd;
+    const json_t *v = json_object_get(req->body, "configured");
+    if (!json_is_boolean(v) || json_object_size(req->body) != 1) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "configured");
+        return 0;
+    }
+    supervisor_link_apply(s, json_is_true(v));
+    *reply = json_pack("{s:b}", "ok", 1);
+    return 0;
+}
+
 const struct ipc_route supervisor_settings_routes[] = {
+    {PROTO_SUP_LINK_STATE, IPC_PEER_VAULT, handle_link_state},
     {PROTO_SUP_RECORDING_GET, IPC_PEER_WEB, handle_recording_get},
     {PROTO_SUP_RECORDING_SET, IPC_PEER_WEB, handle_recording_set},
     {PROTO_SUP_FACTORY_RESET, IPC_PEER_WEB, handle_factory_reset},

@@ -27,6 +27,7 @@ enum entry_flags {
     ENTRY_CREATE = 1u << 1,    /* a directory created when absent */
     ENTRY_RECURSIVE = 1u << 2, /* everything beneath takes the same owner (modes kept) */
     ENTRY_SECRET = 1u << 3,    /* checked without root too: no access for group or others */
+    ENTRY_ROLE_OPTIONAL = 1u << 4, /* its owner's user may be missing (an optional child): then left alone */
 };
 
 struct layout_entry {
@@ -58,6 +59,8 @@ static const struct layout_entry layout[] = {
     {UPDATE_DIR_SLOTS, "update", 0755, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
     {STATEDIR_MEDIA_CACHE, "media", 0700, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
     {STATEDIR_RECORDINGS, "media", 0700, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE},
+    /* the link process's own directory: CA files and the list of what it uploaded, no secret */
+    {STATEDIR_LINK, "link", 0700, ENTRY_DIR, ENTRY_CREATE | ENTRY_RECURSIVE | ENTRY_ROLE_OPTIONAL},
     {STATEDIR_RUN, NULL, 0700, ENTRY_DIR, ENTRY_OPTIONAL},
 };
 
@@ -240,7 +243,12 @@ int statedir_walls_apply(const char *state_dir, int as_root)
         gid_t gid = 0;
         if (e->owner) {
             const struct supervisor_row *row = supervisor_row_find(e->owner);
-            if ((rc = supervisor_row_ids(row, &uid, &gid)) != 0) {
+            if ((rc = supervisor_row_ids(row, &uid, &gid)) != 0 && (e->flags & ENTRY_ROLE_OPTIONAL)) {
+                log_warn("user %s is missing: %s/ left as it is (scripts/create-users)", row ? row->user : e->owner,
+                         e->path);
+                continue;
+            }
+            if (rc != 0) {
                 log_err("user %s is missing: create the camera's users (scripts/create-users, or install the "
                         "package) before starting safecamd as root", row ? row->user : e->owner);
                 return SAFECAM_ERR_NOTFOUND;

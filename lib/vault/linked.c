@@ -91,6 +91,10 @@ int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in
     json_t *v;
     json_object_foreach((json_t *)in, k, v)
     {
+        if (json_is_object(v) && json_object_size(v) == 0) { /* {} removes the service and its password */
+            json_object_del(st, k);
+            continue;
+        }
         json_t *nv = json_deep_copy(v);
         const json_t *old = json_object_get(st, k);
         /* a service object replaces the stored one; a password left out keeps the stored password */
@@ -117,4 +121,18 @@ int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in
         rc = safecam_file_write_atomic(path, sealed, sealed_len, 0600);
     free(sealed);
     return rc;
+}
+
+int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out)
+{
+    if (!out)
+        return SAFECAM_ERR_INVAL;
+    return linked_load(state_dir, key, out);
+}
+
+int vault_linked_configured(const json_t *full)
+{
+    const json_t *mq = json_object_get(full, "mqtt"), *dav = json_object_get(full, "webdav");
+    return (json_is_string(json_object_get(mq, "url")) && json_is_string(json_object_get(mq, "topic"))) ||
+           json_is_string(json_object_get(dav, "url"));
 }

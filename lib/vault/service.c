@@ -736,7 +736,74 @@ static int h_linked_set(void *ctx, unsigned peer, const ipc_msg *req, json_t **r
         *reply = json_pack("{s:s}", "error", "storage");
     else
         *reply = reply_ok();
+    if (rc == 0)
+        vault_service_link_notify(svc); /* the link process starts, stops or takes the new settings */
     return 0;
+}
+
+void vault_service_link_notify(struct vault_service *svc)
+{
+    static uint32_t next_id = 1u << 30; /* the vault's own requests: ids apart from its peers' */
+    json_t *full = NULL;
+    if (!svc || !svc->storage_key || !svc->state_dir || !svc->channel_fd ||
+        vault_linked_full(svc->state_dir, svc->storage_key, &full) != 0) {
+        log_warn("linked services: the stored settings cannot be read; the link process is not told");
+        return;
+    }
+    int configured = vault_linked_configured(full);
+    json_t *note = json_pack("{s:b}", "configured", configured);
+    int sup = svc->channel_fd(svc->channel_ctx, IPC_PEER_SUPERVISOR);
+    if (!note || sup < 0 || ipc_send(sup, PROTO_SUP_LINK_STATE, 0, next_id++, note, -1) != 0)
+        log_warn("linked services: cannot tell the supervisor");
+    json_decref(note);
+    int link = svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK);
+    if (configured && link >= 0) {
+        json_t *body = json_pack("{s:O}", "linked", full);
+        if (!body || ipc_send(link, PROTO_LINK_CONFIGURE, 0, next_id++, body, -1) != 0)
+            log_warn("linked services: cannot send the new settings to the link process");
+        json_decref(body);
+    }
+    json_decref(full);
+}
+
+void vault_service_link_event(void *ctx, const char *type, int64_t time)
+{
+    static uint32_t next_id = 1u << 31; /* the vault's own pushes: ids apart from its peers' */
+    /* the events the owner is told about (docs/linked-services.md "Events"); the rest stays in the log, and
+     * the data_delete of POST /api/v1/linked/delete does not put a retained message straight back */
+    static const char *const sent[] = {AUDIT_LOGIN_FAILURE,   AUDIT_LOCKOUT,        AUDIT_MOTION,
+                                       AUDIT_DEVICE_START,    AUDIT_PROCESS_RESTART, AUDIT_UPDATE_INSTALL,
+                                       AUDIT_UPDATE_REFUSED,  AUDIT_STREAM_ERROR};
+    struct vault_service *svc = ctx;
+    int wanted = 0;
+    for (size_t i = 0; type && i < SAFECAM_ARRAY_LEN(sent); i++)
+        wanted |= strcmp(type, sent[i]) == 0;
+    int link = wanted && svc && svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
+    if (link < 0)
+        return; /* no link process: no linked service configured (or it is restarting) */
+    json_t *body = json_pack("{s:{s:s,s:I}}", "event", "type", type, "time", (json_int_t)time);
+    int rc = body ? ipc_send(link, PROTO_LINK_EVENT, 0, next_id++, body, -1) : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    if (rc != 0)
+        log_warn("linked services: an event could not be handed to the link process: %s", safecam_err_name(rc));
+}
+
+/* link. {} -> {"ok":true,"linked":{... with the passwords}}: the one place a password leaves the vault. */
+static int h_link_settings(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {NULL};
+    struct vault_service *svc = ctx;
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    json_t *full = NULL;
+    if (!svc->storage_key || !svc->state_dir || vault_linked_full(svc->state_dir, svc->storage_key, &full) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return 0;
+    }
+    *reply = json_pack("{s:b, s:o}", "ok", 1, "linked", full);
+    return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
 /* ---------------- audit ---------------- */
@@ -1439,6 +1506,7 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_RECORDING_OPEN, WEB, IPC_NEEDS_SESSION, h_recording_open},
     {PROTO_VAULT_LINKED_GET, WEB, IPC_ADMIN, h_linked_get},
     {PROTO_VAULT_LINKED_SET, WEB, IPC_ADMIN, h_linked_set},
+    {PROTO_VAULT_LINK_SETTINGS, IPC_PEER_LINK, 0, h_link_settings}, /* the secrets: to the link peer only */
 };
 
 static const struct ipc_dispatcher vault_dispatcher = {vault_rules, SAFECAM_ARRAY_LEN(vault_rules),

@@ -358,3 +358,163 @@ def test_api_settings_linked_needs_admin(camera):
     v = camera.login("viewer1", pw)
     assert v.request("GET", "/api/v1/settings/linked").status == 403
     assert v.request("PUT", "/api/v1/settings/linked", json_body={"data_location": "vn"}).status == 403
+
+
+# ---------------------------------------------------------------- the supervised link child on a real camera
+
+def _proc_status(pid):
+    st = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            st[k] = v.strip()
+    return st
+
+
+def _wait(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
+def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, pki, tmp_path):
+    """The camera starts safecam-link only once MQTT is configured through the API; a failed login then reaches
+    the real broker (type and time only: no user name, no address); the child runs as safecam-link with
+    seccomp and no_new_privs and cannot read the vault; removing the settings stops it; no password lies in
+    the state dir or the camera's log."""
+    import pwd
+    b = ls.Broker(tmp_path / "mq", pki)
+    b.start()
+    sub = ls.Subscriber(b, "cams/#")
+    try:
+        admin = camera.admin()
+        time.sleep(1)
+        assert "link" not in camera.pids(), "no linked service configured: no link process"
+        t0 = time.monotonic()
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b))
+        assert r.status == 204, r
+        pid = _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        print(f"link child running {time.monotonic() - t0:.2f} s after the PUT was sent")
+        st = _wait(lambda: (lambda s: s if s.get("Seccomp") == "2" else None)(_proc_status(pid)), 10, "seccomp")
+        want = pwd.getpwnam("safecam-link")
+        assert st["Uid"].split() == [str(want.pw_uid)] * 4 and st["Gid"].split() == [str(want.pw_gid)] * 4
+        assert st["Groups"] == "" and st["NoNewPrivs"] == "1"
+        assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+        others = {pwd.getpwuid(os.stat(f"/proc/{p}").st_uid).pw_name for n, p in camera.pids().items()
+                  if n not in ("supervisor", "link")}
+        assert "safecam-link" not in others
+        vault = os.path.join(camera.state_dir, "vault")
+        r = subprocess.run(["setpriv", f"--reuid={want.pw_uid}", f"--regid={want.pw_gid}", "--clear-groups",
+                            "ls", vault], capture_output=True, timeout=10)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+        for name in os.listdir(vault):
+            r = subprocess.run(["setpriv", f"--reuid={want.pw_uid}", f"--regid={want.pw_gid}", "--clear-groups",
+                                "cat", os.path.join(vault, name)], capture_output=True, timeout=10)
+            assert r.returncode != 0, name
+
+        # a failed login on the camera reaches the broker
+        camera.login("admin", "not-the-password-1", expect=401)
+        got = _wait(lambda: [json.loads(x) for x in sub.lines if json.loads(x).get("type") == "login_failure"],
+                    30, "login_failure on the broker")
+        assert set(got[0]) == {"type", "time"} and abs(got[0]["time"] - time.time()) < 300, got
+        assert "admin" not in "".join(sub.lines) and "127.0.0.1" not in "".join(sub.lines)
+        assert camera.pids().get("link") == pid, "the child was not restarted"
+
+        # new settings reach the running child (PROTO_LINK_CONFIGURE): the next event lands on the new topic
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b, topic="cams2"))
+        assert r.status == 204, r
+        time.sleep(1)
+        camera.login("admin", "not-the-password-3", expect=401)
+        _wait(lambda: [x for x in b.retained("cams2/#", wait=1) if "login_failure" in x], 30, "the new topic")
+        assert camera.pids().get("link") == pid, "new settings are pushed, the child is not restarted"
+
+        # removing the settings stops the child, which is not started again
+        t0 = time.monotonic()
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body={"mqtt": {}})
+        assert r.status == 204, r
+        _wait(lambda: "link" not in camera.pids(), 10, "the link child to stop")
+        print(f"link child gone {time.monotonic() - t0:.2f} s after the PUT was sent")
+        time.sleep(2)
+        assert "link" not in camera.pids()
+        assert "password_set" not in json.dumps(admin.request("GET", "/api/v1/settings/linked").json())
+        for where in (camera.state_dir, camera.log_path):
+            g = subprocess.run(["grep", "-r", "-a", "-l", "cam-secret-Mq7", where], capture_output=True)
+            assert g.returncode == 1, (where, g.stdout)
+        assert "process_restart" not in json.dumps(
+            admin.request("GET", "/api/v1/events?type=process_restart&limit=50").json().get("events", []))
+    finally:
+        sub.stop()
+        b.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
+def test_camera_linked_delete_on_the_real_services(camera, pki, tmp_path):
+    """POST /api/v1/linked/delete on a real camera: 422 without confirm (nothing removed), then every file the
+    camera uploaded is gone from nginx's WebDAV root (a file it did not upload stays), the retained message is
+    gone from the broker, the answer lists both, and it is audited. The uploads are made beforehand by the
+    same link engine in its standalone form, in the camera's own link/ directory under its device id (the
+    camera does not upload clips by itself yet)."""
+    b = ls.Broker(tmp_path / "mq", pki)
+    dv = ls.Dav(tmp_path / "dav", pki)
+    b.start()
+    dv.start()
+    try:
+        admin = camera.admin()
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 409 and r.json() == {"error": "link_not_running"}, r
+        with open(os.path.join(camera.state_dir, "factory", "device.json")) as f:
+            serial = json.load(f)["serial"]
+        link_dir = os.path.join(camera.state_dir, "link")
+        seed = ls.Link(bin_path("safecam-link"), link_dir, device_id=serial)
+        assert seed.cmd({"cmd": "configure", "settings": ls.settings(pki, dav=dv)}) == {"ok": True}
+        for n in ("a.jpg", "b.mp4"):
+            (tmp_path / n).write_bytes(n.encode() * 50)
+            assert seed.cmd({"cmd": "upload", "path": str(tmp_path / n), "name": n})["ok"]
+        seed.wait(lambda s: s["webdav"]["uploaded"] >= 2, 30)
+        assert seed.close() == 0
+        subprocess.run(["chown", "-R", "safecam-link:safecam-link", link_dir], check=True)
+        (dv.root / "cam" / "not-ours.txt").write_text("kept")
+        uploaded = sorted([f"{serial}_a.jpg", f"{serial}_b.mp4"])
+        assert dv.files() == sorted(uploaded + ["not-ours.txt"])
+
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b, dv))
+        assert r.status == 204, r
+        _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        # an event, published retained on the camera's topic
+        time.sleep(1)
+        camera.login("admin", "not-the-password-2", expect=401)
+        _wait(lambda: b.retained("cams/#", wait=1), 30, "a retained message on the broker")
+
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={})
+        assert r.status == 422 and r.json() == {"error": "confirmation_required"}, r
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": False})
+        assert r.status == 422, r
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True}, csrf=False)
+        assert r.status == 403, r
+        assert dv.files() == sorted(uploaded + ["not-ours.txt"]) and b.retained("cams/#", wait=1)
+
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 200, r
+        got = r.json()
+        assert got["failed"] == [], got
+        assert sorted(x["name"] for x in got["removed"] if x["service"] == "webdav") == uploaded
+        assert [x["topic"] for x in got["removed"] if x["service"] == "mqtt"] == [f"cams/{serial}"]
+        assert dv.files() == ["not-ours.txt"]
+        assert b.retained("cams/#", wait=2) == []
+        ev = admin.request("GET", "/api/v1/events?type=data_delete&limit=20").json()["events"]
+        assert any("linked services: removed=3 failed=0" in e["detail"] for e in ev), ev
+        # a second delete finds nothing left
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 200 and r.json() == {"removed": [], "failed": []}, r
+        for where in (camera.state_dir, camera.log_path):
+            for secret in ("cam-secret-Mq7", "dav-secret-Wd9"):
+                g = subprocess.run(["grep", "-r", "-a", "-l", secret, where], capture_output=True)
+                assert g.returncode == 1, (where, secret, g.stdout)
+    finally:
+        b.stop()
+        dv.stop()

@@ -23,6 +23,7 @@ from conftest import SANITIZER_MARKERS, bin_path, strong_password
 MAGIC = 0x31494353
 FLAG_REPLY = 0x0001
 SUP_HEARTBEAT, SUP_CHANNEL, SUP_SHUTDOWN = 1, 2, 3
+SUP_LINK_STATE = 28  # vault -> supervisor: whether a linked service is configured
 (LOGIN, AUTH_CHECK, SESSION_CHECK, SESSION_END, PASSWORD_CHANGE, USER_LIST, USER_CREATE, USER_UPDATE,
  USER_DELETE, SETTINGS_GET, SETTINGS_SET, AUDIT_RECORD, AUDIT_QUERY, TLS_CREDENTIALS) = range(100, 114)
 
@@ -33,6 +34,7 @@ class Channel:
     def __init__(self, sock):
         self.sock = sock
         self.next_id = 1
+        self.notes = []
 
     def send_raw(self, data, fds=()):
         if fds:
@@ -46,10 +48,15 @@ class Channel:
         self.next_id += 1
         self.send_raw(struct.pack("<IIHHI", MAGIC, len(payload), mtype, 0, mid) + payload, fds)
         self.sock.settimeout(timeout)
-        data = self.sock.recv(300 * 1024)
-        if not data:
-            raise ConnectionError("channel closed by the vault")
-        magic, length, rtype, flags, rid = struct.unpack("<IIHHI", data[:16])
+        for _ in range(8):  # the vault's own notes to its supervisor come first (SUP_LINK_STATE at its start)
+            data = self.sock.recv(300 * 1024)
+            if not data:
+                raise ConnectionError("channel closed by the vault")
+            magic, length, rtype, flags, rid = struct.unpack("<IIHHI", data[:16])
+            if rtype == SUP_LINK_STATE and not flags & FLAG_REPLY:
+                self.notes.append(json.loads(data[16:]))
+                continue
+            break
         assert magic == MAGIC and rtype == mtype and rid == mid and flags & FLAG_REPLY
         assert length == len(data) - 16
         return json.loads(data[16:])
