@@ -355,7 +355,7 @@ static enum MHD_Result h_linked_put(struct req *r)
 
 /* POST /api/v1/linked/delete {"confirm":true} (admin): the link process removes everything it uploaded to
  * WebDAV and clears the retained MQTT messages; the answer lists what was removed and what was not (what
- * failed stays in its list for a later delete). 422 confirmation_required without confirm, 409
+ * failed stays in its list for a later delete). 400 confirmation_required without confirm (as every other delete), 409
  * link_not_running while no linked service is configured (the link process runs only then). Audited
  * (data_delete, counts). QCVN 135 G9 / EN 303 645 5.11-1..4. */
 static const struct http_field linked_delete_schema[] = {
@@ -370,7 +370,7 @@ static enum MHD_Result h_linked_delete(struct req *r)
     int confirmed = json_is_true(json_object_get(in, "confirm"));
     json_decref(in);
     if (!confirmed)
-        return http_reply_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "confirmation_required");
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "confirmation_required");
     json_t *reply = NULL, *refusal = NULL;
     int rc = ipc_client_request(r->srv->link, PROTO_LINK_DELETE, NULL, -1, LINKED_DELETE_TIMEOUT_MS, &reply,
                                 NULL, &refusal);

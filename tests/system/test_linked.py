@@ -454,7 +454,7 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
 def test_camera_linked_delete_on_the_real_services(camera, pki, tmp_path):
-    """POST /api/v1/linked/delete on a real camera: 422 without confirm (nothing removed), then every file the
+    """POST /api/v1/linked/delete on a real camera: 400 without confirm (nothing removed), then every file the
     camera uploaded is gone from nginx's WebDAV root (a file it did not upload stays), the retained message is
     gone from the broker, the answer lists both, and it is audited. The uploads are made beforehand by the
     same link engine in its standalone form, in the camera's own link/ directory under its device id (the
@@ -491,9 +491,9 @@ def test_camera_linked_delete_on_the_real_services(camera, pki, tmp_path):
         _wait(lambda: b.retained("cams/#", wait=1), 30, "a retained message on the broker")
 
         r = admin.request("POST", "/api/v1/linked/delete", json_body={})
-        assert r.status == 422 and r.json() == {"error": "confirmation_required"}, r
+        assert r.status == 400 and r.json() == {"error": "confirmation_required"}, r
         r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": False})
-        assert r.status == 422, r
+        assert r.status == 400 and r.json() == {"error": "confirmation_required"}, r
         r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True}, csrf=False)
         assert r.status == 403, r
         assert dv.files() == sorted(uploaded + ["not-ours.txt"]) and b.retained("cams/#", wait=1)
