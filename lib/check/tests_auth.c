@@ -1074,7 +1074,7 @@ void check_t_bf03(struct check_ctx *c, struct check_result *r)
 {
     int basic = !login_declared(c) && c->web_port && c->web_basic && !check_declared_absent(c, CHECK_FEAT_LOGIN);
     if (!login_declared(c) && !basic) {
-        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
+        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface: none declared in the profile (auth.login) and no HTTP Basic on GET /");
         return;
     }
     const char *user = c->prof->admin.present ? c->prof->admin.username : "admin";
@@ -1221,7 +1221,7 @@ void check_t_bf01(struct check_ctx *c, struct check_result *r)
 {
     const struct check_profile *p = c->prof;
     if (!login_declared(c)) {
-        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface found");
+        check_absent(c, r, CHECK_FEAT_LOGIN, "No web login surface: none declared in the profile (auth.login) and no HTTP Basic on GET /");
         return;
     }
     /* lock the low-privilege account when there is one, so the admin stays usable */
