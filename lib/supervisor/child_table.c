@@ -148,7 +148,7 @@ static const struct sandbox_fs_rule fs_discovery[] = {
     FS_SYSTEM,
 };
 
-/* link: the system (CA bundles, name resolution), the public identity (its device id in topics and file
+/* link: the system files (CA bundles, name resolution), the public identity (its device id in topics and file
  * names, read before its walls go up), and its own directory. No vault/, captures/, recordings/: the
  * passwords come over its vault channel and live only in its memory. */
 static const struct sandbox_fs_rule fs_link[] = {

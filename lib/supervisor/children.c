@@ -685,46 +685,39 @@ void supervisor_children_start_due(struct supervisor *s, int64_t now_ms)
     }
 }
 
-void supervisor_discovery_apply(struct supervisor *s)
+/* Start (on the next loop turn) or stop a child that runs only while a setting asks for it: stopped by a
+ * shutdown message (it exits and is reaped without a restart), SIGTERM if it cannot be told. */
+static void child_enable(struct supervisor *s, struct supervisor_child *c, int want, const char *on, const char *off)
 {
-    struct supervisor_child *c = child_by_peer(s, IPC_PEER_DISCOVERY);
-    if (!c)
-        return;
-    int want = c->available && s->config.onvif.enabled && s->config.onvif.discovery;
     if (want == c->enabled)
         return;
     c->enabled = want;
     if (want) {
         supervisor_restart_init(&c->restart); /* due now: started by the next loop turn */
-        log_info("discovery switched on: starting %s", c->name);
+        log_info("%s: starting %s", on, c->name);
         return;
     }
-    log_info("discovery switched off: stopping %s", c->name);
+    log_info("%s: stopping %s", off, c->name);
     if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
-        return; /* it says Bye and exits; reaped without a restart */
+        return;
     if (c->pid > 0)
         kill(c->pid, SIGTERM);
+}
+
+void supervisor_discovery_apply(struct supervisor *s)
+{
+    struct supervisor_child *c = child_by_peer(s, IPC_PEER_DISCOVERY);
+    if (c)
+        child_enable(s, c, c->available && s->config.onvif.enabled && s->config.onvif.discovery,
+                     "discovery switched on", "discovery switched off");
 }
 
 void supervisor_link_apply(struct supervisor *s, int configured)
 {
     struct supervisor_child *c = child_by_peer(s, IPC_PEER_LINK);
-    if (!c)
-        return;
-    int want = c->available && configured;
-    if (want == c->enabled)
-        return;
-    c->enabled = want;
-    if (want) {
-        supervisor_restart_init(&c->restart); /* due now: started by the next loop turn */
-        log_info("a linked service is configured: starting %s", c->name);
-        return;
-    }
-    log_info("no linked service is configured: stopping %s", c->name);
-    if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
-        return; /* it exits; reaped without a restart */
-    if (c->pid > 0)
-        kill(c->pid, SIGTERM);
+    if (c)
+        child_enable(s, c, c->available && configured, "a linked service is configured",
+                     "no linked service is configured");
 }
 
 void supervisor_media_config_push(struct supervisor *s)
