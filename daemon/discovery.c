@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,14 +26,6 @@
 #include "safecam/ipc_child.h"
 #include "safecam/onvif.h"
 #include "safecam/sandbox.h"
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    got_signal = 1;
-}
 
 static void usage(void)
 {
@@ -343,14 +334,7 @@ int main(int argc, char **argv)
     const struct sandbox_paths walls = {.state_dir = state_dir};
     if (sandbox_child_enter("discovery", &walls) != 0)
         return 1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    const volatile sig_atomic_t *got_signal = ipc_child_signals_install();
     onvif_init();
     long long now = safecam_time_mono_ms();
     onvif_discovery_limits_init(&r.limits, now);
@@ -371,7 +355,7 @@ int main(int argc, char **argv)
             bind_addr);
     }
     const struct ipc_child_loop loop = {
-        .signalled = &got_signal,
+        .signalled = got_signal,
         .timeout_ms = 1000,
         .tick = on_tick,
         .extra_fds = v4 ? on_extra_fds : NULL,

@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +37,6 @@
 #include "safecam/statedir.h"
 
 #define LINE_MAX_BYTES (256 * 1024)
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static void emit(json_t *o)
 {
@@ -271,14 +262,7 @@ static int run_supervised(const char *state_dir, long ipc_fd)
     const struct sandbox_paths walls = {.state_dir = state_dir};
     if (sandbox_child_enter("link", &walls) != 0)
         return 1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    const volatile sig_atomic_t *stop_flag = ipc_child_signals_install();
     static struct link_proc p = {.next_id = 1};
     /* the engine logs its events (link_connected, link_tls_refused, link_queue_dropped, ...) without secrets;
      * recording them in the audit log needs their types in its allowlist: planned (docs/linked-services.md)
@@ -309,7 +293,7 @@ static int run_supervised(const char *state_dir, long ipc_fd)
         return 1;
     }
     log_info("link: ready (device %s)", id.serial);
-    const struct ipc_child_loop loop = {.signalled = &stop_flag, .timeout_ms = 50, .tick = on_tick};
+    const struct ipc_child_loop loop = {.signalled = stop_flag, .timeout_ms = 50, .tick = on_tick};
     int rc = ipc_child_run(p.child, &loop);
     if (rc != 0)
         log_err("link: supervisor channel: %s; exiting", safecam_err_name(rc));
@@ -353,9 +337,7 @@ int main(int argc, char **argv)
     safecam_log_init("safecam-link", SAFECAM_LOG_INFO);
     if (sodium_init() < 0)
         return 1;
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    const volatile sig_atomic_t *stop_flag = ipc_child_signals_install();
     link_engine *e = link_engine_new(dir, device_id, on_audit, NULL);
     if (!e) {
         fprintf(stderr, "safecam-link: cannot start in %s\n", dir);
@@ -364,7 +346,7 @@ int main(int argc, char **argv)
     char *buf = malloc(LINE_MAX_BYTES);
     size_t have = 0;
     int eof = 0;
-    while (!stop_flag && buf) {
+    while (!*stop_flag && buf) {
         struct pollfd p = {STDIN_FILENO, POLLIN, 0};
         int n = eof ? 0 : poll(&p, 1, 20);
         if (n > 0) {

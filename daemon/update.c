@@ -6,7 +6,6 @@
  * Usage: safecam-update --state-dir DIR --ipc-fd N   (started by safecamd with fork+exec). */
 #include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,14 +22,6 @@
 #include "safecam/update_service.h"
 
 #define POLL_MS 1000
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    got_signal = 1;
-}
 
 static void usage(void)
 {
@@ -147,14 +138,7 @@ int main(int argc, char **argv)
     const struct sandbox_paths walls = {.state_dir = state_dir};
     if (sandbox_child_enter("update", &walls) != 0)
         return 1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    const volatile sig_atomic_t *got_signal = ipc_child_signals_install();
     if (sodium_init() < 0) {
         log_err("update: libsodium cannot start");
         return 1;
@@ -189,7 +173,7 @@ int main(int argc, char **argv)
              update_service_online_enabled(svc) ? "on" : "off");
 
     const struct ipc_child_loop loop = {
-        .signalled = &got_signal,
+        .signalled = got_signal,
         .timeout_ms = POLL_MS,
         .tick = on_tick,
         .extra_fds = on_extra_fds,

@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <malloc.h>
 #include <poll.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sodium.h>
@@ -27,14 +26,6 @@
 
 #define HOUSEKEEPING_INTERVAL_MS 30000
 #define POLL_TIMEOUT_MS 1000
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    got_signal = 1;
-}
 
 /* jansson allocations are wiped when freed: request bodies carry passwords, replies the TLS key.
  * Plain malloc underneath (no header), so memory jansson hands out (json_dumps) may still be released
@@ -164,14 +155,7 @@ int main(int argc, char **argv)
     }
     (void)fcntl((int)ipc_fd, F_SETFD, FD_CLOEXEC);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    const volatile sig_atomic_t *got_signal = ipc_child_signals_install();
 
     /* Keys and passwords live in this process: its own user, no core dumps, no ptrace, no privilege gain,
      * only its own files (Landlock) and its syscall allowlist (the child table, sandbox.h). */
@@ -254,7 +238,7 @@ int main(int argc, char **argv)
     audit_log_on_append(audit, vault_service_link_event, &svc); /* every appended event to the link process */
     next_housekeeping = safecam_time_mono_ms() + HOUSEKEEPING_INTERVAL_MS;
     const struct ipc_child_loop loop = {
-        .signalled = &got_signal,
+        .signalled = got_signal,
         .timeout_ms = POLL_TIMEOUT_MS,
         .tick = on_tick,
         .extra_fds = workers_fds,

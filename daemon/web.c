@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +20,6 @@
 #include "safecam/ipc_child.h"
 #include "safecam/proto.h"
 #include "safecam/sandbox.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 struct web_ctx {
     http_server *srv;
@@ -221,14 +212,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    const volatile sig_atomic_t *stop_requested = ipc_child_signals_install();
 
     struct http_server_config cfg = {
         .state_dir = state_dir,
@@ -266,9 +250,9 @@ int main(int argc, char **argv)
         free(sbom);
         return 1;
     }
-    const struct ipc_child_loop loop = {.signalled = &stop_requested, .timeout_ms = 200, .tick = on_tick};
+    const struct ipc_child_loop loop = {.signalled = stop_requested, .timeout_ms = 200, .tick = on_tick};
     rc = ipc_child_run(child, &loop);
-    int exit_code = rc != 0 && !stop_requested ? 1 : 0;
+    int exit_code = rc != 0 && !*stop_requested ? 1 : 0;
     http_server_free(w.srv);
     ipc_child_free(child);
     free(sbom); /* after the server: it served the buffer */

@@ -69,6 +69,12 @@ int ipc_msg_encode(uint16_t type, uint16_t flags, uint32_t id, const json_t *bod
  * Errors: SAFECAM_ERR_CLOSED, SAFECAM_ERR_IO, SAFECAM_ERR_TOOBIG, SAFECAM_ERR_TIMEOUT. */
 int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd) SAFECAM_WUR;
 
+/* As ipc_send, but never waits for room: a full socket buffer (a peer that stops reading) returns
+ * SAFECAM_ERR_BUSY at once with nothing sent, and the channel stays usable. For best-effort pushes from a
+ * single-threaded service, where a slow peer must cost nothing (the vault's audit events to the link
+ * process). Other errors as ipc_send. */
+int ipc_send_nowait(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd) SAFECAM_WUR;
+
 /* Receive one message, waiting at most timeout_ms (-1 = forever). Errors: SAFECAM_ERR_CLOSED (peer
  * gone), SAFECAM_ERR_TIMEOUT, SAFECAM_ERR_PROTO (malformed: the caller must drop the peer). */
 int ipc_recv(int sock, ipc_msg *out, int timeout_ms) SAFECAM_WUR;

@@ -92,6 +92,11 @@ void ipc_child_channel_close(ipc_child *c, unsigned peer);
 int ipc_child_stopping(const ipc_child *c);
 void ipc_child_stop(ipc_child *c);
 
+/* The signal handling every child whose loop is ipc_child_run shares: SIGPIPE ignored (a closed peer is an
+ * EPIPE from send, not a death), SIGTERM and SIGINT set the returned flag, for ipc_child_loop.signalled.
+ * Call once, before the loop. Returns a pointer to one flag with static storage (never NULL). */
+const volatile sig_atomic_t *ipc_child_signals_install(void);
+
 /* What ipc_child_run does besides the channels. Every member is optional. */
 struct ipc_child_loop {
     const volatile sig_atomic_t *signalled; /* leave the loop when it becomes non-zero (SIGTERM) */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,27 @@ struct ipc_child {
     struct ipc_channel_state sup_st;                  /* dispatcher state of the supervisor channel */
     int stop;
 };
+
+static volatile sig_atomic_t stop_signalled;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_signalled = 1;
+}
+
+const volatile sig_atomic_t *ipc_child_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_stop_signal;
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+    return &stop_signalled;
+}
 
 static int peer_index(const ipc_child *c, unsigned peer)
 {

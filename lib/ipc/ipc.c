@@ -168,7 +168,10 @@ int ipc_msg_encode(uint16_t type, uint16_t flags, uint32_t id, const json_t *bod
     return 0;
 }
 
-int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd)
+/* ipc_send with a wait for room of at most wait_ms (0: none). No room in time: SAFECAM_ERR_TIMEOUT after a
+ * wait, SAFECAM_ERR_BUSY without one; nothing was sent either way (the channels are SOCK_SEQPACKET). */
+static int send_within(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd,
+                       int wait_ms)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -192,9 +195,9 @@ int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t 
         memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     }
     /* Never block without a deadline: a peer that stops reading must not freeze the sender (a
-     * single-threaded vault or the supervisor). After IPC_SEND_TIMEOUT_MS the caller drops the peer. */
+     * single-threaded vault or the supervisor). */
     ssize_t w;
-    int64_t deadline = safecam_time_mono_ms() + IPC_SEND_TIMEOUT_MS;
+    int64_t deadline = safecam_time_mono_ms() + wait_ms;
     for (;;) {
         w = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w >= 0 || errno == EINTR) {
@@ -208,7 +211,7 @@ int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t 
         if (left <= 0) {
             explicit_bzero(buf, len);
             free(buf);
-            return SAFECAM_ERR_TIMEOUT;
+            return wait_ms > 0 ? SAFECAM_ERR_TIMEOUT : SAFECAM_ERR_BUSY;
         }
         struct pollfd pfd = {.fd = sock, .events = POLLOUT};
         (void)poll(&pfd, 1, (int)left);
@@ -221,6 +224,16 @@ int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t 
     if ((size_t)w != len)
         return SAFECAM_ERR_IO;
     return 0;
+}
+
+int ipc_send(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd)
+{
+    return send_within(sock, type, flags, id, body, fd, IPC_SEND_TIMEOUT_MS);
+}
+
+int ipc_send_nowait(int sock, uint16_t type, uint16_t flags, uint32_t id, const json_t *body, int fd)
+{
+    return send_within(sock, type, flags, id, body, fd, 0);
 }
 
 int ipc_recv(int sock, ipc_msg *out, int timeout_ms)

@@ -781,11 +781,23 @@ void vault_service_link_event(void *ctx, const char *type, int64_t time)
     int link = wanted && svc && svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
     if (link < 0)
         return; /* no link process: no linked service configured (or it is restarting) */
+    /* Best effort, never a wait: logins queue behind this loop, and a link process that stops reading
+     * (a stalled broker) must not slow them. Events refused are counted and said once a minute at most. */
+    static unsigned long dropped;
+    static int64_t last_said_ms;
     json_t *body = json_pack("{s:{s:s,s:I}}", "event", "type", type, "time", (json_int_t)time);
-    int rc = body ? ipc_send(link, PROTO_LINK_EVENT, 0, next_id++, body, -1) : SAFECAM_ERR_NOMEM;
+    int rc = body ? ipc_send_nowait(link, PROTO_LINK_EVENT, 0, next_id++, body, -1) : SAFECAM_ERR_NOMEM;
     json_decref(body);
-    if (rc != 0)
-        log_warn("linked services: an event could not be handed to the link process: %s", safecam_err_name(rc));
+    if (rc == 0)
+        return;
+    dropped++;
+    int64_t now = safecam_time_mono_ms();
+    if (last_said_ms == 0 || now - last_said_ms >= 60000) {
+        log_warn("linked services: %lu event(s) not handed to the link process (last: %s)", dropped,
+                 safecam_err_name(rc));
+        last_said_ms = now;
+        dropped = 0;
+    }
 }
 
 /* link. {} -> {"ok":true,"linked":{... with the passwords}}: the one place a password leaves the vault. */

@@ -151,6 +151,34 @@ static void test_closed_peer(void **state)
     close(sv[1]);
 }
 
+/* A peer that stops reading: the best-effort send refuses at once with BUSY (the blocking one would wait
+ * IPC_SEND_TIMEOUT_MS, then say TIMEOUT), and the channel still carries the messages already queued. */
+static void test_send_nowait_refuses_when_full(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(ipc_channel_pair(sv), 0);
+    json_t *body = json_pack("{s:s,s:i}", "type", "login_failure", "time", 1700000000);
+    int sent = 0, rc = 0;
+    for (int i = 0; i < 100000; i++) {
+        rc = ipc_send_nowait(sv[0], 161, 0, (uint32_t)i, body, -1);
+        if (rc != 0)
+            break;
+        sent++;
+    }
+    assert_int_equal(rc, SAFECAM_ERR_BUSY);
+    assert_true(sent > 0);
+    ipc_msg m;
+    assert_int_equal(ipc_recv(sv[1], &m, 1000), 0);
+    assert_int_equal(m.id, 0);
+    ipc_msg_clear(&m);
+    /* room again: the next best-effort send goes through */
+    assert_int_equal(ipc_send_nowait(sv[0], 161, 0, 999999, body, -1), 0);
+    json_decref(body);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_peer_names(void **state)
 {
     (void)state;
@@ -287,7 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_fd_passing),
         cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_dispatch_allowlist),
-        cmocka_unit_test(test_closed_peer),   cmocka_unit_test(test_peer_names),
+        cmocka_unit_test(test_closed_peer), cmocka_unit_test(test_send_nowait_refuses_when_full),   cmocka_unit_test(test_peer_names),
         cmocka_unit_test(test_dispatch_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
