@@ -563,7 +563,7 @@ static void statements_table(struct check_sb *b, const json_t *st, const char *l
     size_t i;
     json_t *r;
     json_array_foreach(st, i, r) {
-        check_sb_puts(b, "<tr><td>");
+        check_sb_puts(b, "<tr><td class=\"id\">");
         check_sb_esc(b, check_js(r, "clause"));
         check_sb_puts(b, "</td><td>");
         check_sb_esc(b, check_js(r, vi ? "title_vi" : "title_en"));
