@@ -668,9 +668,9 @@ static void section_ixit(struct check_sb *b, const json_t *x, const char *lang)
     request_row(b, check_L(lang, "Bundle upload (administrator)", "Tải lên gói cập nhật (quản trị viên)"), uq);
     json_decref(uq);
     kv_row(b, check_L(lang, "Upload content type", "Kiểu nội dung khi tải lên"), check_js(up, "content_type"));
-    kv_row(b, check_L(lang, "Version report", "Nơi báo phiên bản"), check_js(up, "version_path"));
+    kv_row(b, check_L(lang, "Version report", "Đường dẫn báo phiên bản"), check_js(up, "version_path"));
     kv_row(b, check_L(lang, "Signed bundle for UP-03", "Gói đã ký dùng cho UP-03"), check_js(up, "bundle_file"));
-    kv_row(b, check_L(lang, "Older signed bundle for UP-04", "Gói đã ký phiên bản cũ hơn dùng cho UP-04"),
+    kv_row(b, check_L(lang, "Older signed bundle for UP-04", "Gói đã ký có phiên bản cũ hơn, dùng cho UP-04"),
            check_js(up, "older_bundle_file"));
     check_sb_puts(b, "</table>\n");
     statements_table(b, json_object_get(up, "statements"), lang);
@@ -721,7 +721,7 @@ static void section_ixit(struct check_sb *b, const json_t *x, const char *lang)
     kv_row(b, check_L(lang, "Vendor consent", "Sự đồng ý của nhà sản xuất"), c);
     request_row(b, check_L(lang, "Restart request", "Yêu cầu khởi động lại"), json_object_get(hk, "restart"));
     kv_row(b, check_L(lang, "Device certificate: CA file", "Chứng thư thiết bị: tệp CA"), check_js(tls, "cafile"));
-    kv_row(b, check_L(lang, "Device certificate: pinned key", "Chứng thư thiết bị: khóa công khai ghim"),
+    kv_row(b, check_L(lang, "Device certificate: pinned key", "Chứng thư thiết bị: khóa công khai được ghim"),
            check_js(tls, "pinned_pubkey"));
     kv_row(b, check_L(lang, "Vulnerability disclosure policy", "Chính sách công bố lỗ hổng"),
            check_js(doc, "disclosure_policy_url")[0] ? check_js(doc, "disclosure_policy_url") : check_js(doc, "disclosure_policy_file"));
@@ -854,6 +854,30 @@ static void section_report(struct check_sb *b, const json_t *rep, const char *la
     check_sb_printf(b, "<p class=\"v %s\">%s: %lld %s · %lld %s · %lld %s</p>\n", mf ? "FAIL" : mu ? "INCONCLUSIVE" : "PASS",
                     check_L(lang, "Mandatory tests", "Phép thử bắt buộc"), mf, check_L(lang, "FAIL", "KHÔNG ĐẠT"), mu,
                     check_L(lang, "not yet decided", "chưa kết luận"), mp, check_L(lang, "PASS", "ĐẠT"));
+    /* the verdicts per QCVN group, in the catalogue's group order */
+    check_sb_printf(b, "<table><thead><tr><th>%s</th>", check_L(lang, "Group", "Nhóm"));
+    static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
+    for (size_t k = 0; k < SAFECAM_ARRAY_LEN(vn); k++) {
+        check_sb_puts(b, "<th>");
+        check_sb_esc(b, check_verdict_label(vn[k], lang));
+        check_sb_puts(b, "</th>");
+    }
+    check_sb_puts(b, "</tr></thead><tbody>\n");
+    const char *groups[16];
+    size_t n_groups = catalogue_groups(groups);
+    const json_t *by_group = json_object_get(sum, "groups");
+    for (size_t g = 0; g < n_groups; g++) {
+        const json_t *row = json_object_get(by_group, groups[g]);
+        if (!json_is_object(row))
+            continue;
+        check_sb_printf(b, "<tr><td>%s — ", groups[g]);
+        check_sb_esc(b, check_group_title(groups[g], lang));
+        check_sb_puts(b, "</td>");
+        for (size_t k = 0; k < SAFECAM_ARRAY_LEN(vn); k++)
+            check_sb_printf(b, "<td>%lld</td>", (long long)json_integer_value(json_object_get(row, vn[k])));
+        check_sb_puts(b, "</tr>\n");
+    }
+    check_sb_puts(b, "</tbody></table>\n");
     check_sb_printf(b, "<p>%s</p>\n",
                     check_L(lang, "Each verdict with its reason stands beside the vendor's statement in the group pages "
                                   "of section 1; the evidence lines are in report.json.",

@@ -146,8 +146,7 @@ def test_every_clause_exactly_once_in_both_languages(made):
 def test_html_is_well_formed_for_libxml2(made):
     _, out = made
     xmllint = shutil.which("xmllint")
-    if xmllint is None:
-        pytest.skip("xmllint (libxml2-utils) not installed")
+    assert xmllint, "xmllint missing: scripts/install-deps installs libxml2-utils"
     for lang in ("vi", "en"):
         p = subprocess.run([xmllint, "--html", "--noout", out / f"dossier.{lang}.html"], capture_output=True,
                            text=True, timeout=60)
@@ -180,6 +179,9 @@ def test_report_verdicts_beside_their_clauses(made):
     verdicts = {r["id"]: r["verdict"] for r in rep["results"]}
     assert set(QUICK_TESTS.split(",")) <= set(verdicts)
     assert verdicts["SC-02"] == "PASS" and verdicts["SC-05"] == "PASS", verdicts
+    doc = json.loads((out / "dossier.json").read_text())
+    assert doc["report"]["summary"] == rep["summary"]
+    assert doc["report"]["sha256"] == hashlib.sha256(src).hexdigest()
     labels = {"vi": {"PASS": "ĐẠT", "FAIL": "KHÔNG ĐẠT", "INCONCLUSIVE": "CHƯA KẾT LUẬN",
                      "NOT_APPLICABLE": "KHÔNG ÁP DỤNG", "NEEDS_EVIDENCE": "CẦN BẰNG CHỨNG"},
               "en": {v: v for v in ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE")}}
