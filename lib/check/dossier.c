@@ -455,7 +455,10 @@ static int json_file_load(const char *path, const char *what, char **text, size_
     json_error_t je;
     *doc = json_loadb(*text, *len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(*doc)) {
-        DERR("%s %s: not a JSON object (line %d: %.80s)", what, path, je.line, *doc ? "not an object" : je.text);
+        if (*doc != NULL)
+            DERR("%s %s: the top level must be a JSON object", what, path);
+        else
+            DERR("%s %s: not valid JSON at line %d: %.80s", what, path, je.line, je.text);
         json_decref(*doc);
         *doc = NULL;
         free(*text);

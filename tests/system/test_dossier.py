@@ -227,3 +227,17 @@ def test_non_empty_out_refused_without_force(tmp_path):
     assert p.returncode == 0, p.stderr
     assert json.loads((fresh / "dossier.json").read_text())["ics"] == json.loads(first)["ics"]
     assert sorted(os.listdir(tmp_path)) == ["fresh", "out"]
+
+
+@pytest.mark.parametrize("opt,content,needle", [
+    ("--report", "[1]", "top level must be a JSON object"),
+    ("--report", '{"schema": "something-else/1", "results": []}', "not a qcvn-check report"),
+    ("--report", "# not json", "not valid JSON at line 1"),
+    ("--sbom", '{"bomFormat": "SPDX", "components": []}', "not a CycloneDX SBOM"),
+])
+def test_bad_report_or_sbom_is_one_line_and_leaves_nothing(tmp_path, opt, content, needle):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    p = qcvn("dossier", "--profile", PROFILE, "--out", tmp_path / "out", opt, bad)
+    assert p.returncode == 2 and needle in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert os.listdir(tmp_path) == ["bad.json"]
