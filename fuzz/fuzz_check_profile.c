@@ -1,6 +1,8 @@
-/* fuzz_check_profile.c — libFuzzer target for the strict profile (ICS/IXIT) parser.
+/* fuzz_check_profile.c — libFuzzer target for the strict profile (ICS/IXIT) parser and the dossier built on it
+ * (lib/check/dossier.c: ICS, IXIT, HTML).
  * Invariants: no crash or leak; on error one line starting "profile: "; on success the echo shows
- * credentials only as "provided"/"absent". */
+ * credentials only as "provided"/"absent"; the ICS is built or refused with one line naming a field; the HTML
+ * of a built dossier holds no raw '<' from the profile (every ICS justification is escaped). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +34,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *txt = json_dumps(echo, 0);
     free(txt);
     json_decref(echo);
+    json_t *ics = NULL;
+    char ierr[512];
+    if (check_ics_build(&p, &ics, ierr, sizeof ierr) != 0) {
+        if (ics != NULL || strncmp(ierr, "profile: ", 9) != 0 || strchr(ierr, '\n') != NULL)
+            abort();
+    } else {
+        json_t *d = json_pack("{s:O,s:o,s:{s:s}}", "ics", ics, "ixit", check_ixit_build(&p, ics), "firmware",
+                              "version", p.firmware);
+        for (int l = 0; d != NULL && l < 2; l++) {
+            char *h = check_dossier_html(d, l ? "vi" : "en");
+            if (h != NULL && strstr(h, "<script") != NULL)
+                abort();
+            free(h);
+        }
+        json_decref(d);
+        json_decref(ics);
+    }
     check_profile_free(&p);
     return 0;
 }

@@ -23,6 +23,8 @@ static void usage(FILE *f)
           "                  [--measure-lockout] [--max-wait S] [--pw-full] [--only|--skip ID,ID...] [--quiet]\n"
           "       qcvn-check --targets FILE [--parallel N] [same options]   (fleet: one report per line of FILE)\n"
           "       qcvn-check --profile-template | --list-tests | --version\n"
+          "       qcvn-check dossier --profile FILE --out DIR [--report REPORT.json] [--bundle FILE] [--sbom FILE]\n"
+          "                  [--force]   (the lab dossier: ICS, IXIT, firmware identity, in Vietnamese and English)\n"
           "Audits an IP camera against QCVN 135:2024/BTTTT (EN 303 645, TS 103 701) and writes a verdict report.\n"
           "Exit: 0 no mandatory test FAILs, 1 one does, 2 usage or run error. See docs/qcvn-check.md.\n",
           f);
@@ -167,6 +169,55 @@ static int audit_one(struct check_options *o, const char *profile_path, const ch
     return code;
 }
 
+/* qcvn-check dossier: the lab dossier of one profile (lib/check/dossier.c). Exit 0, or 2 with one line. */
+static int dossier_main(int argc, char **argv)
+{
+    struct check_dossier_opts d = {0};
+    const char *profile = NULL;
+    enum { D_PROFILE = 256, D_OUT, D_REPORT, D_BUNDLE, D_SBOM, D_FORCE, D_HELP };
+    static const struct option lo[] = {
+        {"profile", required_argument, NULL, D_PROFILE}, {"out", required_argument, NULL, D_OUT},
+        {"report", required_argument, NULL, D_REPORT},   {"bundle", required_argument, NULL, D_BUNDLE},
+        {"sbom", required_argument, NULL, D_SBOM},       {"force", no_argument, NULL, D_FORCE},
+        {"help", no_argument, NULL, D_HELP},             {NULL, 0, NULL, 0},
+    };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case D_PROFILE: profile = optarg; break;
+        case D_OUT: d.out_dir = optarg; break;
+        case D_REPORT: d.report_path = optarg; break;
+        case D_BUNDLE: d.bundle_path = optarg; break;
+        case D_SBOM: d.sbom_path = optarg; break;
+        case D_FORCE: d.force = 1; break;
+        case D_HELP: usage(stdout); return 0;
+        default:
+            fprintf(stderr, "qcvn-check: dossier: unknown or incomplete option \"%s\" (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        return die2("dossier: unexpected argument \"%s\" (see --help)", argv[optind]);
+    if (profile == NULL || d.out_dir == NULL)
+        return die2("%s", "dossier: --profile FILE and --out DIR are required (see --help)");
+    struct check_profile prof;
+    char err[768];
+    if (check_profile_load_flags(profile, CHECK_PROFILE_NO_SECRETS, &prof, err, sizeof err) != 0) {
+        fprintf(stderr, "qcvn-check: %s\n", err);
+        return 2;
+    }
+    int rc = check_dossier_write(&prof, &d, err, sizeof err);
+    check_profile_free(&prof);
+    if (rc != 0) {
+        fprintf(stderr, "qcvn-check: %s\n", err);
+        return 2;
+    }
+    fprintf(stderr, "qcvn-check: dossier in %s (dossier.vi.html, dossier.en.html, dossier.json)\n", d.out_dir);
+    return 0;
+}
+
 struct fleet_entry {
     char target[256];
     char profile[1024];
@@ -292,6 +343,8 @@ static int fleet(struct check_options *o, const char *file, const char *default_
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "dossier") == 0)
+        return dossier_main(argc - 1, argv + 1);
     struct check_options o;
     check_options_defaults(&o);
     o.progress = isatty(STDERR_FILENO);

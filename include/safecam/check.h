@@ -170,12 +170,29 @@ struct check_profile {
 
     struct check_cred admin, user;
     char *initial_password; /* sodium_malloc'd or NULL */
+    int initial_declared;   /* the profile gives the initial password (inline or by environment variable) */
+
+    /* The vendor's implementation conformance statement ("ics"): object keyed by a catalogue ID ("PW-01") or an
+     * EN 303 645 provision the catalogue names ("5.1-1"), each {"status": "supported" | "not_supported" |
+     * "not_applicable", "en": justification, "vi": the same in Vietnamese}. Types and keys are checked by the
+     * parser; which entries are present is checked by check_ics_build (the dossier). Owned; NULL = none. */
+    json_t *ics;
 };
+
+/* ICS entries: at most CHECK_ICS_MAX_ENTRIES, each justification at most CHECK_ICS_TEXT_MAX bytes (1000 characters
+ * of any script in UTF-8). */
+#define CHECK_ICS_MAX_ENTRIES 256
+#define CHECK_ICS_TEXT_MAX 4000
 
 /* Load and strictly validate a profile. On error returns SAFECAM_ERR_INVAL / _TOOBIG / _IO and writes
  * one line naming the field and the fault into err (err_size bytes). Unknown keys are errors.
  * On success *out owns sodium_malloc'd secrets: release with check_profile_free(). */
 int check_profile_load(const char *path, struct check_profile *out, char *err, size_t err_size) SAFECAM_WUR;
+/* Same with flags: CHECK_PROFILE_NO_SECRETS reads no password (neither inline nor from the environment): the
+ * credentials are only marked present (password NULL), for tools that document the device (the dossier). */
+#define CHECK_PROFILE_NO_SECRETS 1u
+int check_profile_load_flags(const char *path, unsigned flags, struct check_profile *out, char *err,
+                             size_t err_size) SAFECAM_WUR;
 /* Same, from a buffer (len bytes, at most CHECK_PROFILE_MAX_BYTES). base_dir resolves relative file
  * paths (may be NULL). Used by the fuzzer. */
 int check_profile_parse(const char *buf, size_t len, const char *base_dir, struct check_profile *out,
@@ -418,5 +435,52 @@ char *check_report_sarif(const json_t *report);
 char *check_report_junit(const json_t *report);
 /* Fleet summary over per-device reports (array of report objects or null for failed runs). */
 int check_fleet_write(json_t *entries, const char *dir, const char *lang) SAFECAM_WUR;
+
+/* ------------------------------------------------------------------------------------------------
+ * The lab dossier (lib/check/dossier.c): what a Vietnamese test lab asks for before a QCVN 135 assessment,
+ * in Vietnamese and English — the ICS (implementation conformance statement, TS 103 701), the IXIT
+ * (implementation extra information for testing), the firmware identity and the checker's own report.
+ * ---------------------------------------------------------------------------------------------- */
+enum check_ics_status { CHECK_ICS_SUPPORTED = 0, CHECK_ICS_NOT_SUPPORTED, CHECK_ICS_NOT_APPLICABLE };
+/* "supported", "not_supported", "not_applicable" -> the status; -1 for anything else. */
+int check_ics_status_parse(const char *s);
+const char *check_ics_status_name(enum check_ics_status s);
+/* The EN 303 645 provisions the catalogue names (the union of its en303645 fields, e.g. "5.1-1"), unique,
+ * in the standard's order; at most cap are written to out (each NUL-terminated); returns how many exist. */
+#define CHECK_PROVISION_LEN 12
+size_t check_en303645_provisions(char (*out)[CHECK_PROVISION_LEN], size_t cap);
+/* 1 when key is a catalogue test ID or one of the provisions above (the keys the profile's "ics" takes). */
+int check_ics_clause_known(const char *key);
+
+/* Build the ICS of a profile: *out gets a new object {"qcvn": [one row per catalogue test, in catalogue order:
+ * clause, group, titles, level, en303645, ts103701, status, justification_en, justification_vi],
+ * "en303645": [one row per provision of check_en303645_provisions: provision, status, justifications, qcvn (the
+ * test IDs mapped to it), derived (1 when the profile gave no entry of its own: supported unless a mapped
+ * mandatory test is not_supported; not_applicable when every mapped test is)], "counts"}.
+ * Every QCVN 135 row needs ics.<ID> with status, en and vi, and the header needs device.vendor, device.model
+ * and device.firmware_version: the first missing one makes it return SAFECAM_ERR_INVAL with one line in err
+ * (err_size bytes) naming the field and the clause. Implements the ICS of TS 103 701 for QCVN 135 G1-G11. */
+int check_ics_build(const struct check_profile *p, json_t **out, char *err, size_t err_size) SAFECAM_WUR;
+/* The IXIT of a profile (new object): device, interfaces (services, RTSP paths), authentication, update,
+ * secret storage (the ICS statements of G4), deletion, test hooks (probe paths, accounts by name, consents).
+ * Never a password: credentials appear as "provided"/"absent". NULL only when out of memory. */
+json_t *check_ixit_build(const struct check_profile *p, const json_t *ics);
+
+struct check_dossier_opts {
+    const char *out_dir;     /* created; must not exist or be empty unless force */
+    const char *report_path; /* a report.json of qcvn-check (schema CHECK_REPORT_SCHEMA), or NULL */
+    const char *bundle_path; /* firmware bundle or image: its SHA-256 and size, or NULL */
+    const char *sbom_path;   /* CycloneDX JSON SBOM (tools/sbom.py), copied with its component count, or NULL */
+    int force;               /* replace a non-empty out_dir */
+};
+/* Write the dossier of a loaded profile into o->out_dir: dossier.json (schema "qcvn-check-dossier/1"),
+ * dossier.vi.html, dossier.en.html, and copies report.json and sbom.cdx.json when given. Everything is
+ * written into a temporary directory beside out_dir and renamed into place, so a failure leaves no partial
+ * dossier. 0, or SAFECAM_ERR_INVAL (missing ICS field, bad report or SBOM), _EXISTS (non-empty out_dir
+ * without force), _IO, _TOOBIG (report or SBOM over 32 MiB), with one line in err. */
+int check_dossier_write(const struct check_profile *p, const struct check_dossier_opts *o, char *err,
+                        size_t err_size) SAFECAM_WUR;
+/* The printable HTML of a dossier object in lang ("vi" or "en"): malloc'd (caller frees), NULL on memory error. */
+char *check_dossier_html(const json_t *dossier, const char *lang);
 
 #endif

@@ -61,6 +61,31 @@ struct check_ctx {
     size_t test_index, test_total;
 };
 
+/* ---- text output (textbuf.c): a bounded buffer (64 MiB) with a sticky error, so renderers write on and check
+ * once at the end; check_sb_done returns the malloc'd text (caller frees) or NULL after any error ---- */
+struct check_sb {
+    struct safecam_buf buf;
+    int started;
+    int err;
+};
+void check_sb_add(struct check_sb *b, const char *s, size_t n);
+void check_sb_puts(struct check_sb *b, const char *s);
+/* One formatted piece of at most 1023 bytes (longer output is cut). */
+void check_sb_printf(struct check_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* HTML/XML escape of s (NULL = nothing); control bytes other than newline and tab become '?'. */
+void check_sb_esc(struct check_sb *b, const char *s);
+char *check_sb_done(struct check_sb *b);
+/* The string member k of o, or "" (never NULL). */
+const char *check_js(const json_t *o, const char *k);
+/* vi when lang is "vi", else en. */
+const char *check_L(const char *lang, const char *en, const char *vi);
+/* report.c: a verdict name as shown in lang ("ĐẠT" for PASS in vi), and the TS 103 701 reference
+ * ("Test group 5.1-1 (functional)") escaped in Vietnamese. */
+const char *check_verdict_label(const char *v, const char *lang);
+void check_sb_ts_vi(struct check_sb *b, const char *en);
+/* A result's English reason escaped in Vietnamese: its fixed opening translated, device facts as they are. */
+void check_sb_reason_vi(struct check_sb *b, const char *en);
+
 /* ---- absent features ----
  * NOT_APPLICABLE means the profile declares the feature absent; when discovery merely did not find or
  * could not use it, the verdict is INCONCLUSIVE with the reason. */

@@ -14,6 +14,7 @@ struct perr {
     char *buf;
     size_t size;
     int set;
+    unsigned flags; /* CHECK_PROFILE_* of the load */
 };
 
 static void perr_set(struct perr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -246,6 +247,8 @@ static int get_secret(json_t *obj, const char *pkey, const char *ekey, const cha
             return SAFECAM_ERR_INVAL;
         }
         *present = 1;
+        if (e->flags & CHECK_PROFILE_NO_SECRETS)
+            return 0;
         return secret_dup(json_string_value(v), json_string_length(v), out);
     }
     if (ev != NULL && !json_is_null(ev)) {
@@ -253,6 +256,10 @@ static int get_secret(json_t *obj, const char *pkey, const char *ekey, const cha
             !field_name_ok(json_string_value(ev))) {
             perr_set(e, "profile: %s.%s: must name an environment variable", where, ekey);
             return SAFECAM_ERR_INVAL;
+        }
+        if (e->flags & CHECK_PROFILE_NO_SECRETS) {
+            *present = 1;
+            return 0;
         }
         const char *val = getenv(json_string_value(ev));
         if (val == NULL) {
@@ -332,6 +339,7 @@ void check_profile_free(struct check_profile *p)
         sodium_free(p->user.password);
     if (p->initial_password)
         sodium_free(p->initial_password);
+    json_decref(p->ics);
     check_profile_defaults(p);
 }
 
@@ -511,6 +519,53 @@ static int parse_deletion(json_t *root, struct check_profile *p, struct perr *e)
     return 0;
 }
 
+/* "ics": the vendor's statement per clause (check.h); keys must be clauses of the catalogue, values objects with
+ * a known status and printable justifications of at most CHECK_ICS_TEXT_MAX bytes. */
+static int parse_ics(json_t *root, struct check_profile *p, struct perr *e)
+{
+    json_t *ics = NULL;
+    int rc = get_obj(root, "ics", "", &ics, e);
+    if (rc != 0 || ics == NULL)
+        return rc;
+    if (json_object_size(ics) > CHECK_ICS_MAX_ENTRIES) {
+        perr_set(e, "profile: ics: more than %d entries", CHECK_ICS_MAX_ENTRIES);
+        return SAFECAM_ERR_INVAL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(ics, key, v) {
+        char where[64];
+        if (!check_ics_clause_known(key)) {
+            perr_set(e, "profile: ics.%.40s: not a clause of the catalogue (a test ID like PW-01 or an EN 303 645 "
+                        "provision like 5.1-1; see qcvn-check --list-tests)", key);
+            return SAFECAM_ERR_INVAL;
+        }
+        IGN_FMT(where, sizeof where, "ics.%s", key);
+        if (!json_is_object(v)) {
+            perr_set(e, "profile: %s: must be an object {status, en, vi}", where);
+            return SAFECAM_ERR_INVAL;
+        }
+        static const char *const ki[] = {"status", "en", "vi", NULL};
+        if ((rc = keys_allowed(v, where, ki, e)) != 0)
+            return rc;
+        char status[32] = "", text[CHECK_ICS_TEXT_MAX + 1];
+        if ((rc = get_str(v, "status", where, status, sizeof status, e)) != 0 ||
+            (rc = get_str(v, "en", where, text, sizeof text, e)) != 0 ||
+            (rc = get_str(v, "vi", where, text, sizeof text, e)) != 0)
+            return rc;
+        if (status[0] && check_ics_status_parse(status) < 0) {
+            perr_set(e, "profile: %s.status: must be \"supported\", \"not_supported\" or \"not_applicable\"", where);
+            return SAFECAM_ERR_INVAL;
+        }
+    }
+    p->ics = json_deep_copy(ics);
+    if (p->ics == NULL) {
+        perr_set(e, "profile: ics: out of memory");
+        return SAFECAM_ERR_NOMEM;
+    }
+    return 0;
+}
+
 static int parse_auth(json_t *root, struct check_profile *p, struct perr *e)
 {
     json_t *a = NULL, *o = NULL;
@@ -619,10 +674,10 @@ static int parse_auth(json_t *root, struct check_profile *p, struct perr *e)
     return 0;
 }
 
-int check_profile_parse(const char *buf, size_t len, const char *base_dir, struct check_profile *p, char *err,
-                        size_t err_size)
+static int profile_parse(const char *buf, size_t len, const char *base_dir, unsigned flags, struct check_profile *p,
+                         char *err, size_t err_size)
 {
-    struct perr e = {err, err_size, 0};
+    struct perr e = {err, err_size, 0, flags};
     json_t *root = NULL;
     int rc = SAFECAM_ERR_INVAL;
     if (err && err_size)
@@ -648,7 +703,7 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
     }
     static const char *const k[] = {"schema", "device", "services", "auth", "protected_endpoints", "rtsp",
                                     "tls", "credentials", "documents", "update", "factory_state",
-                                    "consent", "comment", "restart", "deletion", NULL};
+                                    "consent", "comment", "restart", "deletion", "ics", NULL};
     if ((rc = keys_allowed(root, "", k, &e)) != 0)
         goto out;
     rc = SAFECAM_ERR_INVAL;
@@ -765,7 +820,7 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
             (rc = get_bool(o, "factory_reset", "consent", &p->consent_factory_reset, &e)) != 0)
             goto out;
     }
-    if ((rc = parse_deletion(root, p, &e)) != 0)
+    if ((rc = parse_deletion(root, p, &e)) != 0 || (rc = parse_ics(root, p, &e)) != 0)
         goto out;
     if ((rc = get_obj(root, "restart", "", &o, &e)) != 0)
         goto out;
@@ -812,13 +867,14 @@ int check_profile_parse(const char *buf, size_t len, const char *base_dir, struc
             (rc = get_secret(o, "initial_password", "initial_password_env", "credentials", &p->initial_password,
                              &present, &e)) != 0)
             goto out;
+        p->initial_declared = present;
         if (p->user.present && p->admin.present && strcmp(p->user.username, p->admin.username) == 0) {
             rc = SAFECAM_ERR_INVAL;
             perr_set(&e, "profile: credentials.user.username: must differ from the admin user");
             goto out;
         }
     }
-    if ((p->admin.present || p->user.present || p->initial_password) && strcmp(p->login_type, "none") == 0) {
+    if ((p->admin.present || p->user.present || p->initial_declared) && strcmp(p->login_type, "none") == 0) {
         rc = SAFECAM_ERR_INVAL;
         perr_set(&e, "profile: auth.login: credentials are given but no login surface is declared");
         goto out;
@@ -834,7 +890,18 @@ out:
     return rc;
 }
 
+int check_profile_parse(const char *buf, size_t len, const char *base_dir, struct check_profile *p, char *err,
+                        size_t err_size)
+{
+    return profile_parse(buf, len, base_dir, 0, p, err, err_size);
+}
+
 int check_profile_load(const char *path, struct check_profile *out, char *err, size_t err_size)
+{
+    return check_profile_load_flags(path, 0, out, err, err_size);
+}
+
+int check_profile_load_flags(const char *path, unsigned flags, struct check_profile *out, char *err, size_t err_size)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -853,7 +920,7 @@ int check_profile_load(const char *path, struct check_profile *out, char *err, s
             IGN_FMT(err, err_size, "profile: path too long");
         return SAFECAM_ERR_INVAL;
     }
-    rc = check_profile_parse(buf, len, dirname(dirbuf), out, err, err_size);
+    rc = profile_parse(buf, len, dirname(dirbuf), flags, out, err, err_size);
     sodium_memzero(buf, len);
     free(buf);
     if (rc == 0)
@@ -918,6 +985,7 @@ json_t *check_profile_echo(const struct check_profile *p)
                                   p->del_confirm_field, "list_method", p->del_list.method));
     json_object_set_new(o, "consent_deletion", json_boolean(p->consent_deletion));
     json_object_set_new(o, "consent_factory_reset", json_boolean(p->consent_factory_reset));
+    json_object_set_new(o, "ics_entries", json_integer((json_int_t)json_object_size(p->ics)));
     return o;
 }
 
@@ -971,6 +1039,11 @@ const char *check_profile_template(void)
            "               \"list\": {\"method\": \"GET\", \"path\": \"\"},\n"
            "               \"delete_one\": {\"method\": \"DELETE\", \"path\": \"/api/v1/recordings/{id}\"},\n"
            "               \"factory_reset\": {\"method\": \"POST\", \"path\": \"\"}, \"confirm_field\": \"confirm\"},\n"
-           "  \"consent\": {\"destructive\": false, \"restart\": false, \"deletion\": false, \"factory_reset\": false}\n"
+           "  \"consent\": {\"destructive\": false, \"restart\": false, \"deletion\": false, \"factory_reset\": false},\n"
+           "  \"ics\": {\n"
+           "    \"PW-01\": {\"status\": \"supported\", \"en\": \"No default credential: each unit gets its own password at the factory.\",\n"
+           "              \"vi\": \"Không có thông tin đăng nhập mặc định: mỗi thiết bị được cấp mật khẩu riêng khi xuất xưởng.\"},\n"
+           "    \"SC-03\": {\"status\": \"not_applicable\", \"en\": \"The device has no SSH server.\", \"vi\": \"Thiết bị không có máy chủ SSH.\"}\n"
+           "  }\n"
            "}\n";
 }

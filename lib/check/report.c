@@ -3,91 +3,11 @@
  * Trust level: the report holds device-supplied strings (banners, bodies): every one is escaped. */
 #include "check_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORT_MAX_BYTES ((size_t)64 * 1024 * 1024)
-
-/* A report being written: a bounded buffer (lib/core) and a sticky error, so the renderers below can write on
- * and check once at the end (sb_done). */
-struct sb {
-    struct safecam_buf buf;
-    int started;
-    int err;
-};
-
-static void sb_add(struct sb *b, const char *s, size_t n)
-{
-    if (b->err)
-        return;
-    if (!b->started) {
-        safecam_buf_init(&b->buf, REPORT_MAX_BYTES, 0);
-        b->started = 1;
-    }
-    if (safecam_buf_add(&b->buf, s, n) != 0)
-        b->err = 1; /* the buffer is already freed */
-}
-
-static void sb_puts(struct sb *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* XML/HTML escape */
-static void sb_esc(struct sb *b, const char *s)
-{
-    if (s == NULL)
-        return;
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '&': sb_puts(b, "&amp;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&#39;"); break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-                sb_puts(b, "?");
-            else
-                sb_add(b, s, 1);
-        }
-    }
-}
-
-static char *sb_done(struct sb *b)
-{
-    if (b->err)
-        return NULL;
-    return b->started ? safecam_buf_take(&b->buf) : NULL;
-}
-
-static const char *js(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
-static const char *L(const char *lang, const char *en, const char *vi)
-{
-    return lang && strcmp(lang, "vi") == 0 ? vi : en;
-}
-
-static const char *verdict_label(const char *v, const char *lang)
+const char *check_verdict_label(const char *v, const char *lang)
 {
     if (!(lang && strcmp(lang, "vi") == 0))
         return v;
@@ -101,7 +21,7 @@ static const char *verdict_label(const char *v, const char *lang)
 
 /* The fixed openings of the reasons the runner writes, in Vietnamese; the rest of a reason (device
  * facts, names) is copied as is. */
-static void reason_vi(struct sb *b, const char *en)
+void check_sb_reason_vi(struct check_sb *b, const char *en)
 {
     static const char *const tr[][2] = {
         {"Not testable over the network by qcvn-check; ask the vendor for: ",
@@ -117,28 +37,28 @@ static void reason_vi(struct sb *b, const char *en)
     for (size_t k = 0; k < SAFECAM_ARRAY_LEN(tr); k++) {
         size_t l = strlen(tr[k][0]);
         if (strncmp(en, tr[k][0], l) == 0) {
-            sb_esc(b, tr[k][1]);
-            sb_esc(b, en + l);
+            check_sb_esc(b, tr[k][1]);
+            check_sb_esc(b, en + l);
             return;
         }
     }
     const char *np = strstr(en, " (the profile declares none)");
     if (np != NULL && np[strlen(" (the profile declares none)")] == '\0') {
-        sb_esc(b, "Không áp dụng: hồ sơ thiết bị khai báo không có tính năng này — ");
-        sb_esc(b, en);
+        check_sb_esc(b, "Không áp dụng: hồ sơ thiết bị khai báo không có tính năng này — ");
+        check_sb_esc(b, en);
         return;
     }
     if (strstr(en, ", but the profile does not declare it absent: ") != NULL) {
-        sb_esc(b, "Chưa kết luận: không tìm thấy hoặc không dùng được tính năng, và hồ sơ không khai báo là không có — ");
-        sb_esc(b, en);
+        check_sb_esc(b, "Chưa kết luận: không tìm thấy hoặc không dùng được tính năng, và hồ sơ không khai báo là không có — ");
+        check_sb_esc(b, en);
         return;
     }
-    sb_esc(b, en);
+    check_sb_esc(b, en);
 }
 
 /* The TS 103 701 reference in Vietnamese: "Test group 5.1-1 (conceptual + functional)" ->
  * "Nhóm phép thử 5.1-1 (khái niệm + chức năng)"; anything else is copied as is. */
-static void ts_vi(struct sb *b, const char *en)
+void check_sb_ts_vi(struct check_sb *b, const char *en)
 {
     static const char *const tr[][2] = {{"Test group", "Nhóm phép thử"}, {"conceptual", "khái niệm"},
                                         {"functional", "chức năng"}};
@@ -160,23 +80,23 @@ static void ts_vi(struct sb *b, const char *en)
             out[o++] = *p++;
     }
     out[o] = '\0';
-    sb_esc(b, out);
+    check_sb_esc(b, out);
 }
 
 char *check_report_html(const json_t *rep, const char *lang)
 {
-    struct sb b = {0};
+    struct check_sb b = {0};
     const json_t *dev = json_object_get(rep, "device");
     const json_t *tgt = json_object_get(rep, "target");
     const json_t *sum = json_object_get(rep, "summary");
     const json_t *tim = json_object_get(rep, "timing");
     int vi = lang && strcmp(lang, "vi") == 0;
-    sb_printf(&b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n", vi ? "vi" : "en");
-    sb_puts(&b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-    sb_esc(&b, L(lang, "QCVN 135:2024/BTTTT test report", "Báo cáo thử nghiệm QCVN 135:2024/BTTTT"));
-    sb_puts(&b, " — ");
-    sb_esc(&b, js(tgt, "host"));
-    sb_puts(&b, "</title>\n<style>\n"
+    check_sb_printf(&b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n", vi ? "vi" : "en");
+    check_sb_puts(&b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    check_sb_esc(&b, check_L(lang, "QCVN 135:2024/BTTTT test report", "Báo cáo thử nghiệm QCVN 135:2024/BTTTT"));
+    check_sb_puts(&b, " — ");
+    check_sb_esc(&b, check_js(tgt, "host"));
+    check_sb_puts(&b, "</title>\n<style>\n"
                 "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em;color:#111;max-width:1100px}\n"
                 "h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.2em;border-bottom:2px solid #333;margin-top:2em}\n"
                 "table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #999;padding:.3em .5em;"
@@ -187,153 +107,153 @@ char *check_report_html(const json_t *rep, const char *lang)
                 ".test{page-break-inside:avoid;border:1px solid #ccc;padding:.5em 1em;margin:1em 0}\n"
                 "@media print{body{margin:0}.test{border:none;border-top:1px solid #999}a{color:inherit}}\n"
                 "</style></head><body>\n<h1>");
-    sb_esc(&b, L(lang, "Test report — QCVN 135:2024/BTTTT (ETSI EN 303 645, assessed per ETSI TS 103 701)",
+    check_sb_esc(&b, check_L(lang, "Test report — QCVN 135:2024/BTTTT (ETSI EN 303 645, assessed per ETSI TS 103 701)",
                  "Báo cáo thử nghiệm — QCVN 135:2024/BTTTT (ETSI EN 303 645, đánh giá theo ETSI TS 103 701)"));
-    sb_puts(&b, "</h1>\n<p>");
-    sb_esc(&b, L(lang, "Generated by", "Tạo bởi"));
-    sb_printf(&b, " qcvn-check %s</p>\n", js(json_object_get(rep, "tool"), "version"));
+    check_sb_puts(&b, "</h1>\n<p>");
+    check_sb_esc(&b, check_L(lang, "Generated by", "Tạo bởi"));
+    check_sb_printf(&b, " qcvn-check %s</p>\n", check_js(json_object_get(rep, "tool"), "version"));
 
-    sb_printf(&b, "<h2>1. %s</h2>\n<table>\n", L(lang, "Device under test", "Thiết bị được thử nghiệm"));
+    check_sb_printf(&b, "<h2>1. %s</h2>\n<table>\n", check_L(lang, "Device under test", "Thiết bị được thử nghiệm"));
     const char *rows[][3] = {{"vendor", "Vendor", "Nhà sản xuất"},
                              {"model", "Model", "Kiểu (model)"},
                              {"firmware_version", "Firmware version", "Phiên bản firmware"},
                              {"serial", "Serial number", "Số sê-ri"}};
     const json_t *said = json_object_get(dev, "reported");
-    sb_printf(&b, "<tr><th></th><th>%s</th><th>%s</th></tr>\n", L(lang, "Declared (profile)", "Khai báo (hồ sơ)"),
-              L(lang, "Reported by the device", "Thiết bị tự báo"));
+    check_sb_printf(&b, "<tr><th></th><th>%s</th><th>%s</th></tr>\n", check_L(lang, "Declared (profile)", "Khai báo (hồ sơ)"),
+              check_L(lang, "Reported by the device", "Thiết bị tự báo"));
     for (size_t i = 0; i < SAFECAM_ARRAY_LEN(rows); i++) {
-        sb_puts(&b, "<tr><th>");
-        sb_esc(&b, L(lang, rows[i][1], rows[i][2]));
-        sb_puts(&b, "</th><td>");
-        sb_esc(&b, js(dev, rows[i][0])[0] ? js(dev, rows[i][0]) : "—");
-        const char *d = js(said, rows[i][0]);
-        int mism = d[0] && js(dev, rows[i][0])[0] && strcmp(d, js(dev, rows[i][0])) != 0;
-        sb_printf(&b, "</td><td%s>", mism ? " class=\"v FAIL\"" : "");
-        sb_esc(&b, d[0] ? d : "—");
+        check_sb_puts(&b, "<tr><th>");
+        check_sb_esc(&b, check_L(lang, rows[i][1], rows[i][2]));
+        check_sb_puts(&b, "</th><td>");
+        check_sb_esc(&b, check_js(dev, rows[i][0])[0] ? check_js(dev, rows[i][0]) : "—");
+        const char *d = check_js(said, rows[i][0]);
+        int mism = d[0] && check_js(dev, rows[i][0])[0] && strcmp(d, check_js(dev, rows[i][0])) != 0;
+        check_sb_printf(&b, "</td><td%s>", mism ? " class=\"v FAIL\"" : "");
+        check_sb_esc(&b, d[0] ? d : "—");
         if (mism)
-            sb_printf(&b, " (%s)", L(lang, "MISMATCH", "KHÔNG KHỚP"));
-        sb_puts(&b, "</td></tr>\n");
+            check_sb_printf(&b, " (%s)", check_L(lang, "MISMATCH", "KHÔNG KHỚP"));
+        check_sb_puts(&b, "</td></tr>\n");
     }
-    if (said == NULL && js(dev, "reported_unavailable")[0]) {
-        sb_printf(&b, "<tr><th></th><td colspan=\"2\">%s: ", L(lang, "Not asked to the device", "Chưa hỏi thiết bị"));
-        const char *why = js(dev, "reported_unavailable");
+    if (said == NULL && check_js(dev, "reported_unavailable")[0]) {
+        check_sb_printf(&b, "<tr><th></th><td colspan=\"2\">%s: ", check_L(lang, "Not asked to the device", "Chưa hỏi thiết bị"));
+        const char *why = check_js(dev, "reported_unavailable");
         const char *why_vi = check_i18n_vi(why);
-        sb_esc(&b, lang && strcmp(lang, "vi") == 0 && why_vi ? why_vi : why);
-        sb_puts(&b, "</td></tr>\n");
+        check_sb_esc(&b, lang && strcmp(lang, "vi") == 0 && why_vi ? why_vi : why);
+        check_sb_puts(&b, "</td></tr>\n");
     }
-    sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Target", "Địa chỉ thử nghiệm"));
-    sb_esc(&b, js(tgt, "host"));
-    sb_puts(&b, " (");
-    sb_esc(&b, js(tgt, "address"));
-    sb_puts(&b, ")</td></tr>\n");
-    sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "Test period", "Thời gian thử nghiệm"));
-    sb_esc(&b, js(rep, "started"));
-    sb_puts(&b, " — ");
-    sb_esc(&b, js(rep, "finished"));
-    sb_printf(&b, " (%lld s; %s %lld s)</td></tr>\n", (long long)json_integer_value(json_object_get(tim, "total_ms")) / 1000,
-              L(lang, "of which pacing/lockout waits", "trong đó chờ giãn cách/khóa"),
+    check_sb_printf(&b, "<tr><th>%s</th><td>", check_L(lang, "Target", "Địa chỉ thử nghiệm"));
+    check_sb_esc(&b, check_js(tgt, "host"));
+    check_sb_puts(&b, " (");
+    check_sb_esc(&b, check_js(tgt, "address"));
+    check_sb_puts(&b, ")</td></tr>\n");
+    check_sb_printf(&b, "<tr><th>%s</th><td>", check_L(lang, "Test period", "Thời gian thử nghiệm"));
+    check_sb_esc(&b, check_js(rep, "started"));
+    check_sb_puts(&b, " — ");
+    check_sb_esc(&b, check_js(rep, "finished"));
+    check_sb_printf(&b, " (%lld s; %s %lld s)</td></tr>\n", (long long)json_integer_value(json_object_get(tim, "total_ms")) / 1000,
+              check_L(lang, "of which pacing/lockout waits", "trong đó chờ giãn cách/khóa"),
               (long long)(json_integer_value(json_object_get(tim, "pacing_wait_ms")) +
                           json_integer_value(json_object_get(tim, "lockout_wait_ms"))) / 1000);
-    sb_puts(&b, "</table>\n");
+    check_sb_puts(&b, "</table>\n");
 
-    sb_printf(&b, "<h2>2. %s</h2>\n", L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
+    check_sb_printf(&b, "<h2>2. %s</h2>\n", check_L(lang, "Summary per QCVN group", "Tóm tắt theo nhóm yêu cầu QCVN"));
     {
         long long mf = json_integer_value(json_object_get(sum, "mandatory_fail"));
         long long mu = json_integer_value(json_object_get(sum, "mandatory_undecided"));
         long long mp = json_integer_value(json_object_get(sum, "mandatory_pass"));
         /* green only when no mandatory test FAILs or is undecided */
         const char *cls = mf ? "FAIL" : mu ? "INCONCLUSIVE" : "PASS";
-        sb_printf(&b, "<p class=\"v %s\">%s: ", cls, L(lang, "Overall (mandatory tests)", "Kết luận chung (phép thử bắt buộc)"));
-        sb_printf(&b, "%lld %s · %lld %s · %lld %s</p>\n", mf, L(lang, "FAIL", "KHÔNG ĐẠT"), mu,
-                  L(lang, "not yet decided (INCONCLUSIVE + NEEDS_EVIDENCE)", "chưa kết luận (CHƯA KẾT LUẬN + CẦN BẰNG CHỨNG)"),
-                  mp, L(lang, "PASS", "ĐẠT"));
-        sb_printf(&b, "<p>%s</p>\n",
-                  mf ? L(lang, "At least one mandatory test FAILED: the device does not conform.",
+        check_sb_printf(&b, "<p class=\"v %s\">%s: ", cls, check_L(lang, "Overall (mandatory tests)", "Kết luận chung (phép thử bắt buộc)"));
+        check_sb_printf(&b, "%lld %s · %lld %s · %lld %s</p>\n", mf, check_L(lang, "FAIL", "KHÔNG ĐẠT"), mu,
+                  check_L(lang, "not yet decided (INCONCLUSIVE + NEEDS_EVIDENCE)", "chưa kết luận (CHƯA KẾT LUẬN + CẦN BẰNG CHỨNG)"),
+                  mp, check_L(lang, "PASS", "ĐẠT"));
+        check_sb_printf(&b, "<p>%s</p>\n",
+                  mf ? check_L(lang, "At least one mandatory test FAILED: the device does not conform.",
                          "Có ít nhất một phép thử bắt buộc KHÔNG ĐẠT: thiết bị không phù hợp.")
-                     : mu ? L(lang, "No mandatory test failed, but conformity is NOT established: the undecided tests "
+                     : mu ? check_L(lang, "No mandatory test failed, but conformity is NOT established: the undecided tests "
                                     "need the evidence or inputs named in their results.",
                               "Không có phép thử bắt buộc nào không đạt, nhưng CHƯA xác lập được sự phù hợp: các phép "
                               "thử chưa kết luận cần bằng chứng hoặc dữ liệu nêu trong kết quả của chúng.")
-                          : L(lang, "Every mandatory test passed.", "Mọi phép thử bắt buộc đều đạt."));
+                          : check_L(lang, "Every mandatory test passed.", "Mọi phép thử bắt buộc đều đạt."));
     }
-    sb_puts(&b, "<table><tr><th>");
-    sb_esc(&b, L(lang, "Group", "Nhóm"));
+    check_sb_puts(&b, "<table><tr><th>");
+    check_sb_esc(&b, check_L(lang, "Group", "Nhóm"));
     static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
     for (size_t i = 0; i < 5; i++) {
-        sb_puts(&b, "</th><th>");
-        sb_esc(&b, verdict_label(vn[i], lang));
+        check_sb_puts(&b, "</th><th>");
+        check_sb_esc(&b, check_verdict_label(vn[i], lang));
     }
-    sb_puts(&b, "</th></tr>\n");
+    check_sb_puts(&b, "</th></tr>\n");
     static const char *const order[] = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", "G11", "DOC"};
     const json_t *groups = json_object_get(sum, "groups");
     for (size_t gi = 0; gi < SAFECAM_ARRAY_LEN(order); gi++) {
         const json_t *g = json_object_get(groups, order[gi]);
         if (g == NULL)
             continue;
-        sb_printf(&b, "<tr><td>%s — ", order[gi]);
-        sb_esc(&b, check_group_title(order[gi], lang));
-        sb_puts(&b, "</td>");
+        check_sb_printf(&b, "<tr><td>%s — ", order[gi]);
+        check_sb_esc(&b, check_group_title(order[gi], lang));
+        check_sb_puts(&b, "</td>");
         for (size_t i = 0; i < 5; i++) {
             long long n = json_integer_value(json_object_get(g, vn[i]));
-            sb_printf(&b, "<td class=\"%s\">%lld</td>", n && i == 1 ? "v FAIL" : "", n);
+            check_sb_printf(&b, "<td class=\"%s\">%lld</td>", n && i == 1 ? "v FAIL" : "", n);
         }
-        sb_puts(&b, "</tr>\n");
+        check_sb_puts(&b, "</tr>\n");
     }
-    sb_puts(&b, "</table>\n");
+    check_sb_puts(&b, "</table>\n");
 
-    sb_printf(&b, "<h2>3. %s</h2>\n", L(lang, "Test results", "Kết quả từng phép thử"));
+    check_sb_printf(&b, "<h2>3. %s</h2>\n", check_L(lang, "Test results", "Kết quả từng phép thử"));
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(rep, "results"), i, t) {
-        const char *v = js(t, "verdict");
-        sb_printf(&b, "<div class=\"test\" id=\"%s\"><h3>", js(t, "id"));
-        sb_esc(&b, js(t, "id"));
-        sb_puts(&b, " — ");
-        sb_esc(&b, vi ? js(t, "title_vi") : js(t, "title_en"));
-        sb_printf(&b, " <span class=\"v %s\">[", v);
-        sb_esc(&b, verdict_label(v, lang));
-        sb_puts(&b, "]</span></h3>\n<table>");
-        sb_printf(&b, "<tr><th>%s</th><td>", L(lang, "QCVN group", "Nhóm QCVN"));
-        sb_esc(&b, js(t, "group"));
-        sb_printf(&b, "</td><th>EN 303 645</th><td>");
-        sb_esc(&b, js(t, "en303645"));
-        sb_printf(&b, "</td></tr><tr><th>TS 103 701</th><td>");
+        const char *v = check_js(t, "verdict");
+        check_sb_printf(&b, "<div class=\"test\" id=\"%s\"><h3>", check_js(t, "id"));
+        check_sb_esc(&b, check_js(t, "id"));
+        check_sb_puts(&b, " — ");
+        check_sb_esc(&b, vi ? check_js(t, "title_vi") : check_js(t, "title_en"));
+        check_sb_printf(&b, " <span class=\"v %s\">[", v);
+        check_sb_esc(&b, check_verdict_label(v, lang));
+        check_sb_puts(&b, "]</span></h3>\n<table>");
+        check_sb_printf(&b, "<tr><th>%s</th><td>", check_L(lang, "QCVN group", "Nhóm QCVN"));
+        check_sb_esc(&b, check_js(t, "group"));
+        check_sb_printf(&b, "</td><th>EN 303 645</th><td>");
+        check_sb_esc(&b, check_js(t, "en303645"));
+        check_sb_printf(&b, "</td></tr><tr><th>TS 103 701</th><td>");
         if (vi)
-            ts_vi(&b, js(t, "ts103701"));
+            check_sb_ts_vi(&b, check_js(t, "ts103701"));
         else
-            sb_esc(&b, js(t, "ts103701"));
-        sb_printf(&b, "</td><th>%s</th><td>", L(lang, "Level", "Mức"));
-        sb_esc(&b, strcmp(js(t, "level"), "mandatory") == 0 ? L(lang, "mandatory", "bắt buộc") : L(lang, "recommended", "khuyến nghị"));
-        sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", L(lang, "Result", "Kết quả"));
-        if (vi && js(t, "reason_vi")[0])
-            sb_esc(&b, js(t, "reason_vi"));
+            check_sb_esc(&b, check_js(t, "ts103701"));
+        check_sb_printf(&b, "</td><th>%s</th><td>", check_L(lang, "Level", "Mức"));
+        check_sb_esc(&b, strcmp(check_js(t, "level"), "mandatory") == 0 ? check_L(lang, "mandatory", "bắt buộc") : check_L(lang, "recommended", "khuyến nghị"));
+        check_sb_printf(&b, "</td></tr><tr><th>%s</th><td colspan=\"3\">", check_L(lang, "Result", "Kết quả"));
+        if (vi && check_js(t, "reason_vi")[0])
+            check_sb_esc(&b, check_js(t, "reason_vi"));
         else if (vi)
-            reason_vi(&b, js(t, "reason"));
+            check_sb_reason_vi(&b, check_js(t, "reason"));
         else
-            sb_esc(&b, js(t, "reason"));
-        sb_puts(&b, "</td></tr></table>\n");
+            check_sb_esc(&b, check_js(t, "reason"));
+        check_sb_puts(&b, "</td></tr></table>\n");
         json_t *ev = json_object_get(t, "evidence");
         if (json_array_size(ev)) {
-            sb_printf(&b, "<details%s><summary>%s (%zu)</summary><pre>", strcmp(v, "FAIL") == 0 ? " open" : "",
-                      L(lang, "Evidence", "Bằng chứng"), json_array_size(ev));
+            check_sb_printf(&b, "<details%s><summary>%s (%zu)</summary><pre>", strcmp(v, "FAIL") == 0 ? " open" : "",
+                      check_L(lang, "Evidence", "Bằng chứng"), json_array_size(ev));
             size_t k;
             json_t *e;
             json_array_foreach(ev, k, e) {
-                sb_esc(&b, json_string_value(e));
-                sb_puts(&b, "\n");
+                check_sb_esc(&b, json_string_value(e));
+                check_sb_puts(&b, "\n");
             }
-            sb_puts(&b, "</pre></details>\n");
+            check_sb_puts(&b, "</pre></details>\n");
         }
-        sb_puts(&b, "</div>\n");
+        check_sb_puts(&b, "</div>\n");
     }
     /* the long profile echo last, as an annex */
-    sb_printf(&b, "<h2>4. %s</h2>\n<pre>", L(lang, "Profile (ICS/IXIT) as used", "Hồ sơ thiết bị (ICS/IXIT) đã dùng"));
+    check_sb_printf(&b, "<h2>4. %s</h2>\n<pre>", check_L(lang, "Profile (ICS/IXIT) as used", "Hồ sơ thiết bị (ICS/IXIT) đã dùng"));
     char *pe = json_dumps(json_object_get(rep, "profile"), JSON_INDENT(2) | JSON_SORT_KEYS);
-    sb_esc(&b, pe);
+    check_sb_esc(&b, pe);
     free(pe);
-    sb_puts(&b, "</pre>\n");
-    sb_puts(&b, "</body></html>\n");
-    return sb_done(&b);
+    check_sb_puts(&b, "</pre>\n");
+    check_sb_puts(&b, "</body></html>\n");
+    return check_sb_done(&b);
 }
 
 char *check_report_sarif(const json_t *rep)
@@ -343,21 +263,21 @@ char *check_report_sarif(const json_t *rep)
     const json_t *tgt = json_object_get(rep, "target");
     char uri[160];
     IGN_FMT(uri, sizeof uri, "%s://%s:%lld/", json_is_true(json_object_get(tgt, "web_tls")) ? "https" : "http",
-                      js(tgt, "address"), (long long)json_integer_value(json_object_get(tgt, "web_port")));
+                      check_js(tgt, "address"), (long long)json_integer_value(json_object_get(tgt, "web_port")));
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(rep, "results"), i, t) {
-        const char *v = js(t, "verdict");
-        json_t *rule = json_pack("{s:s,s:s,s:{s:s},s:{s:s},s:{s:s,s:s,s:s,s:s,s:s}}", "id", js(t, "id"), "name",
-                                 js(t, "id"), "shortDescription", "text", js(t, "title_en"), "fullDescription", "text",
-                                 js(t, "title_vi"), "properties", "qcvnGroup", js(t, "group"), "en303645",
-                                 js(t, "en303645"), "ts103701", js(t, "ts103701"), "level", js(t, "level"), "titleVi",
-                                 js(t, "title_vi"));
+        const char *v = check_js(t, "verdict");
+        json_t *rule = json_pack("{s:s,s:s,s:{s:s},s:{s:s},s:{s:s,s:s,s:s,s:s,s:s}}", "id", check_js(t, "id"), "name",
+                                 check_js(t, "id"), "shortDescription", "text", check_js(t, "title_en"), "fullDescription", "text",
+                                 check_js(t, "title_vi"), "properties", "qcvnGroup", check_js(t, "group"), "en303645",
+                                 check_js(t, "en303645"), "ts103701", check_js(t, "ts103701"), "level", check_js(t, "level"), "titleVi",
+                                 check_js(t, "title_vi"));
         json_array_append_new(rules, rule);
         const char *level = "none", *kind = "pass";
         if (strcmp(v, "FAIL") == 0) {
             kind = "fail";
-            level = strcmp(js(t, "level"), "mandatory") == 0 ? "error" : "warning";
+            level = strcmp(check_js(t, "level"), "mandatory") == 0 ? "error" : "warning";
         } else if (strcmp(v, "INCONCLUSIVE") == 0) {
             kind = "review";
             level = "note";
@@ -368,8 +288,8 @@ char *check_report_sarif(const json_t *rep)
             kind = "notApplicable";
         }
         char msg[1024];
-        IGN_FMT(msg, sizeof msg, "%s: %s", v, js(t, "reason"));
-        json_t *res = json_pack("{s:s,s:I,s:s,s:s,s:{s:s},s:[{s:{s:{s:s}}}],s:{s:s,s:O}}", "ruleId", js(t, "id"),
+        IGN_FMT(msg, sizeof msg, "%s: %s", v, check_js(t, "reason"));
+        json_t *res = json_pack("{s:s,s:I,s:s,s:s,s:{s:s},s:[{s:{s:{s:s}}}],s:{s:s,s:O}}", "ruleId", check_js(t, "id"),
                                 "ruleIndex", (json_int_t)i, "kind", kind, "level", level, "message", "text", msg,
                                 "locations", "physicalLocation", "artifactLocation", "uri", uri, "properties", "verdict",
                                 v, "evidence", json_object_get(t, "evidence"));
@@ -377,7 +297,7 @@ char *check_report_sarif(const json_t *rep)
     }
     json_t *sarif = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o,s:[{s:b}]}]}", "$schema",
                               "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
-                              "driver", "name", "qcvn-check", "version", js(json_object_get(rep, "tool"), "version"),
+                              "driver", "name", "qcvn-check", "version", check_js(json_object_get(rep, "tool"), "version"),
                               "informationUri", "https://example.invalid/safecam/docs/qcvn-check.md", "rules", rules,
                               "results", results, "invocations", "executionSuccessful", 1);
     char *s = sarif ? json_dumps(sarif, JSON_INDENT(2)) : NULL;
@@ -387,11 +307,11 @@ char *check_report_sarif(const json_t *rep)
 
 char *check_report_junit(const json_t *rep)
 {
-    struct sb b = {0};
+    struct check_sb b = {0};
     const json_t *sum = json_object_get(rep, "summary");
     long long total = json_array_size(json_object_get(rep, "results"));
-    sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    sb_printf(&b, "<testsuites name=\"qcvn-check\" tests=\"%lld\" failures=\"%lld\" time=\"%.3f\">\n", total,
+    check_sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    check_sb_printf(&b, "<testsuites name=\"qcvn-check\" tests=\"%lld\" failures=\"%lld\" time=\"%.3f\">\n", total,
               (long long)json_integer_value(json_object_get(sum, "FAIL")),
               (double)json_integer_value(json_object_get(json_object_get(rep, "timing"), "total_ms")) / 1000.0);
     static const char *const order[] = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", "G11", "DOC"};
@@ -403,50 +323,50 @@ char *check_report_junit(const json_t *rep)
         static const char *const vn[] = {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "NEEDS_EVIDENCE"};
         for (size_t k = 0; k < 5; k++)
             tests += json_integer_value(json_object_get(g, vn[k]));
-        sb_printf(&b, "  <testsuite name=\"%s ", order[gi]);
-        sb_esc(&b, check_group_title(order[gi], "en"));
-        sb_printf(&b, "\" tests=\"%lld\" failures=\"%lld\" skipped=\"%lld\">\n", tests,
+        check_sb_printf(&b, "  <testsuite name=\"%s ", order[gi]);
+        check_sb_esc(&b, check_group_title(order[gi], "en"));
+        check_sb_printf(&b, "\" tests=\"%lld\" failures=\"%lld\" skipped=\"%lld\">\n", tests,
                   (long long)json_integer_value(json_object_get(g, "FAIL")),
                   tests - json_integer_value(json_object_get(g, "FAIL")) - json_integer_value(json_object_get(g, "PASS")));
         size_t i;
         json_t *t;
         json_array_foreach(json_object_get(rep, "results"), i, t) {
-            if (strcmp(js(t, "group"), order[gi]) != 0)
+            if (strcmp(check_js(t, "group"), order[gi]) != 0)
                 continue;
-            const char *v = js(t, "verdict");
-            sb_puts(&b, "    <testcase classname=\"qcvn135.");
-            sb_esc(&b, order[gi]);
-            sb_puts(&b, "\" name=\"");
-            sb_esc(&b, js(t, "id"));
-            sb_puts(&b, " ");
-            sb_esc(&b, js(t, "title_en"));
-            sb_printf(&b, "\" time=\"%.3f\">\n", (double)json_integer_value(json_object_get(t, "duration_ms")) / 1000.0);
+            const char *v = check_js(t, "verdict");
+            check_sb_puts(&b, "    <testcase classname=\"qcvn135.");
+            check_sb_esc(&b, order[gi]);
+            check_sb_puts(&b, "\" name=\"");
+            check_sb_esc(&b, check_js(t, "id"));
+            check_sb_puts(&b, " ");
+            check_sb_esc(&b, check_js(t, "title_en"));
+            check_sb_printf(&b, "\" time=\"%.3f\">\n", (double)json_integer_value(json_object_get(t, "duration_ms")) / 1000.0);
             if (strcmp(v, "FAIL") == 0) {
-                sb_puts(&b, "      <failure type=\"");
-                sb_esc(&b, js(t, "level"));
-                sb_puts(&b, "\" message=\"");
-                sb_esc(&b, js(t, "reason"));
-                sb_puts(&b, "\"/>\n");
+                check_sb_puts(&b, "      <failure type=\"");
+                check_sb_esc(&b, check_js(t, "level"));
+                check_sb_puts(&b, "\" message=\"");
+                check_sb_esc(&b, check_js(t, "reason"));
+                check_sb_puts(&b, "\"/>\n");
             } else if (strcmp(v, "PASS") != 0) {
-                sb_puts(&b, "      <skipped message=\"");
-                sb_esc(&b, v);
-                sb_puts(&b, ": ");
-                sb_esc(&b, js(t, "reason"));
-                sb_puts(&b, "\"/>\n");
+                check_sb_puts(&b, "      <skipped message=\"");
+                check_sb_esc(&b, v);
+                check_sb_puts(&b, ": ");
+                check_sb_esc(&b, check_js(t, "reason"));
+                check_sb_puts(&b, "\"/>\n");
             }
-            sb_puts(&b, "      <system-out>");
+            check_sb_puts(&b, "      <system-out>");
             size_t k;
             json_t *e;
             json_array_foreach(json_object_get(t, "evidence"), k, e) {
-                sb_esc(&b, json_string_value(e));
-                sb_puts(&b, "\n");
+                check_sb_esc(&b, json_string_value(e));
+                check_sb_puts(&b, "\n");
             }
-            sb_puts(&b, "</system-out>\n    </testcase>\n");
+            check_sb_puts(&b, "</system-out>\n    </testcase>\n");
         }
-        sb_puts(&b, "  </testsuite>\n");
+        check_sb_puts(&b, "  </testsuite>\n");
     }
-    sb_puts(&b, "</testsuites>\n");
-    return sb_done(&b);
+    check_sb_puts(&b, "</testsuites>\n");
+    return check_sb_done(&b);
 }
 
 static int write_str(const char *dir, const char *name, char *s)
@@ -486,7 +406,7 @@ int check_fleet_write(json_t *entries, const char *dir, const char *lang)
     json_t *e;
     json_array_foreach(entries, i, e) {
         json_t *rep = json_object_get(e, "report");
-        json_t *d = json_pack("{s:s,s:s}", "target", js(e, "target"), "dir", js(e, "dir"));
+        json_t *d = json_pack("{s:s,s:s}", "target", check_js(e, "target"), "dir", check_js(e, "dir"));
         if (json_is_object(rep)) {
             json_t *sum = json_object_get(rep, "summary");
             int mf = json_integer_value(json_object_get(sum, "mandatory_fail")) > 0;
@@ -499,7 +419,7 @@ int check_fleet_write(json_t *entries, const char *dir, const char *lang)
         } else {
             errors++;
             json_object_set_new(d, "result", json_string("ERROR"));
-            json_object_set_new(d, "error", json_string(js(e, "error")));
+            json_object_set_new(d, "error", json_string(check_js(e, "error")));
         }
         json_array_append_new(devs, d);
     }
@@ -512,24 +432,24 @@ int check_fleet_write(json_t *entries, const char *dir, const char *lang)
     if (rc == 0)
         rc = write_str(dir, "fleet.json", json_dumps(fleet, JSON_INDENT(2)));
     if (rc == 0) {
-        struct sb b = {0};
-        sb_printf(&b, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><title>qcvn-check fleet</title>"
+        struct check_sb b = {0};
+        check_sb_printf(&b, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><title>qcvn-check fleet</title>"
                   "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
                   "td,th{border:1px solid #999;padding:.3em .6em}.FAIL,.ERROR{color:#b00000;font-weight:bold}"
                   ".PASS{color:#0a6b0a;font-weight:bold}</style></head><body><h1>%s</h1><table><tr><th>%s</th><th>%s</th>"
                   "<th>FAIL</th><th>%s</th></tr>\n", lang && strcmp(lang, "vi") == 0 ? "vi" : "en",
-                  L(lang, "Fleet summary — QCVN 135:2024/BTTTT", "Tổng hợp nhiều thiết bị — QCVN 135:2024/BTTTT"),
-                  L(lang, "Target", "Thiết bị"), L(lang, "Result", "Kết quả"), L(lang, "Report", "Báo cáo"));
+                  check_L(lang, "Fleet summary — QCVN 135:2024/BTTTT", "Tổng hợp nhiều thiết bị — QCVN 135:2024/BTTTT"),
+                  check_L(lang, "Target", "Thiết bị"), check_L(lang, "Result", "Kết quả"), check_L(lang, "Report", "Báo cáo"));
         json_array_foreach(devs, i, e) {
-            sb_puts(&b, "<tr><td>");
-            sb_esc(&b, js(e, "target"));
-            sb_printf(&b, "</td><td class=\"%s\">%s</td><td>%lld</td><td><a href=\"", js(e, "result"), js(e, "result"),
+            check_sb_puts(&b, "<tr><td>");
+            check_sb_esc(&b, check_js(e, "target"));
+            check_sb_printf(&b, "</td><td class=\"%s\">%s</td><td>%lld</td><td><a href=\"", check_js(e, "result"), check_js(e, "result"),
                       (long long)json_integer_value(json_object_get(json_object_get(e, "summary"), "FAIL")));
-            sb_esc(&b, js(e, "dir"));
-            sb_puts(&b, "/report.html\">report</a></td></tr>\n");
+            check_sb_esc(&b, check_js(e, "dir"));
+            check_sb_puts(&b, "/report.html\">report</a></td></tr>\n");
         }
-        sb_puts(&b, "</table></body></html>\n");
-        rc = write_str(dir, "fleet.html", sb_done(&b));
+        check_sb_puts(&b, "</table></body></html>\n");
+        rc = write_str(dir, "fleet.html", check_sb_done(&b));
     }
     json_decref(fleet);
     return rc;
