@@ -84,6 +84,7 @@ def nmap_tls(ns, port):
     return out
 
 
+@pytest.mark.plain_only  # compared with nmap; SC-02 runs under ASan in test_check_safecamd
 def test_sc02_agrees_with_nmap_ssl_enum_ciphers(netns):
     with tempfile.TemporaryDirectory(prefix="qcvn-ns-") as d:
         key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
@@ -124,6 +125,7 @@ def test_sc02_agrees_with_nmap_ssl_enum_ciphers(netns):
             srv.wait()
 
 
+@pytest.mark.plain_only  # compared with nmap; the scan runs under ASan in test_check_corpus
 def test_full_range_scan_agrees_with_nmap(netns):
     with tempfile.TemporaryDirectory(prefix="qcvn-ns-") as d:
         ports = [2121, 8080, 40404]

@@ -51,6 +51,7 @@ def audit(ns, d, port, name):
     return rep, {x["id"]: x for x in rep["results"]}, took
 
 
+@pytest.mark.plain_only  # compared with testssl; the same TLS 1.3 probe runs under ASan in the next test
 def test_tls13_only_server_is_seen_and_judged(netns):  # noqa: F811
     with tempfile.TemporaryDirectory(prefix="qcvn-tls13-") as d:
         port = 4443

@@ -269,6 +269,7 @@ def npm_onvif(tmp_path_factory):
     return d
 
 
+@pytest.mark.plain_only  # a second external client; the responder runs under ASan with onvif-util
 def test_npm_onvif_discovers_the_https_device_service(lab, npm_onvif):
     cam = lab.camera
     set_discovery(lab, True, True)

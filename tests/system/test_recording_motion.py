@@ -193,6 +193,7 @@ def test_walking_person_makes_a_motion_segment_with_pre_roll(workdir):
         _finish(cam)
 
 
+@pytest.mark.plain_only  # 30 s of footage on the clock; the motion and pre-roll code runs under ASan in the walking-person test
 def test_close_events_never_record_the_same_moment_twice(workdir):
     """A long pre-roll and a short post-roll: the walking person's motion comes and goes, and each new event starts
     with the pre-roll. It used to start with the whole ring, so it repeated the previous event's last seconds (3.2 s

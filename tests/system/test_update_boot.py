@@ -204,6 +204,7 @@ def test_image_whose_safecamd_fails_to_start_rolls_back(cam, vendor):
     cam.session = s
 
 
+@pytest.mark.plain_only  # waits out the health deadline; the rollback path runs under ASan in the test before
 def test_image_that_never_becomes_healthy_rolls_back(cam, vendor):
     """A real safecamd whose web helper dies at every start: the supervisor keeps restarting it with
     back-off, the slot is never marked good, and the boot watchdog stops it after --boot-timeout."""
