@@ -94,10 +94,8 @@ static gboolean vault_watch(gpointer user)
                 tls_last_rc = 0;
                 safecam_backoff_reset(&tls_backoff);
             } else {
-                if (rc != tls_last_rc)
-                    log_warn("no TLS credentials from the vault yet (%s); RTSPS waits, retrying with back-off",
-                             safecam_err_name(rc));
-                tls_last_rc = rc;
+                safecam_backoff_log_failure(&tls_backoff, rc, &tls_last_rc,
+                                            "RTSPS waits for the TLS credentials from the vault");
                 int w = safecam_backoff_failed(&tls_backoff, safecam_time_mono_ms());
                 wait = w < wait ? w : wait;
             }

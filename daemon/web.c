@@ -90,10 +90,8 @@ static int on_tick(void *ctx, int *timeout_ms)
         } else if (rc == SAFECAM_ERR_IO || rc == SAFECAM_ERR_INVAL) {
             return 1; /* cannot bind */
         } else {
-            if (rc != w->start_last_rc)
-                log_warn("no TLS credentials from the vault yet (%s); HTTPS waits, retrying with back-off",
-                         safecam_err_name(rc));
-            w->start_last_rc = rc;
+            safecam_backoff_log_failure(&w->start, rc, &w->start_last_rc,
+                                        "HTTPS waits for the TLS credentials from the vault");
             int n = safecam_backoff_failed(&w->start, safecam_time_mono_ms());
             wait = n < wait ? n : wait;
         }

@@ -44,4 +44,12 @@ static inline int safecam_backoff_failed(struct safecam_backoff *b, int64_t now_
     return wait;
 }
 
+/* Log one failed attempt of a wait with back-off: the first failure is an info line, because at every start
+ * the first ask races the peer's own start; a warning follows when the reason changes, and once when the wait
+ * reaches SAFECAM_BACKOFF_WARN_AFTER failures in a row. *last_rc holds the reason last seen (0 before the
+ * first failure). `what` names the wait, e.g. "RTSPS waits for the TLS credentials from the vault". Call it
+ * before safecam_backoff_failed(b, ...). Implemented in lib/core/core.c. */
+#define SAFECAM_BACKOFF_WARN_AFTER 5
+void safecam_backoff_log_failure(const struct safecam_backoff *b, int rc, int *last_rc, const char *what);
+
 #endif

@@ -1,4 +1,5 @@
 /* core.c — errors, logging, bounded strings, atomic files and time. Linked into every process. */
+#include "safecam/backoff.h"
 #include "safecam/core.h"
 
 #include <dirent.h>
@@ -480,4 +481,14 @@ char *safecam_buf_take(struct safecam_buf *b)
     b->len = 0;
     b->cap = 0;
     return out;
+}
+
+void safecam_backoff_log_failure(const struct safecam_backoff *b, int rc, int *last_rc, const char *what)
+{
+    unsigned attempt = b->failures + 1;
+    if (*last_rc == 0)
+        log_info("%s (%s)", what, safecam_err_name(rc));
+    else if (rc != *last_rc || attempt == SAFECAM_BACKOFF_WARN_AFTER)
+        log_warn("%s: still, after %u attempts (%s); retrying with back-off", what, attempt, safecam_err_name(rc));
+    *last_rc = rc;
 }
