@@ -86,6 +86,7 @@ int vault_audit_verify(vault *v, struct audit_verify_result *out)
     if (rc == 0) {
         v->audit_status = *out;
         v->audit_checked = 1;
+        v->audit_checked_at = safecam_time_now();
     }
     return rc;
 }
@@ -133,7 +134,10 @@ json_t *vault_audit_status_json(const vault *v)
 {
     if (!v || !v->audit_checked)
         return json_pack("{s:s}", "status", "unknown");
-    return vault_audit_result_json(&v->audit_status);
+    json_t *o = vault_audit_result_json(&v->audit_status);
+    if (o)
+        json_object_set_new(o, "checked_at", json_integer((json_int_t)v->audit_checked_at));
+    return o;
 }
 
 json_t *vault_audit_result_json(const struct audit_verify_result *r)

@@ -27,6 +27,7 @@ struct vault {
     size_t wsse_nonce_capacity;    /* 0: WSSE_NONCE_CACHE_MAX */
     struct audit_verify_result audit_status; /* the last verification of the audit chain (audit_chain.c) */
     int audit_checked;
+    int64_t audit_checked_at; /* wall time (s) of that verification */
 };
 
 int64_t vault_now(const vault *v);

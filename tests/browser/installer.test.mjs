@@ -100,3 +100,27 @@ test('Events: the date format follows a language switch, and free-text details a
   assert.ok(!all.includes('stream settings'), all);
   assert.deepEqual(consoleErrors, []);
 });
+
+test('Events: the chain status says when it was checked, and "Check the log now" counts every entry', async () => {
+  // Right after provisioning the check made at start counted the entries of that moment (a new user read "0
+  // entries checked" above a table of events as a fault).
+  await page.goto(`${camera.baseUrl}/#/events`);
+  await waitPage(page, 'events');
+  await setLang(page, 'en');
+  await page.waitForSelector('#events-rows td[data-time]');
+  const before = await page.textContent('#events-chain');
+  assert.match(before, /was intact at its last check \(.+\): \d+ entries then/, before);
+  const total = (await apiSend(page, 'GET', '/api/v1/events/verify')).body.events;
+  assert.ok(total > 0, String(total));
+  await page.click('#events-verify');
+  await page.waitForFunction((n) => {
+    const el = document.querySelector('#events-chain');
+    const m = el && /: (\d+) entries then/.exec(el.textContent);
+    return m && Number(m[1]) >= n;
+  }, total);
+  await setLang(page, 'vi');
+  const vi = await page.textContent('#events-chain');
+  assert.ok(vi.includes('Nhật ký còn nguyên vẹn ở lần kiểm tra gần nhất'), vi);
+  assert.deepEqual(consoleErrors, []);
+  assert.deepEqual(badAnswers, []);
+});

@@ -102,6 +102,30 @@ export async function render() {
     h('thead', null, h('tr', null, ['time', 'type', 'actor', 'source', 'detail'].map((c) => h('th', { scope: 'col', i18n: 'events.col_' + c })))),
     tbody);
 
+  // A check made at start counts the entries of that moment, not the ones written since: say when it was made,
+  // and let the admin walk the chain now (GET /api/v1/events/verify, which also becomes the kept status).
+  function showChain(c, checkedAt) {
+    const when = formatTime(typeof checkedAt === 'number' ? checkedAt : (c && c.checked_at));
+    if (c && c.status === 'broken') {
+      showStatus(chain, 'error', 'events.chain_broken', { id: String(c.first_bad_id), reason: String(c.reason) });
+    } else if (c && c.status === 'intact') {
+      showStatus(chain, 'ok', 'events.chain_intact', { n: String(c.events), time: when });
+    } else {
+      hideStatus(chain);
+    }
+  }
+  const verify = h('button', { type: 'button', id: 'events-verify', i18n: 'events.verify' });
+  verify.addEventListener('click', async () => {
+    verify.disabled = true;
+    try {
+      showChain(await api.get('/api/v1/events/verify'), Math.floor(Date.now() / 1000));
+    } catch (e) {
+      showError(status, e);
+    } finally {
+      verify.disabled = false;
+    }
+  });
+
   async function load() {
     hideStatus(status);
     const q = new URLSearchParams();
@@ -120,14 +144,7 @@ export async function render() {
       showError(status, e);
       return;
     }
-    const c = r && r.chain;
-    if (c && c.status === 'broken') {
-      showStatus(chain, 'error', 'events.chain_broken', { id: String(c.first_bad_id), reason: String(c.reason) });
-    } else if (c && c.status === 'intact') {
-      showStatus(chain, 'ok', 'events.chain_intact', { n: String(c.events) });
-    } else {
-      hideStatus(chain);
-    }
+    showChain(r && r.chain);
     tbody.replaceChildren(...list.map((ev) => h('tr', null,
       typeof ev.time === 'number' ? h('td', { class: 'ev-time', 'data-time': String(ev.time), text: formatTime(ev.time) })
         : h('td', { text: String(ev.time_text || '') }),
@@ -143,5 +160,6 @@ export async function render() {
     load();
   });
   await load();
-  return page('events.title', h('p', { class: 'lead', i18n: 'events.intro' }), chain, filters, status, count, h('div', { class: 'table-wrap' }, table));
+  return page('events.title', h('p', { class: 'lead', i18n: 'events.intro' }), chain,
+    h('p', { class: 'actions' }, verify), filters, status, count, h('div', { class: 'table-wrap' }, table));
 }
