@@ -179,6 +179,7 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
         STATEDIR_VAULT_DB "-journal", STATEDIR_CONFIG, STATEDIR_CONFIG ".last-good", STATEDIR_AUDIT_DB,
         STATEDIR_AUDIT_DB "-wal", STATEDIR_AUDIT_DB "-shm", STATEDIR_AUDIT_DB "-journal",
         STATEDIR_VAULT_DIR "/linked.sealed", /* linked-service settings and passwords (linked.c) */
+        STATEDIR_LINK, /* the link process's CA files and its list of what it uploaded (lib/link) */
     };
     struct device_identity id;
     char user[VAULT_USERNAME_MAX + 1], hash[VAULT_HASH_BYTES], path[PATH_MAX], host[256];
@@ -198,7 +199,7 @@ int vault_factory_reset(const char *state_dir, const char *actor, const char *so
     if ((rc = safecam_path_join(path, sizeof path, state_dir, STATEDIR_RESET_PENDING)) != 0 ||
         (rc = safecam_file_write_atomic(path, "1\n", 2, 0600)) != 0)
         goto out;
-    /* 2. users, sessions, lockouts, settings, captures, the audit log */
+    /* 2. users, sessions, lockouts, settings, captures, recordings, the audit log, the linked services */
     for (size_t i = 0; i < sizeof user_data / sizeof user_data[0]; i++)
         if ((rc = safecam_path_join(path, sizeof path, state_dir, user_data[i])) != 0 ||
             (rc = safecam_path_remove(path)) != 0) {

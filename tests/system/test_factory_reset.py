@@ -138,8 +138,15 @@ def test_interrupted_reset_is_finished_at_next_start(cam):
     # a reset cut short by power loss: only its marker was written
     with open(os.path.join(cam.state_dir, "factory-reset.pending"), "w") as f:
         f.write("1\n")
+    # what a linked service left: the admin's CA file and the list of uploads (a reset once kept them)
+    link_dir = os.path.join(cam.state_dir, "link")
+    os.makedirs(link_dir, exist_ok=True)
+    for name in ("mqtt-ca.pem", "uploaded.json"):
+        with open(os.path.join(link_dir, name), "w") as f:
+            f.write("left by a linked service\n")
     cam.start()
     assert cert_der(cam) != der0
+    assert not os.path.exists(link_dir) or os.listdir(link_dir) == [], os.listdir(link_dir)
     assert not os.path.exists(os.path.join(cam.state_dir, "factory-reset.pending"))
     cam.login(cam.label["admin_user"], cam.admin_password, expect=401)
     s = cam.login(cam.label["admin_user"], cam.label["initial_password"])
