@@ -245,8 +245,7 @@ void vault_wsse_nonce_capacity_set(vault *v, size_t capacity);
  * header, plus the request's method. The nonce is the camera's: RTSP's is made and bound to the connection by the
  * media process, HTTP's is made, bound to time and checked for authenticity by the web process
  * (lib/http/digest.c) before it asks the vault. */
-#define VAULT_DIGEST_HEX_MAX 64         /* a SHA-256 response in hex; MD5's is 32 */
-#define VAULT_DIGEST_REPLAY_KEY_MAX 160 /* "digest:" + nonce + ":" + nc, bytes */
+#define VAULT_DIGEST_HEX_MAX 64 /* a SHA-256 response in hex; MD5's is 32 */
 struct vault_digest_request {
     const char *username, *realm, *nonce, *uri, *method, *response; /* response: 32 or 64 hex */
     const char *algorithm; /* NULL, "" or "MD5"; "SHA-256" */

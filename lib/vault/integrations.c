@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "safecam/digest_auth.h"
 #include "safecam/pwgen.h"
 #include "safecam/seal.h"
 #include "safecam/wsse.h"
@@ -520,30 +521,22 @@ int vault_digest_response(const char *username, const char *realm, const char *s
     return rc;
 }
 
-/* nc: exactly 8 hex digits, not all zero (RFC 7616 3.4). */
-static int nc_valid(const char *nc)
-{
-    if (!nc || strlen(nc) != 8 || strspn(nc, "0123456789abcdefABCDEF") != 8)
-        return 0;
-    return strspn(nc, "0") != 8;
-}
-
-/* Remember (nonce, nc) until expires: a second use of the pair is a replay. The key is prefixed so that it
- * never meets a WS-Security nonce's bytes by accident. */
+/* Remember (nonce, nc) until expires: a second use of the pair is a replay. The cache holds a BLAKE2b of
+ * "digest:" nonce ":" nc, so the pair never meets a WS-Security nonce's bytes by accident. */
 static int digest_replay_admit(vault *v, const char *nonce, const char *nc, int64_t expires, int64_t now)
 {
-    uint8_t k[VAULT_DIGEST_REPLAY_KEY_MAX];
-    size_t nlen = strlen(nonce);
-    if (nlen + 16 > sizeof k)
-        return SAFECAM_ERR_INVAL;
+    uint8_t k[32];
+    crypto_generichash_state st;
     wsse_nonce_cache *cache = nonce_cache(v);
     if (!cache)
         return SAFECAM_ERR_NOMEM;
-    memcpy(k, "digest:", 7);
-    memcpy(k + 7, nonce, nlen);
-    k[7 + nlen] = ':';
-    memcpy(k + 8 + nlen, nc, 8);
-    return wsse_nonce_cache_admit(cache, k, nlen + 16, expires, now);
+    crypto_generichash_init(&st, NULL, 0, sizeof k);
+    crypto_generichash_update(&st, (const uint8_t *)"digest:", 7);
+    crypto_generichash_update(&st, (const uint8_t *)nonce, strlen(nonce));
+    crypto_generichash_update(&st, (const uint8_t *)":", 1);
+    crypto_generichash_update(&st, (const uint8_t *)nc, strlen(nc));
+    crypto_generichash_final(&st, k, sizeof k);
+    return wsse_nonce_cache_admit(cache, k, sizeof k, expires, now);
 }
 
 int vault_integration_digest_check(vault *v, const uint8_t *key, const struct vault_digest_request *d,
@@ -593,7 +586,9 @@ int vault_integration_digest_check(vault *v, const uint8_t *key, const struct va
         /* HTTP: each (nonce, nc) once. Only an authentic response is remembered, so nobody without the secret
          * can fill the cache. */
         int64_t now = vault_now(v);
-        if (!d->qop || strcmp(d->qop, "auth") != 0 || !nc_valid(d->nc) || !d->cnonce || !d->cnonce[0]) {
+        uint32_t nc = 0;
+        if (!d->qop || strcmp(d->qop, "auth") != 0 || digest_nc_parse(d->nc, &nc) != 0 || !d->cnonce ||
+            !d->cnonce[0]) {
             rc = SAFECAM_ERR_DENIED;
             reason = "nc";
         } else {
