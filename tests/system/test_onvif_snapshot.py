@@ -135,3 +135,37 @@ def test_wrong_digests_lock_the_account_out(camera):
     assert r.status == 200 and "surface=http integration digest refused=credentials" in r.body.decode(), r
     r = admin.request("GET", "/api/v1/events?type=lockout&limit=50")
     assert r.status == 200 and "nvr2" in r.body.decode(), r
+
+
+from test_discovery import npm_onvif  # noqa: E402,F401  (fixture: npm installs onvif into this run's directory)
+
+
+def test_npm_onvif_adds_the_camera_and_the_snapshot_is_fetched(camera, npm_onvif):
+    """What a recorder does after discovery, with the npm ONVIF client over HTTPS (PasswordDigest tokens): connect,
+    device information, profiles, GetStreamUri, GetSnapshotUri; then the snapshot URI it got, fetched by curl
+    --digest with the same account (the npm client cannot fetch it itself), and ffmpeg plays the stream URI."""
+    import json
+    import os
+    import time
+    from urllib.parse import quote
+    wait_rtsps(camera)
+    admin = onvif_on(camera)
+    secret = admin.request("POST", "/api/v1/integrations", json_body={"name": "nvr3"}).json()["secret"]
+    t0 = time.monotonic()
+    r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "onvif_npm_client.cjs"),
+                        "127.0.0.1", str(camera.https_port), "nvr3", secret, camera.cacert],
+                       env={**os.environ, "NODE_PATH": f"{npm_onvif}/node_modules"}, capture_output=True, timeout=60)
+    out = json.loads(r.stdout)
+    assert out["ok"], (out, r.stderr[-500:])
+    assert out["info"]["serialNumber"] == camera.label["serial"], out
+    assert out["profiles"][:1] == ["main"], out
+    assert out["stream_uri"] == f"rtsps://127.0.0.1:{camera.rtsps_port}/stream1", out
+    assert out["snapshot_uri"] == f"https://127.0.0.1:{camera.https_port}{PATH}", out
+    code, body, err = curl_digest(camera, out["snapshot_uri"], "nvr3", secret)
+    assert code == 200 and body[:3] == b"\xff\xd8\xff", (code, err)
+    added = time.monotonic() - t0
+    print(f"npm onvif: connect to both URIs {out['ms']:.0f} ms; with the snapshot fetched {added * 1000:.0f} ms")
+    url = out["stream_uri"].replace("rtsps://", f"rtsps://nvr3:{quote(secret, safe='')}@")
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", url, "-t", "2", "-f",
+                        "null", "-"], capture_output=True, timeout=60)
+    assert p.returncode == 0 and re.findall(rb"frame=\s*(\d+)", p.stderr), p.stderr[-1000:]
