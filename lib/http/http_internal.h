@@ -97,9 +97,9 @@ typedef enum MHD_Result (*handler_fn)(struct req *r);
 #define R_NO_CSRF 0x04u     /* state-changing but without a session yet (the login) */
 #define R_BODY 0x08u        /* takes a JSON body */
 #define R_STREAM 0x10u      /* streamed octet body relayed chunk by chunk (firmware upload), never buffered */
-#define R_SOAP 0x40u /* ONVIF SOAP: no session or CSRF (WS-Security inside), 404 while ONVIF is off */
-#define R_DIGEST 0x80u /* without a session cookie and while ONVIF is on: HTTP Digest of an integration account */
-#define R_SELF 0x20u /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
+#define R_SELF 0x20u   /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
+#define R_SOAP 0x40u   /* ONVIF SOAP: no session or CSRF (WS-Security inside), 404 while ONVIF is off */
+#define R_DIGEST 0x80u /* GET without a session cookie while ONVIF is on: an integration account's HTTP Digest */
 
 /* One row of the route table: deny by default, what no row names does not exist. Each routes_<area>.c
  * exports its rows as a route_set; gate.c looks them up in the order of its route_sets[]. */
