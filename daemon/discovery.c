@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -32,10 +34,21 @@ static void usage(void)
     fprintf(stderr, "usage: safecam-discovery --state-dir DIR --ipc-fd N --bind ADDR --https-port N\n");
 }
 
+#define DISCOVERY_IFACES_MAX 16 /* interfaces announced on with a wildcard bind */
+
+/* One up, multicast-capable, non-loopback IPv4 interface (wildcard bind), as found at start. */
+struct iface {
+    unsigned index;
+    struct in_addr addr;
+    char name[IF_NAMESIZE];
+};
+
 struct responder {
     int fd;               /* the UDP socket on the bind address, port 3702: unicast probes, every send */
     int mc_fd;            /* bound to the group, joined on the bind address's interface only; -1 with a
-                           * wildcard bind (then fd is *:3702 and joined) */
+                           * wildcard bind (then fd is *:3702 and joined on every interface of ifaces) */
+    struct iface ifaces[DISCOVERY_IFACES_MAX];
+    size_t n_ifaces;
     struct in_addr bind4; /* the camera's address (INADDR_ANY: the address the probe came in on) */
     unsigned https_port;
     char uuid[37]; /* the stable endpoint UUID */
@@ -82,22 +95,55 @@ static int message_build(struct responder *r, enum onvif_discovery_kind kind, st
     return onvif_discovery_write(kind, &f, relates_to, out);
 }
 
-/* Hello or Bye to the group (IP_MULTICAST_IF is the bind address, TTL 1). */
+/* Send b to `to` from fd. ifindex/src non-zero: out of that interface with that source address (IP_PKTINFO;
+ * for the group this picks the interface, as IP_MULTICAST_IF does for the whole socket). */
+static ssize_t send_via(int fd, const struct safecam_buf *b, const struct sockaddr_in *to, unsigned ifindex,
+                        struct in_addr src)
+{
+    union {
+        char c[CMSG_SPACE(sizeof(struct in_pktinfo))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {b->data, b->len};
+    struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = sizeof *to, .msg_iov = &iov, .msg_iovlen = 1};
+    if (ifindex) {
+        memset(&ctl, 0, sizeof ctl);
+        mh.msg_control = ctl.c;
+        mh.msg_controllen = sizeof ctl.c;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = IPPROTO_IP;
+        cm->cmsg_type = IP_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+        const struct in_pktinfo pi = {.ipi_ifindex = (int)ifindex, .ipi_spec_dst = src};
+        memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+    }
+    return sendmsg(fd, &mh, MSG_DONTWAIT);
+}
+
+/* Hello or Bye to the group, TTL 1: from the bind address (IP_MULTICAST_IF), or with a wildcard bind once on
+ * each interface found at start, each naming that interface's address in its XAddr. */
 static void announce(struct responder *r, enum onvif_discovery_kind kind)
 {
-    if (r->bind4.s_addr == htonl(INADDR_ANY))
-        return; /* no one address to announce: probes are still answered with the address they came to */
-    struct safecam_buf b;
-    if (message_build(r, kind, r->bind4, NULL, &b) != 0)
-        return;
+    const char *what = kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye";
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(ONVIF_DISCOVERY_PORT)};
     (void)inet_pton(AF_INET, ONVIF_DISCOVERY_GROUP4, &to.sin_addr);
-    if (sendto(r->fd, b.data, b.len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) < 0)
-        log_warn("discovery: cannot send %s: %s", kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye",
-                 strerror(errno));
-    else
-        log_info("discovery: %s sent (%zu bytes)", kind == ONVIF_DISCOVERY_HELLO ? "Hello" : "Bye", b.len);
-    safecam_buf_free(&b);
+    int wildcard = r->bind4.s_addr == htonl(INADDR_ANY);
+    size_t n = wildcard ? r->n_ifaces : 1;
+    for (size_t i = 0; i < n && i < DISCOVERY_IFACES_MAX; i++) {
+        struct in_addr host = wildcard ? r->ifaces[i].addr : r->bind4;
+        const char *ifname = wildcard ? r->ifaces[i].name : "bind address";
+        struct safecam_buf b;
+        if (message_build(r, kind, host, NULL, &b) != 0)
+            continue;
+        char a[INET_ADDRSTRLEN];
+        if (!inet_ntop(AF_INET, &host, a, sizeof a))
+            a[0] = '\0';
+        if (send_via(r->fd, &b, &to, wildcard ? r->ifaces[i].index : 0, host) < 0)
+            log_warn("discovery: cannot send %s on %s (%s): %s", what, ifname, a, strerror(errno));
+        else
+            log_info("discovery: %s sent on %s (%s, %zu bytes)", what, ifname, a, b.len);
+        safecam_buf_free(&b);
+    }
 }
 
 static void drop(struct responder *r, enum onvif_discovery_drop why)
@@ -151,12 +197,15 @@ static void datagram_serve(struct responder *r, int from_fd)
         return;
     }
     struct in_addr local = r->bind4;
+    unsigned in_ifindex = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
         if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
             struct in_pktinfo pi;
             memcpy(&pi, CMSG_DATA(cm), sizeof pi);
-            if (local.s_addr == htonl(INADDR_ANY))
-                local = pi.ipi_spec_dst; /* wildcard bind: the address the probe reached */
+            if (local.s_addr == htonl(INADDR_ANY)) {
+                local = pi.ipi_spec_dst; /* wildcard bind: the address of the interface the probe came in on */
+                in_ifindex = (unsigned)pi.ipi_ifindex;
+            }
             else if (pi.ipi_addr.s_addr != r->bind4.s_addr && !IN_MULTICAST(ntohl(pi.ipi_addr.s_addr)))
                 local.s_addr = htonl(INADDR_ANY); /* sent to another of the host's addresses: not ours */
         }
@@ -198,7 +247,7 @@ static void datagram_serve(struct responder *r, int from_fd)
         return;
     if (b.len > ONVIF_DISCOVERY_AMPLIFICATION_MAX * (size_t)n) {
         drop(r, ONVIF_DROP_AMPLIFICATION);
-    } else if (sendto(r->fd, b.data, b.len, MSG_DONTWAIT, (struct sockaddr *)&from, sizeof from) >= 0) {
+    } else if (send_via(r->fd, &b, &from, in_ifindex, local) >= 0) { /* back out of the interface it came in on */
         r->answered++;
     }
     safecam_buf_free(&b);
@@ -257,10 +306,47 @@ static int udp_open(struct in_addr addr)
     return fd;
 }
 
+/* With a wildcard bind: the up, multicast-capable, non-loopback IPv4 interfaces (the first address of each,
+ * at most DISCOVERY_IFACES_MAX), read once before the walls. Interfaces that come up later are not announced on
+ * (probes reaching them are still answered). */
+static void ifaces_find(struct responder *r)
+{
+    struct ifaddrs *all = NULL;
+    r->n_ifaces = 0;
+    if (getifaddrs(&all) != 0) {
+        log_warn("discovery: cannot list the interfaces: %s (no Hello or Bye)", strerror(errno));
+        return;
+    }
+    for (struct ifaddrs *a = all; a && r->n_ifaces < DISCOVERY_IFACES_MAX; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !(a->ifa_flags & IFF_UP) ||
+            !(a->ifa_flags & IFF_MULTICAST) || (a->ifa_flags & IFF_LOOPBACK))
+            continue;
+        unsigned index = if_nametoindex(a->ifa_name);
+        int seen = index == 0;
+        for (size_t i = 0; i < r->n_ifaces && !seen; i++)
+            seen = r->ifaces[i].index == index;
+        if (seen || safecam_strlcpy(r->ifaces[r->n_ifaces].name, a->ifa_name, IF_NAMESIZE) != 0)
+            continue;
+        r->ifaces[r->n_ifaces].index = index;
+        r->ifaces[r->n_ifaces].addr = ((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr;
+        r->n_ifaces++;
+    }
+    freeifaddrs(all);
+}
+
+/* Join the group on one interface (ifindex 0: the one of addr). */
+static void group_join(int fd, struct in_addr group, struct in_addr addr, unsigned ifindex, const char *name)
+{
+    struct ip_mreqn mreq = {.imr_multiaddr = group, .imr_address = addr, .imr_ifindex = (int)ifindex};
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
+        log_warn("discovery: cannot join %s on %s: %s (unicast probes only there)", ONVIF_DISCOVERY_GROUP4,
+                 name, strerror(errno));
+}
+
 /* The sockets, before the walls. A specific bind address: one socket on ADDR:3702 (unicast probes to the
  * camera, every send, so answers come from the camera's address) and one on GROUP:3702 joined on ADDR's
  * interface only (IP_MULTICAST_ALL off), so nothing listens on the host's other addresses. A wildcard bind:
- * one *:3702. */
+ * one *:3702, joined on every up, multicast-capable, non-loopback IPv4 interface. */
 static int socket_open(struct responder *r)
 {
     struct in_addr group;
@@ -270,11 +356,16 @@ static int socket_open(struct responder *r)
     r->mc_fd = wildcard ? -1 : udp_open(group);
     if (r->fd < 0 || (!wildcard && r->mc_fd < 0))
         return -1;
-    struct ip_mreq mreq = {.imr_multiaddr = group, .imr_interface = r->bind4};
-    if (setsockopt(wildcard ? r->fd : r->mc_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
-        log_warn("discovery: cannot join %s: %s (unicast probes only)", ONVIF_DISCOVERY_GROUP4,
-                 strerror(errno));
-    if (!wildcard && setsockopt(r->fd, IPPROTO_IP, IP_MULTICAST_IF, &r->bind4, sizeof r->bind4) != 0)
+    if (wildcard) {
+        ifaces_find(r);
+        for (size_t i = 0; i < r->n_ifaces; i++)
+            group_join(r->fd, group, r->ifaces[i].addr, r->ifaces[i].index, r->ifaces[i].name);
+        if (r->n_ifaces == 0)
+            log_warn("discovery: no multicast interface is up: unicast probes only, no Hello or Bye");
+        return 0;
+    }
+    group_join(r->mc_fd, group, r->bind4, 0, "the bind address's interface");
+    if (setsockopt(r->fd, IPPROTO_IP, IP_MULTICAST_IF, &r->bind4, sizeof r->bind4) != 0)
         log_warn("discovery: cannot send multicast from the bind address: %s", strerror(errno));
     return 0;
 }

@@ -78,6 +78,18 @@ int http_cookie_find(const char *header, size_t len, const char *name, char *out
  * time). QCVN 135 sessions (CSRF token on every state-changing request). */
 int http_token_hex_valid(const char *s, size_t len);
 
+/* HTTP Digest nonces (lib/http/digest.c): 32 bytes as lower-case hex = 8 bytes of `now` (seconds of the web
+ * process's monotonic clock, big-endian), 8 random bytes (libsodium), and a 16-byte keyed BLAKE2b of both
+ * under key (random per process, never sent). check: 0 when the nonce is one this key made and at most
+ * lifetime_s old; SAFECAM_ERR_DENIED otherwise (malformed, forged, from the future, expired). Replay of a
+ * (nonce, nc) is the vault's to refuse. QCVN 135 G1 / EN 303 645 5.1-5. */
+#define HTTP_DIGEST_KEY_BYTES 32
+#define HTTP_DIGEST_NONCE_HEX 64
+int http_digest_nonce_make(const uint8_t key[HTTP_DIGEST_KEY_BYTES], int64_t now,
+                           char out[HTTP_DIGEST_NONCE_HEX + 1]) SAFECAM_WUR;
+int http_digest_nonce_check(const uint8_t key[HTTP_DIGEST_KEY_BYTES], const char *nonce, int64_t now,
+                            int64_t lifetime_s) SAFECAM_WUR;
+
 /* Decide whether a request's Origin header is the device's own origin. origin NULL (header absent) ->
  * 1. Otherwise origin must be "https://HOST[:PORT]" (no path, userinfo, query; "null" refused) whose
  * host and port (default 443) equal those of the Host header (host, "HOST[:PORT]", default 443), or

@@ -17,6 +17,7 @@
 
 #include "safecam/config.h"
 #include "safecam/core.h"
+#include "safecam/digest_auth.h"
 #include "safecam/ipc.h"
 
 #define MEDIA_RTSPS_PORT_DEFAULT 8322
@@ -76,25 +77,7 @@ int media_bind_addr_valid(const char *s);
 int media_basic_auth_parse(const char *header, char *user, size_t user_size, char *pass,
                            size_t pass_size) SAFECAM_WUR;
 
-/* RTSP Digest (RFC 7616 / RFC 2617) Authorization header fields, each NUL-terminated. */
-#define MEDIA_DIGEST_FIELD_MAX 128 /* bytes of one value; uri up to MEDIA_DIGEST_URI_MAX */
-#define MEDIA_DIGEST_URI_MAX 256
-struct media_digest_auth {
-    char username[MEDIA_RTSP_USERNAME_MAX + 1];
-    char realm[MEDIA_DIGEST_FIELD_MAX];
-    char nonce[MEDIA_DIGEST_FIELD_MAX];
-    char uri[MEDIA_DIGEST_URI_MAX];
-    char response[MEDIA_DIGEST_FIELD_MAX];
-    char algorithm[MEDIA_DIGEST_FIELD_MAX]; /* "" or "MD5" accepted by the caller */
-    char qop[MEDIA_DIGEST_FIELD_MAX];
-    char nc[MEDIA_DIGEST_FIELD_MAX];
-    char cnonce[MEDIA_DIGEST_FIELD_MAX];
-};
-/* Parse `Digest k=v, k="v", ...` (printable ASCII, no control characters, each value bounded, every key at most
- * once, unknown keys ignored). username, realm, nonce, uri and response are required. 0, SAFECAM_ERR_INVAL (not
- * Digest, malformed, missing field) or SAFECAM_ERR_TOOBIG (a value or the header too long). *out is zeroed on
- * failure. */
-int media_digest_auth_parse(const char *header, struct media_digest_auth *out) SAFECAM_WUR;
+/* RTSP Digest Authorization headers: digest_auth_parse (include/safecam/digest_auth.h). */
 
 /* RFC 6381 codecs parameter for H.264 from GStreamer's caps strings, e.g. profile
  * "constrained-baseline", level "3.1" -> "avc1.42E01F". Unknown profile -> SAFECAM_ERR_INVAL.

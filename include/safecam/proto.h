@@ -130,6 +130,14 @@ enum {
      * "qop"?,"nc"?,"cnonce"?,"source"} -> {"ok":true,"username","role"} | invalid_credentials | locked
      *  | invalid_request. The expected response is computed from the sealed secret inside the vault. */
     PROTO_VAULT_DIGEST_CHECK = 135,
+    /* web. HTTP Digest (RFC 7616) for an integration account fetching the snapshot URI of GetSnapshotUri:
+     * {"username","realm","nonce","uri","method","response","algorithm"?: "MD5"|"SHA-256","qop":"auth","nc",
+     * "cnonce","source"} -> {"ok":true,"username","role"} | invalid_credentials | locked | busy
+     * | invalid_request. The nonce is web's (made, bound to time and authenticated there, lib/http/digest.c);
+     * the vault recomputes the response from the sealed secret and accepts each (nonce, nc) once within
+     * PROTO_HTTP_DIGEST_NONCE_S. Every refusal but busy/invalid_request counts toward the same lockout
+     * (surface "http"); audited. */
+    PROTO_VAULT_HTTP_DIGEST_CHECK = 170,
     /* ---- recordings (QCVN 135 G7/G9; lib/vault/recording.c, format include/safecam/record.h) ---- */
     /* media. {"id": 32 hex, "start_ms": 0..} -> {"ok":true,"key","wrapped"} (base64, 32 and 76 bytes): a fresh
      * segment key and its form wrapped under the storage key (label "recording:<id>:<start_ms>"). */
@@ -282,6 +290,9 @@ enum {
 };
 
 /* ---------------- the linked-service process (safecam-link, docs/linked-services.md) ---------------- */
+/* How long a web-issued HTTP Digest nonce is accepted, seconds (lib/http/digest.c and the vault's replay cache). */
+#define PROTO_HTTP_DIGEST_NONCE_S 300
+
 enum {
     /* link -> vault. {} -> {"ok":true,"linked":{"data_location","mqtt"?:{"url","ca_pem","username","password",
      * "topic"},"webdav"?:{...,"password","retention_days"}}}: the stored settings WITH the passwords. Served to

@@ -241,21 +241,32 @@ int vault_wsse_digest_check(vault *v, const uint8_t *key, const char *name, cons
 /* Capacity of the nonce cache (tests; 0 = WSSE_NONCE_CACHE_MAX). Before the first digest check only. */
 void vault_wsse_nonce_capacity_set(vault *v, size_t capacity);
 
-/* RTSP Digest (RFC 7616 with MD5, RFC 2617): what the client sent in its Authorization header, plus the
- * request's method; nonce is the camera's (made and bound to the connection by the media process). */
+/* HTTP and RTSP Digest (RFC 7616 with MD5 or SHA-256, RFC 2617): what the client sent in its Authorization
+ * header, plus the request's method. The nonce is the camera's: RTSP's is made and bound to the connection by the
+ * media process, HTTP's is made, bound to time and checked for authenticity by the web process
+ * (lib/http/digest.c) before it asks the vault. */
+#define VAULT_DIGEST_HEX_MAX 64 /* a SHA-256 response in hex; MD5's is 32 */
 struct vault_digest_request {
-    const char *username, *realm, *nonce, *uri, *method, *response; /* response: 32 hex */
+    const char *username, *realm, *nonce, *uri, *method, *response; /* response: 32 or 64 hex */
+    const char *algorithm; /* NULL, "" or "MD5"; "SHA-256" */
     const char *qop, *nc, *cnonce; /* qop NULL/"" = RFC 2069 form; else "auth" with nc and cnonce */
+    const char *surface;   /* "rtsp" (NULL) or "http": the lockout's and the audit's surface */
+    int64_t replay_window_s; /* > 0: qop=auth with an 8-hex nc and a cnonce are required, and each (nonce, nc)
+                              * is accepted once within this many seconds (a second use: refused, "replay") */
     const char *source;
 };
-/* response = MD5(MD5(user:realm:secret):nonce[:nc:cnonce:qop]:MD5(method:uri)) as 32 lower-case hex. */
-int vault_digest_response(const char *username, const char *realm, const char *secret, const char *method,
-                          const char *uri, const char *nonce, const char *nc, const char *cnonce, const char *qop,
-                          char out[33]) SAFECAM_WUR;
-/* Check an RTSP Digest response for an integration account (surface "rtsp"; same lockout and audit as
- * vault_integration_auth). People have no recomputable secret: their names are refused like wrong responses. */
+/* response = H(H(user:realm:secret):nonce[:nc:cnonce:qop]:H(method:uri)) as lower-case hex, H = MD5 or
+ * SHA-256 (algorithm). SAFECAM_ERR_INVAL for another algorithm or a missing field. */
+int vault_digest_response(const char *username, const char *realm, const char *secret, const char *algorithm,
+                          const char *method, const char *uri, const char *nonce, const char *nc,
+                          const char *cnonce, const char *qop, char out[VAULT_DIGEST_HEX_MAX + 1]) SAFECAM_WUR;
+/* Check a Digest response for an integration account (same lockout and audit as vault_integration_auth, on
+ * d->surface). People have no recomputable secret: their names are refused like wrong responses. Lockout first
+ * (SAFECAM_ERR_LOCKED, *why "locked"); SAFECAM_ERR_DENIED (counted and audited; *why "credentials", "replay",
+ * "nc" or "nonce"); SAFECAM_ERR_BUSY (the nonce cache is full; not counted); SAFECAM_ERR_INVAL (malformed name,
+ * source or surface; not counted); 0 (out filled, audited, last_used_at). EN 303 645 5.1-5, QCVN 135 G1. */
 int vault_integration_digest_check(vault *v, const uint8_t *key, const struct vault_digest_request *d,
-                                   struct vault_auth *out) SAFECAM_WUR;
+                                   struct vault_auth *out, const char **why) SAFECAM_WUR;
 
 #define VAULT_CAPTURES_MAX 200                          /* captures on one camera */
 #define VAULT_CAPTURE_MAX_BYTES (4u * 1024u * 1024u)    /* one JPEG, bytes */

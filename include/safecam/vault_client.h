@@ -153,6 +153,19 @@ int vault_client_digest_check(ipc_client *c, const char *username, const char *r
 /* Integration accounts (admin session). op: PROTO_VAULT_INTEGRATION_LIST (name NULL), _CREATE, _ROTATE,
  * _DELETE. *reply: the vault's whole {"ok":true,...} answer (new reference; create/rotate carry "secret":
  * the caller sends it once and wipes it with the reply). */
+/* The fields of a Digest Authorization header (each NUL-terminated; algorithm, qop, nc, cnonce may be NULL). */
+struct vault_client_digest {
+    const char *username, *realm, *nonce, *uri, *method, *response;
+    const char *algorithm, *qop, *nc, *cnonce;
+    const char *source; /* the peer's address text */
+};
+/* One Digest check for an integration account: type PROTO_VAULT_DIGEST_CHECK (RTSP, from media) or
+ * PROTO_VAULT_HTTP_DIGEST_CHECK (HTTP, from web: each (nonce, nc) once). Same return shape as
+ * vault_client_auth_check (role filled on success; a refusal in *refusal, caller decrefs). The body is wiped
+ * before it is freed. EN 303 645 5.1-5, QCVN 135 G1. */
+int vault_client_digest_call(ipc_client *c, unsigned short type, const struct vault_client_digest *d,
+                             int timeout_ms, char *role, size_t role_size, json_t **refusal) SAFECAM_WUR;
+
 int vault_client_integration_call(ipc_client *c, unsigned short op, const char *session_id, const char *name,
                                   const char *source, json_t **reply, json_t **refusal) SAFECAM_WUR;
 

@@ -421,31 +421,31 @@ int vault_client_wsse_verify(ipc_client *c, const char *username, const char *pa
     return rc != 0 ? rc : SAFECAM_ERR_PROTO;
 }
 
-int vault_client_digest_check(ipc_client *c, const char *username, const char *realm, const char *nonce,
-                              const char *uri, const char *method, const char *response, const char *qop,
-                              const char *nc, const char *cnonce, const char *source, int timeout_ms, char *role,
-                              size_t role_size, json_t **refusal)
+int vault_client_digest_call(ipc_client *c, unsigned short type, const struct vault_client_digest *d,
+                             int timeout_ms, char *role, size_t role_size, json_t **refusal)
 {
     if (!refusal)
         return SAFECAM_ERR_INVAL;
     *refusal = NULL;
-    if (!username || !realm || !nonce || !uri || !method || !response || !source || !role || !role_size)
+    if ((type != PROTO_VAULT_DIGEST_CHECK && type != PROTO_VAULT_HTTP_DIGEST_CHECK) || !d || !d->username ||
+        !d->realm || !d->nonce || !d->uri || !d->method || !d->response || !d->source || !role || !role_size)
         return SAFECAM_ERR_INVAL;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "username", username, "realm", realm, "nonce", nonce,
-                             "uri", uri, "method", method, "response", response, "source", source);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "username", d->username, "realm", d->realm, "nonce",
+                             d->nonce, "uri", d->uri, "method", d->method, "response", d->response, "source",
+                             d->source);
     int bad = !body;
-    if (!bad && qop)
-        bad |= json_object_set_new(body, "qop", json_string(qop));
-    if (!bad && nc)
-        bad |= json_object_set_new(body, "nc", json_string(nc));
-    if (!bad && cnonce)
-        bad |= json_object_set_new(body, "cnonce", json_string(cnonce));
+    const struct {
+        const char *key, *value;
+    } opt[] = {{"algorithm", d->algorithm}, {"qop", d->qop}, {"nc", d->nc}, {"cnonce", d->cnonce}};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0] && !bad; i++)
+        if (opt[i].value)
+            bad |= json_object_set_new(body, opt[i].key, json_string(opt[i].value));
     if (bad) {
         body_wipe_free(body);
         return SAFECAM_ERR_NOMEM;
     }
     json_t *reply = NULL;
-    int rc = call(c, PROTO_VAULT_DIGEST_CHECK, body, timeout_ms, &reply, refusal);
+    int rc = call(c, type, body, timeout_ms, &reply, refusal);
     if (rc == 0 && reply) {
         const json_t *r = json_object_get(reply, "role");
         if (!json_is_string(r) || safecam_strlcpy(role, json_string_value(r), role_size) != 0)
@@ -453,6 +453,17 @@ int vault_client_digest_check(ipc_client *c, const char *username, const char *r
     }
     json_decref(reply);
     return rc;
+}
+
+int vault_client_digest_check(ipc_client *c, const char *username, const char *realm, const char *nonce,
+                              const char *uri, const char *method, const char *response, const char *qop,
+                              const char *nc, const char *cnonce, const char *source, int timeout_ms, char *role,
+                              size_t role_size, json_t **refusal)
+{
+    const struct vault_client_digest d = {.username = username, .realm = realm, .nonce = nonce, .uri = uri,
+                                          .method = method, .response = response, .qop = qop, .nc = nc,
+                                          .cnonce = cnonce, .source = source};
+    return vault_client_digest_call(c, PROTO_VAULT_DIGEST_CHECK, &d, timeout_ms, role, role_size, refusal);
 }
 
 int vault_client_integration_call(ipc_client *c, unsigned short op, const char *session_id, const char *name,

@@ -276,6 +276,14 @@ enum MHD_Result http_gate(struct req *r, const char *method)
     rc = http_session_cookie(r, r->session_id);
     if (rc == SAFECAM_ERR_INVAL)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_cookie");
+    if (rc != 0 && (rt->flags & R_DIGEST) && http_onvif_enabled(r)) {
+        /* no session: a recorder's integration account by HTTP Digest (read-only GET routes, no CSRF) */
+        if (http_digest_auth(r) != 0)
+            return r->answered ? MHD_YES : MHD_NO;
+        return role_level(r->role) >= rt->min_role && role_level(r->role) != 0
+                   ? MHD_YES
+                   : http_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden");
+    }
     if (rc != 0)
         return http_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized");
     const char *csrf = http_req_header(r, "X-CSRF-Token");

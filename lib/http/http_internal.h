@@ -82,6 +82,7 @@ struct http_server {
     atomic_int onvif_state;
     atomic_uint onvif_https_port;
     atomic_uint onvif_rtsps_port;
+    uint8_t digest_key[HTTP_DIGEST_KEY_BYTES]; /* HTTP Digest nonces (digest.c): random, never leaves */
 
     struct static_file *files;
     size_t n_files;
@@ -96,8 +97,9 @@ typedef enum MHD_Result (*handler_fn)(struct req *r);
 #define R_NO_CSRF 0x04u     /* state-changing but without a session yet (the login) */
 #define R_BODY 0x08u        /* takes a JSON body */
 #define R_STREAM 0x10u      /* streamed octet body relayed chunk by chunk (firmware upload), never buffered */
-#define R_SOAP 0x40u /* ONVIF SOAP: no session or CSRF (WS-Security inside), 404 while ONVIF is off */
-#define R_SELF 0x20u /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
+#define R_SELF 0x20u   /* with R_PWCHANGE_OK: while the password must be changed, only for {name} = self */
+#define R_SOAP 0x40u   /* ONVIF SOAP: no session or CSRF (WS-Security inside), 404 while ONVIF is off */
+#define R_DIGEST 0x80u /* GET without a session cookie while ONVIF is on: an integration account's HTTP Digest */
 
 /* One row of the route table: deny by default, what no row names does not exist. Each routes_<area>.c
  * exports its rows as a route_set; gate.c looks them up in the order of its route_sets[]. */
@@ -155,6 +157,7 @@ struct req {
 void http_security_headers_add(struct MHD_Response *resp, int cacheable);
 enum MHD_Result http_reply_queue(struct req *r, unsigned status, struct MHD_Response *resp);
 /* obj is stolen; extra_name/extra_value: one more header, or NULL. */
+enum MHD_Result http_reply_json_hv(struct req *r, unsigned status, json_t *obj, const char *const *headers);
 enum MHD_Result http_reply_json_h(struct req *r, unsigned status, json_t *obj, const char *extra_name,
                                   const char *extra_value);
 enum MHD_Result http_reply_json(struct req *r, unsigned status, json_t *obj);
@@ -202,6 +205,11 @@ json_t *http_sup_relay(struct req *r, uint16_t type, json_t *body, enum MHD_Resu
 int http_sup_call(http_server *srv, uint16_t type, json_t *body, json_t **reply);
 /* ONVIF on (1) or off (0, also when the supervisor cannot say): routes_onvif.c. */
 int http_onvif_enabled(struct req *r);
+
+/* ---- digest.c: HTTP Digest of an integration account (R_DIGEST routes, no session cookie) ----
+ * 0: the vault accepted the response (r->username and r->role filled, audited by the vault); -1: answered
+ * already (401 with a new challenge, or 503 when the vault cannot answer). */
+int http_digest_auth(struct req *r);
 /* Mark the request head of conn as complete (1) or awaited again (0) for the deadline thread. */
 void http_conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head_done);
 /* The request on conn carried a valid session: its connection slot becomes trusted (conn_guard.h). */

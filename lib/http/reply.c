@@ -41,9 +41,9 @@ enum MHD_Result http_reply_queue(struct req *r, unsigned status, struct MHD_Resp
     return ret;
 }
 
-/* Send obj (stolen) as JSON with status. extra_name/extra_value: one more header, or NULL. */
-enum MHD_Result http_reply_json_h(struct req *r, unsigned status, json_t *obj, const char *extra_name,
-                                  const char *extra_value)
+/* Send obj (stolen) as JSON with status. headers: NULL or name, value, name, value, ..., NULL (a name may
+ * repeat: each pair is one more header line). */
+enum MHD_Result http_reply_json_hv(struct req *r, unsigned status, json_t *obj, const char *const *headers)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
@@ -57,9 +57,17 @@ enum MHD_Result http_reply_json_h(struct req *r, unsigned status, json_t *obj, c
     }
     http_security_headers_add(resp, 0);
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    if (extra_name && extra_value)
-        MHD_add_response_header(resp, extra_name, extra_value);
+    for (size_t i = 0; headers && headers[i] && headers[i + 1] && i < 16; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
     return http_reply_queue(r, status, resp);
+}
+
+/* Send obj (stolen) as JSON with status. extra_name/extra_value: one more header, or NULL. */
+enum MHD_Result http_reply_json_h(struct req *r, unsigned status, json_t *obj, const char *extra_name,
+                                  const char *extra_value)
+{
+    const char *const h[] = {extra_name, extra_value, NULL};
+    return http_reply_json_hv(r, status, obj, extra_name && extra_value ? h : NULL);
 }
 
 enum MHD_Result http_reply_json(struct req *r, unsigned status, json_t *obj)

@@ -1,6 +1,7 @@
 /* routes_video.c — a JPEG snapshot and the live fragmented-MP4 view, relayed from the media process over a
  * descriptor it passes (never buffered whole here). Trust level: network-facing; a viewer session is required
- * (the gate), the content type the media process names is allowlisted (lib/client/media_client.c).
+ * (the gate; the snapshot also takes an integration account's HTTP Digest while ONVIF is on, digest.c), the
+ * content type the media process names is allowlisted (lib/client/media_client.c).
  * QCVN 135 G6, G11 / EN 303 645 5.6. */
 #include <string.h>
 
@@ -35,7 +36,7 @@ static enum MHD_Result h_live(struct req *r)
 static const char *const live_keys[] = {"stream", NULL};
 
 static const struct route rows[] = {
-    {"GET", "/api/v1/video/snapshot.jpg", ROLE_VIEWER, 0, 0, NULL, h_snapshot},
+    {"GET", "/api/v1/video/snapshot.jpg", ROLE_VIEWER, R_DIGEST, 0, NULL, h_snapshot},
     {"GET", "/api/v1/video/live.mp4", ROLE_VIEWER, 0, 0, live_keys, h_live},
 };
 

@@ -451,6 +451,7 @@ int http_server_new(const struct http_server_config *cfg, http_server **out)
     atomic_init(&srv->sup_next_id, 0x40000000u);
     atomic_init(&srv->stopping, 0);
     atomic_init(&srv->onvif_state, -1);
+    randombytes_buf(srv->digest_key, sizeof srv->digest_key);
     atomic_init(&srv->onvif_https_port, 443u);
     atomic_init(&srv->onvif_rtsps_port, 322u);
     http_static_load(srv);
@@ -586,5 +587,6 @@ void http_server_free(http_server *srv)
     pthread_mutex_destroy(&srv->sup_mu);
     pthread_mutex_destroy(&srv->sup_call_mu);
     http_static_free(srv);
+    sodium_memzero(srv->digest_key, sizeof srv->digest_key);
     free(srv);
 }

@@ -47,6 +47,7 @@ struct client_state {
     gint64 verified_us;
     char username[MEDIA_RTSP_USERNAME_MAX + 1];
     char nonce[33]; /* RTSP Digest nonce of this connection: 128 random bits (libsodium) as hex */
+    guint32 digest_nc; /* the highest nonce count accepted with that nonce (0: none yet) */
 };
 
 static GQuark client_quark(void)
@@ -178,7 +179,10 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
         return FALSE;
     }
     gint64 now = g_get_monotonic_time();
-    if (cs->token && now - cs->verified_us < self->r->cache_us &&
+    /* Basic: the same header on the same connection is served from the cache. Digest never is: each request
+     * carries a new nc, and the same header again is a replay. */
+    int is_digest = strncasecmp(hdr, "Digest ", 7) == 0;
+    if (!is_digest && cs->token && now - cs->verified_us < self->r->cache_us &&
         ct_equal(digest, cs->digest, DIGEST_BYTES)) {
         ctx->token = cs->token;
         return TRUE;
@@ -196,24 +200,31 @@ static gboolean ensure_authenticated(MediaRtspAuth *self, GstRTSPContext *ctx)
     int pcr = 0;
     int rc;
     const struct media_vault_ops *ops = &self->r->vault;
-    if (strncasecmp(hdr, "Digest ", 7) == 0) {
+    guint32 nc = 0;
+    if (is_digest) {
         /* RTSP Digest (integration accounts only; the vault recomputes the response from the sealed secret).
-         * The nonce must be this connection's; the response covers the request's own method. */
-        struct media_digest_auth d;
-        rc = media_digest_auth_parse(hdr, &d);
+         * The nonce must be this connection's, qop=auth with a nonce count above every one accepted on it (a
+         * replayed request is refused), the uri the request line's own (RFC 7616 3.4.6); the response covers
+         * the request's method. */
+        struct digest_auth d;
+        const gchar *req_uri = NULL;
+        rc = digest_auth_parse(hdr, &d);
         if (rc == 0 && (!ops->offer_digest || !ops->digest_check || strcmp(d.realm, REALM) != 0 ||
                         strlen(d.nonce) != 32 || !ct_equal((const guint8 *)d.nonce, (const guint8 *)cs->nonce, 32) ||
-                        (d.algorithm[0] && strcasecmp(d.algorithm, "MD5") != 0) ||
-                        (d.qop[0] && strcmp(d.qop, "auth") != 0)))
+                        (d.algorithm[0] && strcasecmp(d.algorithm, "MD5") != 0) || strcmp(d.qop, "auth") != 0 ||
+                        !d.cnonce[0] || digest_nc_parse(d.nc, &nc) != 0 || nc <= cs->digest_nc ||
+                        gst_rtsp_message_parse_request(ctx->request, NULL, &req_uri, NULL) != GST_RTSP_OK ||
+                        !req_uri || strcmp(d.uri, req_uri) != 0))
             rc = SAFECAM_ERR_DENIED;
         if (rc == 0 && safecam_strlcpy(user, d.username, sizeof user) != 0)
             rc = SAFECAM_ERR_INVAL;
         if (rc == 0) {
             const gchar *method = gst_rtsp_method_as_text(ctx->method);
             rc = ops->digest_check(ops->ctx, d.username, d.realm, d.nonce, d.uri, method ? method : "",
-                                   d.response, d.qop[0] ? d.qop : NULL, d.qop[0] ? d.nc : NULL,
-                                   d.qop[0] ? d.cnonce : NULL, cs->ip, role, sizeof role);
+                                   d.response, d.qop, d.nc, d.cnonce, cs->ip, role, sizeof role);
         }
+        if (rc == 0)
+            cs->digest_nc = nc;
         gnutls_memset(&d, 0, sizeof d);
     } else {
         rc = media_basic_auth_parse(hdr, user, sizeof user, pass, sizeof pass);

@@ -12,7 +12,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "safecam/digest_auth.h"
 #include "safecam/pwgen.h"
 #include "safecam/seal.h"
 #include "safecam/wsse.h"
@@ -455,53 +457,63 @@ out:
     return rc;
 }
 
-/* ---------------- RTSP Digest (RFC 7616 / RFC 2617, MD5) ---------------- */
+/* ---------------- HTTP and RTSP Digest (RFC 7616 with MD5 or SHA-256, RFC 2617) ---------------- */
 
-static int md5_hex(const char *const *parts, size_t n, char out[33])
+/* hex(H(parts joined by ':')) with H = alg (MD5: 32 hex digits, SHA-256: 64). */
+static int digest_hex(gnutls_digest_algorithm_t alg, const char *const *parts, size_t n,
+                      char out[VAULT_DIGEST_HEX_MAX + 1])
 {
     gnutls_hash_hd_t h;
-    uint8_t d[16];
-    if (gnutls_hash_init(&h, GNUTLS_DIG_MD5) != 0)
+    uint8_t d[32];
+    size_t dlen = gnutls_hash_get_len(alg);
+    if (dlen == 0 || dlen > sizeof d || gnutls_hash_init(&h, alg) != 0)
         return SAFECAM_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++) {
-        if (i && gnutls_hash(h, ":", 1) != 0) {
-            gnutls_hash_deinit(h, NULL);
-            return SAFECAM_ERR_INTERNAL;
-        }
-        if (gnutls_hash(h, parts[i], strlen(parts[i])) != 0) {
+        if ((i && gnutls_hash(h, ":", 1) != 0) || gnutls_hash(h, parts[i], strlen(parts[i])) != 0) {
             gnutls_hash_deinit(h, NULL);
             return SAFECAM_ERR_INTERNAL;
         }
     }
     gnutls_hash_deinit(h, d);
-    sodium_bin2hex(out, 33, d, sizeof d);
+    sodium_bin2hex(out, VAULT_DIGEST_HEX_MAX + 1, d, dlen);
     sodium_memzero(d, sizeof d);
     return 0;
 }
 
-int vault_digest_response(const char *username, const char *realm, const char *secret, const char *method,
-                          const char *uri, const char *nonce, const char *nc, const char *cnonce, const char *qop,
-                          char out[33])
+/* "" or "MD5" -> MD5, "SHA-256" -> SHA-256 (case-insensitive, RFC 7616 3.3); anything else 0. */
+static gnutls_digest_algorithm_t digest_alg(const char *algorithm)
 {
-    char ha1[33], ha2[33];
-    if (!username || !realm || !secret || !method || !uri || !nonce || !out)
+    if (!algorithm || !algorithm[0] || strcasecmp(algorithm, "MD5") == 0)
+        return GNUTLS_DIG_MD5;
+    if (strcasecmp(algorithm, "SHA-256") == 0)
+        return GNUTLS_DIG_SHA256;
+    return GNUTLS_DIG_UNKNOWN;
+}
+
+int vault_digest_response(const char *username, const char *realm, const char *secret, const char *algorithm,
+                          const char *method, const char *uri, const char *nonce, const char *nc,
+                          const char *cnonce, const char *qop, char out[VAULT_DIGEST_HEX_MAX + 1])
+{
+    char ha1[VAULT_DIGEST_HEX_MAX + 1], ha2[VAULT_DIGEST_HEX_MAX + 1];
+    gnutls_digest_algorithm_t alg = digest_alg(algorithm);
+    if (!username || !realm || !secret || !method || !uri || !nonce || !out || alg == GNUTLS_DIG_UNKNOWN)
         return SAFECAM_ERR_INVAL;
     const char *p1[] = {username, realm, secret};
     const char *p2[] = {method, uri};
-    int rc = md5_hex(p1, 3, ha1);
+    int rc = digest_hex(alg, p1, 3, ha1);
     if (rc == 0)
-        rc = md5_hex(p2, 2, ha2);
+        rc = digest_hex(alg, p2, 2, ha2);
     if (rc == 0) {
         if (qop && qop[0]) {
             if (!nc || !cnonce) {
                 rc = SAFECAM_ERR_INVAL;
             } else {
                 const char *p3[] = {ha1, nonce, nc, cnonce, qop, ha2};
-                rc = md5_hex(p3, 6, out);
+                rc = digest_hex(alg, p3, 6, out);
             }
         } else {
             const char *p3[] = {ha1, nonce, ha2};
-            rc = md5_hex(p3, 3, out);
+            rc = digest_hex(alg, p3, 3, out);
         }
     }
     sodium_memzero(ha1, sizeof ha1);
@@ -509,41 +521,96 @@ int vault_digest_response(const char *username, const char *realm, const char *s
     return rc;
 }
 
+/* Remember (nonce, nc) until expires: a second use of the pair is a replay. The cache holds a BLAKE2b of
+ * "digest:" nonce ":" nc, so the pair never meets a WS-Security nonce's bytes by accident. */
+static int digest_replay_admit(vault *v, const char *nonce, const char *nc, int64_t expires, int64_t now)
+{
+    uint8_t k[32];
+    crypto_generichash_state st;
+    wsse_nonce_cache *cache = nonce_cache(v);
+    if (!cache)
+        return SAFECAM_ERR_NOMEM;
+    crypto_generichash_init(&st, NULL, 0, sizeof k);
+    crypto_generichash_update(&st, (const uint8_t *)"digest:", 7);
+    crypto_generichash_update(&st, (const uint8_t *)nonce, strlen(nonce));
+    crypto_generichash_update(&st, (const uint8_t *)":", 1);
+    crypto_generichash_update(&st, (const uint8_t *)nc, strlen(nc));
+    crypto_generichash_final(&st, k, sizeof k);
+    return wsse_nonce_cache_admit(cache, k, sizeof k, expires, now);
+}
+
 int vault_integration_digest_check(vault *v, const uint8_t *key, const struct vault_digest_request *d,
-                                   struct vault_auth *out)
+                                   struct vault_auth *out, const char **why)
 {
     struct check c;
     char secret[VAULT_INTEGRATION_SECRET_BUF] = "";
-    char want[33];
+    char want[VAULT_DIGEST_HEX_MAX + 1];
+    const char *reason = "credentials";
     size_t slen = 0;
-    if (!v || !key || !d || !out || !d->response)
+    if (!v || !key || !d || !out || !d->response || !why)
+        return SAFECAM_ERR_INVAL;
+    const char *surface = d->surface ? d->surface : "rtsp";
+    if (strcmp(surface, "rtsp") != 0 && strcmp(surface, "http") != 0)
         return SAFECAM_ERR_INVAL;
     memset(out, 0, sizeof *out);
+    *why = "invalid";
     int rc = auth_begin(v, d->username, d->source, &c, &out->retry_after);
-    if (rc != 0)
+    if (rc != 0) {
+        *why = rc == SAFECAM_ERR_LOCKED ? "locked" : "invalid";
         return rc;
+    }
     rc = secret_load(v, key, d->username, secret, &slen);
     int known = rc == 0;
     if (rc == SAFECAM_ERR_NOTFOUND) {
-        rc = 0;
+        rc = 0; /* unknown name or a person: the same hashing on a random secret, then refused */
         randombytes_buf(secret, VAULT_INTEGRATION_SECRET_CHARS);
         for (size_t i = 0; i < VAULT_INTEGRATION_SECRET_CHARS; i++)
             secret[i] = (char)('a' + ((unsigned char)secret[i] % 26));
         secret[VAULT_INTEGRATION_SECRET_CHARS] = '\0';
     }
     if (rc == 0)
-        rc = vault_digest_response(d->username, d->realm, secret, d->method, d->uri, d->nonce, d->nc, d->cnonce,
-                                   d->qop, want);
+        rc = vault_digest_response(d->username, d->realm, secret, d->algorithm, d->method, d->uri, d->nonce, d->nc,
+                                   d->cnonce, d->qop, want);
     sodium_memzero(secret, sizeof secret);
     if (rc == SAFECAM_ERR_INVAL)
         rc = SAFECAM_ERR_DENIED;
     if (rc != 0 && rc != SAFECAM_ERR_DENIED)
         return rc;
-    if (rc == 0)
-        rc = strlen(d->response) == 32 && sodium_memcmp(want, d->response, 32) == 0 && known ? 0
-                                                                                            : SAFECAM_ERR_DENIED;
+    if (rc == 0) {
+        size_t wl = strlen(want);
+        rc = strlen(d->response) == wl && sodium_memcmp(want, d->response, wl) == 0 && known ? 0
+                                                                                             : SAFECAM_ERR_DENIED;
+    }
     sodium_memzero(want, sizeof want);
-    rc = auth_conclude(v, &c, d->username, d->source, "rtsp", "digest", rc, "credentials", out);
+    if (rc == 0 && d->replay_window_s > 0) {
+        /* HTTP: each (nonce, nc) once. Only an authentic response is remembered, so nobody without the secret
+         * can fill the cache. */
+        int64_t now = vault_now(v);
+        uint32_t nc = 0;
+        if (!d->qop || strcmp(d->qop, "auth") != 0 || digest_nc_parse(d->nc, &nc) != 0 || !d->cnonce ||
+            !d->cnonce[0]) {
+            rc = SAFECAM_ERR_DENIED;
+            reason = "nc";
+        } else {
+            rc = digest_replay_admit(v, d->nonce, d->nc, now + d->replay_window_s + 1, now);
+            if (rc == SAFECAM_ERR_EXISTS) {
+                rc = SAFECAM_ERR_DENIED;
+                reason = "replay";
+            } else if (rc == SAFECAM_ERR_INVAL) {
+                rc = SAFECAM_ERR_DENIED;
+                reason = "nonce";
+            } else if (rc == SAFECAM_ERR_BUSY) {
+                log_warn("vault: the nonce cache is full; authentic Digest requests are refused until entries "
+                         "expire");
+            } else if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    if (rc == 0)
+        reason = "";
+    rc = auth_conclude(v, &c, d->username, d->source, surface, "digest", rc, reason, out);
+    *why = rc == 0 ? "" : rc == SAFECAM_ERR_BUSY ? "busy" : rc == SAFECAM_ERR_LOCKED ? "locked" : reason;
     sodium_memzero(&c, sizeof c);
     return rc;
 }

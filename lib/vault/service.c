@@ -1253,13 +1253,16 @@ static int h_wsse_verify(void *ctx, unsigned peer, const ipc_msg *req, json_t **
     return *reply ? 0 : SAFECAM_ERR_NOMEM;
 }
 
+/* RTSP Digest (PROTO_VAULT_DIGEST_CHECK, from media) and HTTP Digest (PROTO_VAULT_HTTP_DIGEST_CHECK, from web:
+ * SHA-256 or MD5, each (nonce, nc) once). One check, vault_integration_digest_check; the message says which. */
 static int h_digest_check(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    static const char *const keys[] = {"username", "realm", "nonce", "uri", "method", "response",
+    static const char *const keys[] = {"username", "realm", "nonce", "uri", "method", "response", "algorithm",
                                        "qop", "nc", "cnonce", "source", NULL};
     struct vault_service *svc = ctx;
     struct vault_digest_request d = {0};
     struct vault_auth a;
+    const char *why = "";
     (void)peer;
     (void)reply_fd;
     if (body_check(req, keys, reply) != 0)
@@ -1269,14 +1272,19 @@ static int h_digest_check(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     GET_STR("nonce", 128, 1, d.nonce);
     GET_STR("uri", 1024, 1, d.uri);
     GET_STR("method", 32, 1, d.method);
-    GET_STR("response", 64, 1, d.response);
+    GET_STR("response", VAULT_DIGEST_HEX_MAX, 1, d.response);
+    GET_STR("algorithm", 16, 0, d.algorithm);
     GET_STR("qop", 16, 0, d.qop);
     GET_STR("nc", 16, 0, d.nc);
     GET_STR("cnonce", 128, 0, d.cnonce);
     GET_STR("source", VAULT_SOURCE_MAX, 1, d.source);
+    if (req->type == PROTO_VAULT_HTTP_DIGEST_CHECK) {
+        d.surface = "http";
+        d.replay_window_s = PROTO_HTTP_DIGEST_NONCE_S;
+    }
     if (!svc->v || !svc->storage_key)
         return SAFECAM_ERR_STATE;
-    int rc = vault_integration_digest_check(svc->v, svc->storage_key, &d, &a);
+    int rc = vault_integration_digest_check(svc->v, svc->storage_key, &d, &a, &why);
     *reply = rc == 0 ? json_pack("{s:b, s:s, s:s}", "ok", 1, "username", a.username, "role", a.role)
                      : auth_failure_reply(rc, a.retry_after);
     sodium_memzero(&a, sizeof a);
@@ -1510,6 +1518,7 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_CAPTURE_DELETE, WEB, IPC_ADMIN, h_capture_delete},
     {PROTO_VAULT_WSSE_VERIFY, WEB, 0, h_wsse_verify},
     {PROTO_VAULT_DIGEST_CHECK, MEDIA, 0, h_digest_check},
+    {PROTO_VAULT_HTTP_DIGEST_CHECK, WEB, 0, h_digest_check},
     {PROTO_VAULT_INTEGRATION_LIST, WEB, IPC_ADMIN, h_integration_list},
     {PROTO_VAULT_INTEGRATION_CREATE, WEB, IPC_ADMIN, h_integration_create},
     {PROTO_VAULT_INTEGRATION_ROTATE, WEB, IPC_ADMIN, h_integration_rotate},

@@ -243,6 +243,97 @@ def test_rtsp_digest_for_integration_accounts(camera):
     assert after[0] > before[0] and after[1] == before[1], (before, after)
 
 
+def challenge_lines(head):
+    return [h.split(":", 1)[1] for h in head if h.lower().startswith("www-authenticate:")]
+
+
+class SClient:
+    """RTSP over `openssl s_client` (the device certificate verified), one request at a time."""
+
+    def __init__(self, camera):
+        self.p = subprocess.Popen(["openssl", "s_client", "-quiet", "-verify_return_error", "-CAfile", camera.cacert,
+                                   "-connect", f"127.0.0.1:{camera.rtsps_port}"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def request(self, method, url, cseq, auth=None):
+        msg = f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\n"
+        if auth:
+            msg += f"Authorization: {auth}\r\n"
+        self.p.stdin.write((msg + "\r\n").encode())
+        self.p.stdin.flush()
+        head, length, noise = [], 0, []
+        while True:
+            line = self.p.stdout.readline()
+            assert line, (head, noise)
+            line = line.decode("latin-1").rstrip("\r\n")
+            if not line and head:
+                break
+            if not line.startswith("RTSP/") and not head:
+                noise.append(line)
+                continue  # what s_client says about the handshake
+            if not line:
+                break
+            head.append(line)
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        if length:
+            self.p.stdout.read(length)
+        return int(head[0].split()[1]), head
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.kill()
+        self.p.wait(timeout=10)
+
+
+@pytest.mark.camera_args(extra_args=["--rtsp-digest"])
+def test_rtsp_digest_nc_and_uri_checked_over_openssl(camera):
+    """A captured request replayed on its own connection (the same nc), a lower nc, the uri of another stream,
+    no qop: each refused; the next nc goes through. Crafted over openssl s_client, as an attacker would."""
+    wait_rtsps(camera)
+    admin = camera.admin()
+    secret = create(admin, "nvr1")["secret"]
+    url = f"rtsps://127.0.0.1:{camera.rtsps_port}/stream2"
+    c = SClient(camera)
+    try:
+        st, head = c.request("DESCRIBE", url, 1)
+        assert st == 401
+        nonce = nonce_of(challenge_lines(head))
+        good = digest_header("nvr1", secret, nonce, "DESCRIBE", url, nc="00000001")
+        assert c.request("DESCRIBE", url, 2, good)[0] == 200
+        assert c.request("DESCRIBE", url, 3, good)[0] == 401  # the same request again: a replay
+    finally:
+        c.close()
+    c = SClient(camera)
+    try:
+        nonce = nonce_of(challenge_lines(c.request("DESCRIBE", url, 1)[1]))
+        assert c.request("DESCRIBE", url, 2, digest_header("nvr1", secret, nonce, "DESCRIBE", url,
+                                                            nc="00000005"))[0] == 200
+        # a lower nc after it: refused, and the connection whose credentials no longer hold is closed
+        assert c.request("DESCRIBE", url, 3, digest_header("nvr1", secret, nonce, "DESCRIBE", url,
+                                                            nc="00000004"))[0] == 401
+        assert c.p.stdout.read() is not None and c.p.wait(timeout=10) is not None
+    finally:
+        c.close()
+    c = SClient(camera)
+    try:
+        nonce = nonce_of(challenge_lines(c.request("DESCRIBE", url, 1)[1]))
+        # the response for another uri, sent with this request line
+        other = url.replace("/stream2", "/stream1")
+        assert c.request("DESCRIBE", url, 2, digest_header("nvr1", secret, nonce, "DESCRIBE", other))[0] == 401
+        # no qop (the RFC 2069 form has no nc and could be replayed): refused
+        import hashlib
+        ha1 = hashlib.md5(f"nvr1:safecam:{secret}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"DESCRIBE:{url}".encode()).hexdigest()
+        resp = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+        old = f'Digest username="nvr1", realm="safecam", nonce="{nonce}", uri="{url}", response="{resp}"'
+        assert c.request("DESCRIBE", url, 3, old)[0] == 401
+        # the right request goes through on the same connection
+        assert c.request("DESCRIBE", url, 4, digest_header("nvr1", secret, nonce, "DESCRIBE", url))[0] == 200
+    finally:
+        c.close()
+
+
 @pytest.mark.camera_args(extra_args=["--rtsp-digest"])
 def test_wrong_digests_lock_out(camera):
     from media_harness import rtsp_request, tls_connect

@@ -191,6 +191,30 @@ static int cookie(const char *h, char *out, size_t n)
     return http_cookie_find(h, strlen(h), HTTP_SESSION_COOKIE, out, n);
 }
 
+/* HTTP Digest nonces: made and checked with one key, at most lifetime_s old, never from the future; a
+ * changed byte, another key or a malformed text is refused. */
+static void test_digest_nonce(void **state)
+{
+    (void)state;
+    uint8_t key[HTTP_DIGEST_KEY_BYTES] = {7}, other[HTTP_DIGEST_KEY_BYTES] = {8};
+    char n[HTTP_DIGEST_NONCE_HEX + 1], n2[HTTP_DIGEST_NONCE_HEX + 1];
+    assert_int_equal(http_digest_nonce_make(key, 5000, n), 0);
+    assert_int_equal(strlen(n), HTTP_DIGEST_NONCE_HEX);
+    assert_int_equal(http_digest_nonce_make(key, 5000, n2), 0);
+    assert_string_not_equal(n, n2); /* random part */
+    assert_int_equal(http_digest_nonce_check(key, n, 5000, 300), 0);
+    assert_int_equal(http_digest_nonce_check(key, n, 5300, 300), 0);
+    assert_int_equal(http_digest_nonce_check(key, n, 5301, 300), SAFECAM_ERR_DENIED);
+    assert_int_equal(http_digest_nonce_check(key, n, 4999, 300), SAFECAM_ERR_DENIED);
+    assert_int_equal(http_digest_nonce_check(other, n, 5000, 300), SAFECAM_ERR_DENIED);
+    n[20] = n[20] == 'a' ? 'b' : 'a';
+    assert_int_equal(http_digest_nonce_check(key, n, 5000, 300), SAFECAM_ERR_DENIED);
+    assert_int_equal(http_digest_nonce_check(key, "00", 5000, 300), SAFECAM_ERR_DENIED);
+    memset(n2, 'z', HTTP_DIGEST_NONCE_HEX);
+    assert_int_equal(http_digest_nonce_check(key, n2, 5000, 300), SAFECAM_ERR_DENIED);
+    assert_int_equal(http_digest_nonce_make(key, -1, n), SAFECAM_ERR_INVAL);
+}
+
 static void test_cookie(void **state)
 {
     (void)state;
@@ -466,6 +490,7 @@ static void test_sbom_read(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_digest_nonce),
         cmocka_unit_test(test_path_ok),      cmocka_unit_test(test_path_traversal),
         cmocka_unit_test(test_path_too_long), cmocka_unit_test(test_query),
         cmocka_unit_test(test_target),       cmocka_unit_test(test_route_match),

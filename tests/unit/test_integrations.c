@@ -104,11 +104,31 @@ static void test_digest_vector(void **state)
 static void test_rtsp_digest_vector(void **state)
 {
     (void)state;
-    char out[33];
-    assert_int_equal(vault_digest_response("Mufasa", "testrealm@host.com", "Circle Of Life", "GET", "/dir/index.html",
+    char out[VAULT_DIGEST_HEX_MAX + 1];
+    assert_int_equal(vault_digest_response("Mufasa", "testrealm@host.com", "Circle Of Life", NULL, "GET", "/dir/index.html",
                                            "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth", out),
                      0);
     assert_string_equal(out, "6629fae49393a05397450978507c4ef1");
+}
+
+/* RFC 7616 3.9.1's example, with MD5 and with SHA-256; an unknown algorithm is refused. */
+static void test_http_digest_vectors(void **state)
+{
+    (void)state;
+    char out[VAULT_DIGEST_HEX_MAX + 1];
+    static const char *nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
+    static const char *cnonce = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
+    assert_int_equal(vault_digest_response("Mufasa", "http-auth@example.org", "Circle of Life", "MD5", "GET",
+                                           "/dir/index.html", nonce, "00000001", cnonce, "auth", out),
+                     0);
+    assert_string_equal(out, "8ca523f5e9506fed4657c9700eebdbec");
+    assert_int_equal(vault_digest_response("Mufasa", "http-auth@example.org", "Circle of Life", "SHA-256", "GET",
+                                           "/dir/index.html", nonce, "00000001", cnonce, "auth", out),
+                     0);
+    assert_string_equal(out, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+    assert_int_equal(vault_digest_response("Mufasa", "http-auth@example.org", "Circle of Life", "SHA-512-256",
+                                           "GET", "/dir/index.html", nonce, "00000001", cnonce, "auth", out),
+                     SAFECAM_ERR_INVAL);
 }
 
 static void test_nonce_cache(void **state)
@@ -412,22 +432,75 @@ static void test_wsse_cache_full(void **state)
 static void test_rtsp_digest_check(void **state)
 {
     struct fixture *f = *state;
-    char s[VAULT_INTEGRATION_SECRET_BUF], resp[33];
+    char s[VAULT_INTEGRATION_SECRET_BUF], resp[VAULT_DIGEST_HEX_MAX + 1];
     struct vault_auth a;
+    const char *why = NULL;
     assert_int_equal(vault_integration_create(f->v, f->key, "nvr1", "admin", NULL, s), 0);
-    assert_int_equal(vault_digest_response("nvr1", "safecam", s, "DESCRIBE", "rtsps://127.0.0.1:8322/main",
+    assert_int_equal(vault_digest_response("nvr1", "safecam", s, NULL, "DESCRIBE", "rtsps://127.0.0.1:8322/main",
                                            "0123abcd", "00000001", "c0ffee", "auth", resp),
                      0);
     struct vault_digest_request d = {.username = "nvr1", .realm = "safecam", .nonce = "0123abcd",
                                      .uri = "rtsps://127.0.0.1:8322/main", .method = "DESCRIBE", .response = resp,
                                      .qop = "auth", .nc = "00000001", .cnonce = "c0ffee", .source = SRC_A};
-    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a), 0);
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), 0);
     assert_string_equal(a.role, "viewer");
     d.method = "SETUP"; /* the response covers the method */
-    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_DENIED);
     d.method = "DESCRIBE";
     d.username = "admin"; /* people: never by Digest */
-    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a), SAFECAM_ERR_DENIED);
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_DENIED);
+}
+
+/* HTTP Digest (the snapshot URI): SHA-256, each (nonce, nc) once, a replay counted toward the lockout. */
+static void test_http_digest_check(void **state)
+{
+    struct fixture *f = *state;
+    char s[VAULT_INTEGRATION_SECRET_BUF], resp[VAULT_DIGEST_HEX_MAX + 1], resp2[VAULT_DIGEST_HEX_MAX + 1];
+    struct vault_auth a;
+    const char *why = NULL;
+    /* a nonce as long as the web process makes (64 hex digits): the replay key once overran the cache's limit */
+    const char *uri = "/api/v1/video/snapshot.jpg",
+               *nonce = "00000000000002c2afc63beea65cb41dc60fdc890ef5d8f5b028f3fffcba5826";
+    assert_int_equal(vault_integration_create(f->v, f->key, "nvr1", "admin", NULL, s), 0);
+    assert_int_equal(vault_digest_response("nvr1", "safecam", s, "SHA-256", "GET", uri, nonce, "00000001", "c0",
+                                           "auth", resp),
+                     0);
+    assert_int_equal(strlen(resp), 64);
+    struct vault_digest_request d = {.username = "nvr1", .realm = "safecam", .nonce = nonce, .uri = uri,
+                                     .method = "GET", .response = resp, .algorithm = "SHA-256", .qop = "auth",
+                                     .nc = "00000001", .cnonce = "c0", .surface = "http", .replay_window_s = 300,
+                                     .source = SRC_A};
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), 0);
+    assert_string_equal(a.role, "viewer");
+    /* the same request again: a replay */
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_DENIED);
+    assert_string_equal(why, "replay");
+    /* the next nc on the same nonce is fine */
+    assert_int_equal(vault_digest_response("nvr1", "safecam", s, "SHA-256", "GET", uri, nonce, "00000002", "c0",
+                                           "auth", resp2),
+                     0);
+    d.nc = "00000002";
+    d.response = resp2;
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), 0);
+    /* an MD5 response checked as SHA-256 is wrong; no qop on HTTP is refused */
+    d.algorithm = "MD5";
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_DENIED);
+    d.algorithm = "SHA-256";
+    d.qop = NULL;
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_DENIED);
+    d.qop = "auth";
+    d.surface = "ftp";
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_INVAL);
+    /* the failures above counted: two more and the account is locked, even with a fresh right answer */
+    d.surface = "http";
+    d.nc = "00000001";
+    d.response = resp;
+    for (int i = 0; i < 8; i++)
+        if (vault_integration_digest_check(f->v, f->key, &d, &a, &why) == SAFECAM_ERR_LOCKED)
+            break;
+    assert_string_equal(why, "locked");
+    d.nc = "00000003";
+    assert_int_equal(vault_integration_digest_check(f->v, f->key, &d, &a, &why), SAFECAM_ERR_LOCKED);
 }
 
 /* Through the real dispatch table as the web process would call it. */
@@ -546,12 +619,14 @@ int main(void)
         cmocka_unit_test(test_created_window),
         cmocka_unit_test(test_digest_vector),
         cmocka_unit_test(test_rtsp_digest_vector),
+        cmocka_unit_test(test_http_digest_vectors),
         cmocka_unit_test(test_nonce_cache),
         cmocka_unit_test_setup_teardown(test_create_list_rotate_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wsse_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wsse_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wsse_cache_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtsp_digest_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_digest_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_wsse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_auth_check, setup, teardown),
     };

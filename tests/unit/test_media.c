@@ -65,8 +65,8 @@ static void test_source_parse(void **state)
 static void test_digest_auth_parse(void **state)
 {
     (void)state;
-    struct media_digest_auth d;
-    assert_int_equal(media_digest_auth_parse("Digest username=\"nvr1\", realm=\"safecam\", nonce=\"0123\", "
+    struct digest_auth d;
+    assert_int_equal(digest_auth_parse("Digest username=\"nvr1\", realm=\"safecam\", nonce=\"0123\", "
                                              "uri=\"rtsps://127.0.0.1:8322/stream1\", response=\"abcd\", "
                                              "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"",
                                              &d),
@@ -77,7 +77,7 @@ static void test_digest_auth_parse(void **state)
     assert_string_equal(d.nc, "00000001");
     assert_string_equal(d.algorithm, "MD5");
     /* RFC 2069 form: no qop */
-    assert_int_equal(media_digest_auth_parse("Digest username=\"a\",realm=\"r\",nonce=\"n\",uri=\"/\",response=\"x\"", &d),
+    assert_int_equal(digest_auth_parse("Digest username=\"a\",realm=\"r\",nonce=\"n\",uri=\"/\",response=\"x\"", &d),
                      0);
     assert_string_equal(d.qop, "");
     static const char *const bad[] = {
@@ -91,14 +91,23 @@ static void test_digest_auth_parse(void **state)
         "Digest =x",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(media_digest_auth_parse(bad[i], &d), SAFECAM_ERR_INVAL);
+        assert_int_equal(digest_auth_parse(bad[i], &d), SAFECAM_ERR_INVAL);
         assert_string_equal(d.username, "");
     }
     char big[600];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     memcpy(big, "Digest username=\"", 17);
-    assert_int_equal(media_digest_auth_parse(big, &d), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(digest_auth_parse(big, &d), SAFECAM_ERR_TOOBIG);
+    /* the nonce count: 8 hex digits, not zero */
+    uint32_t nc = 0;
+    assert_int_equal(digest_nc_parse("00000001", &nc), 0);
+    assert_int_equal(nc, 1);
+    assert_int_equal(digest_nc_parse("FFFFFFFF", &nc), 0);
+    assert_int_equal(nc, 0xffffffffu);
+    static const char *const bad_nc[] = {"00000000", "1", "000000001", "0000000g", "", "-0000001"};
+    for (size_t i = 0; i < sizeof bad_nc / sizeof bad_nc[0]; i++)
+        assert_int_equal(digest_nc_parse(bad_nc[i], &nc), SAFECAM_ERR_INVAL);
 }
 
 static void test_basic_auth_parse(void **state)
