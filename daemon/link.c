@@ -117,8 +117,43 @@ struct link_proc {
     link_engine *e;
     ipc_child *child;
     uint32_t next_id;
-    int configured; /* settings were applied at least once */
+    int configured;               /* settings were applied at least once */
+    int64_t audit_window_ms;      /* start of the current minute of the audit budget (monotonic) */
+    unsigned audit_in_window;     /* events recorded in it */
+    unsigned long audit_withheld; /* events over the budget (or not handed over) since the last recorded */
 };
+
+/* The engine's events into the audit log (PROTO_VAULT_AUDIT_RECORD; the vault takes link_* types only from
+ * this process). Best effort, never a wait (ipc_send_nowait), and at most LINK_AUDIT_PER_MIN a minute: a
+ * broker that flaps must not push the security events out of the log's retention. Events withheld are
+ * counted, and the count rides on the next event recorded ("withheld=N"). QCVN 135 G10 / EN 303 645 5.7. */
+#define LINK_AUDIT_PER_MIN 12
+
+static void on_engine_audit(void *user, const char *type, const char *detail)
+{
+    struct link_proc *p = user;
+    int64_t now = safecam_time_mono_ms();
+    if (p->audit_window_ms == 0 || now - p->audit_window_ms >= 60000) {
+        p->audit_window_ms = now;
+        p->audit_in_window = 0;
+    }
+    int fd = p->child ? ipc_child_fd(p->child, IPC_PEER_VAULT) : -1;
+    if (fd < 0 || p->audit_in_window >= LINK_AUDIT_PER_MIN) {
+        p->audit_withheld++;
+        return;
+    }
+    char d[AUDIT_DETAIL_MAX_BYTES];
+    int rc = p->audit_withheld ? safecam_fmt(d, sizeof d, "%s withheld=%lu", detail, p->audit_withheld)
+                               : safecam_fmt(d, sizeof d, "%s", detail);
+    json_t *body = rc == 0 ? json_pack("{s:s,s:s}", "type", type, "detail", d) : NULL;
+    if (body && ipc_send_nowait(fd, PROTO_VAULT_AUDIT_RECORD, 0, p->next_id++, body, -1) == 0) {
+        p->audit_in_window++;
+        p->audit_withheld = 0;
+    } else {
+        p->audit_withheld++;
+    }
+    json_decref(body);
+}
 
 static int apply_settings(struct link_proc *p, const json_t *linked)
 {
@@ -264,10 +299,9 @@ static int run_supervised(const char *state_dir, long ipc_fd)
         return 1;
     const volatile sig_atomic_t *stop_flag = ipc_child_signals_install();
     static struct link_proc p = {.next_id = 1};
-    /* the engine logs its events (link_connected, link_tls_refused, link_queue_dropped, ...) without secrets;
-     * recording them in the audit log needs their types in its allowlist: planned (docs/linked-services.md)
-     */
-    p.e = link_engine_new(dir, id.serial, NULL, NULL);
+    /* the engine's events (link_connected, link_tls_refused, link_queue_dropped, ...; no secret in them) are
+     * logged by the engine and recorded in the audit log through the vault */
+    p.e = link_engine_new(dir, id.serial, on_engine_audit, &p);
     if (!p.e) {
         log_err("link: cannot start in %s", dir);
         return 1;

@@ -36,6 +36,15 @@
 #define AUDIT_LOG_TRUNCATED "log_truncated" /* retention dropped the oldest rows: range + last dropped hash */
 #define AUDIT_LOG_CHAINED "log_chained"     /* rows older than the hash chain were chained at this start */
 #define AUDIT_LOG_TAMPERED "log_tampered"   /* the chain did not verify at start (first broken link) */
+/* The link process's own events (lib/link, docs/linked-services.md): the only types it may record. */
+#define AUDIT_LINK_CONNECTED "link_connected"
+#define AUDIT_LINK_DISCONNECTED "link_disconnected"
+#define AUDIT_LINK_REFUSED "link_refused"         /* the broker's CONNACK refused the camera */
+#define AUDIT_LINK_TLS_REFUSED "link_tls_refused" /* a certificate from another CA or for another name */
+#define AUDIT_LINK_UPLOAD_FAILED "link_upload_failed"
+#define AUDIT_LINK_QUEUE_DROPPED "link_queue_dropped"
+#define AUDIT_LINK_RETENTION "link_retention"
+#define AUDIT_LINK_DELETE "link_delete"
 
 #define AUDIT_FIELD_MAX_BYTES 256 /* actor, source; detail up to 1024 bytes */
 #define AUDIT_DETAIL_MAX_BYTES 1024

@@ -500,7 +500,7 @@ static void dav_step(link_engine *e)
             fclose(f);
         else if (fd >= 0)
             close(fd);
-        audit_ev(e, "link_upload_failed", "service=webdav name=%s why=local file unreadable", h->b);
+        audit_ev(e, "link_upload_failed", "service=webdav name=%s why=unreadable", h->b);
         link_queue_pop(&e->uploads); /* nothing to send: retrying cannot help */
         return;
     }
@@ -569,7 +569,7 @@ int link_engine_event(link_engine *e, const json_t *event)
     int rc = link_queue_push(&e->events, txt, NULL, safecam_time_now());
     free(txt);
     if (rc > 0)
-        audit_ev(e, "link_queue_dropped", "service=mqtt dropped=%d oldest first, total=%llu", rc,
+        audit_ev(e, "link_queue_dropped", "service=mqtt dropped=%d total=%llu", rc,
                  (unsigned long long)e->events.dropped);
     return rc;
 }
@@ -584,7 +584,7 @@ int link_engine_upload(link_engine *e, const char *path, const char *name)
             return SAFECAM_ERR_INVAL;
     int rc = link_queue_push(&e->uploads, path, name, safecam_time_now());
     if (rc > 0)
-        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d oldest first, total=%llu", rc,
+        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
                  (unsigned long long)e->uploads.dropped);
     return rc;
 }

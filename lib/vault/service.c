@@ -842,8 +842,9 @@ static int h_audit_record(void *ctx, unsigned peer, const ipc_msg *req, json_t *
     (void)reply_fd;
     if (body_check(req, keys, reply) != 0)
         return 0;
+    /* the link process records its engine's events and nothing else (it faces remote services) */
     if (field_str(req->body, "type", 64, 1, &type) != 0 || !audit_type_valid(type) ||
-        audit_type_vault_owned(type)) {
+        audit_type_vault_owned(type) || (peer == IPC_PEER_LINK && strncmp(type, "link_", 5) != 0)) {
         *reply = reply_error("invalid_type");
         return 0;
     }
@@ -1507,7 +1508,7 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_USER_DELETE, WEB, IPC_ADMIN, h_user_delete},
     {PROTO_VAULT_SETTINGS_GET, WEB, IPC_ADMIN, h_settings_get},
     {PROTO_VAULT_SETTINGS_SET, WEB, IPC_ADMIN, h_settings_set},
-    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE, 0, h_audit_record},
+    {PROTO_VAULT_AUDIT_RECORD, WEB | MEDIA | SUP | IPC_PEER_UPDATE | IPC_PEER_LINK, 0, h_audit_record},
     {PROTO_VAULT_AUDIT_QUERY, WEB, IPC_ADMIN, h_audit_query},
     {PROTO_VAULT_AUDIT_VERIFY, WEB, IPC_ADMIN, h_audit_verify},
     {PROTO_VAULT_AUDIT_EXPORT, WEB, IPC_ADMIN, h_audit_export},

@@ -386,7 +386,7 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
     """The camera starts safecam-link only once MQTT is configured through the API; a failed login then reaches
     the real broker (type and time only: no user name, no address); the child runs as safecam-link with
     seccomp and no_new_privs and cannot read the vault; removing the settings stops it; no password lies in
-    the state dir or the camera's log."""
+    the state dir or the camera's log. The engine's own events (link_connected) reach the audit log."""
     import pwd
     b = ls.Broker(tmp_path / "mq", pki)
     b.start()
@@ -424,6 +424,11 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
         assert set(got[0]) == {"type", "time"} and abs(got[0]["time"] - time.time()) < 300, got
         assert "admin" not in "".join(sub.lines) and "127.0.0.1" not in "".join(sub.lines)
         assert camera.pids().get("link") == pid, "the child was not restarted"
+        # the link engine's own events are in the audit log, recorded by the link process (they were only
+        # logged before), and the link process may record no other type
+        evs = _wait(lambda: admin.request("GET", "/api/v1/events?type=link_connected&limit=10").json()["events"],
+                    10, "link_connected in the audit log")
+        assert evs[0]["actor"] == "link" and "service=mqtt" in evs[0]["detail"], evs
 
         # new settings reach the running child (PROTO_LINK_CONFIGURE): the next event lands on the new topic
         r = admin.request("PUT", "/api/v1/settings/linked", json_body=ls.settings(pki, b, topic="cams2"))

@@ -929,6 +929,17 @@ static void test_service_peers_and_inputs(void **state)
         0);
     assert_string_equal(reply_error(r), "invalid_type");
     json_decref(r);
+    /* the link process records its engine's events only */
+    assert_int_equal(service_call(f, IPC_PEER_LINK, PROTO_VAULT_AUDIT_RECORD,
+                                  json_pack("{s:s,s:s}", "type", AUDIT_LINK_CONNECTED, "detail", "service=mqtt"), &r),
+                     0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    assert_int_equal(service_call(f, IPC_PEER_LINK, PROTO_VAULT_AUDIT_RECORD,
+                                  json_pack("{s:s}", "type", AUDIT_PROCESS_RESTART), &r),
+                     0);
+    assert_string_equal(reply_error(r), "invalid_type");
+    json_decref(r);
     /* audit query (admin) */
     assert_int_equal(service_call(f, IPC_PEER_WEB, PROTO_VAULT_AUDIT_QUERY,
                                   json_pack("{s:s,s:s,s:i}", "session_id", adm.session_id, "type",

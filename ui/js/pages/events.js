@@ -16,7 +16,8 @@ export const EVENT_TYPES = ['login_success', 'login_failure', 'lockout', 'sessio
   'user_update', 'user_delete', 'config_change', 'process_restart', 'protocol_violation', 'update_install',
   'update_refused', 'stream_error', 'data_delete', 'factory_reset', 'device_start', 'sandbox_violation',
   'connection_flood', 'log_truncated', 'log_chained', 'log_tampered', 'integration_create', 'integration_rotate',
-  'integration_delete', 'motion'];
+  'integration_delete', 'motion', 'link_connected', 'link_disconnected', 'link_refused', 'link_tls_refused',
+  'link_upload_failed', 'link_queue_dropped', 'link_retention', 'link_delete'];
 
 function toUnix(value) {
   if (!value) return 0;
