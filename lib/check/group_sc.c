@@ -391,6 +391,13 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
                        tls_version_word(v, "TLS1.3", 0),
                        (long long)json_integer_value(json_object_get(f, "handshakes")),
                        (long long)json_integer_value(json_object_get(f, "ms")));
+        json_t *raw = json_object_get(f, "raw_probe");
+        if (raw != NULL)
+            check_evidence(c, r, "tcp/%d: %lld TLS 1.2 suites GnuTLS cannot offer (%s): %lld raw ClientHello(s), %s",
+                           p->port, (long long)json_integer_value(json_object_get(raw, "offered")),
+                           json_string_value(json_object_get(raw, "suites")),
+                           (long long)json_integer_value(json_object_get(raw, "probes")),
+                           json_string_value(json_object_get(raw, "end")));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
             check_evidence(c, r, "tcp/%d: FAIL obsolete protocol version accepted", p->port);
