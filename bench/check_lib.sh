@@ -48,7 +48,12 @@ check_camera_start() {
     local addr=$1 name=$2 d st csrf ucsrf
     shift 2
     d=$BENCH_TMP/$name
-    mkdir -m 0700 "$d"
+    # search-only for others: safecamd's children (their own users) must reach the state dir below it; the
+    # label and the request bodies with passwords are created 0600 (umask 077 while this function runs)
+    mkdir -m 0711 "$d"
+    local umask_was
+    umask_was=$(umask)
+    umask 077
     "$BENCH_BUILD/tools/safecam-provision" --state-dir "$d/state" --label-out "$d/label.json" >"$d/provision.log" 2>&1 ||
         { cat "$d/provision.log" >&2; bench_die "safecam-provision failed"; }
     bench_bg "$d/safecamd.log" "$BENCH_BUILD/daemon/safecamd" --state-dir "$d/state" --bind "$addr" \
@@ -81,9 +86,28 @@ check_camera_start() {
     [ "$st" = 204 ] || { cat "$d/r6" >&2; bench_die "$name: viewer password change: HTTP $st"; }
     unset first
     rm -f "$d"/b[0-9] "$d"/r[0-9] "$d"/jar[0-9]
+    umask "$umask_was"
 }
 
 # check_machine_line: one line describing the machine and its load.
 check_machine_line() {
     echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc --all) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# check_tls_agreement REPORT PORT TESTSSL_JSON: one line comparing qcvn-check's SC-02 facts for PORT in
+# REPORT with testssl's `-p -e` JSON of the same port: protocol versions, and the accepted suites by IANA id
+# (testssl -e lists them without their version; the union over the versions is compared).
+check_tls_agreement() {
+    jq -r --slurpfile t "$3" --arg p "$2" '
+        .tls_endpoints[$p] as $f
+        | {"TLS1": "TLS1.0", "TLS1_1": "TLS1.1", "TLS1_2": "TLS1.2", "TLS1_3": "TLS1.3"} as $vn
+        | [$t[0][] | select($vn[.id] != null) | {v: $vn[.id], offered: (.finding | startswith("offered"))}] as $tv
+        | [$tv[] | select(($f.versions[.v] == true) == .offered)] as $same
+        | ([$f.suites[].id | ascii_upcase | sub("^0X"; "0x")] | unique) as $ours
+        | ([$t[0][] | select(.id | test("^cipher_x[0-9a-f]+$")) | .id | sub("cipher_x"; "")
+            | ("0x" + (("0000" + ascii_upcase)[-4:]))] | unique) as $theirs
+        | "tcp/\($p): versions agree \($same | length)/\($tv | length); suites qcvn-check \($ours | length), testssl \($theirs | length), both \([$ours[] | select(. as $x | $theirs | index($x))] | length)"
+          + " (only qcvn-check: \($ours - $theirs | join(" ")), only testssl: \($theirs - $ours | join(" ")))"
+          + "; \([$f.suites[] | select(.probe == "raw ClientHello")] | length) by raw ClientHello"
+    ' "$1"
 }

@@ -311,6 +311,30 @@ int check_ftp_reply_parse(const char *buf, size_t len, int *code) SAFECAM_WUR;
  * (at most out_size-1 bytes). 0, or SAFECAM_ERR_PROTO when the datagram is not such an answer. */
 int check_snmp_first_string_parse(const unsigned char *buf, size_t len, char *out, size_t out_size) SAFECAM_WUR;
 
+/* SC-02 (QCVN G5, EN 303 645 5.5-1): suites the TLS library cannot offer (ARIA) are probed with a
+ * hand-built TLS 1.2 ClientHello. check_tls12_client_hello_build writes one TLS record holding a ClientHello
+ * (legacy version TLS 1.2, random[32] from the caller's CSPRNG, empty session id, suites[n] then
+ * TLS_EMPTY_RENEGOTIATION_INFO_SCSV, null compression; extensions supported_groups, ec_point_formats,
+ * signature_algorithms, no server name) into out (cap bytes); *len gets its size. 0, SAFECAM_ERR_INVAL
+ * when n is 0 or over CHECK_TLS_HELLO_MAX_SUITES, SAFECAM_ERR_TOOBIG when cap is too small. */
+#define CHECK_TLS_HELLO_MAX_SUITES 64
+int check_tls12_client_hello_build(const uint16_t *suites, size_t n, const unsigned char random[32],
+                                   unsigned char *out, size_t cap, size_t *len) SAFECAM_WUR;
+/* The first answer of a server to that ClientHello. */
+struct check_tls_server_hello {
+    int alert;              /* 1: an alert record came first (alert_level, alert_desc) */
+    int alert_level, alert_desc;
+    unsigned version;       /* ServerHello legacy_version, e.g. 0x0303 */
+    unsigned suite;         /* the chosen cipher suite */
+    unsigned compression;
+};
+/* Parse buf (len bytes read so far from the server, untrusted): TLS records, the handshake ones
+ * reassembled up to the ServerHello's compression method (at most 80 bytes kept). 0 with out filled
+ * (a ServerHello, or an alert that came before it); 1 when the bytes end before either is complete (read
+ * more); SAFECAM_ERR_PROTO when the bytes are not TLS records or the first handshake message is not a
+ * well-formed ServerHello. */
+int check_tls_server_hello_parse(const unsigned char *buf, size_t len, struct check_tls_server_hello *out) SAFECAM_WUR;
+
 /* What a WS-Discovery answer announces (element texts, printable, whitespace collapsed, truncated). */
 struct check_wsd_match {
     char xaddrs[256]; /* space-separated transport addresses of the device service */

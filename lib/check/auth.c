@@ -241,3 +241,74 @@ long check_password_change(struct check_ctx *c, struct check_session *s, const c
         check_http_resp_free(&r);
     return st;
 }
+
+/* ---- helpers of the tests that log in (PW, SC-06, SM, BF groups) ---- */
+
+int check_login_declared(const struct check_ctx *c)
+{
+    return c->web_port != 0 && strcmp(c->prof->login_type, "none") != 0;
+}
+
+/* A strong temporary password from the CSPRNG (24 characters, four classes). */
+char *check_password_temp(struct check_ctx *c)
+{
+    static const char alnum[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    size_t slot = SAFECAM_ARRAY_LEN(c->tmp_pw);
+    for (size_t i = 0; i < SAFECAM_ARRAY_LEN(c->tmp_pw); i++)
+        if (c->tmp_pw[i] == NULL) {
+            slot = i;
+            break;
+        }
+    if (slot == SAFECAM_ARRAY_LEN(c->tmp_pw))
+        return NULL;
+    char *p = sodium_malloc(32);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, "Qc#7", 4);
+    for (size_t i = 4; i < 24; i++)
+        p[i] = alnum[randombytes_uniform(sizeof alnum - 1)];
+    p[24] = '\0';
+    c->tmp_pw[slot] = p;
+    check_secret_add(c, p);
+    return p;
+}
+
+/* Put the lab's admin password back after a change to tmp: through session s, else a new session logged
+ * in with tmp. With HTTP Basic login every request authenticates with the current password, so tmp is
+ * current while restoring. When the device refuses, keep working with tmp and write it to the recovery
+ * file (0600), never to evidence. Returns the HTTP status of the last attempt. */
+long check_admin_password_restore(struct check_ctx *c, struct check_result *r, struct check_session *s,
+                                  const char *tmp)
+{
+    char *lab = sodium_malloc(CHECK_PW_BUF);
+    if (lab == NULL || safecam_strlcpy(lab, c->admin_pw, CHECK_PW_BUF) != 0) {
+        if (lab)
+            sodium_free(lab);
+        check_evidence(c, r, "restore the lab's admin password: out of memory");
+        IGN_STRLCPY(c->admin_pw, tmp, CHECK_PW_BUF);
+        return SAFECAM_ERR_NOMEM;
+    }
+    int basic = strcmp(c->prof->login_type, "basic") == 0;
+    if (basic)
+        IGN_STRLCPY(c->admin_pw, tmp, CHECK_PW_BUF);
+    long back = check_password_change(c, s, c->prof->admin.username, tmp, lab, NULL);
+    if (back < 200 || back > 299) {
+        struct check_session s2;
+        if (check_login(c, r, c->prof->admin.username, tmp, NULL, &s2, NULL) == 0) {
+            back = check_password_change(c, &s2, c->prof->admin.username, tmp, lab, NULL);
+            (void)check_logout(c, &s2);
+        }
+    }
+    check_evidence(c, r, "restore the lab's admin password -> %ld", back);
+    if (back >= 200 && back <= 299) {
+        IGN_STRLCPY(c->admin_pw, lab, CHECK_PW_BUF);
+    } else {
+        IGN_STRLCPY(c->admin_pw, tmp, CHECK_PW_BUF);
+        if (c->opt->recovery_file &&
+            safecam_file_write_atomic(c->opt->recovery_file, tmp, strlen(tmp), 0600) == 0)
+            check_evidence(c, r, "WARNING: admin password could not be restored; the temporary one is in %s (0600)",
+                           c->opt->recovery_file);
+    }
+    sodium_free(lab);
+    return back;
+}

@@ -298,22 +298,3 @@ int check_verdict_parse(const char *s)
             return v;
     return -1;
 }
-
-static const char *const kind_names[] = {"unknown", "http", "https", "rtsp", "rtsps", "ssh",
-                                         "telnet", "ftp", "tls", "onvif", "other",
-                                         "mqtt", "mqtts", "sip"};
-
-const char *check_service_kind_name(enum check_service_kind k)
-{
-    if ((size_t)k >= SAFECAM_ARRAY_LEN(kind_names))
-        return "unknown";
-    return kind_names[k];
-}
-
-int check_service_kind_parse(const char *s)
-{
-    for (size_t i = 1; i < SAFECAM_ARRAY_LEN(kind_names); i++)
-        if (strcmp(s, kind_names[i]) == 0)
-            return (int)i;
-    return -1;
-}

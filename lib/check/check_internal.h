@@ -145,7 +145,7 @@ int check_udp_probe(const struct check_ctx *c, int port, const void *pkt, size_t
  * 32 datagrams read). 1 answered (ans/got filled), 0 none, <0 error; 0 for an IPv6 or loopback target. */
 int check_udp_mcast_probe(const struct check_ctx *c, const char *group, int port, const void *pkt, size_t len,
                           char *ans, size_t cap, size_t *got, int timeout_ms);
-/* Printable, bounded rendering of device bytes for evidence. */
+/* Printable, bounded rendering of device bytes for evidence (evidence.c). */
 void check_printable(char *dst, size_t dst_size, const char *src, size_t len);
 
 /* ---- TLS probing (tls.c) ---- */
@@ -225,6 +225,16 @@ int check_http_session(struct check_ctx *c, struct check_session *s, const char 
 /* Change a password through the declared endpoint; returns the HTTP status or <0. */
 long check_password_change(struct check_ctx *c, struct check_session *s, const char *user, const char *cur,
                            const char *next, struct check_http_resp *raw);
+/* 1 when a web login surface was found and the profile does not declare auth.login.type "none". */
+int check_login_declared(const struct check_ctx *c);
+/* A strong temporary password from the CSPRNG (24 characters, four classes), kept in c->tmp_pw (sodium
+ * memory, freed with the context) and redacted from evidence; NULL when the 4 slots are used or on ENOMEM. */
+char *check_password_temp(struct check_ctx *c);
+/* Put the lab's admin password back after a change to tmp (PW-05, SM-06): through session s, else a new
+ * session logged in with tmp. When the device refuses, c->admin_pw becomes tmp and tmp goes to the recovery
+ * file (0600), never to evidence. Returns the HTTP status of the last attempt (<0 on a local error). */
+long check_admin_password_restore(struct check_ctx *c, struct check_result *r, struct check_session *s,
+                                  const char *tmp);
 
 /* ---- RTSP (rtsp.c) ---- */
 struct check_rtsp_result {
@@ -248,7 +258,30 @@ int check_rtsp_options_raw(struct check_ctx *c, int port, int tls, struct check_
 int check_raw_probe(struct check_ctx *c, int port, int tls, const char *req, int timeout_ms,
                     struct check_rtsp_response *out, char *raw, size_t raw_cap);
 
-/* ---- tests (tests_*.c) ---- */
+/* ---- probe helpers shared by the test groups (probe.c, a leaf) ---- */
+/* Timeout (ms) of one probe: --timeout, at most 2000. */
+int check_probe_timeout_ms(const struct check_ctx *c);
+/* SC-01 (QCVN G5, EN 303 645 5.6-1): identify what speaks on the open TCP port p (banner first, then RTSP,
+ * SIP, HTTP in clear, then TLS, then MQTT); sets p->kind and p->banner (printable, capped). */
+void check_port_classify(struct check_ctx *c, struct check_port *p);
+/* MQTT 3.1.1 CONNECT without user name or password (clean session, client id "qcvn-check"), then
+ * DISCONNECT. 1 the broker accepted it, 0 it refused (CONNACK code in *code), -1 no CONNACK. */
+int check_mqtt_connect_anon(struct check_ctx *c, int port, int tls, int *code);
+/* FTP: read the greeting, send USER anonymous / PASS, read the reply. 1 logged in (230), 0 refused,
+ * -1 no usable answer; last gets the printable last reply line. Bounded: 3 reads of the probe timeout. */
+int check_ftp_login_anon(struct check_ctx *c, int port, char *last, size_t last_size);
+/* Send len bytes of data on a new (TLS when tls) connection and read the answer's header block: first gets
+ * its first line (printable, at most 100 bytes) or why there is none, *ms the time taken. 0, or
+ * SAFECAM_ERR_TIMEOUT when nothing came, or the connect error. */
+int check_raw_exchange(struct check_ctx *c, int port, int tls, const char *data, size_t len, char *first,
+                       size_t fcap, int64_t *ms);
+/* Status code of a first line "PROTO NNN ..." (proto e.g. "HTTP/1.", "RTSP/1.0"), 0 when it is not one. */
+int check_raw_status(const char *first, const char *proto);
+/* Banner prefixes SC-01 writes for multicast discovery answers (read by SC-04 and IF-02). */
+#define CHECK_WSD_BANNER "WS-Discovery ProbeMatch XAddrs: "
+#define CHECK_SSDP_BANNER "SSDP SERVER: "
+
+/* ---- tests: one file per test group (group_<id>.c), run through the catalogue rows ---- */
 void check_t_sc01(struct check_ctx *, struct check_result *);
 void check_t_sc02(struct check_ctx *, struct check_result *);
 void check_t_sc04(struct check_ctx *, struct check_result *);

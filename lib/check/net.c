@@ -403,34 +403,3 @@ out:
     close(fd);
     return answered;
 }
-
-void check_printable(char *dst, size_t dst_size, const char *src, size_t len)
-{
-    size_t o = 0;
-    if (dst_size == 0)
-        return;
-    for (size_t i = 0; i < len && o + 5 < dst_size; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        if (ch == '\r') {
-            dst[o++] = '\\';
-            dst[o++] = 'r';
-        } else if (ch == '\n') {
-            dst[o++] = '\\';
-            dst[o++] = 'n';
-        } else if (ch < 0x20 || ch >= 0x7f) {
-            static const char hx[] = "0123456789abcdef";
-            dst[o++] = '\\';
-            dst[o++] = 'x';
-            dst[o++] = hx[ch >> 4];
-            dst[o++] = hx[ch & 15];
-        } else {
-            dst[o++] = (char)ch;
-        }
-    }
-    if (len > 0 && o + 5 >= dst_size && o + 3 < dst_size) {
-        dst[o++] = '.';
-        dst[o++] = '.';
-        dst[o++] = '.';
-    }
-    dst[o] = '\0';
-}

@@ -669,3 +669,24 @@ int check_ssdp_server_parse(const char *buf, size_t len, char *out, size_t out_s
     }
     return SAFECAM_ERR_PROTO;
 }
+
+/* ---- service kinds (profile services, SC-01 classification) ---- */
+
+static const char *const kind_names[] = {"unknown", "http", "https", "rtsp", "rtsps", "ssh",
+                                         "telnet", "ftp", "tls", "onvif", "other",
+                                         "mqtt", "mqtts", "sip"};
+
+const char *check_service_kind_name(enum check_service_kind k)
+{
+    if ((size_t)k >= SAFECAM_ARRAY_LEN(kind_names))
+        return "unknown";
+    return kind_names[k];
+}
+
+int check_service_kind_parse(const char *s)
+{
+    for (size_t i = 1; i < SAFECAM_ARRAY_LEN(kind_names); i++)
+        if (strcmp(s, kind_names[i]) == 0)
+            return (int)i;
+    return -1;
+}

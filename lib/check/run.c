@@ -23,68 +23,6 @@ void check_options_defaults(struct check_options *o)
     o->lang = "en";
 }
 
-static int declares_kind(const struct check_profile *p, int k1, int k2, int k3)
-{
-    for (size_t i = 0; i < p->n_services; i++) {
-        int k = (int)p->services[i].kind;
-        if (k == k1 || k == k2 || k == k3)
-            return 1;
-    }
-    return 0;
-}
-
-int check_declared_absent(const struct check_ctx *c, enum check_feature f)
-{
-    const struct check_profile *p = c->prof;
-    if (p->source_path[0] == '\0')
-        return 0; /* no profile: nothing is declared, absent or present */
-    int svc = p->services_declared;
-    switch (f) {
-    case CHECK_FEAT_WEB:
-        return svc && !declares_kind(p, CHECK_SVC_HTTP, CHECK_SVC_HTTPS, -1);
-    case CHECK_FEAT_LOGIN:
-        return strcmp(p->login_type, "none") == 0;
-    case CHECK_FEAT_TLS:
-        return svc && !declares_kind(p, CHECK_SVC_HTTPS, CHECK_SVC_RTSPS, CHECK_SVC_TLS);
-    case CHECK_FEAT_RTSP:
-        return svc && !declares_kind(p, CHECK_SVC_RTSP, CHECK_SVC_RTSPS, -1);
-    case CHECK_FEAT_AUTH:
-        return check_declared_absent(c, CHECK_FEAT_LOGIN) && check_declared_absent(c, CHECK_FEAT_RTSP);
-    }
-    return 0;
-}
-
-void check_absent(struct check_ctx *c, struct check_result *r, enum check_feature f, const char *what)
-{
-    static const char *const hint[] = {
-        [CHECK_FEAT_WEB] = "declare the web service in the profile (services) or give --https-port",
-        [CHECK_FEAT_LOGIN] = "declare the web login in the profile (auth.login) and the web service (or --https-port)",
-        [CHECK_FEAT_TLS] = "declare the TLS services in the profile (services) or give --https-port/--rtsps-port",
-        [CHECK_FEAT_RTSP] = "declare the RTSP service in the profile (services) or give --rtsps-port",
-        [CHECK_FEAT_AUTH] = "declare the web login (auth.login) or the RTSP service in the profile",
-    };
-    const char *what_vi = check_i18n_vi(what), *hint_vi = check_i18n_vi(hint[f]);
-    if (check_declared_absent(c, f)) {
-        check_verdict(r, CHECK_NOT_APPLICABLE, "%s (the profile declares none)", what);
-        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s (hồ sơ khai báo là không có)", what_vi ? what_vi : what);
-    } else {
-        check_verdict(r, CHECK_INCONCLUSIVE, "%s, but the profile does not declare it absent: discovery did not find "
-                      "or could not use it; %s", what, hint[f]);
-        IGN_FMT(r->reason_vi, sizeof r->reason_vi, "%s, nhưng hồ sơ không khai báo là không có: quá trình dò tìm "
-                "không thấy hoặc không dùng được; %s", what_vi ? what_vi : what, hint_vi ? hint_vi : hint[f]);
-    }
-    if (what_vi == NULL || hint_vi == NULL)
-        r->reason_vi[0] = '\0';
-}
-
-const struct check_port *check_port_find(const struct check_ctx *c, int port, int udp)
-{
-    for (size_t i = 0; i < c->n_ports; i++)
-        if (c->ports[i].port == port && c->ports[i].udp == udp)
-            return &c->ports[i];
-    return NULL;
-}
-
 int check_prior_verdict(const struct check_ctx *c, const char *id)
 {
     json_t *v = json_object_get(c->verdicts, id);

@@ -1,6 +1,7 @@
 /* tls.c — TLS probing for SC-02 with GnuTLS client handshakes: which protocol versions and which
  * cipher suites the device accepts (one suite offered per handshake), and its certificate's key,
- * signature algorithm and validity. Trust level: the device's handshake messages are parsed by GnuTLS;
+ * signature algorithm and validity; the suites GnuTLS cannot offer (ARIA) with raw TLS 1.2 ClientHellos
+ * (tls_hello.c), at most RAW_PROBES_MAX per port. Trust level: the device's handshake messages are parsed by GnuTLS;
  * we only read facts GnuTLS reports. Never verifies or trusts the certificate (that is the point). */
 #include "check_internal.h"
 
@@ -8,6 +9,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +223,121 @@ static int kx_testable(gnutls_kx_algorithm_t kx)
     }
 }
 
+/* TLS 1.2 suites GnuTLS cannot offer, detected with a raw ClientHello: ARIA (RFC 6209), GCM and CBC, with
+ * the key exchanges servers implement (OpenSSL has the GCM ones). */
+static const struct {
+    uint16_t id;
+    const char *name;
+} raw_suites[] = {
+    {0xC03C, "TLS_RSA_WITH_ARIA_128_CBC_SHA256"},         {0xC03D, "TLS_RSA_WITH_ARIA_256_CBC_SHA384"},
+    {0xC042, "TLS_DHE_DSS_WITH_ARIA_128_CBC_SHA256"},     {0xC043, "TLS_DHE_DSS_WITH_ARIA_256_CBC_SHA384"},
+    {0xC044, "TLS_DHE_RSA_WITH_ARIA_128_CBC_SHA256"},     {0xC045, "TLS_DHE_RSA_WITH_ARIA_256_CBC_SHA384"},
+    {0xC046, "TLS_DH_anon_WITH_ARIA_128_CBC_SHA256"},     {0xC047, "TLS_DH_anon_WITH_ARIA_256_CBC_SHA384"},
+    {0xC048, "TLS_ECDHE_ECDSA_WITH_ARIA_128_CBC_SHA256"}, {0xC049, "TLS_ECDHE_ECDSA_WITH_ARIA_256_CBC_SHA384"},
+    {0xC04C, "TLS_ECDHE_RSA_WITH_ARIA_128_CBC_SHA256"},   {0xC04D, "TLS_ECDHE_RSA_WITH_ARIA_256_CBC_SHA384"},
+    {0xC050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256"},         {0xC051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384"},
+    {0xC052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256"},     {0xC053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+    {0xC056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256"},     {0xC057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384"},
+    {0xC05A, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256"},     {0xC05B, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384"},
+    {0xC05C, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256"}, {0xC05D, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"},
+    {0xC060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"},   {0xC061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+};
+/* one probe per suite found plus the one that ends the search */
+#define RAW_PROBES_MAX (SAFECAM_ARRAY_LEN(raw_suites) + 1)
+#define RAW_ANSWER_MAX 4096
+
+/* One ClientHello offering suites[n] on a new connection; reads until the ServerHello (or an alert) is
+ * parsed, the peer closes, RAW_ANSWER_MAX bytes or the timeout. 0 with *sh filled; SAFECAM_ERR_IO (no
+ * connection), SAFECAM_ERR_CLOSED / SAFECAM_ERR_TIMEOUT (no answer), SAFECAM_ERR_PROTO (not a ServerHello). */
+static int raw_hello(const struct check_ctx *c, int port, const uint16_t *suites, size_t n,
+                     struct check_tls_server_hello *sh)
+{
+    unsigned char hello[512], rnd[32], ans[RAW_ANSWER_MAX];
+    size_t hlen = 0, got = 0;
+    randombytes_buf(rnd, sizeof rnd);
+    if (check_tls12_client_hello_build(suites, n, rnd, hello, sizeof hello, &hlen) != 0)
+        return SAFECAM_ERR_INTERNAL;
+    int tmo = c->opt->timeout_s * 1000, fd = -1;
+    if (check_tcp_connect(c, port, tmo, &fd) != 0)
+        return SAFECAM_ERR_IO;
+    int rc = SAFECAM_ERR_IO;
+    struct check_conn k = {.fd = fd};
+    if (check_conn_write(&k, hello, hlen) != 0)
+        goto out;
+    int64_t end = safecam_time_mono_ms() + tmo;
+    rc = SAFECAM_ERR_TIMEOUT;
+    while (got < sizeof ans) {
+        int64_t left = end - safecam_time_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t r = read(fd, ans + got, sizeof ans - got);
+        if (r <= 0) {
+            rc = got ? SAFECAM_ERR_PROTO : SAFECAM_ERR_CLOSED;
+            break;
+        }
+        got += (size_t)r;
+        int pr = check_tls_server_hello_parse(ans, got, sh);
+        if (pr != 1) {
+            rc = pr == 0 ? 0 : SAFECAM_ERR_PROTO;
+            break;
+        }
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+/* SC-02: the suites of raw_suites the endpoint accepts with TLS 1.2, the way testssl finds them: offer all
+ * that are left, note the one the server picks, offer the rest again, until it refuses (alert, close) or
+ * picks one not offered. Appends each to suites; *probes gets the ClientHellos sent, why how it ended. */
+static void raw_probe(struct check_ctx *c, int port, json_t *suites, int *probes, char *why, size_t why_size)
+{
+    uint16_t left[SAFECAM_ARRAY_LEN(raw_suites)];
+    size_t n = SAFECAM_ARRAY_LEN(raw_suites);
+    for (size_t i = 0; i < n; i++)
+        left[i] = raw_suites[i].id;
+    *probes = 0;
+    IGN_STRLCPY(why, "probe limit reached", why_size);
+    while (n > 0 && (size_t)*probes < RAW_PROBES_MAX) {
+        struct check_tls_server_hello sh;
+        int rc = raw_hello(c, port, left, n, &sh);
+        (*probes)++;
+        if (rc != 0) {
+            IGN_FMT(why, why_size, "%s", rc == SAFECAM_ERR_CLOSED ? "closed without a ServerHello"
+                                         : rc == SAFECAM_ERR_TIMEOUT ? "no ServerHello before the timeout"
+                                         : rc == SAFECAM_ERR_IO ? "connection failed"
+                                                                : "answer is not a ServerHello");
+            return;
+        }
+        if (sh.alert) {
+            IGN_FMT(why, why_size, "refused with alert %d", sh.alert_desc);
+            return;
+        }
+        size_t k = 0;
+        while (k < n && left[k] != sh.suite)
+            k++;
+        if (k == n || sh.version != 0x0303) {
+            IGN_FMT(why, why_size, "ServerHello with suite 0x%04X, version 0x%04X: not one offered", sh.suite,
+                    sh.version);
+            return;
+        }
+        const char *name = "?";
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(raw_suites); i++)
+            if (raw_suites[i].id == sh.suite)
+                name = raw_suites[i].name;
+        char idhex[8];
+        IGN_FMT(idhex, sizeof idhex, "0x%04X", sh.suite);
+        json_array_append_new(suites, json_pack("{s:s,s:s,s:s,s:b,s:s}", "version", "TLS1.2", "id", idhex, "name",
+                                                name, "weak", check_tls_suite_weak(name), "probe", "raw ClientHello"));
+        left[k] = left[--n];
+        if (n == 0)
+            IGN_STRLCPY(why, "every suite offered was accepted", why_size);
+        if (c->opt->delay_ms > 0)
+            check_pace(c);
+    }
+}
+
 int check_tls_probe(struct check_ctx *c, int port, json_t **facts_out)
 {
     static const struct {
@@ -319,6 +436,15 @@ int check_tls_probe(struct check_ctx *c, int port, json_t **facts_out)
             if (c->opt->delay_ms > 0)
                 check_pace(c);
         }
+    }
+    if (json_is_true(json_object_get(vers, "TLS1.2"))) {
+        int probes = 0;
+        char why[96];
+        raw_probe(c, port, suites, &probes, why, sizeof why);
+        json_object_set_new(f, "raw_probe", json_pack("{s:s,s:i,s:i,s:s}", "suites", "ARIA GCM and CBC",
+                                                      "offered", (int)SAFECAM_ARRAY_LEN(raw_suites), "probes", probes,
+                                                      "end", why));
+        handshakes += probes;
     }
     json_object_set_new(f, "handshakes", json_integer(handshakes));
     json_object_set_new(f, "suites_tested", json_integer(tested));

@@ -134,10 +134,23 @@ def vsftpd_anonymous(ns, d, port=21):
     return ns_popen(ns, "vsftpd", conf)
 
 
-def nginx_https_sites(ns, d, sites):
+def make_rsa_cert(d, cn="corpus-device"):
+    key, crt = os.path.join(d, "rsa-key.pem"), os.path.join(d, "rsa-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "30", "-subj", f"/CN={cn}"], check=True, capture_output=True)
+    return key, crt
+
+
+def nginx_https_sites(ns, d, sites, rsa=False):
     """One nginx, one HTTPS server per port of sites ({port: {"path/in/site": bytes or str}}), each serving
-    only the files given (everything else 404), with a certificate made here."""
+    only the files given (everything else 404), with a certificate made here (P-256; with rsa, an RSA 2048
+    one beside it). nginx's default cipher list (OpenSSL's HIGH:!aNULL:!MD5) includes the ARIA-GCM suites
+    GnuTLS cannot offer: 0xC05C/0xC05D with the EC key, 0xC060/0xC061 with the RSA one."""
     key, crt = make_cert(d)
+    certs = f"ssl_certificate {crt}; ssl_certificate_key {key};"
+    if rsa:
+        rkey, rcrt = make_rsa_cert(d)
+        certs += f" ssl_certificate {rcrt}; ssl_certificate_key {rkey};"
     servers = []
     for port, files in sites.items():
         root = os.path.join(d, f"site-{port}")
@@ -147,7 +160,7 @@ def nginx_https_sites(ns, d, sites):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as f:
                 f.write(data.encode() if isinstance(data, str) else data)
-        servers.append(f"  server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {crt}; ssl_certificate_key {key};\n"
+        servers.append(f"  server {{ listen 127.0.0.1:{port} ssl; {certs}\n"
                        f"    ssl_protocols TLSv1.2 TLSv1.3; server_tokens off; root {root}; }}\n")
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:

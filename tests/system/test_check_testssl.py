@@ -6,18 +6,26 @@ categories (-s), ciphers per protocol (-E), certificate (-S) — about 25 s; its
 vulnerability and client-simulation checks SC-02 does not make. Compared: offered protocol versions, the
 accepted suites per version by IANA id, the weak flag of each suite against testssl's own columns (key
 exchange, encryption) and categories, the certificate key and signature, and the overall finding.
+Then each TLS port of the corpus servers (tests/check/corpus.py: mosquitto over TLS, nginx with an EC and an
+RSA key) against testssl `-p -E`: versions and suites per version by IANA id, including the ARIA-GCM suites
+nginx offers that GnuTLS cannot, which SC-02 finds with its raw TLS 1.2 ClientHello.
 Needs root, iproute2 and testssl; skipped otherwise with the reason."""
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 
 import pytest
 
-from conftest import bin_path
+from conftest import REPO, bin_path
 from test_check_netns import netns, nsrun, wait_ns_port  # noqa: F401  (netns is a fixture)
+
+sys.path.insert(0, os.path.join(REPO, "tests", "check"))
+import corpus  # noqa: E402
 
 pytestmark = [
     pytest.mark.plain_only,
@@ -31,7 +39,7 @@ SUITES = ("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-GC
           "ECDHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0")
 VERSION_IDS = {"TLS1": "TLS1.0", "TLS1_1": "TLS1.1", "TLS1_2": "TLS1.2", "TLS1_3": "TLS1.3"}
 PROTO_PREFIX = {"tls1": "TLS1.0", "tls1_1": "TLS1.1", "tls1_2": "TLS1.2", "tls1_3": "TLS1.3"}
-AEAD = {"AESGCM", "ChaCha20", "AESCCM", "AESCCM8"}
+AEAD = {"AESGCM", "ChaCha20", "AESCCM", "AESCCM8", "ARIAGCM", "CamelliaGCM"}
 
 
 def parse_testssl(entries):
@@ -113,6 +121,72 @@ def test_sc02_agrees_with_testssl(netns):  # noqa: F811
             assert facts["certificate"]["key_bits"] == int(m.group(2)), (facts["certificate"], cert)
             assert "SHA256" in cert["cert_signatureAlgorithm"].upper().replace("-", "")
             assert "SHA256" in facts["certificate"]["signature_algorithm"].upper().replace("-", ""), facts["certificate"]
+        finally:
+            srv.kill()
+            srv.wait()
+
+
+def ours_by_version(facts):
+    ours = {}
+    for s in facts["suites"]:
+        ours.setdefault(s["version"], {})[s["id"].upper().replace("0X", "0x")] = s
+    return ours
+
+
+def corpus_mosquitto_tls(ns, d):
+    return corpus.mosquitto_tls_password(ns, d), 8883
+
+
+def corpus_nginx_https(ns, d):
+    return corpus.nginx_https_sites(ns, d, {8443: {"index.html": "<p>camera</p>"}}, rsa=True), 8443
+
+
+@pytest.mark.slow(120)
+@pytest.mark.parametrize("server", [corpus_mosquitto_tls, corpus_nginx_https], ids=["mosquitto-tls", "nginx-https"])
+def test_corpus_tls_ports_agree_with_testssl(netns, server):  # noqa: F811
+    prog = {"corpus_mosquitto_tls": "mosquitto", "corpus_nginx_https": "nginx"}[server.__name__]
+    if shutil.which(prog) is None and not os.path.exists(os.path.join("/usr/sbin", prog)):
+        pytest.skip(f"{prog} not installed (scripts/install-deps)")
+    with tempfile.TemporaryDirectory(prefix="qcvn-testssl-") as d:
+        srv, port = server(netns, d)
+        try:
+            wait_ns_port(netns, port)
+            out = os.path.join(d, "out")
+            t0 = time.time()
+            p = nsrun(netns, bin_path("qcvn-check"), "--quiet", "--target", "127.0.0.1", "--ports", str(port),
+                      "--only", "SC-01,SC-02", "--out", out, timeout=120)
+            took = time.time() - t0
+            assert p.returncode in (0, 1), p.stderr
+            with open(os.path.join(out, "report.json")) as f:
+                rep = json.load(f)
+            facts = rep["tls_endpoints"][str(port)]
+            sc02 = {x["id"]: x for x in rep["results"]}["SC-02"]
+
+            tj = os.path.join(d, "testssl.json")
+            t0 = time.time()
+            t = nsrun(netns, "testssl", "--quiet", "--color", "0", "--warnings", "batch", "--ip", "one",
+                      "-p", "-E", "--jsonfile", tj, f"127.0.0.1:{port}", timeout=300)
+            ttook = time.time() - t0
+            assert os.path.exists(tj), t.stdout[-2000:] + t.stderr[-2000:]
+            with open(tj) as f:
+                versions, suites, _weak, _cert = parse_testssl(json.load(f))
+
+            for v, offered in versions.items():
+                assert facts["versions"][v] is offered, (v, facts["versions"], versions)
+            ours = ours_by_version(facts)
+            assert set(ours) == set(suites), (sorted(ours), sorted(suites))
+            for v in suites:
+                assert set(ours[v]) == set(suites[v]), (v, sorted(ours[v]), sorted(suites[v]))
+                for sid, (kx, enc) in suites[v].items():
+                    assert ours[v][sid]["weak"] is (kx == "RSA" or enc not in AEAD), (v, sid, ours[v][sid], kx, enc)
+            raw = [s["id"] for s in facts["suites"] if s.get("probe") == "raw ClientHello"]
+            assert facts["raw_probe"]["probes"] == len(raw) + 1, facts["raw_probe"]
+            assert any("raw ClientHello" in e for e in sc02["evidence"]), sc02["evidence"]
+            if prog == "nginx":
+                # the four ARIA-GCM suites testssl and nmap list on nginx, which GnuTLS cannot offer
+                assert {"0xC05C", "0xC05D", "0xC060", "0xC061"} <= set(raw), raw
+            print(f"{server.__name__} tcp/{port}: qcvn-check SC-01+SC-02 {took:.1f} s, testssl -p -E {ttook:.1f} s, "
+                  f"{sum(len(x) for x in suites.values())} suites agree ({len(raw)} by raw ClientHello)")
         finally:
             srv.kill()
             srv.wait()

@@ -1,12 +1,14 @@
 /* test_check.c — unit tests of lib/check: device-answer parsers (RTSP, Set-Cookie, security.txt,
- * banners), verdict rules (weak TLS suites, token entropy), the strict profile parser, the
- * catalogue, the default-credential data file and the report renderers. Trust level: test code. */
+ * banners, the ServerHello of a real OpenSSL server to the raw TLS 1.2 ClientHello), verdict rules (weak
+ * TLS suites, token entropy), the strict profile parser, the catalogue, the default-credential data file
+ * and the report renderers. Trust level: test code. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,12 +420,26 @@ static void test_i18n_every_reason_translated(void **state)
     const char *src = getenv("SAFECAM_SRCDIR");
     if (src == NULL)
         skip();
-    static const char *const files[] = {"run.c", "tests_auth.c", "tests_net.c", "tests_deletion.c",
-                                        "tests_recovery.c", "tests_update.c", "tests_csaf.c"};
+    /* run.c and every test group file (group_*.c): a new group is covered without touching this list */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/lib/check", src);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char files[64][64];
+    size_t nfiles = 0;
+    snprintf(files[nfiles++], sizeof files[0], "run.c");
+    for (struct dirent *e = readdir(d); e != NULL && nfiles < 64; e = readdir(d)) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, "group_", 6) == 0 && l > 2 && l < 64 && strcmp(e->d_name + l - 2, ".c") == 0)
+            snprintf(files[nfiles++], sizeof files[0], "%s", e->d_name);
+    }
+    closedir(d);
+    assert_true(nfiles > 8);
     size_t seen = 0, missing = 0;
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/lib/check/%s", src, files[f]);
+    for (size_t f = 0; f < nfiles; f++) {
+        char path[sizeof dir + sizeof files[0] + 1];
+        int pl = snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        assert_true(pl > 0 && (size_t)pl < sizeof path);
         FILE *fp = fopen(path, "r");
         assert_non_null(fp);
         static char text[1 << 20];
@@ -483,6 +499,82 @@ static void test_mann_whitney(void **state)
     assert_true(check_mann_whitney_p(same, 6, same, 6, &u) > 0.99); /* ties */
     int64_t big[11] = {0};
     assert_true(check_mann_whitney_p(big, 11, big, 11, &u) == 1.0); /* over 20 samples: not computed */
+}
+
+/* SC-02 raw probe: the ServerHello of a real `openssl s_server -cipher ECDHE-ARIA256-GCM-SHA384` (OpenSSL
+ * 3.0, Debian 12) answering a TLS 1.2 ClientHello (32-byte session id, suite 0xC061), and its
+ * handshake_failure alert when only an ARIA suite it does not have is offered. */
+static const unsigned char openssl_server_hello_aria[] = {
+    0x16, 0x03, 0x03, 0x00, 0x59, 0x02, 0x00, 0x00, 0x55, 0x03, 0x03, 0x71, 0xc7, 0x40, 0x6e, 0x02, 0x6c, 0xdc,
+    0xe1, 0xb5, 0x7c, 0x2e, 0xfc, 0x6e, 0x1d, 0x4e, 0x50, 0x05, 0x3a, 0xdb, 0x3b, 0x49, 0xb2, 0x89, 0x0c, 0xba,
+    0xc5, 0x50, 0xae, 0xcd, 0x2b, 0x80, 0xd2, 0x20, 0xff, 0xba, 0x2d, 0xd6, 0x1b, 0xb9, 0xb3, 0x44, 0x8c, 0xf9,
+    0x60, 0xee, 0xe4, 0xb9, 0x53, 0xa4, 0x6d, 0xb2, 0x29, 0x4d, 0x9b, 0x8e, 0x7f, 0x33, 0xa1, 0x45, 0x72, 0x39,
+    0xd7, 0xc2, 0x49, 0xca, 0xc0, 0x61, 0x00, 0x00, 0x0d, 0xff, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0b, 0x00, 0x04,
+    0x03, 0x00, 0x01, 0x02};
+static const unsigned char openssl_alert_handshake_failure[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+
+static void test_tls_server_hello(void **state)
+{
+    (void)state;
+    struct check_tls_server_hello sh;
+    assert_int_equal(check_tls_server_hello_parse(openssl_server_hello_aria, sizeof openssl_server_hello_aria, &sh), 0);
+    assert_int_equal(sh.alert, 0);
+    assert_int_equal(sh.version, 0x0303);
+    assert_int_equal(sh.suite, 0xC061);
+    assert_int_equal(sh.compression, 0);
+    /* every shorter prefix through the compression byte asks for more */
+    for (size_t n = 0; n < 5 + 4 + 2 + 32 + 1 + 32 + 3; n++)
+        assert_int_equal(check_tls_server_hello_parse(openssl_server_hello_aria, n, &sh), 1);
+    /* the same ServerHello split over two handshake records */
+    unsigned char split[sizeof openssl_server_hello_aria + 5];
+    size_t first = 20, body = sizeof openssl_server_hello_aria - 5;
+    memcpy(split, "\x16\x03\x03\x00", 4);
+    split[4] = (unsigned char)first;
+    memcpy(split + 5, openssl_server_hello_aria + 5, first);
+    memcpy(split + 5 + first, "\x16\x03\x03\x00", 4);
+    split[9 + first] = (unsigned char)(body - first);
+    memcpy(split + 10 + first, openssl_server_hello_aria + 5 + first, body - first);
+    assert_int_equal(check_tls_server_hello_parse(split, sizeof split, &sh), 0);
+    assert_int_equal(sh.suite, 0xC061);
+    assert_int_equal(check_tls_server_hello_parse(openssl_alert_handshake_failure,
+                                                  sizeof openssl_alert_handshake_failure, &sh), 0);
+    assert_int_equal(sh.alert, 1);
+    assert_int_equal(sh.alert_level, 2);
+    assert_int_equal(sh.alert_desc, 40);
+    /* not TLS, or a handshake that is not a ServerHello, or a session id over 32 bytes */
+    static const char http[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    assert_int_equal(check_tls_server_hello_parse((const unsigned char *)http, sizeof http - 1, &sh), SAFECAM_ERR_PROTO);
+    unsigned char bad[sizeof openssl_server_hello_aria];
+    memcpy(bad, openssl_server_hello_aria, sizeof bad);
+    bad[5] = 0x0b; /* Certificate first */
+    assert_int_equal(check_tls_server_hello_parse(bad, sizeof bad, &sh), SAFECAM_ERR_PROTO);
+    memcpy(bad, openssl_server_hello_aria, sizeof bad);
+    bad[43] = 33;
+    assert_int_equal(check_tls_server_hello_parse(bad, sizeof bad, &sh), SAFECAM_ERR_PROTO);
+}
+
+static void test_tls12_client_hello(void **state)
+{
+    (void)state;
+    static const uint16_t suites[] = {0xC060, 0xC061};
+    unsigned char rnd[32], out[512];
+    size_t len = 0;
+    memset(rnd, 0x5a, sizeof rnd);
+    assert_int_equal(check_tls12_client_hello_build(suites, 2, rnd, out, sizeof out, &len), 0);
+    /* one handshake record holding one ClientHello whose lengths add up */
+    assert_int_equal(out[0], 0x16);
+    assert_int_equal((out[3] << 8) | out[4], len - 5);
+    assert_int_equal(out[5], 0x01);
+    assert_int_equal((out[6] << 16) | (out[7] << 8) | out[8], len - 9);
+    assert_int_equal((out[9] << 8) | out[10], 0x0303);
+    assert_memory_equal(out + 11, rnd, 32);
+    assert_int_equal(out[43], 0);                        /* no session id */
+    assert_int_equal((out[44] << 8) | out[45], 6);       /* 2 suites + the renegotiation SCSV */
+    assert_int_equal((out[46] << 8) | out[47], 0xC060);
+    assert_int_equal((out[50] << 8) | out[51], 0x00ff);
+    assert_int_equal((out[54] << 8) | out[55], len - 56); /* extensions to the end */
+    assert_int_equal(check_tls12_client_hello_build(suites, 0, rnd, out, sizeof out, &len), SAFECAM_ERR_INVAL);
+    assert_int_equal(check_tls12_client_hello_build(suites, 2, rnd, out, 40, &len), SAFECAM_ERR_TOOBIG);
 }
 
 static void test_mqtt_connack(void **state)
@@ -769,7 +861,8 @@ int main(void)
         cmocka_unit_test(test_ftp_reply),       cmocka_unit_test(test_body_version),
         cmocka_unit_test(test_snmp_sysdescr), cmocka_unit_test(test_wsd_match),
         cmocka_unit_test(test_csaf_provider), cmocka_unit_test(test_csaf_advisory),
-        cmocka_unit_test(test_csaf_feeds),
+        cmocka_unit_test(test_csaf_feeds), cmocka_unit_test(test_tls_server_hello),
+        cmocka_unit_test(test_tls12_client_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

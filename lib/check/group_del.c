@@ -1,12 +1,14 @@
-/* tests_deletion.c — qcvn-check DEL-01..DEL-04 (QCVN 135 G9 / EN 303 645 5.11-1, 5.11-4): seed data, delete one
- * item selectively, erase the device back to its factory state, and check that deletions ask for a confirmation
- * and report their result — through the profile's declared deletion endpoints, only with --allow-destructive,
- * consent.destructive and consent.deletion / consent.factory_reset.
+/* group_del.c — test group DEL, deletion of user data (QCVN 135 G9, EN 303 645 5.11-1, 5.11-4): seed data,
+ * delete one item selectively, erase the device back to its factory state, and check that deletions ask for
+ * a confirmation and report their result (DEL-01..DEL-04) — through the profile's declared deletion
+ * endpoints, only with --allow-destructive, consent.destructive and consent.deletion / consent.factory_reset.
  * Trust level: every answer of the device is untrusted (capped buffers, jansson, bounded waits). */
 #include "check_internal.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -1,14 +1,148 @@
-/* tests_csaf.c — VM-03: the device's CSAF 2.0 feed (QCVN 135 G2 / EN 303 645 5.2-2: security advisories
- * in machine-readable form). Reads https://DEVICE/.well-known/csaf/provider-metadata.json without login on
- * the device's HTTPS port(s), checks its required members, and when a distribution (directory_url or a
- * ROLIE feed) is on the same device and port, one advisory of it.
- * Trust level: every answer is hostile: bodies capped at CHECK_CSAF_MAX, parsed by lib/check/csaf.c; only
- * the target address is contacted (distributions elsewhere are named in the evidence, not fetched). */
+/* group_vm.c — test group VM, vulnerability management (QCVN 135 G2, EN 303 645 5.2): the disclosure
+ * policy (VM-01), /.well-known/security.txt (VM-02) and the CSAF 2.0 advisory feed (VM-03): reads
+ * https://DEVICE/.well-known/csaf/provider-metadata.json without login on the device's HTTPS port(s), checks
+ * its required members, and when a distribution (directory_url or a ROLIE feed) is on the same device and
+ * port, one advisory of it.
+ * Trust level: every answer is hostile: CSAF bodies capped at CHECK_CSAF_MAX, parsed by lib/check/csaf.c;
+ * only the target address is contacted (distributions elsewhere are named in the evidence, not fetched). */
 #include "check_internal.h"
 
-#include <stdio.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+void check_t_vm02(struct check_ctx *c, struct check_result *r)
+{
+    if (c->web_port == 0) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "No web surface found to fetch /.well-known/security.txt");
+        return;
+    }
+    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/.well-known/security.txt"};
+    struct check_http_resp h;
+    check_pace(c);
+    int rc = check_http(c, &q, &h);
+    check_http_evidence(c, r, &q, &h);
+    if (rc != 0) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "No answer: %s", h.err);
+        check_http_resp_free(&h);
+        return;
+    }
+    int contact = 0, policy = 0;
+    int64_t expires = 0;
+    if (h.status != 200 || check_securitytxt_parse(h.body, h.body_len, &contact, &policy, &expires) != 0) {
+        check_verdict(r, CHECK_FAIL, "security.txt not served without login (status %ld)", h.status);
+        check_http_resp_free(&h);
+        return;
+    }
+    char ct[96];
+    check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
+    check_evidence(c, r, "Content-Type: %s; Contact: %s; Policy: %s; Expires: %lld", ct, contact ? "yes" : "NO",
+                   policy ? "yes" : "no", (long long)expires);
+    int64_t now = safecam_time_now();
+    if (!contact)
+        check_verdict(r, CHECK_FAIL, "security.txt has no Contact field");
+    else if (expires == 0 || expires < now)
+        check_verdict(r, CHECK_FAIL, "security.txt has no valid, future Expires field");
+    else
+        check_verdict(r, CHECK_PASS, "security.txt served without login with Contact and a future Expires%s",
+                      policy ? " and a Policy" : "");
+    check_http_resp_free(&h);
+}
+
+static int policy_text_ok(struct check_ctx *c, struct check_result *r, const char *text, size_t len, const char *src)
+{
+    (void)len;
+    int contact = strstr(text, "@") != NULL || strcasestr(text, "mailto:") != NULL || strcasestr(text, "https://") != NULL;
+    int timeline = 0;
+    static const char *const units[] = {" day", " ngày", " business day", " working day", " hour", " giờ", " week", " tuần"};
+    for (const char *p = text; *p && !timeline; p++) {
+        if (!isdigit((unsigned char)*p))
+            continue;
+        const char *q = p;
+        while (isdigit((unsigned char)*q))
+            q++;
+        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(units); i++)
+            if (strncasecmp(q, units[i], strlen(units[i])) == 0)
+                timeline = 1;
+        p = q - 1;
+    }
+    check_evidence(c, r, "%s: contact %s, timelines %s", src, contact ? "found" : "MISSING", timeline ? "found" : "MISSING");
+    return contact && timeline;
+}
+
+void check_t_vm01(struct check_ctx *c, struct check_result *r)
+{
+    const struct check_profile *p = c->prof;
+    if (p->doc_policy_file[0]) {
+        char *buf = NULL;
+        size_t len = 0;
+        if (safecam_file_read(p->doc_policy_file, 1024 * 1024, &buf, &len) != 0) {
+            check_verdict(r, CHECK_INCONCLUSIVE, "documents.disclosure_policy_file cannot be read: %s", p->doc_policy_file);
+            return;
+        }
+        int ok = policy_text_ok(c, r, buf, len, p->doc_policy_file);
+        free(buf);
+        if (p->doc_policy_url[0])
+            check_evidence(c, r, "published at %s (not fetched: qcvn-check contacts only the target)", p->doc_policy_url);
+        if (ok)
+            check_verdict(r, CHECK_PASS, "The disclosure policy gives a contact and timelines");
+        else
+            check_verdict(r, CHECK_FAIL, "The disclosure policy lacks a contact or timelines");
+        return;
+    }
+    /* the device's own copy, when security.txt points to a path on it */
+    if (c->web_port) {
+        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/.well-known/security.txt"};
+        struct check_http_resp h;
+        if (check_http(c, &q, &h) == 0 && h.status == 200 && h.body) {
+            char *pol = strcasestr(h.body, "\nPolicy:");
+            if (pol) {
+                pol += 8;
+                while (*pol == ' ')
+                    pol++;
+                char url[CHECK_PATH];
+                size_t l = strcspn(pol, "\r\n");
+                if (l < sizeof url) {
+                    memcpy(url, pol, l);
+                    url[l] = '\0';
+                    check_evidence(c, r, "security.txt Policy: %s", url);
+                    char prefix[128];
+                    IGN_FMT(prefix, sizeof prefix, "%s://%s:%d/", c->web_tls ? "https" : "http", c->url_host,
+                                      c->web_port);
+                    const char *path = NULL;
+                    if (url[0] == '/')
+                        path = url;
+                    else if (strncmp(url, prefix, strlen(prefix)) == 0)
+                        path = url + strlen(prefix) - 1;
+                    if (path) {
+                        struct check_http_req q2 = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = path};
+                        struct check_http_resp h2;
+                        if (check_http(c, &q2, &h2) == 0 && h2.status == 200 && h2.body) {
+                            check_http_evidence(c, r, &q2, &h2);
+                            int ok = policy_text_ok(c, r, h2.body, h2.body_len, path);
+                            check_http_resp_free(&h2);
+                            check_http_resp_free(&h);
+                            if (ok)
+                                check_verdict(r, CHECK_PASS, "The disclosure policy (served by the device) gives a contact and timelines");
+                            else
+                                check_verdict(r, CHECK_FAIL, "The disclosure policy lacks a contact or timelines");
+                            return;
+                        }
+                        check_http_resp_free(&h2);
+                    }
+                }
+            }
+        }
+        check_http_resp_free(&h);
+    }
+    check_verdict(r, CHECK_NEEDS_EVIDENCE, "No policy document available to the checker%s%s; ask the vendor for the "
+                  "published vulnerability disclosure policy", p->doc_policy_url[0] ? " (declared at " : "",
+                  p->doc_policy_url[0] ? p->doc_policy_url : "");
+    if (p->doc_policy_url[0])
+        IGN_STRLCPY(r->reason + strlen(r->reason), ")", sizeof r->reason - strlen(r->reason));
+}
 
 #define CSAF_WELL_KNOWN "/.well-known/csaf/provider-metadata.json"
 #define CSAF_MAX_PORTS 4

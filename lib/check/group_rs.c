@@ -1,11 +1,11 @@
-/* tests_recovery.c — qcvn-check RS-01: the device is asked to restart through the profile's declared
- * endpoint (only with --allow-destructive, consent.destructive and consent.restart) and must come back
- * with its configuration and authentication unchanged.
+/* group_rs.c — test group RS, self-recovery (QCVN 135 G8, EN 303 645 5.9): RS-01, the device is asked to
+ * restart through the profile's declared endpoint (only with --allow-destructive, consent.destructive and
+ * consent.restart) and must come back with its configuration and authentication unchanged.
  * Trust level: every answer of the device is untrusted (capped buffers, jansson); waits are bounded by
  * --max-wait. */
 #include "check_internal.h"
 
-#include <string.h>
+#include <stdint.h>
 #include <unistd.h>
 
 /* JSON of an admin GET (NULL when not 200 / not JSON). */

@@ -1,13 +1,14 @@
-/* tests_net.c — the tests that need no credentials: service inventory (SC-01, IF-01), TLS quality
- * (SC-02, SC-08), cleartext services (SC-04), unauthenticated access and disclosure (SC-05, IF-02,
- * IF-04, UP-05), security.txt and disclosure policy (VM-01, VM-02), malformed HTTP/RTSP with liveness
- * checks (IV-01, IV-02). Trust level: every answer is hostile; evidence is printable and capped. */
+/* group_sc.c — test group SC, secure communication (QCVN 135 G5, EN 303 645 5.5, 5.6): service inventory
+ * (SC-01), TLS quality (SC-02), cleartext services (SC-04), unauthenticated access (SC-05), low-privilege
+ * refusal (SC-06), protocol downgrade (SC-08).
+ * Trust level: every answer is hostile; evidence is printable and capped. */
 #include "check_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <sodium.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,12 +17,6 @@
 static const int common_ports[] = {21,   22,   23,   80,   81,   88,   443,  554,  1883, 1935, 5000,  5060,
                                    7070, 8000, 8001, 8080, 8081, 8088, 8322, 8443, 8554, 8883, 8899,  9000,
                                    34567, 37777, 49152};
-
-static int scan_timeout_ms(const struct check_ctx *c)
-{
-    int t = c->opt->timeout_s * 1000;
-    return t < 2000 ? t : 2000;
-}
 
 static struct check_port *port_add(struct check_ctx *c, int port, int udp)
 {
@@ -49,165 +44,6 @@ static int declared_kind(const struct check_ctx *c, int port, int udp)
     return -1;
 }
 
-/* Status code of a printable "HTTP/1.x NNN ..." answer, 0 when there is none. */
-static int raw_http_status(const char *raw)
-{
-    const char *sp = strchr(raw, ' ');
-    if (sp == NULL || sp[1] < '1' || sp[1] > '5' || sp[2] < '0' || sp[2] > '9' || sp[3] < '0' || sp[3] > '9')
-        return 0;
-    return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
-}
-
-/* MQTT 3.1.1 CONNECT without user name or password (clean session, client id "qcvn-check"), then
- * DISCONNECT. 1 the broker accepted it, 0 it refused (CONNACK code in *code), -1 no CONNACK. */
-static int mqtt_connect_anon(struct check_ctx *c, int port, int tls, int *code)
-{
-    static const unsigned char connect[] = {0x10, 0x16, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
-                                            0x00, 0x0a, 'q',  'c',  'v', 'n', '-', 'c', 'h', 'e', 'c', 'k'};
-    static const unsigned char disconnect[] = {0xe0, 0x00};
-    struct check_conn k;
-    char buf[5]; /* a 3.1.1 CONNACK is 4 bytes: the read ends there, not at the timeout */
-    size_t got = 0;
-    *code = -1;
-    if (check_conn_open(c, port, tls, &k) != 0)
-        return -1;
-    int res = -1;
-    if (check_conn_write(&k, connect, sizeof connect) == 0) {
-        (void)check_conn_read(&k, buf, sizeof buf, &got, 0, scan_timeout_ms(c));
-        if (check_mqtt_connack_parse((const unsigned char *)buf, got, code) == 0) {
-            res = *code == 0;
-            if (res == 1 && check_conn_write(&k, disconnect, sizeof disconnect) != 0) {
-            }
-        }
-    }
-    check_conn_close(&k);
-    return res;
-}
-
-/* FTP: read the greeting, send USER anonymous / PASS, read the reply. 1 logged in (230), 0 refused,
- * -1 no usable answer; last gets the printable last reply line. Bounded: 3 reads of the scan timeout. */
-static int ftp_login_anon(struct check_ctx *c, int port, char *last, size_t last_size)
-{
-    struct check_conn k;
-    char buf[1024];
-    size_t got = 0;
-    int code = 0, res = -1;
-    last[0] = '\0';
-    if (check_conn_open(c, port, 0, &k) != 0)
-        return -1;
-    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
-    if (check_ftp_reply_parse(buf, got, &code) != 0 || code != 220)
-        goto out;
-    static const char user[] = "USER anonymous\r\n", pass[] = "PASS qcvn-check@example.invalid\r\n";
-    if (check_conn_write(&k, user, sizeof user - 1) != 0)
-        goto out;
-    got = 0;
-    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
-    if (check_ftp_reply_parse(buf, got, &code) != 0)
-        goto out;
-    if (code == 331) {
-        if (check_conn_write(&k, pass, sizeof pass - 1) != 0)
-            goto out;
-        got = 0;
-        (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_FTP, scan_timeout_ms(c));
-        if (check_ftp_reply_parse(buf, got, &code) != 0)
-            goto out;
-    }
-    check_printable(last, last_size, buf, strcspn(buf, "\r\n") < 80 ? strcspn(buf, "\r\n") : 80);
-    res = code == 230;
-out:
-    check_conn_close(&k);
-    return res;
-}
-
-/* Identify what speaks on an open TCP port: banner first, then RTSP/HTTP in clear, then TLS. */
-static void classify(struct check_ctx *c, struct check_port *p)
-{
-    struct check_conn k;
-    char buf[2048];
-    size_t got = 0;
-    int tmo = scan_timeout_ms(c);
-    if (check_conn_open(c, p->port, 0, &k) != 0) {
-        IGN_STRLCPY(p->banner, "connect failed on second look", sizeof p->banner);
-        return;
-    }
-    (void)check_conn_read(&k, buf, sizeof buf, &got, CHECK_READ_LINE, tmo < 600 ? tmo : 600);
-    check_conn_close(&k);
-    if (got > 0) {
-        check_printable(p->banner, sizeof p->banner, buf, got < 60 ? got : 60);
-        if (got >= 4 && memcmp(buf, "SSH-", 4) == 0)
-            p->kind = CHECK_SVC_SSH;
-        else if ((unsigned char)buf[0] == 0xff)
-            p->kind = CHECK_SVC_TELNET;
-        else if (got >= 4 && memcmp(buf, "220", 3) == 0)
-            p->kind = CHECK_SVC_FTP;
-        else if (strstr(buf, "login:") || strstr(buf, "Login:") || strstr(buf, "sername"))
-            p->kind = CHECK_SVC_TELNET;
-        else
-            p->kind = CHECK_SVC_OTHER;
-        return;
-    }
-    struct check_rtsp_response rr;
-    char raw[160];
-    int rc = check_raw_probe(c, p->port, 0, NULL, tmo, &rr, raw, sizeof raw);
-    if (rc == 0) {
-        p->kind = CHECK_SVC_RTSP;
-        IGN_FMT(p->banner, sizeof p->banner, "RTSP in clear: OPTIONS -> %d", rr.status);
-        return;
-    }
-    if (strncmp(raw, "SIP/2.0", 7) == 0) {
-        p->kind = CHECK_SVC_SIP;
-        IGN_FMT(p->banner, sizeof p->banner, "SIP in clear: %.60s", raw);
-        return;
-    }
-    /* a TLS port may answer a cleartext request with an HTTP 400 ("plain HTTP request sent to HTTPS
-     * port", nginx): that is a TLS endpoint, not HTTP in clear */
-    if (strncmp(raw, "HTTP/", 5) == 0 && !(raw_http_status(raw) == 400 && check_tls_detect(c, p->port))) {
-        p->kind = CHECK_SVC_HTTP;
-        IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
-        return;
-    }
-    if (check_tls_detect(c, p->port)) {
-        p->kind = CHECK_SVC_TLS;
-        rc = check_raw_probe(c, p->port, 1, NULL, tmo, &rr, raw, sizeof raw);
-        if (rc == 0) {
-            p->kind = CHECK_SVC_RTSPS;
-            IGN_FMT(p->banner, sizeof p->banner, "TLS; RTSP inside: OPTIONS -> %d", rr.status);
-            return;
-        }
-        if (strncmp(raw, "HTTP/", 5) != 0)
-            (void)check_raw_probe(c, p->port, 1, "GET / HTTP/1.0\r\n\r\n", tmo, &rr, raw, sizeof raw);
-        int mc = -1;
-        if (strncmp(raw, "HTTP/", 5) == 0) {
-            p->kind = CHECK_SVC_HTTPS;
-            IGN_FMT(p->banner, sizeof p->banner, "TLS; HTTP inside: %.60s", raw);
-        } else if (mqtt_connect_anon(c, p->port, 1, &mc) >= 0) {
-            p->kind = CHECK_SVC_MQTTS;
-            IGN_FMT(p->banner, sizeof p->banner, "TLS; MQTT inside: anonymous CONNECT -> CONNACK %d%s", mc,
-                    mc == 0 ? " (accepted)" : " (refused)");
-        } else {
-            IGN_STRLCPY(p->banner, "TLS; inner protocol not identified", sizeof p->banner);
-        }
-        return;
-    }
-    /* an HTTP server may answer an RTSP request line as HTTP/0.9 (no status line): ask in HTTP */
-    (void)check_raw_probe(c, p->port, 0, "GET / HTTP/1.0\r\n\r\n", tmo, &rr, raw, sizeof raw);
-    if (strncmp(raw, "HTTP/", 5) == 0) {
-        p->kind = CHECK_SVC_HTTP;
-        IGN_FMT(p->banner, sizeof p->banner, "HTTP in clear: %.60s", raw);
-        return;
-    }
-    int mc = -1;
-    if (mqtt_connect_anon(c, p->port, 0, &mc) >= 0) {
-        p->kind = CHECK_SVC_MQTT;
-        IGN_FMT(p->banner, sizeof p->banner, "MQTT in clear: anonymous CONNECT -> CONNACK %d%s", mc,
-                mc == 0 ? " (accepted)" : " (refused)");
-        return;
-    }
-    p->kind = CHECK_SVC_UNKNOWN;
-    IGN_STRLCPY(p->banner, "no banner; not RTSP, SIP, HTTP, TLS or MQTT", sizeof p->banner);
-}
-
 static const unsigned char snmp_get[] = {0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, 'p',  'u',  'b',  'l',
                                          'i',  'c',  0xa0, 0x1c, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01, 0x02,
                                          0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
@@ -217,9 +53,6 @@ static const unsigned char mdns_q[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
                                        9,    '_',  's',  'e',  'r',  'v',  'i',  'c',  'e',  's',  7,    '_',
                                        'd',  'n',  's',  '-',  's',  'd',  4,    '_',  'u',  'd',  'p',  5,
                                        'l',  'o',  'c',  'a',  'l',  0,    0x00, 0x0c, 0x00, 0x01};
-
-#define WSD_BANNER "WS-Discovery ProbeMatch XAddrs: "
-#define SSDP_BANNER "SSDP SERVER: "
 
 /* WS-Discovery by multicast, as a client on the link does: an untyped Probe (ONVIF devices match it), then
  * one for the Devices Profile type wsdp:Device (Windows and Samba hosts, printers), and a Resolve when the
@@ -304,16 +137,16 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
         char ans[1500], pr[80];
         size_t got = 0;
         int a = check_udp_probe(c, probes[i].port, probes[i].pkt, probes[i].len, ans, sizeof ans, &got,
-                                scan_timeout_ms(c) / 2);
+                                check_probe_timeout_ms(c) / 2);
         /* discovery daemons often listen on their multicast group only */
         if (a != 1 && probes[i].port == 1900) {
             a = check_udp_mcast_probe(c, "239.255.255.250", 1900, ssdp_mc, strlen(ssdp_mc), ans, sizeof ans, &got,
-                                      scan_timeout_ms(c));
+                                      check_probe_timeout_ms(c));
             if (a == 1)
                 check_evidence(c, r, "udp/1900: SSDP M-SEARCH to 239.255.255.250 (TTL 1) -> answered by the target");
         }
         if (a != 1 && probes[i].port == 3702)
-            a = wsd_mcast(c, r, wsd, ans, sizeof ans, &got, scan_timeout_ms(c) / 2); /* answered at once, no MX */
+            a = wsd_mcast(c, r, wsd, ans, sizeof ans, &got, check_probe_timeout_ms(c) / 2); /* answered at once, no MX */
         if (a == 1) {
             struct check_port *p = port_add(c, probes[i].port, 1);
             if (p) {
@@ -326,9 +159,9 @@ static void udp_probes(struct check_ctx *c, struct check_result *r)
                     IGN_FMT(p->banner, sizeof p->banner, "SNMP sysDescr: %s", descr);
                 } else if (probes[i].port == 1900 &&
                            check_ssdp_server_parse(ans, got, descr, sizeof descr) == 0) {
-                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", SSDP_BANNER, descr);
+                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", CHECK_SSDP_BANNER, descr);
                 } else if (probes[i].port == 3702 && check_wsd_match_parse(ans, got, &wm) == 0) {
-                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", WSD_BANNER, wm.xaddrs);
+                    IGN_FMT(p->banner, sizeof p->banner, "%s%s", CHECK_WSD_BANNER, wm.xaddrs);
                     check_evidence(c, r, "udp/3702 WS-Discovery answer: XAddrs \"%s\", Types \"%s\", Scopes \"%.120s\"",
                                    wm.xaddrs, wm.types, wm.scopes);
                 } else {
@@ -392,7 +225,7 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
     open = calloc(n ? n : 1, 1);
     size_t scanned = 0;
     int64_t scan_t0 = safecam_time_mono_ms();
-    if (open == NULL || check_scan_tcp(c, list, n, open, scan_timeout_ms(c), &scanned) != 0) {
+    if (open == NULL || check_scan_tcp(c, list, n, open, check_probe_timeout_ms(c), &scanned) != 0) {
         check_verdict(r, CHECK_INCONCLUSIVE, "port scan failed locally");
         goto out;
     }
@@ -416,7 +249,7 @@ void check_t_sc01(struct check_ctx *c, struct check_result *r)
         if (open[i]) {
             n_open++;
             if (n_open <= 64)
-                classify(c, p);
+                check_port_classify(c, p);
         }
     }
     check_evidence(c, r, "TCP connect scan of %zu ports (%s) on %s: %zu open, %lld ms", scanned, scope, c->host, n_open,
@@ -558,6 +391,13 @@ void check_t_sc02(struct check_ctx *c, struct check_result *r)
                        tls_version_word(v, "TLS1.3", 0),
                        (long long)json_integer_value(json_object_get(f, "handshakes")),
                        (long long)json_integer_value(json_object_get(f, "ms")));
+        json_t *raw = json_object_get(f, "raw_probe");
+        if (raw != NULL)
+            check_evidence(c, r, "tcp/%d: %lld TLS 1.2 suites GnuTLS cannot offer (%s): %lld raw ClientHello(s), %s",
+                           p->port, (long long)json_integer_value(json_object_get(raw, "offered")),
+                           json_string_value(json_object_get(raw, "suites")),
+                           (long long)json_integer_value(json_object_get(raw, "probes")),
+                           json_string_value(json_object_get(raw, "end")));
         if (json_is_true(json_object_get(v, "TLS1.0")) || json_is_true(json_object_get(v, "TLS1.1"))) {
             fails++;
             check_evidence(c, r, "tcp/%d: FAIL obsolete protocol version accepted", p->port);
@@ -792,17 +632,17 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
             } else if (p->port == 161) {
                 bad++;
                 check_evidence(c, r, "FAIL udp/161 SNMP v1/v2c answers community \"public\": %s", p->banner);
-            } else if (p->port == 3702 && strncmp(p->banner, WSD_BANNER, strlen(WSD_BANNER)) == 0) {
+            } else if (p->port == 3702 && strncmp(p->banner, CHECK_WSD_BANNER, strlen(CHECK_WSD_BANNER)) == 0) {
                 /* the device announces its management (device service) endpoint on the network: an
                  * http:// XAddr invites every client to manage it in clear */
                 char first[128];
-                if (check_wsd_xaddrs_cleartext(p->banner + strlen(WSD_BANNER), first, sizeof first)) {
+                if (check_wsd_xaddrs_cleartext(p->banner + strlen(CHECK_WSD_BANNER), first, sizeof first)) {
                     bad++;
                     check_evidence(c, r, "FAIL udp/3702 WS-Discovery announces a cleartext management endpoint: "
                                    "XAddrs %s", first);
                 } else {
                     check_evidence(c, r, "udp/3702 WS-Discovery XAddrs: %s (no http:// address)",
-                                   p->banner + strlen(WSD_BANNER));
+                                   p->banner + strlen(CHECK_WSD_BANNER));
                 }
             }
             continue;
@@ -882,365 +722,6 @@ void check_t_sc04(struct check_ctx *c, struct check_result *r)
     else
         check_verdict(r, CHECK_PASS, "No telnet, FTP, TFTP, SNMP v1/v2c, MQTT, SIP, cleartext RTSP or cleartext HTTP "
                       "login on %d open service(s)", checked);
-}
-
-void check_t_if01(struct check_ctx *c, struct check_result *r)
-{
-    if (!c->prof->services_declared) {
-        check_verdict(r, CHECK_NEEDS_EVIDENCE, "The profile declares no services; ask the vendor for the list of ports "
-                      "and services, then compare with the SC-01 inventory");
-        return;
-    }
-    int undeclared = 0, missing = 0;
-    for (size_t i = 0; i < c->n_ports; i++) {
-        const struct check_port *p = &c->ports[i];
-        if (p->open && !p->declared) {
-            undeclared++;
-            check_evidence(c, r, "FAIL %s/%d open but not declared (%s %s)", p->udp ? "udp" : "tcp", p->port,
-                           check_service_kind_name(p->kind), p->banner);
-        } else if (!p->open && p->declared) {
-            missing++;
-            check_evidence(c, r, "note: %s/%d declared but closed", p->udp ? "udp" : "tcp", p->port);
-        } else if (p->open) {
-            check_evidence(c, r, "%s/%d open and declared", p->udp ? "udp" : "tcp", p->port);
-        }
-    }
-    check_evidence(c, r, "scope: %d TCP port(s) probed%s%s", c->scan_count, c->scan_all ? " (full range)" : "",
-                   c->udp_probed ? ", UDP probes sent" : "");
-    if (undeclared)
-        check_verdict(r, CHECK_FAIL, "%d undeclared open port(s)", undeclared);
-    else if (!c->scan_all)
-        check_verdict(r, CHECK_INCONCLUSIVE, "Every open port found is declared, but only %d of 65535 TCP ports were "
-                      "probed: an undeclared service elsewhere is not excluded", c->scan_count);
-    else
-        check_verdict(r, CHECK_PASS, "Every open port found is declared%s", missing ? " (some declared ports are closed)" : "");
-}
-
-/* Does text (len bytes) contain the MAC in any usual form or the serial? */
-static const char *identifier_in(const struct check_ctx *c, const char *text, size_t len)
-{
-    if (text == NULL || len == 0)
-        return NULL;
-    const struct check_profile *p = c->prof;
-    if (strlen(p->serial) >= 4 && strcasestr(text, p->serial))
-        return "serial number";
-    char hex[13] = "";
-    size_t h = 0;
-    for (const char *m = p->mac; *m && h < 12; m++)
-        if (isxdigit((unsigned char)*m))
-            hex[h++] = (char)tolower((unsigned char)*m);
-    hex[h] = '\0';
-    if (h == 12) {
-        char colon[18], dash[18];
-        IGN_FMT(colon, sizeof colon, "%.2s:%.2s:%.2s:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4, hex + 6,
-                          hex + 8, hex + 10);
-        IGN_FMT(dash, sizeof dash, "%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", hex, hex + 2, hex + 4, hex + 6, hex + 8,
-                          hex + 10);
-        if (strcasestr(text, hex) || strcasestr(text, colon) || strcasestr(text, dash))
-            return "MAC address";
-    }
-    return NULL;
-}
-
-void check_t_if02(struct check_ctx *c, struct check_result *r)
-{
-    int bad = 0, looked = 0;
-    static const char *const leak_hdrs[] = {"Server", "X-Powered-By", "X-AspNet-Version", "X-Generator", "Via"};
-    if (c->web_port) {
-        const char *paths[] = {"/", "/qcvn-check-no-such-page", c->prof->login_path[0] ? c->prof->login_path : NULL,
-                               c->prof->authed_path[0] ? c->prof->authed_path : NULL};
-        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(paths); i++) {
-            if (paths[i] == NULL)
-                continue;
-            struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = paths[i]};
-            struct check_http_resp h;
-            check_pace(c);
-            if (check_http(c, &q, &h) != 0) {
-                check_http_evidence(c, r, &q, &h);
-                check_http_resp_free(&h);
-                continue;
-            }
-            looked++;
-            check_http_evidence(c, r, &q, &h);
-            for (size_t k = 0; k < SAFECAM_ARRAY_LEN(leak_hdrs); k++) {
-                char v[200];
-                if (!check_http_header(&h, leak_hdrs[k], 0, v, sizeof v))
-                    continue;
-                int ver = check_banner_has_version(v);
-                int always = strcmp(leak_hdrs[k], "X-Powered-By") == 0 || strcmp(leak_hdrs[k], "X-AspNet-Version") == 0;
-                check_evidence(c, r, "  %s: %s%s", leak_hdrs[k], v, (ver || always) ? "  <- version/product disclosed" : "");
-                if (ver || always)
-                    bad++;
-            }
-            char ct[96], ex[64];
-            check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
-            if ((ct[0] == '\0' || strcasestr(ct, "text/")) && h.body &&
-                check_body_version_find(h.body, h.body_len, ex, sizeof ex)) {
-                bad++;
-                check_evidence(c, r, "  FAIL the page body discloses a version: \"%s\"", ex);
-            }
-            const char *what = identifier_in(c, h.hdrs, h.hdrs_len);
-            if (what == NULL)
-                what = identifier_in(c, h.body, h.body_len);
-            if (what) {
-                bad++;
-                check_evidence(c, r, "  FAIL the unauthenticated answer contains the device %s", what);
-            }
-            check_http_resp_free(&h);
-        }
-    }
-    for (size_t i = 0; i < c->n_ports; i++) {
-        struct check_port *p = &c->ports[i];
-        if (!p->open || p->udp)
-            continue;
-        if (p->kind == CHECK_SVC_RTSP || p->kind == CHECK_SVC_RTSPS) {
-            struct check_rtsp_response rr;
-            char raw[160];
-            if (check_rtsp_options_raw(c, p->port, p->kind == CHECK_SVC_RTSPS, &rr, raw, sizeof raw) == 0) {
-                looked++;
-                check_evidence(c, r, "OPTIONS %s://%s:%d/ -> %d%s%s", p->kind == CHECK_SVC_RTSPS ? "rtsps" : "rtsp",
-                               c->url_host, p->port, rr.status, rr.server[0] ? ", Server: " : "", rr.server);
-                if (check_banner_has_version(rr.server)) {
-                    bad++;
-                    check_evidence(c, r, "  FAIL RTSP Server header discloses a version");
-                }
-            }
-        } else if ((p->kind == CHECK_SVC_FTP || p->kind == CHECK_SVC_TELNET || p->kind == CHECK_SVC_OTHER ||
-                    p->kind == CHECK_SVC_SSH) && p->banner[0]) {
-            looked++;
-            if (check_banner_has_version(p->banner) || identifier_in(c, p->banner, strlen(p->banner))) {
-                bad++;
-                check_evidence(c, r, "FAIL tcp/%d banner discloses version or identity: %s", p->port, p->banner);
-            }
-        }
-    }
-    /* SNMP sysDescr read with community "public" (SC-01's UDP probe) */
-    const struct check_port *snmp = check_port_find(c, 161, 1);
-    if (snmp != NULL && snmp->open && strncmp(snmp->banner, "SNMP sysDescr: ", 15) == 0) {
-        looked++;
-        check_evidence(c, r, "udp/161 %s", snmp->banner);
-        if (check_banner_has_version(snmp->banner + 15)) {
-            bad++;
-            check_evidence(c, r, "  FAIL SNMP sysDescr discloses a version without authentication");
-        }
-    }
-    /* the SERVER header of an SSDP answer (SC-01's M-SEARCH) */
-    const struct check_port *ssdp = check_port_find(c, 1900, 1);
-    if (ssdp != NULL && ssdp->open && strncmp(ssdp->banner, SSDP_BANNER, strlen(SSDP_BANNER)) == 0) {
-        looked++;
-        check_evidence(c, r, "udp/1900 %s", ssdp->banner);
-        if (check_banner_has_version(ssdp->banner + strlen(SSDP_BANNER))) {
-            bad++;
-            check_evidence(c, r, "  FAIL the SSDP answer's SERVER header discloses a version without authentication");
-        }
-    }
-    if (c->prof->serial[0] == '\0' && c->prof->mac[0] == '\0')
-        check_evidence(c, r, "note: no serial/MAC in the profile, identifiers not searched");
-    if (looked == 0)
-        check_verdict(r, CHECK_INCONCLUSIVE, "No unauthenticated answer to examine");
-    else if (bad)
-        check_verdict(r, CHECK_FAIL, "%d unauthenticated disclosure(s) (version banners or device identifiers)", bad);
-    else
-        check_verdict(r, CHECK_PASS, "No version banner, serial or MAC in %d unauthenticated answer(s)", looked);
-}
-
-void check_t_if04(struct check_ctx *c, struct check_result *r)
-{
-    if (c->web_port == 0) {
-        check_absent(c, r, CHECK_FEAT_WEB, "No web surface found");
-        return;
-    }
-    int bad = 0;
-    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/"};
-    struct check_http_resp h;
-    check_pace(c);
-    if (check_http(c, &q, &h) != 0) {
-        check_http_evidence(c, r, &q, &h);
-        check_http_resp_free(&h);
-        check_verdict(r, CHECK_INCONCLUSIVE, "The web UI did not answer");
-        return;
-    }
-    check_http_evidence(c, r, &q, &h);
-    char xfo[128], csp[512], hsts[160];
-    check_http_header(&h, "X-Frame-Options", 0, xfo, sizeof xfo);
-    check_http_header(&h, "Content-Security-Policy", 0, csp, sizeof csp);
-    check_http_header(&h, "Strict-Transport-Security", 0, hsts, sizeof hsts);
-    check_evidence(c, r, "  X-Frame-Options: %s", xfo[0] ? xfo : "(absent)");
-    check_evidence(c, r, "  Content-Security-Policy: %s", csp[0] ? csp : "(absent)");
-    if (!(strcasestr(xfo, "DENY") || strcasestr(xfo, "SAMEORIGIN") || strcasestr(csp, "frame-ancestors"))) {
-        bad++;
-        check_evidence(c, r, "  FAIL no clickjacking protection (X-Frame-Options or CSP frame-ancestors)");
-    }
-    if (c->web_tls) {
-        check_evidence(c, r, "  Strict-Transport-Security: %s", hsts[0] ? hsts : "(absent)");
-        if (!strcasestr(hsts, "max-age=") || strcasestr(hsts, "max-age=0")) {
-            bad++;
-            check_evidence(c, r, "  FAIL no HSTS");
-        }
-    } else {
-        bad++;
-        check_evidence(c, r, "  FAIL the web UI is not served over HTTPS (no HSTS possible)");
-    }
-    check_http_resp_free(&h);
-    if (c->prof->admin.present && c->prof->authed_path[0] && !c->locked) {
-        struct check_session s;
-        if (check_admin_login(c, r, &s) == 0) {
-            struct check_http_resp a;
-            if (check_http_session(c, &s, "GET", c->prof->authed_path, NULL, &a) == 0) {
-                char cc[160], pragma[64];
-                check_http_header(&a, "Cache-Control", 0, cc, sizeof cc);
-                check_http_header(&a, "Pragma", 0, pragma, sizeof pragma);
-                check_evidence(c, r, "GET %s [session] -> %ld, Cache-Control: %s", c->prof->authed_path, a.status,
-                               cc[0] ? cc : "(absent)");
-                if (!strcasestr(cc, "no-store")) {
-                    bad++;
-                    check_evidence(c, r, "  FAIL authenticated answer may be cached (no Cache-Control: no-store)");
-                }
-            }
-            check_http_resp_free(&a);
-            (void)check_logout(c, &s);
-        } else {
-            check_evidence(c, r, "admin login failed: authenticated caching headers not checked");
-        }
-    } else {
-        check_evidence(c, r, "authenticated Cache-Control not checked (needs admin credentials and auth.authenticated_probe)");
-    }
-    if (bad)
-        check_verdict(r, CHECK_FAIL, "%d missing protective header(s)", bad);
-    else
-        check_verdict(r, CHECK_PASS, "Clickjacking protection, HSTS%s present",
-                      c->prof->admin.present ? " and no-store on authenticated answers" : "");
-}
-
-void check_t_vm02(struct check_ctx *c, struct check_result *r)
-{
-    if (c->web_port == 0) {
-        check_verdict(r, CHECK_INCONCLUSIVE, "No web surface found to fetch /.well-known/security.txt");
-        return;
-    }
-    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/.well-known/security.txt"};
-    struct check_http_resp h;
-    check_pace(c);
-    int rc = check_http(c, &q, &h);
-    check_http_evidence(c, r, &q, &h);
-    if (rc != 0) {
-        check_verdict(r, CHECK_INCONCLUSIVE, "No answer: %s", h.err);
-        check_http_resp_free(&h);
-        return;
-    }
-    int contact = 0, policy = 0;
-    int64_t expires = 0;
-    if (h.status != 200 || check_securitytxt_parse(h.body, h.body_len, &contact, &policy, &expires) != 0) {
-        check_verdict(r, CHECK_FAIL, "security.txt not served without login (status %ld)", h.status);
-        check_http_resp_free(&h);
-        return;
-    }
-    char ct[96];
-    check_http_header(&h, "Content-Type", 0, ct, sizeof ct);
-    check_evidence(c, r, "Content-Type: %s; Contact: %s; Policy: %s; Expires: %lld", ct, contact ? "yes" : "NO",
-                   policy ? "yes" : "no", (long long)expires);
-    int64_t now = safecam_time_now();
-    if (!contact)
-        check_verdict(r, CHECK_FAIL, "security.txt has no Contact field");
-    else if (expires == 0 || expires < now)
-        check_verdict(r, CHECK_FAIL, "security.txt has no valid, future Expires field");
-    else
-        check_verdict(r, CHECK_PASS, "security.txt served without login with Contact and a future Expires%s",
-                      policy ? " and a Policy" : "");
-    check_http_resp_free(&h);
-}
-
-static int policy_text_ok(struct check_ctx *c, struct check_result *r, const char *text, size_t len, const char *src)
-{
-    (void)len;
-    int contact = strstr(text, "@") != NULL || strcasestr(text, "mailto:") != NULL || strcasestr(text, "https://") != NULL;
-    int timeline = 0;
-    static const char *const units[] = {" day", " ngày", " business day", " working day", " hour", " giờ", " week", " tuần"};
-    for (const char *p = text; *p && !timeline; p++) {
-        if (!isdigit((unsigned char)*p))
-            continue;
-        const char *q = p;
-        while (isdigit((unsigned char)*q))
-            q++;
-        for (size_t i = 0; i < SAFECAM_ARRAY_LEN(units); i++)
-            if (strncasecmp(q, units[i], strlen(units[i])) == 0)
-                timeline = 1;
-        p = q - 1;
-    }
-    check_evidence(c, r, "%s: contact %s, timelines %s", src, contact ? "found" : "MISSING", timeline ? "found" : "MISSING");
-    return contact && timeline;
-}
-
-void check_t_vm01(struct check_ctx *c, struct check_result *r)
-{
-    const struct check_profile *p = c->prof;
-    if (p->doc_policy_file[0]) {
-        char *buf = NULL;
-        size_t len = 0;
-        if (safecam_file_read(p->doc_policy_file, 1024 * 1024, &buf, &len) != 0) {
-            check_verdict(r, CHECK_INCONCLUSIVE, "documents.disclosure_policy_file cannot be read: %s", p->doc_policy_file);
-            return;
-        }
-        int ok = policy_text_ok(c, r, buf, len, p->doc_policy_file);
-        free(buf);
-        if (p->doc_policy_url[0])
-            check_evidence(c, r, "published at %s (not fetched: qcvn-check contacts only the target)", p->doc_policy_url);
-        if (ok)
-            check_verdict(r, CHECK_PASS, "The disclosure policy gives a contact and timelines");
-        else
-            check_verdict(r, CHECK_FAIL, "The disclosure policy lacks a contact or timelines");
-        return;
-    }
-    /* the device's own copy, when security.txt points to a path on it */
-    if (c->web_port) {
-        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/.well-known/security.txt"};
-        struct check_http_resp h;
-        if (check_http(c, &q, &h) == 0 && h.status == 200 && h.body) {
-            char *pol = strcasestr(h.body, "\nPolicy:");
-            if (pol) {
-                pol += 8;
-                while (*pol == ' ')
-                    pol++;
-                char url[CHECK_PATH];
-                size_t l = strcspn(pol, "\r\n");
-                if (l < sizeof url) {
-                    memcpy(url, pol, l);
-                    url[l] = '\0';
-                    check_evidence(c, r, "security.txt Policy: %s", url);
-                    char prefix[128];
-                    IGN_FMT(prefix, sizeof prefix, "%s://%s:%d/", c->web_tls ? "https" : "http", c->url_host,
-                                      c->web_port);
-                    const char *path = NULL;
-                    if (url[0] == '/')
-                        path = url;
-                    else if (strncmp(url, prefix, strlen(prefix)) == 0)
-                        path = url + strlen(prefix) - 1;
-                    if (path) {
-                        struct check_http_req q2 = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = path};
-                        struct check_http_resp h2;
-                        if (check_http(c, &q2, &h2) == 0 && h2.status == 200 && h2.body) {
-                            check_http_evidence(c, r, &q2, &h2);
-                            int ok = policy_text_ok(c, r, h2.body, h2.body_len, path);
-                            check_http_resp_free(&h2);
-                            check_http_resp_free(&h);
-                            if (ok)
-                                check_verdict(r, CHECK_PASS, "The disclosure policy (served by the device) gives a contact and timelines");
-                            else
-                                check_verdict(r, CHECK_FAIL, "The disclosure policy lacks a contact or timelines");
-                            return;
-                        }
-                        check_http_resp_free(&h2);
-                    }
-                }
-            }
-        }
-        check_http_resp_free(&h);
-    }
-    check_verdict(r, CHECK_NEEDS_EVIDENCE, "No policy document available to the checker%s%s; ask the vendor for the "
-                  "published vulnerability disclosure policy", p->doc_policy_url[0] ? " (declared at " : "",
-                  p->doc_policy_url[0] ? p->doc_policy_url : "");
-    if (p->doc_policy_url[0])
-        IGN_STRLCPY(r->reason + strlen(r->reason), ")", sizeof r->reason - strlen(r->reason));
 }
 
 static const char *const default_probe_paths[] = {
@@ -1359,7 +840,7 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
         if (pt->kind == CHECK_SVC_MQTT || pt->kind == CHECK_SVC_MQTTS) {
             int code = -1;
             check_pace(c);
-            int a = mqtt_connect_anon(c, pt->port, pt->kind == CHECK_SVC_MQTTS, &code);
+            int a = check_mqtt_connect_anon(c, pt->port, pt->kind == CHECK_SVC_MQTTS, &code);
             check_evidence(c, r, "MQTT CONNECT tcp/%d without user name or password -> %s (CONNACK code %d)", pt->port,
                            a == 1 ? "ACCEPTED" : a == 0 ? "refused" : "no CONNACK", code);
             if (a >= 0)
@@ -1374,7 +855,7 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
         } else if (pt->kind == CHECK_SVC_FTP) {
             char last[96];
             check_pace(c);
-            int a = ftp_login_anon(c, pt->port, last, sizeof last);
+            int a = check_ftp_login_anon(c, pt->port, last, sizeof last);
             check_evidence(c, r, "FTP USER anonymous on tcp/%d -> %s", pt->port, a < 0 ? "no usable answer" : last);
             if (a >= 0)
                 probed++;
@@ -1395,305 +876,48 @@ void check_t_sc05(struct check_ctx *c, struct check_result *r)
         check_verdict(r, CHECK_PASS, "All %d protected resource(s) refused without authentication", refused);
 }
 
-void check_t_up05(struct check_ctx *c, struct check_result *r)
+void check_t_sc06(struct check_ctx *c, struct check_result *r)
 {
     const struct check_profile *p = c->prof;
-    if (p->update_path[0] == '\0' || c->web_port == 0) {
-        check_verdict(r, CHECK_NEEDS_EVIDENCE, "No update upload endpoint declared (profile update.path); ask the vendor "
-                      "how updates are uploaded");
+    if (p->single_role) {
+        check_verdict(r, CHECK_NOT_APPLICABLE, "The profile declares a single (administrator) role");
         return;
     }
-    static const char probe[] = "qcvn-check: not an update bundle";
-    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = p->update_method, .path = p->update_path,
-                               .body = probe, .content_type = "application/octet-stream"};
-    struct check_http_resp h;
-    check_pace(c);
-    int rc = check_http(c, &q, &h);
-    check_http_evidence(c, r, &q, &h);
-    if (rc != 0)
-        check_verdict(r, CHECK_INCONCLUSIVE, "No answer from the update endpoint");
-    else if (h.status == 401 || h.status == 403)
-        check_verdict(r, CHECK_PASS, "Update upload without authentication refused (%ld)", h.status);
-    else if (h.status >= 200 && h.status < 300)
-        check_verdict(r, CHECK_FAIL, "Update upload accepted without authentication (%ld)", h.status);
-    else if (h.status == 404 || h.status == 405)
-        check_verdict(r, CHECK_INCONCLUSIVE, "The declared update endpoint does not exist (%ld)", h.status);
-    else
-        check_verdict(r, CHECK_FAIL, "Update upload without authentication was not refused as unauthenticated (%ld): "
-                      "the body was examined before authentication", h.status);
-    check_http_resp_free(&h);
-}
-
-/* ---- robustness ---- */
-
-struct raw_case {
-    const char *name;
-    char *data;
-    size_t len;
-};
-
-static char *fill(size_t n, char ch)
-{
-    char *s = malloc(n + 1);
-    if (s) {
-        memset(s, ch, n);
-        s[n] = '\0';
+    if (!p->user.present) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "Needs low-privilege credentials (profile credentials.user)");
+        return;
     }
-    return s;
-}
-
-static char *cat3(const char *a, const char *b, const char *cc)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(cc);
-    char *s = malloc(la + lb + lc + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb);
-        memcpy(s + la + lb, cc, lc + 1);
+    if (!check_login_declared(c)) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "No web login surface declared");
+        return;
     }
-    return s;
-}
-
-static int raw_exchange(struct check_ctx *c, int port, int tls, const char *data, size_t len, char *first, size_t fcap,
-                        int64_t *ms)
-{
-    struct check_conn k;
-    char buf[4096];
-    size_t got = 0;
-    int64_t t0 = safecam_time_mono_ms();
-    first[0] = '\0';
-    int rc = check_conn_open(c, port, tls, &k);
-    if (rc != 0) {
-        IGN_STRLCPY(first, "connect failed", fcap);
-        *ms = safecam_time_mono_ms() - t0;
-        return rc;
+    struct check_session s;
+    int rc = check_login(c, r, p->user.username, p->user.password, NULL, &s, NULL);
+    if (rc != 0 || s.change_required) {
+        check_verdict(r, CHECK_INCONCLUSIVE, "Low-privilege login failed (%s)", rc ? safecam_err_name(rc) : "password change required");
+        return;
     }
-    rc = check_conn_write(&k, data, len);
-    rc = check_conn_read(&k, buf, sizeof buf, &got, 1, scan_timeout_ms(c));
-    check_conn_close(&k);
-    *ms = safecam_time_mono_ms() - t0;
-    if (got == 0) {
-        IGN_STRLCPY(first, rc == SAFECAM_ERR_TIMEOUT ? "(no answer before timeout)" : "(closed without answer)", fcap);
-        return rc == SAFECAM_ERR_TIMEOUT ? rc : 0;
-    }
-    size_t l = strcspn(buf, "\r\n");
-    check_printable(first, fcap, buf, l < 100 ? l : 100);
-    return 0;
-}
-
-static int status_of(const char *first, const char *proto)
-{
-    size_t pl = strlen(proto);
-    if (strncmp(first, proto, pl) != 0)
-        return 0;
-    const char *sp = strchr(first, ' ');
-    if (sp == NULL || !isdigit((unsigned char)sp[1]))
-        return 0;
-    return (int)strtol(sp + 1, NULL, 10);
-}
-
-static int http_alive(struct check_ctx *c, struct check_result *r)
-{
-    for (int i = 0; i < 3; i++) {
-        struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = "GET", .path = "/"};
+    int bad = 0, refused = 0;
+    for (size_t i = 0; i < p->n_endpoints; i++) {
+        if (!p->endpoints[i].admin_only)
+            continue;
         struct check_http_resp h;
-        int rc = check_http(c, &q, &h);
-        if (rc == 0) {
-            check_evidence(c, r, "liveness: GET / -> %ld (%lld ms)", h.status, (long long)h.ms);
-            check_http_resp_free(&h);
-            return 1;
+        const char *body = p->endpoints[i].body[0] ? p->endpoints[i].body : NULL;
+        if (check_http_session(c, &s, p->endpoints[i].method, p->endpoints[i].path, body, &h) == 0) {
+            check_evidence(c, r, "%s %s [low-privilege session] -> %ld", p->endpoints[i].method, p->endpoints[i].path,
+                           h.status);
+            if (h.status == 401 || h.status == 403)
+                refused++;
+            else if (h.status >= 200 && h.status < 300)
+                bad++;
         }
         check_http_resp_free(&h);
-        check_sleep_ms(1000, &c->wait_other_ms);
     }
-    check_evidence(c, r, "liveness: GET / -> no answer after 3 tries");
-    return 0;
-}
-
-void check_t_iv01(struct check_ctx *c, struct check_result *r)
-{
-    if (c->web_port == 0) {
-        check_absent(c, r, CHECK_FEAT_WEB, "No web surface found");
-        return;
-    }
-    const char *login = c->prof->login_path[0] ? c->prof->login_path : "/";
-    char *longurl = fill(16000, 'A'), *longhdr = fill(16000, 'B'), *many = NULL;
-    char *nest = fill(20000, '[');
-    struct raw_case cs[16];
-    size_t n = 0;
-    char tmp[1024];
-    if (longurl == NULL || longhdr == NULL || nest == NULL)
-        goto out;
-    many = malloc(200 * 16 + 64);
-    if (many == NULL)
-        goto out;
-    many[0] = '\0';
-    {
-        size_t off = 0;
-        off += (size_t)snprintf(many + off, 64, "GET / HTTP/1.1\r\nHost: %s\r\n", "device");
-        for (int i = 0; i < 200; i++)
-            off += (size_t)snprintf(many + off, 16, "X-Q%d: a\r\n", i);
-        memcpy(many + off, "\r\n", 3);
-    }
-#define CASE(nm, str)                                                                                                \
-    do {                                                                                                             \
-        cs[n].name = nm;                                                                                             \
-        cs[n].data = str;                                                                                            \
-        cs[n].len = cs[n].data ? strlen(cs[n].data) : 0;                                                             \
-        n++;                                                                                                         \
-    } while (0)
-    CASE("request line of 16 KiB", cat3("GET /", longurl, " HTTP/1.1\r\nHost: device\r\n\r\n"));
-    CASE("header value of 16 KiB", cat3("GET / HTTP/1.1\r\nHost: device\r\nX-Long: ", longhdr, "\r\n\r\n"));
-    CASE("200 header lines", cat3(many, "", ""));
-    CASE("control byte in the method", cat3("G\001T / HTTP/1.1\r\nHost: device\r\n\r\n", "", ""));
-    CASE("unknown HTTP version", cat3("GET / HTTP/9.9\r\nHost: device\r\n\r\n", "", ""));
-    CASE("header line without colon", cat3("GET / HTTP/1.1\r\nHost: device\r\nBadHeaderLine\r\n\r\n", "", ""));
-    IGN_FMT(tmp, sizeof tmp, "POST %s HTTP/1.1\r\nHost: device\r\nContent-Type: application/json\r\n"
-                      "Content-Length: -1\r\n\r\n", login);
-    CASE("negative Content-Length", cat3(tmp, "", ""));
-    IGN_FMT(tmp, sizeof tmp, "POST %s HTTP/1.1\r\nHost: device\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 99999999999999\r\n\r\n{", login);
-    CASE("absurd Content-Length", cat3(tmp, "", ""));
-    IGN_FMT(tmp, sizeof tmp, "POST %s HTTP/1.1\r\nHost: device\r\nContent-Type: application/json\r\n"
-                      "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n", login);
-    CASE("absurd chunk size", cat3(tmp, "", ""));
-    CASE("encoded traversal", cat3("GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: device\r\n\r\n", "", ""));
-    IGN_FMT(tmp, sizeof tmp, "POST %s HTTP/1.1\r\nHost: device\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 20000\r\n\r\n", login);
-    CASE("JSON nested 20000 deep", cat3(tmp, nest, ""));
-    IGN_FMT(tmp, sizeof tmp, "POST %s HTTP/1.1\r\nHost: device\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 12\r\n\r\n{\"username\":", login);
-    CASE("truncated JSON", cat3(tmp, "", ""));
-    CASE("binary garbage", cat3("\x16\x03\x01\x7f\x7f\r\n\r\n\x80\x81\x82\r\n\r\n", "", ""));
-#undef CASE
-    {
-        int bad = 0, dead = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (cs[i].data == NULL)
-                continue;
-            char first[160];
-            int64_t ms = 0;
-            check_pace(c);
-            (void)raw_exchange(c, c->web_port, c->web_tls, cs[i].data, cs[i].len, first, sizeof first, &ms);
-            int st = status_of(first, "HTTP/");
-            check_evidence(c, r, "%s -> %s (%lld ms)", cs[i].name, first, (long long)ms);
-            if (st >= 500 && st != 501 && st != 505) { /* 501/505: the RFC answers to an unknown method/version */
-                bad++;
-                check_evidence(c, r, "  FAIL server error instead of a clear 4xx");
-            }
-            if (strstr(first, "root:") != NULL) {
-                bad++;
-                check_evidence(c, r, "  FAIL file content disclosed");
-            }
-        }
-        if (!http_alive(c, r))
-            dead = 1;
-        if (dead)
-            check_verdict(r, CHECK_FAIL, "The web service stopped answering after malformed requests");
-        else if (bad)
-            check_verdict(r, CHECK_FAIL, "%d malformed request(s) got a server error or leaked data", bad);
-        else
-            check_verdict(r, CHECK_PASS, "%zu malformed requests refused or closed; the device still answers", n);
-    }
-out:
-    for (size_t i = 0; i < n; i++)
-        free(cs[i].data);
-    free(longurl);
-    free(longhdr);
-    free(many);
-    free(nest);
-    if (n == 0)
-        check_verdict(r, CHECK_INCONCLUSIVE, "out of memory");
-}
-
-void check_t_iv02(struct check_ctx *c, struct check_result *r)
-{
-    int endpoints = 0, dead = 0;
-    char *longurl = fill(16000, 'A'), *longhdr = fill(16000, 'B');
-    if (longurl == NULL || longhdr == NULL) {
-        free(longurl);
-        free(longhdr);
-        check_verdict(r, CHECK_INCONCLUSIVE, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < c->n_ports; i++) {
-        const struct check_port *pt = &c->ports[i];
-        if (!pt->open || pt->udp || (pt->kind != CHECK_SVC_RTSP && pt->kind != CHECK_SVC_RTSPS))
-            continue;
-        int tls = pt->kind == CHECK_SVC_RTSPS;
-        endpoints++;
-        char base[128], tmp[1024];
-        IGN_FMT(base, sizeof base, "rtsp://%s:%d", c->url_host, pt->port);
-        const char *path = c->prof->n_rtsp_paths ? c->prof->rtsp_paths[0] : "/stream1";
-        struct raw_case cs[10];
-        size_t n = 0;
-#define CASE(nm, str)                                                                                                \
-    do {                                                                                                             \
-        cs[n].name = nm;                                                                                             \
-        cs[n].data = str;                                                                                            \
-        cs[n].len = cs[n].data ? strlen(cs[n].data) : 0;                                                             \
-        n++;                                                                                                         \
-    } while (0)
-        IGN_FMT(tmp, sizeof tmp, "DESCRIBE %s/", base);
-        CASE("URL of 16 KiB", cat3(tmp, longurl, " RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
-        IGN_FMT(tmp, sizeof tmp, "OPTIONS %s/ RTSP/1.0\r\nCSeq: 99999999999999999999999999\r\n\r\n", base);
-        CASE("huge CSeq", cat3(tmp, "", ""));
-        IGN_FMT(tmp, sizeof tmp, "OPTIONS %s/ RTSP/1.0\r\nCSeq: 3\r\nX-Long: ", base);
-        CASE("header value of 16 KiB", cat3(tmp, longhdr, "\r\n\r\n"));
-        {
-            char *many = malloc(300 * 16 + 256);
-            if (many) {
-                size_t off = (size_t)snprintf(many, 256, "OPTIONS %s/ RTSP/1.0\r\nCSeq: 4\r\n", base);
-                for (int k = 0; k < 300; k++)
-                    off += (size_t)snprintf(many + off, 16, "X-R%d: a\r\n", k);
-                memcpy(many + off, "\r\n", 3);
-            }
-            CASE("300 header lines", many);
-        }
-        IGN_FMT(tmp, sizeof tmp, "SETUP %s%s/trackID=0 RTSP/1.0\r\nCSeq: 5\r\nTransport: ;;;,,RTP/AVP;"
-                          "unicast;client_port=99999-0;interleaved=999-\r\n\r\n", base, path);
-        CASE("malformed Transport", cat3(tmp, "", ""));
-        IGN_FMT(tmp, sizeof tmp, "PLAY %s%s RTSP/1.0\r\nCSeq: 6\r\nSession: ;;;timeout=-1;\x01\r\n"
-                          "Range: npt=-5-abc\r\n\r\n", base, path);
-        CASE("malformed Session and Range", cat3(tmp, "", ""));
-        CASE("bad version", cat3("OPTIONS * RTSP/9.9\r\nCSeq: 7\r\n\r\n", "", ""));
-        CASE("binary garbage", cat3("\x01\x02\x03\x04 RTSP/1.0\r\n\r\n", "", ""));
-        IGN_FMT(tmp, sizeof tmp, "GET_PARAMETER %s%s RTSP/1.0\r\nCSeq: 8\r\nContent-Length: 99999999999\r\n\r\nx",
-                          base, path);
-        CASE("absurd Content-Length", cat3(tmp, "", ""));
-#undef CASE
-        for (size_t k = 0; k < n; k++) {
-            if (cs[k].data == NULL)
-                continue;
-            char first[160];
-            int64_t ms = 0;
-            check_pace(c);
-            (void)raw_exchange(c, pt->port, tls, cs[k].data, cs[k].len, first, sizeof first, &ms);
-            check_evidence(c, r, "tcp/%d %s -> %s (%lld ms)", pt->port, cs[k].name, first, (long long)ms);
-            free(cs[k].data);
-        }
-        int alive = 0;
-        for (int t = 0; t < 3 && !alive; t++) {
-            struct check_rtsp_response rr;
-            char raw[160];
-            if (check_rtsp_options_raw(c, pt->port, tls, &rr, raw, sizeof raw) == 0) {
-                alive = 1;
-                check_evidence(c, r, "liveness tcp/%d: OPTIONS -> %d", pt->port, rr.status);
-            } else {
-                check_sleep_ms(1000, &c->wait_other_ms);
-            }
-        }
-        if (!alive) {
-            dead++;
-            check_evidence(c, r, "FAIL tcp/%d: RTSP service no longer answers OPTIONS", pt->port);
-        }
-    }
-    free(longurl);
-    free(longhdr);
-    if (endpoints == 0)
-        check_absent(c, r, CHECK_FEAT_RTSP, "No RTSP endpoint found");
-    else if (dead)
-        check_verdict(r, CHECK_FAIL, "%d RTSP endpoint(s) stopped answering after malformed requests", dead);
+    (void)check_logout(c, &s);
+    if (bad)
+        check_verdict(r, CHECK_FAIL, "%d administrator-only operation(s) allowed to a low-privilege user", bad);
+    else if (refused == 0)
+        check_verdict(r, CHECK_INCONCLUSIVE, "No administrator-only endpoint declared or answered");
     else
-        check_verdict(r, CHECK_PASS, "%d RTSP endpoint(s) survived malformed requests and still answer", endpoints);
+        check_verdict(r, CHECK_PASS, "%d administrator-only operation(s) refused to a low-privilege user", refused);
 }

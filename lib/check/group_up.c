@@ -1,5 +1,6 @@
-/* tests_update.c — qcvn-check update tests that upload bundles (UP-03 tampered copies of the vendor's
- * bundle, UP-04 an older validly signed bundle) through the declared upload endpoint with an admin session.
+/* group_up.c — test group UP, update management (QCVN 135 G3, EN 303 645 5.3): tampered copies of the
+ * vendor's bundle (UP-03) and an older validly signed bundle (UP-04) uploaded through the declared endpoint
+ * with an admin session; the upload refused without authentication (UP-05).
  * Trust level: the bundle files come from the lab's profile (trusted input, size-capped); every answer of
  * the device is untrusted and only read through capped buffers and jansson. The vendor's good bundle is
  * never uploaded as it is (that would install it). */
@@ -7,11 +8,39 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void check_t_up05(struct check_ctx *c, struct check_result *r)
+{
+    const struct check_profile *p = c->prof;
+    if (p->update_path[0] == '\0' || c->web_port == 0) {
+        check_verdict(r, CHECK_NEEDS_EVIDENCE, "No update upload endpoint declared (profile update.path); ask the vendor "
+                      "how updates are uploaded");
+        return;
+    }
+    static const char probe[] = "qcvn-check: not an update bundle";
+    struct check_http_req q = {.port = c->web_port, .tls = c->web_tls, .method = p->update_method, .path = p->update_path,
+                               .body = probe, .content_type = "application/octet-stream"};
+    struct check_http_resp h;
+    check_pace(c);
+    int rc = check_http(c, &q, &h);
+    check_http_evidence(c, r, &q, &h);
+    if (rc != 0)
+        check_verdict(r, CHECK_INCONCLUSIVE, "No answer from the update endpoint");
+    else if (h.status == 401 || h.status == 403)
+        check_verdict(r, CHECK_PASS, "Update upload without authentication refused (%ld)", h.status);
+    else if (h.status >= 200 && h.status < 300)
+        check_verdict(r, CHECK_FAIL, "Update upload accepted without authentication (%ld)", h.status);
+    else if (h.status == 404 || h.status == 405)
+        check_verdict(r, CHECK_INCONCLUSIVE, "The declared update endpoint does not exist (%ld)", h.status);
+    else
+        check_verdict(r, CHECK_FAIL, "Update upload without authentication was not refused as unauthenticated (%ld): "
+                      "the body was examined before authentication", h.status);
+    check_http_resp_free(&h);
+}
 
 #define UPD_BUNDLE_MAX ((size_t)256 * 1024 * 1024) /* largest bundle file read into memory */
 #define UPD_SC_HDR 24u                            /* safecam bundle header (docs/update-bundle.md) */
