@@ -2,10 +2,12 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+ARM64_BUILD ?= build-arm64
 PYTHON     ?= /usr/bin/python3
 MESON_SETUP = meson setup --wrap-mode=nodownload
 
-.PHONY: all deps build check test unit system asan fuzz demo bench clean package check-package
+.PHONY: all deps build check test unit system asan fuzz demo bench clean package check-package deps-arm64 \
+        check-arm64 check-arm64-system
 
 all: build
 
@@ -56,5 +58,19 @@ package: deps
 check-package: deps
 	scripts/test-package
 
+# arm64 (docs/arm64.md): Debian's cross toolchain and :arm64 libraries, qemu-user-static (root: adds the arm64
+# architecture to dpkg and refuses anything that would remove a package).
+deps-arm64:
+	@scripts/install-deps --arm64
+
+# Cross-build into $(ARM64_BUILD), the cmocka unit tests under qemu-aarch64, the stripped sizes.
+check-arm64: deps-arm64
+	scripts/check-arm64 $(ARM64_BUILD)
+
+# The provisioning and first-login system tests against safecamd arm64 under qemu (a build without the seccomp
+# allowlists, which qemu-user cannot load: build-arm64-noseccomp).
+check-arm64-system: deps-arm64
+	scripts/check-arm64 --system
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) dist
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(ARM64_BUILD) build-arm64-noseccomp dist

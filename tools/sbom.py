@@ -5,7 +5,11 @@ resolves them (ldd), then to the Debian package that owns each file (dpkg-query 
 (dpkg-query -W); the libraries those load in turn are listed too. safecam itself is the BOM's subject, with
 its version and commit. A library no Debian package owns fails the build with the library's name.
 
-Usage: sbom.py --out FILE --version V --source-root DIR [--commit-file FILE] EXECUTABLE...
+Usage: sbom.py --out FILE --version V --source-root DIR [--commit-file FILE] [--loader-list CMD]... EXECUTABLE...
+A cross build names the loader that lists an executable of its architecture (--loader-list, one word each,
+from the cross file's sbom_loader_list property: qemu-aarch64-static /lib/ld-linux-aarch64.so.1 --list);
+the default is the build host's ldd. A library that no installed package owns but that a .deb file in
+--deb-dir holds (the cross build's unpacked packages: scripts/install-deps --arm64) is named after that .deb.
 Run by meson at build time (meson.build, target sbom); served by GET /api/v1/system/sbom (docs/api)."""
 import argparse
 import datetime
@@ -32,11 +36,12 @@ def needed(path):
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
 
 
-def resolved(path):
-    """{soname: file} of everything the dynamic loader maps for path (ldd), and the interpreter's file."""
-    r = run(["ldd", path])
+def resolved(path, loader_list):
+    """{soname: file} of everything the dynamic loader maps for path (loader_list: ldd, or the target's
+    loader with --list under an emulator; both print the same lines), and the interpreter's file."""
+    r = run([*loader_list, path])
     if r.returncode != 0:
-        sys.exit(f"sbom: ldd {path}: {r.stderr.strip() or r.stdout.strip()}")
+        sys.exit(f"sbom: {' '.join(loader_list)} {path}: {r.stderr.strip() or r.stdout.strip()}")
     out, interp = {}, None
     for line in r.stdout.splitlines():
         m = re.match(r"\s*(\S+) => (\S+) \(0x", line)
@@ -54,8 +59,39 @@ def resolved(path):
 _owner_cache = {}
 
 
-def owner(soname, path):
-    """(package, arch) owning path, trying the /usr-merged spellings dpkg may have recorded."""
+_deb_files = None
+_deb_path = {}  # a file the loader named beneath an unpacked tree -> its path in the .deb (where a camera has it)
+
+
+def deb_holding(deb_dir, candidates):
+    """The .deb file in deb_dir that holds one of the candidate paths (as itself or beneath the directory it
+    was unpacked into), or None."""
+    global _deb_files
+    if _deb_files is None:
+        _deb_files = {}
+        for name in sorted(os.listdir(deb_dir)) if deb_dir and os.path.isdir(deb_dir) else []:
+            if not name.endswith(".deb"):
+                continue
+            deb = os.path.join(deb_dir, name)
+            r = run(["dpkg-deb", "-c", deb])
+            if r.returncode != 0:
+                sys.exit(f"sbom: dpkg-deb -c {deb}: {r.stderr.strip()}")
+            for line in r.stdout.splitlines():
+                m = re.search(r" \.(/\S+)(?: -> \S+)?$", line)
+                if m:
+                    _deb_files[m.group(1)] = deb
+    # the loader may name the file where it was unpacked (the emulator's -L prefix): the .deb's path ends it
+    for p in candidates:
+        for f, deb in _deb_files.items():
+            if p == f or p.endswith(f):
+                _deb_path[p] = f
+                return deb
+    return None
+
+
+def owner(soname, path, deb_dir=None):
+    """(package, arch) owning path, trying the /usr-merged spellings dpkg may have recorded; else the .deb in
+    deb_dir holding it (package is then the .deb's path)."""
     real = os.path.realpath(path)
     candidates = []
     for p in (path, real):
@@ -72,10 +108,21 @@ def owner(soname, path):
                 pkg, _, arch = pkgs.strip().partition(":")
                 _owner_cache[p] = (pkg, arch)
                 return pkg, arch
+    deb = deb_holding(deb_dir, candidates)
+    if deb:
+        return deb, None
     sys.exit(f"sbom: no Debian package owns the library {soname} ({path}): install it from Debian's archive")
 
 
 def package_info(pkg, arch):
+    if pkg.endswith(".deb"):
+        r = run(["dpkg-deb", "--showformat=${Package}\t${Version}\t${Architecture}\t${source:Package}\t"
+                 "${source:Version}\t${Homepage}", "--show", pkg])
+        if r.returncode != 0:
+            sys.exit(f"sbom: dpkg-deb --show {pkg}: {r.stderr.strip()}")
+        name, version, arch, src, srcver, homepage = r.stdout.split("\t")
+        return {"name": name, "version": version, "arch": arch, "source": src, "source_version": srcver,
+                "homepage": homepage.strip()}
     q = f"{pkg}:{arch}" if arch else pkg
     r = run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${source:Package}\t"
              "${source:Version}\t${Homepage}", q])
@@ -115,6 +162,9 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--source-root", required=True)
     ap.add_argument("--commit-file", help="a file holding the commit (meson's vcs_tag); else git or .commit")
+    ap.add_argument("--loader-list", action="append",
+                    help="the command that lists what the loader maps (repeat for each word; default ldd)")
+    ap.add_argument("--deb-dir", help="a directory of .deb files whose unpacked libraries the build links")
     ap.add_argument("executables", nargs="+")
     a = ap.parse_args()
 
@@ -145,7 +195,7 @@ def main():
             "properties": [{"name": "safecam:build-hash-note",
                             "value": "hash of the unstripped build output; the package ships it stripped"}],
         })
-        sonames, interp = resolved(exe)
+        sonames, interp = resolved(exe, a.loader_list or ["ldd"])
         direct = needed(exe)
         deps[ref] = set()
         libs = [(s, sonames[s]) for s in sonames] + ([(os.path.basename(interp), interp)] if interp else [])
@@ -153,7 +203,7 @@ def main():
             if soname not in sonames and not (interp and os.path.basename(interp) == soname):
                 sys.exit(f"sbom: {name}: NEEDED {soname} not resolved by the loader")
         for soname, path in libs:
-            pkg, arch = owner(soname, path)
+            pkg, arch = owner(soname, path, a.deb_dir)
             info = package_info(pkg, arch)
             purl = f"pkg:deb/{distro}/{info['name']}@{info['version']}?arch={info['arch']}{distro_q}"
             if purl not in packages:
@@ -167,7 +217,7 @@ def main():
                     comp["externalReferences"] = [{"type": "website", "url": info["homepage"]}]
                 packages[purl] = comp
                 files[purl] = set()
-            files[purl].add(path)
+            files[purl].add(_deb_path.get(path, _deb_path.get(os.path.realpath(path), path)))
             if soname in direct:
                 deps[ref].add(purl)
 

@@ -224,8 +224,8 @@ int sandbox_seccomp_lock(const struct supervisor_row *row)
     for (size_t s = 0; s < SAFECAM_ARRAY_LEN(row->syscalls) && row->syscalls[s]; s++) {
         for (const char *const *name = row->syscalls[s]; *name; name++) {
             int nr = seccomp_syscall_resolve_name(*name);
-            if (nr == __NR_SCMP_ERROR)
-                continue; /* not a syscall on this architecture */
+            if (nr < 0)
+                continue; /* unknown, or libseccomp's pseudo-number for a call this architecture lacks */
             int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
             if (r != 0 && r != -EEXIST)
                 goto out;
@@ -233,7 +233,7 @@ int sandbox_seccomp_lock(const struct supervisor_row *row)
     }
     for (const char *const *name = row->refused; name && *name; name++) {
         int nr = seccomp_syscall_resolve_name(*name);
-        if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) != 0)
+        if (nr >= 0 && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0) != 0)
             goto out;
     }
     /* Threads only: a clone without CLONE_THREAD (fork) kills. clone3 passes its flags in memory, which
@@ -242,7 +242,7 @@ int sandbox_seccomp_lock(const struct supervisor_row *row)
                          SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)) != 0)
         goto out;
     int nr3 = seccomp_syscall_resolve_name("clone3");
-    if (nr3 != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr3, 0) != 0)
+    if (nr3 >= 0 && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr3, 0) != 0)
         goto out;
     if (seccomp_load(ctx) != 0)
         goto out;
