@@ -1,6 +1,6 @@
 """CSAF 2.0 (QCVN 135 G2 / EN 303 645 5.2-1): the advisories kept in security/advisories/ are valid against the
-CSAF 2.0 JSON schema kept in tests/schemas/csaf (Debian's python3-jsonschema), and the camera serves the
-vendor's provider metadata, without a login like security.txt, at /.well-known/csaf/provider-metadata.json."""
+CSAF 2.0 JSON schema kept in tests/schemas/csaf (Debian's python3-jsonschema), so is the publisher of the
+provider metadata, and the camera serves the vendor's provider metadata, without a login like security.txt, at /.well-known/csaf/provider-metadata.json."""
 import glob
 import json
 import os
@@ -48,6 +48,19 @@ def test_schema_refuses_a_broken_advisory():
     doc["document"]["tracking"]["status"] = "published-ish"
     del doc["document"]["publisher"]
     assert len(list(validator().iter_errors(doc))) >= 2
+
+
+def test_provider_metadata_publisher_is_valid_csaf():
+    # The provider metadata's schema (CSAF 2.0 7.1.20) takes its publisher from the CSAF schema kept here; the
+    # other members are checked against the standard in the test below.
+    v = validator()
+    ref = {"$ref": v.schema["$id"] + "#/properties/document/properties/publisher"}
+    pub = jsonschema.Draft202012Validator(ref, resolver=v.resolver, format_checker=jsonschema.FormatChecker())
+    with open(PROVIDER) as f:
+        doc = json.load(f)
+    errors = list(pub.iter_errors(doc["publisher"]))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+    assert list(pub.iter_errors(dict(doc["publisher"], category="camera maker")))
 
 
 def test_provider_metadata_served_without_login(camera_module):

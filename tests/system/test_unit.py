@@ -98,4 +98,11 @@ def test_unit_fences_match_the_walls():
     assert set(unit_values("RestrictAddressFamilies")[0].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
     assert unit_values("StateDirectoryMode") == ["0711"]
     assert unit_values("ProtectSystem") == ["strict"]
+    # PrivateDevices: a /dev of pseudo-devices; every device a child's Landlock view names is among them, but
+    # the media process's /dev/dri (and its source), which a camera's drop-in binds in (docs/packaging.md)
+    assert unit_values("PrivateDevices") == ["yes"]
+    src = open(os.path.join(REPO, "lib", "supervisor", "child_table.c")).read()
+    devices = set(re.findall(r'SANDBOX_FS_ABSOLUTE, "(/dev/[^"]+)"', src))
+    private = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/shm"}
+    assert devices and devices - private == {"/dev/dri"}, devices
     assert unit_values("Type") == ["notify"] and unit_values("NotifyAccess") == ["main"]
