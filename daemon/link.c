@@ -333,6 +333,7 @@ static int run_supervised(const char *state_dir, long ipc_fd)
         log_err("link: supervisor channel: %s; exiting", safecam_err_name(rc));
     log_info("link: stopped");
     ipc_child_free(p.child);
+    p.child = NULL; /* the engine's last events (link_disconnected, from link_engine_free) are only logged */
     link_engine_free(p.e);
     return 0;
 }
