@@ -13,6 +13,7 @@
 #   BENCH_SAFECAMD=2     how many of them are real safecamd (0..4; the rest are nginx server blocks); they are
 #                        audited as installed units (lab password set, viewer added; PW-03 needs a factory-state unit)
 #   BENCH_PARALLEL=16    qcvn-check --parallel (1..64)
+#   BENCH_PROFILES=1     give each nginx camera a profile (device, ports, HTTP Basic on /); 0: none
 #   BENCH_KEEP_TMP=1     keep the reports
 # Exit: 0 when every audit produced a report and no safecamd had a mandatory FAIL, 1 otherwise.
 
@@ -24,6 +25,7 @@
 CAMERAS=${BENCH_CAMERAS:-50}
 NSAFE=${BENCH_SAFECAMD:-2}
 PARALLEL=${BENCH_PARALLEL:-16}
+NPROF=${BENCH_PROFILES:-1}
 [[ "$CAMERAS" =~ ^[0-9]+$ && "$CAMERAS" -ge 2 && "$CAMERAS" -le 200 ]] || bench_die "BENCH_CAMERAS must be 2..200"
 [[ "$NSAFE" =~ ^[0-9]+$ && "$NSAFE" -le 4 && "$NSAFE" -lt "$CAMERAS" ]] || bench_die "BENCH_SAFECAMD must be 0..4 and below BENCH_CAMERAS"
 [[ "$PARALLEL" =~ ^[0-9]+$ && "$PARALLEL" -ge 1 && "$PARALLEL" -le 64 ]] || bench_die "BENCH_PARALLEL must be 1..64"
@@ -92,8 +94,19 @@ bench_bg "$NGX/stderr.log" nginx -e "$NGX/error.log" -p "$NGX" -c "$NGX/nginx.co
 NGX_PID=$BENCH_LAST_PID
 check_wait_https 127.0.1.1 443 "$NGX_PID" "$NGX/stderr.log"
 check_wait_https "127.0.1.$NNGX" 443 "$NGX_PID" "$NGX/stderr.log"
+# each simulated camera with its own profile (BENCH_PROFILES=1, the default), as a lab audits a fleet it was
+# given the ICS/IXIT of: the device, its two ports, HTTP Basic on / (no credentials: the tests that need none)
 for i in $(seq 1 "$NNGX"); do
-    echo "127.0.1.$i" >>"$TARGETS"
+    if [ "$NPROF" = 1 ]; then
+        jq -n --arg serial "NGX-$i" '{schema: "qcvn-check-profile/1",
+            device: {vendor: "Bench", model: "nginx-cam", firmware_version: "1.22.1", serial: $serial},
+            services: [{port: 443, protocol: "tcp", service: "https", purpose: "web UI behind HTTP Basic"},
+                       {port: 80, protocol: "tcp", service: "http", purpose: "redirect to HTTPS"}],
+            auth: {login: {type: "basic", path: "/"}}}' >"$NGX/profile-$i.json"
+        echo "127.0.1.$i $NGX/profile-$i.json" >>"$TARGETS"
+    else
+        echo "127.0.1.$i" >>"$TARGETS"
+    fi
 done
 
 # (c) the fleet audit
@@ -122,7 +135,7 @@ read -r ns_n ns_mean ns_max ns_act ns_wait <<<"$(stats "$OUT"/127.0.1.*)"
 read -r sc_n sc_mean sc_max sc_act sc_wait <<<"$(stats "$OUT"/127.0.2.*)"
 reports=$((ns_n + sc_n))
 echo "qcvn-check fleet audit — $(check_machine_line)"
-echo "$CAMERAS cameras in one namespace: $NSAFE safecamd (demo profile, lab credentials, every automated test) + $NNGX nginx simulated cameras (no profile: discovery, common camera ports, no-credential tests); --parallel $PARALLEL"
+echo "$CAMERAS cameras in one namespace: $NSAFE safecamd (demo profile, lab credentials, every automated test) + $NNGX nginx simulated cameras ($([ "$NPROF" = 1 ] && echo "each with a profile: device, ports, HTTP Basic" || echo "no profile"); no credentials: the tests that need none); --parallel $PARALLEL"
 awk -v w="$WALL_MS" -v n="$CAMERAS" 'BEGIN { printf "wall time %.1f s: %.1f cameras per minute\n", w / 1000, n * 60000 / w }'
 echo "  nginx cameras:  $ns_n reports, audit mean $ns_mean s (max $ns_max s), active $ns_act s, pacing/lockout wait $ns_wait s"
 [ "$NSAFE" = 0 ] ||
