@@ -23,13 +23,20 @@
 
 /* ---- settings validation (validate.c) ----
  * Check a PUT /api/v1/settings/linked body: {"mqtt":{"url","ca_pem","username","password","topic"},
- * "webdav":{"url","ca_pem","username","password","retention_days"},"data_location":"vn"|"other"|"unset"}.
+ * "webdav":{"url","ca_pem","username","password","retention_days","upload"},"data_location":"vn"|"other"|"unset"}.
  * Every member optional; unknown members refused. mqtt.url must be mqtts://host[:port], webdav.url
  * https://host[:port][/path]; no user info in a URL; a CA must parse as 1..16 PEM certificates
  * (gnutls_x509_crt_list_import); CR, LF or NUL in any string that reaches a protocol refused; MQTT topic
- * without wildcards (+ #); retention_days in [1, 3650]. Returns 0, or SAFECAM_ERR_INVAL with the dotted name
+ * without wildcards (+ #); retention_days in [1, 3650]; upload one of link_upload_mode_parse's names. Returns 0, or SAFECAM_ERR_INVAL with the dotted name
  * of the first bad field in field (e.g. "webdav.url", field_size >= 32). Touches nothing. */
 int link_settings_validate(const json_t *in, char *field, size_t field_size);
+
+/* Which recording segments the camera uploads to WebDAV (webdav.upload): none, the motion segments of the
+ * "events" recording mode (the default), or every segment. */
+enum link_upload_mode { LINK_UPLOAD_OFF = 0, LINK_UPLOAD_MOTION = 1, LINK_UPLOAD_ALL = 2 };
+#define LINK_UPLOAD_DEFAULT LINK_UPLOAD_MOTION
+/* "off" | "motion" | "all" -> the mode; -1 for anything else (NULL included). */
+int link_upload_mode_parse(const char *s);
 
 /* Parse an https:// or mqtts:// URL (scheme given without "://"). host_out gets the host (brackets removed
  * for IPv6), *port_out the port (default 443 / 8883), path_out the path ("/" when none). 0 or

@@ -151,6 +151,9 @@ static int validate_service(const char *svc, const json_t *o, char *field, size_
             if (!clean_string_member(v, LINK_FIELD_MAX) || json_string_length(v) == 0 ||
                 strpbrk(json_string_value(v), "+#") || json_string_value(v)[0] == '$')
                 return set_field(field, field_size, svc, key);
+        } else if (!mqtt && strcmp(key, "upload") == 0) {
+            if (link_upload_mode_parse(json_string_value(v)) < 0)
+                return set_field(field, field_size, svc, key);
         } else if (!mqtt && strcmp(key, "retention_days") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < LINK_RETENTION_DAYS_MIN ||
                 json_integer_value(v) > LINK_RETENTION_DAYS_MAX)
@@ -160,6 +163,16 @@ static int validate_service(const char *svc, const json_t *o, char *field, size_
         }
     }
     return 0;
+}
+
+int link_upload_mode_parse(const char *s)
+{
+    static const char *const names[] = {[LINK_UPLOAD_OFF] = "off", [LINK_UPLOAD_MOTION] = "motion",
+                                        [LINK_UPLOAD_ALL] = "all"};
+    for (int i = 0; s && i < (int)SAFECAM_ARRAY_LEN(names); i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
 }
 
 int link_settings_validate(const json_t *in, char *field, size_t field_size)

@@ -72,6 +72,8 @@ int vault_linked_get(const char *state_dir, const uint8_t *key, json_t **public_
         const json_t *pw = json_object_get(o, "password");
         json_object_del(copy, "password");
         json_object_set_new(copy, "password_set", json_boolean(json_is_string(pw) && json_string_length(pw) > 0));
+        if (i == 1 && !json_object_get(copy, "upload")) /* the default, said rather than implied */
+            json_object_set_new(copy, "upload", json_string("motion"));
         json_object_set_new(out, svcs[i], copy);
     }
     json_decref(st);
