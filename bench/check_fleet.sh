@@ -140,8 +140,10 @@ awk -v w="$WALL_MS" -v n="$CAMERAS" 'BEGIN { printf "wall time %.1f s: %.1f came
 echo "  nginx cameras:  $ns_n reports, audit mean $ns_mean s (max $ns_max s), active $ns_act s, pacing/lockout wait $ns_wait s"
 [ "$NSAFE" = 0 ] ||
     echo "  safecamd:       $sc_n reports, audit mean $sc_mean s (max $sc_max s), active $sc_act s, pacing/lockout wait $sc_wait s"
-jq -r '"  verdicts over the fleet: " + ([.results[]?.summary // empty | del(.groups) | to_entries[]] | group_by(.key)
-    | map("\(.[0].key) \(map(.value) | add)") | join(", "))' "$OUT/fleet.json" 2>/dev/null || true
+jq -r '"  verdicts over the fleet: " + ([.results[]?.summary // empty | del(.groups) | to_entries[]
+      | select(.value | type == "number")] | group_by(.key) | map("\(.[0].key) \(map(.value) | add)") | join(", "))
+    + "\n  report headlines: " + ([.results[]?.summary.state // empty] | group_by(.) | map("\(.[0]) \(length)")
+      | join(", "))' "$OUT/fleet.json" 2>/dev/null || true
 if [ "$reports" -ne "$CAMERAS" ]; then
     ok=0
     echo "WARNING: only $reports of $CAMERAS audits wrote a report" >&2
