@@ -2,8 +2,10 @@
  * - supervised (--state-dir DIR --ipc-fd N): a child of safecamd with its own row in the child table (user
  *   safecam-link, seccomp, Landlock: lib/supervisor/child_table.c), started only while a linked service is
  *   configured. It asks the vault for the settings and their passwords over its vault channel
- *   (PROTO_VAULT_LINK_SETTINGS), takes new ones pushed by the vault (PROTO_LINK_CONFIGURE) and the audit
- *   events the vault appends (PROTO_LINK_EVENT), and keeps everything it was told in memory only; its
+ *   (PROTO_VAULT_LINK_SETTINGS), takes new ones pushed by the vault (PROTO_LINK_CONFIGURE), the audit
+ *   events the vault appends (PROTO_LINK_EVENT) and the finished recording segments, sealed (PROTO_LINK_UPLOAD;
+ *   their clear copy is asked of the vault one at a time, PROTO_VAULT_RECORDING_DECRYPT), and keeps everything
+ *   it was told in memory only; its
  *   directory DIR/link/ holds the admin's CA files and the list of what it uploaded (no secret).
  * - standalone (--standalone --dir DIR --device-id ID), driven by JSON lines on stdin and answering JSON
  * lines on stdout (tests/system/test_linked.py, bench/link_recovery.py):
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -33,6 +36,7 @@
 #include "safecam/ipc_child.h"
 #include "safecam/link.h"
 #include "safecam/proto.h"
+#include "safecam/record.h"
 #include "safecam/sandbox.h"
 #include "safecam/statedir.h"
 
@@ -117,6 +121,8 @@ struct link_proc {
     link_engine *e;
     ipc_child *child;
     uint32_t next_id;
+    uint32_t decrypt_id;                  /* the PROTO_VAULT_RECORDING_DECRYPT in flight (0 = none) */
+    char decrypt_idhex[RECORD_ID_HEX + 1]; /* its segment */
     int configured;               /* settings were applied at least once */
     int64_t audit_window_ms;      /* start of the current minute of the audit budget (monotonic) */
     unsigned audit_in_window;     /* events recorded in it */
@@ -228,6 +234,56 @@ static int h_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply
     return 0;
 }
 
+/* vault -> link: a finished sealed segment from media, with its descriptor. Queued when webdav.upload wants it
+ * (all, or motion and this is a motion segment); its clear copy is asked of the vault only at its turn. */
+static int h_upload(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct link_proc *p = ctx;
+    (void)peer;
+    (void)reply_fd;
+    const char *idhex = json_string_value(json_object_get(req->body, "id"));
+    const json_t *start = json_object_get(req->body, "start_ms");
+    const json_t *ev = json_object_get(req->body, "event");
+    int motion = json_is_string(ev) && strcmp(json_string_value(ev), "motion") == 0;
+    if (!idhex || strlen(idhex) != RECORD_ID_HEX || !json_is_integer(start) || json_integer_value(start) < 0 ||
+        (ev && !json_is_null(ev) && !motion) || req->fd < 0) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "id");
+        return 0;
+    }
+    int mode = link_engine_upload_mode(p->e);
+    if (mode != LINK_UPLOAD_ALL && !(mode == LINK_UPLOAD_MOTION && motion)) {
+        *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", 0);
+        return 0;
+    }
+    /* <UTC start>_<motion|continuous>_<segment id>.mp4: sorts by time in a folder listing */
+    time_t t = (time_t)(json_integer_value(start) / 1000);
+    struct tm tm;
+    char when[32], name[128];
+    int fd = -1, rc = SAFECAM_ERR_INVAL;
+    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) > 0 &&
+        safecam_fmt(name, sizeof name, "%s_%s_%s.mp4", when, motion ? "motion" : "continuous", idhex) == 0 &&
+        (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+        rc = link_engine_upload_sealed(p->e, idhex, name, fd); /* takes fd */
+    *reply = rc >= 0 ? json_pack("{s:b,s:b}", "ok", 1, "queued", 1)
+                     : json_pack("{s:s,s:s}", "error", "invalid_request", "field", "id");
+    return 0;
+}
+
+/* The engine wants the clear copy of the sealed segment at the head of its queue: ask the vault, without a
+ * wait (the answer comes to on_vault_reply). */
+static int decrypt_ask(void *user, int sealed_fd, const char *idhex)
+{
+    struct link_proc *p = user;
+    int fd = p->child ? ipc_child_fd(p->child, IPC_PEER_VAULT) : -1;
+    json_t *body = fd >= 0 ? json_pack("{s:s}", "id", idhex) : NULL;
+    uint32_t id = p->next_id++;
+    int rc = !body ? SAFECAM_ERR_CLOSED : ipc_send_nowait(fd, PROTO_VAULT_RECORDING_DECRYPT, 0, id, body, sealed_fd);
+    json_decref(body);
+    if (rc == 0 && safecam_strlcpy(p->decrypt_idhex, idhex, sizeof p->decrypt_idhex) == 0)
+        p->decrypt_id = id;
+    return rc;
+}
+
 static const struct ipc_route web_routes[] = {
     {PROTO_LINK_DELETE, IPC_PEER_WEB, h_delete},
 };
@@ -235,12 +291,30 @@ static const struct ipc_route web_routes[] = {
 static const struct ipc_route vault_routes[] = {
     {PROTO_LINK_CONFIGURE, IPC_PEER_VAULT, h_configure},
     {PROTO_LINK_EVENT, IPC_PEER_VAULT, h_event},
+    {PROTO_LINK_UPLOAD, IPC_PEER_VAULT, h_upload},
 };
 
-/* The vault's answer to PROTO_VAULT_LINK_SETTINGS. */
+/* The vault's answers: to PROTO_VAULT_LINK_SETTINGS, and to PROTO_VAULT_RECORDING_DECRYPT (a memfd, or a
+ * refusal: the segment was deleted or damaged meanwhile; any other answer is left to the engine's re-ask). */
 static void on_vault_reply(void *ctx, unsigned peer, ipc_msg *msg)
 {
+    struct link_proc *p = ctx;
     (void)peer;
+    if (msg->type == PROTO_VAULT_RECORDING_DECRYPT) {
+        if (msg->id != p->decrypt_id)
+            return; /* a late answer (msg->fd is closed with msg) */
+        p->decrypt_id = 0;
+        const char *err = json_string_value(json_object_get(msg->body, "error"));
+        if (json_is_true(json_object_get(msg->body, "ok")) && msg->fd >= 0) {
+            link_engine_upload_clear(p->e, p->decrypt_idhex, msg->fd);
+            msg->fd = -1; /* the engine's now */
+        } else if (err && (strcmp(err, "sealed_mismatch") == 0 || strcmp(err, "invalid_request") == 0)) {
+            link_engine_upload_clear(p->e, p->decrypt_idhex, -1);
+        } else {
+            log_warn("link: the vault did not decrypt a segment for upload (%s)", err ? err : "no descriptor");
+        }
+        return;
+    }
     if (msg->type != PROTO_VAULT_LINK_SETTINGS)
         return;
     const json_t *linked = json_object_get(msg->body, "linked");
@@ -306,6 +380,7 @@ static int run_supervised(const char *state_dir, long ipc_fd)
         log_err("link: cannot start in %s", dir);
         return 1;
     }
+    link_engine_decrypt_set(p.e, decrypt_ask, &p);
     const struct ipc_child_peer peers[] = {
         {.peer = IPC_PEER_VAULT,
          .routes = vault_routes,

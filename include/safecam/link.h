@@ -51,12 +51,14 @@ int link_string_clean(const char *s, size_t len);
 int link_ca_pem_valid(const char *pem, size_t len);
 
 /* ---- bounded FIFO (queue.c) ----
- * Entries of up to two strings (an event: its JSON; an upload: local path and remote name), at most max_items
- * and max_bytes together. A push into a full queue drops the OLDEST entries first (the newest event is the
- * one the owner wants) and counts them in dropped. Order is kept. One thread owns a queue. */
+ * Entries of up to two strings and a descriptor (an event: its JSON; an upload: local path and remote name, or
+ * a recording id, the remote name and the sealed segment's fd), at most max_items and max_bytes of strings
+ * together. A push into a full queue drops the OLDEST entries first (the newest event is the one the owner
+ * wants) and counts them in dropped. Order is kept. One thread owns a queue. */
 struct link_queue_entry {
     char *a;
     char *b; /* may be NULL */
+    int fd;  /* owned by the entry (closed when it leaves the queue), or -1 */
     size_t bytes;
     int64_t t; /* caller's time (e.g. Unix seconds) */
 };
@@ -74,6 +76,8 @@ void link_queue_free(struct link_queue *q);
 /* Copy a (and b, may be NULL) in at the tail. Returns the number of old entries dropped to make room (>= 0),
  * SAFECAM_ERR_TOOBIG when the entry alone exceeds max_bytes (nothing changed), SAFECAM_ERR_NOMEM. */
 int link_queue_push(struct link_queue *q, const char *a, const char *b, int64_t t);
+/* The same with a descriptor the queue takes (closed by the queue on every path, errors included). */
+int link_queue_push_fd(struct link_queue *q, const char *a, const char *b, int64_t t, int fd);
 /* The oldest entry, NULL when empty; valid until the next push or pop. */
 const struct link_queue_entry *link_queue_peek(const struct link_queue *q);
 /* Drop the oldest entry (after its delivery was acknowledged). */
@@ -105,6 +109,22 @@ int link_engine_event(link_engine *e, const json_t *event);
 /* Queue a file for upload as name (a plain file name, [A-Za-z0-9._-], at most 128 bytes). The local file is
  * read at upload time and never removed by the engine. */
 int link_engine_upload(link_engine *e, const char *path, const char *name);
+
+/* Sealed recording segments (the supervised process): the engine holds the sealed descriptor and asks for the
+ * clear copy only when the segment's turn comes, so at most one clear segment exists at a time.
+ * decrypt(user, sealed_fd, idhex) must send the request and return 0 without waiting (the answer comes back
+ * through link_engine_upload_clear), or an error (retried after the back-off). sealed_fd stays the engine's. */
+typedef int (*link_decrypt_fn)(void *user, int sealed_fd, const char *idhex);
+void link_engine_decrypt_set(link_engine *e, link_decrypt_fn decrypt, void *user);
+/* Queue sealed segment idhex (32 hex) for upload as name (rules of link_engine_upload); takes sealed_fd (closed
+ * on every path). Returns link_queue_push's value, or SAFECAM_ERR_INVAL. */
+int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int sealed_fd);
+/* The answer to a decrypt request: clear_fd (a memfd with the MP4, taken by the engine) for segment idhex, or
+ * -1 when the vault refused it (the segment is dropped from the queue and audited: retrying cannot help).
+ * An answer for anything but the segment at the head, asked for, is closed and ignored. */
+void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd);
+/* webdav.upload of the settings applied (enum link_upload_mode), or -1 when no WebDAV folder is configured. */
+int link_engine_upload_mode(const link_engine *e);
 /* Do what is due (connect, publish, upload, retention), waiting at most wait_ms for the broker's socket.
  * Never loops without bound: one connection attempt per service per call at most, and only when due. */
 void link_engine_step(link_engine *e, int wait_ms);

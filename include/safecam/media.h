@@ -146,6 +146,11 @@ struct media_vault_ops {
     /* A fresh segment key and its wrapped form for recording segment idhex starting at start_ms
      * (PROTO_VAULT_RECORDING_KEY). 0 or an error (the vault unreachable, refused). key: the caller wipes it. */
     int (*recording_key)(void *ctx, const char *idhex, int64_t start_ms, uint8_t key[32], uint8_t wrapped[76]);
+    /* A segment was finished and listed complete (PROTO_VAULT_RECORDING_SEALED): fd is a read-only descriptor of
+     * its sealed file, owned by the callee from here (closed also on error); event "motion" or NULL. Best
+     * effort, never waits (main loop). NULL = nobody is told. */
+    void (*segment_sealed)(void *ctx, const char *idhex, int64_t start_ms, int64_t end_ms, const char *event,
+                           int fd);
     void *ctx;
 };
 

@@ -146,6 +146,13 @@ enum {
      * (memfd with the clear MP4, offset 0) | {"error":"sealed_mismatch"} (another id, edited, other key)
      * | invalid_request | storage (any role) */
     PROTO_VAULT_RECORDING_OPEN = 119,
+    /* media. {"id","start_ms","end_ms","event":"motion"|null} + fd (the finished sealed segment, read-only) ->
+     * {"ok":true,"forwarded":bool}: handed on to the link process (PROTO_LINK_UPLOAD) when it runs, without a
+     * wait (a link process that stops reading loses the notice, counted); nothing kept by the vault. */
+    PROTO_VAULT_RECORDING_SEALED = 122,
+    /* link. {"id"} + fd (a sealed segment it was handed) -> as PROTO_VAULT_RECORDING_OPEN, without a session:
+     * the clear MP4 in a memfd, for one upload (docs/linked-services.md "Uploads"). */
+    PROTO_VAULT_RECORDING_DECRYPT = 123,
     /* ---- linked services (docs/linked-services.md), sealed under the storage key (vault/linked.sealed) ---- */
     /* web. {"session_id"} (admin) -> {"ok":true,"linked":{"data_location","mqtt":{...,"password_set"},
      * "webdav":{...,"password_set"}}}: never a password. */
@@ -310,6 +317,10 @@ enum {
     /* web -> link. {"session_id"} (admin: checked by web with the vault first) -> {"ok":true,"removed":[...],
      * "failed":[{"name","why"}]}: delete everything uploaded to WebDAV and clear the retained MQTT messages. */
     PROTO_LINK_DELETE = 163,
+    /* vault -> link. {"id","start_ms","end_ms","event"} + fd (sealed segment, read-only; as
+     * PROTO_VAULT_RECORDING_SEALED) -> {"ok":true,"queued":bool}: queued for WebDAV when webdav.upload wants
+     * it (off | motion | all). The link process asks the vault to decrypt it only when its turn comes. */
+    PROTO_LINK_UPLOAD = 164,
 };
 
 #endif

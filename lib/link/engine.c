@@ -22,6 +22,7 @@
 
 #include "safecam/core.h"
 #include "safecam/link.h"
+#include "safecam/record.h"
 
 #define EVENT_QUEUE_ITEMS 256
 #define EVENT_QUEUE_BYTES (1024 * 1024)
@@ -31,6 +32,7 @@
 #define MQTT_CONNACK_TIMEOUT_MS 10000 /* a broker that accepts TCP but never answers CONNECT */
 #define UPLOAD_FILE_MAX (256L * 1024 * 1024)
 #define RETENTION_EVERY_MS (3600 * 1000)
+#define DECRYPT_WAIT_MS 10000 /* a clear copy asked of the vault and not come: asked again */
 
 struct creds {
     char *username; /* NULL: none */
@@ -59,6 +61,10 @@ struct webdav_side {
     char ca_file[512];
     struct creds cr;
     int retention_days;
+    int upload_mode;             /* enum link_upload_mode */
+    int clear_fd;                /* the clear copy of the sealed segment at the head of the queue, or -1 */
+    char asked_id[RECORD_ID_HEX + 1]; /* the segment whose clear copy was asked for ("" = none) */
+    int64_t asked_ms;            /* when (monotonic) */
     struct safecam_backoff bo;
     uint64_t attempts, uploaded, failures, tls_refused;
     long last_status;
@@ -70,6 +76,8 @@ struct link_engine {
     char device_id[64];
     link_audit_fn audit;
     void *user;
+    link_decrypt_fn decrypt;
+    void *decrypt_user;
     json_t *state; /* {"uploaded":[{"name","t"}],"topics":[...]} */
     struct link_queue events, uploads;
     struct mqtt_side mq;
@@ -172,6 +180,7 @@ link_engine *link_engine_new(const char *dir, const char *device_id, link_audit_
     }
     e->audit = audit;
     e->user = user;
+    e->dav.clear_fd = -1;
     safecam_backoff_reset(&e->mq.bo);
     safecam_backoff_reset(&e->dav.bo);
     state_load(e);
@@ -197,6 +206,15 @@ static void mqtt_drop(link_engine *e)
     e->mq.inflight = 0; /* the message at the head is sent again after reconnection (QoS 1) */
 }
 
+/* Forget the clear copy asked for or held for the head of the upload queue. */
+static void dav_clear_drop(link_engine *e)
+{
+    if (e->dav.clear_fd >= 0)
+        close(e->dav.clear_fd);
+    e->dav.clear_fd = -1;
+    e->dav.asked_id[0] = '\0';
+}
+
 void link_engine_free(link_engine *e)
 {
     if (!e)
@@ -204,6 +222,7 @@ void link_engine_free(link_engine *e)
     mqtt_drop(e);
     creds_clear(&e->mq.cr);
     creds_clear(&e->dav.cr);
+    dav_clear_drop(e);
     link_queue_free(&e->events);
     link_queue_free(&e->uploads);
     json_decref(e->state);
@@ -253,6 +272,8 @@ int link_engine_configure(link_engine *e, const json_t *settings)
             return SAFECAM_ERR_INVAL;
         json_int_t days = json_integer_value(json_object_get(dav, "retention_days"));
         e->dav.retention_days = days > 0 ? (int)days : 30;
+        const char *mode = json_string_value(json_object_get(dav, "upload"));
+        e->dav.upload_mode = mode ? link_upload_mode_parse(mode) : LINK_UPLOAD_DEFAULT;
         e->dav.configured = 1;
         e->dav.last_retention_ms = safecam_time_mono_ms();
         safecam_backoff_reset(&e->dav.bo);
@@ -486,13 +507,34 @@ static void dav_step(link_engine *e)
     const struct link_queue_entry *h = link_queue_peek(&e->uploads);
     if (!h || !safecam_backoff_due(&s->bo, now))
         return;
-    s->attempts++;
     char remote[256];
     if (safecam_fmt(remote, sizeof remote, "%s_%s", e->device_id, h->b) != 0) {
         link_queue_pop(&e->uploads);
         return;
     }
-    int fd = open(h->a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd;
+    if (h->fd >= 0) { /* a sealed segment: its clear copy first, asked of the vault (answered asynchronously) */
+        if (s->clear_fd < 0) {
+            if (s->asked_id[0] && strcmp(s->asked_id, h->a) == 0 && now - s->asked_ms < DECRYPT_WAIT_MS)
+                return; /* the answer is on its way */
+            s->attempts++;
+            if (!e->decrypt || e->decrypt(e->decrypt_user, h->fd, h->a) != 0 ||
+                safecam_strlcpy(s->asked_id, h->a, sizeof s->asked_id) != 0) {
+                s->asked_id[0] = '\0';
+                s->failures++;
+                link_backoff_failed(&s->bo, now);
+                return;
+            }
+            s->asked_ms = now;
+            return;
+        }
+        fd = s->clear_fd; /* one attempt per clear copy: a retry asks again (never two clear copies held) */
+        s->clear_fd = -1;
+        s->asked_id[0] = '\0';
+    } else {
+        s->attempts++;
+        fd = open(h->a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
     struct stat st;
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > UPLOAD_FILE_MAX) {
@@ -504,6 +546,7 @@ static void dav_step(link_engine *e)
         link_queue_pop(&e->uploads); /* nothing to send: retrying cannot help */
         return;
     }
+    rewind(f); /* a clear copy comes at offset 0; a path just opened is there too */
     long status = dav_request(e, "PUT", remote, f, (long)st.st_size);
     fclose(f);
     s->last_status = status;
@@ -574,19 +617,77 @@ int link_engine_event(link_engine *e, const json_t *event)
     return rc;
 }
 
-int link_engine_upload(link_engine *e, const char *path, const char *name)
+/* A remote file name: [A-Za-z0-9._-], 1..128 bytes, not starting with '.'. */
+static int upload_name_valid(const char *name)
 {
-    if (!e || !path || !name || !*name || strlen(name) > 128 || name[0] == '.')
-        return SAFECAM_ERR_INVAL;
+    if (!name || !*name || strlen(name) > 128 || name[0] == '.')
+        return 0;
     for (const char *c = name; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
               *c == '_' || *c == '.'))
-            return SAFECAM_ERR_INVAL;
+            return 0;
+    return 1;
+}
+
+int link_engine_upload(link_engine *e, const char *path, const char *name)
+{
+    if (!e || !path || !upload_name_valid(name))
+        return SAFECAM_ERR_INVAL;
     int rc = link_queue_push(&e->uploads, path, name, safecam_time_now());
     if (rc > 0)
         audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
                  (unsigned long long)e->uploads.dropped);
     return rc;
+}
+
+void link_engine_decrypt_set(link_engine *e, link_decrypt_fn decrypt, void *user)
+{
+    if (!e)
+        return;
+    e->decrypt = decrypt;
+    e->decrypt_user = user;
+}
+
+int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int sealed_fd)
+{
+    if (!e || !idhex || strlen(idhex) != RECORD_ID_HEX || strspn(idhex, "0123456789abcdef") != RECORD_ID_HEX ||
+        !upload_name_valid(name) || sealed_fd < 0) {
+        if (sealed_fd >= 0)
+            close(sealed_fd);
+        return SAFECAM_ERR_INVAL;
+    }
+    int rc = link_queue_push_fd(&e->uploads, idhex, name, safecam_time_now(), sealed_fd);
+    if (rc > 0)
+        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
+                 (unsigned long long)e->uploads.dropped);
+    return rc;
+}
+
+void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
+{
+    if (!e)
+        return;
+    const struct link_queue_entry *h = link_queue_peek(&e->uploads);
+    if (!h || h->fd < 0 || !idhex || !e->dav.asked_id[0] || strcmp(e->dav.asked_id, idhex) != 0 ||
+        strcmp(h->a, idhex) != 0) {
+        if (clear_fd >= 0)
+            close(clear_fd); /* late, or for a segment no longer at the head */
+        return;
+    }
+    e->dav.asked_id[0] = '\0';
+    if (clear_fd < 0) {
+        audit_ev(e, "link_upload_failed", "service=webdav name=%s why=refused_by_vault", h->b);
+        link_queue_pop(&e->uploads); /* deleted meanwhile, or damaged: retrying cannot help */
+        return;
+    }
+    if (e->dav.clear_fd >= 0)
+        close(e->dav.clear_fd);
+    e->dav.clear_fd = clear_fd;
+}
+
+int link_engine_upload_mode(const link_engine *e)
+{
+    return e && e->dav.configured ? e->dav.upload_mode : -1;
 }
 
 void link_engine_step(link_engine *e, int wait_ms)

@@ -3,6 +3,7 @@
  * camera's own processes. QCVN 135 G8 / EN 303 645 5.9-1 (resilience: bounded memory, no tight loop). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -26,7 +27,10 @@ static void entry_clear(struct link_queue_entry *e)
 {
     free(e->a);
     free(e->b);
+    if (e->fd >= 0)
+        close(e->fd);
     memset(e, 0, sizeof *e);
+    e->fd = -1;
 }
 
 void link_queue_free(struct link_queue *q)
@@ -57,16 +61,23 @@ void link_queue_pop(struct link_queue *q)
 
 int link_queue_push(struct link_queue *q, const char *a, const char *b, int64_t t)
 {
-    if (!q || !q->items || !a)
-        return SAFECAM_ERR_INVAL;
-    size_t bytes = strlen(a) + (b ? strlen(b) : 0);
-    if (bytes > q->max_bytes)
-        return SAFECAM_ERR_TOOBIG;
-    char *ca = strdup(a), *cb = b ? strdup(b) : NULL;
-    if (!ca || (b && !cb)) {
+    return link_queue_push_fd(q, a, b, t, -1);
+}
+
+int link_queue_push_fd(struct link_queue *q, const char *a, const char *b, int64_t t, int fd)
+{
+    size_t bytes = a ? strlen(a) + (b ? strlen(b) : 0) : 0;
+    char *ca = NULL, *cb = NULL;
+    int rc = !q || !q->items || !a      ? SAFECAM_ERR_INVAL
+             : bytes > q->max_bytes     ? SAFECAM_ERR_TOOBIG
+             : !(ca = strdup(a))        ? SAFECAM_ERR_NOMEM
+             : (b && !(cb = strdup(b))) ? SAFECAM_ERR_NOMEM
+                                        : 0;
+    if (rc != 0) {
         free(ca);
-        free(cb);
-        return SAFECAM_ERR_NOMEM;
+        if (fd >= 0)
+            close(fd);
+        return rc;
     }
     int dropped = 0;
     while (q->count && (q->count == q->max_items || q->bytes + bytes > q->max_bytes)) {
@@ -77,6 +88,7 @@ int link_queue_push(struct link_queue *q, const char *a, const char *b, int64_t 
     struct link_queue_entry *e = &q->items[(q->head + q->count) % q->max_items];
     e->a = ca;
     e->b = cb;
+    e->fd = fd;
     e->bytes = bytes;
     e->t = t;
     q->count++;

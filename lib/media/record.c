@@ -526,17 +526,21 @@ static void seg_finalize(struct rec_segment *s)
         s->fd = -1;
     }
     char path[PATH_MAX];
+    /* an event segment ends with its last access unit (its start is its first one's), not when its muxer has
+     * flushed */
+    int64_t end_ms = s->event && GST_CLOCK_TIME_IS_VALID(s->last) ? s->start_ms + (int64_t)(s->last / GST_MSECOND) + 40
+                                                                  : now_ms();
     if (clear == 0 || seg_path(r, s->idhex, path, sizeof path) != 0) {
         if (seg_path(r, s->idhex, path, sizeof path) == 0)
             (void)wipe_unlink(path);
-    } else if (db_insert(r, s->idhex, s->start_ms,
-                         /* an event segment ends with its last access unit (its start is its first one's), not
-                          * when its muxer has flushed */
-                         s->event && GST_CLOCK_TIME_IS_VALID(s->last)
-                             ? s->start_ms + (int64_t)(s->last / GST_MSECOND) + 40
-                             : now_ms(),
-                         (int64_t)file_bytes, rc == 0, s->event ? "motion" : NULL) != 0) {
+    } else if (db_insert(r, s->idhex, s->start_ms, end_ms, (int64_t)file_bytes, rc == 0, s->event ? "motion" : NULL) !=
+               0) {
         log_err("recordings: cannot list a segment: %s", sqlite3_errmsg(r->db));
+    } else if (rc == 0 && r->vault.segment_sealed) {
+        /* a linked WebDAV folder may want it (the vault hands it on to the link process, sealed) */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0)
+            r->vault.segment_sealed(r->vault.ctx, s->idhex, s->start_ms, end_ms, s->event ? "motion" : NULL, fd);
     }
     if (s->src)
         gst_object_unref(s->src);

@@ -1,5 +1,5 @@
-/* vault_link.c — the media process's channel to the vault: RTSP credential checks, the device TLS credentials
- * and audit events (sent from a worker thread, bounded queue). Runs in safecam-media (network-facing); the
+/* vault_link.c — the media process's channel to the vault: RTSP credential checks, the device TLS credentials,
+ * segment keys, and audit events and finished segments (sent from a worker thread, bounded queue). Runs in safecam-media (network-facing); the
  * vault decides, this file only asks, through the typed calls of lib/client over the one IPC client
  * (lib/ipc/client.c: a timed lock shared by RTSP client threads and the main loop, and the channel swap). */
 #include <glib.h>
@@ -20,7 +20,7 @@
 
 struct media_vault_link {
     ipc_client *client; /* the channel to the vault, shared by RTSP client threads and the main loop */
-    GThreadPool *audit_pool;
+    GThreadPool *pool; /* one worker: audit events and finished segments, in order */
 };
 
 static int link_auth_check(void *ctx, const char *username, const char *password, const char *source,
@@ -63,31 +63,79 @@ static int link_digest_check(void *ctx, const char *username, const char *realm,
     return rc;
 }
 
-/* Audit events go to the vault from a worker thread, so a slow vault never stalls the main loop (and with
- * it the supervisor's heartbeats). The queue is bounded; beyond it events are dropped with a log line. */
-static void audit_worker(gpointer data, gpointer user)
+/* Audit events and finished segments go to the vault from a worker thread, so a slow vault never stalls the
+ * main loop (and with it the supervisor's heartbeats). The queue is bounded; beyond it a job is dropped with a
+ * log line. */
+struct vault_job {
+    uint16_t type; /* PROTO_VAULT_AUDIT_RECORD or PROTO_VAULT_RECORDING_SEALED */
+    json_t *body;
+    int fd; /* the sealed segment (RECORDING_SEALED), else -1 */
+};
+
+static void job_free(struct vault_job *j)
+{
+    json_decref(j->body);
+    if (j->fd >= 0)
+        close(j->fd);
+    g_free(j);
+}
+
+static void vault_worker(gpointer data, gpointer user)
 {
     media_vault_link *l = user;
-    json_t *ev = data;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    int rc = vault_client_audit_record(l->client, type, "media", json_string_value(json_object_get(ev, "source")),
-                                       json_string_value(json_object_get(ev, "detail")), VAULT_SHORT_TIMEOUT_MS);
-    if (rc != 0)
-        log_warn("audit: cannot record %s (%s)", type, rc == SAFECAM_ERR_DENIED ? "refused" : safecam_err_name(rc));
-    json_decref(ev);
+    struct vault_job *j = data;
+    if (j->type == PROTO_VAULT_AUDIT_RECORD) {
+        const char *type = json_string_value(json_object_get(j->body, "type"));
+        int rc = vault_client_audit_record(l->client, type, "media",
+                                           json_string_value(json_object_get(j->body, "source")),
+                                           json_string_value(json_object_get(j->body, "detail")),
+                                           VAULT_SHORT_TIMEOUT_MS);
+        if (rc != 0)
+            log_warn("audit: cannot record %s (%s)", type,
+                     rc == SAFECAM_ERR_DENIED ? "refused" : safecam_err_name(rc));
+    } else {
+        json_t *reply = NULL, *refusal = NULL;
+        int rc = ipc_client_request(l->client, j->type, j->body, j->fd, VAULT_SHORT_TIMEOUT_MS, &reply, NULL,
+                                    &refusal);
+        if (rc != 0 || refusal)
+            log_debug("recordings: the vault was not told of a finished segment (%s)",
+                      rc ? safecam_err_name(rc) : "refused");
+        json_decref(reply);
+        json_decref(refusal);
+    }
+    job_free(j);
+}
+
+/* Queue a job; takes body and fd (both released when the queue is full). */
+static void vault_job_push(media_vault_link *l, uint16_t type, json_t *body, int fd, const char *what)
+{
+    struct vault_job *j = body ? g_try_new0(struct vault_job, 1) : NULL;
+    if (!j) {
+        json_decref(body);
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    *j = (struct vault_job){type, body, fd};
+    if (!l->pool || g_thread_pool_unprocessed(l->pool) >= AUDIT_QUEUE_MAX ||
+        !g_thread_pool_push(l->pool, j, NULL)) {
+        log_warn("vault: queue full, %s not sent", what);
+        job_free(j);
+    }
 }
 
 static void link_audit(void *ctx, const char *type, const char *source, const char *detail)
 {
-    media_vault_link *l = ctx;
     json_t *body = json_pack("{s:s,s:s?,s:s}", "type", type, "source", source, "detail", detail ? detail : "");
-    if (!body)
-        return;
-    if (!l->audit_pool || g_thread_pool_unprocessed(l->audit_pool) >= AUDIT_QUEUE_MAX ||
-        !g_thread_pool_push(l->audit_pool, body, NULL)) {
-        log_warn("audit: queue full, %s not recorded", type);
-        json_decref(body);
-    }
+    vault_job_push(ctx, PROTO_VAULT_AUDIT_RECORD, body, -1, type);
+}
+
+static void link_segment_sealed(void *ctx, const char *idhex, int64_t start_ms, int64_t end_ms, const char *event,
+                                int fd)
+{
+    json_t *body = json_pack("{s:s,s:I,s:I,s:s?}", "id", idhex, "start_ms", (json_int_t)start_ms, "end_ms",
+                             (json_int_t)end_ms, "event", event);
+    vault_job_push(ctx, PROTO_VAULT_RECORDING_SEALED, body, fd, "a finished segment");
 }
 
 int media_vault_link_new(media_vault_link **out)
@@ -101,7 +149,7 @@ int media_vault_link_new(media_vault_link **out)
         g_free(l);
         return SAFECAM_ERR_NOMEM;
     }
-    l->audit_pool = g_thread_pool_new(audit_worker, l, 1, FALSE, NULL);
+    l->pool = g_thread_pool_new(vault_worker, l, 1, FALSE, NULL);
     *out = l;
     return 0;
 }
@@ -110,8 +158,8 @@ void media_vault_link_free(media_vault_link *l)
 {
     if (!l)
         return;
-    if (l->audit_pool)
-        g_thread_pool_free(l->audit_pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
+    if (l->pool)
+        g_thread_pool_free(l->pool, TRUE, TRUE); /* waits for the event being sent (<= 3 s) */
     ipc_client_free(l->client);
     g_free(l);
 }
@@ -161,7 +209,7 @@ struct media_vault_ops media_vault_link_ops(media_vault_link *l)
 {
     return (struct media_vault_ops){
         .auth_check = link_auth_check, .audit = link_audit, .digest_check = link_digest_check,
-        .recording_key = link_recording_key, .ctx = l};
+        .recording_key = link_recording_key, .segment_sealed = link_segment_sealed, .ctx = l};
 }
 
 int media_vault_link_tls_load(media_vault_link *l, media_service *svc)

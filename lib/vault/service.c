@@ -1456,17 +1456,13 @@ static int h_recording_key(void *ctx, unsigned peer, const ipc_msg *req, json_t 
 
 /* web. {"session_id","id"} + fd (the sealed segment, from media) -> {"ok":true,"size","complete"} + memfd with
  * the clear MP4 | {"error":"invalid_request"|"sealed_mismatch"|"storage"}. */
-static int h_recording_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+/* The sealed segment of req->fd decrypted into a memfd for *reply_fd, if its header names req's "id". */
+static int recording_decrypt_reply(struct vault_service *svc, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
-    static const char *const keys[] = {"session_id", "id", NULL};
-    struct vault_service *svc = ctx;
     const char *idhex = NULL;
     uint8_t id[RECORD_ID_BYTES];
     uint64_t size = 0;
     int fd = -1, complete = 0;
-    (void)peer;
-    if (body_check(req, keys, reply) != 0)
-        return 0;
     if (field_str(req->body, "id", RECORD_ID_HEX, 1, &idhex) != 0 || record_id_parse(idhex, id) != 0) {
         *reply = reply_field_error("invalid_request", "id");
         return 0;
@@ -1493,6 +1489,66 @@ static int h_recording_open(void *ctx, unsigned peer, const ipc_msg *req, json_t
         return SAFECAM_ERR_NOMEM;
     }
     *reply_fd = fd;
+    return 0;
+}
+
+static int h_recording_open(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"session_id", "id", NULL};
+    (void)peer;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    return recording_decrypt_reply(ctx, req, reply, reply_fd);
+}
+
+/* The link process's copy for an upload: the same, without a session (it holds none; the segment came to it
+ * from media through this process, PROTO_LINK_UPLOAD). */
+static int h_recording_decrypt(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"id", NULL};
+    (void)peer;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    return recording_decrypt_reply(ctx, req, reply, reply_fd);
+}
+
+/* A finished segment from media: handed on to the link process, sealed, if it runs. Never a wait: the vault's
+ * loop serves logins; a link process that stops reading loses the notice (counted, said once a minute). */
+static int h_recording_sealed(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    static const char *const keys[] = {"id", "start_ms", "end_ms", "event", NULL};
+    static uint32_t next_id = (1u << 31) | (1u << 30); /* the vault's own pushes of segments */
+    static unsigned long dropped;
+    static int64_t last_said_ms;
+    struct vault_service *svc = ctx;
+    const char *idhex = NULL;
+    uint8_t id[RECORD_ID_BYTES];
+    (void)peer;
+    (void)reply_fd;
+    if (body_check(req, keys, reply) != 0)
+        return 0;
+    const json_t *ev = json_object_get(req->body, "event");
+    if (field_str(req->body, "id", RECORD_ID_HEX, 1, &idhex) != 0 || record_id_parse(idhex, id) != 0 ||
+        !json_is_integer(json_object_get(req->body, "start_ms")) ||
+        !json_is_integer(json_object_get(req->body, "end_ms")) ||
+        (ev && !json_is_null(ev) && !(json_is_string(ev) && strcmp(json_string_value(ev), "motion") == 0)) ||
+        req->fd < 0) {
+        *reply = reply_field_error("invalid_request", "id");
+        return 0;
+    }
+    int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
+    int rc = link >= 0 ? ipc_send_nowait(link, PROTO_LINK_UPLOAD, 0, next_id++, req->body, req->fd) : 0;
+    if (rc != 0) {
+        dropped++;
+        int64_t now = safecam_time_mono_ms();
+        if (last_said_ms == 0 || now - last_said_ms >= 60000) {
+            log_warn("linked services: %lu finished segment(s) not handed to the link process (last: %s)", dropped,
+                     safecam_err_name(rc));
+            last_said_ms = now;
+            dropped = 0;
+        }
+    }
+    *reply = json_pack("{s:b, s:b}", "ok", 1, "forwarded", link >= 0 && rc == 0);
     return 0;
 }
 
@@ -1526,6 +1582,8 @@ static const struct ipc_rule vault_rules[] = {
     {PROTO_VAULT_INTEGRATION_DELETE, WEB, IPC_ADMIN, h_integration_delete},
     {PROTO_VAULT_RECORDING_KEY, MEDIA, 0, h_recording_key},
     {PROTO_VAULT_RECORDING_OPEN, WEB, IPC_NEEDS_SESSION, h_recording_open},
+    {PROTO_VAULT_RECORDING_SEALED, MEDIA, 0, h_recording_sealed},
+    {PROTO_VAULT_RECORDING_DECRYPT, IPC_PEER_LINK, 0, h_recording_decrypt},
     {PROTO_VAULT_LINKED_GET, WEB, IPC_ADMIN, h_linked_get},
     {PROTO_VAULT_LINKED_SET, WEB, IPC_ADMIN, h_linked_set},
     {PROTO_VAULT_LINK_SETTINGS, IPC_PEER_LINK, 0, h_link_settings}, /* the secrets: to the link peer only */

@@ -1,13 +1,16 @@
 """Linked services against REAL services started and stopped here: Debian's mosquitto with TLS and a password
 file, nginx with WebDAV over HTTPS, on loopback on free ports, certificates made with openssl at test time
-(tests/system/link_services.py). The camera's side is safecam-link in its standalone form (lib/link): its
-supervised form with settings over the web API is planned (docs/linked-services.md).
+(tests/system/link_services.py). The camera's side is safecam-link in its standalone form (lib/link) for the
+engine's cases, and the real camera (supervised safecam-link, settings over the web API, its events and its
+recorded segments) for the rest (docs/linked-services.md).
 
 Checked on the services themselves: messages seen by mosquitto_sub, retained messages held by the broker,
 files in nginx's WebDAV root. QCVN 135 G8 (encryption in transit, recovery), G9 (deletion on linked services).
 """
 import json
 import os
+import pwd
+import re
 import subprocess
 import time
 
@@ -387,7 +390,6 @@ def test_camera_link_child_publishes_events_behind_its_walls_and_stops(camera, p
     the real broker (type and time only: no user name, no address); the child runs as safecam-link with
     seccomp and no_new_privs and cannot read the vault; removing the settings stops it; no password lies in
     the state dir or the camera's log. The engine's own events (link_connected) reach the audit log."""
-    import pwd
     b = ls.Broker(tmp_path / "mq", pki)
     b.start()
     sub = ls.Subscriber(b, "cams/#")
@@ -522,4 +524,109 @@ def test_camera_linked_delete_on_the_real_services(camera, pki, tmp_path):
                 assert g.returncode == 1, (where, secret, g.stdout)
     finally:
         b.stop()
+        dv.stop()
+
+
+def _dav_segments(dv, serial):
+    """{segment id: file name} of the camera's recording uploads in nginx's WebDAV root."""
+    out = {}
+    for n in dv.files():
+        m = re.fullmatch(re.escape(serial) + r"_(\d{8}T\d{6}Z)_(continuous|motion)_([0-9a-f]{32})\.mp4", n)
+        if m:
+            out[m.group(3)] = n
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the per-process users")
+def test_camera_uploads_recorded_segments_to_webdav(camera, pki, tmp_path):
+    """A real camera recording 2 s segments with a WebDAV folder linked (nginx, HTTPS, Basic): with
+    webdav.upload "all" every finished segment arrives as a clear MP4 named <serial>_<UTC start>_continuous_<id>.mp4,
+    byte for byte the camera's own decrypted download, and plays in ffprobe; while the folder answers 507 and
+    while nginx is stopped the segments wait (nothing lost, no duplicate) and arrive after, in time order; with
+    "motion" the continuous segments stay on the camera; the link process keeps its walls (no restart, seccomp
+    on) and never held the storage key (it gets one clear copy at a time from the vault); "Delete my data on
+    linked services" removes them all."""
+    from test_recording import download, ffprobe_duration, listing, set_recording
+    dv = ls.Dav(tmp_path / "dav", pki)
+    dv.start()
+    try:
+        camera.wait_port(camera.rtsps_port)
+        admin = camera.admin()
+        with open(os.path.join(camera.state_dir, "factory", "device.json")) as f:
+            serial = json.load(f)["serial"]
+        s = ls.settings(pki, dav=dv)
+        s["webdav"]["upload"] = "all"
+        r = admin.request("PUT", "/api/v1/settings/linked", json_body=s)
+        assert r.status == 204, r
+        got = admin.request("GET", "/api/v1/settings/linked").json()
+        assert got["webdav"]["upload"] == "all" and "password" not in got["webdav"], got
+        _wait(lambda: camera.pids().get("link"), 10, "the link child")
+        link_pid = camera.pids()["link"]
+        set_recording(admin, mode="continuous", segment_seconds=2)
+
+        _wait(lambda: len(_dav_segments(dv, serial)) >= 3, 60, "three segments in the WebDAV folder")
+        ids = _dav_segments(dv, serial)
+        some = sorted(ids.items(), key=lambda kv: kv[1])[:2]
+        for sid, name in some:
+            local = tmp_path / (sid + ".mp4")
+            r = download(camera, admin, sid, str(local))
+            assert r.status == 200, r
+            remote = (dv.root / "cam" / name).read_bytes()
+            assert remote == local.read_bytes(), name  # the clear MP4, as the owner downloads it
+            assert remote[4:8] == b"ftyp"
+            dur, codecs, frames = ffprobe_duration(str(dv.root / "cam" / name))
+            assert "h264" in codecs and 1.0 <= dur <= 4.0 and frames > 0, (name, dur, codecs, frames)
+
+        # the folder is full (507), then gone (nginx stopped): segments wait, then all arrive, in order
+        dv.full.write_text("")
+        time.sleep(5)
+        dv.stop()
+        time.sleep(5)
+        dv.full.unlink()
+        dv.start()
+        time.sleep(4)  # the newest segments finish meanwhile
+        done = [x["id"] for x in listing(admin) if x["complete"]]
+        _wait(lambda: set(done) <= set(_dav_segments(dv, serial)), 60,
+              "every finished segment uploaded after the outage")
+        up = _dav_segments(dv, serial)
+        assert len(up) == len(set(up.values())), up  # one file per segment: no duplicate
+        log = (dv.d / "access.log").read_text()
+        puts = [ln.split('"PUT ', 1)[1].split(" ", 1)[0].rsplit("/", 1)[1] for ln in log.splitlines()
+                if '"PUT ' in ln and '" 201 ' in ln]
+        assert puts == sorted(puts), "uploads not in time order"
+        assert len(puts) == len(set(puts)), "a segment was stored twice"
+
+        # "motion": continuous segments are no longer uploaded
+        s["webdav"]["upload"] = "motion"
+        s["webdav"].pop("password")  # kept by the camera
+        assert admin.request("PUT", "/api/v1/settings/linked", json_body=s).status == 204
+        time.sleep(1)
+        before = set(_dav_segments(dv, serial))
+        n0 = len([x for x in listing(admin) if x["complete"]])
+        _wait(lambda: len([x for x in listing(admin) if x["complete"]]) >= n0 + 2, 30, "two more segments")
+        time.sleep(2)
+        assert set(_dav_segments(dv, serial)) == before
+
+        # the link process kept its walls and was not restarted (a seccomp kill would restart it)
+        assert camera.pids().get("link") == link_pid
+        st = _proc_status(link_pid)
+        assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "1", st
+        want = pwd.getpwnam("safecam-link")
+        rec = os.path.join(camera.state_dir, "recordings")
+        r = subprocess.run(["setpriv", f"--reuid={want.pw_uid}", f"--regid={want.pw_gid}", "--clear-groups",
+                            "ls", rec], capture_output=True, timeout=10)
+        assert r.returncode != 0 and b"Permission denied" in r.stderr, r  # sealed files come only as descriptors
+        with open(camera.log_path, errors="replace") as f:
+            text = f.read()
+        assert "SIGSYS" not in text and "bad system call" not in text.lower()
+
+        set_recording(admin, mode="off")
+        r = admin.request("POST", "/api/v1/linked/delete", json_body={"confirm": True})
+        assert r.status == 200, r
+        assert r.json()["failed"] == [], r.json()
+        assert _dav_segments(dv, serial) == {}
+        for where in (camera.state_dir, camera.log_path):
+            g = subprocess.run(["grep", "-r", "-a", "-l", "dav-secret-Wd9", where], capture_output=True)
+            assert g.returncode == 1, (where, g.stdout)
+    finally:
         dv.stop()

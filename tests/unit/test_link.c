@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -250,6 +255,135 @@ static void test_backoff(void **state)
     assert_int_equal(b.failures, 200);
 }
 
+/* descriptors queued with an entry are the queue's: closed when the entry leaves, and on a refused push */
+static int fds_open(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_queue_fds(void **state)
+{
+    (void)state;
+    struct link_queue q;
+    int base = fds_open();
+    assert_int_equal(link_queue_init(&q, 2, 100), 0);
+    assert_int_equal(link_queue_push_fd(&q, "a", "x", 0, memfd_create("t", MFD_CLOEXEC)), 0);
+    assert_int_equal(link_queue_push_fd(&q, "b", "x", 0, memfd_create("t", MFD_CLOEXEC)), 0);
+    assert_int_equal(fds_open(), base + 2);
+    assert_int_equal(link_queue_push_fd(&q, "c", "x", 0, memfd_create("t", MFD_CLOEXEC)), 1); /* a dropped */
+    assert_int_equal(fds_open(), base + 2);
+    char big[200];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(link_queue_push_fd(&q, big, NULL, 0, memfd_create("t", MFD_CLOEXEC)), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(fds_open(), base + 2);
+    assert_true(link_queue_peek(&q)->fd >= 0);
+    link_queue_pop(&q);
+    assert_int_equal(fds_open(), base + 1);
+    assert_int_equal(link_queue_push(&q, "d", NULL, 0), 0);
+    assert_int_equal(link_queue_peek(&q)->fd >= 0, 1);
+    link_queue_pop(&q);
+    assert_int_equal(link_queue_peek(&q)->fd, -1); /* a push without a descriptor */
+    link_queue_free(&q);
+    assert_int_equal(fds_open(), base);
+}
+
+/* The engine's side of an upload of a sealed segment: asked once, waited for, one clear copy per attempt,
+ * answers for another segment ignored, a vault refusal drops the entry. The WebDAV URL is a closed port on
+ * loopback, so every PUT fails at once. */
+static int decrypt_asked;
+static char decrypt_id[40];
+static int fake_decrypt(void *user, int sealed_fd, const char *idhex)
+{
+    (void)user;
+    assert_true(fcntl(sealed_fd, F_GETFD) >= 0); /* the engine's sealed descriptor, still open */
+    decrypt_asked++;
+    snprintf(decrypt_id, sizeof decrypt_id, "%s", idhex);
+    return 0;
+}
+
+static int audits_failed;
+static void count_audit(void *user, const char *type, const char *detail)
+{
+    (void)user;
+    audits_failed += strcmp(type, "link_upload_failed") == 0 && strstr(detail, "why=refused_by_vault");
+}
+
+static json_t *dav_stats(link_engine *e)
+{
+    json_t *st = link_engine_stats(e);
+    json_t *dav = json_incref(json_object_get(st, "webdav"));
+    json_decref(st);
+    return dav;
+}
+
+static void test_engine_sealed_upload(void **state)
+{
+    (void)state;
+    static const char id[] = "00112233445566778899aabbccddeeff";
+    char dir[] = "/tmp/safecam-test-link-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int base = fds_open();
+    link_engine *e = link_engine_new(dir, "cam-1", count_audit, NULL);
+    assert_non_null(e);
+    assert_int_equal(link_engine_upload_mode(e), -1); /* no WebDAV folder */
+    json_t *s = json_pack("{s:{s:s,s:s}}", "webdav", "url", "https://127.0.0.1:9/dav/", "ca_pem", real_ca);
+    assert_int_equal(link_engine_configure(e, s), 0);
+    assert_int_equal(link_engine_upload_mode(e), LINK_UPLOAD_MOTION); /* the default */
+    json_object_set_new(json_object_get(s, "webdav"), "upload", json_string("all"));
+    assert_int_equal(link_engine_configure(e, s), 0);
+    assert_int_equal(link_engine_upload_mode(e), LINK_UPLOAD_ALL);
+    json_decref(s);
+    link_engine_decrypt_set(e, fake_decrypt, NULL);
+    int engine_fds = fds_open();
+
+    assert_int_equal(link_engine_upload_sealed(e, "0011", "a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
+    assert_int_equal(link_engine_upload_sealed(e, id, "../a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
+    assert_int_equal(fds_open(), engine_fds); /* refused: closed */
+    assert_int_equal(link_engine_upload_sealed(e, id, "a.mp4", memfd_create("s", MFD_CLOEXEC)), 0);
+    link_engine_step(e, 0);
+    assert_int_equal(decrypt_asked, 1);
+    assert_string_equal(decrypt_id, id);
+    link_engine_step(e, 0);
+    assert_int_equal(decrypt_asked, 1); /* asked: the answer is awaited, not asked again */
+
+    int before = fds_open();
+    link_engine_upload_clear(e, "ffffffffffffffffffffffffffffffff", memfd_create("c", MFD_CLOEXEC));
+    assert_int_equal(fds_open(), before); /* for another segment: closed */
+
+    int clear = memfd_create("c", MFD_CLOEXEC);
+    assert_int_equal(write(clear, "mp4", 3), 3);
+    link_engine_upload_clear(e, id, clear);
+    link_engine_step(e, 0); /* the PUT fails (closed port): the clear copy is gone, the entry stays */
+    assert_int_equal(fds_open(), before);
+    json_t *dav = dav_stats(e);
+    assert_int_equal(json_integer_value(json_object_get(dav, "queued")), 1);
+    assert_true(json_integer_value(json_object_get(dav, "failures")) >= 1);
+    json_decref(dav);
+
+    /* after the back-off (at most 200 ms after one failure) the next attempt asks for a new clear copy */
+    for (int i = 0; i < 100 && decrypt_asked < 2; i++) {
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        link_engine_step(e, 0);
+    }
+    assert_int_equal(decrypt_asked, 2);
+    /* the vault refuses it (deleted or damaged meanwhile): dropped, audited, the sealed descriptor closed */
+    link_engine_upload_clear(e, id, -1);
+    dav = dav_stats(e);
+    assert_int_equal(json_integer_value(json_object_get(dav, "queued")), 0);
+    json_decref(dav);
+    assert_int_equal(audits_failed, 1);
+    assert_int_equal(fds_open(), engine_fds); /* the sealed descriptor closed with its entry */
+    link_engine_free(e);
+    assert_true(fds_open() <= base);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -258,7 +392,8 @@ int main(void)
         cmocka_unit_test(test_validate_good),   cmocka_unit_test(test_validate_urls),
         cmocka_unit_test(test_validate_ca),     cmocka_unit_test(test_validate_crlf_nul),
         cmocka_unit_test(test_validate_other),  cmocka_unit_test(test_queue),
-        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff),         cmocka_unit_test(test_queue_fds),
+        cmocka_unit_test(test_engine_sealed_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
