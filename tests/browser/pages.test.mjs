@@ -17,7 +17,7 @@ const CAPABILITIES = {
   network: [['/api/v1/settings/network', null, '#network-status', 'network.not_available']],
 };
 
-const ROUTES = ['live', 'recordings', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+const ROUTES = ['live', 'recordings', 'captures', 'stream', 'users', 'security', 'network', 'linked', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 const cameras = [];
 let browser;
 

@@ -92,7 +92,7 @@ test('every text key used by the code exists', () => {
     for (const m of text(f).matchAll(keyRe)) if (!(m[1] in STRINGS.en)) missing.push(`${path.basename(f)}: ${m[1]}`);
     for (const m of text(f).matchAll(/'([a-z]+\.[a-z0-9_]+(?:\.[a-z0-9_]+)?)'/g)) {
       const k = m[1];
-      if (/^(login|password|privacy|live|captures|recordings|users|settings|security|network|stream|firmware|events|data|about|common|nav|app|rule|role|error|time)\./.test(k)
+      if (/^(login|password|privacy|live|captures|recordings|users|settings|security|network|linked|stream|firmware|events|data|about|common|nav|app|rule|role|error|time)\./.test(k)
         && !/\.(js|mjs|css|html|jpg|mp4|txt)$/.test(k) && !k.endsWith('_') && !(k in STRINGS.en)) missing.push(`${path.basename(f)}: ${k}`);
     }
   }

@@ -18,13 +18,14 @@ const ROUTES = {
   users: { load: () => import('./pages/users.js'), roles: ['admin'], nav: 'nav.users' },
   security: { load: () => import('./pages/security.js'), roles: ['admin'], nav: 'nav.security' },
   network: { load: () => import('./pages/network.js'), roles: ['admin'], nav: 'nav.network' },
+  linked: { load: () => import('./pages/linked.js'), roles: ['admin'], nav: 'nav.linked' },
   stream: { load: () => import('./pages/stream.js'), roles: ['admin'], nav: 'nav.stream' },
   firmware: { load: () => import('./pages/firmware.js'), roles: ['admin'], nav: 'nav.firmware' },
   events: { load: () => import('./pages/events.js'), roles: ['admin'], nav: 'nav.events' },
   data: { load: () => import('./pages/data.js'), roles: ['admin'], nav: 'nav.data' },
   about: { load: () => import('./pages/about.js'), roles: ['admin', 'operator', 'viewer'], nav: 'nav.about' },
 };
-const NAV_ORDER = ['live', 'recordings', 'captures', 'stream', 'users', 'security', 'network', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
+const NAV_ORDER = ['live', 'recordings', 'captures', 'stream', 'users', 'security', 'network', 'linked', 'firmware', 'events', 'data', 'privacy', 'password', 'about'];
 
 const state = {
   session: null, // {username, role, password_change_required, csrf_token}

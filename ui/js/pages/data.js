@@ -5,7 +5,8 @@
 // label's initial password. The page says what is erased and what is kept, enables the button only once the
 // admin has typed the confirmation word, asks again in a dialog, then says what happens next and stops
 // talking to the camera (every session is gone). QCVN 135 G9 / EN 303 645 5.11-1 (DEL-02..04). This firmware
-// has the endpoint: the page does not probe it (a GET on a POST-only route is a 405 in the console).
+// has the endpoint: the page does not probe it (a GET on a POST-only route is a 405 in the console). Also the
+// deletion of what the camera put on the linked services (POST /api/v1/linked/delete, EN 303 645 5.11-2..4).
 import { api, request } from '../api.js';
 import { confirmDialog, field, h, hideStatus, page, showError, showStatus, statusBox } from '../dom.js';
 import { STRINGS } from '../strings.js';
@@ -48,6 +49,69 @@ function recordingsCard() {
   return h('div', { class: 'card narrow', id: 'data-recordings' },
     h('h2', { i18n: 'data.recordings_title' }),
     h('p', { i18n: 'data.recordings_text' }),
+    h('p', null, btn), status);
+}
+
+// Deletion of what the camera put on the linked services (POST /api/v1/linked/delete {"confirm":true}): every
+// file it uploaded to the WebDAV folder and the messages the MQTT broker keeps for it. The answer lists what was
+// removed and what was not, with why (what failed stays on the camera's list for a later deletion). 409
+// link_not_running: no linked service is configured, so there is nothing to delete (said calmly, not as an error).
+const LINKED_DELETE_URL = '/api/v1/linked/delete';
+const LINKED_WHY = {
+  unreachable: 'data.linked_why_unreachable',
+  'broker unreachable': 'data.linked_why_unreachable',
+  'certificate refused': 'data.linked_why_certificate',
+  'refused by the server': 'data.linked_why_refused',
+  'not configured': 'data.linked_why_not_configured',
+};
+const SERVICE_NAMES = { webdav: 'WebDAV', mqtt: 'MQTT' };
+
+function failedItem(f) {
+  const o = f && typeof f === 'object' ? f : {};
+  const why = typeof o.why === 'string' ? o.why : '';
+  return h('li', {
+    i18n: 'data.linked_failed_item',
+    i18nArgs: {
+      service: SERVICE_NAMES[o.service] || String(o.service || '?'),
+      name: String(o.name || o.topic || '?'),
+      why: LINKED_WHY[why] ? { t: LINKED_WHY[why] } : why || '?',
+    },
+  });
+}
+
+function linkedCard() {
+  const status = statusBox('linked-delete-status');
+  const btn = h('button', { type: 'button', class: 'danger', id: 'linked-delete', i18n: 'data.linked_delete' });
+  btn.addEventListener('click', async () => {
+    hideStatus(status);
+    const yes = await confirmDialog({ id: 'linked-delete-confirm', title: 'data.linked_confirm_title', text: 'data.linked_confirm_text', confirm: 'data.linked_delete', danger: true });
+    if (!yes) {
+      showStatus(status, 'info', 'data.cancelled');
+      return;
+    }
+    btn.disabled = true;
+    try {
+      const r = await api.post(LINKED_DELETE_URL, { confirm: true });
+      const removed = Array.isArray(r && r.removed) ? r.removed.length : 0;
+      const failed = Array.isArray(r && r.failed) ? r.failed : [];
+      showStatus(status, failed.length ? 'error' : 'ok', 'data.linked_deleted', { removed },
+        failed.length ? h('div', null,
+          h('p', { i18n: 'data.linked_failed', i18nArgs: { failed: failed.length } }),
+          h('ul', { id: 'linked-delete-failed', class: 'items' }, failed.map(failedItem))) : null);
+      status.setAttribute('data-state', failed.length ? 'partial' : 'done');
+    } catch (e) {
+      if (e.status === 409 && e.code === 'link_not_running') {
+        showStatus(status, 'info', 'data.linked_none');
+        status.setAttribute('data-state', 'none');
+      } else if (e.status === 404) showStatus(status, 'info', 'common.not_available');
+      else showError(status, e);
+    }
+    btn.disabled = false;
+  });
+  return h('div', { class: 'card narrow', id: 'data-linked' },
+    h('h2', { i18n: 'data.linked_title' }),
+    h('p', { i18n: 'data.linked_text' }),
+    h('p', null, h('a', { href: '#/linked', id: 'data-linked-link', i18n: 'data.linked_link' })),
     h('p', null, btn), status);
 }
 
@@ -136,5 +200,6 @@ export async function render(ctx) {
       h('p', { i18n: 'data.captures_text' }),
       h('p', null, h('a', { href: '#/captures', id: 'data-captures-link', i18n: 'data.captures_link' }))),
     recordingsCard(),
+    linkedCard(),
     form);
 }
