@@ -269,6 +269,36 @@ static int h_upload(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply
     return 0;
 }
 
+/* vault -> link: a capture an admin just stored (its JPEG in a memfd), for WebDAV unless uploads are off. */
+static int h_upload_capture(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
+{
+    struct link_proc *p = ctx;
+    (void)peer;
+    (void)reply_fd;
+    const char *cid = json_string_value(json_object_get(req->body, "id"));
+    const json_t *created = json_object_get(req->body, "created_at");
+    if (!cid || strlen(cid) != 32 || strspn(cid, "0123456789abcdef") != 32 || !json_is_integer(created) ||
+        json_integer_value(created) < 0 || req->fd < 0) {
+        *reply = json_pack("{s:s,s:s}", "error", "invalid_request", "field", "id");
+        return 0;
+    }
+    int mode = link_engine_upload_mode(p->e);
+    if (mode < 0 || mode == LINK_UPLOAD_OFF) {
+        *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", 0);
+        return 0;
+    }
+    time_t t = (time_t)json_integer_value(created);
+    struct tm tm;
+    char when[32], name[128];
+    int fd = -1, rc = SAFECAM_ERR_INVAL;
+    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) > 0 &&
+        safecam_fmt(name, sizeof name, "%s_capture_%s.jpg", when, cid) == 0 &&
+        (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+        rc = link_engine_upload_fd(p->e, name, fd); /* takes fd */
+    *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", rc >= 0);
+    return 0;
+}
+
 /* The engine wants the clear copy of the sealed segment at the head of its queue: ask the vault, without a
  * wait (the answer comes to on_vault_reply). */
 static int decrypt_ask(void *user, int sealed_fd, const char *idhex)
@@ -292,6 +322,7 @@ static const struct ipc_route vault_routes[] = {
     {PROTO_LINK_CONFIGURE, IPC_PEER_VAULT, h_configure},
     {PROTO_LINK_EVENT, IPC_PEER_VAULT, h_event},
     {PROTO_LINK_UPLOAD, IPC_PEER_VAULT, h_upload},
+    {PROTO_LINK_UPLOAD_CAPTURE, IPC_PEER_VAULT, h_upload_capture},
 };
 
 /* The vault's answers: to PROTO_VAULT_LINK_SETTINGS, and to PROTO_VAULT_RECORDING_DECRYPT (a memfd, or a

@@ -123,6 +123,12 @@ int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *nam
  * -1 when the vault refused it (the segment is dropped from the queue and audited: retrying cannot help).
  * An answer for anything but the segment at the head, asked for, is closed and ignored. */
 void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd);
+/* Queue a file already in clear (a capture's JPEG in a memfd) for upload as name; takes fd (closed on every
+ * path), read from offset 0 at each attempt. Such files held together are bounded (LINK_CLEAR_QUEUE_BYTES):
+ * beyond it SAFECAM_ERR_TOOBIG, nothing queued. Else link_queue_push's value. */
+#define LINK_CLEAR_QUEUE_BYTES (8L * 1024 * 1024)
+int link_engine_upload_fd(link_engine *e, const char *name, int fd);
+
 /* webdav.upload of the settings applied (enum link_upload_mode), or -1 when no WebDAV folder is configured. */
 int link_engine_upload_mode(const link_engine *e);
 /* Do what is due (connect, publish, upload, retention), waiting at most wait_ms for the broker's socket.

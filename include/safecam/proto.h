@@ -321,6 +321,9 @@ enum {
      * PROTO_VAULT_RECORDING_SEALED) -> {"ok":true,"queued":bool}: queued for WebDAV when webdav.upload wants
      * it (off | motion | all). The link process asks the vault to decrypt it only when its turn comes. */
     PROTO_LINK_UPLOAD = 164,
+    /* vault -> link. {"id","created_at"} + fd (the memfd with the JPEG an admin just stored as a capture, read
+     * from offset 0) -> {"ok":true,"queued":bool}: queued for WebDAV unless webdav.upload is off. */
+    PROTO_LINK_UPLOAD_CAPTURE = 165,
 };
 
 #endif

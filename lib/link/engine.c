@@ -32,6 +32,7 @@
 #define MQTT_CONNACK_TIMEOUT_MS 10000 /* a broker that accepts TCP but never answers CONNECT */
 #define UPLOAD_FILE_MAX (256L * 1024 * 1024)
 #define RETENTION_EVERY_MS (3600 * 1000)
+#define CLEAR_ENTRY "clear" /* the queue entry's first string for a file in clear held by descriptor */
 #define DECRYPT_WAIT_MS 10000 /* a clear copy asked of the vault and not come: asked again */
 
 struct creds {
@@ -513,7 +514,10 @@ static void dav_step(link_engine *e)
         return;
     }
     int fd;
-    if (h->fd >= 0) { /* a sealed segment: its clear copy first, asked of the vault (answered asynchronously) */
+    if (h->fd >= 0 && strcmp(h->a, CLEAR_ENTRY) == 0) { /* a file in clear (a capture): read again at each try */
+        s->attempts++;
+        fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 3);
+    } else if (h->fd >= 0) { /* a sealed segment: its clear copy first, asked of the vault (answered asynchronously) */
         if (s->clear_fd < 0) {
             if (s->asked_id[0] && strcmp(s->asked_id, h->a) == 0 && now - s->asked_ms < DECRYPT_WAIT_MS)
                 return; /* the answer is on its way */
@@ -546,7 +550,7 @@ static void dav_step(link_engine *e)
         link_queue_pop(&e->uploads); /* nothing to send: retrying cannot help */
         return;
     }
-    rewind(f); /* a clear copy comes at offset 0; a path just opened is there too */
+    rewind(f); /* from the start: a descriptor shared with another process has its offset anywhere */
     long status = dav_request(e, "PUT", remote, f, (long)st.st_size);
     fclose(f);
     s->last_status = status;
@@ -683,6 +687,34 @@ void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
     if (e->dav.clear_fd >= 0)
         close(e->dav.clear_fd);
     e->dav.clear_fd = clear_fd;
+}
+
+int link_engine_upload_fd(link_engine *e, const char *name, int fd)
+{
+    struct stat st;
+    if (!e || !upload_name_valid(name) || fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return SAFECAM_ERR_INVAL;
+    }
+    /* the files in clear already waiting, bounded together: a folder that is down must not fill the memory */
+    long held = st.st_size;
+    for (size_t i = 0; i < e->uploads.count; i++) {
+        const struct link_queue_entry *q = &e->uploads.items[(e->uploads.head + i) % e->uploads.max_items];
+        struct stat qs;
+        if (q->fd >= 0 && strcmp(q->a, CLEAR_ENTRY) == 0 && fstat(q->fd, &qs) == 0)
+            held += qs.st_size;
+    }
+    if (held > LINK_CLEAR_QUEUE_BYTES) {
+        close(fd);
+        audit_ev(e, "link_queue_dropped", "service=webdav dropped=1 why=clear_files_bound name=%s", name);
+        return SAFECAM_ERR_TOOBIG;
+    }
+    int rc = link_queue_push_fd(&e->uploads, CLEAR_ENTRY, name, safecam_time_now(), fd);
+    if (rc > 0)
+        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
+                 (unsigned long long)e->uploads.dropped);
+    return rc;
 }
 
 int link_engine_upload_mode(const link_engine *e)

@@ -1048,6 +1048,25 @@ static int capture_actor_source(const ipc_msg *req, json_t **reply, const char *
     return 0;
 }
 
+/* A capture just stored: its JPEG (the memfd web handed in) to the link process for WebDAV, if one runs. Never
+ * a wait; refused pushes are logged once a minute at most. */
+static void capture_hand_to_link(struct vault_service *svc, const struct vault_capture *c, int fd)
+{
+    static uint32_t next_id = (1u << 31) | (1u << 29);
+    static int64_t last_said_ms;
+    int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
+    if (link < 0)
+        return;
+    json_t *body = json_pack("{s:s,s:I}", "id", c->id, "created_at", (json_int_t)c->created_at);
+    int rc = body ? ipc_send_nowait(link, PROTO_LINK_UPLOAD_CAPTURE, 0, next_id++, body, fd) : SAFECAM_ERR_NOMEM;
+    json_decref(body);
+    int64_t now = safecam_time_mono_ms();
+    if (rc != 0 && (last_said_ms == 0 || now - last_said_ms >= 60000)) {
+        log_warn("linked services: a capture was not handed to the link process (%s)", safecam_err_name(rc));
+        last_said_ms = now;
+    }
+}
+
 static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
     static const char *const keys[] = {"session_id", "actor", "source", NULL};
@@ -1069,6 +1088,7 @@ static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t 
     int rc = vault_capture_store(svc->v, svc->storage_key, req->fd, &c);
     switch (rc) {
     case 0:
+        capture_hand_to_link(svc, &c, req->fd);
         *reply = json_pack("{s:b, s:{s:s, s:I, s:I}}", "ok", 1, "capture", "id", c.id, "created_at",
                            (json_int_t)c.created_at, "size", (json_int_t)c.size);
         return *reply ? 0 : SAFECAM_ERR_NOMEM;

@@ -544,8 +544,8 @@ def test_camera_uploads_recorded_segments_to_webdav(camera, pki, tmp_path):
     byte for byte the camera's own decrypted download, and plays in ffprobe; while the folder answers 507 and
     while nginx is stopped the segments wait (nothing lost, no duplicate) and arrive after, in time order; with
     "motion" the continuous segments stay on the camera; the link process keeps its walls (no restart, seccomp
-    on) and never held the storage key (it gets one clear copy at a time from the vault); "Delete my data on
-    linked services" removes them all."""
+    on) and never held the storage key (it gets one clear copy at a time from the vault); a capture stored by
+    the admin arrives as <serial>_<UTC>_capture_<id>.jpg; "Delete my data on linked services" removes them all."""
     from test_recording import download, ffprobe_duration, listing, set_recording
     dv = ls.Dav(tmp_path / "dav", pki)
     dv.start()
@@ -577,6 +577,16 @@ def test_camera_uploads_recorded_segments_to_webdav(camera, pki, tmp_path):
             dur, codecs, frames = ffprobe_duration(str(dv.root / "cam" / name))
             assert "h264" in codecs and 1.0 <= dur <= 4.0 and frames > 0, (name, dur, codecs, frames)
 
+        # a capture (an admin's snapshot) goes to the folder too, byte for byte the camera's own
+        from test_captures import store
+        r = store(admin)
+        assert r.status == 201, r
+        cid = r.json()["id"]
+        cap = _wait(lambda: [n for n in dv.files() if n.endswith(f"_capture_{cid}.jpg")], 30, "the capture uploaded")
+        assert re.fullmatch(re.escape(serial) + r"_\d{8}T\d{6}Z_capture_" + cid + r"\.jpg", cap[0]), cap
+        mine = admin.request("GET", "/api/v1/captures/" + cid)
+        assert mine.status == 200 and (dv.root / "cam" / cap[0]).read_bytes() == mine.body
+
         # the folder is full (507), then gone (nginx stopped): segments wait, then all arrive, in order
         dv.full.write_text("")
         time.sleep(5)
@@ -592,7 +602,7 @@ def test_camera_uploads_recorded_segments_to_webdav(camera, pki, tmp_path):
         assert len(up) == len(set(up.values())), up  # one file per segment: no duplicate
         log = (dv.d / "access.log").read_text()
         puts = [ln.split('"PUT ', 1)[1].split(" ", 1)[0].rsplit("/", 1)[1] for ln in log.splitlines()
-                if '"PUT ' in ln and '" 201 ' in ln]
+                if '"PUT ' in ln and '" 201 ' in ln and '.mp4 ' in ln]  # segments: in the order they finished
         assert puts == sorted(puts), "uploads not in time order"
         assert len(puts) == len(set(puts)), "a segment was stored twice"
 

@@ -380,6 +380,17 @@ static void test_engine_sealed_upload(void **state)
     json_decref(dav);
     assert_int_equal(audits_failed, 1);
     assert_int_equal(fds_open(), engine_fds); /* the sealed descriptor closed with its entry */
+
+    /* files in clear (captures) held together are bounded: 5 MiB fits, a second 5 MiB does not */
+    int a = memfd_create("jpeg", MFD_CLOEXEC), b = memfd_create("jpeg", MFD_CLOEXEC);
+    assert_int_equal(ftruncate(a, 5L << 20), 0);
+    assert_int_equal(ftruncate(b, 5L << 20), 0);
+    assert_int_equal(link_engine_upload_fd(e, "a.jpg", a), 0);
+    before = fds_open();
+    assert_int_equal(link_engine_upload_fd(e, "b.jpg", b), SAFECAM_ERR_TOOBIG);
+    assert_int_equal(fds_open(), before - 1); /* refused: closed */
+    assert_int_equal(link_engine_upload_fd(e, "../c.jpg", memfd_create("jpeg", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
+    assert_int_equal(fds_open(), before - 1);
     link_engine_free(e);
     assert_true(fds_open() <= base);
 }
