@@ -1,6 +1,6 @@
 """Recording of the main stream in sealed fragmented-MP4 segments through the real safecamd (test pattern source,
 short segments): settings (admin, audited, persisted), no clear video on the disk, playback of a downloaded segment
-with ffprobe, HTTP Range, a renamed file refused, kill -9 of media while recording, retention by size, deletion with
+with ffprobe, HTTP Range, a renamed file refused, kill -9 of each process while recording, retention by size, deletion with
 confirmation, factory reset (QCVN 135 G7, G9 / EN 303 645 5.8-2, 5.11-1). Every request goes through curl."""
 import json
 import os
@@ -190,20 +190,33 @@ def test_renamed_file_refused(cam, admin):
     assert admin.request("GET", "/api/v1/recordings/" + b).status == 200
 
 
-def test_kill_media_while_recording(cam, admin, tmp_path):
+def test_kill_each_process_while_recording(cam, admin, tmp_path):
+    """kill -9 of each process of the camera at a random moment of a segment while recording (media writes the
+    segment, the vault makes its key and serves playback, web serves the API, update and the supervisor's other
+    children come back the same way): each is restarted, recording resumes, and at the end every completed
+    segment plays and a cut-off one plays up to its last whole fragment or is refused as holding nothing."""
+    import random
+    rnd = random.Random()
+    seed = rnd.randrange(1 << 30)
+    rnd.seed(seed)
+    print(f"kill order seed {seed}")
     wait_segments(admin, 2)
-    old = cam.pids()["media"]
-    os.kill(old, signal.SIGKILL)
-    cam.wait_restarted("media", old)
-    cam.wait_port(cam.rtsps_port)
-    before = len(listing(admin))
-    deadline = time.monotonic() + 60
-    while len(listing(admin)) < before + 2 and time.monotonic() < deadline:
-        time.sleep(1)
+    names = [n for n in ("media", "vault", "web", "update") if n in cam.pids()]
+    assert {"media", "vault", "web"} <= set(names), cam.pids()
+    rnd.shuffle(names)
+    for name in names:
+        time.sleep(rnd.uniform(0, SEG_S))  # anywhere in a segment
+        old = cam.pids()[name]
+        os.kill(old, signal.SIGKILL)
+        cam.wait_restarted(name, old)
+        cam.wait_port(cam.https_port)
+        cam.wait_port(cam.rtsps_port)
+        before = len(listing(admin))
+        deadline = time.monotonic() + 60
+        while len(listing(admin)) < before + 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(listing(admin)) >= before + 1, f"recording did not resume after kill -9 of {name} (seed {seed})"
     segs = listing(admin)
-    assert len(segs) >= before + 2, "recording did not resume after the restart"
-    # every completed segment plays; the cut-off one plays up to its last whole fragment, or (killed before its
-    # first fragment) is refused as holding nothing
     cut = 0
     for i, s in enumerate(segs):
         out = str(tmp_path / f"k{i}.mp4")
@@ -212,10 +225,10 @@ def test_kill_media_while_recording(cam, admin, tmp_path):
             cut += 1
             if r.status == 422:
                 continue
-        assert r.status == 200, (s, r)
+        assert r.status == 200, (s, r, seed)
         dur, codecs, frames = ffprobe_duration(out)
-        assert "h264" in codecs and frames >= 1, (s, dur, frames)
-    assert cut >= 1, "the segment cut off by kill -9 is not listed"
+        assert "h264" in codecs and frames >= 1, (s, dur, frames, seed)
+    assert cut >= 1, "the segment cut off by kill -9 of media is not listed"
 
 
 def test_delete_selection_and_range(cam, admin):
