@@ -1,0 +1,62 @@
+"""Three minutes of the test pattern recorded in 60 s segments, the product's default segment length, through the
+real safecamd (issue: "record 3 minutes of the test pattern in 60 s segments"): no segment file holds an
+`ftyp`/`moof`/`moov`/`mdat` box or H.264 start codes beyond chance, each segment lasts its 60 s, and the three
+downloaded as one range play in ffprobe with the right duration. The short-segment tests (test_recording.py,
+test_recording_export.py) drive the same code under the sanitizers; this one is about the real length.
+QCVN 135 G7 / EN 303 645 5.8-2."""
+import os
+import re
+
+import pytest
+
+from test_recording import ffprobe_duration, listing, set_recording
+
+pytestmark = [pytest.mark.xdist_group("recording_long"), pytest.mark.slow(230),
+              pytest.mark.plain_only]  # 3+ minutes of wall clock; the code runs under ASan in test_recording.py
+
+START_CODE = re.compile(rb"\x00\x00\x00\x01[\x65\x67\x68]|\x00\x00\x01[\x65\x67\x68]")
+
+
+def test_three_minutes_in_60s_segments(camera, tmp_path):
+    import time
+    camera.wait_port(camera.rtsps_port)
+    admin = camera.admin()
+    set_recording(admin, mode="continuous", segment_seconds=60, retention_days=30, max_bytes=0)
+    deadline = time.monotonic() + 260
+    segs = []
+    while time.monotonic() < deadline:
+        segs = [s for s in listing(admin) if s["complete"]]
+        if len(segs) >= 3:
+            break
+        time.sleep(2)
+    assert len(segs) >= 3, f"fewer than 3 complete 60 s segments after 260 s: {listing(admin)}"
+    set_recording(admin, mode="off")
+    segs = segs[:3]
+    for s in segs:
+        assert 58_000 <= s["end_ms"] - s["start_ms"] <= 62_000, s
+        with open(os.path.join(camera.state_dir, "recordings", s["id"] + ".seg"), "rb") as f:
+            data = f.read()
+        assert data[:4] == b"SCR1" and len(data) > 1_000_000, (s, len(data))
+        for box in (b"ftyp", b"moof", b"moov", b"mdat"):
+            assert box not in data, (s["id"], box)
+        # random bytes match ~1 in 2^32 positions per pattern; a clear H.264 stream has one per slice
+        hits = len(START_CODE.findall(data))
+        assert hits <= 2 + len(data) // (1 << 29), (s["id"], hits)
+    # whole seconds inside the three: a new segment starts a little before the previous one ends, so the range
+    # must end before the fourth (cut short when recording was turned off) starts
+    later = [s for s in listing(admin) if s["start_ms"] > segs[2]["start_ms"]]
+    frm = -(-max(segs[0]["start_ms"], 0) // 1000)
+    to = min([segs[2]["end_ms"]] + [s["start_ms"] for s in later]) // 1000
+    r = admin.request("GET", f"/api/v1/recordings/export?from={frm}&to={to}")
+    assert r.status == 200, r
+    out = tmp_path / "three-minutes.mp4"
+    out.write_bytes(r.body)
+    dur, codecs, frames = ffprobe_duration(str(out))
+    inside = listing(admin, **{"from": frm, "to": to})
+    assert [s["id"] for s in inside] == [s["id"] for s in segs], (inside, segs)
+    want = sum(s["end_ms"] - s["start_ms"] for s in inside) / 1000
+    print(f"3 segments of 60 s: export {len(r.body)} bytes, {dur:.2f} s, {frames} frames (segments {want:.2f} s)")
+    assert "h264" in codecs and 175 <= dur <= 185, (dur, codecs)
+    # a listed end is when the segment's muxer finished, up to about a second after its last frame
+    assert -1.0 <= want - dur <= 1.0 * len(segs), (dur, want)
+    assert abs(frames - dur * 25) <= 25, (frames, dur)
