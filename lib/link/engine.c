@@ -32,7 +32,12 @@
 #define MQTT_CONNACK_TIMEOUT_MS 10000 /* a broker that accepts TCP but never answers CONNECT */
 #define UPLOAD_FILE_MAX (256L * 1024 * 1024)
 #define RETENTION_EVERY_MS (3600 * 1000)
-#define CLEAR_ENTRY "clear" /* the queue entry's first string for a file in clear held by descriptor */
+/* The first string of an upload entry held by descriptor: CLEAR_ENTRY for a file in clear (a capture), or
+ * SEALED_PREFIX + the segment id for a sealed segment; any other string is a local path (the standalone form). */
+#define CLEAR_ENTRY "clear"
+#define SEALED_PREFIX "sealed:"
+#define SEALED_PREFIX_LEN (sizeof SEALED_PREFIX - 1)
+#define GONE_SCAN_EVERY_MS 1000
 #define DECRYPT_WAIT_MS 10000 /* a clear copy asked of the vault and not come: asked again */
 
 struct creds {
@@ -65,7 +70,9 @@ struct webdav_side {
     int upload_mode;             /* enum link_upload_mode */
     int clear_fd;                /* the clear copy of the sealed segment at the head of the queue, or -1 */
     char asked_id[RECORD_ID_HEX + 1]; /* the segment whose clear copy was asked for ("" = none) */
+    char clear_id[RECORD_ID_HEX + 1]; /* the segment clear_fd belongs to */
     int64_t asked_ms;            /* when (monotonic) */
+    int64_t gone_scan_ms;        /* the last look for sealed segments deleted on the camera meanwhile */
     struct safecam_backoff bo;
     uint64_t attempts, uploaded, failures, tls_refused;
     long last_status;
@@ -207,6 +214,23 @@ static void mqtt_drop(link_engine *e)
     e->mq.inflight = 0; /* the message at the head is sent again after reconnection (QoS 1) */
 }
 
+/* Sealed segments deleted on the camera while they wait (retention, an admin): their descriptors kept the deleted
+ * files' blocks allocated, which a camera short of storage needs back. Closed here; the entries leave the queue,
+ * audited, when they reach its head. */
+static void sealed_gone_release(link_engine *e)
+{
+    struct link_queue *q = &e->uploads;
+    for (size_t i = 0; i < q->count; i++) {
+        struct link_queue_entry *it = &q->items[(q->head + i) % q->max_items];
+        struct stat st;
+        if (it->fd >= 0 && strncmp(it->a, SEALED_PREFIX, SEALED_PREFIX_LEN) == 0 && fstat(it->fd, &st) == 0 &&
+            st.st_nlink == 0) {
+            close(it->fd);
+            it->fd = -1;
+        }
+    }
+}
+
 /* Forget the clear copy asked for or held for the head of the upload queue. */
 static void dav_clear_drop(link_engine *e)
 {
@@ -214,6 +238,7 @@ static void dav_clear_drop(link_engine *e)
         close(e->dav.clear_fd);
     e->dav.clear_fd = -1;
     e->dav.asked_id[0] = '\0';
+    e->dav.clear_id[0] = '\0';
 }
 
 void link_engine_free(link_engine *e)
@@ -505,7 +530,17 @@ static void dav_step(link_engine *e)
         s->last_retention_ms = now;
         (void)link_engine_retention_run(e, safecam_time_now());
     }
+    if (now - s->gone_scan_ms >= GONE_SCAN_EVERY_MS) {
+        s->gone_scan_ms = now;
+        sealed_gone_release(e);
+    }
     const struct link_queue_entry *h = link_queue_peek(&e->uploads);
+    if (h && h->fd < 0 && strncmp(h->a, SEALED_PREFIX, SEALED_PREFIX_LEN) == 0) {
+        audit_ev(e, "link_upload_failed", "service=webdav name=%s why=deleted_on_the_camera", h->b);
+        link_queue_pop(&e->uploads);
+        dav_clear_drop(e);
+        return;
+    }
     if (!h || !safecam_backoff_due(&s->bo, now))
         return;
     char remote[256];
@@ -518,12 +553,20 @@ static void dav_step(link_engine *e)
         s->attempts++;
         fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 3);
     } else if (h->fd >= 0) { /* a sealed segment: its clear copy first, asked of the vault (answered asynchronously) */
+        const char *id = h->a + SEALED_PREFIX_LEN;
+        if (s->clear_fd >= 0 && strcmp(s->clear_id, id) != 0)
+            dav_clear_drop(e); /* the copy of a segment that left the queue meanwhile (dropped when full) */
+        struct stat hs;
+        if (s->clear_fd < 0 && fstat(h->fd, &hs) == 0 && hs.st_nlink == 0) {
+            sealed_gone_release(e); /* deleted on the camera: never ask the vault; it leaves at the next step */
+            return;
+        }
         if (s->clear_fd < 0) {
-            if (s->asked_id[0] && strcmp(s->asked_id, h->a) == 0 && now - s->asked_ms < DECRYPT_WAIT_MS)
+            if (s->asked_id[0] && strcmp(s->asked_id, id) == 0 && now - s->asked_ms < DECRYPT_WAIT_MS)
                 return; /* the answer is on its way */
             s->attempts++;
-            if (!e->decrypt || e->decrypt(e->decrypt_user, h->fd, h->a) != 0 ||
-                safecam_strlcpy(s->asked_id, h->a, sizeof s->asked_id) != 0) {
+            if (!e->decrypt || e->decrypt(e->decrypt_user, h->fd, id) != 0 ||
+                safecam_strlcpy(s->asked_id, id, sizeof s->asked_id) != 0) {
                 s->asked_id[0] = '\0';
                 s->failures++;
                 link_backoff_failed(&s->bo, now);
@@ -534,7 +577,7 @@ static void dav_step(link_engine *e)
         }
         fd = s->clear_fd; /* one attempt per clear copy: a retry asks again (never two clear copies held) */
         s->clear_fd = -1;
-        s->asked_id[0] = '\0';
+        s->asked_id[0] = s->clear_id[0] = '\0';
     } else {
         s->attempts++;
         fd = open(h->a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -660,7 +703,12 @@ int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *nam
             close(sealed_fd);
         return SAFECAM_ERR_INVAL;
     }
-    int rc = link_queue_push_fd(&e->uploads, idhex, name, safecam_time_now(), sealed_fd);
+    char a[SEALED_PREFIX_LEN + RECORD_ID_HEX + 1];
+    if (safecam_fmt(a, sizeof a, "%s%s", SEALED_PREFIX, idhex) != 0) {
+        close(sealed_fd);
+        return SAFECAM_ERR_INVAL;
+    }
+    int rc = link_queue_push_fd(&e->uploads, a, name, safecam_time_now(), sealed_fd);
     if (rc > 0)
         audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
                  (unsigned long long)e->uploads.dropped);
@@ -673,7 +721,7 @@ void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
         return;
     const struct link_queue_entry *h = link_queue_peek(&e->uploads);
     if (!h || h->fd < 0 || !idhex || !e->dav.asked_id[0] || strcmp(e->dav.asked_id, idhex) != 0 ||
-        strcmp(h->a, idhex) != 0) {
+        strncmp(h->a, SEALED_PREFIX, SEALED_PREFIX_LEN) != 0 || strcmp(h->a + SEALED_PREFIX_LEN, idhex) != 0) {
         if (clear_fd >= 0)
             close(clear_fd); /* late, or for a segment no longer at the head */
         return;
@@ -687,6 +735,7 @@ void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
     if (e->dav.clear_fd >= 0)
         close(e->dav.clear_fd);
     e->dav.clear_fd = clear_fd;
+    memcpy(e->dav.clear_id, idhex, RECORD_ID_HEX + 1); /* idhex equals asked_id: RECORD_ID_HEX long */
 }
 
 int link_engine_upload_fd(link_engine *e, const char *name, int fd)

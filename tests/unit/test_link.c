@@ -308,11 +308,12 @@ static int fake_decrypt(void *user, int sealed_fd, const char *idhex)
     return 0;
 }
 
-static int audits_failed;
+static int audits_failed, audits_gone;
 static void count_audit(void *user, const char *type, const char *detail)
 {
     (void)user;
     audits_failed += strcmp(type, "link_upload_failed") == 0 && strstr(detail, "why=refused_by_vault");
+    audits_gone += strcmp(type, "link_upload_failed") == 0 && strstr(detail, "why=deleted_on_the_camera");
 }
 
 static json_t *dav_stats(link_engine *e)
@@ -346,7 +347,10 @@ static void test_engine_sealed_upload(void **state)
     assert_int_equal(link_engine_upload_sealed(e, "0011", "a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
     assert_int_equal(link_engine_upload_sealed(e, id, "../a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
     assert_int_equal(fds_open(), engine_fds); /* refused: closed */
-    assert_int_equal(link_engine_upload_sealed(e, id, "a.mp4", memfd_create("s", MFD_CLOEXEC)), 0);
+    /* a sealed segment is a file on the camera's storage (a memfd has no link: it would count as deleted) */
+    char seg[64];
+    snprintf(seg, sizeof seg, "%s/seg", dir);
+    assert_int_equal(link_engine_upload_sealed(e, id, "a.mp4", open(seg, O_RDWR | O_CREAT | O_CLOEXEC, 0600)), 0);
     link_engine_step(e, 0);
     assert_int_equal(decrypt_asked, 1);
     assert_string_equal(decrypt_id, id);
@@ -380,6 +384,23 @@ static void test_engine_sealed_upload(void **state)
     json_decref(dav);
     assert_int_equal(audits_failed, 1);
     assert_int_equal(fds_open(), engine_fds); /* the sealed descriptor closed with its entry */
+
+    /* a segment deleted on the camera while it waits: its descriptor is let go (the storage gets its blocks back),
+     * the entry leaves the queue, audited, and the vault is never asked for it */
+    int asked = decrypt_asked;
+    assert_int_equal(link_engine_upload_sealed(e, id, "b.mp4", open(seg, O_RDONLY | O_CLOEXEC)), 0);
+    assert_int_equal(unlink(seg), 0);
+    for (int i = 0; i < 150 && fds_open() > engine_fds; i++) { /* looked for once a second */
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        link_engine_step(e, 0);
+    }
+    assert_int_equal(fds_open(), engine_fds);
+    link_engine_step(e, 0);
+    dav = dav_stats(e);
+    assert_int_equal(json_integer_value(json_object_get(dav, "queued")), 0);
+    json_decref(dav);
+    assert_int_equal(decrypt_asked, asked);
+    assert_int_equal(audits_gone, 1);
 
     /* files in clear (captures) held together are bounded: 5 MiB fits, a second 5 MiB does not */
     int a = memfd_create("jpeg", MFD_CLOEXEC), b = memfd_create("jpeg", MFD_CLOEXEC);
