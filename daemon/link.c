@@ -263,7 +263,7 @@ static int h_upload(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply
     if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) > 0 &&
         safecam_fmt(name, sizeof name, "%s_%s_%s.mp4", when, motion ? "motion" : "continuous", idhex) == 0 &&
         (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) >= 0)
-        rc = link_engine_upload_sealed(p->e, idhex, name, fd); /* takes fd */
+        rc = link_engine_upload_sealed(p->e, idhex, name, motion, fd); /* takes fd */
     *reply = rc >= 0 ? json_pack("{s:b,s:b}", "ok", 1, "queued", 1)
                      : json_pack("{s:s,s:s}", "error", "invalid_request", "field", "id");
     return 0;
@@ -332,17 +332,20 @@ static void on_vault_reply(void *ctx, unsigned peer, ipc_msg *msg)
     struct link_proc *p = ctx;
     (void)peer;
     if (msg->type == PROTO_VAULT_RECORDING_DECRYPT) {
-        if (msg->id != p->decrypt_id)
-            return; /* a late answer (msg->fd is closed with msg) */
-        p->decrypt_id = 0;
+        /* matched by the segment the answer names, so a slow answer to an earlier ask still serves; the engine
+         * ignores (and closes) one for a segment no longer asked for */
+        const char *idhex = json_string_value(json_object_get(msg->body, "id"));
         const char *err = json_string_value(json_object_get(msg->body, "error"));
+        if (!idhex)
+            idhex = msg->id == p->decrypt_id ? p->decrypt_idhex : "";
         if (json_is_true(json_object_get(msg->body, "ok")) && msg->fd >= 0) {
-            link_engine_upload_clear(p->e, p->decrypt_idhex, msg->fd);
+            link_engine_upload_clear(p->e, idhex, msg->fd);
             msg->fd = -1; /* the engine's now */
         } else if (err && (strcmp(err, "sealed_mismatch") == 0 || strcmp(err, "invalid_request") == 0)) {
-            link_engine_upload_clear(p->e, p->decrypt_idhex, -1);
+            link_engine_upload_clear(p->e, idhex, LINK_CLEAR_REFUSED);
         } else {
-            log_warn("link: the vault did not decrypt a segment for upload (%s)", err ? err : "no descriptor");
+            log_debug("link: the vault did not decrypt a segment for upload yet (%s)", err ? err : "no descriptor");
+            link_engine_upload_clear(p->e, idhex, LINK_CLEAR_RETRY);
         }
         return;
     }

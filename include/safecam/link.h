@@ -82,6 +82,9 @@ int link_queue_push_fd(struct link_queue *q, const char *a, const char *b, int64
 const struct link_queue_entry *link_queue_peek(const struct link_queue *q);
 /* Drop the oldest entry (after its delivery was acknowledged). */
 void link_queue_pop(struct link_queue *q);
+/* Keep only the entries keep(entry, user) says 1 for, in order; the others are freed (descriptors closed).
+ * Returns how many were removed (not counted in dropped). */
+size_t link_queue_filter(struct link_queue *q, int (*keep)(const struct link_queue_entry *, void *), void *user);
 
 /* ---- back-off with full jitter (queue.c) ----
  * An attempt failed at now_ms: the exponential bound comes from safecam_backoff_failed (100 ms doubling to
@@ -116,12 +119,16 @@ int link_engine_upload(link_engine *e, const char *path, const char *name);
  * through link_engine_upload_clear), or an error (retried after the back-off). sealed_fd stays the engine's. */
 typedef int (*link_decrypt_fn)(void *user, int sealed_fd, const char *idhex);
 void link_engine_decrypt_set(link_engine *e, link_decrypt_fn decrypt, void *user);
-/* Queue sealed segment idhex (32 hex) for upload as name (rules of link_engine_upload); takes sealed_fd (closed
- * on every path). Returns link_queue_push's value, or SAFECAM_ERR_INVAL. */
-int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int sealed_fd);
-/* The answer to a decrypt request: clear_fd (a memfd with the MP4, taken by the engine) for segment idhex, or
- * -1 when the vault refused it (the segment is dropped from the queue and audited: retrying cannot help).
- * An answer for anything but the segment at the head, asked for, is closed and ignored. */
+/* Queue sealed segment idhex (32 hex; motion: 1 for a motion segment) for upload as name (rules of
+ * link_engine_upload); takes sealed_fd (closed on every path). Returns link_queue_push's value, or
+ * SAFECAM_ERR_INVAL. New settings (link_engine_configure) drop the entries they no longer want. */
+int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int motion, int sealed_fd);
+/* The answer to a decrypt request: clear_fd (a memfd with the MP4, taken by the engine) for segment idhex;
+ * LINK_CLEAR_REFUSED when the vault refused it (the segment is dropped from the queue and audited: retrying cannot
+ * help); LINK_CLEAR_RETRY when it could not now (busy, storage): asked again after the back-off. An answer for
+ * anything but the segment at the head, asked for, is closed and ignored. */
+#define LINK_CLEAR_REFUSED (-1)
+#define LINK_CLEAR_RETRY (-2)
 void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd);
 /* Queue a file already in clear (a capture's JPEG in a memfd) for upload as name; takes fd (closed on every
  * path), read from offset 0 at each attempt. Such files held together are bounded (LINK_CLEAR_QUEUE_BYTES):

@@ -332,6 +332,9 @@ int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in
 /* The stored settings WITH the passwords (for the link process only: PROTO_VAULT_LINK_SETTINGS); {} when none.
  * The caller owns *out and wipes nothing (jansson strings): it frees it at once after sending. */
 int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out) SAFECAM_WUR;
+/* webdav.upload of the stored settings (enum link_upload_mode; motion when never set), or -1 when no WebDAV
+ * folder is configured or the settings cannot be read. What the vault hands the link process follows it. */
+int vault_linked_upload_mode(const char *state_dir, const uint8_t *key);
 /* 1 when settings (as vault_linked_full gives them) configure a service: mqtt with url and topic, or
  * webdav with url; else 0. */
 int vault_linked_configured(const json_t *full);
@@ -352,6 +355,9 @@ json_t *vault_audit_status_json(const vault *v);
 json_t *vault_audit_result_json(const struct audit_verify_result *r); /* the same shape for one result */
 int vault_audit_export(vault *v, const uint8_t *storage_key, int *fd_out, int64_t *size_out) SAFECAM_WUR;
 
+#define VAULT_LINK_FORWARDED_MAX 64 /* the link process's upload queue holds 64 entries */
+#define VAULT_LINK_DECRYPT_MIN_MS 250 /* one clear copy at most this often (each up to 64 MiB of work) */
+
 struct vault_service {
     vault *v;
     audit_log *audit;
@@ -370,6 +376,11 @@ struct vault_service {
      * number, vault_service_channel_changed): a late answer goes only to the channel its request came on,
      * never to a restarted peer that may use the same request id for another call. */
     unsigned channel_gen[8];
+    /* The segments handed to the link process for upload (PROTO_LINK_UPLOAD): the only ones it may ask the clear
+     * copy of (PROTO_VAULT_RECORDING_DECRYPT), the latest VAULT_LINK_FORWARDED_MAX; and when it last asked. */
+    char link_forwarded[VAULT_LINK_FORWARDED_MAX][33];
+    unsigned link_forwarded_next;
+    int64_t link_decrypt_last_ms;
 };
 
 /* A peer's channel was replaced or closed (ipc_child_config.channel_changed): answers still owed on the old

@@ -33,11 +33,14 @@
 #define UPLOAD_FILE_MAX (256L * 1024 * 1024)
 #define RETENTION_EVERY_MS (3600 * 1000)
 /* The first string of an upload entry held by descriptor: CLEAR_ENTRY for a file in clear (a capture), or
- * SEALED_PREFIX + the segment id for a sealed segment; any other string is a local path (the standalone form). */
+ * "sealed:m:<id>" / "sealed:c:<id>" for a sealed motion / continuous segment; any other string is a local path
+ * (the standalone form). */
 #define CLEAR_ENTRY "clear"
 #define SEALED_PREFIX "sealed:"
 #define SEALED_PREFIX_LEN (sizeof SEALED_PREFIX - 1)
+#define SEALED_ID_OFFSET (SEALED_PREFIX_LEN + 2)
 #define GONE_SCAN_EVERY_MS 1000
+#define RETENTION_PER_STEP 4 /* blocking DELETEs per step of the hourly retention (a few seconds at most) */
 #define DECRYPT_WAIT_MS 10000 /* a clear copy asked of the vault and not come: asked again */
 
 struct creds {
@@ -61,6 +64,14 @@ struct mqtt_side {
     uint64_t attempts, delivered, tls_refused, connects;
 };
 
+struct dav_put {
+    CURLM *multi; /* made at the first upload, kept */
+    CURL *c;      /* NULL: none in flight */
+    FILE *f;
+    char name[136];   /* the queue entry's name (its b) */
+    char remote[256]; /* <device id>_<name> */
+};
+
 struct webdav_side {
     int configured;
     char base[LINK_URL_MAX + 2]; /* ends in '/' */
@@ -73,6 +84,8 @@ struct webdav_side {
     char clear_id[RECORD_ID_HEX + 1]; /* the segment clear_fd belongs to */
     int64_t asked_ms;            /* when (monotonic) */
     int64_t gone_scan_ms;        /* the last look for sealed segments deleted on the camera meanwhile */
+    struct dav_put put;          /* the upload in flight */
+    int retention_deleted_last;  /* deleted by the last retention pass */
     struct safecam_backoff bo;
     uint64_t attempts, uploaded, failures, tls_refused;
     long last_status;
@@ -93,6 +106,37 @@ struct link_engine {
 };
 
 static void audit_ev(link_engine *e, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void dav_put_abort(link_engine *e);
+static void dav_put_cancel(link_engine *e);
+
+/* The segment id of a sealed entry, or NULL for any other entry. */
+static const char *entry_sealed_id(const struct link_queue_entry *q)
+{
+    return q && q->a && strncmp(q->a, SEALED_PREFIX, SEALED_PREFIX_LEN) == 0 && strlen(q->a) == SEALED_ID_OFFSET + RECORD_ID_HEX
+               ? q->a + SEALED_ID_OFFSET
+               : NULL;
+}
+
+/* A local path (the standalone form's uploads): kept by a deletion, which cancels only the camera's own. */
+static int entry_is_path(const struct link_queue_entry *q, void *user)
+{
+    (void)user;
+    return q->fd < 0 && !entry_sealed_id(q);
+}
+
+/* Whether the settings applied still want an entry queued before (webdav.upload, or the folder removed). Local
+ * paths (the standalone form) are always kept. */
+static int entry_wanted(const struct link_queue_entry *q, void *user)
+{
+    const link_engine *e = user;
+    int mode = e->dav.configured ? e->dav.upload_mode : -1;
+    if (entry_sealed_id(q))
+        return mode == LINK_UPLOAD_ALL || (mode == LINK_UPLOAD_MOTION && q->a[SEALED_PREFIX_LEN] == 'm');
+    if (q->fd >= 0 && strcmp(q->a, CLEAR_ENTRY) == 0)
+        return mode == LINK_UPLOAD_ALL || mode == LINK_UPLOAD_MOTION;
+    return 1;
+}
+static int retention_some(link_engine *e, int64_t now, int max_tries);
 static void audit_ev(link_engine *e, const char *type, const char *fmt, ...)
 {
     char detail[256];
@@ -223,7 +267,7 @@ static void sealed_gone_release(link_engine *e)
     for (size_t i = 0; i < q->count; i++) {
         struct link_queue_entry *it = &q->items[(q->head + i) % q->max_items];
         struct stat st;
-        if (it->fd >= 0 && strncmp(it->a, SEALED_PREFIX, SEALED_PREFIX_LEN) == 0 && fstat(it->fd, &st) == 0 &&
+        if (it->fd >= 0 && entry_sealed_id(it) && fstat(it->fd, &st) == 0 &&
             st.st_nlink == 0) {
             close(it->fd);
             it->fd = -1;
@@ -248,6 +292,9 @@ void link_engine_free(link_engine *e)
     mqtt_drop(e);
     creds_clear(&e->mq.cr);
     creds_clear(&e->dav.cr);
+    dav_put_abort(e);
+    if (e->dav.put.multi)
+        curl_multi_cleanup(e->dav.put.multi);
     dav_clear_drop(e);
     link_queue_free(&e->events);
     link_queue_free(&e->uploads);
@@ -268,6 +315,8 @@ int link_engine_configure(link_engine *e, const json_t *settings)
     char field[64];
     if (!e || link_settings_validate(settings, field, sizeof field) != 0)
         return SAFECAM_ERR_INVAL;
+    dav_put_cancel(e); /* an upload in flight restarts with the new settings, if they still want it */
+    dav_clear_drop(e);
     mqtt_drop(e);
     creds_clear(&e->mq.cr);
     creds_clear(&e->dav.cr);
@@ -304,6 +353,9 @@ int link_engine_configure(link_engine *e, const json_t *settings)
         e->dav.last_retention_ms = safecam_time_mono_ms();
         safecam_backoff_reset(&e->dav.bo);
     }
+    size_t gone = link_queue_filter(&e->uploads, entry_wanted, e);
+    if (gone)
+        log_info("link: %zu queued upload(s) dropped: the new settings do not want them", gone);
     return 0;
 }
 
@@ -461,15 +513,16 @@ static size_t discard(char *p, size_t sz, size_t n, void *u)
 
 /* One request to base+name; method "PUT" (body from the file fd) or "DELETE". Returns the HTTP status, or
  * -1 (transport), -2 (the server's certificate refused). */
-static long dav_request(link_engine *e, const char *method, const char *name, FILE *body, long body_len)
+/* A configured easy handle for method on name (body: an upload of body_len bytes read from it), or NULL. */
+static CURL *dav_easy(link_engine *e, const char *method, const char *name, FILE *body, long body_len)
 {
     struct webdav_side *s = &e->dav;
     char url[LINK_URL_MAX + 256];
     if (safecam_fmt(url, sizeof url, "%s%s", s->base, name) != 0)
-        return -1;
+        return NULL;
     CURL *c = curl_easy_init();
     if (!c)
-        return -1;
+        return NULL;
     int bad = 0;
     bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
@@ -498,44 +551,165 @@ static long dav_request(link_engine *e, const char *method, const char *name, FI
         bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK;
     }
-    long status = -1;
-    if (!bad) {
-        CURLcode rc = curl_easy_perform(c);
-        if (rc == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
-                 rc == CURLE_SSL_CONNECT_ERROR)
-            status = -2;
+    if (bad) {
+        curl_easy_cleanup(c);
+        return NULL;
     }
+    return c;
+}
+
+/* The HTTP status of a finished transfer; -2 for a refused certificate, -1 for any other failure. */
+static long dav_status(CURL *c, CURLcode rc)
+{
+    long status = -1;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR)
+        status = -2;
+    return status;
+}
+
+/* One blocking request (DELETE: retention, bounded per run, and deletion on request). */
+static long dav_request(link_engine *e, const char *method, const char *name, FILE *body, long body_len)
+{
+    CURL *c = dav_easy(e, method, name, body, body_len);
+    if (!c)
+        return -1;
+    long status = dav_status(c, curl_easy_perform(c));
     curl_easy_cleanup(c);
     return status;
+}
+
+/* The upload in flight, driven without blocking from link_engine_step (curl's multi interface): the process's
+ * loop keeps answering the supervisor's heartbeats and the broker while a segment of many megabytes goes out. */
+static void dav_put_abort(link_engine *e)
+{
+    struct dav_put *t = &e->dav.put;
+    if (t->c) {
+        curl_multi_remove_handle(t->multi, t->c);
+        curl_easy_cleanup(t->c);
+    }
+    if (t->f)
+        fclose(t->f);
+    t->c = NULL;
+    t->f = NULL;
+}
+
+static void uploaded_remember(link_engine *e, const char *remote);
+
+/* Stop the upload in flight before its end: the server may have the whole file already (the answer was not read),
+ * so its name joins the list of uploads, which retention and deletion go through (404 there counts as gone). */
+static void dav_put_cancel(link_engine *e)
+{
+    if (e->dav.put.c)
+        uploaded_remember(e, e->dav.put.remote);
+    dav_put_abort(e);
 }
 
 static void uploaded_remember(link_engine *e, const char *remote)
 {
     json_t *up = json_object_get(e->state, "uploaded");
+    for (size_t i = json_array_size(up); i-- > 0;) { /* once per name (a cancelled upload sent again) */
+        const char *n = json_string_value(json_object_get(json_array_get(up, i), "name"));
+        if (n && strcmp(n, remote) == 0)
+            json_array_remove(up, i);
+    }
     while (json_array_size(up) >= UPLOADED_MAX)
         json_array_remove(up, 0);
     json_array_append_new(up, json_pack("{s:s,s:I}", "name", remote, "t", (json_int_t)safecam_time_now()));
     (void)state_save(e);
 }
 
+/* The end of an upload: status as dav_status. The head is popped only if it is still the entry that was sent (a
+ * full queue may have dropped it meanwhile). */
+static void dav_put_done(link_engine *e, long status)
+{
+    struct webdav_side *s = &e->dav;
+    const struct link_queue_entry *h = link_queue_peek(&e->uploads);
+    int same = h && h->b && strcmp(h->b, s->put.name) == 0;
+    int64_t now = safecam_time_mono_ms();
+    s->last_status = status;
+    if (status >= 200 && status < 300) {
+        uploaded_remember(e, s->put.remote);
+        if (same)
+            link_queue_pop(&e->uploads);
+        s->uploaded++;
+        if (s->bo.failures)
+            audit_ev(e, "link_connected", "service=webdav attempts=%llu", (unsigned long long)s->attempts);
+        safecam_backoff_reset(&s->bo);
+        return;
+    }
+    s->failures++;
+    if (status == -2) {
+        s->tls_refused++;
+        audit_ev(e, "link_tls_refused", "service=webdav");
+    } else if (s->bo.failures == 0) {
+        audit_ev(e, "link_upload_failed", "service=webdav name=%s status=%ld", s->put.name, status);
+    }
+    /* 507, 5xx, any refusal or a lost connection: the entry stays at the head (the local copy is kept) */
+    link_backoff_failed(&s->bo, now);
+}
+
+/* Start the PUT of f (size bytes) as the head entry; takes f. */
+static void dav_put_start(link_engine *e, const struct link_queue_entry *h, const char *remote, FILE *f, long size)
+{
+    struct dav_put *t = &e->dav.put;
+    rewind(f); /* from the start: a descriptor shared with another process has its offset anywhere */
+    if (!t->multi)
+        t->multi = curl_multi_init();
+    t->f = f;
+    if (safecam_strlcpy(t->name, h->b, sizeof t->name) != 0 || safecam_strlcpy(t->remote, remote, sizeof t->remote) != 0 ||
+        !t->multi || !(t->c = dav_easy(e, "PUT", remote, f, size)) || curl_multi_add_handle(t->multi, t->c) != CURLM_OK) {
+        dav_put_abort(e);
+        dav_put_done(e, -1);
+        return;
+    }
+    int running = 0;
+    (void)curl_multi_perform(t->multi, &running); /* the connection starts now; the rest at the next steps */
+}
+
+/* Drive the upload in flight without blocking; finish it when curl says it is done. */
+static void dav_put_poll(link_engine *e)
+{
+    struct dav_put *t = &e->dav.put;
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(t->multi, &running);
+    if (mc == CURLM_OK && running)
+        return;
+    CURLcode rc = CURLE_FAILED_INIT;
+    CURLMsg *m;
+    int left = 0;
+    while ((m = curl_multi_info_read(t->multi, &left)))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == t->c)
+            rc = m->data.result;
+    long status = dav_status(t->c, rc);
+    dav_put_abort(e); /* the handle and the file, done with */
+    dav_put_done(e, status);
+}
+
 static void dav_step(link_engine *e)
 {
     struct webdav_side *s = &e->dav;
-    if (!s->configured)
-        return;
     int64_t now = safecam_time_mono_ms();
-    if (now - s->last_retention_ms >= RETENTION_EVERY_MS) {
-        s->last_retention_ms = now;
-        (void)link_engine_retention_run(e, safecam_time_now());
-    }
-    if (now - s->gone_scan_ms >= GONE_SCAN_EVERY_MS) {
+    if (now - s->gone_scan_ms >= GONE_SCAN_EVERY_MS) { /* also with no folder configured: the blocks go back */
         s->gone_scan_ms = now;
         sealed_gone_release(e);
     }
+    if (!s->configured)
+        return;
+    if (s->put.c) {
+        dav_put_poll(e);
+        return;
+    }
+    if (now - s->last_retention_ms >= RETENTION_EVERY_MS) {
+        /* a few DELETEs per step (each a blocking request of its own): the rest a second later */
+        int more = retention_some(e, safecam_time_now(), RETENTION_PER_STEP);
+        s->last_retention_ms = more ? now - RETENTION_EVERY_MS + 1000 : now;
+    }
     const struct link_queue_entry *h = link_queue_peek(&e->uploads);
-    if (h && h->fd < 0 && strncmp(h->a, SEALED_PREFIX, SEALED_PREFIX_LEN) == 0) {
+    if (s->clear_fd >= 0 && (!h || h->fd < 0 || !entry_sealed_id(h) || strcmp(entry_sealed_id(h), s->clear_id) != 0))
+        dav_clear_drop(e); /* the copy of a segment that left the queue meanwhile (dropped when full, or refused) */
+    if (h && h->fd < 0 && entry_sealed_id(h)) {
         audit_ev(e, "link_upload_failed", "service=webdav name=%s why=deleted_on_the_camera", h->b);
         link_queue_pop(&e->uploads);
         dav_clear_drop(e);
@@ -553,9 +727,7 @@ static void dav_step(link_engine *e)
         s->attempts++;
         fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 3);
     } else if (h->fd >= 0) { /* a sealed segment: its clear copy first, asked of the vault (answered asynchronously) */
-        const char *id = h->a + SEALED_PREFIX_LEN;
-        if (s->clear_fd >= 0 && strcmp(s->clear_id, id) != 0)
-            dav_clear_drop(e); /* the copy of a segment that left the queue meanwhile (dropped when full) */
+        const char *id = entry_sealed_id(h);
         struct stat hs;
         if (s->clear_fd < 0 && fstat(h->fd, &hs) == 0 && hs.st_nlink == 0) {
             sealed_gone_release(e); /* deleted on the camera: never ask the vault; it leaves at the next step */
@@ -593,44 +765,27 @@ static void dav_step(link_engine *e)
         link_queue_pop(&e->uploads); /* nothing to send: retrying cannot help */
         return;
     }
-    rewind(f); /* from the start: a descriptor shared with another process has its offset anywhere */
-    long status = dav_request(e, "PUT", remote, f, (long)st.st_size);
-    fclose(f);
-    s->last_status = status;
-    if (status >= 200 && status < 300) {
-        uploaded_remember(e, remote);
-        link_queue_pop(&e->uploads);
-        s->uploaded++;
-        if (s->bo.failures)
-            audit_ev(e, "link_connected", "service=webdav attempts=%llu", (unsigned long long)s->attempts);
-        safecam_backoff_reset(&s->bo);
-        return;
-    }
-    s->failures++;
-    if (status == -2) {
-        s->tls_refused++;
-        audit_ev(e, "link_tls_refused", "service=webdav");
-    } else if (s->bo.failures == 0) {
-        audit_ev(e, "link_upload_failed", "service=webdav name=%s status=%ld", h->b, status);
-    }
-    /* 507, 5xx, any refusal or a lost connection: the entry stays at the head (the local copy is kept) */
-    link_backoff_failed(&s->bo, now);
+    dav_put_start(e, h, remote, f, (long)st.st_size);
 }
 
-int link_engine_retention_run(link_engine *e, int64_t now)
+/* Delete remote files older than retention_days, at most max_tries DELETE requests. Returns 1 when old names
+ * remain (tried later), 0 when none. */
+static int retention_some(link_engine *e, int64_t now, int max_tries)
 {
-    if (!e || !e->dav.configured)
-        return 0;
     json_t *up = json_object_get(e->state, "uploaded");
     int64_t limit = now - (int64_t)e->dav.retention_days * 86400;
-    int deleted = 0;
-    for (size_t i = 0; i < json_array_size(up) && deleted < 1000;) {
+    int deleted = 0, tries = 0, more = 0;
+    for (size_t i = 0; i < json_array_size(up);) {
         json_t *it = json_array_get(up, i);
         json_int_t t = json_integer_value(json_object_get(it, "t"));
         const char *name = json_string_value(json_object_get(it, "name"));
         if (!name || t > limit) {
             i++;
             continue;
+        }
+        if (tries++ >= max_tries) {
+            more = 1;
+            break;
         }
         long st = dav_request(e, "DELETE", name, NULL, 0);
         if ((st >= 200 && st < 300) || st == 404) {
@@ -644,7 +799,16 @@ int link_engine_retention_run(link_engine *e, int64_t now)
         (void)state_save(e);
         audit_ev(e, "link_retention", "service=webdav deleted=%d", deleted);
     }
-    return deleted;
+    e->dav.retention_deleted_last = deleted;
+    return more;
+}
+
+int link_engine_retention_run(link_engine *e, int64_t now)
+{
+    if (!e || !e->dav.configured || e->dav.put.c)
+        return 0;
+    (void)retention_some(e, now, 1000);
+    return e->dav.retention_deleted_last;
 }
 
 /* ---- public ---- */
@@ -695,7 +859,7 @@ void link_engine_decrypt_set(link_engine *e, link_decrypt_fn decrypt, void *user
     e->decrypt_user = user;
 }
 
-int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int sealed_fd)
+int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *name, int motion, int sealed_fd)
 {
     if (!e || !idhex || strlen(idhex) != RECORD_ID_HEX || strspn(idhex, "0123456789abcdef") != RECORD_ID_HEX ||
         !upload_name_valid(name) || sealed_fd < 0) {
@@ -703,8 +867,8 @@ int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *nam
             close(sealed_fd);
         return SAFECAM_ERR_INVAL;
     }
-    char a[SEALED_PREFIX_LEN + RECORD_ID_HEX + 1];
-    if (safecam_fmt(a, sizeof a, "%s%s", SEALED_PREFIX, idhex) != 0) {
+    char a[SEALED_ID_OFFSET + RECORD_ID_HEX + 1];
+    if (safecam_fmt(a, sizeof a, "%s%c:%s", SEALED_PREFIX, motion ? 'm' : 'c', idhex) != 0) {
         close(sealed_fd);
         return SAFECAM_ERR_INVAL;
     }
@@ -721,12 +885,17 @@ void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
         return;
     const struct link_queue_entry *h = link_queue_peek(&e->uploads);
     if (!h || h->fd < 0 || !idhex || !e->dav.asked_id[0] || strcmp(e->dav.asked_id, idhex) != 0 ||
-        strncmp(h->a, SEALED_PREFIX, SEALED_PREFIX_LEN) != 0 || strcmp(h->a + SEALED_PREFIX_LEN, idhex) != 0) {
+        !entry_sealed_id(h) || strcmp(entry_sealed_id(h), idhex) != 0) {
         if (clear_fd >= 0)
             close(clear_fd); /* late, or for a segment no longer at the head */
         return;
     }
     e->dav.asked_id[0] = '\0';
+    if (clear_fd == LINK_CLEAR_RETRY) {
+        e->dav.failures++;
+        link_backoff_failed(&e->dav.bo, safecam_time_mono_ms());
+        return;
+    }
     if (clear_fd < 0) {
         audit_ev(e, "link_upload_failed", "service=webdav name=%s why=refused_by_vault", h->b);
         link_queue_pop(&e->uploads); /* deleted meanwhile, or damaged: retrying cannot help */
@@ -804,6 +973,13 @@ json_t *link_engine_delete_all(link_engine *e)
     if (!e || !out)
         return out;
     json_t *removed = json_object_get(out, "removed"), *failed = json_object_get(out, "failed");
+    /* what waits to be uploaded would land right after the deletion: cancelled first (the upload in flight too,
+     * whose file is then deleted below if it reached the server) */
+    dav_put_cancel(e);
+    dav_clear_drop(e);
+    size_t cancelled = link_queue_filter(&e->uploads, entry_is_path, NULL);
+    if (cancelled)
+        log_info("link: %zu queued upload(s) cancelled by the deletion", cancelled);
     /* WebDAV: every name in the list, removed from it once the server confirms (404: already gone) */
     json_t *up = json_object_get(e->state, "uploaded");
     for (size_t i = 0; i < json_array_size(up) && i < UPLOADED_MAX;) {

@@ -1,5 +1,5 @@
 /* queue.c — the bounded in-memory FIFO of events and uploads waiting for a linked service, and the back-off
- * with full jitter between connection attempts. Pure code, no I/O. Trust level: entries come from the
+ * with full jitter between connection attempts. No I/O but closing the descriptors entries hold. Trust level: entries come from the
  * camera's own processes. QCVN 135 G8 / EN 303 645 5.9-1 (resilience: bounded memory, no tight loop). */
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +57,31 @@ void link_queue_pop(struct link_queue *q)
     entry_clear(e);
     q->head = (q->head + 1) % q->max_items;
     q->count--;
+}
+
+size_t link_queue_filter(struct link_queue *q, int (*keep)(const struct link_queue_entry *, void *), void *user)
+{
+    if (!q || !q->items || !keep)
+        return 0;
+    size_t w = 0, n = q->count, removed = 0;
+    q->bytes = 0;
+    for (size_t r = 0; r < n; r++) {
+        struct link_queue_entry *it = &q->items[(q->head + r) % q->max_items];
+        if (!keep(it, user)) {
+            entry_clear(it);
+            removed++;
+            continue;
+        }
+        if (w != r) {
+            q->items[(q->head + w) % q->max_items] = *it;
+            memset(it, 0, sizeof *it);
+            it->fd = -1;
+        }
+        q->bytes += q->items[(q->head + w) % q->max_items].bytes;
+        w++;
+    }
+    q->count = w;
+    return removed;
 }
 
 int link_queue_push(struct link_queue *q, const char *a, const char *b, int64_t t)

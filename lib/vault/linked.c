@@ -132,6 +132,20 @@ int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out)
     return linked_load(state_dir, key, out);
 }
 
+int vault_linked_upload_mode(const char *state_dir, const uint8_t *key)
+{
+    json_t *full = NULL;
+    if (vault_linked_full(state_dir, key, &full) != 0)
+        return -1;
+    const json_t *dav = json_object_get(full, "webdav");
+    const char *mode = json_string_value(json_object_get(dav, "upload"));
+    int out = !json_string_value(json_object_get(dav, "url")) ? -1
+              : mode                                          ? link_upload_mode_parse(mode)
+                                                              : LINK_UPLOAD_DEFAULT;
+    json_decref(full);
+    return out;
+}
+
 int vault_linked_configured(const json_t *full)
 {
     const json_t *mq = json_object_get(full, "mqtt"), *dav = json_object_get(full, "webdav");

@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "safecam/link.h"
 #include "safecam/proto.h"
 #include "safecam/record.h"
 #include "safecam/seal.h"
@@ -1048,18 +1050,28 @@ static int capture_actor_source(const ipc_msg *req, json_t **reply, const char *
     return 0;
 }
 
-/* A capture just stored: its JPEG (the memfd web handed in) to the link process for WebDAV, if one runs. Never
- * a wait; refused pushes are logged once a minute at most. */
-static void capture_hand_to_link(struct vault_service *svc, const struct vault_capture *c, int fd)
+/* A capture just stored: its JPEG to the link process for WebDAV, if one runs and uploads are on. Never a wait;
+ * refused pushes are logged once a minute at most. */
+static void capture_hand_to_link(struct vault_service *svc, const struct vault_capture *c)
 {
     static uint32_t next_id = (1u << 31) | (1u << 29);
     static int64_t last_said_ms;
     int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
-    if (link < 0)
-        return;
-    json_t *body = json_pack("{s:s,s:I}", "id", c->id, "created_at", (json_int_t)c->created_at);
-    int rc = body ? ipc_send_nowait(link, PROTO_LINK_UPLOAD_CAPTURE, 0, next_id++, body, fd) : SAFECAM_ERR_NOMEM;
+    int mode = link >= 0 ? vault_linked_upload_mode(svc->state_dir, svc->storage_key) : -1;
+    if (link < 0 || (mode != LINK_UPLOAD_MOTION && mode != LINK_UPLOAD_ALL))
+        return; /* no folder, or uploads off: the link process gets no picture */
+    /* what was stored, unsealed into a memfd of the vault's own (not web's, which web could still change) */
+    int fd = -1;
+    int64_t size = 0;
+    json_t *body = NULL;
+    int rc = vault_capture_open(svc->v, svc->storage_key, c->id, &fd, &size);
+    if (rc == 0)
+        body = json_pack("{s:s,s:I}", "id", c->id, "created_at", (json_int_t)c->created_at);
+    if (rc == 0)
+        rc = body ? ipc_send_nowait(link, PROTO_LINK_UPLOAD_CAPTURE, 0, next_id++, body, fd) : SAFECAM_ERR_NOMEM;
     json_decref(body);
+    if (fd >= 0)
+        close(fd);
     int64_t now = safecam_time_mono_ms();
     if (rc != 0 && (last_said_ms == 0 || now - last_said_ms >= 60000)) {
         log_warn("linked services: a capture was not handed to the link process (%s)", safecam_err_name(rc));
@@ -1088,7 +1100,7 @@ static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t 
     int rc = vault_capture_store(svc->v, svc->storage_key, req->fd, &c);
     switch (rc) {
     case 0:
-        capture_hand_to_link(svc, &c, req->fd);
+        capture_hand_to_link(svc, &c);
         *reply = json_pack("{s:b, s:{s:s, s:I, s:I}}", "ok", 1, "capture", "id", c.id, "created_at",
                            (json_int_t)c.created_at, "size", (json_int_t)c.size);
         return *reply ? 0 : SAFECAM_ERR_NOMEM;
@@ -1521,15 +1533,35 @@ static int h_recording_open(void *ctx, unsigned peer, const ipc_msg *req, json_t
     return recording_decrypt_reply(ctx, req, reply, reply_fd);
 }
 
-/* The link process's copy for an upload: the same, without a session (it holds none; the segment came to it
- * from media through this process, PROTO_LINK_UPLOAD). */
+/* The link process's copy for an upload: the same, without a session (it holds none), for a segment this process
+ * handed it (PROTO_LINK_UPLOAD, the latest VAULT_LINK_FORWARDED_MAX) and at most once per
+ * VAULT_LINK_DECRYPT_MIN_MS: a compromised link process gets no other recording and cannot keep the vault's loop
+ * (which serves logins) decrypting. The answer names the segment. */
 static int h_recording_decrypt(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
     static const char *const keys[] = {"id", NULL};
+    struct vault_service *svc = ctx;
+    const char *idhex = json_string_value(json_object_get(req->body, "id"));
     (void)peer;
     if (body_check(req, keys, reply) != 0)
         return 0;
-    return recording_decrypt_reply(ctx, req, reply, reply_fd);
+    int handed = 0;
+    for (unsigned i = 0; idhex && i < VAULT_LINK_FORWARDED_MAX; i++)
+        handed |= svc->link_forwarded[i][0] && strcmp(svc->link_forwarded[i], idhex) == 0;
+    int64_t now = safecam_time_mono_ms();
+    if (!handed) {
+        *reply = json_pack("{s:s,s:s}", "error", "sealed_mismatch", "id", idhex ? idhex : "");
+        return 0;
+    }
+    if (svc->link_decrypt_last_ms && now - svc->link_decrypt_last_ms < VAULT_LINK_DECRYPT_MIN_MS) {
+        *reply = json_pack("{s:s,s:s}", "error", "busy", "id", idhex);
+        return 0;
+    }
+    svc->link_decrypt_last_ms = now;
+    int rc = recording_decrypt_reply(svc, req, reply, reply_fd);
+    if (rc == 0 && *reply)
+        json_object_set_new(*reply, "id", json_string(idhex));
+    return rc;
 }
 
 /* A finished segment from media: handed on to the link process, sealed, if it runs. Never a wait: the vault's
@@ -1550,14 +1582,32 @@ static int h_recording_sealed(void *ctx, unsigned peer, const ipc_msg *req, json
     const json_t *ev = json_object_get(req->body, "event");
     if (field_str(req->body, "id", RECORD_ID_HEX, 1, &idhex) != 0 || record_id_parse(idhex, id) != 0 ||
         !json_is_integer(json_object_get(req->body, "start_ms")) ||
+        json_integer_value(json_object_get(req->body, "start_ms")) < 0 ||
         !json_is_integer(json_object_get(req->body, "end_ms")) ||
+        json_integer_value(json_object_get(req->body, "end_ms")) < json_integer_value(json_object_get(req->body, "start_ms")) ||
         (ev && !json_is_null(ev) && !(json_is_string(ev) && strcmp(json_string_value(ev), "motion") == 0)) ||
         req->fd < 0) {
         *reply = reply_field_error("invalid_request", "id");
         return 0;
     }
+    int fl = fcntl(req->fd, F_GETFL);
+    struct stat st;
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || fstat(req->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *reply = reply_field_error("invalid_request", "fd"); /* the sealed file, read-only, and nothing else */
+        return 0;
+    }
+    /* only what the stored settings want goes to the link process: nothing while uploads are off or no folder
+     * is configured (it then serves MQTT alone and gets no video) */
     int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
+    int mode = link >= 0 ? vault_linked_upload_mode(svc->state_dir, svc->storage_key) : -1;
+    int motion = ev && json_is_string(ev);
+    if (mode != LINK_UPLOAD_ALL && !(mode == LINK_UPLOAD_MOTION && motion))
+        link = -1;
     int rc = link >= 0 ? ipc_send_nowait(link, PROTO_LINK_UPLOAD, 0, next_id++, req->body, req->fd) : 0;
+    if (link >= 0 && rc == 0) {
+        memcpy(svc->link_forwarded[svc->link_forwarded_next], idhex, RECORD_ID_HEX + 1);
+        svc->link_forwarded_next = (svc->link_forwarded_next + 1) % VAULT_LINK_FORWARDED_MAX;
+    }
     if (rc != 0) {
         dropped++;
         int64_t now = safecam_time_mono_ms();

@@ -267,6 +267,27 @@ static int fds_open(void)
     return n;
 }
 
+/* Descriptors open on a memfd of that name ("/memfd:NAME (deleted)"). */
+static int memfds_named(const char *name)
+{
+    char want[64], path[300], got[128];
+    snprintf(want, sizeof want, "/memfd:%s (deleted)", name);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d))) {
+        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+        ssize_t l = readlink(path, got, sizeof got - 1);
+        if (l > 0) {
+            got[l] = '\0';
+            n += strcmp(got, want) == 0;
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void test_queue_fds(void **state)
 {
     (void)state;
@@ -344,32 +365,42 @@ static void test_engine_sealed_upload(void **state)
     link_engine_decrypt_set(e, fake_decrypt, NULL);
     int engine_fds = fds_open();
 
-    assert_int_equal(link_engine_upload_sealed(e, "0011", "a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
-    assert_int_equal(link_engine_upload_sealed(e, id, "../a.mp4", memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
+    assert_int_equal(link_engine_upload_sealed(e, "0011", "a.mp4", 0, memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
+    assert_int_equal(link_engine_upload_sealed(e, id, "../a.mp4", 0, memfd_create("s", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
     assert_int_equal(fds_open(), engine_fds); /* refused: closed */
     /* a sealed segment is a file on the camera's storage (a memfd has no link: it would count as deleted) */
     char seg[64];
     snprintf(seg, sizeof seg, "%s/seg", dir);
-    assert_int_equal(link_engine_upload_sealed(e, id, "a.mp4", open(seg, O_RDWR | O_CREAT | O_CLOEXEC, 0600)), 0);
+    assert_int_equal(link_engine_upload_sealed(e, id, "a.mp4", 1, open(seg, O_RDWR | O_CREAT | O_CLOEXEC, 0600)), 0);
     link_engine_step(e, 0);
     assert_int_equal(decrypt_asked, 1);
     assert_string_equal(decrypt_id, id);
     link_engine_step(e, 0);
     assert_int_equal(decrypt_asked, 1); /* asked: the answer is awaited, not asked again */
 
-    int before = fds_open();
-    link_engine_upload_clear(e, "ffffffffffffffffffffffffffffffff", memfd_create("c", MFD_CLOEXEC));
-    assert_int_equal(fds_open(), before); /* for another segment: closed */
+    link_engine_upload_clear(e, "ffffffffffffffffffffffffffffffff", memfd_create("other", MFD_CLOEXEC));
+    assert_int_equal(memfds_named("other"), 0); /* for another segment: closed */
 
-    int clear = memfd_create("c", MFD_CLOEXEC);
+    int clear = memfd_create("clear", MFD_CLOEXEC);
     assert_int_equal(write(clear, "mp4", 3), 3);
     link_engine_upload_clear(e, id, clear);
-    link_engine_step(e, 0); /* the PUT fails (closed port): the clear copy is gone, the entry stays */
-    assert_int_equal(fds_open(), before);
-    json_t *dav = dav_stats(e);
+    assert_int_equal(memfds_named("clear"), 1);
+    /* the PUT runs over a few steps without blocking, and fails (closed port): the clear copy is gone, the entry
+     * stays */
+    json_t *dav = NULL;
+    for (int i = 0; i < 250; i++) {
+        link_engine_step(e, 0);
+        json_decref(dav);
+        dav = dav_stats(e);
+        if (json_integer_value(json_object_get(dav, "failures")) >= 1)
+            break;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    assert_int_equal(memfds_named("clear"), 0);
     assert_int_equal(json_integer_value(json_object_get(dav, "queued")), 1);
     assert_true(json_integer_value(json_object_get(dav, "failures")) >= 1);
     json_decref(dav);
+    engine_fds = fds_open() - 1; /* the multi handle's own descriptors stay; the sealed one leaves below */
 
     /* after the back-off (at most 200 ms after one failure) the next attempt asks for a new clear copy */
     for (int i = 0; i < 100 && decrypt_asked < 2; i++) {
@@ -388,7 +419,7 @@ static void test_engine_sealed_upload(void **state)
     /* a segment deleted on the camera while it waits: its descriptor is let go (the storage gets its blocks back),
      * the entry leaves the queue, audited, and the vault is never asked for it */
     int asked = decrypt_asked;
-    assert_int_equal(link_engine_upload_sealed(e, id, "b.mp4", open(seg, O_RDONLY | O_CLOEXEC)), 0);
+    assert_int_equal(link_engine_upload_sealed(e, id, "b.mp4", 1, open(seg, O_RDONLY | O_CLOEXEC)), 0);
     assert_int_equal(unlink(seg), 0);
     for (int i = 0; i < 150 && fds_open() > engine_fds; i++) { /* looked for once a second */
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -407,11 +438,37 @@ static void test_engine_sealed_upload(void **state)
     assert_int_equal(ftruncate(a, 5L << 20), 0);
     assert_int_equal(ftruncate(b, 5L << 20), 0);
     assert_int_equal(link_engine_upload_fd(e, "a.jpg", a), 0);
-    before = fds_open();
+    int before = fds_open();
     assert_int_equal(link_engine_upload_fd(e, "b.jpg", b), SAFECAM_ERR_TOOBIG);
     assert_int_equal(fds_open(), before - 1); /* refused: closed */
     assert_int_equal(link_engine_upload_fd(e, "../c.jpg", memfd_create("jpeg", MFD_CLOEXEC)), SAFECAM_ERR_INVAL);
     assert_int_equal(fds_open(), before - 1);
+
+    /* new settings drop what they no longer want: "motion" keeps the motion segment and the capture, a removed
+     * folder keeps nothing (the descriptors closed) */
+    json_t *st = json_pack("{s:{s:s,s:s,s:s}}", "webdav", "url", "https://127.0.0.1:9/dav/", "ca_pem", real_ca,
+                           "upload", "all");
+    assert_int_equal(link_engine_configure(e, st), 0);
+    int m = open(seg, O_RDWR | O_CREAT | O_CLOEXEC, 0600), c = open(seg, O_RDONLY | O_CLOEXEC);
+    assert_int_equal(link_engine_upload_sealed(e, "11111111111111111111111111111111", "m.mp4", 1, m), 0);
+    assert_int_equal(link_engine_upload_sealed(e, "22222222222222222222222222222222", "c.mp4", 0, c), 0);
+    dav = dav_stats(e);
+    long queued = (long)json_integer_value(json_object_get(dav, "queued"));
+    json_decref(dav);
+    json_object_set_new(json_object_get(st, "webdav"), "upload", json_string("motion"));
+    assert_int_equal(link_engine_configure(e, st), 0);
+    dav = dav_stats(e);
+    assert_int_equal(json_integer_value(json_object_get(dav, "queued")), queued - 1);
+    json_decref(dav);
+    json_decref(st);
+    st = json_pack("{s:s}", "data_location", "vn");
+    assert_int_equal(link_engine_configure(e, st), 0);
+    json_decref(st);
+    assert_int_equal(link_engine_upload_mode(e), -1);
+    json_t *all = link_engine_stats(e);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(all, "webdav"), "queued")), 0);
+    json_decref(all);
+    assert_int_equal(unlink(seg), 0);
     link_engine_free(e);
     assert_true(fds_open() <= base);
 }

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,6 +153,83 @@ static int service_call(struct fixture *f, unsigned peer, uint16_t type, json_t 
     close(fds[0]);
     close(fds[1]);
     return rc;
+}
+
+static const char *reply_error(json_t *reply);
+
+/* service_call with a descriptor passed along (still the caller's). */
+static int service_call_fd(struct fixture *f, unsigned peer, uint16_t type, json_t *body, int fd, json_t **reply)
+{
+    int fds[2];
+    struct ipc_channel_state st = {0};
+    assert_int_equal(ipc_channel_pair(fds), 0);
+    ipc_msg req = {.type = type, .flags = 0, .id = 7, .body = body, .fd = fd};
+    int rc = ipc_dispatcher_run(vault_service_dispatcher(), &st, &f->svc, peer, fds[0], &req);
+    *reply = NULL;
+    if (rc == 0) {
+        ipc_msg msg = {.fd = -1};
+        assert_int_equal(ipc_recv(fds[1], &msg, 1000), 0);
+        assert_int_equal(msg.fd, -1); /* never a clear copy in these refusals */
+        *reply = json_incref(msg.body);
+        ipc_msg_clear(&msg);
+    }
+    json_decref(body);
+    close(fds[0]);
+    close(fds[1]);
+    return rc;
+}
+
+/* Uploads to a linked folder (docs/linked-services.md "Uploads"): the link process gets the clear copy only of a
+ * segment the vault handed it, media hands over only a read-only regular file, and web may not ask at all. */
+static void test_link_uploads_guarded(void **state)
+{
+    struct fixture *f = *state;
+    static const char id[] = "00112233445566778899aabbccddeeff";
+    json_t *r = NULL;
+    int mfd = memfd_create("sealed", MFD_CLOEXEC);
+    assert_true(mfd >= 0);
+    assert_int_equal(service_call_fd(f, IPC_PEER_LINK, PROTO_VAULT_RECORDING_DECRYPT, json_pack("{s:s}", "id", id),
+                                     mfd, &r),
+                     0);
+    assert_string_equal(reply_error(r), "sealed_mismatch"); /* never handed over */
+    json_decref(r);
+    assert_int_equal(service_call_fd(f, IPC_PEER_WEB, PROTO_VAULT_RECORDING_DECRYPT, json_pack("{s:s}", "id", id),
+                                     mfd, &r),
+                     SAFECAM_ERR_PROTO); /* not web's to ask: the channel is dropped, nothing answered */
+    assert_null(r);
+    /* media: a descriptor open for writing is refused, so is one that is not a regular file */
+    json_t *seg = json_pack("{s:s,s:i,s:i,s:n}", "id", id, "start_ms", 1000, "end_ms", 2000, "event");
+    assert_int_equal(service_call_fd(f, IPC_PEER_MEDIA, PROTO_VAULT_RECORDING_SEALED, json_incref(seg), mfd, &r), 0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    assert_string_equal(json_string_value(json_object_get(r, "field")), "fd");
+    json_decref(r);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(service_call_fd(f, IPC_PEER_MEDIA, PROTO_VAULT_RECORDING_SEALED, json_incref(seg), p[0], &r), 0);
+    assert_string_equal(reply_error(r), "invalid_request");
+    json_decref(r);
+    /* a read-only regular file with no link process running: accepted, not forwarded */
+    char path[512];
+    snprintf(path, sizeof path, "%s/seg", f->dir);
+    int w = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600), ro = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(w >= 0 && ro >= 0);
+    assert_int_equal(service_call_fd(f, IPC_PEER_MEDIA, PROTO_VAULT_RECORDING_SEALED, json_incref(seg), ro, &r), 0);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_true(json_is_false(json_object_get(r, "forwarded")));
+    json_decref(r);
+    /* and still not a segment the link process may ask for */
+    assert_int_equal(service_call_fd(f, IPC_PEER_LINK, PROTO_VAULT_RECORDING_DECRYPT, json_pack("{s:s}", "id", id),
+                                     ro, &r),
+                     0);
+    assert_string_equal(reply_error(r), "sealed_mismatch");
+    json_decref(r);
+    json_decref(seg);
+    close(mfd);
+    close(p[0]);
+    close(p[1]);
+    close(w);
+    close(ro);
+    unlink(path);
 }
 
 static const char *reply_error(json_t *reply)
@@ -1242,6 +1321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_peers_and_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_uploads_guarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csrf_key_sealed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
