@@ -40,7 +40,10 @@
 #define SEALED_PREFIX_LEN (sizeof SEALED_PREFIX - 1)
 #define SEALED_ID_OFFSET (SEALED_PREFIX_LEN + 2)
 #define GONE_SCAN_EVERY_MS 1000
-#define RETENTION_PER_STEP 4 /* blocking DELETEs per step of the hourly retention (a few seconds at most) */
+#define RETENTION_PER_STEP 1 /* blocking DELETEs per step of the hourly retention */
+#define DELETE_TIMEOUT_MS 3000L /* one DELETE, connection included */
+#define UPLOAD_STALL_BYTES_PER_S 512L /* an upload slower than this ... */
+#define UPLOAD_STALL_S 30L            /* ... for this long is given up (and tried again after the back-off) */
 #define DECRYPT_WAIT_MS 10000 /* a clear copy asked of the vault and not come: asked again */
 
 struct creds {
@@ -534,8 +537,14 @@ static CURL *dav_easy(link_engine *e, const char *method, const char *name, FILE
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L) != CURLE_OK;
+    if (body) { /* an upload runs beside the loop: no total bound (a big segment on a slow uplink), a stall bound */
+        bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, UPLOAD_STALL_BYTES_PER_S) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, UPLOAD_STALL_S) != CURLE_OK;
+    } else { /* a DELETE blocks the loop: short enough for the supervisor's heartbeats (3 x 2 s) */
+        bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, DELETE_TIMEOUT_MS) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, DELETE_TIMEOUT_MS) != CURLE_OK;
+    }
     bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "safecam-link/" SAFECAM_VERSION) != CURLE_OK;
     if (s->cr.username) {
