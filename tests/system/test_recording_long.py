@@ -11,8 +11,10 @@ import pytest
 
 from test_recording import ffprobe_duration, listing, set_recording
 
-pytestmark = [pytest.mark.xdist_group("recording_long"), pytest.mark.slow(230),
-              pytest.mark.plain_only]  # 3+ minutes of wall clock; the code runs under ASan in test_recording.py
+# The full-length version of test_recording.py's short segments: 3+ minutes of wall clock, so it runs in CI's soak
+# step (plain build, `scripts/run-tests --soak`), not in every `make check`; the code runs under ASan there.
+pytestmark = [pytest.mark.xdist_group("recording_long"), pytest.mark.slow(230), pytest.mark.soak,
+              pytest.mark.plain_only]
 
 START_CODE = re.compile(rb"\x00\x00\x00\x01[\x65\x67\x68]|\x00\x00\x01[\x65\x67\x68]")
 
