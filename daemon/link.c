@@ -234,6 +234,22 @@ static int h_delete(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply
     return 0;
 }
 
+/* Queue what the vault handed over as <UTC time>_<kind>_<id>.<ext> (sorts by time in a folder listing): a sealed
+ * segment (motion >= 0) or a capture in clear (motion < 0). Takes a copy of fd. -> link_queue_push's value or an
+ * error. */
+static int upload_queue(struct link_proc *p, time_t t, const char *kind, const char *id, const char *ext, int motion,
+                        int fd)
+{
+    struct tm tm;
+    char when[32], name[128];
+    if (!gmtime_r(&t, &tm) || strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) == 0 ||
+        safecam_fmt(name, sizeof name, "%s_%s_%s.%s", when, kind, id, ext) != 0 ||
+        (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+        return SAFECAM_ERR_INVAL;
+    return motion >= 0 ? link_engine_upload_sealed(p->e, id, name, motion, fd) /* take fd */
+                       : link_engine_upload_fd(p->e, name, fd);
+}
+
 /* vault -> link: a finished sealed segment from media, with its descriptor. Queued when webdav.upload wants it
  * (all, or motion and this is a motion segment); its clear copy is asked of the vault only at its turn. */
 static int h_upload(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
@@ -255,15 +271,8 @@ static int h_upload(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply
         *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", 0);
         return 0;
     }
-    /* <UTC start>_<motion|continuous>_<segment id>.mp4: sorts by time in a folder listing */
-    time_t t = (time_t)(json_integer_value(start) / 1000);
-    struct tm tm;
-    char when[32], name[128];
-    int fd = -1, rc = SAFECAM_ERR_INVAL;
-    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) > 0 &&
-        safecam_fmt(name, sizeof name, "%s_%s_%s.mp4", when, motion ? "motion" : "continuous", idhex) == 0 &&
-        (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) >= 0)
-        rc = link_engine_upload_sealed(p->e, idhex, name, motion, fd); /* takes fd */
+    int rc = upload_queue(p, (time_t)(json_integer_value(start) / 1000), motion ? "motion" : "continuous", idhex,
+                          "mp4", motion, req->fd);
     *reply = rc >= 0 ? json_pack("{s:b,s:b}", "ok", 1, "queued", 1)
                      : json_pack("{s:s,s:s}", "error", "invalid_request", "field", "id");
     return 0;
@@ -287,14 +296,7 @@ static int h_upload_capture(void *ctx, unsigned peer, const ipc_msg *req, json_t
         *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", 0);
         return 0;
     }
-    time_t t = (time_t)json_integer_value(created);
-    struct tm tm;
-    char when[32], name[128];
-    int fd = -1, rc = SAFECAM_ERR_INVAL;
-    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm) > 0 &&
-        safecam_fmt(name, sizeof name, "%s_capture_%s.jpg", when, cid) == 0 &&
-        (fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3)) >= 0)
-        rc = link_engine_upload_fd(p->e, name, fd); /* takes fd */
+    int rc = upload_queue(p, (time_t)json_integer_value(created), "capture", cid, "jpg", -1, req->fd);
     *reply = json_pack("{s:b,s:b}", "ok", 1, "queued", rc >= 0);
     return 0;
 }

@@ -332,9 +332,9 @@ int vault_linked_set(const char *state_dir, const uint8_t *key, const json_t *in
 /* The stored settings WITH the passwords (for the link process only: PROTO_VAULT_LINK_SETTINGS); {} when none.
  * The caller owns *out and wipes nothing (jansson strings): it frees it at once after sending. */
 int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out) SAFECAM_WUR;
-/* webdav.upload of the stored settings (enum link_upload_mode; motion when never set), or -1 when no WebDAV
- * folder is configured or the settings cannot be read. What the vault hands the link process follows it. */
-int vault_linked_upload_mode(const char *state_dir, const uint8_t *key);
+/* webdav.upload of settings as vault_linked_full gives them (enum link_upload_mode; motion when never set), or -1
+ * when no WebDAV folder is configured. What the vault hands the link process follows it. */
+int vault_linked_upload_mode(const json_t *full);
 /* 1 when settings (as vault_linked_full gives them) configure a service: mqtt with url and topic, or
  * webdav with url; else 0. */
 int vault_linked_configured(const json_t *full);
@@ -381,6 +381,9 @@ struct vault_service {
     char link_forwarded[VAULT_LINK_FORWARDED_MAX][33];
     unsigned link_forwarded_next;
     int64_t link_decrypt_last_ms;
+    /* vault_linked_upload_mode of the stored settings, kept by vault_service_link_notify (at start and after each
+     * change), so a finished segment costs no read of the sealed settings; 0 (off) until then. */
+    int link_upload_mode;
 };
 
 /* A peer's channel was replaced or closed (ipc_child_config.channel_changed): answers still owed on the old

@@ -849,15 +849,21 @@ static int upload_name_valid(const char *name)
     return 1;
 }
 
-int link_engine_upload(link_engine *e, const char *path, const char *name)
+/* Queue an upload entry (takes fd); the oldest entries dropped to make room are audited. */
+static int upload_push(link_engine *e, const char *a, const char *name, int fd)
 {
-    if (!e || !path || !upload_name_valid(name))
-        return SAFECAM_ERR_INVAL;
-    int rc = link_queue_push(&e->uploads, path, name, safecam_time_now());
+    int rc = link_queue_push_fd(&e->uploads, a, name, safecam_time_now(), fd);
     if (rc > 0)
         audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
                  (unsigned long long)e->uploads.dropped);
     return rc;
+}
+
+int link_engine_upload(link_engine *e, const char *path, const char *name)
+{
+    if (!e || !path || !upload_name_valid(name))
+        return SAFECAM_ERR_INVAL;
+    return upload_push(e, path, name, -1);
 }
 
 void link_engine_decrypt_set(link_engine *e, link_decrypt_fn decrypt, void *user)
@@ -881,11 +887,7 @@ int link_engine_upload_sealed(link_engine *e, const char *idhex, const char *nam
         close(sealed_fd);
         return SAFECAM_ERR_INVAL;
     }
-    int rc = link_queue_push_fd(&e->uploads, a, name, safecam_time_now(), sealed_fd);
-    if (rc > 0)
-        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
-                 (unsigned long long)e->uploads.dropped);
-    return rc;
+    return upload_push(e, a, name, sealed_fd);
 }
 
 void link_engine_upload_clear(link_engine *e, const char *idhex, int clear_fd)
@@ -937,11 +939,7 @@ int link_engine_upload_fd(link_engine *e, const char *name, int fd)
         audit_ev(e, "link_queue_dropped", "service=webdav dropped=1 why=clear_files_bound name=%s", name);
         return SAFECAM_ERR_TOOBIG;
     }
-    int rc = link_queue_push_fd(&e->uploads, CLEAR_ENTRY, name, safecam_time_now(), fd);
-    if (rc > 0)
-        audit_ev(e, "link_queue_dropped", "service=webdav dropped=%d total=%llu", rc,
-                 (unsigned long long)e->uploads.dropped);
-    return rc;
+    return upload_push(e, CLEAR_ENTRY, name, fd);
 }
 
 int link_engine_upload_mode(const link_engine *e)

@@ -132,18 +132,13 @@ int vault_linked_full(const char *state_dir, const uint8_t *key, json_t **out)
     return linked_load(state_dir, key, out);
 }
 
-int vault_linked_upload_mode(const char *state_dir, const uint8_t *key)
+int vault_linked_upload_mode(const json_t *full)
 {
-    json_t *full = NULL;
-    if (vault_linked_full(state_dir, key, &full) != 0)
-        return -1;
     const json_t *dav = json_object_get(full, "webdav");
     const char *mode = json_string_value(json_object_get(dav, "upload"));
-    int out = !json_string_value(json_object_get(dav, "url")) ? -1
-              : mode                                          ? link_upload_mode_parse(mode)
-                                                              : LINK_UPLOAD_DEFAULT;
-    json_decref(full);
-    return out;
+    return !json_string_value(json_object_get(dav, "url")) ? -1
+           : mode                                          ? link_upload_mode_parse(mode)
+                                                           : LINK_UPLOAD_DEFAULT;
 }
 
 int vault_linked_configured(const json_t *full)

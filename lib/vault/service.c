@@ -753,6 +753,7 @@ void vault_service_link_notify(struct vault_service *svc)
         return;
     }
     int configured = vault_linked_configured(full);
+    svc->link_upload_mode = vault_linked_upload_mode(full);
     json_t *note = json_pack("{s:b}", "configured", configured);
     int sup = svc->channel_fd(svc->channel_ctx, IPC_PEER_SUPERVISOR);
     if (!note || sup < 0 || ipc_send(sup, PROTO_SUP_LINK_STATE, 0, next_id++, note, -1) != 0)
@@ -1057,7 +1058,7 @@ static void capture_hand_to_link(struct vault_service *svc, const struct vault_c
     static uint32_t next_id = (1u << 31) | (1u << 29);
     static int64_t last_said_ms;
     int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
-    int mode = link >= 0 ? vault_linked_upload_mode(svc->state_dir, svc->storage_key) : -1;
+    int mode = svc->link_upload_mode;
     if (link < 0 || (mode != LINK_UPLOAD_MOTION && mode != LINK_UPLOAD_ALL))
         return; /* no folder, or uploads off: the link process gets no picture */
     /* what was stored, unsealed into a memfd of the vault's own (not web's, which web could still change) */
@@ -1599,7 +1600,7 @@ static int h_recording_sealed(void *ctx, unsigned peer, const ipc_msg *req, json
     /* only what the stored settings want goes to the link process: nothing while uploads are off or no folder
      * is configured (it then serves MQTT alone and gets no video) */
     int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
-    int mode = link >= 0 ? vault_linked_upload_mode(svc->state_dir, svc->storage_key) : -1;
+    int mode = svc->link_upload_mode;
     int motion = ev && json_is_string(ev);
     if (mode != LINK_UPLOAD_ALL && !(mode == LINK_UPLOAD_MOTION && motion))
         link = -1;
