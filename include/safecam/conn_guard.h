@@ -1,6 +1,6 @@
 /* conn_guard.h — connection slots shared fairly between sources, for the network front doors (HTTPS in
  * lib/http/server.c, RTSPS in lib/media/front.c). A fixed table of slots, a per-source share (a source at
- * its share is refused), and an eviction order in which the owner always wins: when a newcomer finds no
+ * its share is refused, unless one of its own keep-alive connections is idle: that one makes way), and an eviction order in which the owner always wins: when a newcomer finds no
  * free slot, the guard evicts, in order,
  *   1. a connection that has not completed TLS and a request (state CONN_GUARD_NEW),
  *   2. then one that has sent a request but never authenticated (CONN_GUARD_ACTIVE),
@@ -52,20 +52,28 @@ void conn_guard_clock_set(conn_guard *g, conn_guard_clock_fn fn, void *ctx);
 void conn_guard_source_key(const struct sockaddr *sa, char out[CONN_GUARD_SOURCE_BYTES]);
 
 /* Admit a new connection with socket fd (>= 0; the caller's) from source (a key, 1..63 bytes), in state
- * CONN_GUARD_NEW. A source already holding its share is refused (cheap: a flooder re-opens at once, and
- * evicting its own would only feed that churn; its slots free up at the deadlines). When the table is
- * full, one other connection is evicted (shutdown of its fd) as described above. Returns 0 and *out, or
- * SAFECAM_ERR_DENIED (the caller closes fd; tallied as a refusal), SAFECAM_ERR_INVAL. */
+ * CONN_GUARD_NEW. A source already holding its share takes the slot of its own connection that has been
+ * idle (conn_guard_idle_set) the longest, which is shut down: a second browser tab or a household behind
+ * one NAT address is not shut out by the first one's pooled keep-alive connections. With none idle it is
+ * refused (cheap: a flooder re-opens at once, and cutting its connections that never sent a request would
+ * feed that churn; its slots free up at the deadlines). When the table is full, one other connection is
+ * evicted (shutdown of its fd) as described above. Returns 0 and *out, or SAFECAM_ERR_DENIED (the caller
+ * closes fd; tallied as a refusal), SAFECAM_ERR_INVAL. */
 int conn_guard_admit(conn_guard *g, const char *source, int fd, conn_guard_handle *out) SAFECAM_WUR;
 
-/* Before accepting: SAFECAM_ERR_DENIED (tallied as a refusal) when source already holds its share, so
- * the caller can close it before spending a thread or a TLS session on it; else 0. conn_guard_admit still
- * decides (two may pass the check at once). */
+/* Before accepting: SAFECAM_ERR_DENIED (tallied as a refusal) when source already holds its share and
+ * none of its connections is idle, so the caller can close it before spending a thread or a TLS session
+ * on it; else 0. conn_guard_admit still decides (two may pass the check at once). */
 int conn_guard_precheck(conn_guard *g, const char *source) SAFECAM_WUR;
 
 /* Raise (never lower) a connection's state; a stale or NONE handle is ignored. TRUSTED also clears the
  * connection's deadlines. */
 void conn_guard_state_set(conn_guard *g, conn_guard_handle h, enum conn_guard_state state);
+
+/* idle = 1: the connection was answered and waits for its next request (keep-alive), so a newcomer of its
+ * own source at its share may take its place; idle = 0: a request is in progress. A connection is not
+ * idle until it is first marked so. Also notes traffic (as conn_guard_touch). A stale handle is ignored. */
+void conn_guard_idle_set(conn_guard *g, conn_guard_handle h, int idle);
 
 /* Note traffic from the peer now (restarts the silence deadline of conn_guard_expire). */
 void conn_guard_touch(conn_guard *g, conn_guard_handle h);

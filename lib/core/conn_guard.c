@@ -13,7 +13,8 @@
 struct slot {
     int used;
     int fd;
-    int cut; /* already shut down by the guard (eviction or deadline) */
+    int cut;  /* already shut down by the guard (eviction or deadline) */
+    int idle; /* answered, waiting for its next request head (a keep-alive connection) */
     enum conn_guard_state state;
     uint32_t gen;
     uint64_t src_hash;
@@ -169,6 +170,34 @@ static int victim_better(const struct slot *a, unsigned a_count, const struct sl
     return a->start_ms < b->start_ms;
 }
 
+/* Under g->mu: the source's keep-alive connection that has waited longest for its next request, or -1. */
+static int idle_of_source_locked(const conn_guard *g, uint64_t hash, const char *source)
+{
+    int best = -1;
+    for (unsigned i = 0; i < g->slots; i++) {
+        const struct slot *s = &g->s[i];
+        if (s->used && s->idle && s->src_hash == hash && strcmp(s->source, source) == 0 &&
+            (best < 0 || s->last_ms < g->s[best].last_ms))
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Under g->mu: cut the connection in slot i and free the slot for a newcomer (tallied as evicted). */
+static void cut_for_newcomer_locked(conn_guard *g, unsigned i)
+{
+    struct slot *v = &g->s[i];
+    if (!v->cut && v->fd >= 0)
+        (void)shutdown(v->fd, SHUT_RDWR); /* the owner still holds the fd open: it releases before close */
+    struct conn_guard_tally_source *e = tally_for(g, v->source);
+    if (e)
+        e->evicted++;
+    g->tally.evicted++;
+    v->used = 0;
+    v->fd = -1;
+    g->used--;
+}
+
 /* Under g->mu: pick and cut a victim. Returns the freed index, or -1 when every slot is trusted. */
 static int evict_locked(conn_guard *g)
 {
@@ -186,16 +215,7 @@ static int evict_locked(conn_guard *g)
     }
     if (best < 0)
         return -1;
-    struct slot *v = &g->s[best];
-    if (!v->cut && v->fd >= 0)
-        (void)shutdown(v->fd, SHUT_RDWR); /* the owner still holds the fd open: it releases before close */
-    struct conn_guard_tally_source *e = tally_for(g, v->source);
-    if (e)
-        e->evicted++;
-    g->tally.evicted++;
-    v->used = 0;
-    v->fd = -1;
-    g->used--;
+    cut_for_newcomer_locked(g, (unsigned)best);
     return best;
 }
 
@@ -211,9 +231,14 @@ int conn_guard_admit(conn_guard *g, const char *source, int fd, conn_guard_handl
     uint64_t h = hash_source(source);
     pthread_mutex_lock(&g->mu);
     int idx = -1;
-    if (count_locked(g, h, source) >= g->per_source)
-        idx = -1; /* at its share: refused, cheaply (it re-opens at once: evicting would feed a churn) */
-    else if (g->used >= g->slots)
+    if (count_locked(g, h, source) >= g->per_source) {
+        /* At its share: it takes the place of its own keep-alive connection idle the longest (a browser
+         * re-opens that one when it needs it), else it is refused cheaply (a flooder re-opens at once;
+         * cutting its connections that never sent a request would feed a churn of TLS set-ups). */
+        idx = idle_of_source_locked(g, h, source);
+        if (idx >= 0)
+            cut_for_newcomer_locked(g, (unsigned)idx);
+    } else if (g->used >= g->slots)
         idx = evict_locked(g);
     else
         for (unsigned i = 0; i < g->slots; i++)
@@ -253,6 +278,19 @@ void conn_guard_state_set(conn_guard *g, conn_guard_handle h, enum conn_guard_st
     struct slot *s = slot_of(g, h);
     if (s && state > s->state)
         s->state = state;
+    pthread_mutex_unlock(&g->mu);
+}
+
+void conn_guard_idle_set(conn_guard *g, conn_guard_handle h, int idle)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    struct slot *s = slot_of(g, h);
+    if (s) {
+        s->idle = idle != 0;
+        s->last_ms = g->clock(g->clock_ctx);
+    }
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -315,7 +353,8 @@ int conn_guard_precheck(conn_guard *g, const char *source)
         return SAFECAM_ERR_INVAL;
     pthread_mutex_lock(&g->mu);
     int rc = 0;
-    if (count_locked(g, hash_source(source), source) >= g->per_source) {
+    uint64_t h = hash_source(source);
+    if (count_locked(g, h, source) >= g->per_source && idle_of_source_locked(g, h, source) < 0) {
         struct conn_guard_tally_source *e = tally_for(g, source);
         if (e)
             e->refused++;

@@ -307,6 +307,7 @@ void http_conn_head_mark(http_server *srv, struct MHD_Connection *conn, int head
     pthread_mutex_unlock(&srv->conns_mu);
     if (head_done)
         conn_guard_state_set(srv->guard, t->slot, CONN_GUARD_ACTIVE);
+    conn_guard_idle_set(srv->guard, t->slot, !head_done); /* answered: its place may go to its source */
 }
 
 void http_conn_trust(http_server *srv, struct MHD_Connection *conn)

@@ -206,6 +206,54 @@ def test_flood_from_one_source_keeps_to_its_share(cam):
     assert alive == 4, alive
 
 
+def test_second_browser_of_one_address_gets_in_past_idle_keep_alive(cam):
+    """One address holding its whole HTTPS share (12) in answered keep-alive connections, as a browser's
+    connection pool does, does not shut out its own next connection: the one idle longest makes way, the
+    others keep working. Found in a real browser: a viewer's second browser context on 127.0.0.1 could not
+    load the login page (`connection flood: refused=6 ... 127.0.0.1`) while the admin's context sat on its
+    pooled connections."""
+    import http.client
+    import json
+    import ssl
+    src = "127.0.0.130"
+    password = cam.admin_password or (cam.admin() and cam.admin_password)
+    ctx = ssl.create_default_context(cafile=cam.cacert)
+    ctx.check_hostname = False
+
+    def connection():
+        c = http.client.HTTPSConnection("127.0.0.1", cam.https_port, context=ctx, timeout=5,
+                                        source_address=(src, 0))
+        c.auto_open = 0  # a cut connection must show, not be silently re-opened
+        c.connect()
+        return c
+
+    pool = []
+    for _ in range(12):  # GUARD_PER_SOURCE in lib/http/server.c
+        c = connection()
+        c.request("GET", "/")  # the UI's page: 200, kept alive
+        c.getresponse().read()
+        pool.append(c)
+    t0 = time.monotonic()
+    c = connection()
+    c.request("POST", "/api/v1/session", body=json.dumps({"username": cam.label["admin_user"], "password": password}),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    assert r.status == 200, r.status
+    assert time.monotonic() - t0 < 5
+    working = 0
+    for p in pool:
+        try:
+            p.request("GET", "/")
+            p.getresponse().read()
+            working += 1
+        except (OSError, http.client.HTTPException):
+            pass
+        p.close()
+    assert working == 11, working
+
+
 def s_client(cam, commands):
     """openssl s_client -tls1_2 to RTSPS; each item of commands is written after a pause. Returns stdout."""
     p = subprocess.Popen(["openssl", "s_client", "-tls1_2", "-connect", f"127.0.0.1:{cam.rtsps_port}", "-CAfile",

@@ -126,6 +126,59 @@ static void test_per_source_share(void **state)
     pairs_close(&p);
 }
 
+/* A source at its share takes the place of its own keep-alive connection idle the longest (even an
+ * authenticated one: the browser re-opens it), never one with a request in progress, one that never
+ * finished a request, or another source's. The input that showed it: a second browser context from
+ * 127.0.0.1 had its page loads refused while the first one's pooled connections sat idle. */
+static void test_same_source_idle_makes_way(void **state)
+{
+    (void)state;
+    struct pairs p = {0};
+    conn_guard *g = guard(8, 3);
+    conn_guard_handle h[3], hn, ho;
+    unsigned k[3];
+    unsigned other = pair_new(&p);
+    assert_int_equal(conn_guard_admit(g, "10.0.0.9", p.ours[other], &ho), 0);
+    conn_guard_idle_set(g, ho, 1); /* another source's idle connection is never taken */
+    for (unsigned i = 0; i < 3; i++) {
+        fake_now += 10;
+        k[i] = pair_new(&p);
+        assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[k[i]], &h[i]), 0);
+    }
+    /* h[0] never sent a request, h[1] is busy, h[2] authenticated and busy: the newcomer is refused. */
+    conn_guard_idle_set(g, h[1], 0);
+    conn_guard_state_set(g, h[2], CONN_GUARD_TRUSTED);
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.1"), SAFECAM_ERR_DENIED);
+    unsigned n1 = pair_new(&p);
+    assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[n1], &hn), SAFECAM_ERR_DENIED);
+    /* h[2] answered first, then h[1]: h[2] has waited longest and makes way. */
+    fake_now += 10;
+    conn_guard_idle_set(g, h[2], 1);
+    fake_now += 10;
+    conn_guard_idle_set(g, h[1], 1);
+    assert_int_equal(conn_guard_precheck(g, "10.0.0.1"), 0);
+    unsigned n2 = pair_new(&p);
+    assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[n2], &hn), 0);
+    assert_true(was_cut(&p, k[2]));
+    assert_false(was_cut(&p, k[0]));
+    assert_false(was_cut(&p, k[1]));
+    assert_false(was_cut(&p, other));
+    assert_int_equal(conn_guard_count_source(g, "10.0.0.1"), 3);
+    conn_guard_release(g, h[2]); /* stale: its slot went to the newcomer */
+    assert_int_equal(conn_guard_count_source(g, "10.0.0.1"), 3);
+    /* h[1] is busy again (a new request head arrived): nothing idle is left, the next one is refused. */
+    conn_guard_idle_set(g, h[1], 0);
+    unsigned n3 = pair_new(&p);
+    conn_guard_handle hx;
+    assert_int_equal(conn_guard_admit(g, "10.0.0.1", p.ours[n3], &hx), SAFECAM_ERR_DENIED);
+    struct conn_guard_tally t;
+    assert_true(conn_guard_tally_take(g, &t));
+    assert_int_equal(t.evicted, 1);
+    assert_int_equal(t.refused, 3);
+    conn_guard_free(g);
+    pairs_close(&p);
+}
+
 /* Table full: NEW before ACTIVE, the source with most slots first, oldest first; trusted never. */
 static void test_eviction_order(void **state)
 {
@@ -303,6 +356,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_refuses_bad_sizes), cmocka_unit_test(test_per_source_share),
+        cmocka_unit_test(test_same_source_idle_makes_way),
         cmocka_unit_test(test_eviction_order),        cmocka_unit_test(test_stale_handle),
         cmocka_unit_test(test_expire),                cmocka_unit_test(test_tally_bounded),
         cmocka_unit_test(test_source_key),
