@@ -92,7 +92,7 @@ def test_export_three_segments_plays_with_their_duration(cam, admin, recorded, t
     expect = listing(admin, **{"from": frm, "to": to})
     assert len(expect) == 3, (frm, to, expect, recorded)
     # each segment alone, as the player gets it
-    single = []
+    single, single_dur = [], []
     for s in expect:
         r = admin.request("GET", "/api/v1/recordings/" + s["id"])
         assert r.status == 200, r
@@ -101,6 +101,7 @@ def test_export_three_segments_plays_with_their_duration(cam, admin, recorded, t
         pk = packets(str(p))
         assert len(pk) >= 10
         single.append(pk)
+        single_dur.append(ffprobe_format(str(p))[0])
     r = admin.request("GET", f"/api/v1/recordings/export?from={frm}&to={to}")
     assert r.status == 200, r
     assert r.header("content-type") == "video/mp4"
@@ -113,9 +114,11 @@ def test_export_three_segments_plays_with_their_duration(cam, admin, recorded, t
     pk = packets(str(out))
     # every packet of the three segments, no more
     assert len(pk) == sum(len(s) for s in single), (len(pk), [len(s) for s in single])
+    # as long as the three played one after the other. Not the sum of the frames' durations: a live source
+    # starved of CPU drops frames, and the gap they leave is part of each segment's time line too (an
+    # export of 8.80 s against 8.12 s of frames was seen under load; each segment's own duration had it).
     frame = min(p[2] for p in pk if p[2] > 0)
-    seg_sum = sum(sum(p[2] for p in s) for s in single)
-    assert abs(dur - seg_sum) <= 2 * frame + 0.002, (dur, seg_sum, frame)
+    assert abs(dur - sum(single_dur)) <= 2 * frame + 0.002, (dur, single_dur, frame)
     dts = [p[0] for p in pk]
     assert all(b > a for a, b in zip(dts, dts[1:])), "decode timestamps not strictly increasing"
     assert dts[0] == pytest.approx(0, abs=frame)

@@ -34,6 +34,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -469,9 +470,28 @@ def power_cut(cam, snapshot):
             break
         assert time.monotonic() < deadline, f"processes survived SIGKILL: {left}"
         time.sleep(0.01)
+    # A killed process shows as a zombie once its main thread is gone, while another of its threads (one
+    # blocked in I/O on a loaded disk) still holds the descriptor table: the listening sockets close only
+    # when that thread ends. Power comes back once nothing of the old camera holds its ports (a cold start
+    # once failed with "cannot listen on ... Address already in use").
+    for port in (cam.https_port, cam.rtsps_port):
+        while not port_free(port):
+            assert time.monotonic() < deadline, f"port {port} still held after the power cut"
+            time.sleep(0.01)
     cam.proc = None
     cam.log.close()
     return snap, len(stopped)
+
+
+def port_free(port):
+    """True when a listening socket could be bound on 127.0.0.1:port now (as safecamd binds it)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def read_state(cam):
