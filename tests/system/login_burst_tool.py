@@ -132,6 +132,8 @@ def main():
     ap.add_argument("--no-flood", action="store_true", help="only the owner's reads (a quiet baseline)")
     ap.add_argument("--quiet-seconds", type=float, default=0, help="with --no-flood: how long to read")
     ap.add_argument("--interval", type=float, default=0.1)
+    ap.add_argument("--viewer-delay", type=float, default=1.0,
+                    help="with --rtsps-port: seconds after the start before the viewer connects")
     a = ap.parse_args()
     ctx = context(a.cacert)
     out = {"status": {}, "busy_with_retry_after": 0, "good_ok": 0, "latencies": [], "device": [], "viewer": []}
@@ -145,15 +147,16 @@ def main():
     t0 = time.monotonic()
     reader.start()
     v = None
+    if a.rtsps_port:  # with --no-flood too: the same viewer's quiet baseline
+        v = threading.Thread(target=lambda: (time.sleep(a.viewer_delay),
+                                             viewer(a.rtsps_port, a.user, a.password, out)))
+        v.start()
     if a.no_flood:
         time.sleep(a.quiet_seconds)
     else:
-        if a.rtsps_port:
-            v = threading.Thread(target=lambda: (time.sleep(1.0), viewer(a.rtsps_port, a.user, a.password, out)))
-            v.start()
         flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out)
-        if v:
-            v.join()
+    if v:
+        v.join()
     out["flood_seconds"] = time.monotonic() - t0
     stop.set()
     reader.join()
