@@ -7,6 +7,7 @@ bench/login_burst.py. Sends traffic only to 127.0.0.1 inside the namespace."""
 import argparse
 import http.client
 import json
+import os
 import queue
 import ssl
 import subprocess
@@ -132,6 +133,8 @@ def main():
     ap.add_argument("--no-flood", action="store_true", help="only the owner's reads (a quiet baseline)")
     ap.add_argument("--quiet-seconds", type=float, default=0, help="with --no-flood: how long to read")
     ap.add_argument("--interval", type=float, default=0.1)
+    ap.add_argument("--no-reads", action="store_true", help="the flood only (the owner reads from another process)")
+    ap.add_argument("--stop-file", help="with --no-flood: read until this file exists (at most --quiet-seconds)")
     ap.add_argument("--viewer-delay", type=float, default=1.0,
                     help="with --rtsps-port: seconds after the start before the viewer connects")
     a = ap.parse_args()
@@ -145,21 +148,25 @@ def main():
     stop = threading.Event()
     reader = threading.Thread(target=owner_reads, args=(ctx, a.port, cookie, stop, out, a.interval))
     t0 = time.monotonic()
-    reader.start()
+    if not a.no_reads:
+        reader.start()
     v = None
     if a.rtsps_port:  # with --no-flood too: the same viewer's quiet baseline
         v = threading.Thread(target=lambda: (time.sleep(a.viewer_delay),
                                              viewer(a.rtsps_port, a.user, a.password, out)))
         v.start()
     if a.no_flood:
-        time.sleep(a.quiet_seconds)
+        end = t0 + a.quiet_seconds
+        while time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file)):
+            time.sleep(0.01)
     else:
         flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out)
     if v:
         v.join()
     out["flood_seconds"] = time.monotonic() - t0
     stop.set()
-    reader.join()
+    if not a.no_reads:
+        reader.join()
     out["owner_login_after"], _ = owner_login(ctx, a.port, a.user, a.password)
     print(json.dumps(out))
     return 0
