@@ -769,6 +769,26 @@ void vault_service_link_notify(struct vault_service *svc)
     json_decref(full);
 }
 
+/* What was not handed to the link process (its queue full, or gone): counted, and said in one line a minute
+ * at most, so a stalled link process cannot fill the log. One per kind of push; used by the loop's thread only. */
+struct link_miss {
+    const char *what; /* plural noun for the log line */
+    unsigned long count;
+    int64_t last_said_ms;
+};
+
+static void link_miss_note(struct link_miss *m, int rc)
+{
+    m->count++;
+    int64_t now = safecam_time_mono_ms();
+    if (m->last_said_ms != 0 && now - m->last_said_ms < 60000)
+        return;
+    log_warn("linked services: %lu %s not handed to the link process (last: %s)", m->count, m->what,
+             safecam_err_name(rc));
+    m->last_said_ms = now;
+    m->count = 0;
+}
+
 void vault_service_link_event(void *ctx, const char *type, int64_t time)
 {
     static uint32_t next_id = 1u << 31; /* the vault's own pushes: ids apart from its peers' */
@@ -785,22 +805,13 @@ void vault_service_link_event(void *ctx, const char *type, int64_t time)
     if (link < 0)
         return; /* no link process: no linked service configured (or it is restarting) */
     /* Best effort, never a wait: logins queue behind this loop, and a link process that stops reading
-     * (a stalled broker) must not slow them. Events refused are counted and said once a minute at most. */
-    static unsigned long dropped;
-    static int64_t last_said_ms;
+     * (a stalled broker) must not slow them. */
+    static struct link_miss miss = {.what = "event(s)"};
     json_t *body = json_pack("{s:{s:s,s:I}}", "event", "type", type, "time", (json_int_t)time);
     int rc = body ? ipc_send_nowait(link, PROTO_LINK_EVENT, 0, next_id++, body, -1) : SAFECAM_ERR_NOMEM;
     json_decref(body);
-    if (rc == 0)
-        return;
-    dropped++;
-    int64_t now = safecam_time_mono_ms();
-    if (last_said_ms == 0 || now - last_said_ms >= 60000) {
-        log_warn("linked services: %lu event(s) not handed to the link process (last: %s)", dropped,
-                 safecam_err_name(rc));
-        last_said_ms = now;
-        dropped = 0;
-    }
+    if (rc != 0)
+        link_miss_note(&miss, rc);
 }
 
 /* link. {} -> {"ok":true,"linked":{... with the passwords}}: the one place a password leaves the vault. */
@@ -1052,11 +1063,11 @@ static int capture_actor_source(const ipc_msg *req, json_t **reply, const char *
 }
 
 /* A capture just stored: its JPEG to the link process for WebDAV, if one runs and uploads are on. Never a wait;
- * refused pushes are logged once a minute at most. */
+ * refused pushes are counted (link_miss_note). */
 static void capture_hand_to_link(struct vault_service *svc, const struct vault_capture *c)
 {
     static uint32_t next_id = (1u << 31) | (1u << 29);
-    static int64_t last_said_ms;
+    static struct link_miss miss = {.what = "capture(s)"};
     int link = svc->channel_fd ? svc->channel_fd(svc->channel_ctx, IPC_PEER_LINK) : -1;
     int mode = svc->link_upload_mode;
     if (link < 0 || (mode != LINK_UPLOAD_MOTION && mode != LINK_UPLOAD_ALL))
@@ -1073,11 +1084,8 @@ static void capture_hand_to_link(struct vault_service *svc, const struct vault_c
     json_decref(body);
     if (fd >= 0)
         close(fd);
-    int64_t now = safecam_time_mono_ms();
-    if (rc != 0 && (last_said_ms == 0 || now - last_said_ms >= 60000)) {
-        log_warn("linked services: a capture was not handed to the link process (%s)", safecam_err_name(rc));
-        last_said_ms = now;
-    }
+    if (rc != 0)
+        link_miss_note(&miss, rc);
 }
 
 static int h_capture_store(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
@@ -1571,8 +1579,7 @@ static int h_recording_sealed(void *ctx, unsigned peer, const ipc_msg *req, json
 {
     static const char *const keys[] = {"id", "start_ms", "end_ms", "event", NULL};
     static uint32_t next_id = (1u << 31) | (1u << 30); /* the vault's own pushes of segments */
-    static unsigned long dropped;
-    static int64_t last_said_ms;
+    static struct link_miss miss = {.what = "finished segment(s)"};
     struct vault_service *svc = ctx;
     const char *idhex = NULL;
     uint8_t id[RECORD_ID_BYTES];
@@ -1609,16 +1616,8 @@ static int h_recording_sealed(void *ctx, unsigned peer, const ipc_msg *req, json
         memcpy(svc->link_forwarded[svc->link_forwarded_next], idhex, RECORD_ID_HEX + 1);
         svc->link_forwarded_next = (svc->link_forwarded_next + 1) % VAULT_LINK_FORWARDED_MAX;
     }
-    if (rc != 0) {
-        dropped++;
-        int64_t now = safecam_time_mono_ms();
-        if (last_said_ms == 0 || now - last_said_ms >= 60000) {
-            log_warn("linked services: %lu finished segment(s) not handed to the link process (last: %s)", dropped,
-                     safecam_err_name(rc));
-            last_said_ms = now;
-            dropped = 0;
-        }
-    }
+    if (rc != 0)
+        link_miss_note(&miss, rc);
     *reply = json_pack("{s:b, s:b}", "ok", 1, "forwarded", link >= 0 && rc == 0);
     return 0;
 }
