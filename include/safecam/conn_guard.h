@@ -1,7 +1,8 @@
 /* conn_guard.h — connection slots shared fairly between sources, for the network front doors (HTTPS in
  * lib/http/server.c, RTSPS in lib/media/front.c). A fixed table of slots, a per-source share (a source at
- * its share is refused, unless one of its own keep-alive connections is idle: that one makes way), and an eviction order in which the owner always wins: when a newcomer finds no
- * free slot, the guard evicts, in order,
+ * its share is refused, unless one of its own keep-alive connections is idle: that one makes way), and an
+ * eviction order in which the owner always wins: when a newcomer finds no free slot, the guard evicts, in
+ * order,
  *   1. a connection that has not completed TLS and a request (state CONN_GUARD_NEW),
  *   2. then one that has sent a request but never authenticated (CONN_GUARD_ACTIVE),
  * from the source holding the most slots first, the oldest first within that source. Authenticated
