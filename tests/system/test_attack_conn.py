@@ -10,11 +10,14 @@ ffmpeg, openssl s_client) from 127.0.0.1. Nothing reaches this machine's own loo
 Bounds are generous; timings go to bench/conn_flood.py."""
 import ctypes
 import errno
+import http.client
+import json
 import os
 import re
 import selectors
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -212,9 +215,6 @@ def test_second_browser_of_one_address_gets_in_past_idle_keep_alive(cam):
     others keep working. Found in a real browser: a viewer's second browser context on 127.0.0.1 could not
     load the login page (`connection flood: refused=6 ... 127.0.0.1`) while the admin's context sat on its
     pooled connections."""
-    import http.client
-    import json
-    import ssl
     src = "127.0.0.130"
     password = cam.admin_password or (cam.admin() and cam.admin_password)
     ctx = ssl.create_default_context(cafile=cam.cacert)
