@@ -169,6 +169,13 @@ static void conn_shutdown(struct front_conn *fc)
     (void)g_socket_shutdown(s, TRUE, TRUE, NULL);
 }
 
+GIOStream *media_front_tls_new(GIOStream *base, GTlsCertificate *cert, GError **err)
+{
+    GType type = g_tls_backend_get_server_connection_type(g_tls_backend_get_default());
+    return g_initable_new(type, NULL, err, "base-io-stream", base, "certificate", cert, "database", NULL,
+                          "authentication-mode", G_TLS_AUTHENTICATION_NONE, NULL);
+}
+
 /* server -> client: copy everything into TLS. */
 static void *down_thread(void *p)
 {
@@ -287,10 +294,9 @@ static void *conn_thread(void *p)
     media_rtsp_framer_init(fr);
     GSocket *sock = g_socket_connection_get_socket(fc->conn);
     g_socket_set_timeout(sock, HANDSHAKE_TIMEOUT_S);
-    fc->tls = g_tls_server_connection_new(G_IO_STREAM(fc->conn), fc->front->cert, &err);
+    fc->tls = media_front_tls_new(G_IO_STREAM(fc->conn), fc->front->cert, &err);
     if (!fc->tls)
         goto out;
-    g_object_set(fc->tls, "authentication-mode", G_TLS_AUTHENTICATION_NONE, NULL);
     if (!g_tls_connection_handshake(G_TLS_CONNECTION(fc->tls), NULL, &err)) {
         if (front_log_ok(fc->front))
             log_info("rtsps: TLS handshake with %s failed: %s", fc->ip, err ? err->message : "?");

@@ -52,6 +52,12 @@ unsigned media_front_count(struct media_front *f);
  * trusted from now on (never evicted by a newcomer, no silence deadline). Unknown fd: ignored. */
 void media_front_trust(struct media_front *f, int inner_fd);
 void media_front_stop(struct media_front *f);
+/* A TLS server connection over base with cert, asking no client certificate and holding no certificate
+ * database (new reference, or NULL with *err set). g_tls_server_connection_new() gives each connection the
+ * default database, and glib-networking 2.74 then parses the whole system trust store into that
+ * connection's credentials: about 4 MiB of heap per RTSPS viewer, for nothing, since the camera verifies
+ * no client certificate (bench/README.md, "media_rtsps.sh"). QCVN 135 G11 (availability). */
+GIOStream *media_front_tls_new(GIOStream *base, GTlsCertificate *cert, GError **err);
 
 /* ---- RTSP server behind the front (rtsp.c) ---- */
 

@@ -1,5 +1,6 @@
 /* test_media.c — unit tests of lib/media's pure helpers: --source parsing, the RTSP Basic header parser,
- * the H.264 codecs string, the timecode geometry and the RTSP request framer (every refusal path).
+ * the H.264 codecs string, the timecode geometry, the RTSP request framer (every refusal path) and the
+ * TLS connection the RTSPS front makes.
  * Runs in the test process only. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,6 +327,30 @@ static void test_running_time_only_when_playing(void **state)
     gst_object_unref(p);
 }
 
+/* Each RTSPS connection's TLS layer holds no certificate database. With the default one, glib-networking
+ * parsed the system trust store into every connection: 4 MiB of heap per viewer (bench/README.md). */
+static void test_front_tls_has_no_database(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    GSocket *sock = g_socket_new_from_fd(sv[0], NULL);
+    assert_non_null(sock);
+    GSocketConnection *conn = g_socket_connection_factory_create_connection(sock);
+    GError *err = NULL;
+    GIOStream *tls = media_front_tls_new(G_IO_STREAM(conn), NULL, &err);
+    assert_non_null(tls);
+    assert_null(err);
+    assert_null(g_tls_connection_get_database(G_TLS_CONNECTION(tls)));
+    GTlsAuthenticationMode mode = G_TLS_AUTHENTICATION_REQUIRED;
+    g_object_get(tls, "authentication-mode", &mode, NULL);
+    assert_int_equal(mode, G_TLS_AUTHENTICATION_NONE);
+    g_object_unref(tls);
+    g_object_unref(conn);
+    g_object_unref(sock);
+    close(sv[1]);
+}
+
 static void test_process_options(void **state)
 {
     (void)state;
@@ -404,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_framer_refusals),
         cmocka_unit_test(test_process_options),
         cmocka_unit_test(test_running_time_only_when_playing),
+        cmocka_unit_test(test_front_tls_has_no_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
