@@ -10,7 +10,8 @@
 #
 # Usage: sudo bench/media_rtsps.sh   (build dir: $SAFECAM_BUILD, default <repo>/build)
 # Environment: BENCH_MEASURE_SECS=10, BENCH_WARM_SECS=3.
-# Exit: 0 when no row failed and the pass-through CPU ratio meets its goal, 1 otherwise.
+# Exit: 0 when no row failed, the pass-through CPU ratio meets its goal and RSS per extra viewer is <= 1 MiB,
+# 1 otherwise.
 
 # shellcheck source=bench/common.bash
 . "$(dirname "$0")/common.bash"
