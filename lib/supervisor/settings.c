@@ -14,32 +14,60 @@
 #include "safecam/proto.h"
 #include "safecam/supervisor_run.h"
 
+/* The section of a set request, {"<name>": {...}} and nothing else, or NULL with *reply set (invalid_json). */
+static json_t *section_of(const ipc_msg *req, const char *name, json_t **reply)
+{
+    json_t *in = json_object_get(req->body, name);
+    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
+        *reply = json_pack("{s:s}", "error", "invalid_json");
+        return NULL;
+    }
+    return in;
+}
+
+/* A lib/config refusal as the API answers it: the code and the field, plus the rule the value broke when the
+ * setting names one and the range when the setting has one (docs/api/openapi.yaml). New reference. */
+static json_t *refusal_reply(const struct config_error *err)
+{
+    json_t *r = json_pack("{s:s,s:s}", "error", err->code, "field", err->field);
+    if (r && strcmp(err->code, "invalid_setting") == 0) {
+        if (err->rule[0])
+            json_object_set_new(r, "rule", json_string(err->rule));
+        if (err->max > err->min) {
+            json_object_set_new(r, "min", json_integer((json_int_t)err->min));
+            json_object_set_new(r, "max", json_integer((json_int_t)err->max));
+        }
+    }
+    return r;
+}
+
+/* Save next as config.json, then make it the supervisor's. 0; or -1 with *reply = storage, nothing changed. */
+static int commit(struct supervisor *s, const struct config *next, json_t **reply)
+{
+    if (config_save(s->opts.state_dir, next) != 0) {
+        *reply = json_pack("{s:s}", "error", "storage");
+        return -1;
+    }
+    s->config = *next;
+    return 0;
+}
+
 static int handle_media_config(void *ctx, unsigned peer, const ipc_msg *req, json_t **reply, int *reply_fd)
 {
     struct supervisor *s = ctx;
     (void)peer;
     (void)reply_fd;
-    json_t *stream = json_object_get(req->body, "stream");
+    json_t *in = section_of(req, "stream", reply);
     struct config next = s->config;
     struct config_error err;
-    if (json_object_size(req->body) != 1 || config_stream_apply_json(&next.stream, stream, &err) != 0) {
-        if (json_object_size(req->body) != 1 || !stream)
-            *reply = json_pack("{s:s}", "error", "invalid_json");
-        else if (strcmp(err.code, "invalid_setting") == 0 && err.rule[0])
-            *reply = json_pack("{s:s,s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "rule",
-                               err.rule, "min", (json_int_t)err.min, "max", (json_int_t)err.max);
-        else if (strcmp(err.code, "invalid_setting") == 0)
-            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "min",
-                               (json_int_t)err.min, "max", (json_int_t)err.max);
-        else
-            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+    if (!in)
+        return 0;
+    if (config_stream_apply_json(&next.stream, in, &err) != 0) {
+        *reply = refusal_reply(&err);
         return 0;
     }
-    if (config_save(s->opts.state_dir, &next) != 0) {
-        *reply = json_pack("{s:s}", "error", "storage");
+    if (commit(s, &next, reply) != 0)
         return 0;
-    }
-    s->config = next;
     supervisor_media_config_push(s);
     *reply = json_pack("{s:b,s:o}", "ok", 1, "stream", config_stream_to_json(&s->config.stream));
     return 0;
@@ -60,22 +88,21 @@ static int handle_privacy_set(void *ctx, unsigned peer, const ipc_msg *req, json
     struct supervisor *s = ctx;
     (void)peer;
     (void)reply_fd;
-    json_t *in = json_object_get(req->body, "privacy");
+    json_t *in = section_of(req, "privacy", reply);
     struct config next = s->config;
     struct config_error err;
-    if (json_object_size(req->body) != 1 || !json_is_object(in) || json_object_get(in, "acknowledged_at")) {
+    if (!in)
+        return 0;
+    if (json_object_get(in, "acknowledged_at")) { /* the camera stamps it when the owner acknowledges */
         *reply = json_pack("{s:s}", "error", "invalid_json");
         return 0;
     }
     if (config_privacy_apply_json(&next.privacy, in, safecam_time_now(), &err) != 0) {
-        *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        *reply = refusal_reply(&err);
         return 0;
     }
-    if (config_save(s->opts.state_dir, &next) != 0) {
-        *reply = json_pack("{s:s}", "error", "storage");
+    if (commit(s, &next, reply) != 0)
         return 0;
-    }
-    s->config = next;
     *reply = json_pack("{s:b,s:o}", "ok", 1, "privacy", config_privacy_to_json(&s->config.privacy));
     return 0;
 }
@@ -115,13 +142,11 @@ static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req
     (void)reply_fd;
     static const char *const settable[] = {"online_enabled", "server_url", "auto_install",
                                            "check_interval_s"};
-    json_t *in = json_object_get(req->body, "update");
+    json_t *in = section_of(req, "update", reply);
     struct config next = s->config;
     struct config_error err;
-    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
-        *reply = json_pack("{s:s}", "error", "invalid_json");
+    if (!in)
         return 0;
-    }
     const char *key;
     json_t *val;
     json_object_foreach(in, key, val)
@@ -135,11 +160,7 @@ static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req
         }
     }
     if (config_update_apply_json(&next.update, in, &err) != 0) {
-        if (strcmp(err.code, "invalid_setting") == 0 && err.max > err.min)
-            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", err.code, "field", err.field, "min",
-                               (json_int_t)err.min, "max", (json_int_t)err.max);
-        else
-            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        *reply = refusal_reply(&err);
         return 0;
     }
     if (next.update.online_enabled) {
@@ -152,11 +173,8 @@ static int handle_update_config_set(void *ctx, unsigned peer, const ipc_msg *req
             return 0;
         }
     }
-    if (config_save(s->opts.state_dir, &next) != 0) {
-        *reply = json_pack("{s:s}", "error", "storage");
+    if (commit(s, &next, reply) != 0)
         return 0;
-    }
-    s->config = next;
     *reply = json_pack("{s:b,s:o}", "ok", 1, "update", update_settings_json(s));
     return 0;
 }
@@ -182,22 +200,17 @@ static int handle_onvif_set(void *ctx, unsigned peer, const ipc_msg *req, json_t
     struct supervisor *s = ctx;
     (void)peer;
     (void)reply_fd;
-    json_t *in = json_object_get(req->body, "onvif");
+    json_t *in = section_of(req, "onvif", reply);
     struct config next = s->config;
     struct config_error err;
-    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
-        *reply = json_pack("{s:s}", "error", "invalid_json");
+    if (!in)
         return 0;
-    }
     if (config_onvif_apply_json(&next.onvif, in, &err) != 0) {
-        *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        *reply = refusal_reply(&err);
         return 0;
     }
-    if (config_save(s->opts.state_dir, &next) != 0) {
-        *reply = json_pack("{s:s}", "error", "storage");
+    if (commit(s, &next, reply) != 0)
         return 0;
-    }
-    s->config = next;
     supervisor_discovery_apply(s); /* the WS-Discovery child follows the switches at once */
     *reply = onvif_reply(s);
     return 0;
@@ -256,26 +269,17 @@ static int handle_recording_set(void *ctx, unsigned peer, const ipc_msg *req, js
     struct supervisor *s = ctx;
     (void)peer;
     (void)reply_fd;
-    json_t *in = json_object_get(req->body, "recording");
+    json_t *in = section_of(req, "recording", reply);
     struct config next = s->config;
     struct config_error err;
-    if (json_object_size(req->body) != 1 || !json_is_object(in)) {
-        *reply = json_pack("{s:s}", "error", "invalid_json");
+    if (!in)
         return 0;
-    }
     if (config_recording_apply_json(&next.recording, in, &err) != 0) {
-        if (strcmp(err.code, "invalid_setting") == 0)
-            *reply = json_pack("{s:s,s:s,s:I,s:I}", "error", "invalid_setting", "field", err.field, "min",
-                               (json_int_t)err.min, "max", (json_int_t)err.max);
-        else
-            *reply = json_pack("{s:s,s:s}", "error", err.code, "field", err.field);
+        *reply = refusal_reply(&err);
         return 0;
     }
-    if (config_save(s->opts.state_dir, &next) != 0) {
-        *reply = json_pack("{s:s}", "error", "storage");
+    if (commit(s, &next, reply) != 0)
         return 0;
-    }
-    s->config = next;
     supervisor_media_config_push(s);
     *reply = json_pack("{s:b,s:o}", "ok", 1, "recording", config_recording_to_json(&s->config.recording));
     return 0;
