@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "system"))
 from media_harness import (MEDIA_LIVE_OPEN, MediaProcess, basic, free_port, make_cert,  # noqa: E402
-                           rtsp_play_session, rtsp_request, tls_connect)
+                           rtsp_pending, rtsp_play_session, rtsp_request, tls_connect)
 
 BUILD = os.environ.get("SAFECAM_BUILD", os.path.join(os.path.dirname(HERE), "build"))
 SERVER_CPUS = os.environ.get("BENCH_CPUS", "")
@@ -76,7 +76,8 @@ class Viewer(threading.Thread):
             st, _, _ = rtsp_request(s, "PLAY", url, 3, {"Authorization": basic(USER, PW), "Session": sess})
             assert st == 200, st
             s.settimeout(5)
-            buf = b""
+            buf = rtsp_pending(s)  # frames that came with the PLAY answer
+            self.bytes += len(buf)
             while not self.stop.is_set():
                 d = s.recv(65536)
                 if not d:

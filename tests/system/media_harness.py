@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 
 from ports import free_port  # noqa: F401 - race-free between xdist workers; bench/media_rtsps.py imports it from here
 
@@ -338,10 +339,22 @@ def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+# Bytes read past a response, per socket: after PLAY the first interleaved frames often arrive in the same
+# TLS record as the answer. Dropping them cut a frame in two, and a reader that then looked for "$" lost step
+# for good (a bench viewer counted 0 frames of 2 MB received). rtsp_read starts with them; rtsp_pending hands
+# them to a caller that reads the interleaved stream itself.
+_PENDING = weakref.WeakKeyDictionary()
+
+
+def rtsp_pending(sock):
+    """The bytes rtsp_read received after the last response on sock (possibly b""), handed over once."""
+    return _PENDING.pop(sock, b"")
+
+
 def rtsp_read(sock, limit=1 << 20):
-    """Read one RTSP response: (status, {lower-name: value}, body), skipping interleaved $-frames.
-    None when the server closed the connection."""
-    buf = b""
+    """Read one RTSP response: (status, {lower-name: value}, body), skipping interleaved $-frames; what
+    follows it stays for the next read (rtsp_pending). None when the server closed the connection."""
+    buf = rtsp_pending(sock)
     while True:
         while buf.startswith(b"$"):
             if len(buf) < 4:
@@ -374,6 +387,8 @@ def rtsp_read(sock, limit=1 << 20):
         if not chunk:
             break
         rest += chunk
+    if len(rest) > n:
+        _PENDING[sock] = rest[n:]
     return status, headers, rest[:n]
 
 
