@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Camera, artifactPath, binPath, freePort, launchBrowser, newContext, strongPassword, unavailableReason } from './camera.mjs';
 import { apiGet, axeScan, loginForm, waitPage, watchPage } from './helpers.mjs';
+import { STRINGS } from '../../ui/js/strings.js';
 
 let camera;
 let browser;
@@ -138,6 +139,22 @@ test('the online check is turned on through the settings form', async () => {
   assert.equal(r.body.auto_install, false);
   const ev = await apiGet(page, '/api/v1/events?type=config_change&limit=1');
   assert.match(ev.body.events[0].detail, /update settings/);
+});
+
+// Found by hand: after a refused upload the error said "not a valid firmware file" while the state line
+// below it still said "No update in progress" until the page was reloaded.
+test('an uploaded file that is not a bundle: the error and the state line agree', async () => {
+  await page.setInputFiles('#fw-file', { name: 'random.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 3) });
+  await page.click('#fw-upload');
+  await page.waitForSelector('#fw-confirm[open]');
+  await page.click('#fw-confirm-ok');
+  await page.waitForSelector('#fw-upload-status.status-error', { timeout: 30000 });
+  await page.waitForFunction((t) => document.querySelector('#fw-update-state').textContent.includes(t),
+    STRINGS.en['firmware.state_failed'], { timeout: 10000 });
+  assert.ok(!(await page.textContent('#fw-update-state')).includes(STRINGS.en['firmware.state_idle']));
+  const st = await apiGet(page, '/api/v1/system/update');
+  assert.equal(st.body.state, 'failed');
+  assert.deepEqual(problems, []);
 });
 
 test('Check now finds the newer version and offers Install; the camera refuses a bad bundle', async () => {

@@ -95,6 +95,14 @@ export async function render(ctx) {
     }
   }
 
+  // After a refusal the state line reads the camera's own record again (else it kept "No update in progress"
+  // under the error until the page was reloaded).
+  async function refreshState() {
+    try {
+      updateStateText(stateLine, await api.get('/api/v1/system/update'));
+    } catch (_) { /* the line keeps what it said */ }
+  }
+
   const upForm = h('form', { id: 'fw-upload-form', class: 'card narrow' },
     h('h2', { i18n: 'firmware.upload_title' }), upStatus,
     h('div', { class: 'field' }, h('label', { for: 'fw-file', i18n: 'firmware.file' }), fileInput,
@@ -124,8 +132,12 @@ export async function render(ctx) {
       showStatus(upStatus, 'info', 'firmware.uploaded');
       poll();
     } catch (e) {
-      if (e.status === 404) showStatus(upStatus, 'info', 'firmware.upload_not_available');
-      else showError(upStatus, e);
+      if (e.status === 404) {
+        showStatus(upStatus, 'info', 'firmware.upload_not_available');
+      } else {
+        showError(upStatus, e);
+        await refreshState();
+      }
     } finally {
       upBtn.disabled = false;
     }
