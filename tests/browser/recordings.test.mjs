@@ -218,6 +218,8 @@ test('a viewer plays recordings but sees no delete or settings control', async (
     assert.equal(await vpage.$(sel), null, `${sel} not shown to a viewer`);
   }
   assert.ok(await vpage.$('#rec-viewer-note'));
+  // a viewer can download but not delete: the card says only what it can do
+  assert.equal(await vpage.textContent('#rec-range-title'), 'Download a time range');
   await playBar(vpage, segs[0].id);
   // the camera is the judge: the viewer's own request is refused and nothing is deleted
   assert.equal((await apiSend(vpage, 'DELETE', '/api/v1/recordings', { confirm: true, ids: [segs[0].id] })).status, 403);

@@ -369,7 +369,7 @@ export async function render(ctx) {
   const player = h('div', { class: 'card rec-player', id: 'rec-player' }, nowPlaying, video,
     deleteOneBtn ? h('div', { class: 'actions' }, deleteOneBtn) : null);
   const rangeCard = h('div', { class: 'card narrow', id: 'rec-range' },
-    h('h2', { i18n: 'recordings.range_title' }),
+    h('h2', { id: 'rec-range-title', i18n: isAdmin ? 'recordings.range_title' : 'recordings.range_title_viewer' }),
     h('p', { class: 'hint', i18n: 'recordings.range_hint' }),
     h('div', { class: 'field' }, h('label', { for: 'rec-from', i18n: 'recordings.from' }), fromInput),
     h('div', { class: 'field' }, h('label', { for: 'rec-to', i18n: 'recordings.to' }), toInput),
