@@ -132,6 +132,47 @@ test('every password-policy reason, role, event type and error code has both tex
   assert.deepEqual(missing, []);
 });
 
+// Found by hand: a lockout showed on the Events page as "scope: source; failures: 5; window_s: 30; duration_s:
+// 300", its keys untranslated. Every key of an audit detail the camera writes (the `detail` strings built in
+// lib/ and daemon/, and the connection-flood summary), every flag of such a detail and every value given
+// literally there has both texts.
+test('every key, flag and literal value of an audit detail has both texts', () => {
+  const files = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.c')) files.push(path.join(d, e.name));
+    }
+  };
+  walk(path.join(REPO, 'lib'));
+  walk(path.join(REPO, 'daemon'));
+  const formats = [];
+  for (const f of files) {
+    const src = text(f);
+    const re = f.endsWith(path.join('core', 'conn_guard.c'))
+      ? /safecam_fmt\(out, out_size,\s*((?:"[^"]*"\s*)+)/g
+      : /safecam_fmt\(detail, sizeof detail,\s*((?:"[^"]*"\s*)+)/g;
+    for (const m of src.matchAll(re)) formats.push([...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join(''));
+  }
+  assert.ok(formats.length > 20, `audit detail formats found: ${formats.length}`);
+  const missing = new Set();
+  const need = (k) => { if (!(k in STRINGS.en && k in STRINGS.vi)) missing.add(k); };
+  for (const fmt of formats) {
+    const tokens = fmt.split(/\s+/).filter(Boolean);
+    // A detail the page shows structured: every token key=value or a flag (the rest is shown raw).
+    if (!tokens.every((t) => /^[a-z][a-z0-9_]*=/.test(t) || /^[a-z]+_[a-z_]+$/.test(t))) continue;
+    for (const t of tokens) {
+      const eq = t.indexOf('=');
+      if (eq < 0) { need(`detail.flag.${t}`); continue; }
+      const key = t.slice(0, eq);
+      const value = t.slice(eq + 1);
+      need(`detail.key.${key}`);
+      if (/^[a-z][a-z_]*$/.test(value) && !(`detail.value.${value}` in STRINGS.en)) need(`detail.value.${key}.${value}`);
+    }
+  }
+  assert.deepEqual([...missing].sort(), []);
+});
+
 test('a heading and the button under it do not say the same thing', () => {
   for (const lang of ['vi', 'en']) assert.notEqual(STRINGS[lang]['live.snapshot'], STRINGS[lang]['live.snapshot_title'], lang);
 });
