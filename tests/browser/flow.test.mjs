@@ -297,9 +297,35 @@ test('an ended session returns to the login with a message', async () => {
   assert.match(await page.textContent('#login-status'), /Phiên làm việc đã kết thúc/);
 });
 
-test('logout ends the session', async () => {
+test('logging in again after an ended session returns to the page it was going to', async () => {
   await loginForm(page, camera.label.admin_user, password);
-  await waitPage(page, 'live');
+  await waitPage(page, 'events');
+});
+
+// Found by hand: a save refused because the session had ended said only "Your session has ended", and the
+// login then went to the Live view, away from the form.
+test('a change made after the session ended is said to be unsaved, and the login returns to its page', async () => {
+  await page.goto(camera.baseUrl + '/#/stream');
+  await waitPage(page, 'stream');
+  const before = await apiGet(page, '/api/v1/settings/stream');
+  const fps = (before.body.stream || before.body).fps;
+  const status = await page.evaluate(async () => {
+    const token = window.sessionStorage.getItem('safecam.csrf');
+    const r = await fetch('/api/v1/session', { method: 'DELETE', headers: { 'X-CSRF-Token': token } });
+    return r.status;
+  });
+  assert.equal(status, 204);
+  await page.fill('#stream-fps', String(fps === 15 ? 12 : 15));
+  await page.click('#stream-save');
+  await waitPage(page, 'login');
+  assert.match(await page.textContent('#login-status'), /chưa được lưu/);
+  await loginForm(page, camera.label.admin_user, password);
+  await waitPage(page, 'stream');
+  const after = await apiGet(page, '/api/v1/settings/stream');
+  assert.equal((after.body.stream || after.body).fps, fps, 'nothing was changed');
+});
+
+test('logout ends the session', async () => {
   await page.click('#logout-button');
   await waitPage(page, 'login');
   assert.match(await page.textContent('#login-status'), /Bạn đã đăng xuất/);

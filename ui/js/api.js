@@ -84,7 +84,7 @@ export async function request(method, path, body, opts = {}) {
   const code = codeFor(resp.status, data);
   const err = new ApiError(resp.status, code, data, resp.headers);
   if (!opts.quiet) {
-    if (resp.status === 401 && onUnauthorized) onUnauthorized();
+    if (resp.status === 401 && onUnauthorized) onUnauthorized(method);
     if (resp.status === 403 && code === 'password_change_required' && onPasswordChange) onPasswordChange();
   }
   throw err;
@@ -134,7 +134,7 @@ export function upload(method, path, file, onProgress) {
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else {
         const code = codeFor(xhr.status, data);
-        if (xhr.status === 401 && onUnauthorized) onUnauthorized();
+        if (xhr.status === 401 && onUnauthorized) onUnauthorized(method);
         reject(new ApiError(xhr.status, code, data, null));
       }
     });

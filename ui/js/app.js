@@ -31,6 +31,7 @@ const state = {
   session: null, // {username, role, password_change_required, csrf_token}
   flash: null, // [key, args, kind] shown once by the next page (e.g. "session ended")
   current: null, // current page module
+  returnTo: null, // {route, user}: where that user's next login goes, once (an ended session)
 };
 
 export function getState() {
@@ -75,11 +76,21 @@ export function setSession(s) {
 
 function endSession(flashKey) {
   if (state.session) {
+    // The page the same user comes back to after logging in again (a session that ended mid-task).
+    const r = routeName();
+    state.returnTo = r && !['login', 'password', 'privacy'].includes(r) ? { route: r, user: state.session.username } : null;
     state.session = null;
     setCsrf(null);
     setFlash(flashKey || 'login.session_ended', 'info');
   }
   navigate('login');
+}
+
+// Where a login goes: the page the same user's ended session was on (once), else the home page.
+function returnRoute(username) {
+  const t = state.returnTo;
+  state.returnTo = null;
+  return t && t.user === username ? t.route : homeRoute();
 }
 
 function routeName() {
@@ -153,7 +164,7 @@ async function render() {
   state.current = mod;
   renderChrome(name);
   const main = document.getElementById('main');
-  const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession, clearSession });
+  const view = await mod.render({ session: state.session, navigate, setFlash, takeFlash, refreshSession, setSession, clearSession, returnRoute });
   if (seq !== renderSeq) {
     if (mod.leave) mod.leave();
     return;
@@ -203,7 +214,8 @@ async function boot() {
     menu.setAttribute('aria-expanded', open ? 'true' : 'false');
   });
   setHandlers({
-    unauthorized: () => endSession('login.session_ended'),
+    // a change refused because the session had ended was not saved: say so
+    unauthorized: (method) => endSession(method && method !== 'GET' ? 'login.session_ended_unsaved' : 'login.session_ended'),
     passwordChange: () => {
       if (state.session) state.session.password_change_required = true;
       navigate('password');

@@ -46,6 +46,7 @@ export const STRINGS = {
     'login.unlocked': 'You can try to log in again.',
     'login.busy': 'The camera is checking many logins right now. Try again in {time}.',
     'login.session_ended': 'Your session has ended. Please log in again.',
+    'login.session_ended_unsaved': 'Your session had ended, so your last change was not saved. Please log in again: you will come back to the same page.',
     'login.logged_out': 'You have logged out.',
 
     'password.title': 'Change password',
@@ -784,6 +785,7 @@ export const STRINGS = {
     'login.unlocked': 'Bạn có thể thử đăng nhập lại.',
     'login.busy': 'Camera đang kiểm tra nhiều lượt đăng nhập. Hãy thử lại sau {time}.',
     'login.session_ended': 'Phiên làm việc đã kết thúc. Vui lòng đăng nhập lại.',
+    'login.session_ended_unsaved': 'Phiên làm việc đã kết thúc nên thay đổi vừa rồi chưa được lưu. Vui lòng đăng nhập lại: bạn sẽ quay về đúng trang này.',
     'login.logged_out': 'Bạn đã đăng xuất.',
 
     'password.title': 'Đổi mật khẩu',

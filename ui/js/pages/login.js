@@ -54,7 +54,7 @@ export async function render(ctx) {
       pass.input.value = '';
       ctx.setSession({ username: user.input.value, role: r.role, password_change_required: !!r.password_change_required, csrf_token: r.csrf_token });
       await ctx.refreshSession();
-      ctx.navigate(r.password_change_required ? 'password' : 'live');
+      ctx.navigate(r.password_change_required ? 'password' : ctx.returnRoute(user.input.value));
     } catch (e) {
       pass.input.value = '';
       submit.disabled = false;
