@@ -190,6 +190,7 @@ async function logout() {
     await api.del('/api/v1/session', { quiet: true });
   } catch (_) { /* the session may already be gone; the result for the user is the same */ }
   state.session = null;
+  state.returnTo = null; // a deliberate logout: the next login starts at the home page
   setCsrf(null);
   setFlash('login.logged_out', 'ok');
   navigate('login');
