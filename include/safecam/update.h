@@ -194,7 +194,8 @@ const char *update_verifier_manifest_json(const update_verifier *v, size_t *len_
  * beside an installed slot as UPDATE_SLOT_HEAD so the boot loader can check the slot's signature
  * again before it runs it. Errors: SAFECAM_ERR_INVAL (not verified yet), SAFECAM_ERR_IO. */
 int update_verifier_head_write(const update_verifier *v, int fd) SAFECAM_WUR;
-/* Bytes consumed so far, and the expected total (0 until the manifest is verified). */
+/* Bytes consumed so far (also after a refusal: what was read up to it), and the expected total (0 until the
+ * manifest is verified). */
 void update_verifier_progress(const update_verifier *v, uint64_t *received, uint64_t *total);
 /* Unverified look at a header (24 bytes): manifest_len and key_id hex. For `safecam-sign inspect`. */
 int update_header_parse(const unsigned char hdr[UPDATE_HEADER_BYTES], uint32_t *manifest_len,

@@ -544,6 +544,10 @@ int update_verifier_feed(update_verifier *v, const void *data, size_t len)
             memcpy(v->head + v->head_have, p, take);
             v->head_have += take;
             if (v->head_have == UPDATE_HEADER_BYTES) {
+                /* Counted before the header is judged: a refusal's audit says how much was read. */
+                v->received += take;
+                p += take;
+                len -= take;
                 int rc = update_header_parse(v->head, &v->manifest_len, NULL);
                 if (rc == SAFECAM_ERR_TOOBIG)
                     return vfail(v, UPDATE_TOO_LARGE);
@@ -554,6 +558,7 @@ int update_verifier_feed(update_verifier *v, const void *data, size_t len)
                     return vfail(v, UPDATE_INTERNAL);
                 v->manifest[v->manifest_len] = '\0';
                 v->stage = V_MANIFEST;
+                continue;
             }
             break;
         case V_MANIFEST:

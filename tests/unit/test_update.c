@@ -192,6 +192,29 @@ static enum update_reason verify_mem(const update_trust *t, const struct update_
     return r;
 }
 
+/* Found by hand: 4 KiB of random bytes uploaded as firmware were refused at the header, and the audit event
+ * said received=0. What was read up to the refusal is counted: the header. */
+static void test_refused_header_counts_what_was_read(void **state)
+{
+    (void)state;
+    update_trust *t = NULL;
+    assert_int_equal(update_trust_new(&t), 0);
+    struct update_verify_opts o = {.model = "safecam-dev"};
+    unsigned char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 131u + 7u);
+    update_verifier *v = NULL;
+    assert_int_equal(update_verifier_new(t, &o, &v), 0);
+    assert_int_not_equal(update_verifier_feed(v, junk, sizeof junk), 0);
+    assert_int_equal(update_verifier_reason(v), UPDATE_MALFORMED_BUNDLE);
+    uint64_t rx = 0, total = 1;
+    update_verifier_progress(v, &rx, &total);
+    assert_int_equal(rx, UPDATE_HEADER_BYTES);
+    assert_int_equal(total, 0);
+    update_verifier_free(v);
+    update_trust_free(t);
+}
+
 static char *manifest_for(const char *key_id, const char *extra_payload_hex, const char *body_override)
 {
     static char m[4096];
@@ -1444,6 +1467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verifier_bad_inputs, setup, teardown),
+        cmocka_unit_test(test_refused_header_counts_what_was_read),
         cmocka_unit_test_setup_teardown(test_verifier_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_and_health_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
