@@ -30,6 +30,16 @@ function toUnix(value) {
 // values are translated; anything else is shown as logged. Free text is marked as raw (untranslated).
 const TOKEN = /^[a-z][a-z0-9_]{0,31}(=[^\s=]{0,128})?$/;
 
+// The text key of a detail's value: its own ("detail.value.reason.logout"), one shared by every key
+// ("detail.value.online"), or for a role the role's name ("role.viewer"); null when there is none (the value
+// is then shown as logged). `known` tells whether a text key exists.
+export function detailValueKey(key, value, known = has) {
+  for (const k of [`detail.value.${key}.${value}`, `detail.value.${value}`, key === 'role' ? `role.${value}` : null]) {
+    if (k && known(k)) return k;
+  }
+  return null;
+}
+
 // Free-text details the daemon writes (lib/http/routes_settings.c), translated: the phrase by its key, the
 // setting names after it kept as the names they are (code).
 export const DETAIL_PHRASES = [
@@ -72,10 +82,9 @@ function detailCell(detail) {
     }
     const key = t.slice(0, eq);
     const value = t.slice(eq + 1);
-    const vk = 'detail.value.' + key + '.' + value;
-    const vk2 = 'detail.value.' + value;
+    const vk = detailValueKey(key, value);
     parts.push(has('detail.key.' + key) ? h('span', { i18n: 'detail.key.' + key }) : h('code', { text: key }), ': ',
-      has(vk) ? h('span', { i18n: vk }) : (has(vk2) ? h('span', { i18n: vk2 }) : h('code', { text: value })));
+      vk ? h('span', { i18n: vk }) : h('code', { text: value }));
   }
   return h('td', { class: 'detail', title: text }, ...parts);
 }
