@@ -78,11 +78,17 @@ export async function render(ctx) {
     fileInput.disabled = true;
   }
 
+  // The state line from the camera's own record; the record, for the caller to act on.
+  async function readState() {
+    const st = await api.get('/api/v1/system/update');
+    updateStateText(stateLine, st);
+    return st;
+  }
+
   // Follow an install to its verdict, shown in `box` (the upload's or the online check's status).
   async function poll(box = upStatus) {
     try {
-      const st = await api.get('/api/v1/system/update');
-      updateStateText(stateLine, st);
+      const st = await readState();
       if (st && (st.state === 'verifying' || st.state === 'installing' || st.state === 'receiving')) {
         pollTimer = setTimeout(() => poll(box), 1000);
       } else if (st && st.state === 'failed') {
@@ -93,14 +99,6 @@ export async function render(ctx) {
     } catch (_) {
       pollTimer = setTimeout(() => poll(box), 2000); // the camera may be restarting into the new slot
     }
-  }
-
-  // After a refusal the state line reads the camera's own record again (else it kept "No update in progress"
-  // under the error until the page was reloaded).
-  async function refreshState() {
-    try {
-      updateStateText(stateLine, await api.get('/api/v1/system/update'));
-    } catch (_) { /* the line keeps what it said */ }
   }
 
   const upForm = h('form', { id: 'fw-upload-form', class: 'card narrow' },
@@ -136,7 +134,8 @@ export async function render(ctx) {
         showStatus(upStatus, 'info', 'firmware.upload_not_available');
       } else {
         showError(upStatus, e);
-        await refreshState();
+        // the refusal is in the camera's record: the state line says so (it kept "No update in progress")
+        await readState().catch(() => {});
       }
     } finally {
       upBtn.disabled = false;
