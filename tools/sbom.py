@@ -89,48 +89,99 @@ def deb_holding(deb_dir, candidates):
     return None
 
 
+def spellings(path):
+    """The names dpkg may have recorded for a library file: as given and resolved, each with and without the
+    /usr prefix (a /usr-merged system), in the order they are tried."""
+    out = []
+    for p in (path, os.path.realpath(path)):
+        out += [p, p[4:] if p.startswith("/usr/") else "/usr" + p]
+    return out
+
+
+def dpkg_owners(paths):
+    """{path: (package, arch)} for those of paths that exactly one package owns, from ONE dpkg-query: each
+    query reads the whole package database (about 0.2 s), and the executables map some 150 library files."""
+    if not paths:
+        return {}
+    r = run(["dpkg-query", "-S", *sorted(set(paths))])  # exit 1 when some path has no owner: expected
+    found = {}
+    for line in r.stdout.splitlines():
+        pkgs, _, p = line.partition(": ")
+        if "diversion" in line or "," in pkgs or not p:
+            continue
+        pkg, _, arch = pkgs.strip().partition(":")
+        found[p.strip()] = (pkg, arch)
+    return found
+
+
+def owners_prefetch(paths):
+    """Looks up the owners of every library path at once (see dpkg_owners); owner() then answers from memory."""
+    found = dpkg_owners([c for p in paths for c in spellings(p)])
+    for p in paths:
+        for c in spellings(p):
+            if c in found:
+                _owner_cache[p] = found[c]
+                break
+
+
 def owner(soname, path, deb_dir=None):
     """(package, arch) owning path, trying the /usr-merged spellings dpkg may have recorded; else the .deb in
     deb_dir holding it (package is then the .deb's path)."""
-    real = os.path.realpath(path)
-    candidates = []
-    for p in (path, real):
-        candidates += [p, p[4:] if p.startswith("/usr/") else "/usr" + p]
-    for p in candidates:
-        if p in _owner_cache:
-            return _owner_cache[p]
-        r = run(["dpkg-query", "-S", p])
-        if r.returncode == 0:
-            for line in r.stdout.splitlines():
-                pkgs, _, _ = line.partition(": ")
-                if "diversion" in line or "," in pkgs:
-                    continue
-                pkg, _, arch = pkgs.strip().partition(":")
-                _owner_cache[p] = (pkg, arch)
-                return pkg, arch
+    if path in _owner_cache:
+        return _owner_cache[path]
+    candidates = spellings(path)
+    found = dpkg_owners(candidates)
+    for c in candidates:
+        if c in found:
+            _owner_cache[path] = found[c]
+            return found[c]
     deb = deb_holding(deb_dir, candidates)
     if deb:
         return deb, None
     sys.exit(f"sbom: no Debian package owns the library {soname} ({path}): install it from Debian's archive")
 
 
-def package_info(pkg, arch):
-    if pkg.endswith(".deb"):
-        r = run(["dpkg-deb", "--showformat=${Package}\t${Version}\t${Architecture}\t${source:Package}\t"
-                 "${source:Version}\t${Homepage}", "--show", pkg])
-        if r.returncode != 0:
-            sys.exit(f"sbom: dpkg-deb --show {pkg}: {r.stderr.strip()}")
-        name, version, arch, src, srcver, homepage = r.stdout.split("\t")
-        return {"name": name, "version": version, "arch": arch, "source": src, "source_version": srcver,
-                "homepage": homepage.strip()}
-    q = f"{pkg}:{arch}" if arch else pkg
-    r = run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${source:Package}\t"
-             "${source:Version}\t${Homepage}", q])
-    if r.returncode != 0:
-        sys.exit(f"sbom: dpkg-query -W {q}: {r.stderr.strip()}")
-    name, version, arch, src, srcver, homepage = r.stdout.split("\t")
+_info_cache = {}
+INFO_FORMAT = "${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${Homepage}"
+
+
+def info_fields(line):
+    name, version, arch, src, srcver, homepage = line.split("\t")
     return {"name": name, "version": version, "arch": arch, "source": src, "source_version": srcver,
             "homepage": homepage.strip()}
+
+
+def infos_prefetch(owners):
+    """Reads name, version, source and homepage of every installed package in owners ((package, arch) pairs)
+    with one dpkg-query; package_info() then answers from memory."""
+    queries = sorted({f"{p}:{a}" if a else p for p, a in owners if not p.endswith(".deb")})
+    if not queries:
+        return
+    r = run(["dpkg-query", "-W", "-f", INFO_FORMAT + "\n", *queries])
+    for line in r.stdout.splitlines():
+        info = info_fields(line)
+        _info_cache[(info["name"], info["arch"])] = info
+        _info_cache.setdefault((info["name"], ""), info)
+
+
+def package_info(pkg, arch):
+    """Name, version, architecture, source and homepage of an installed package or of a .deb file."""
+    if (pkg, arch or "") not in _info_cache:
+        _info_cache[(pkg, arch or "")] = _package_info_lookup(pkg, arch)
+    return _info_cache[(pkg, arch or "")]
+
+
+def _package_info_lookup(pkg, arch):
+    if pkg.endswith(".deb"):
+        r = run(["dpkg-deb", "--showformat=" + INFO_FORMAT, "--show", pkg])
+        if r.returncode != 0:
+            sys.exit(f"sbom: dpkg-deb --show {pkg}: {r.stderr.strip()}")
+        return info_fields(r.stdout)
+    q = f"{pkg}:{arch}" if arch else pkg
+    r = run(["dpkg-query", "-W", "-f", INFO_FORMAT, q])
+    if r.returncode != 0:
+        sys.exit(f"sbom: dpkg-query -W {q}: {r.stderr.strip()}")
+    return info_fields(r.stdout)
 
 
 def debian_release():
@@ -185,7 +236,11 @@ def main():
     files = {}      # purl -> set of library files
     deps = {}       # bom-ref -> set of bom-refs
     components = []
-    for exe in sorted(a.executables, key=os.path.basename):
+    exes = sorted(a.executables, key=os.path.basename)
+    maps = {exe: resolved(exe, a.loader_list or ["ldd"]) for exe in exes}
+    owners_prefetch(sorted({p for sonames, interp in maps.values() for p in [*sonames.values(), interp] if p}))
+    infos_prefetch(set(_owner_cache.values()))
+    for exe in exes:
         name = os.path.basename(exe)
         ref = f"safecam:{name}"
         sha = hashlib.sha256(open(exe, "rb").read()).hexdigest()
@@ -195,7 +250,7 @@ def main():
             "properties": [{"name": "safecam:build-hash-note",
                             "value": "hash of the unstripped build output; the package ships it stripped"}],
         })
-        sonames, interp = resolved(exe, a.loader_list or ["ldd"])
+        sonames, interp = maps[exe]
         direct = needed(exe)
         deps[ref] = set()
         libs = [(s, sonames[s]) for s in sonames] + ([(os.path.basename(interp), interp)] if interp else [])
