@@ -6,8 +6,11 @@ bursts, all in one run inside a private network namespace (needs root):
   quiet        the owner's reads alone;
   good x20     20 right-password logins at once from 20 addresses;
   failed x200  200 wrong-password logins from 50 addresses, 40 at once.
-The owner reads from 127.0.0.1 (a source it logged in from). Results go to bench/README.md "Login burst".
-Usage: SAFECAM_BUILD=build /usr/bin/python3 bench/login_burst.py [--quiet-seconds 8] [--viewer-delay 0.5]"""
+The owner reads from 127.0.0.1 (a source it logged in from). With --login-delay S the owner also logs in once
+more from there, S seconds into each phase, and the login's time is shown (a run for that figure: the login's
+own hash then falls among the timed GETs). Results go to bench/README.md "Login burst".
+Usage: SAFECAM_BUILD=build /usr/bin/python3 bench/login_burst.py [--quiet-seconds 8] [--viewer-delay 0.5]
+       [--login-delay 0.3]"""
 import argparse
 import json
 import os
@@ -36,6 +39,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quiet-seconds", type=float, default=8)
     ap.add_argument("--viewer-delay", type=float, default=0.5)
+    # The owner's own login, timed, this many seconds into each phase (< 0: none). Off by default: its hash
+    # lands in the window where the GETs are timed, so runs with it measure the login, not the GET tail.
+    ap.add_argument("--login-delay", type=float, default=-1)
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root (ip netns add)", file=sys.stderr)
@@ -65,7 +71,8 @@ def main():
                 cam.cacert, "--user", cam.label["admin_user"], "--password", cam.admin_password, "--interval", "0.05"]
         # The owner (reads and the viewer) in a process of its own: in the attacker's process its thread would
         # wait for the Python interpreter lock behind 40 flooding threads, a client-side delay.
-        owner = base + ["--no-flood", "--rtsps-port", str(cam.rtsps_port), "--viewer-delay", str(a.viewer_delay)]
+        owner = base + ["--no-flood", "--rtsps-port", str(cam.rtsps_port), "--viewer-delay", str(a.viewer_delay),
+                        "--login-delay", str(a.login_delay)]
         phases = [
             ("quiet", None),
             ("good x20 (20 addresses)", ["--sources", "20", "--per-source", "1", "--good-every", "1", "--threads", "20"]),
@@ -102,14 +109,20 @@ def main():
             bad = sum(1 for st, _ in out["device"] if st != 200)
             v = out["viewer"]
             view = v[0]["seconds"] if v and v[0]["ok"] else None  # a failed first attempt: the row says failed
-            rows.append((name, len(lat), bad, pct(lat, 50), pct(lat, 99), fl_status, fl_secs, view))
+            lg = out.get("owner_login_during")
+            login = None if lg is None else lg["seconds"] if lg.get("status") == 200 else "failed"
+            rows.append((name, len(lat), bad, pct(lat, 50), pct(lat, 99), fl_status, fl_secs, view, login))
             time.sleep(1)
-        q50, q99, qv = rows[0][3], rows[0][4], rows[0][7]
+        q50, q99, qv, ql = rows[0][3], rows[0][4], rows[0][7], rows[0][8]
         print(f"{'phase':42} {'GETs':>5} {'non-200':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50 x':>6} {'p99 x':>6}"
-              f" {'viewer s':>8} {'view x':>6}  logins (status:count), seconds")
-        for name, n, bad, p50, p99, status, secs, view in rows:
+              f" {'viewer s':>8} {'view x':>6} {'login s':>7} {'login x':>7}  logins (status:count), seconds")
+        for name, n, bad, p50, p99, status, secs, view, login in rows:
             vs = f"{view:8.2f} {view / qv:6.2f}" if view is not None and qv else f"{'failed':>8} {'-':>6}"
-            print(f"{name:42} {n:5d} {bad:7d} {p50:8.1f} {p99:8.1f} {p50 / q50:6.2f} {p99 / q99:6.2f} {vs}  "
+            if login is None or login == "failed":
+                ls = f"{login or '-':>7} {'-':>7}"
+            else:
+                ls = f"{login:7.2f} {login / ql:7.2f}" if isinstance(ql, float) else f"{login:7.2f} {'-':>7}"
+            print(f"{name:42} {n:5d} {bad:7d} {p50:8.1f} {p99:8.1f} {p50 / q50:6.2f} {p99 / q99:6.2f} {vs} {ls}  "
                   f"{json.dumps(status) if status else '-'}, {secs:.1f}")
         return 0
     finally:

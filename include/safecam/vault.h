@@ -400,7 +400,8 @@ void vault_service_link_notify(struct vault_service *svc);
  * IPC_SEND_TIMEOUT_MS is logged and the event dropped). QCVN 135 G7 / EN 303 645 5.8-2 (only these fields). */
 void vault_service_link_event(void *ctx, const char *type, int64_t time);
 
-/* Start the hash workers (VAULT_HASH_WORKERS threads) and the admission budget (VAULT_ADMIT_*) of svc: from
+/* Start the hash workers (VAULT_HASH_WORKERS threads, trusted checks first, at most VAULT_HASH_WORKERS_UNTRUSTED
+ * of the others at a time) and the admission budget (VAULT_ADMIT_*) of svc: from
  * then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late (IPC_HANDLER_DEFERRED): the request
  * loop checks the request and the lockout, admits it or answers {"error":"busy","retry_after":N} at once, and
  * a worker runs the Argon2id verify; vault_service_workers_finish sends the answers. svc->channel_fd must be

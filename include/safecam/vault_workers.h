@@ -12,9 +12,11 @@
 
 #include "safecam/core.h"
 
-/* The product's numbers (docs/lockout.md): 2 workers; at most 2 verifications in flight per source, 8 from
- * all sources, 4 more for sources that logged in to the named account before. */
+/* The product's numbers (docs/lockout.md): 2 workers, of which at most 1 verifies for sources not known for
+ * the account at a time; at most 2 verifications in flight per source, 8 from all sources, 4 more for sources
+ * that logged in to the named account before. */
 #define VAULT_HASH_WORKERS 2
+#define VAULT_HASH_WORKERS_UNTRUSTED 1
 #define VAULT_ADMIT_PER_SOURCE 2
 #define VAULT_ADMIT_GLOBAL 8
 #define VAULT_ADMIT_RESERVE 4
@@ -27,14 +29,18 @@
 typedef struct vault_workers vault_workers;
 
 /* Start `threads` (1..VAULT_WORKERS_THREADS_MAX) workers that call run(job) for each submitted job; at most
- * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. run must not touch
- * state the caller's thread uses without a lock (the vault object: never). Signals are blocked in workers.
- * Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO (eventfd), SAFECAM_ERR_INTERNAL (threads). */
-int vault_workers_new(size_t threads, size_t cap, void (*run)(void *job), vault_workers **out) SAFECAM_WUR;
+ * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. Trusted jobs are taken
+ * first, in order; untrusted ones in order while fewer than untrusted_max (1..threads) of them run. run must
+ * not touch state the caller's thread uses without a lock (the vault object: never). Signals are blocked in
+ * workers. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO (eventfd), SAFECAM_ERR_INTERNAL
+ * (threads). */
+int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*run)(void *job),
+                      vault_workers **out) SAFECAM_WUR;
 
-/* Queue a job (borrowed until it comes back from vault_workers_take). SAFECAM_ERR_BUSY when cap jobs are
- * outstanding (nothing queued), SAFECAM_ERR_INVAL. Never blocks. */
-int vault_workers_submit(vault_workers *w, void *job) SAFECAM_WUR;
+/* Queue a job (borrowed until it comes back from vault_workers_take) in the trusted lane (trusted != 0: the
+ * source is known for the account) or the untrusted one. SAFECAM_ERR_BUSY when cap jobs are outstanding
+ * (nothing queued), SAFECAM_ERR_INVAL. Never blocks. */
+int vault_workers_submit(vault_workers *w, void *job, int trusted) SAFECAM_WUR;
 
 /* A descriptor that polls readable when finished jobs wait (borrowed; for the request loop's poll). */
 int vault_workers_fd(const vault_workers *w);

@@ -259,7 +259,7 @@ static int job_defer(struct vault_service *svc, unsigned peer, const ipc_msg *re
     job->gen = channel_gen_of(svc, peer);
     job->type = req->type;
     job->id = req->id;
-    rc = vault_workers_submit(svc->workers, job);
+    rc = vault_workers_submit(svc->workers, job, trusted);
     if (rc != 0) {
         vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
         *retry = 1;
@@ -338,8 +338,8 @@ int vault_service_workers_start(struct vault_service *svc)
         .per_source = VAULT_ADMIT_PER_SOURCE, .global = VAULT_ADMIT_GLOBAL, .reserve = VAULT_ADMIT_RESERVE};
     int rc = vault_admission_new(&lim, NULL, NULL, &svc->admission);
     if (rc == 0)
-        rc = vault_workers_new(VAULT_HASH_WORKERS, VAULT_ADMIT_GLOBAL + VAULT_ADMIT_RESERVE, login_job_run,
-                               &svc->workers);
+        rc = vault_workers_new(VAULT_HASH_WORKERS, VAULT_HASH_WORKERS_UNTRUSTED,
+                               VAULT_ADMIT_GLOBAL + VAULT_ADMIT_RESERVE, login_job_run, &svc->workers);
     if (rc != 0) {
         vault_admission_free(svc->admission);
         svc->admission = NULL;

@@ -1,9 +1,11 @@
 /* workers.c — a bounded pool of threads for the vault's slow work (Argon2id verifications), outside the
  * vault's request loop: the loop submits a job and goes on answering other requests; a worker runs it and
  * puts it on the done list, and an eventfd wakes the loop to finish it (database, audit, reply). A job never
- * touches the vault object: only the loop's thread does. Runs in the vault process. Design: docs/lockout.md
- * "Hash workers and admission". QCVN 135 brute force / EN 303 645 5.1-5 (the protection must not become a
- * denial of service). */
+ * touches the vault object: only the loop's thread does. Two lanes: a trusted job (a source known for the
+ * account) is taken before any untrusted one, and untrusted jobs run on at most untrusted_max workers at
+ * once, so a flood from unknown addresses leaves the other cores to the rest of the camera. Runs in the vault
+ * process. Design: docs/lockout.md "Hash workers and admission". QCVN 135 brute force / EN 303 645 5.1-5 (the
+ * protection must not become a denial of service). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,14 +16,21 @@
 
 #include "vault_internal.h"
 
+/* A ring of jobs waiting for a worker. */
+struct job_ring {
+    void **job;
+    size_t head, queued;
+};
+
 struct vault_workers {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* a job was queued, or stop */
+    pthread_cond_t cv; /* a job a worker may take was queued, an untrusted job ended, or stop */
     pthread_t th[VAULT_WORKERS_THREADS_MAX];
     size_t n_threads;
     void (*run)(void *job);
-    void **queue; /* ring of jobs waiting for a worker */
-    size_t head, queued;
+    struct job_ring trusted;   /* taken first by every worker */
+    struct job_ring untrusted; /* taken while fewer than untrusted_max of them run */
+    size_t untrusted_running, untrusted_max;
     void **done; /* jobs finished, not yet taken by the loop */
     size_t n_done;
     size_t cap;         /* jobs queued + running + done at most */
@@ -30,21 +39,46 @@ struct vault_workers {
     int efd;
 };
 
+static void ring_push(struct job_ring *r, size_t cap, void *job)
+{
+    r->job[(r->head + r->queued) % cap] = job;
+    r->queued++;
+}
+
+static void *ring_pop(struct job_ring *r, size_t cap)
+{
+    void *job = r->job[r->head];
+    r->head = (r->head + 1) % cap;
+    r->queued--;
+    return job;
+}
+
+/* Whether a worker may take a job now (caller holds mu). */
+static int job_ready(const vault_workers *w)
+{
+    return w->trusted.queued > 0 || (w->untrusted.queued > 0 && w->untrusted_running < w->untrusted_max);
+}
+
 static void *worker_main(void *arg)
 {
     vault_workers *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stop && w->queued == 0)
+        while (!w->stop && !job_ready(w))
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->stop)
             break;
-        void *job = w->queue[w->head];
-        w->head = (w->head + 1) % w->cap;
-        w->queued--;
+        int trusted = w->trusted.queued > 0;
+        void *job = trusted ? ring_pop(&w->trusted, w->cap) : ring_pop(&w->untrusted, w->cap);
+        if (!trusted)
+            w->untrusted_running++;
         pthread_mutex_unlock(&w->mu);
         w->run(job);
         pthread_mutex_lock(&w->mu);
+        if (!trusted) {
+            w->untrusted_running--;
+            pthread_cond_signal(&w->cv); /* a waiting worker may take the next untrusted job */
+        }
         w->done[w->n_done++] = job; /* n_done < cap: outstanding counts it */
         uint64_t one = 1;
         ssize_t wr = write(w->efd, &one, sizeof one);
@@ -54,28 +88,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int vault_workers_new(size_t threads, size_t cap, void (*run)(void *job), vault_workers **out)
+int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*run)(void *job),
+                      vault_workers **out)
 {
-    if (!out || !run || threads == 0 || threads > VAULT_WORKERS_THREADS_MAX || cap < threads ||
-        cap > VAULT_WORKERS_CAP_MAX)
+    if (!out || !run || threads == 0 || threads > VAULT_WORKERS_THREADS_MAX || untrusted_max == 0 ||
+        untrusted_max > threads || cap < threads || cap > VAULT_WORKERS_CAP_MAX)
         return SAFECAM_ERR_INVAL;
     *out = NULL;
     vault_workers *w = calloc(1, sizeof *w);
     if (!w)
         return SAFECAM_ERR_NOMEM;
-    w->queue = calloc(cap, sizeof *w->queue);
+    w->trusted.job = calloc(cap, sizeof(void *));
+    w->untrusted.job = calloc(cap, sizeof(void *));
     w->done = calloc(cap, sizeof *w->done);
     w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!w->queue || !w->done || w->efd < 0) {
+    if (!w->trusted.job || !w->untrusted.job || !w->done || w->efd < 0) {
         int rc = w->efd < 0 ? SAFECAM_ERR_IO : SAFECAM_ERR_NOMEM;
         if (w->efd >= 0)
             close(w->efd);
-        free(w->queue);
+        free(w->trusted.job);
+        free(w->untrusted.job);
         free(w->done);
         free(w);
         return rc;
     }
     w->cap = cap;
+    w->untrusted_max = untrusted_max;
     w->run = run;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -100,15 +138,14 @@ int vault_workers_new(size_t threads, size_t cap, void (*run)(void *job), vault_
     return 0;
 }
 
-int vault_workers_submit(vault_workers *w, void *job)
+int vault_workers_submit(vault_workers *w, void *job, int trusted)
 {
     if (!w || !job)
         return SAFECAM_ERR_INVAL;
     pthread_mutex_lock(&w->mu);
     int rc = SAFECAM_ERR_BUSY;
     if (!w->stop && w->outstanding < w->cap) {
-        w->queue[(w->head + w->queued) % w->cap] = job;
-        w->queued++;
+        ring_push(trusted ? &w->trusted : &w->untrusted, w->cap, job);
         w->outstanding++;
         pthread_cond_signal(&w->cv);
         rc = 0;
@@ -166,14 +203,17 @@ void vault_workers_free(vault_workers *w, void (*discard)(void *job))
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < w->n_threads; i++)
         pthread_join(w->th[i], NULL); /* a running job finishes first (one Argon2id verify) */
-    for (size_t i = 0; discard && i < w->queued; i++)
-        discard(w->queue[(w->head + i) % w->cap]);
+    for (size_t i = 0; discard && i < w->trusted.queued; i++)
+        discard(w->trusted.job[(w->trusted.head + i) % w->cap]);
+    for (size_t i = 0; discard && i < w->untrusted.queued; i++)
+        discard(w->untrusted.job[(w->untrusted.head + i) % w->cap]);
     for (size_t i = 0; discard && i < w->n_done; i++)
         discard(w->done[i]);
     close(w->efd);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
-    free(w->queue);
+    free(w->trusted.job);
+    free(w->untrusted.job);
     free(w->done);
     free(w);
 }

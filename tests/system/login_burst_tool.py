@@ -137,6 +137,8 @@ def main():
     ap.add_argument("--stop-file", help="with --no-flood: read until this file exists (at most --quiet-seconds)")
     ap.add_argument("--viewer-delay", type=float, default=1.0,
                     help="with --rtsps-port: seconds after the start before the viewer connects")
+    ap.add_argument("--login-delay", type=float, default=-1,
+                    help="seconds after the start before the owner logs in once more (timed; < 0: not)")
     a = ap.parse_args()
     ctx = context(a.cacert)
     out = {"status": {}, "busy_with_retry_after": 0, "good_ok": 0, "latencies": [], "device": [], "viewer": []}
@@ -155,6 +157,15 @@ def main():
         v = threading.Thread(target=lambda: (time.sleep(a.viewer_delay),
                                              viewer(a.rtsps_port, a.user, a.password, out)))
         v.start()
+    lg = None
+    if a.login_delay >= 0:  # the owner logs in again from its known source, during the flood when there is one
+        def timed_login():
+            time.sleep(a.login_delay)
+            t1 = time.monotonic()
+            st1, _ = owner_login(ctx, a.port, a.user, a.password)
+            out["owner_login_during"] = {"status": st1, "seconds": time.monotonic() - t1}
+        lg = threading.Thread(target=timed_login)
+        lg.start()
     if a.no_flood:
         end = t0 + a.quiet_seconds
         while time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file)):
@@ -164,6 +175,8 @@ def main():
     if v:
         v.join()
     out["flood_seconds"] = time.monotonic() - t0
+    if lg:
+        lg.join()
     stop.set()
     if not a.no_reads:
         reader.join()

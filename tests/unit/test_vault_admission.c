@@ -1,6 +1,7 @@
 /* test_vault_admission.c — the admission budget of the vault's hash workers (lib/vault/admission.c) and the
  * pool itself (lib/vault/workers.c): per-source and global bounds, the reserve for known sources, busy
- * refusals that count nothing, the Retry-After estimate on an injected clock. docs/lockout.md. */
+ * refusals that count nothing, the Retry-After estimate on an injected clock; the pool's two lanes (trusted
+ * jobs first, untrusted ones on at most one worker). docs/lockout.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -194,12 +196,14 @@ static void test_pool(void **state)
     (void)state;
     vault_workers *w = NULL;
     int job[5] = {0};
-    assert_int_equal(vault_workers_new(0, 4, job_run, &w), SAFECAM_ERR_INVAL);
-    assert_int_equal(vault_workers_new(2, 1, job_run, &w), SAFECAM_ERR_INVAL);
-    assert_int_equal(vault_workers_new(2, 4, job_run, &w), 0);
+    assert_int_equal(vault_workers_new(0, 1, 4, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 1, 1, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 0, 4, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 3, 4, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 2, 4, job_run, &w), 0);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(vault_workers_submit(w, &job[i]), 0);
-    assert_int_equal(vault_workers_submit(w, &job[4]), SAFECAM_ERR_BUSY);
+        assert_int_equal(vault_workers_submit(w, &job[i], i % 2), 0);
+    assert_int_equal(vault_workers_submit(w, &job[4], 1), SAFECAM_ERR_BUSY);
     assert_int_equal(vault_workers_outstanding(w), 4);
     pthread_mutex_lock(&gate_mu);
     gate_open = 1;
@@ -217,11 +221,91 @@ static void test_pool(void **state)
         assert_int_equal(job[i], 1);
     assert_int_equal(vault_workers_outstanding(w), 0);
     /* finished jobs not taken go to discard at stop */
-    assert_int_equal(vault_workers_submit(w, &job[4]), 0);
+    assert_int_equal(vault_workers_submit(w, &job[4], 0), 0);
     struct pollfd p = {.fd = vault_workers_fd(w), .events = POLLIN};
     assert_int_equal(poll(&p, 1, 10000), 1); /* done (the eventfd says so), not taken */
     vault_workers_free(w, job_discard);
     assert_int_equal(discarded, 1);
+}
+
+/* Two lanes: a job that can be held until the test lets it finish, and that says when it started. */
+struct lane_job {
+    const char *name;
+    int started, release;
+};
+static pthread_mutex_t lane_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lane_cv = PTHREAD_COND_INITIALIZER;
+
+static void lane_run(void *p)
+{
+    struct lane_job *j = p;
+    pthread_mutex_lock(&lane_mu);
+    j->started = 1;
+    pthread_cond_broadcast(&lane_cv);
+    while (!j->release)
+        pthread_cond_wait(&lane_cv, &lane_mu);
+    pthread_mutex_unlock(&lane_mu);
+}
+
+/* Whether j has started, waiting for it at most ms. */
+static int lane_started(struct lane_job *j, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&lane_mu);
+    while (!j->started && pthread_cond_timedwait(&lane_cv, &lane_mu, &ts) == 0) {
+    }
+    int st = j->started;
+    pthread_mutex_unlock(&lane_mu);
+    return st;
+}
+
+static void lane_release(struct lane_job *j)
+{
+    pthread_mutex_lock(&lane_mu);
+    j->release = 1;
+    pthread_cond_broadcast(&lane_cv);
+    pthread_mutex_unlock(&lane_mu);
+}
+
+/* Untrusted work runs on at most untrusted_max workers, whatever is idle; a trusted job is taken by an idle
+ * worker at once and, when a worker frees up, before untrusted jobs that waited longer. */
+static void test_pool_lanes(void **state)
+{
+    (void)state;
+    vault_workers *w = NULL;
+    struct lane_job u1 = {.name = "u1"}, u2 = {.name = "u2"}, t1 = {.name = "t1"}, t2 = {.name = "t2"};
+    assert_int_equal(vault_workers_new(2, 1, 8, lane_run, &w), 0);
+    assert_int_equal(vault_workers_submit(w, &u1, 0), 0);
+    assert_int_equal(vault_workers_submit(w, &u2, 0), 0);
+    assert_true(lane_started(&u1, 10000));
+    assert_false(lane_started(&u2, 100)); /* a worker is idle, but one untrusted job runs already */
+    assert_int_equal(vault_workers_submit(w, &t1, 1), 0);
+    assert_true(lane_started(&t1, 10000)); /* the idle worker takes the trusted job at once */
+    assert_int_equal(vault_workers_submit(w, &t2, 1), 0);
+    lane_release(&u1); /* its worker takes t2, queued after u2 but trusted */
+    assert_true(lane_started(&t2, 10000));
+    assert_false(lane_started(&u2, 100));
+    lane_release(&t1);
+    assert_true(lane_started(&u2, 10000));
+    lane_release(&t2);
+    lane_release(&u2);
+    void *done[4];
+    size_t got = 0;
+    for (int round = 0; round < 100 && got < 4; round++) {
+        struct pollfd p = {.fd = vault_workers_fd(w), .events = POLLIN};
+        if (poll(&p, 1, 100) == 1)
+            got += vault_workers_take(w, done + got, 4 - got);
+    }
+    assert_int_equal(got, 4);
+    assert_ptr_equal(done[0], &u1); /* u1 finished first: released first */
+    vault_workers_free(w, NULL);
 }
 
 int main(void)
@@ -230,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_bad_limits),       cmocka_unit_test(test_per_source),
         cmocka_unit_test(test_global_and_reserve), cmocka_unit_test(test_retry_after_estimate),
         cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_lanes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
