@@ -56,9 +56,6 @@ def resolved(path, loader_list):
     return out, interp
 
 
-_owner_cache = {}
-
-
 _deb_files = None
 _deb_path = {}  # a file the loader named beneath an unpacked tree -> its path in the .deb (where a camera has it)
 
@@ -114,31 +111,22 @@ def dpkg_owners(paths):
     return found
 
 
-def owners_prefetch(paths):
-    """Looks up the owners of every library path at once (see dpkg_owners); owner() then answers from memory."""
+def owners_of(paths, deb_dir=None):
+    """{path: (package, arch)} for every library path: the installed package that owns one of its spellings
+    (all looked up with one dpkg_owners call), else the .deb in deb_dir holding it (package is then the .deb's
+    path). Exits naming the first library nothing owns."""
     found = dpkg_owners([c for p in paths for c in spellings(p)])
+    owners = {}
     for p in paths:
-        for c in spellings(p):
-            if c in found:
-                _owner_cache[p] = found[c]
-                break
-
-
-def owner(soname, path, deb_dir=None):
-    """(package, arch) owning path, trying the /usr-merged spellings dpkg may have recorded; else the .deb in
-    deb_dir holding it (package is then the .deb's path)."""
-    if path in _owner_cache:
-        return _owner_cache[path]
-    candidates = spellings(path)
-    found = dpkg_owners(candidates)
-    for c in candidates:
-        if c in found:
-            _owner_cache[path] = found[c]
-            return found[c]
-    deb = deb_holding(deb_dir, candidates)
-    if deb:
-        return deb, None
-    sys.exit(f"sbom: no Debian package owns the library {soname} ({path}): install it from Debian's archive")
+        owner = next((found[c] for c in spellings(p) if c in found), None)
+        if owner is None:
+            deb = deb_holding(deb_dir, spellings(p))
+            if not deb:
+                sys.exit(f"sbom: no Debian package owns the library {os.path.basename(p)} ({p}): install it from "
+                         "Debian's archive")
+            owner = (deb, None)
+        owners[p] = owner
+    return owners
 
 
 _info_cache = {}
@@ -238,8 +226,9 @@ def main():
     components = []
     exes = sorted(a.executables, key=os.path.basename)
     maps = {exe: resolved(exe, a.loader_list or ["ldd"]) for exe in exes}
-    owners_prefetch(sorted({p for sonames, interp in maps.values() for p in [*sonames.values(), interp] if p}))
-    infos_prefetch(set(_owner_cache.values()))
+    owners = owners_of(sorted({p for sonames, interp in maps.values() for p in [*sonames.values(), interp] if p}),
+                       a.deb_dir)
+    infos_prefetch(set(owners.values()))
     for exe in exes:
         name = os.path.basename(exe)
         ref = f"safecam:{name}"
@@ -258,7 +247,7 @@ def main():
             if soname not in sonames and not (interp and os.path.basename(interp) == soname):
                 sys.exit(f"sbom: {name}: NEEDED {soname} not resolved by the loader")
         for soname, path in libs:
-            pkg, arch = owner(soname, path, a.deb_dir)
+            pkg, arch = owners[path]
             info = package_info(pkg, arch)
             purl = f"pkg:deb/{distro}/{info['name']}@{info['version']}?arch={info['arch']}{distro_q}"
             if purl not in packages:
