@@ -108,20 +108,22 @@ def main():
             lat = [dt * 1000 for st, dt in out["device"] if st == 200]
             bad = sum(1 for st, _ in out["device"] if st != 200)
             v = out["viewer"]
-            view = v[0]["seconds"] if v and v[0]["ok"] else None  # a failed first attempt: the row says failed
-            lg = out.get("owner_login_during")
-            login = None if lg is None else lg["seconds"] if lg.get("status") == 200 else "failed"
+            view = v[0]["seconds"] if v and v[0]["ok"] else "failed"  # a failed first attempt: the row says so
+            lg = out.get("owner_login_during")  # only with --login-delay
+            login = None if lg is None else lg["seconds"] if lg.get("status") == 200 else f"HTTP {lg.get('status')}"
             rows.append((name, len(lat), bad, pct(lat, 50), pct(lat, 99), fl_status, fl_secs, view, login))
             time.sleep(1)
         q50, q99, qv, ql = rows[0][3], rows[0][4], rows[0][7], rows[0][8]
         print(f"{'phase':42} {'GETs':>5} {'non-200':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50 x':>6} {'p99 x':>6}"
               f" {'viewer s':>8} {'view x':>6} {'login s':>7} {'login x':>7}  logins (status:count), seconds")
+        def timed(x, quiet, w1, w2):
+            """Seconds and their ratio to the quiet phase's; else what went wrong ("failed", "HTTP 429"), or "-" (not measured)."""
+            if not isinstance(x, float):
+                return f"{x or '-':>{w1}} {'-':>{w2}}"
+            return f"{x:{w1}.2f} " + (f"{x / quiet:{w2}.2f}" if isinstance(quiet, float) and quiet else f"{'-':>{w2}}")
+
         for name, n, bad, p50, p99, status, secs, view, login in rows:
-            vs = f"{view:8.2f} {view / qv:6.2f}" if view is not None and qv else f"{'failed':>8} {'-':>6}"
-            if login is None or login == "failed":
-                ls = f"{login or '-':>7} {'-':>7}"
-            else:
-                ls = f"{login:7.2f} {login / ql:7.2f}" if isinstance(ql, float) else f"{login:7.2f} {'-':>7}"
+            vs, ls = timed(view, qv, 8, 6), timed(login, ql, 7, 7)
             print(f"{name:42} {n:5d} {bad:7d} {p50:8.1f} {p99:8.1f} {p50 / q50:6.2f} {p99 / q99:6.2f} {vs} {ls}  "
                   f"{json.dumps(status) if status else '-'}, {secs:.1f}")
         return 0

@@ -232,7 +232,8 @@ def print_extra_viewer(bare, media, goal_mib=1.0):
         if one is None or top is None or top[0] < 2 or any(r[5] for r in rows if r[0] >= 1):
             return None
         return top[0], (top[2] - one[2]) / 1024 / (top[0] - 1)
-    if 1 not in LEVELS or max(LEVELS) < 2:
+    levels = {r[0] for r in media}
+    if 1 not in levels or max(levels) < 2:
         print("RSS per extra viewer: not measured (needs the 1-viewer row and a larger one in BENCH_VIEWERS)")
         return True
     m, b = span(media), span(bare)
