@@ -117,7 +117,8 @@ def main():
         print(f"{'phase':42} {'GETs':>5} {'non-200':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50 x':>6} {'p99 x':>6}"
               f" {'viewer s':>8} {'view x':>6} {'login s':>7} {'login x':>7}  logins (status:count), seconds")
         def timed(x, quiet, w1, w2):
-            """Seconds and their ratio to the quiet phase's; else what went wrong ("failed", "HTTP 429"), or "-" (not measured)."""
+            """Seconds and their ratio to the quiet phase's; else what went wrong ("failed", "HTTP 429"), or "-"
+            (not measured)."""
             if not isinstance(x, float):
                 return f"{x or '-':>{w1}} {'-':>{w2}}"
             return f"{x:{w1}.2f} " + (f"{x / quiet:{w2}.2f}" if isinstance(quiet, float) and quiet else f"{'-':>{w2}}")
