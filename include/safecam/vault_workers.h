@@ -12,11 +12,12 @@
 
 #include "safecam/core.h"
 
-/* The product's numbers (docs/lockout.md): 2 workers, of which at most 1 verifies for sources not known for
- * the account at a time; at most 2 verifications in flight per source, 8 from all sources, 4 more for sources
- * that logged in to the named account before. */
+/* The product's numbers (docs/lockout.md): 2 workers, of which 1 verifies for sources not known for the
+ * account, at nice +10 (CPU weight 110 against the vault's 1024); at most 2 verifications in flight per
+ * source, 8 from all sources, 4 more for sources that logged in to the named account before. */
 #define VAULT_HASH_WORKERS 2
 #define VAULT_HASH_WORKERS_UNTRUSTED 1
+#define VAULT_HASH_UNTRUSTED_NICE 10
 #define VAULT_ADMIT_PER_SOURCE 2
 #define VAULT_ADMIT_GLOBAL 8
 #define VAULT_ADMIT_RESERVE 4
@@ -29,8 +30,9 @@
 typedef struct vault_workers vault_workers;
 
 /* Start `threads` (1..VAULT_WORKERS_THREADS_MAX) workers that call run(job) for each submitted job; at most
- * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. Trusted jobs are taken
- * first, in order; untrusted ones in order while fewer than untrusted_max (1..threads) of them run. run must
+ * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. The last untrusted_max
+ * (1..threads) workers take the trusted lane's jobs first, else the untrusted lane's, each lane in order, and
+ * run VAULT_HASH_UNTRUSTED_NICE above the caller's nice value; the others take trusted jobs only. run must
  * not touch state the caller's thread uses without a lock (the vault object: never). Signals are blocked in
  * workers. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO (eventfd), SAFECAM_ERR_INTERNAL
  * (threads). */

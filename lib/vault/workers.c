@@ -2,16 +2,18 @@
  * vault's request loop: the loop submits a job and goes on answering other requests; a worker runs it and
  * puts it on the done list, and an eventfd wakes the loop to finish it (database, audit, reply). A job never
  * touches the vault object: only the loop's thread does. Two lanes: a trusted job (a source known for the
- * account) is taken before any untrusted one, and untrusted jobs run on at most untrusted_max workers at
- * once, so a flood from unknown addresses leaves the other cores to the rest of the camera. Runs in the vault
- * process. Design: docs/lockout.md "Hash workers and admission". QCVN 135 brute force / EN 303 645 5.1-5 (the
- * protection must not become a denial of service). */
+ * account) is taken before any untrusted one, and untrusted jobs run only on the last untrusted_max workers,
+ * which run at a lower CPU weight (VAULT_HASH_UNTRUSTED_NICE): a flood from unknown addresses leaves the
+ * other cores to the rest of the camera and gives way on its own core to the requests the camera is serving.
+ * Runs in the vault process. Design: docs/lockout.md "Hash workers and admission". QCVN 135 brute force / EN
+ * 303 645 5.1-5 (the protection must not become a denial of service). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "vault_internal.h"
@@ -24,14 +26,15 @@ struct job_ring {
 
 struct vault_workers {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* a job a worker may take was queued, an untrusted job ended, or stop */
+    pthread_cond_t cv; /* a job was queued, or stop */
     pthread_t th[VAULT_WORKERS_THREADS_MAX];
     size_t n_threads;
+    size_t n_named;      /* workers that took their index (worker_main) */
+    size_t trusted_only; /* workers 0 .. trusted_only-1 take trusted jobs only */
     void (*run)(void *job);
     struct job_ring trusted;   /* taken first by every worker */
-    struct job_ring untrusted; /* taken while fewer than untrusted_max of them run */
-    size_t untrusted_running, untrusted_max;
-    void **done; /* jobs finished, not yet taken by the loop */
+    struct job_ring untrusted; /* taken by workers trusted_only .. n-1 */
+    void **done;               /* jobs finished, not yet taken by the loop */
     size_t n_done;
     size_t cap;         /* jobs queued + running + done at most */
     size_t outstanding; /* jobs queued + running + done */
@@ -53,32 +56,36 @@ static void *ring_pop(struct job_ring *r, size_t cap)
     return job;
 }
 
-/* Whether a worker may take a job now (caller holds mu). */
-static int job_ready(const vault_workers *w)
+/* Lower the calling thread's CPU weight by VAULT_HASH_UNTRUSTED_NICE (the nice value is per thread on
+ * Linux; never above 19). Best effort: a refusal leaves the thread at the vault's own weight, and the lane
+ * still bounds how many untrusted hashes run. */
+static void worker_nice_lower(void)
 {
-    return w->trusted.queued > 0 || (w->untrusted.queued > 0 && w->untrusted_running < w->untrusted_max);
+    id_t tid = (id_t)gettid();
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid);
+    if (errno != 0)
+        return;
+    nice += VAULT_HASH_UNTRUSTED_NICE;
+    (void)setpriority(PRIO_PROCESS, tid, nice > 19 ? 19 : nice);
 }
 
 static void *worker_main(void *arg)
 {
     vault_workers *w = arg;
     pthread_mutex_lock(&w->mu);
+    int shared = w->n_named++ >= w->trusted_only; /* takes untrusted jobs too */
+    if (shared)
+        worker_nice_lower();
     for (;;) {
-        while (!w->stop && !job_ready(w))
+        while (!w->stop && !(w->trusted.queued > 0 || (shared && w->untrusted.queued > 0)))
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->stop)
             break;
-        int trusted = w->trusted.queued > 0;
-        void *job = trusted ? ring_pop(&w->trusted, w->cap) : ring_pop(&w->untrusted, w->cap);
-        if (!trusted)
-            w->untrusted_running++;
+        void *job = w->trusted.queued > 0 ? ring_pop(&w->trusted, w->cap) : ring_pop(&w->untrusted, w->cap);
         pthread_mutex_unlock(&w->mu);
         w->run(job);
         pthread_mutex_lock(&w->mu);
-        if (!trusted) {
-            w->untrusted_running--;
-            pthread_cond_signal(&w->cv); /* a waiting worker may take the next untrusted job */
-        }
         w->done[w->n_done++] = job; /* n_done < cap: outstanding counts it */
         uint64_t one = 1;
         ssize_t wr = write(w->efd, &one, sizeof one);
@@ -113,7 +120,7 @@ int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*r
         return rc;
     }
     w->cap = cap;
-    w->untrusted_max = untrusted_max;
+    w->trusted_only = threads - untrusted_max;
     w->run = run;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -147,7 +154,7 @@ int vault_workers_submit(vault_workers *w, void *job, int trusted)
     if (!w->stop && w->outstanding < w->cap) {
         ring_push(trusted ? &w->trusted : &w->untrusted, w->cap, job);
         w->outstanding++;
-        pthread_cond_signal(&w->cv);
+        pthread_cond_broadcast(&w->cv); /* the worker woken must be one that may take it */
         rc = 0;
     }
     pthread_mutex_unlock(&w->mu);

@@ -1,7 +1,7 @@
 /* test_vault_admission.c — the admission budget of the vault's hash workers (lib/vault/admission.c) and the
  * pool itself (lib/vault/workers.c): per-source and global bounds, the reserve for known sources, busy
  * refusals that count nothing, the Retry-After estimate on an injected clock; the pool's two lanes (trusted
- * jobs first, untrusted ones on at most one worker). docs/lockout.md. */
+ * jobs first, untrusted ones only on the last worker, which runs at a lower CPU weight). docs/lockout.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -238,6 +240,7 @@ static void test_pool(void **state)
 struct lane_job {
     const char *name;
     int started, release;
+    int nice; /* the nice value of the worker thread that ran it */
 };
 static pthread_mutex_t lane_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lane_cv = PTHREAD_COND_INITIALIZER;
@@ -245,7 +248,9 @@ static pthread_cond_t lane_cv = PTHREAD_COND_INITIALIZER;
 static void lane_run(void *p)
 {
     struct lane_job *j = p;
+    int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
     pthread_mutex_lock(&lane_mu);
+    j->nice = nice;
     j->started = 1;
     pthread_cond_broadcast(&lane_cv);
     while (!j->release)
@@ -280,28 +285,36 @@ static void lane_release(struct lane_job *j)
     pthread_mutex_unlock(&lane_mu);
 }
 
-/* Untrusted work runs on at most untrusted_max workers, whatever is idle; a trusted job is taken by an idle
- * worker at once and, when a worker frees up, before untrusted jobs that waited longer. */
+/* Untrusted work runs only on the last untrusted_max workers, at VAULT_HASH_UNTRUSTED_NICE above the pool's
+ * creator, whatever else is idle; a trusted job is taken by an idle worker at once and, when a shared worker
+ * frees up, before untrusted jobs that waited longer. */
 static void test_pool_lanes(void **state)
 {
     (void)state;
+    int base = getpriority(PRIO_PROCESS, (id_t)gettid());
+    int lowered = base + VAULT_HASH_UNTRUSTED_NICE > 19 ? 19 : base + VAULT_HASH_UNTRUSTED_NICE;
     vault_workers *w = NULL;
     struct lane_job u1 = {.name = "u1"}, u2 = {.name = "u2"}, t1 = {.name = "t1"}, t2 = {.name = "t2"};
     assert_int_equal(vault_workers_new(2, 1, 8, lane_run, &w), 0);
     assert_int_equal(vault_workers_submit(w, &u1, 0), 0);
     assert_int_equal(vault_workers_submit(w, &u2, 0), 0);
     assert_true(lane_started(&u1, 10000));
-    assert_false(lane_started(&u2, 100)); /* a worker is idle, but one untrusted job runs already */
+    assert_false(lane_started(&u2, 100)); /* a worker is idle, but it takes trusted jobs only */
     assert_int_equal(vault_workers_submit(w, &t1, 1), 0);
     assert_true(lane_started(&t1, 10000)); /* the idle worker takes the trusted job at once */
     assert_int_equal(vault_workers_submit(w, &t2, 1), 0);
     lane_release(&u1); /* its worker takes t2, queued after u2 but trusted */
     assert_true(lane_started(&t2, 10000));
     assert_false(lane_started(&u2, 100));
-    lane_release(&t1);
-    assert_true(lane_started(&u2, 10000));
+    lane_release(&t1); /* the trusted-only worker is free: still not for u2 */
+    assert_false(lane_started(&u2, 100));
     lane_release(&t2);
+    assert_true(lane_started(&u2, 10000));
     lane_release(&u2);
+    assert_int_equal(u1.nice, lowered); /* the shared worker runs at the lower weight, */
+    assert_int_equal(u2.nice, lowered);
+    assert_int_equal(t2.nice, lowered); /* for a trusted job too; */
+    assert_int_equal(t1.nice, base);    /* the trusted-only one at its creator's */
     void *done[4];
     assert_int_equal(take_done(w, done, 4), 4);
     assert_ptr_equal(done[0], &u1); /* u1 finished first: released first */
