@@ -6,7 +6,9 @@ bursts, all in one run inside a private network namespace (needs root):
   quiet        the owner's reads alone;
   good x20     20 right-password logins at once from 20 addresses;
   failed x200  200 wrong-password logins from 50 addresses, 40 at once.
-The owner reads from 127.0.0.1 (a source it logged in from). With --login-delay S the owner also logs in once
+The camera and the owner's client run on BENCH_CPUS (default: every CPU but CPU 0), the attacking client on
+BENCH_CLIENT_CPUS (default CPU 0), as in the other benches. The owner reads from 127.0.0.1 (a source it logged
+in from). With --login-delay S the owner also logs in once
 more from there, S seconds into each phase, and the login's time is shown (a run for that figure: the login's
 own hash then falls among the timed GETs). Results go to bench/README.md "Login burst".
 Usage: SAFECAM_BUILD=build /usr/bin/python3 bench/login_burst.py [--quiet-seconds 8] [--viewer-delay 0.5]
@@ -26,6 +28,15 @@ sys.path.insert(0, os.path.join(REPO, "tests", "system"))
 from conftest import Camera  # noqa: E402
 
 TOOL = os.path.join(REPO, "tests", "system", "login_burst_tool.py")
+
+
+def bench_cpus():
+    """(camera CPUs, attacker CPUs) for taskset, as bench/common.bash's bench_cpus and bench_client_cpus:
+    BENCH_CPUS and BENCH_CLIENT_CPUS, else every CPU but CPU 0 for the camera and CPU 0 for the attacking
+    client (a one-CPU machine: both on CPU 0)."""
+    n = os.cpu_count() or 1
+    server = os.environ.get("BENCH_CPUS") or ("0" if n < 2 else "1" if n == 2 else f"1-{n - 1}")
+    return server, os.environ.get("BENCH_CLIENT_CPUS") or "0"
 
 
 def pct(xs, p):
@@ -57,8 +68,9 @@ def main():
             ["ip", "netns", "exec", ns, "curl", "-sS", "--cacert", cam.cacert, "--max-time", str(timeout), *args],
             capture_output=True, timeout=timeout + 10, **kw)
         log = open(cam.log_path, "ab")
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cam.command()], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        server_cpus, client_cpus = bench_cpus()
+        proc = subprocess.Popen(["taskset", "-c", server_cpus, "ip", "netns", "exec", ns, *cam.command()],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 40
         while cam.curl("-o", "/dev/null", "-w", "%{http_code}", f"{cam.base_url}/.well-known/security.txt",
                        timeout=2).stdout != b"200":
@@ -70,12 +82,16 @@ def main():
         base = ["ip", "netns", "exec", ns, "/usr/bin/python3", TOOL, "--port", str(cam.https_port), "--cacert",
                 cam.cacert, "--user", cam.label["admin_user"], "--password", cam.admin_password, "--interval", "0.05"]
         # The owner (reads and the viewer) in a process of its own: in the attacker's process its thread would
-        # wait for the Python interpreter lock behind 40 flooding threads, a client-side delay.
-        owner = base + ["--no-flood", "--rtsps-port", str(cam.rtsps_port), "--viewer-delay", str(a.viewer_delay),
-                        "--login-delay", str(a.login_delay)]
+        # wait for the Python interpreter lock behind 40 flooding threads, a client-side delay. It runs on the
+        # camera's CPUs in every phase alike; the attacker on the others, so that the 40 attacking threads' own
+        # TLS work delays neither the camera nor the owner's client (a real attacker's CPU is not the camera's).
+        owner = ["taskset", "-c", server_cpus] + base + [
+            "--no-flood", "--rtsps-port", str(cam.rtsps_port), "--viewer-delay", str(a.viewer_delay),
+            "--login-delay", str(a.login_delay)]
         phases = [
             ("quiet", None),
-            ("good x20 (20 addresses)", ["--sources", "20", "--per-source", "1", "--good-every", "1", "--threads", "20"]),
+            ("good x20 (20 addresses)",
+             ["--sources", "20", "--per-source", "1", "--good-every", "1", "--threads", "20"]),
             ("failed x200 (50 addresses, 40 at once)",
              ["--sources", "50", "--per-source", "4", "--good-every", "0", "--threads", "40"]),
         ]
@@ -91,7 +107,8 @@ def main():
             else:
                 reader = subprocess.Popen(owner + ["--quiet-seconds", "120", "--stop-file", stop_file],
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                f = subprocess.run(base + extra + ["--no-reads"], capture_output=True, timeout=600)
+                f = subprocess.run(["taskset", "-c", client_cpus] + base + extra + ["--no-reads"], capture_output=True,
+                                   timeout=600)
                 with open(stop_file, "w"):
                     pass
                 if f.returncode != 0:
