@@ -53,12 +53,13 @@ def owner_login(ctx, port, user, pw):
     return st, cookie
 
 
-def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out):
-    """sources x per_source logins, the attempts of one source adjacent in the queue (so they overlap)."""
+def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out, first_block=1):
+    """sources x per_source logins from 127.0.<first_block>.1 on (250 addresses a block), the attempts of one
+    source adjacent in the queue (so they overlap)."""
     q = queue.Queue()
     n = 0
     for s in range(sources):
-        src = f"127.0.{1 + s // 250}.{1 + s % 250}"
+        src = f"127.0.{first_block + s // 250}.{1 + s % 250}"
         for k in range(per_source):
             n += 1
             right = good_every and n % good_every == 0
@@ -128,12 +129,16 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--sources", type=int, default=50)
     ap.add_argument("--per-source", type=int, default=4)
-    ap.add_argument("--good-every", type=int, default=20, help="every Nth flood login uses the right password (0: none)")
+    ap.add_argument("--first-block", type=int, default=1, choices=range(1, 200),
+                    help="flood sources from 127.0.N.1 on (a phase of its own: addresses no other phase used)")
+    ap.add_argument("--good-every", type=int, default=20,
+                    help="every Nth flood login uses the right password (0: none)")
     ap.add_argument("--threads", type=int, default=40)
     ap.add_argument("--no-flood", action="store_true", help="only the owner's reads (a quiet baseline)")
     ap.add_argument("--quiet-seconds", type=float, default=0, help="with --no-flood: how long to read")
     ap.add_argument("--interval", type=float, default=0.1)
-    ap.add_argument("--no-reads", action="store_true", help="the flood only (the owner reads from another process)")
+    ap.add_argument("--no-reads", action="store_true",
+                    help="the flood only (the owner logs in and reads from another process)")
     ap.add_argument("--stop-file", help="with --no-flood: read until this file exists (at most --quiet-seconds)")
     ap.add_argument("--viewer-delay", type=float, default=1.0,
                     help="with --rtsps-port: seconds after the start before the viewer connects")
@@ -142,11 +147,13 @@ def main():
     a = ap.parse_args()
     ctx = context(a.cacert)
     out = {"status": {}, "busy_with_retry_after": 0, "good_ok": 0, "latencies": [], "device": [], "viewer": []}
-    st, cookie = owner_login(ctx, a.port, a.user, a.password)  # makes 127.0.0.1 a known source of the owner
-    out["owner_login_before"] = st
-    if st != 200 or not cookie:
-        print(json.dumps(out))
-        return 1
+    cookie = None
+    if not a.no_reads:  # with --no-reads the owner logs in from its own process, not here as well
+        st, cookie = owner_login(ctx, a.port, a.user, a.password)  # makes 127.0.0.1 a known source of the owner
+        out["owner_login_before"] = st
+        if st != 200 or not cookie:
+            print(json.dumps(out))
+            return 1
     stop = threading.Event()
     reader = threading.Thread(target=owner_reads, args=(ctx, a.port, cookie, stop, out, a.interval))
     t0 = time.monotonic()
@@ -171,7 +178,8 @@ def main():
         while time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file)):
             time.sleep(0.01)
     else:
-        flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out)
+        flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out,
+              a.first_block)
     if v:
         v.join()
     out["flood_seconds"] = time.monotonic() - t0
@@ -180,7 +188,8 @@ def main():
     stop.set()
     if not a.no_reads:
         reader.join()
-    out["owner_login_after"], _ = owner_login(ctx, a.port, a.user, a.password)
+    if not a.no_reads:
+        out["owner_login_after"], _ = owner_login(ctx, a.port, a.user, a.password)
     print(json.dumps(out))
     return 0
 
