@@ -12,9 +12,9 @@
 
 #include "safecam/core.h"
 
-/* The product's numbers (docs/lockout.md): 2 workers, of which 1 verifies for sources not known for the
- * account, at nice +10 (CPU weight 110 against the vault's 1024); at most 2 verifications in flight per
- * source, 8 from all sources, 4 more for sources that logged in to the named account before. */
+/* The product's numbers (docs/lockout.md): 2 workers, 1 for sources known for the account and 1, at nice +10
+ * (CPU weight 110 against the vault's 1024), for the others; at most 2 verifications in flight per source, 8
+ * from all sources, 4 more for sources that logged in to the named account before. */
 #define VAULT_HASH_WORKERS 2
 #define VAULT_HASH_WORKERS_UNTRUSTED 1
 #define VAULT_HASH_UNTRUSTED_NICE 10
@@ -29,14 +29,14 @@
 
 typedef struct vault_workers vault_workers;
 
-/* Start `threads` (1..VAULT_WORKERS_THREADS_MAX) workers that call run(job) for each submitted job; at most
- * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. The last untrusted_max
- * (1..threads) workers take the trusted lane's jobs first, else the untrusted lane's, each lane in order, and
- * run VAULT_HASH_UNTRUSTED_NICE above the caller's nice value; the others take trusted jobs only. run must
+/* Start `threads` (2..VAULT_WORKERS_THREADS_MAX) workers that call run(job) for each submitted job; at most
+ * cap (threads..VAULT_WORKERS_CAP_MAX) jobs queued, running or done-not-taken at once. untrusted_workers
+ * (1..threads-1) of them take the untrusted lane's jobs, in order, at VAULT_HASH_UNTRUSTED_NICE above the
+ * caller's nice value (at most 19; best effort); the others the trusted lane's, in order. run must
  * not touch state the caller's thread uses without a lock (the vault object: never). Signals are blocked in
  * workers. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO (eventfd), SAFECAM_ERR_INTERNAL
  * (threads). */
-int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*run)(void *job),
+int vault_workers_new(size_t threads, size_t untrusted_workers, size_t cap, void (*run)(void *job),
                       vault_workers **out) SAFECAM_WUR;
 
 /* Queue a job (borrowed until it comes back from vault_workers_take) in the trusted lane (trusted != 0: the

@@ -1,12 +1,13 @@
 /* workers.c — a bounded pool of threads for the vault's slow work (Argon2id verifications), outside the
  * vault's request loop: the loop submits a job and goes on answering other requests; a worker runs it and
  * puts it on the done list, and an eventfd wakes the loop to finish it (database, audit, reply). A job never
- * touches the vault object: only the loop's thread does. Two lanes: a trusted job (a source known for the
- * account) is taken before any untrusted one, and untrusted jobs run only on the last untrusted_max workers,
- * which run at a lower CPU weight (VAULT_HASH_UNTRUSTED_NICE): a flood from unknown addresses leaves the
- * other cores to the rest of the camera and gives way on its own core to the requests the camera is serving.
- * Runs in the vault process. Design: docs/lockout.md "Hash workers and admission". QCVN 135 brute force / EN
- * 303 645 5.1-5 (the protection must not become a denial of service). */
+ * touches the vault object: only the loop's thread does. Two lanes with workers of their own: trusted jobs
+ * (a source known for the account) on the first workers, at the vault's CPU weight; untrusted ones on the
+ * last untrusted_workers, at a lower weight (VAULT_HASH_UNTRUSTED_NICE). So a flood from unknown addresses
+ * leaves the other cores to the rest of the camera, gives way on its own core to the requests the camera is
+ * serving, and never delays a trusted job. Runs in the vault process. Design: docs/lockout.md "Hash workers
+ * and admission". QCVN 135 brute force / EN 303 645 5.1-5 (the protection must not become a denial of
+ * service). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,12 +30,12 @@ struct vault_workers {
     pthread_cond_t cv; /* a job was queued, or stop */
     pthread_t th[VAULT_WORKERS_THREADS_MAX];
     size_t n_threads;
-    size_t n_named;      /* workers that took their index (worker_main) */
-    size_t trusted_only; /* workers 0 .. trusted_only-1 take trusted jobs only */
+    size_t n_named;         /* workers that took their index (worker_main) */
+    size_t trusted_workers; /* workers 0 .. trusted_workers-1 take trusted jobs, the others untrusted ones */
     void (*run)(void *job);
-    struct job_ring trusted;   /* taken first by every worker */
-    struct job_ring untrusted; /* taken by workers trusted_only .. n-1 */
-    void **done;               /* jobs finished, not yet taken by the loop */
+    struct job_ring trusted;
+    struct job_ring untrusted;
+    void **done; /* jobs finished, not yet taken by the loop */
     size_t n_done;
     size_t cap;         /* jobs queued + running + done at most */
     size_t outstanding; /* jobs queued + running + done */
@@ -74,15 +75,17 @@ static void *worker_main(void *arg)
 {
     vault_workers *w = arg;
     pthread_mutex_lock(&w->mu);
-    int shared = w->n_named++ >= w->trusted_only; /* takes untrusted jobs too */
-    if (shared)
+    struct job_ring *lane = w->n_named++ < w->trusted_workers ? &w->trusted : &w->untrusted;
+    /* named for ps -L and top -H (a name of 15 bytes at most) */
+    (void)pthread_setname_np(pthread_self(), lane == &w->trusted ? "hash-trusted" : "hash-untrusted");
+    if (lane == &w->untrusted)
         worker_nice_lower();
     for (;;) {
-        while (!w->stop && !(w->trusted.queued > 0 || (shared && w->untrusted.queued > 0)))
+        while (!w->stop && lane->queued == 0)
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->stop)
             break;
-        void *job = w->trusted.queued > 0 ? ring_pop(&w->trusted, w->cap) : ring_pop(&w->untrusted, w->cap);
+        void *job = ring_pop(lane, w->cap);
         pthread_mutex_unlock(&w->mu);
         w->run(job);
         pthread_mutex_lock(&w->mu);
@@ -95,11 +98,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*run)(void *job),
+int vault_workers_new(size_t threads, size_t untrusted_workers, size_t cap, void (*run)(void *job),
                       vault_workers **out)
 {
-    if (!out || !run || threads == 0 || threads > VAULT_WORKERS_THREADS_MAX || untrusted_max == 0 ||
-        untrusted_max > threads || cap < threads || cap > VAULT_WORKERS_CAP_MAX)
+    if (!out || !run || threads > VAULT_WORKERS_THREADS_MAX || untrusted_workers == 0 ||
+        untrusted_workers >= threads || cap < threads || cap > VAULT_WORKERS_CAP_MAX)
         return SAFECAM_ERR_INVAL;
     *out = NULL;
     vault_workers *w = calloc(1, sizeof *w);
@@ -120,7 +123,7 @@ int vault_workers_new(size_t threads, size_t untrusted_max, size_t cap, void (*r
         return rc;
     }
     w->cap = cap;
-    w->trusted_only = threads - untrusted_max;
+    w->trusted_workers = threads - untrusted_workers;
     w->run = run;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);

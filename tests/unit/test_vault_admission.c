@@ -1,7 +1,7 @@
 /* test_vault_admission.c — the admission budget of the vault's hash workers (lib/vault/admission.c) and the
  * pool itself (lib/vault/workers.c): per-source and global bounds, the reserve for known sources, busy
- * refusals that count nothing, the Retry-After estimate on an injected clock; the pool's two lanes (trusted
- * jobs first, untrusted ones only on the last worker, which runs at a lower CPU weight). docs/lockout.md. */
+ * refusals that count nothing, the Retry-After estimate on an injected clock; the pool's two lanes (each on
+ * workers of its own, the untrusted one at a lower CPU weight). docs/lockout.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,8 +213,9 @@ static void test_pool(void **state)
     assert_int_equal(vault_workers_new(0, 1, 4, job_run, &w), SAFECAM_ERR_INVAL);
     assert_int_equal(vault_workers_new(2, 1, 1, job_run, &w), SAFECAM_ERR_INVAL);
     assert_int_equal(vault_workers_new(2, 0, 4, job_run, &w), SAFECAM_ERR_INVAL);
-    assert_int_equal(vault_workers_new(2, 3, 4, job_run, &w), SAFECAM_ERR_INVAL);
-    assert_int_equal(vault_workers_new(2, 2, 4, job_run, &w), 0);
+    assert_int_equal(vault_workers_new(2, 2, 4, job_run, &w), SAFECAM_ERR_INVAL); /* no worker for trusted */
+    assert_int_equal(vault_workers_new(1, 1, 4, job_run, &w), SAFECAM_ERR_INVAL);
+    assert_int_equal(vault_workers_new(2, 1, 4, job_run, &w), 0);
     for (int i = 0; i < 4; i++)
         assert_int_equal(vault_workers_submit(w, &job[i], i % 2), 0);
     assert_int_equal(vault_workers_submit(w, &job[4], 1), SAFECAM_ERR_BUSY);
@@ -285,9 +286,9 @@ static void lane_release(struct lane_job *j)
     pthread_mutex_unlock(&lane_mu);
 }
 
-/* Untrusted work runs only on the last untrusted_max workers, at VAULT_HASH_UNTRUSTED_NICE above the pool's
- * creator, whatever else is idle; a trusted job is taken by an idle worker at once and, when a shared worker
- * frees up, before untrusted jobs that waited longer. */
+/* Each lane has its own workers: untrusted jobs run only on the last untrusted_workers, at
+ * VAULT_HASH_UNTRUSTED_NICE above the pool's creator, whatever else is idle; trusted jobs only on the others,
+ * at the creator's weight, never behind an untrusted job. */
 static void test_pool_lanes(void **state)
 {
     (void)state;
@@ -301,20 +302,19 @@ static void test_pool_lanes(void **state)
     assert_true(lane_started(&u1, 10000));
     assert_false(lane_started(&u2, 100)); /* a worker is idle, but it takes trusted jobs only */
     assert_int_equal(vault_workers_submit(w, &t1, 1), 0);
-    assert_true(lane_started(&t1, 10000)); /* the idle worker takes the trusted job at once */
+    assert_true(lane_started(&t1, 10000)); /* the trusted worker takes it at once */
     assert_int_equal(vault_workers_submit(w, &t2, 1), 0);
-    lane_release(&u1); /* its worker takes t2, queued after u2 but trusted */
-    assert_true(lane_started(&t2, 10000));
-    assert_false(lane_started(&u2, 100));
-    lane_release(&t1); /* the trusted-only worker is free: still not for u2 */
-    assert_false(lane_started(&u2, 100));
-    lane_release(&t2);
+    lane_release(&u1); /* the untrusted worker takes u2, never t2 */
     assert_true(lane_started(&u2, 10000));
+    assert_false(lane_started(&t2, 100));
+    lane_release(&t1);
+    assert_true(lane_started(&t2, 10000));
     lane_release(&u2);
-    assert_int_equal(u1.nice, lowered); /* the shared worker runs at the lower weight, */
+    lane_release(&t2);
+    assert_int_equal(u1.nice, lowered); /* the untrusted worker runs at the lower weight, */
     assert_int_equal(u2.nice, lowered);
-    assert_int_equal(t2.nice, lowered); /* for a trusted job too; */
-    assert_int_equal(t1.nice, base);    /* the trusted-only one at its creator's */
+    assert_int_equal(t1.nice, base); /* the trusted one at its creator's */
+    assert_int_equal(t2.nice, base);
     void *done[4];
     assert_int_equal(take_done(w, done, 4), 4);
     assert_ptr_equal(done[0], &u1); /* u1 finished first: released first */
