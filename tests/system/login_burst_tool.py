@@ -53,9 +53,33 @@ def owner_login(ctx, port, user, pw):
     return st, cookie
 
 
-def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out, first_block=1):
+def logout(ctx, port, h, body, source):
+    """End the session a login answered with (headers h, body): DELETE /api/v1/session with its cookie and CSRF
+    token. Returns the status."""
+    cookie = next((p.strip() for p in h.get("set-cookie", "").split(";")
+                   if p.strip().startswith("safecam_session=")), None)
+    try:
+        csrf = json.loads(body).get("csrf_token")
+    except (ValueError, AttributeError):
+        csrf = None
+    if not cookie or not csrf:
+        return 0
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30, source_address=(source, 0))
+    try:
+        conn.request("DELETE", "/api/v1/session", headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    except (OSError, http.client.HTTPException):
+        return 0
+    finally:
+        conn.close()
+
+
+def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out, first_block=1, log_out=False):
     """sources x per_source logins from 127.0.<first_block>.1 on (250 addresses a block), the attempts of one
-    source adjacent in the queue (so they overlap)."""
+    source adjacent in the queue (so they overlap). With log_out, a login that succeeded logs out at once (so
+    that bursts in a row do not end the owner's session through the cap on one user's sessions)."""
     q = queue.Queue()
     n = 0
     for s in range(sources):
@@ -74,6 +98,8 @@ def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out, fi
                 return
             st, h, body, dt = request(ctx, port, "POST", "/api/v1/session", {"username": user, "password": p},
                                       source=src)
+            if log_out and st == 200:
+                logout(ctx, port, h, body, src)
             err = None
             try:
                 err = json.loads(body).get("error")
@@ -96,9 +122,12 @@ def flood(ctx, port, user, pw, sources, per_source, good_every, threads, out, fi
 
 
 def owner_reads(ctx, port, cookie, stop, out, interval):
+    """GET /api/v1/device every `interval` s until stop: out["device"] gets [status, seconds, started] each
+    (started: time.monotonic(), the system's CLOCK_MONOTONIC, comparable with another process's)."""
     while not stop.is_set():
+        t0 = time.monotonic()
         st, _, _, dt = request(ctx, port, "GET", "/api/v1/device", cookie=cookie)
-        out["device"].append([st, dt])
+        out["device"].append([st, dt, t0])
         stop.wait(interval)
 
 
@@ -131,6 +160,7 @@ def main():
     ap.add_argument("--per-source", type=int, default=4)
     ap.add_argument("--first-block", type=int, default=1, choices=range(1, 200),
                     help="flood sources from 127.0.N.1 on (a phase of its own: addresses no other phase used)")
+    ap.add_argument("--log-out", action="store_true", help="a flood login that succeeded logs out at once")
     ap.add_argument("--good-every", type=int, default=20,
                     help="every Nth flood login uses the right password (0: none)")
     ap.add_argument("--threads", type=int, default=40)
@@ -178,8 +208,10 @@ def main():
         while time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file)):
             time.sleep(0.01)
     else:
+        out["flood_start"] = time.monotonic()
         flood(ctx, a.port, a.user, a.password, a.sources, a.per_source, a.good_every, a.threads, out,
-              a.first_block)
+              a.first_block, a.log_out)
+        out["flood_end"] = time.monotonic()
     if v:
         v.join()
     out["flood_seconds"] = time.monotonic() - t0
