@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -443,10 +444,29 @@ static void child_down(struct supervisor *s, struct supervisor_child *c, const c
     supervisor_audit_note(s, AUDIT_PROCESS_RESTART, detail);
 }
 
+/* Send sig to a running child. A separated child runs as its own user, and the packaged unit gives the
+ * supervisor no CAP_KILL: the kernel then lets a signal through only from a thread whose effective uid is
+ * the child's. So on EPERM this thread takes the child's uid for the one call and then its own back (its
+ * saved uid, 0, allows that). setresuid as a raw system call changes the calling thread only; the C
+ * library's wrapper would change every thread of the process. */
+static void child_signal(const struct supervisor_child *c, int sig)
+{
+    if (c->pid <= 0 || kill(c->pid, sig) == 0 || errno != EPERM || c->uid == 0)
+        return;
+    uid_t self = geteuid();
+    if (syscall(SYS_setresuid, (uid_t)-1, c->uid, (uid_t)-1) != 0) {
+        log_err("cannot signal %s: %s", c->name, strerror(errno));
+        return;
+    }
+    if (kill(c->pid, sig) != 0)
+        log_err("cannot signal %s: %s", c->name, strerror(errno));
+    if (syscall(SYS_setresuid, (uid_t)-1, self, (uid_t)-1) != 0)
+        abort(); /* a supervisor left with a child's identity must not go on */
+}
+
 static void child_kill(struct supervisor_child *c, const char *why)
 {
-    if (c->pid > 0)
-        kill(c->pid, SIGKILL);
+    child_signal(c, SIGKILL);
     /* The reap in children_reap() finishes the bookkeeping; close the channel now. */
     if (c->fd >= 0) {
         close(c->fd);
@@ -501,8 +521,7 @@ void supervisor_child_readable(struct supervisor *s, struct supervisor_child *c)
             /* Channel closed: the child is exiting; SIGCHLD does the rest. */
             close(c->fd);
             c->fd = -1;
-            if (c->pid > 0)
-                kill(c->pid, SIGKILL);
+            child_signal(c, SIGKILL);
         }
         return;
     }
@@ -587,8 +606,7 @@ void supervisor_children_shutdown(struct supervisor *s)
          * and SIGTERM overtook the queue: the vault dropped an audit record update sent just before.) */
         if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
             continue;
-        if (c->pid > 0)
-            kill(c->pid, SIGTERM);
+        child_signal(c, SIGTERM);
     }
     int64_t deadline = safecam_time_mono_ms() + SUPERVISOR_SHUTDOWN_GRACE_MS;
     for (;;) {
@@ -607,7 +625,7 @@ void supervisor_children_shutdown(struct supervisor *s)
         if (safecam_time_mono_ms() > deadline) {
             for (size_t i = 0; i < SUPERVISOR_CHILDREN; i++)
                 if (s->children[i].pid > 0) {
-                    kill(s->children[i].pid, SIGKILL);
+                    child_signal(&s->children[i], SIGKILL);
                     waitpid(s->children[i].pid, NULL, 0);
                     s->children[i].pid = -1;
                 }
@@ -700,8 +718,7 @@ static void child_enable(struct supervisor *s, struct supervisor_child *c, int w
     log_info("%s: stopping %s", off, c->name);
     if (child_running(c) && ipc_send(c->fd, PROTO_SUP_SHUTDOWN, 0, s->next_msg_id++, NULL, -1) == 0)
         return;
-    if (c->pid > 0)
-        kill(c->pid, SIGTERM);
+    child_signal(c, SIGTERM);
 }
 
 void supervisor_discovery_apply(struct supervisor *s)

@@ -2,6 +2,7 @@
 child mid-flow (QCVN 135 G8 / EN 303 645 5.9-1): the child comes back, its peers keep working, sessions and
 lockouts are as before, and each restart is an audit event."""
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -9,7 +10,9 @@ import time
 
 import pytest
 
-from conftest import bin_path, free_port
+from conftest import Camera, bin_path, free_port
+
+CAP_KILL = 5  # linux/capability.h
 
 
 def run_safecamd(*args, timeout=10):
@@ -111,6 +114,46 @@ def test_kill_vault_keeps_sessions_and_lockouts(camera):
     assert camera.pids()["web"] == before["web"]  # web kept running and got a new vault channel
     restarts = events(admin, "process_restart")
     assert any("vault" in e["detail"] for e in restarts), restarts
+
+
+def cap_effective(pid):
+    """The effective capability set of pid, as a bit mask (/proc/PID/status CapEff)."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="children run as their own users only under root")
+def test_hung_child_restarted_and_all_stopped_without_cap_kill():
+    """The packaged unit gives the supervisor no CAP_KILL (packaging/safecamd.service), and its children run
+    as other users: a hung child is still killed and restarted, and a stop still ends every child."""
+    tmp = tempfile.mkdtemp(prefix="safecam-test-")
+    cam = Camera(tmp)
+    plain = cam.command
+    cam.command = lambda: ["setpriv", "--bounding-set=-kill", *plain()]  # exec: the same pid
+    children = []
+    try:
+        cam.start()
+        assert not cap_effective(cam.proc.pid) & (1 << CAP_KILL)
+        before = cam.pids()
+        assert os.stat(f"/proc/{before['web']}").st_uid != 0, before
+        os.kill(before["web"], signal.SIGSTOP)
+        try:
+            cam.wait_restarted("web", before["web"], timeout=20)
+        finally:
+            try:
+                os.kill(before["web"], signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        cam.wait_https()
+        children = [pid for name, pid in cam.pids().items() if name != "supervisor"]
+        assert len(children) >= 4, children
+        sup = cam.proc
+        cam.stop()
+        assert sup.returncode == 0, (sup.returncode, cam.read_log()[-2000:])
+        assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")], children
+    finally:
+        cam.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_hung_child_is_restarted(camera):
