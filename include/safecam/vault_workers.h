@@ -12,7 +12,7 @@
 
 #include "safecam/core.h"
 
-/* The product's numbers (docs/lockout.md): 2 workers, 1 for sources known for the account and 1, at nice +10
+/* The product's numbers (docs/lockout.md): 2 workers, 1 for sources that logged in before and 1, at nice +10
  * (CPU weight 110 against the vault's 1024), for the others; at most 2 verifications in flight per source, 8
  * from all sources, 4 more for sources that logged in to the named account before. */
 #define VAULT_HASH_WORKERS 2
@@ -40,7 +40,7 @@ int vault_workers_new(size_t threads, size_t untrusted_workers, size_t cap, void
                       vault_workers **out) SAFECAM_WUR;
 
 /* Queue a job (borrowed until it comes back from vault_workers_take) in the trusted lane (trusted != 0: the
- * source is known for the account) or the untrusted one. SAFECAM_ERR_BUSY when cap jobs are outstanding
+ * source logged in before) or the untrusted one. SAFECAM_ERR_BUSY when cap jobs are outstanding
  * (nothing queued), SAFECAM_ERR_INVAL. Never blocks. */
 int vault_workers_submit(vault_workers *w, void *job, int trusted) SAFECAM_WUR;
 

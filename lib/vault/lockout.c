@@ -105,6 +105,17 @@ int lockout_source_known(vault *v, const char *account, const char *source, int 
     return source_known(v, account, source, vault_now(v), known);
 }
 
+int lockout_source_known_any(vault *v, const char *source, int *known)
+{
+    int64_t n = 0;
+    *known = 0;
+    int rc = query_int64(v, "SELECT COUNT(*) FROM known_sources WHERE source = ? AND last_success > ?",
+                         source, NULL, vault_now(v) - VAULT_KNOWN_SOURCE_TTL_S, &n);
+    if (rc == 0)
+        *known = n > 0;
+    return rc;
+}
+
 int lockout_check(vault *v, const struct vault_settings *s, const char *account, const char *source,
                   int64_t *retry_after)
 {

@@ -244,11 +244,12 @@ void vault_service_channel_changed(struct vault_service *svc, unsigned peer)
         svc->channel_gen[b]++;
 }
 
-/* Admit a prepared job for its source (trusted: it may use the reserve) and hand it to a hash worker. Returns 0
- * when the job is queued (the answer goes out late, by message id: the caller returns IPC_HANDLER_DEFERRED), else
- * the refusal (busy, invalid) with *retry set; the caller then frees the job and answers at once. */
+/* Admit a prepared job for its source (trusted: it may use the reserve) and hand it to a hash worker (in the
+ * trusted lane when lane_trusted). Returns 0 when the job is queued (the answer goes out late, by message id: the
+ * caller returns IPC_HANDLER_DEFERRED), else the refusal (busy, invalid) with *retry set; the caller then frees
+ * the job and answers at once. */
 static int job_defer(struct vault_service *svc, unsigned peer, const ipc_msg *req, struct login_job *job,
-                     const char *src, int trusted, int64_t *retry)
+                     const char *src, int trusted, int lane_trusted, int64_t *retry)
 {
     if (safecam_strlcpy(job->adm_src, src, sizeof job->adm_src) != 0)
         return SAFECAM_ERR_INVAL;
@@ -259,7 +260,7 @@ static int job_defer(struct vault_service *svc, unsigned peer, const ipc_msg *re
     job->gen = channel_gen_of(svc, peer);
     job->type = req->type;
     job->id = req->id;
-    rc = vault_workers_submit(svc->workers, job, trusted);
+    rc = vault_workers_submit(svc->workers, job, lane_trusted);
     if (rc != 0) {
         vault_admission_leave(svc->admission, job->adm_src, &job->ticket);
         *retry = 1;
@@ -289,7 +290,7 @@ static int login_deferred(struct vault_service *svc, unsigned peer, const ipc_ms
         return SAFECAM_ERR_NOMEM;
     int rc = vault_login_begin(svc->v, user, pw, source, surface, create_session, &job->w, &retry);
     if (rc == 0)
-        rc = job_defer(svc, peer, req, job, job->w.src, job->w.trusted, &retry);
+        rc = job_defer(svc, peer, req, job, job->w.src, job->w.trusted, job->w.lane_trusted, &retry);
     if (rc == 0)
         return IPC_HANDLER_DEFERRED;
     /* Refused at once (invalid, locked, busy): counted neither as a failure nor as a success. */
@@ -495,7 +496,7 @@ static int h_password_change(void *ctx, unsigned peer, const ipc_msg *req, json_
         job->pwchange = 1;
         rc = vault_pwchange_begin(svc->v, sid, user, cur, fresh, source, &job->p, &retry, &nf);
         if (rc == 0) /* an authenticated request: it may use the reserve */
-            rc = job_defer(svc, peer, req, job, job->p.src, 1, &retry);
+            rc = job_defer(svc, peer, req, job, job->p.src, 1, 1, &retry);
         if (rc == 0)
             return IPC_HANDLER_DEFERRED;
         login_job_free(job);

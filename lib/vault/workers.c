@@ -2,7 +2,7 @@
  * vault's request loop: the loop submits a job and goes on answering other requests; a worker runs it and
  * puts it on the done list, and an eventfd wakes the loop to finish it (database, audit, reply). A job never
  * touches the vault object: only the loop's thread does. Two lanes with workers of their own: trusted jobs
- * (a source known for the account) on the first workers, at the vault's CPU weight; untrusted ones on the
+ * (a source that logged in before) on the first workers, at the vault's CPU weight; untrusted ones on the
  * last untrusted_workers, at a lower weight (VAULT_HASH_UNTRUSTED_NICE). So a flood from unknown addresses
  * leaves the other cores to the rest of the camera, gives way on its own core to the requests the camera is
  * serving, and never delays a trusted job. Runs in the vault process. Design: docs/lockout.md "Hash workers

@@ -26,6 +26,8 @@
 #include "safecam/vault.h"
 #include "safecam/vault_workers.h"
 
+#include "../../lib/vault/vault_internal.h" /* white box: the hash lane vault_login_begin chooses */
+
 #define ADMIN_PW "Qx7#vLp2!mZr-initial"
 #define GOOD_PW "Hk4$wNc9@tRv-second"
 #define GOOD_PW2 "Zp3%yBq8&uGd-third"
@@ -567,6 +569,35 @@ static void test_mistyped_name_not_recorded(void **state)
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         assert_false(file_contains(f->dir, files[i], typed));
     assert_int_equal(vault_reopen(f), 0);
+}
+
+/* The hash lane depends on the source only: from a source the admin logged in from, a name that exists and
+ * one that does not both take the trusted lane (a per-account choice answered the two at different speeds
+ * under load: user enumeration, qcvn-check BF-03); from a new source both take the other. The admission
+ * reserve stays per account. */
+static void test_hash_lane_by_source_only(void **state)
+{
+    struct fixture *f = *state;
+    struct vault_auth a;
+    assert_int_equal(vault_login(f->v, "admin", ADMIN_PW, SRC_A, "web", 1, &a), 0);
+    static const struct {
+        const char *user, *src;
+        int trusted, lane_trusted;
+    } cases[] = {
+        {"admin", SRC_A, 1, 1},
+        {"nosuchuser", SRC_A, 0, 1},
+        {"admin", SRC_B, 0, 0},
+        {"nosuchuser", SRC_B, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct vault_login_work w;
+        int64_t retry = 0;
+        assert_int_equal(
+            vault_login_begin(f->v, cases[i].user, "wrong-password", cases[i].src, "web", 1, &w, &retry), 0);
+        assert_int_equal(w.trusted, cases[i].trusted);
+        assert_int_equal(w.lane_trusted, cases[i].lane_trusted);
+        sodium_memzero(&w, sizeof w);
+    }
 }
 
 /* An IPv6 client rotating through its /64 is one source; the next /64 is another. */
@@ -1311,6 +1342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lockout_per_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_clock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mistyped_name_not_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hash_lane_by_source_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_ipv6_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_ceiling, setup, teardown),
