@@ -44,20 +44,21 @@ def request(ctx, port, method, path, body=None, source="127.0.0.1", cookie=None,
         conn.close()
 
 
+def session_cookie(h):
+    """The `safecam_session=...` pair of a login's Set-Cookie header (headers h, lower-case names), or None."""
+    return next((p.strip() for p in h.get("set-cookie", "").split(";") if p.strip().startswith("safecam_session=")),
+                None)
+
+
 def owner_login(ctx, port, user, pw):
     st, h, body, _ = request(ctx, port, "POST", "/api/v1/session", {"username": user, "password": pw})
-    cookie = None
-    for part in h.get("set-cookie", "").split(";"):
-        if part.strip().startswith("safecam_session="):
-            cookie = part.strip()
-    return st, cookie
+    return st, session_cookie(h)
 
 
 def logout(ctx, port, h, body, source):
     """End the session a login answered with (headers h, body): DELETE /api/v1/session with its cookie and CSRF
     token. Returns the status."""
-    cookie = next((p.strip() for p in h.get("set-cookie", "").split(";")
-                   if p.strip().startswith("safecam_session=")), None)
+    cookie = session_cookie(h)
     try:
         csrf = json.loads(body).get("csrf_token")
     except (ValueError, AttributeError):
