@@ -105,9 +105,7 @@ int vault_login_begin(vault *v, const char *username, const char *password, cons
             rc = 0;
     }
     if (rc == 0)
-        rc = lockout_source_known(v, w->key, w->src, &w->trusted);
-    if (rc == 0)
-        rc = lockout_source_known_any(v, w->src, &w->lane_trusted);
+        rc = lockout_source_trust(v, w->key, w->src, &w->trusted, &w->lane_trusted);
     if (rc != 0) {
         sodium_memzero(w, sizeof *w);
         return rc; /* locked: the password is not even looked at */

@@ -99,20 +99,25 @@ static int source_known(vault *v, const char *account, const char *source, int64
     return rc;
 }
 
-int lockout_source_known(vault *v, const char *account, const char *source, int *known)
+int lockout_source_trust(vault *v, const char *account, const char *source, int *for_account, int *for_any)
 {
-    *known = 0;
-    return source_known(v, account, source, vault_now(v), known);
-}
-
-int lockout_source_known_any(vault *v, const char *source, int *known)
-{
-    int64_t n = 0;
-    *known = 0;
-    int rc = query_int64(v, "SELECT COUNT(*) FROM known_sources WHERE source = ? AND last_success > ?",
-                         source, NULL, vault_now(v) - VAULT_KNOWN_SOURCE_TTL_S, &n);
-    if (rc == 0)
-        *known = n > 0;
+    *for_account = *for_any = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(v->db,
+                           "SELECT COALESCE(MAX(account = ?1), 0), COUNT(*) FROM known_sources "
+                           "WHERE source = ?2 AND last_success > ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return SAFECAM_ERR_IO;
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, vault_now(v) - VAULT_KNOWN_SOURCE_TTL_S);
+    int rc = SAFECAM_ERR_IO;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *for_account = sqlite3_column_int64(st, 0) != 0;
+        *for_any = sqlite3_column_int64(st, 1) > 0;
+        rc = 0;
+    }
+    sqlite3_finalize(st);
     return rc;
 }
 

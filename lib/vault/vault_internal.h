@@ -75,11 +75,11 @@ int lockout_housekeeping(vault *v, const struct vault_settings *s) SAFECAM_WUR;
 /* Forget everything about an account (user deleted). */
 int lockout_forget_account(vault *v, const char *account) SAFECAM_WUR;
 
-/* 1 in *known when source logged in to account successfully within VAULT_KNOWN_SOURCE_TTL_S (keys as the
- * lockout counts them). */
-int lockout_source_known(vault *v, const char *account, const char *source, int *known) SAFECAM_WUR;
-/* 1 in *known when source logged in to any account successfully within VAULT_KNOWN_SOURCE_TTL_S. */
-int lockout_source_known_any(vault *v, const char *source, int *known) SAFECAM_WUR;
+/* Whether source logged in successfully within VAULT_KNOWN_SOURCE_TTL_S to account (*for_account: the
+ * admission reserve) and to any account (*for_any: the hash lane), in one query (keys as the lockout counts
+ * them). */
+int lockout_source_trust(vault *v, const char *account, const char *source, int *for_account,
+                         int *for_any) SAFECAM_WUR;
 
 /* auth.c: a login in three steps around its one Argon2id verify, so the service can run the verify on a hash
  * worker (vault_workers.h) while the request loop answers other requests.
