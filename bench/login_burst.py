@@ -12,9 +12,9 @@ was being answered: a burst lasts about a second, and a p99 needs about 100 GETs
 about 150).
 The camera and the owner's client run on BENCH_CPUS (default: every CPU but CPU 0), the attacking client on
 BENCH_CLIENT_CPUS (default CPU 0), as in the other benches. The owner reads from 127.0.0.1 (a source it logged
-in from). With --login-delay S the owner also logs in once
-more from there, S seconds into each phase, and the login's time is shown (a run for that figure: the login's
-own hash then falls among the timed GETs). Results go to bench/README.md "Login burst".
+in from). With --login-delay S the owner also logs in once more from there, S seconds into each phase, and the
+login's time is shown (a run for that figure: the login's own hash then falls among the timed GETs). Results go
+to bench/README.md "Login burst".
 Usage: SAFECAM_BUILD=build /usr/bin/python3 bench/login_burst.py [--quiet-seconds 8] [--bursts 8]
        [--viewer-delay 0.5] [--login-delay 0.3]"""
 import argparse

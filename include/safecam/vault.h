@@ -400,12 +400,13 @@ void vault_service_link_notify(struct vault_service *svc);
  * IPC_SEND_TIMEOUT_MS is logged and the event dropped). QCVN 135 G7 / EN 303 645 5.8-2 (only these fields). */
 void vault_service_link_event(void *ctx, const char *type, int64_t time);
 
-/* Start the hash workers (VAULT_HASH_WORKERS threads, trusted checks first; the others only on the last
- * VAULT_HASH_WORKERS_UNTRUSTED, at nice +VAULT_HASH_UNTRUSTED_NICE) and the admission budget (VAULT_ADMIT_*)
- * of svc: from then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late (IPC_HANDLER_DEFERRED):
- * the request loop checks the request and the lockout, admits it or answers {"error":"busy","retry_after":N}
- * at once, and a worker runs the Argon2id verify; vault_service_workers_finish sends the answers.
- * svc->channel_fd must be set. Errors: SAFECAM_ERR_INVAL, SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO, SAFECAM_ERR_INTERNAL (threads).
+/* Start the hash workers (VAULT_HASH_WORKERS threads: checks from sources that logged in before on their own,
+ * the others on VAULT_HASH_WORKERS_UNTRUSTED at nice +VAULT_HASH_UNTRUSTED_NICE) and the admission budget
+ * (VAULT_ADMIT_*) of svc: from then on PROTO_VAULT_LOGIN and PROTO_VAULT_AUTH_CHECK are answered late
+ * (IPC_HANDLER_DEFERRED): the request loop checks the request and the lockout, admits it or answers
+ * {"error":"busy","retry_after":N} at once, and a worker runs the Argon2id verify;
+ * vault_service_workers_finish sends the answers. svc->channel_fd must be set. Errors: SAFECAM_ERR_INVAL,
+ * SAFECAM_ERR_NOMEM, SAFECAM_ERR_IO, SAFECAM_ERR_INTERNAL (threads).
  * QCVN 135 brute force / EN 303 645 5.1-5 (docs/lockout.md "Hash workers and admission"). */
 int vault_service_workers_start(struct vault_service *svc) SAFECAM_WUR;
 /* The descriptor that polls readable when verifications finished (-1 without workers). */

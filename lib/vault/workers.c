@@ -57,6 +57,16 @@ static void *ring_pop(struct job_ring *r, size_t cap)
     return job;
 }
 
+/* Hand every queued job to discard (may be NULL: they are dropped). */
+static void ring_drain(struct job_ring *r, size_t cap, void (*discard)(void *job))
+{
+    while (r->queued > 0) {
+        void *job = ring_pop(r, cap);
+        if (discard)
+            discard(job);
+    }
+}
+
 /* Lower the calling thread's CPU weight by VAULT_HASH_UNTRUSTED_NICE (the nice value is per thread on
  * Linux; never above 19). Best effort: a refusal leaves the thread at the vault's own weight, and the lane
  * still bounds how many untrusted hashes run. */
@@ -213,10 +223,8 @@ void vault_workers_free(vault_workers *w, void (*discard)(void *job))
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < w->n_threads; i++)
         pthread_join(w->th[i], NULL); /* a running job finishes first (one Argon2id verify) */
-    for (size_t i = 0; discard && i < w->trusted.queued; i++)
-        discard(w->trusted.job[(w->trusted.head + i) % w->cap]);
-    for (size_t i = 0; discard && i < w->untrusted.queued; i++)
-        discard(w->untrusted.job[(w->untrusted.head + i) % w->cap]);
+    ring_drain(&w->trusted, w->cap, discard);
+    ring_drain(&w->untrusted, w->cap, discard);
     for (size_t i = 0; discard && i < w->n_done; i++)
         discard(w->done[i]);
     close(w->efd);
