@@ -1,6 +1,6 @@
 """Three minutes of the test pattern recorded in 60 s segments, the product's default segment length, through the
-real safecamd (issue: "record 3 minutes of the test pattern in 60 s segments"): no segment file holds an
-`ftyp`/`moof`/`moov`/`mdat` box or H.264 start codes beyond chance, each segment lasts its 60 s, and the three
+real safecamd (issue: "record 3 minutes of the test pattern in 60 s segments"): no segment file holds more MP4
+box types than chance gives (test_recording.assert_sealed), each segment lasts its 60 s, and the three
 downloaded as one range play in ffprobe with the right duration. The short-segment tests (test_recording.py,
 test_recording_export.py) drive the same code under the sanitizers; this one is about the real length.
 QCVN 135 G7 / EN 303 645 5.8-2."""
@@ -14,6 +14,7 @@ from test_recording import assert_sealed, ffprobe_duration, listing, set_recordi
 # step (plain build, `scripts/run-tests --soak`), not in every `make check`; the code runs under ASan there.
 pytestmark = [pytest.mark.xdist_group("recording_long"), pytest.mark.slow(230), pytest.mark.soak,
               pytest.mark.plain_only]
+
 
 def test_three_minutes_in_60s_segments(camera, tmp_path):
     import time

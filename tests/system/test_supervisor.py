@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import Camera, bin_path, free_port
+from test_walls import status_fields
 
 CAP_KILL = 5  # linux/capability.h
 
@@ -116,12 +117,6 @@ def test_kill_vault_keeps_sessions_and_lockouts(camera):
     assert any("vault" in e["detail"] for e in restarts), restarts
 
 
-def cap_effective(pid):
-    """The effective capability set of pid, as a bit mask (/proc/PID/status CapEff)."""
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="children run as their own users only under root")
 def test_hung_child_restarted_and_all_stopped_without_cap_kill():
     """The packaged unit gives the supervisor no CAP_KILL (packaging/safecamd.service), and its children run
@@ -133,7 +128,7 @@ def test_hung_child_restarted_and_all_stopped_without_cap_kill():
     children = []
     try:
         cam.start()
-        assert not cap_effective(cam.proc.pid) & (1 << CAP_KILL)
+        assert not int(status_fields(cam.proc.pid)["CapEff"], 16) & (1 << CAP_KILL)
         before = cam.pids()
         assert os.stat(f"/proc/{before['web']}").st_uid != 0, before
         os.kill(before["web"], signal.SIGSTOP)
